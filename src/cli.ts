@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, type Config, loadConfig } from './platform/config.js';
+import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
+import { closeServices, createServices } from './services.js';
+
+const usage = `smalltalk: self-hostable live talks
+
+Usage:
+  smalltalk serve                         run the server (embedded PGlite unless DATABASE_URL is set)
+  smalltalk migrate                       apply database migrations and exit
+  smalltalk partner create --name NAME --email EMAIL [--password P] [--json]
+                                          create a user, a partner organization and an API token
+  smalltalk token create --partner ID [--name NAME] [--json]
+  smalltalk token list --partner ID [--json]
+  smalltalk token revoke --partner ID --token TOKEN_ID
+
+Configuration comes from the environment (see docs/configuration.md).
+With the embedded database, commands other than serve need the server stopped (PGlite is one process).`;
+
+/** Extra commands features add (webhook, bot, loadtest). */
+export type Command = (args: string[], config: () => Config) => Promise<number>;
+export const commands: Record<string, Command> = {};
+
+function print(json: boolean, value: unknown, text: string) {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+}
+
+async function withServices<T>(config: Config, fn: (s: Awaited<ReturnType<typeof createServices>>) => Promise<T>): Promise<T> {
+  const services = await createServices(config);
+  try {
+    return await fn(services);
+  } finally {
+    await closeServices(services);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  const config = () => loadConfig();
+  try {
+    switch (command) {
+      case 'serve': {
+        const { serve } = await import('./server.js');
+        await serve(config());
+        return -1; // keep running
+      }
+      case 'migrate': {
+        const db = await openDatabase(config());
+        try {
+          const applied = await migrate(db.db);
+          console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+        } finally {
+          await db.close();
+        }
+        return 0;
+      }
+      case 'partner': {
+        if (sub !== 'create') break;
+        const { values } = parseArgs({
+          args: rest,
+          options: { name: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, json: { type: 'boolean' } },
+        });
+        if (!values.name || !values.email) {
+          console.error('partner create needs --name and --email');
+          return 2;
+        }
+        const { newSecret } = await import('./accounts/credentials.js');
+        const password = values.password ?? newSecret(12);
+        return await withServices(config(), async (s) => {
+          const user = await s.accounts.signUp({ email: values.email as string, password, name: values.name as string });
+          const partner = await s.accounts.createPartner(user.id, values.name as string);
+          const token = await s.accounts.createToken(partner.id, 'default', user.id);
+          print(
+            values.json ?? false,
+            { user_id: user.id, partner_id: partner.id, api_token: token.token },
+            `user:      ${user.id} (${user.email}${values.password ? '' : `, password: ${password}`})\npartner:   ${partner.id}\napi token: ${token.token}\n(store the token now: it is not shown again)`,
+          );
+          return 0;
+        });
+      }
+      case 'token': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { partner: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } },
+        });
+        if (!values.partner) {
+          console.error('token commands need --partner ID');
+          return 2;
+        }
+        const partnerId = values.partner;
+        return await withServices(config(), async (s) => {
+          if (!(await s.accounts.repo.findPartner(partnerId).catch(() => undefined))) {
+            console.error(`no partner ${partnerId}`);
+            return 1;
+          }
+          if (sub === 'create') {
+            const t = await s.accounts.createToken(partnerId, values.name ?? 'cli', null);
+            print(
+              values.json ?? false,
+              { id: t.id, api_token: t.token, prefix: t.prefix },
+              `${t.id}  ${t.token}\n(store the token now: it is not shown again)`,
+            );
+            return 0;
+          }
+          if (sub === 'list') {
+            const rows = await s.accounts.repo.listTokens(partnerId);
+            print(
+              values.json ?? false,
+              rows,
+              rows
+                .map((t) => `${t.id}  ${t.prefix}…  ${t.name}  ${t.revoked_at ? 'revoked' : 'active'}  last used ${t.last_used_at?.toISOString() ?? 'never'}`)
+                .join('\n') || 'no tokens',
+            );
+            return 0;
+          }
+          if (sub === 'revoke' && values.token) {
+            await s.accounts.revokeToken(partnerId, values.token);
+            console.log(`revoked ${values.token}`);
+            return 0;
+          }
+          console.error(usage);
+          return 2;
+        });
+      }
+      default: {
+        const extra = command ? commands[command] : undefined;
+        if (extra)
+          return await extra(
+            [sub, ...rest].filter((a) => a !== undefined),
+            config,
+          );
+      }
+    }
+    console.error(usage);
+    return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof DataDirInUseError) {
+      console.error(err.message);
+      return 1;
+    }
+    if ((err as { code?: string }).code === 'conflict' || (err as { code?: string }).code === 'not_found') {
+      console.error((err as Error).message);
+      return 1;
+    }
+    throw err;
+  }
+}

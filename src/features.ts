@@ -1,0 +1,10 @@
+import type { Services } from './services.js';
+
+/**
+ * Features that plug into the core services: each adds its routes to
+ * `partnerRouteExtensions` / `publicRouteExtensions`, its workers to `background`,
+ * and its listeners to the services it reacts to. One line per feature.
+ */
+export type FeatureInstaller = (services: Services) => Promise<void> | void;
+
+export const features: FeatureInstaller[] = [];

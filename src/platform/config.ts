@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * The environment, parsed once at start-up. Nothing else in the code base reads process.env:
+ * components receive the parts they need through their constructors.
+ */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  DATA_DIR: Type.String({ default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_SCHEMA: Type.String({ default: 'public', pattern: '^[a-z_][a-z0-9_]*$' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
+  TOKEN_CACHE_SECONDS: Type.Number({ minimum: 0, default: 5 }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  // Webhooks
+  WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
+  WEBHOOK_ALLOW_HTTP: Type.Boolean({ default: false }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15000 }),
+  /** Comma-separated retry delays in seconds, after the first attempt. */
+  WEBHOOK_RETRY_SCHEDULE: Type.String({ default: '0,5,300,1800,7200,18000,36000,36000' }),
+  WEBHOOK_DISABLE_AFTER_HOURS: Type.Number({ minimum: 0, default: 120 }),
+  // Live rooms and media
+  SFU_WORKERS: Type.Integer({ minimum: 0, default: 0 }),
+  RTC_ANNOUNCED_IP: Type.Optional(Type.String()),
+  RTC_LISTEN_IP: Type.String({ default: '0.0.0.0' }),
+  RTC_PORT_MIN: Type.Integer({ minimum: 1024, maximum: 65535, default: 40000 }),
+  RTC_PORT_MAX: Type.Integer({ minimum: 1024, maximum: 65535, default: 49999 }),
+  TURN_URLS: Type.Optional(Type.String()),
+  TURN_USERNAME: Type.Optional(Type.String()),
+  TURN_CREDENTIAL: Type.Optional(Type.String()),
+  EMPTY_ROOM_TIMEOUT_SECONDS: Type.Number({ minimum: 1, default: 300 }),
+  RECONNECT_GRACE_SECONDS: Type.Number({ minimum: 0, default: 20 }),
+  // Recording and transcription
+  STORAGE: Type.Union([Type.Literal('local'), Type.Literal('s3')], { default: 'local' }),
+  S3_BUCKET: Type.Optional(Type.String()),
+  S3_REGION: Type.String({ default: 'us-east-1' }),
+  S3_ENDPOINT: Type.Optional(Type.String()),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String()),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String()),
+  TRANSCRIBE_ENGINE: Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper'), Type.Literal('http'), Type.Literal('none')], {
+    default: 'pocketsphinx',
+  }),
+  WHISPER_MODEL_PATH: Type.Optional(Type.String()),
+  TRANSCRIBE_HTTP_URL: Type.Optional(Type.String()),
+  TRANSCRIBE_HTTP_API_KEY: Type.Optional(Type.String()),
+  TRANSCRIBE_HTTP_MODEL: Type.String({ default: 'whisper-1' }),
+  LIVE_CAPTIONS: Type.Boolean({ default: true }),
+  SMTP_URL: Type.Optional(Type.String()),
+  MAIL_FROM: Type.String({ default: 'smalltalk <no-reply@localhost>' }),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export interface Config extends Omit<Env, 'PUBLIC_URL' | 'SECRET_KEY' | 'WEBHOOK_RETRY_SCHEDULE'> {
+  PUBLIC_URL: string;
+  SECRET_KEY: string;
+  /** Retry delays in seconds after the first attempt. */
+  WEBHOOK_RETRY_SCHEDULE: number[];
+  /** `pglite` when DATABASE_URL is unset (embedded), else `postgres`. */
+  dbKind: 'pglite' | 'postgres';
+}
+
+export class ConfigError extends Error {}
+
+const booleanish: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
+
+/** Parses `env` (default process.env) against the schema; throws ConfigError with one line per bad value. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [key, prop] of Object.entries(EnvSchema.properties)) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    const kind = (prop as { type?: string }).type;
+    if (kind === 'integer' || kind === 'number') raw[key] = Number(value);
+    else if (kind === 'boolean') raw[key] = booleanish[value.toLowerCase()] ?? value;
+    else raw[key] = value;
+  }
+  const withDefaults = Value.Default(EnvSchema, raw) as Env;
+  const errors = [...Value.Errors(EnvSchema, withDefaults)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.path.slice(1) || '(env)'}=${JSON.stringify(env[e.path.slice(1)] ?? '')}: ${e.message}`);
+    throw new ConfigError(`Invalid configuration:\n${[...new Set(lines)].join('\n')}`);
+  }
+  const schedule = withDefaults.WEBHOOK_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()));
+  if (schedule.some((n) => !Number.isFinite(n) || n < 0)) {
+    throw new ConfigError(`Invalid configuration:\n  WEBHOOK_RETRY_SCHEDULE: expected comma-separated seconds, got ${withDefaults.WEBHOOK_RETRY_SCHEDULE}`);
+  }
+  if (withDefaults.RTC_PORT_MIN > withDefaults.RTC_PORT_MAX) {
+    throw new ConfigError('Invalid configuration:\n  RTC_PORT_MIN must not be above RTC_PORT_MAX');
+  }
+  if (withDefaults.STORAGE === 's3' && !withDefaults.S3_BUCKET) {
+    throw new ConfigError('Invalid configuration:\n  S3_BUCKET is required when STORAGE=s3');
+  }
+  const dataDir = path.resolve(withDefaults.DATA_DIR);
+  const publicUrl = (withDefaults.PUBLIC_URL ?? `http://localhost:${withDefaults.PORT}`).replace(/\/+$/, '');
+  const config: Config = {
+    ...withDefaults,
+    DATA_DIR: dataDir,
+    PUBLIC_URL: publicUrl,
+    SECRET_KEY: withDefaults.SECRET_KEY ?? '',
+    WEBHOOK_RETRY_SCHEDULE: schedule,
+    dbKind: withDefaults.DATABASE_URL ? 'postgres' : 'pglite',
+    ...overrides,
+  };
+  if (!config.SECRET_KEY) config.SECRET_KEY = embeddedSecret(config);
+  return config;
+}
+
+/**
+ * Embedded mode keeps a generated secret in DATA_DIR so signed URLs survive restarts.
+ * Several nodes (Postgres mode) must share SECRET_KEY, so there it is required.
+ */
+function embeddedSecret(config: Config): string {
+  if (config.dbKind === 'postgres') {
+    throw new ConfigError('Invalid configuration:\n  SECRET_KEY (32+ characters) is required with DATABASE_URL, so that every node signs alike');
+  }
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  const file = path.join(config.DATA_DIR, 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,189 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Row shapes of the tables, as the migrations create them. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | T | undefined, string | T>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  password_hash: string;
+  name: string;
+  username: string | null;
+  photo_url: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface PartnersTable {
+  id: Generated<string>;
+  name: string;
+  created_by_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type MemberRole = 'owner' | 'admin' | 'member';
+
+export interface MembershipsTable {
+  partner_id: string;
+  user_id: string;
+  role: MemberRole;
+  created_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  partner_id: string;
+  name: string;
+  prefix: string;
+  token_hash: string;
+  created_by_id: string | null;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ThemeColors {
+  [key: string]: string;
+}
+
+export interface ThemesTable {
+  id: Generated<string>;
+  partner_id: string;
+  name: string;
+  colors: Json<ThemeColors>;
+  logo_url: string | null;
+  background_url: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type RoomType = 'default' | 'questions' | 'hosted_events';
+export type Access = 'anyone' | 'invite_only';
+export type MicBehavior = 'start_on' | 'start_off';
+export type TalkStatus = 'scheduled' | 'live' | 'ended';
+
+export interface TalksTable {
+  id: Generated<string>;
+  partner_id: string;
+  created_by_id: string | null;
+  name: string;
+  description: string | null;
+  room_type: Generated<RoomType>;
+  access: Generated<Access>;
+  mic_behavior: Generated<MicBehavior>;
+  theme_id: string | null;
+  start_time: NullableTimestamp;
+  end_time: NullableTimestamp;
+  subscriptions_allowed: Generated<boolean>;
+  recording: Generated<boolean>;
+  price: string | null;
+  currency: string | null;
+  thumbnail_url: string | null;
+  schedule: string | null;
+  schedule_talk_id: string | null;
+  short_code: string;
+  status: Generated<TalkStatus>;
+  started_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupsTable {
+  id: Generated<string>;
+  partner_id: string;
+  name: string;
+  description: string | null;
+  rank: number;
+  visible: Generated<boolean>;
+  price: string | null;
+  currency: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GroupTalksTable {
+  group_id: string;
+  talk_id: string;
+  partner_id: string;
+  created_at: Timestamp;
+}
+
+export type RecordingStatus = 'recording' | 'processing' | 'ready' | 'failed';
+
+export interface RecordingTrack {
+  participant_id: string;
+  user_id: string | null;
+  uid: string | null;
+  name: string;
+  username: string | null;
+  storage_key: string;
+  file_name: string;
+  /** Seconds from the start of the recording at which this track starts. */
+  offset: number;
+}
+
+export interface RecordingsTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  status: Generated<RecordingStatus>;
+  file_name: string;
+  storage_key: string;
+  size: number | null;
+  duration: number | null;
+  start_time: Timestamp;
+  end_time: NullableTimestamp;
+  share_permission: Generated<'private' | 'public'>;
+  created_by_id: string | null;
+  user_id: string | null;
+  tracks: Json<RecordingTrack[]>;
+  transcription: Json<unknown> | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  partner_id: string;
+  key: string;
+  request_hash: string;
+  status_code: number | null;
+  response: string | null;
+  created_at: Timestamp;
+}
+
+/** Every table; feature migrations add theirs here. */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  partners: PartnersTable;
+  memberships: MembershipsTable;
+  api_tokens: ApiTokensTable;
+  themes: ThemesTable;
+  talks: TalksTable;
+  groups: GroupsTable;
+  group_talks: GroupTalksTable;
+  recordings: RecordingsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type Talk = Selectable<TalksTable>;
+export type NewTalk = Insertable<TalksTable>;
+export type TalkUpdate = Updateable<TalksTable>;
+export type Group = Selectable<GroupsTable>;
+export type Theme = Selectable<ThemesTable>;
+export type Recording = Selectable<RecordingsTable>;
+export type User = Selectable<UsersTable>;
+export type Partner = Selectable<PartnersTable>;
+export type ApiToken = Selectable<ApiTokensTable>;

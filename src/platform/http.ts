@@ -1,0 +1,112 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+import { AppError } from './errors.js';
+
+/** Schema of the error envelope, shared by every route's OpenAPI responses. */
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      field: Type.Optional(Type.String()),
+      request_id: Type.String(),
+    }),
+  },
+  { $id: 'ErrorEnvelope', description: 'Every error: a code from the catalogue, a message, the field at fault when there is one.' },
+);
+
+export const Warning = Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) });
+
+/** `{ [key]: data, error: null }`, plus `next_cursor` on lists and `warnings` when there are some. */
+export function envelope<K extends string, T extends TSchema>(key: K, data: T, options: { list?: boolean } = {}) {
+  return Type.Object({
+    [key]: data,
+    ...(options.list ? { next_cursor: Type.Union([Type.String(), Type.Null()]) } : {}),
+    warnings: Type.Optional(Type.Array(Warning)),
+    error: Type.Null(),
+  } as Record<K, T>);
+}
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** The standard error responses for OpenAPI, by status. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, Type.Ref(ErrorEnvelope)]));
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else cannot name a row of ours (and must not reach Postgres as a uuid). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && uuidPattern.test(value);
+}
+
+/** ISO 8601 with an explicit offset, as the API doc shows: 2021-12-16T06:06:25.244+00:00. */
+export function iso(date: Date | string | null | undefined): string | null {
+  if (date === null || date === undefined) return null;
+  const d = typeof date === 'string' ? new Date(date) : date;
+  return d.toISOString().replace('Z', '+00:00');
+}
+
+/**
+ * A list of ids in any shape real clients send: a JSON array, the doc's form string
+ * `[id1, id2]` (quoted or not), repeated fields, or a comma-separated string.
+ */
+export function parseIdList(value: unknown): string[] {
+  const parts: string[] = [];
+  const visit = (v: unknown) => {
+    if (v === undefined || v === null) return;
+    if (Array.isArray(v)) {
+      for (const item of v) visit(item);
+      return;
+    }
+    const text = String(v).trim();
+    if (text.startsWith('[')) {
+      try {
+        const parsed = JSON.parse(text);
+        if (Array.isArray(parsed)) {
+          for (const item of parsed) visit(item);
+          return;
+        }
+      } catch {
+        // not JSON: the doc's unquoted [a, b] form, handled below
+      }
+    }
+    for (const piece of text.replace(/^\[|\]$/g, '').split(',')) {
+      const id = piece
+        .trim()
+        .replace(/^["'“”‘’]+|["'“”‘’]+$/g, '')
+        .trim();
+      if (id) parts.push(id);
+    }
+  };
+  visit(value);
+  return [...new Set(parts)];
+}
+
+/** Opaque cursor for keyset pagination: the sort key of the last row of a page. */
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined, length: number): unknown[] | undefined {
+  if (!cursor) return undefined;
+  try {
+    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length === length) return values;
+  } catch {
+    // fall through
+  }
+  throw new AppError('validation_failed', 'cursor is not one this API returned', 'cursor');
+}
+
+export const PaginationQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size: default 50, at most 200.' })),
+  cursor: Type.Optional(Type.String({ description: 'The next_cursor of the previous page.' })),
+};
+
+/** Returns the page and the cursor of the next one (null at the end). */
+export function page<T>(rows: T[], limit: number, keyOf: (row: T) => unknown[]): { items: T[]; next_cursor: string | null } {
+  const items = rows.slice(0, limit);
+  const next_cursor = rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null;
+  return { items, next_cursor };
+}

@@ -1,0 +1,65 @@
+import type { Db, Queryable } from '../platform/db/index.js';
+import type { Recording, RecordingTrack, RecordingsTable } from '../platform/db/schema.js';
+import type { Insertable, Updateable } from 'kysely';
+import { decodeCursor, isUuid } from '../platform/http.js';
+
+/** Recordings within one partner. */
+export class RecordingsRepository {
+  constructor(private readonly db: Db) {}
+
+  get(partnerId: string, recordingId: string, q: Queryable = this.db): Promise<Recording | undefined> {
+    if (!isUuid(recordingId)) return Promise.resolve(undefined);
+    return q.selectFrom('recordings').selectAll().where('partner_id', '=', partnerId).where('id', '=', recordingId).executeTakeFirst();
+  }
+
+  async list(partnerId: string, options: { talkId?: string; limit: number; cursor?: string }): Promise<Recording[]> {
+    let query = this.db.selectFrom('recordings').selectAll().where('partner_id', '=', partnerId);
+    if (options.talkId !== undefined) {
+      if (!isUuid(options.talkId)) return [];
+      query = query.where('talk_id', '=', options.talkId);
+    }
+    const after = decodeCursor(options.cursor, 2);
+    if (after) {
+      const [createdAt, id] = after as [string, string];
+      query = query.where((eb) => eb.or([eb('created_at', '<', new Date(createdAt)), eb.and([eb('created_at', '=', new Date(createdAt)), eb('id', '<', id)])]));
+    }
+    return query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit + 1)
+      .execute();
+  }
+
+  insert(q: Queryable, partnerId: string, recording: Omit<Insertable<RecordingsTable>, 'partner_id'> & { tracks?: RecordingTrack[] }): Promise<Recording> {
+    return q
+      .insertInto('recordings')
+      .values({ ...recording, partner_id: partnerId, tracks: JSON.stringify(recording.tracks ?? []) })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  update(partnerId: string, recordingId: string, changes: Updateable<RecordingsTable>, q: Queryable = this.db): Promise<Recording | undefined> {
+    if (!isUuid(recordingId)) return Promise.resolve(undefined);
+    const values = { ...changes, updated_at: new Date() } as Record<string, unknown>;
+    if (values.tracks !== undefined && typeof values.tracks !== 'string') values.tracks = JSON.stringify(values.tracks);
+    if (values.transcription !== undefined && values.transcription !== null && typeof values.transcription !== 'string')
+      values.transcription = JSON.stringify(values.transcription);
+    return q.updateTable('recordings').set(values).where('partner_id', '=', partnerId).where('id', '=', recordingId).returningAll().executeTakeFirst();
+  }
+
+  delete(partnerId: string, recordingId: string): Promise<Recording | undefined> {
+    if (!isUuid(recordingId)) return Promise.resolve(undefined);
+    return this.db.deleteFrom('recordings').where('partner_id', '=', partnerId).where('id', '=', recordingId).returningAll().executeTakeFirst();
+  }
+
+  /** For the public download route, after its signature was checked. */
+  byIdForDownload(recordingId: string): Promise<Recording | undefined> {
+    if (!isUuid(recordingId)) return Promise.resolve(undefined);
+    return this.db.selectFrom('recordings').selectAll().where('id', '=', recordingId).executeTakeFirst();
+  }
+
+  /** Recordings left 'recording' by a crash: the recorder finalizes them at start-up. */
+  unfinished(): Promise<Recording[]> {
+    return this.db.selectFrom('recordings').selectAll().where('status', '=', 'recording').execute();
+  }
+}

@@ -1,0 +1,84 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Nullable, PaginationQuery, envelope, errorResponses } from '../platform/http.js';
+
+export const Speaker = Type.Object({
+  user_id: Nullable(Type.String()),
+  uid: Type.Optional(Nullable(Type.String())),
+  username: Nullable(Type.String()),
+  name: Type.String(),
+});
+
+export const TranscriptionSchema = Type.Object(
+  {
+    text: Type.String(),
+    language: Type.String(),
+    engine: Type.String(),
+    segments: Type.Array(Type.Object({ start: Type.Number(), end: Type.Number(), text: Type.String(), speaker: Speaker })),
+  },
+  { $id: 'Transcription', description: 'Segments in time order, each with its speaker.' },
+);
+
+export const RecordingSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    talk_id: Type.String(),
+    created_at: Type.String(),
+    start_time: Type.String(),
+    end_time: Nullable(Type.String()),
+    duration: Nullable(Type.Number({ description: 'Seconds.' })),
+    file_name: Type.String(),
+    size: Nullable(Type.Number({ description: 'Bytes.' })),
+    share_permission: Type.Union([Type.Literal('private'), Type.Literal('public')]),
+    created_by_id: Nullable(Type.String()),
+    user_id: Nullable(Type.String()),
+    status: Type.Union([Type.Literal('recording'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
+    url: Nullable(Type.String({ description: 'Download URL (signed, expiring, for private recordings).' })),
+    tracks: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        username: Nullable(Type.String()),
+        user_id: Nullable(Type.String()),
+        uid: Nullable(Type.String()),
+        file_name: Type.String(),
+        offset: Type.Number(),
+        url: Type.String(),
+      }),
+      { description: "Each speaker's own audio." },
+    ),
+    transcription: Nullable(Type.Ref(TranscriptionSchema)),
+  },
+  { $id: 'Recording' },
+);
+export type RecordingJson = Static<typeof RecordingSchema>;
+
+const IdParams = Type.Object({ id: Type.String() });
+
+export const listRecordingsSchema = {
+  summary: 'Get recordings for talks or 1 talk',
+  tags: ['recordings'],
+  description: 'Newest first. `talk_id` (query string) limits to one talk.',
+  querystring: Type.Object({ talk_id: Type.Optional(Type.String()), ...PaginationQuery }),
+  response: { 200: envelope('recordings', Type.Array(Type.Ref(RecordingSchema)), { list: true }), ...errorResponses(400, 401, 404) },
+};
+
+export const getRecordingSchema = {
+  summary: 'Get a recording',
+  tags: ['recordings'],
+  params: IdParams,
+  response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(401, 404) },
+};
+
+export const updateRecordingSchema = {
+  summary: "Change a recording's share permission",
+  tags: ['recordings'],
+  params: IdParams,
+  body: Type.Object({ share_permission: Type.Union([Type.Literal('private'), Type.Literal('public')]) }),
+  response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(400, 401, 404) },
+};
+
+export const deleteRecordingSchema = {
+  summary: 'Delete a recording and its files',
+  tags: ['recordings'],
+  params: IdParams,
+  response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(401, 404) },
+};

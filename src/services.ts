@@ -1,0 +1,114 @@
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { AccountsService } from './accounts/service.js';
+import type { App } from './app.js';
+import { GroupsService } from './groups/service.js';
+import type { Config } from './platform/config.js';
+import { type DatabaseHandle, migrate, openDatabase } from './platform/db/index.js';
+import type { Talk, Theme } from './platform/db/schema.js';
+import { Queue } from './platform/queue.js';
+import { RecordingsService } from './recordings/service.js';
+import { LocalStorage } from './recordings/storage.js';
+import { TalksService } from './talks/service.js';
+import { ThemesService } from './themes/service.js';
+import type { FastifyRequest } from 'fastify';
+import { features } from './features.js';
+
+export type RouteExtension = (app: App, services: Services) => Promise<void>;
+
+/** Everything the app is made of, built once from the config and handed to each feature. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: DatabaseHandle;
+  queue: Queue;
+  accounts: AccountsService;
+  talks: TalksService;
+  groups: GroupsService;
+  themes: ThemesService;
+  recordings: RecordingsService;
+  /** Routes features add inside the authenticated partner scope. */
+  partnerRouteExtensions: RouteExtension[];
+  /** Routes features add outside it (pages, sockets, downloads). */
+  publicRouteExtensions: RouteExtension[];
+  /** The talk page renderer, once the live room provides one. */
+  renderTalkPage?: (talk: Talk, theme: Theme | null, request: FastifyRequest) => string;
+  /** Started after the HTTP server listens; stopped in reverse order on close. */
+  background: { name: string; start(): Promise<void>; stop(): Promise<void> }[];
+  /** Job queues features use; created when the queue starts. */
+  queueNames: string[];
+}
+
+export interface ServiceOptions {
+  /** PGlite in memory (tests). */
+  inMemory?: boolean;
+  log?: Logger;
+  /** The pg-boss schema (tests isolate it per app on Postgres). */
+  queueSchema?: string;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.api_token', '*.secret', 'headers.authorization'],
+      censor: '[redacted]',
+    },
+    serializers: { err: safeError },
+  });
+}
+
+/** Database errors carry the query's parameters (which may be secrets): log everything but those. */
+function safeError(err: unknown) {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (serialized && typeof serialized === 'object') {
+    delete serialized.params;
+    delete serialized.parameters;
+  }
+  return serialized;
+}
+
+/** Opens the database, migrates it and wires the features together. */
+export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
+  const log = options.log ?? createLogger(config);
+  const db = await openDatabase(config, { inMemory: options.inMemory });
+  try {
+    const applied = await migrate(db.db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const talks = new TalksService(db.db, config.PUBLIC_URL);
+  const services: Services = {
+    config,
+    log,
+    db,
+    queue: new Queue(db, log, { schema: options.queueSchema ?? (config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`) }),
+    accounts: new AccountsService(db.db, log, config.TOKEN_CACHE_SECONDS),
+    talks,
+    groups: new GroupsService(db.db, talks.repo),
+    themes: new ThemesService(db.db),
+    recordings: new RecordingsService(db.db, new LocalStorage(path.join(config.DATA_DIR, 'recordings')), config.PUBLIC_URL, config.SECRET_KEY),
+    partnerRouteExtensions: [],
+    publicRouteExtensions: [],
+    background: [],
+    queueNames: [],
+  };
+  services.background.push({ name: 'queue', start: () => services.queue.start(services.queueNames), stop: () => services.queue.stop() });
+  for (const install of features) await install(services);
+  return services;
+}
+
+export async function startBackground(services: Services) {
+  for (const job of services.background) {
+    await job.start();
+  }
+}
+
+export async function closeServices(services: Services) {
+  for (const job of [...services.background].reverse()) {
+    await job.stop().catch((err) => services.log.error({ err, job: job.name }, 'stopping failed'));
+  }
+  await services.db.close();
+}

@@ -1,0 +1,116 @@
+import type { Db, Queryable } from '../platform/db/index.js';
+import type { NewTalk, Talk, TalkUpdate } from '../platform/db/schema.js';
+import { decodeCursor, isUuid } from '../platform/http.js';
+import type { ListTalksFilter } from './schemas.js';
+
+/** Talks, always within one partner: every method takes the partner id first. */
+export class TalksRepository {
+  constructor(private readonly db: Db) {}
+
+  get(partnerId: string, talkId: string, q: Queryable = this.db): Promise<Talk | undefined> {
+    if (!isUuid(talkId)) return Promise.resolve(undefined);
+    return q.selectFrom('talks').selectAll().where('partner_id', '=', partnerId).where('id', '=', talkId).executeTakeFirst();
+  }
+
+  /** Several talks by id; ids that are not this partner's are simply absent. */
+  getMany(partnerId: string, talkIds: string[], q: Queryable = this.db): Promise<Talk[]> {
+    const ids = talkIds.filter(isUuid);
+    if (ids.length === 0) return Promise.resolve([]);
+    return q.selectFrom('talks').selectAll().where('partner_id', '=', partnerId).where('id', 'in', ids).execute();
+  }
+
+  async list(partnerId: string, filter: ListTalksFilter & { limit: number }): Promise<Talk[]> {
+    let query = this.db.selectFrom('talks').selectAll().where('partner_id', '=', partnerId);
+    if (filter.room_type) query = query.where('room_type', '=', filter.room_type);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.start_after) query = query.where('start_time', '>=', new Date(filter.start_after));
+    if (filter.start_before) query = query.where('start_time', '<', new Date(filter.start_before));
+    if (filter.schedule_talk_id) {
+      if (!isUuid(filter.schedule_talk_id)) return [];
+      query = query.where('schedule_talk_id', '=', filter.schedule_talk_id);
+    }
+    if (filter.q) query = query.where('name', 'ilike', `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const after = decodeCursor(filter.cursor, 2);
+    if (after) {
+      const [createdAt, id] = after as [string, string];
+      query = query.where((eb) => eb.or([eb('created_at', '<', new Date(createdAt)), eb.and([eb('created_at', '=', new Date(createdAt)), eb('id', '<', id)])]));
+    }
+    return query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit + 1)
+      .execute();
+  }
+
+  insert(q: Queryable, partnerId: string, talk: Omit<NewTalk, 'partner_id'>): Promise<Talk> {
+    return q
+      .insertInto('talks')
+      .values({ ...talk, partner_id: partnerId })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  update(q: Queryable, partnerId: string, talkId: string, changes: TalkUpdate): Promise<Talk | undefined> {
+    if (!isUuid(talkId)) return Promise.resolve(undefined);
+    return q
+      .updateTable('talks')
+      .set({ ...changes, updated_at: new Date() })
+      .where('partner_id', '=', partnerId)
+      .where('id', '=', talkId)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  delete(q: Queryable, partnerId: string, talkId: string): Promise<Talk | undefined> {
+    if (!isUuid(talkId)) return Promise.resolve(undefined);
+    return q.deleteFrom('talks').where('partner_id', '=', partnerId).where('id', '=', talkId).returningAll().executeTakeFirst();
+  }
+
+  /** Upcoming occurrences of a series that have not started: the ones a schedule change replaces. */
+  deleteUpcomingOccurrences(q: Queryable, partnerId: string, seriesId: string, now: Date) {
+    return q
+      .deleteFrom('talks')
+      .where('partner_id', '=', partnerId)
+      .where('schedule_talk_id', '=', seriesId)
+      .where('status', '=', 'scheduled')
+      .where('start_time', '>', now)
+      .execute();
+  }
+
+  occurrenceStarts(q: Queryable, partnerId: string, seriesId: string): Promise<Date[]> {
+    return q
+      .selectFrom('talks')
+      .select('start_time')
+      .where('partner_id', '=', partnerId)
+      .where('schedule_talk_id', '=', seriesId)
+      .execute()
+      .then((rows) => rows.map((r) => r.start_time).filter((d): d is Date => d !== null));
+  }
+
+  /** Every series head (for the periodic top-up of occurrences); not partner data read for a partner. */
+  seriesHeads(): Promise<Talk[]> {
+    return this.db.selectFrom('talks').selectAll().where('schedule', 'is not', null).where('schedule_talk_id', 'is', null).execute();
+  }
+
+  /** Public page lookup by short code: the code is the capability, so no partner id here. */
+  byShortCode(code: string): Promise<Talk | undefined> {
+    return this.db.selectFrom('talks').selectAll().where('short_code', '=', code).executeTakeFirst();
+  }
+
+  /** By id alone, for the live room (its join token or short code was already checked). */
+  byIdForRoom(talkId: string): Promise<Talk | undefined> {
+    if (!isUuid(talkId)) return Promise.resolve(undefined);
+    return this.db.selectFrom('talks').selectAll().where('id', '=', talkId).executeTakeFirst();
+  }
+
+  themeExists(q: Queryable, partnerId: string, themeId: string): Promise<boolean> {
+    if (!isUuid(themeId)) return Promise.resolve(false);
+    return q
+      .selectFrom('themes')
+      .select('id')
+      .where('partner_id', '=', partnerId)
+      .where('id', '=', themeId)
+      .executeTakeFirst()
+      .then((r) => r !== undefined);
+  }
+}

@@ -1,0 +1,282 @@
+import { randomInt } from 'node:crypto';
+import rrulePkg from 'rrule';
+import type { Db, Tx } from '../platform/db/index.js';
+import type { Talk, TalkUpdate } from '../platform/db/schema.js';
+import { AppError, notFound, validation } from '../platform/errors.js';
+import { iso, page } from '../platform/http.js';
+import { TalksRepository } from './repository.js';
+import type { CreateTalkInput, ListTalksFilter, TalkJson, UpdateTalkInput } from './schemas.js';
+
+const { RRule, rrulestr } = rrulePkg;
+
+export interface Warning {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** Series occurrences are kept materialized this far ahead (and at most this many). */
+const SERIES_HORIZON_DAYS = 90;
+const SERIES_MAX_OCCURRENCES = 52;
+const SHORT_CODE_ALPHABET = 'abcdefghijkmnopqrstuvwxyz23456789';
+
+/** Hooks other features attach to talk changes (the live room closes an ended or deleted talk). */
+export interface TalkLifecycleListener {
+  talkEnded?(talk: Talk): void | Promise<void>;
+  talkDeleted?(talk: Talk): void | Promise<void>;
+}
+
+export class TalksService {
+  readonly repo: TalksRepository;
+  readonly listeners: TalkLifecycleListener[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly publicUrl: string,
+  ) {
+    this.repo = new TalksRepository(db);
+  }
+
+  toJson(talk: Talk): TalkJson {
+    return {
+      id: talk.id,
+      created_at: iso(talk.created_at) as string,
+      updated_at: iso(talk.updated_at) as string,
+      name: talk.name,
+      description: talk.description,
+      thumbnail_url: talk.thumbnail_url,
+      created_by_id: talk.created_by_id,
+      partner_id: talk.partner_id,
+      price: talk.price === null ? null : Number(talk.price),
+      currency: talk.currency,
+      start_time: iso(talk.start_time),
+      end_time: iso(talk.end_time),
+      short_url: this.shortUrl(talk),
+      schedule: talk.schedule,
+      schedule_talk_id: talk.schedule_talk_id,
+      access: talk.access,
+      mic_behavior: talk.mic_behavior,
+      room_type: talk.room_type,
+      theme_id: talk.theme_id,
+      subscriptions_allowed: talk.subscriptions_allowed,
+      recording: talk.recording,
+      status: talk.status,
+    };
+  }
+
+  shortUrl(talk: Pick<Talk, 'short_code'>): string {
+    return `${this.publicUrl}/t/${talk.short_code}`;
+  }
+
+  async get(partnerId: string, talkId: string): Promise<Talk> {
+    const talk = await this.repo.get(partnerId, talkId);
+    if (!talk) throw notFound('talk', 'talk_id');
+    return talk;
+  }
+
+  async list(partnerId: string, filter: ListTalksFilter) {
+    const limit = filter.limit ?? 50;
+    if (filter.talk_id !== undefined) {
+      return { items: [await this.get(partnerId, filter.talk_id)], next_cursor: null };
+    }
+    const rows = await this.repo.list(partnerId, { ...filter, limit });
+    return page(rows, limit, (t) => [iso(t.created_at), t.id]);
+  }
+
+  async create(partnerId: string, createdById: string | null, input: CreateTalkInput): Promise<{ talk: Talk; warnings: Warning[] }> {
+    const warnings: Warning[] = [];
+    const name = input.name.trim();
+    if (name.length === 0) throw validation('name must not be empty', 'name');
+    if (name.length > 200) throw validation('name must be at most 200 characters', 'name');
+    const start = parseTime(input.start_time, 'start_time');
+    const end = parseTime(input.end_time, 'end_time');
+    if (start && end && end <= start) throw validation('end_time must be after start_time', 'end_time');
+    const schedule = normalizeSchedule(input.schedule, start);
+    checkUrl(input.thumbnail_url, 'thumbnail_url');
+
+    return this.db.transaction().execute(async (tx) => {
+      let themeId: string | null = input.theme_id || null;
+      if (themeId && !(await this.repo.themeExists(tx, partnerId, themeId))) {
+        warnings.push({
+          code: 'unknown_theme_id',
+          field: 'theme_id',
+          message: `theme ${themeId} is not one of your themes; the talk uses the default theme`,
+        });
+        themeId = null;
+      }
+      const talk = await this.repo.insert(tx, partnerId, {
+        created_by_id: createdById,
+        name,
+        description: input.description ?? null,
+        room_type: input.room_type ?? 'default',
+        access: input.access ?? 'anyone',
+        mic_behavior: input.mic_behavior ?? 'start_on',
+        theme_id: themeId,
+        start_time: start,
+        end_time: end,
+        subscriptions_allowed: input.subscriptions_allowed ?? false,
+        recording: input.recording ?? true,
+        thumbnail_url: input.thumbnail_url ?? null,
+        price: input.price === undefined || input.price === null ? null : String(input.price),
+        currency: input.currency ? input.currency.toUpperCase() : null,
+        schedule,
+        schedule_talk_id: null,
+        short_code: newShortCode(),
+      });
+      if (schedule) await this.materializeSeries(tx, talk, new Date());
+      return { talk, warnings };
+    });
+  }
+
+  async update(partnerId: string, talkId: string, input: UpdateTalkInput): Promise<{ talk: Talk; warnings: Warning[] }> {
+    const warnings: Warning[] = [];
+    return this.db.transaction().execute(async (tx) => {
+      const current = await this.repo.get(partnerId, talkId, tx);
+      if (!current) throw notFound('talk');
+      const changes: TalkUpdate = {};
+      if (input.name !== undefined) {
+        const name = input.name.trim();
+        if (name.length === 0 || name.length > 200) throw validation('name must be 1 to 200 characters', 'name');
+        changes.name = name;
+      }
+      for (const key of ['room_type', 'access', 'mic_behavior', 'subscriptions_allowed', 'recording', 'description', 'thumbnail_url'] as const) {
+        if (input[key] !== undefined) (changes as Record<string, unknown>)[key] = input[key];
+      }
+      checkUrl(input.thumbnail_url, 'thumbnail_url');
+      if (input.price !== undefined) changes.price = input.price === null ? null : String(input.price);
+      if (input.currency !== undefined) changes.currency = input.currency ? input.currency.toUpperCase() : null;
+      if (input.start_time !== undefined) changes.start_time = parseTime(input.start_time, 'start_time');
+      if (input.end_time !== undefined) changes.end_time = parseTime(input.end_time, 'end_time');
+      const start = changes.start_time !== undefined ? (changes.start_time as Date | null) : current.start_time;
+      const end = changes.end_time !== undefined ? (changes.end_time as Date | null) : current.end_time;
+      if (start && end && end <= start) throw validation('end_time must be after start_time', 'end_time');
+      if (input.theme_id !== undefined) {
+        changes.theme_id = input.theme_id || null;
+        if (changes.theme_id && !(await this.repo.themeExists(tx, partnerId, changes.theme_id))) {
+          warnings.push({
+            code: 'unknown_theme_id',
+            field: 'theme_id',
+            message: `theme ${changes.theme_id} is not one of your themes; the talk uses the default theme`,
+          });
+          changes.theme_id = null;
+        }
+      }
+      const scheduleChanged = input.schedule !== undefined && (input.schedule || null) !== current.schedule;
+      const timesChanged = input.start_time !== undefined || input.end_time !== undefined;
+      if (input.schedule !== undefined) {
+        if (current.schedule_talk_id) throw validation('this talk is an occurrence of a series; change the schedule on its first talk', 'schedule');
+        changes.schedule = normalizeSchedule(input.schedule, start);
+      }
+      const talk = (await this.repo.update(tx, partnerId, talkId, changes)) as Talk;
+      if (talk.schedule_talk_id === null && (scheduleChanged || (talk.schedule && timesChanged))) {
+        const now = new Date();
+        await this.repo.deleteUpcomingOccurrences(tx, partnerId, talk.id, now);
+        if (talk.schedule) await this.materializeSeries(tx, talk, now);
+      }
+      return { talk, warnings };
+    });
+  }
+
+  async delete(partnerId: string, talkId: string): Promise<Talk> {
+    const talk = await this.repo.delete(this.db, partnerId, talkId);
+    if (!talk) throw notFound('talk');
+    for (const l of this.listeners) await l.talkDeleted?.(talk);
+    return talk;
+  }
+
+  /** Ends a talk (host action or API): the room closes and the page says it has ended. */
+  async end(partnerId: string, talkId: string): Promise<Talk> {
+    const talk = await this.repo.update(this.db, partnerId, talkId, { status: 'ended', ended_at: new Date() });
+    if (!talk) throw notFound('talk');
+    for (const l of this.listeners) await l.talkEnded?.(talk);
+    return talk;
+  }
+
+  /** Creates the series' upcoming occurrences (after `now`, within the horizon) that do not exist yet. */
+  async materializeSeries(tx: Tx | Db, head: Talk, now: Date): Promise<number> {
+    if (!head.schedule || !head.start_time) return 0;
+    const rule = rrulestr(`DTSTART:${toRruleDate(head.start_time)}\nRRULE:${head.schedule}`);
+    const until = new Date(now.getTime() + SERIES_HORIZON_DAYS * 86_400_000);
+    const existing = new Set((await this.repo.occurrenceStarts(tx, head.partner_id, head.id)).map((d) => d.getTime()));
+    const duration = head.end_time ? head.end_time.getTime() - head.start_time.getTime() : null;
+    let created = 0;
+    for (const when of rule.between(now, until, true).slice(0, SERIES_MAX_OCCURRENCES)) {
+      if (when.getTime() === head.start_time.getTime() || existing.has(when.getTime())) continue;
+      await this.repo.insert(tx, head.partner_id, {
+        created_by_id: head.created_by_id,
+        name: head.name,
+        description: head.description,
+        room_type: head.room_type,
+        access: head.access,
+        mic_behavior: head.mic_behavior,
+        theme_id: head.theme_id,
+        start_time: when,
+        end_time: duration === null ? null : new Date(when.getTime() + duration),
+        subscriptions_allowed: head.subscriptions_allowed,
+        recording: head.recording,
+        thumbnail_url: head.thumbnail_url,
+        price: head.price,
+        currency: head.currency,
+        schedule: null,
+        schedule_talk_id: head.id,
+        short_code: newShortCode(),
+      });
+      created++;
+    }
+    return created;
+  }
+
+  /** Tops up every series to the horizon; run periodically. */
+  async extendAllSeries(now = new Date()): Promise<number> {
+    let created = 0;
+    for (const head of await this.repo.seriesHeads()) created += await this.materializeSeries(this.db, head, now);
+    return created;
+  }
+}
+
+function parseTime(value: string | null | undefined, field: string): Date | null {
+  if (value === undefined || value === null || value.trim() === '') return null;
+  const date = new Date(value.trim());
+  if (Number.isNaN(date.getTime())) throw validation(`${field} must be an ISO 8601 date-time`, field);
+  return date;
+}
+
+function checkUrl(value: string | null | undefined, field: string) {
+  if (!value) return;
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return;
+  } catch {
+    // fall through
+  }
+  throw validation(`${field} must be an http(s) URL`, field);
+}
+
+function toRruleDate(date: Date): string {
+  return `${date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}`;
+}
+
+/** Validates an RRULE (with or without the `RRULE:` prefix); returns it normalized, or null. */
+function normalizeSchedule(schedule: string | null | undefined, start: Date | null): string | null {
+  if (schedule === undefined || schedule === null || schedule.trim() === '') return null;
+  if (!start) throw validation('a schedule needs a start_time', 'schedule');
+  const text = schedule.trim().replace(/^RRULE:/i, '');
+  try {
+    const options = RRule.parseString(text);
+    if (options.freq === undefined) throw new Error('FREQ is required');
+    return RRule.optionsToString(options).replace(/^RRULE:/, '');
+  } catch (err) {
+    throw validation(`schedule must be an RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=TH (${(err as Error).message})`, 'schedule');
+  }
+}
+
+function newShortCode(): string {
+  let code = '';
+  for (let i = 0; i < 10; i++) code += SHORT_CODE_ALPHABET[randomInt(SHORT_CODE_ALPHABET.length)];
+  return code;
+}
+
+export { AppError };

@@ -1,0 +1,70 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Nullable, PaginationQuery, envelope, errorResponses } from '../platform/http.js';
+
+const Color = Type.String({ pattern: '^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$' });
+export const ThemeColors = Type.Object(
+  {
+    background: Type.Optional(Color),
+    text: Type.Optional(Color),
+    accent: Type.Optional(Color),
+    surface: Type.Optional(Color),
+  },
+  { description: 'Hex colors for the talk page.', additionalProperties: false },
+);
+
+export const ThemeSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    partner_id: Type.String(),
+    name: Type.String(),
+    colors: ThemeColors,
+    logo_url: Nullable(Type.String()),
+    background_url: Nullable(Type.String()),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+  },
+  { $id: 'Theme' },
+);
+export type ThemeJson = Static<typeof ThemeSchema>;
+
+const themeFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  colors: Type.Optional(ThemeColors),
+  logo_url: Type.Optional(Nullable(Type.String({ description: 'An https image URL (http allowed for localhost).' }))),
+  background_url: Type.Optional(Nullable(Type.String({ description: 'An https image URL for the page background.' }))),
+};
+export const CreateThemeBody = Type.Object(themeFields);
+export type CreateThemeInput = Static<typeof CreateThemeBody>;
+export const UpdateThemeBody = Type.Partial(Type.Object(themeFields));
+export type UpdateThemeInput = Static<typeof UpdateThemeBody>;
+
+const IdParams = Type.Object({ id: Type.String() });
+const ThemeEnvelope = envelope('theme', Type.Ref(ThemeSchema));
+
+export const createThemeSchema = {
+  summary: 'Create a theme',
+  tags: ['themes'],
+  body: CreateThemeBody,
+  response: { 200: ThemeEnvelope, ...errorResponses(400, 401) },
+};
+export const listThemesSchema = {
+  summary: 'List themes',
+  tags: ['themes'],
+  querystring: Type.Object({ ...PaginationQuery }),
+  response: { 200: envelope('themes', Type.Array(Type.Ref(ThemeSchema)), { list: true }), ...errorResponses(401) },
+};
+export const getThemeSchema = { summary: 'Get a theme', tags: ['themes'], params: IdParams, response: { 200: ThemeEnvelope, ...errorResponses(401, 404) } };
+export const updateThemeSchema = {
+  summary: 'Update a theme',
+  tags: ['themes'],
+  params: IdParams,
+  body: UpdateThemeBody,
+  response: { 200: ThemeEnvelope, ...errorResponses(400, 401, 404) },
+};
+export const deleteThemeSchema = {
+  summary: 'Delete a theme',
+  tags: ['themes'],
+  description: 'Talks that used it fall back to the default theme.',
+  params: IdParams,
+  response: { 200: ThemeEnvelope, ...errorResponses(401, 404) },
+};

@@ -1,0 +1,100 @@
+import type { Db } from '../platform/db/index.js';
+import type { Theme } from '../platform/db/schema.js';
+import { notFound, validation } from '../platform/errors.js';
+import { decodeCursor, iso, isUuid, page } from '../platform/http.js';
+import type { CreateThemeInput, ThemeJson, UpdateThemeInput } from './schemas.js';
+
+/** Themes of a partner's talk pages (colors, logo, background). Every method takes the partner id first. */
+export class ThemesService {
+  constructor(private readonly db: Db) {}
+
+  toJson(theme: Theme): ThemeJson {
+    return {
+      id: theme.id,
+      partner_id: theme.partner_id,
+      name: theme.name,
+      colors: theme.colors,
+      logo_url: theme.logo_url,
+      background_url: theme.background_url,
+      created_at: iso(theme.created_at) as string,
+      updated_at: iso(theme.updated_at) as string,
+    };
+  }
+
+  async get(partnerId: string, themeId: string): Promise<Theme> {
+    const theme = isUuid(themeId)
+      ? await this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId).where('id', '=', themeId).executeTakeFirst()
+      : undefined;
+    if (!theme) throw notFound('theme');
+    return theme;
+  }
+
+  /** For the talk page: the theme, or null (default theme) when it is gone. */
+  getForPage(partnerId: string, themeId: string): Promise<Theme | null> {
+    return this.get(partnerId, themeId).catch(() => null);
+  }
+
+  async list(partnerId: string, limit = 50, cursor?: string) {
+    let query = this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId);
+    const after = decodeCursor(cursor, 2);
+    if (after) {
+      const [createdAt, id] = after as [string, string];
+      query = query.where((eb) => eb.or([eb('created_at', '>', new Date(createdAt)), eb.and([eb('created_at', '=', new Date(createdAt)), eb('id', '>', id)])]));
+    }
+    const rows = await query
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
+    return page(rows, limit, (t) => [iso(t.created_at), t.id]);
+  }
+
+  create(partnerId: string, input: CreateThemeInput): Promise<Theme> {
+    checkImageUrl(input.logo_url, 'logo_url');
+    checkImageUrl(input.background_url, 'background_url');
+    return this.db
+      .insertInto('themes')
+      .values({
+        partner_id: partnerId,
+        name: input.name.trim(),
+        colors: JSON.stringify(input.colors ?? {}),
+        logo_url: input.logo_url ?? null,
+        background_url: input.background_url ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async update(partnerId: string, themeId: string, input: UpdateThemeInput): Promise<Theme> {
+    await this.get(partnerId, themeId);
+    checkImageUrl(input.logo_url, 'logo_url');
+    checkImageUrl(input.background_url, 'background_url');
+    const changes: Record<string, unknown> = { updated_at: new Date() };
+    if (input.name !== undefined) changes.name = input.name.trim();
+    if (input.colors !== undefined) changes.colors = JSON.stringify(input.colors);
+    if (input.logo_url !== undefined) changes.logo_url = input.logo_url;
+    if (input.background_url !== undefined) changes.background_url = input.background_url;
+    return this.db.updateTable('themes').set(changes).where('partner_id', '=', partnerId).where('id', '=', themeId).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async delete(partnerId: string, themeId: string): Promise<Theme> {
+    const theme = isUuid(themeId)
+      ? await this.db.deleteFrom('themes').where('partner_id', '=', partnerId).where('id', '=', themeId).returningAll().executeTakeFirst()
+      : undefined;
+    if (!theme) throw notFound('theme');
+    return theme;
+  }
+}
+
+/** Image URLs end up in participants' pages: https only (http for localhost, for development). */
+function checkImageUrl(value: string | null | undefined, field: string) {
+  if (!value) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw validation(`${field} must be a URL`, field);
+  }
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) throw validation(`${field} must be an https URL`, field);
+}

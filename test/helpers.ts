@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type App, buildApp } from '../src/app.js';
+import { type Config, loadConfig } from '../src/platform/config.js';
+import { type Services, closeServices, createServices, startBackground } from '../src/services.js';
+
+/**
+ * Tests run against the real app over HTTP, on real PGlite (default) or on the real Postgres
+ * named by TEST_DATABASE_URL when TEST_DB=postgres (each app gets its own schema, dropped after).
+ */
+export const testDb = (process.env.TEST_DB ?? 'pglite') as 'pglite' | 'postgres';
+
+export interface TestApp {
+  url: string;
+  app: App;
+  services: Services;
+  config: Config;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Keep PGlite on disk under dataDir instead of memory (restart tests). */
+  onDisk?: boolean;
+  dataDir?: string;
+  /** Reuse a Postgres schema (restart tests). */
+  schema?: string;
+  background?: boolean;
+}
+
+export async function startApp(options: StartOptions = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'smalltalk-test-'));
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop',
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    WEBHOOK_ALLOW_HTTP: 'true',
+    ...options.env,
+  };
+  let schema: string | undefined;
+  if (testDb === 'postgres') {
+    const url = process.env.TEST_DATABASE_URL;
+    if (!url) throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
+    schema = options.schema ?? `t_${randomBytes(6).toString('hex')}`;
+    env.DATABASE_URL = url;
+    env.DATABASE_SCHEMA = schema;
+  }
+  const config = loadConfig(env);
+  const services = await createServices(config, { inMemory: testDb === 'pglite' && !options.onDisk });
+  const app = await buildApp(services);
+  await app.listen({ port, host: '127.0.0.1' });
+  if (options.background !== false) await startBackground(services);
+  const url = `http://127.0.0.1:${port}`;
+  let closed = false;
+  return {
+    url,
+    app,
+    services,
+    config,
+    dataDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await closeServices(services);
+      if (!options.dataDir && !options.schema) {
+        if (schema) await dropSchema(schema);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A port that was free a moment ago (the app must know its public URL before it listens). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+export async function dropSchema(schema: string) {
+  const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+    await client.query(`drop schema if exists ${schema}_pgboss cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestPartner {
+  userId: string;
+  partnerId: string;
+  token: string;
+  email: string;
+  password: string;
+}
+
+let counter = 0;
+
+/** A user, a partner organization and an API token, made through the services (as the CLI does). */
+export async function createPartner(t: TestApp, name = 'Partner'): Promise<TestPartner> {
+  counter++;
+  const email = `p${counter}-${randomBytes(4).toString('hex')}@example.test`;
+  const password = 'correct horse battery staple';
+  const user = await t.services.accounts.signUp({ email, password, name: `${name} Owner` });
+  const partner = await t.services.accounts.createPartner(user.id, name);
+  const token = await t.services.accounts.createToken(partner.id, 'test', user.id);
+  return { userId: user.id, partnerId: partner.id, token: token.token, email, password };
+}
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** fetch with a token and a JSON body (or a raw string body with the given content type). */
+export async function api<T = any>(
+  t: TestApp,
+  method: string,
+  pathAndQuery: string,
+  options: { token?: string | null; json?: unknown; body?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] = 'application/json; charset=utf-8';
+  } else if (options.body !== undefined) {
+    body = options.body;
+    headers['content-type'] = options.contentType ?? 'application/x-www-form-urlencoded';
+  }
+  const res = await fetch(`${t.url}${pathAndQuery}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (pages)
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/** Waits until `check` returns a truthy value (polling an observable state, not guessing a delay). */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
