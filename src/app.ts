@@ -16,6 +16,7 @@ import { ErrorEnvelope } from './platform/http.js';
 import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
 import { ping } from './platform/db/index.js';
+import { serveAssets } from './platform/web.js';
 import type { Services } from './services.js';
 import { recordingFileRoutes, recordingRoutes } from './recordings/routes.js';
 import { talkPageRoutes, talkRoutes } from './talks/routes.js';
@@ -104,6 +105,7 @@ export async function buildApp(services: Services): Promise<App> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unreachable' });
   });
 
+  await serveAssets(app);
   await accountRoutes(app, services);
   await talkPageRoutes(app, services);
   await recordingFileRoutes(app, services);

@@ -13,6 +13,8 @@ import { TalksService } from './talks/service.js';
 import { ThemesService } from './themes/service.js';
 import type { FastifyRequest } from 'fastify';
 import { features } from './features.js';
+import type { LiveTalks } from './rooms/live.js';
+import type { EventSink } from './webhooks/events.js';
 
 export type RouteExtension = (app: App, services: Services) => Promise<void>;
 
@@ -27,6 +29,10 @@ export interface Services {
   groups: GroupsService;
   themes: ThemesService;
   recordings: RecordingsService;
+  /** Partner events (webhooks' outbox). Set by the webhooks feature. */
+  events: EventSink;
+  /** The live rooms. Set by the live-room feature. */
+  live?: LiveTalks;
   /** Routes features add inside the authenticated partner scope. */
   partnerRouteExtensions: RouteExtension[];
   /** Routes features add outside it (pages, sockets, downloads). */
@@ -90,6 +96,11 @@ export async function createServices(config: Config, options: ServiceOptions = {
     groups: new GroupsService(db.db, talks.repo),
     themes: new ThemesService(db.db),
     recordings: new RecordingsService(db.db, new LocalStorage(path.join(config.DATA_DIR, 'recordings')), config.PUBLIC_URL, config.SECRET_KEY),
+    events: {
+      emit: async () => {
+        throw new Error('the webhooks feature is not installed');
+      },
+    },
     partnerRouteExtensions: [],
     publicRouteExtensions: [],
     background: [],

@@ -1,0 +1,45 @@
+import type { Talk } from '../platform/db/schema.js';
+
+/**
+ * The seam between the live room (rooms/ + sfu/) and what observes it (recording, captions).
+ * The live-room feature implements `LiveTalks` and sets `services.live`; the recording feature
+ * adds an observer and taps speakers' audio.
+ */
+export interface SpeakerInfo {
+  participantId: string;
+  /** Our user id when the participant is a logged-in user, else null. */
+  userId: string | null;
+  /** The partner's own user id, from a partner-issued join token, else null. */
+  uid: string | null;
+  name: string;
+  username: string | null;
+  photoUrl: string | null;
+}
+
+export interface LiveTalkObserver {
+  /** A talk went live: its first participant joined (each live session of a talk calls this once). */
+  talkStarted?(talk: Talk, sessionStartedAt: Date): void | Promise<void>;
+  /** A participant began publishing audio (joined as a speaker, was brought up, or unmuted for the first time). */
+  speakerStarted?(talkId: string, speaker: SpeakerInfo): void | Promise<void>;
+  /** A participant stopped publishing for good (left, was brought down, or was removed). */
+  speakerStopped?(talkId: string, participantId: string): void | Promise<void>;
+  /** The live session ended: ended by a host or the API, past its end time, or empty past the timeout. */
+  talkStopped?(talkId: string): void | Promise<void>;
+}
+
+export interface RtpTarget {
+  host: '127.0.0.1';
+  port: number;
+  /** The Opus payload type to stamp on forwarded packets (must match the consumer's SDP). */
+  payloadType: number;
+}
+
+export interface LiveTalks {
+  addObserver(observer: LiveTalkObserver): void;
+  /** Forwards one speaker's Opus RTP (as received, re-stamped) to a UDP port; resolves to a stop function. */
+  tapSpeaker(talkId: string, participantId: string, target: RtpTarget): Promise<() => Promise<void>>;
+  /** Sends a caption to everyone in the room (shown live in the page). */
+  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }): void;
+  /** Who is in a live talk now (the dashboard and the pre-join page show it). */
+  participants(talkId: string): { participantId: string; name: string; role: 'host' | 'speaker' | 'listener'; photoUrl: string | null }[];
+}
