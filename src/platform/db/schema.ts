@@ -163,6 +163,28 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+export interface PasswordResetsTable {
+  /** SHA-256 of the secret in the reset link. */
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface InvitesTable {
+  id: Generated<string>;
+  partner_id: string;
+  role: MemberRole;
+  /** SHA-256 of the secret in the invite link. */
+  token_hash: string;
+  created_by_id: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  accepted_by_id: string | null;
+}
+
 /** Every table; feature migrations add theirs here. */
 export interface Database {
   users: UsersTable;
@@ -176,6 +198,8 @@ export interface Database {
   group_talks: GroupTalksTable;
   recordings: RecordingsTable;
   idempotency_keys: IdempotencyKeysTable;
+  password_resets: PasswordResetsTable;
+  invites: InvitesTable;
 }
 
 export type Talk = Selectable<TalksTable>;
