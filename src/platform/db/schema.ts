@@ -185,6 +185,57 @@ export interface InvitesTable {
   accepted_by_id: string | null;
 }
 
+export type ParticipantRole = 'host' | 'speaker' | 'listener';
+
+export interface TalkJoinTokensTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  token_hash: string;
+  uid: string | null;
+  name: string | null;
+  username: string | null;
+  photo_url: string | null;
+  role: ParticipantRole;
+  created_at: Timestamp;
+  expires_at: NullableTimestamp;
+}
+
+export interface TalkInvitesTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  token_hash: string;
+  max_uses: number | null;
+  uses: Generated<number>;
+  created_at: Timestamp;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface TalkParticipantsTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  user_id: string | null;
+  uid: string | null;
+  name: string;
+  username: string | null;
+  photo_url: string | null;
+  role: ParticipantRole;
+  joined_at: Timestamp;
+  left_at: NullableTimestamp;
+}
+
+export interface TalkSubscriptionsTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  email: string;
+  name: string | null;
+  created_at: Timestamp;
+}
+
 /** Every table; feature migrations add theirs here. */
 export interface Database {
   users: UsersTable;
@@ -198,6 +249,10 @@ export interface Database {
   group_talks: GroupTalksTable;
   recordings: RecordingsTable;
   idempotency_keys: IdempotencyKeysTable;
+  talk_join_tokens: TalkJoinTokensTable;
+  talk_invites: TalkInvitesTable;
+  talk_participants: TalkParticipantsTable;
+  talk_subscriptions: TalkSubscriptionsTable;
   password_resets: PasswordResetsTable;
   invites: InvitesTable;
 }
