@@ -236,6 +236,72 @@ export interface TalkSubscriptionsTable {
   created_at: Timestamp;
 }
 
+export interface WebhookSecret {
+  secret: string;
+  created_at: string;
+  /** Set when a newer secret replaced this one: still signs until then. */
+  expires_at: string | null;
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  partner_id: string;
+  url: string;
+  events: string[];
+  enabled: Generated<boolean>;
+  description: string | null;
+  secrets: Json<WebhookSecret[]>;
+  disabled_reason: string | null;
+  disabled_at: NullableTimestamp;
+  failing_since: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  partner_id: string;
+  event_name: string;
+  /** The exact JSON body sent (same bytes on every attempt). */
+  payload: string;
+  created_at: Timestamp;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  partner_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_name: string;
+  status: Generated<WebhookDeliveryStatus>;
+  /** Bumped whenever a new job is queued for the delivery: older jobs are stale. */
+  generation: Generated<number>;
+  /** Attempts in the current retry cycle (reset by retry/replay). */
+  cycle_attempts: Generated<number>;
+  attempt_count: Generated<number>;
+  next_attempt_at: NullableTimestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  delivery_id: string;
+  attempted_at: Timestamp;
+  status_code: number | null;
+  latency_ms: number;
+  response_body: string | null;
+  error: string | null;
+}
+
+export interface WebhookTalkSequencesTable {
+  talk_id: string;
+  seq: number;
+}
+
 /** Every table; feature migrations add theirs here. */
 export interface Database {
   users: UsersTable;
@@ -249,6 +315,11 @@ export interface Database {
   group_talks: GroupTalksTable;
   recordings: RecordingsTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  webhook_talk_sequences: WebhookTalkSequencesTable;
   talk_join_tokens: TalkJoinTokensTable;
   talk_invites: TalkInvitesTable;
   talk_participants: TalkParticipantsTable;

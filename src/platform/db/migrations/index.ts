@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_foundation.js';
 import * as m002 from './002_password_resets_invites.js';
 import * as m003 from './003_live_rooms.js';
+import * as m004 from './004_webhooks.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001,
   '002_password_resets_invites': m002,
   '003_live_rooms': m003,
+  '004_webhooks': m004,
 };
