@@ -1,4 +1,6 @@
+import { installDashboard } from './dashboard/feature.js';
 import type { Services } from './services.js';
+import { installWebhooks } from './webhooks/index.js';
 
 /**
  * Features that plug into the core services: each adds its routes to
@@ -7,4 +9,4 @@ import type { Services } from './services.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [];
+export const features: FeatureInstaller[] = [installDashboard, installWebhooks];

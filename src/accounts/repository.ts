@@ -102,8 +102,8 @@ export class AccountsRepository {
       .execute();
   }
 
-  removeMember(partnerId: string, userId: string) {
-    return this.db.deleteFrom('memberships').where('partner_id', '=', partnerId).where('user_id', '=', userId).executeTakeFirst();
+  removeMember(partnerId: string, userId: string, q: Queryable = this.db) {
+    return q.deleteFrom('memberships').where('partner_id', '=', partnerId).where('user_id', '=', userId).executeTakeFirst();
   }
 
   findPartner(partnerId: string) {
@@ -150,5 +150,90 @@ export class AccountsRepository {
 
   touchToken(partnerId: string, tokenId: string) {
     return this.db.updateTable('api_tokens').set({ last_used_at: new Date() }).where('partner_id', '=', partnerId).where('id', '=', tokenId).execute();
+  }
+
+  createPasswordReset(reset: { id: string; user_id: string; expires_at: Date }) {
+    return this.db.insertInto('password_resets').values(reset).execute();
+  }
+
+  /** Marks an unused, unexpired reset link used; returns its user, or nothing when the link is no good. */
+  consumePasswordReset(q: Queryable, resetHash: string) {
+    return q
+      .updateTable('password_resets')
+      .set({ used_at: new Date() })
+      .where('id', '=', resetHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .returning(['user_id'])
+      .executeTakeFirst();
+  }
+
+  createInvite(partnerId: string, invite: { role: MemberRole; token_hash: string; created_by_id: string; expires_at: Date }) {
+    return this.db
+      .insertInto('invites')
+      .values({ ...invite, partner_id: partnerId })
+      .returning(['id', 'role', 'created_at', 'expires_at', 'accepted_at'])
+      .executeTakeFirstOrThrow();
+  }
+
+  pendingInvites(partnerId: string) {
+    return this.db
+      .selectFrom('invites')
+      .select(['id', 'role', 'created_at', 'expires_at', 'accepted_at'])
+      .where('partner_id', '=', partnerId)
+      .where('accepted_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  deleteInvite(partnerId: string, inviteId: string) {
+    return this.db.deleteFrom('invites').where('partner_id', '=', partnerId).where('id', '=', inviteId).where('accepted_at', 'is', null).executeTakeFirst();
+  }
+
+  /** The only invite read without a partner id: the secret in the link is how the partner is found. */
+  findOpenInviteByHash(tokenHash: string, q: Queryable = this.db) {
+    return q
+      .selectFrom('invites')
+      .innerJoin('partners', 'partners.id', 'invites.partner_id')
+      .select(['invites.id', 'invites.partner_id', 'invites.role', 'invites.expires_at', 'partners.name as partner_name'])
+      .where('invites.token_hash', '=', tokenHash)
+      .where('invites.accepted_at', 'is', null)
+      .where('invites.expires_at', '>', new Date())
+      .executeTakeFirst();
+  }
+
+  markInviteAccepted(q: Queryable, partnerId: string, inviteId: string, userId: string) {
+    return q
+      .updateTable('invites')
+      .set({ accepted_at: new Date(), accepted_by_id: userId })
+      .where('partner_id', '=', partnerId)
+      .where('id', '=', inviteId)
+      .where('accepted_at', 'is', null)
+      .executeTakeFirst();
+  }
+
+  setRole(q: Queryable, partnerId: string, userId: string, role: MemberRole) {
+    return q.updateTable('memberships').set({ role }).where('partner_id', '=', partnerId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  countOwners(q: Queryable, partnerId: string) {
+    return q
+      .selectFrom('memberships')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('partner_id', '=', partnerId)
+      .where('role', '=', 'owner')
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+  }
+
+  memberRole(q: Queryable, partnerId: string, userId: string) {
+    return q
+      .selectFrom('memberships')
+      .select('role')
+      .where('partner_id', '=', partnerId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+      .then((r) => r?.role);
   }
 }

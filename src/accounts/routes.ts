@@ -7,6 +7,15 @@ import type { Services } from '../services.js';
 import {
   TokenSchema,
   UserSchema,
+  acceptInviteSchema,
+  changeRoleSchema,
+  createInviteSchema,
+  describeInviteSchema,
+  forgotPasswordSchema,
+  listInvitesSchema,
+  removeMemberSchema,
+  resetPasswordSchema,
+  revokeInviteSchema,
   createOrgSchema,
   createTokenSchema,
   listTokensSchema,
@@ -17,7 +26,9 @@ import {
   revokeTokenSchema,
   signUpSchema,
 } from './schemas.js';
+import { createMailer } from './mailer.js';
 import type { AccountsService } from './service.js';
+import { TeamService } from './team.js';
 
 type TokenRow = Awaited<ReturnType<AccountsService['repo']['listTokens']>>[number];
 const tokenJson = (t: TokenRow) => ({
@@ -32,11 +43,12 @@ const tokenJson = (t: TokenRow) => ({
 });
 
 /** Sign-up, sessions, organizations and their API tokens: what the dashboard calls. */
-export async function accountRoutes(app: App, { accounts, config }: Services) {
+export async function accountRoutes(app: App, { accounts, config, db, log }: Services) {
   app.addSchema(UserSchema);
   app.addSchema(TokenSchema);
   const secure = config.PUBLIC_URL.startsWith('https://');
   const session = requireSession(accounts);
+  const team = new TeamService(db.db, accounts.repo, createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, log }), config.PUBLIC_URL);
 
   async function me(userId: string, csrfToken: string) {
     const user = await accounts.repo.findUser(userId);
@@ -57,12 +69,12 @@ export async function accountRoutes(app: App, { accounts, config }: Services) {
     return csrfToken;
   }
 
-  async function membership(request: FastifyRequest, partnerId: string, admin: boolean) {
+  async function membership(request: FastifyRequest, partnerId: string, admin: boolean | string) {
     const user = request.sessionUser;
     if (!user || !isUuid(partnerId)) throw notFound('organization');
     const m = await accounts.repo.membership(partnerId, user.userId);
     if (!m) throw notFound('organization');
-    if (admin && m.role === 'member') throw new AppError('forbidden', 'only owners and admins can manage API tokens');
+    if (admin && m.role === 'member') throw new AppError('forbidden', `only owners and admins can manage ${admin === true ? 'API tokens' : admin}`);
     return m;
   }
 
@@ -71,19 +83,24 @@ export async function accountRoutes(app: App, { accounts, config }: Services) {
     return me(user.id, await startSession(reply, user.id));
   });
 
-  // Login is rate-limited per address: 10 attempts a minute.
-  const loginAttempts = new Map<string, { count: number; resetAt: number }>();
-  app.post('/api/v1/auth/login', { schema: logInSchema }, async (request, reply) => {
+  // Login, forgot-password and reset are rate-limited per address: 10 attempts a minute each.
+  const attempts = new Map<string, { count: number; resetAt: number }>();
+  function limitPerAddress(request: FastifyRequest, what: string) {
     const now = Date.now();
-    const entry = loginAttempts.get(request.ip);
+    const key = `${what}:${request.ip}`;
+    const entry = attempts.get(key);
     if (entry && entry.resetAt > now && entry.count >= 10) {
-      throw new AppError('rate_limited', 'too many login attempts; wait a minute', undefined, {
+      throw new AppError('rate_limited', `too many ${what} attempts; wait a minute`, undefined, {
         'retry-after': String(Math.ceil((entry.resetAt - now) / 1000)),
       });
     }
-    if (!entry || entry.resetAt <= now) loginAttempts.set(request.ip, { count: 1, resetAt: now + 60_000 });
+    if (!entry || entry.resetAt <= now) attempts.set(key, { count: 1, resetAt: now + 60_000 });
     else entry.count++;
-    if (loginAttempts.size > 50_000) loginAttempts.clear();
+    if (attempts.size > 50_000) attempts.clear();
+  }
+
+  app.post('/api/v1/auth/login', { schema: logInSchema }, async (request, reply) => {
+    limitPerAddress(request, 'login');
     const user = await accounts.logIn(request.body.email, request.body.password);
     return me(user.id, await startSession(reply, user.id));
   });
@@ -125,5 +142,63 @@ export async function accountRoutes(app: App, { accounts, config }: Services) {
     await membership(request, request.params.partnerId, true);
     const row = await accounts.revokeToken(request.params.partnerId, request.params.tokenId);
     return { token: { id: row.id, revoked_at: iso(row.revoked_at) }, error: null };
+  });
+
+  app.post('/api/v1/auth/forgot-password', { schema: forgotPasswordSchema }, async (request) => {
+    limitPerAddress(request, 'password reset');
+    await team.requestPasswordReset(request.body.email);
+    return { ok: true, error: null };
+  });
+
+  app.post('/api/v1/auth/reset-password', { schema: resetPasswordSchema }, async (request, reply) => {
+    limitPerAddress(request, 'password reset');
+    const userId = await team.resetPassword(request.body.token, request.body.password);
+    return me(userId, await startSession(reply, userId));
+  });
+
+  app.get('/api/v1/orgs/:partnerId/invites', { schema: listInvitesSchema, preHandler: session }, async (request) => {
+    await membership(request, request.params.partnerId, 'invites');
+    const invites = await accounts.repo.pendingInvites(request.params.partnerId);
+    return {
+      invites: invites.map((i) => ({ id: i.id, role: i.role, created_at: iso(i.created_at) as string, expires_at: iso(i.expires_at) as string })),
+      error: null,
+    };
+  });
+
+  app.post('/api/v1/orgs/:partnerId/invites', { schema: createInviteSchema, preHandler: session }, async (request) => {
+    const m = await membership(request, request.params.partnerId, 'invites');
+    const { invite, url } = await team.createInvite(request.params.partnerId, m.role, request.sessionUser!.userId, request.body.role);
+    return {
+      invite: { id: invite.id, role: invite.role, created_at: iso(invite.created_at) as string, expires_at: iso(invite.expires_at) as string },
+      invite_url: url,
+      error: null,
+    };
+  });
+
+  app.delete('/api/v1/orgs/:partnerId/invites/:inviteId', { schema: revokeInviteSchema, preHandler: session }, async (request) => {
+    await membership(request, request.params.partnerId, 'invites');
+    await team.revokeInvite(request.params.partnerId, request.params.inviteId);
+    return { ok: true, error: null };
+  });
+
+  app.get('/api/v1/invites/:token', { schema: describeInviteSchema }, async (request) => {
+    const invite = await team.describeInvite(request.params.token);
+    return { invite: { partner_name: invite.partner_name, role: invite.role, expires_at: iso(invite.expires_at) as string }, error: null };
+  });
+
+  app.post('/api/v1/invites/:token/accept', { schema: acceptInviteSchema, preHandler: session }, async (request) => {
+    return { partner: await team.acceptInvite(request.params.token, request.sessionUser!.userId), error: null };
+  });
+
+  app.patch('/api/v1/orgs/:partnerId/members/:userId', { schema: changeRoleSchema, preHandler: session }, async (request) => {
+    const m = await membership(request, request.params.partnerId, 'roles');
+    const role = await team.changeRole(request.params.partnerId, m.role, request.params.userId, request.body.role);
+    return { member: { id: request.params.userId, role }, error: null };
+  });
+
+  app.delete('/api/v1/orgs/:partnerId/members/:userId', { schema: removeMemberSchema, preHandler: session }, async (request) => {
+    const m = await membership(request, request.params.partnerId, false);
+    await team.removeMember(request.params.partnerId, m.role, request.sessionUser!.userId, request.params.userId);
+    return { ok: true, error: null };
   });
 }

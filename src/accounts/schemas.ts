@@ -124,3 +124,101 @@ export const membersSchema = {
     ...errorResponses(401, 404),
   },
 };
+
+const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')], {
+  description: 'owner: everything, including owners; admin: everything but owners; member: talks, groups, themes and recordings, not tokens or webhooks.',
+});
+const Ok = Type.Object({ ok: Type.Boolean(), error: Type.Null() });
+
+export const forgotPasswordSchema = {
+  summary: 'Ask for a password reset link',
+  tags: ['account'],
+  security: [],
+  description:
+    'Emails a link valid for an hour (or, without SMTP_URL, writes it to the server log for the operator). Answers the same whether or not the email has an account.',
+  body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 320 }) }),
+  response: { 200: Ok, ...errorResponses(400, 429) },
+};
+
+export const resetPasswordSchema = {
+  summary: 'Choose a new password with a reset link',
+  tags: ['account'],
+  security: [],
+  description: 'Ends every other session of the account and logs this browser in.',
+  body: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }), password: Type.String({ minLength: 8, maxLength: 200 }) }),
+  response: { 200: Me, ...errorResponses(400, 404, 429) },
+};
+
+const InviteSchema = Type.Object({
+  id: Type.String(),
+  role: Role,
+  created_at: Type.String(),
+  expires_at: Type.String(),
+});
+
+export const createInviteSchema = {
+  summary: 'Invite a teammate by link',
+  tags: ['account'],
+  security: [{ session: [] }],
+  description: 'Owners and admins; only owners invite owners. The link works once, for a week.',
+  params: PartnerParams,
+  body: Type.Object({ role: Role }),
+  response: {
+    200: Type.Object({ invite: InviteSchema, invite_url: Type.String({ description: 'Shown once: pass it to your teammate.' }), error: Type.Null() }),
+    ...errorResponses(400, 401, 403, 404),
+  },
+};
+
+export const listInvitesSchema = {
+  summary: 'Pending invites',
+  tags: ['account'],
+  security: [{ session: [] }],
+  params: PartnerParams,
+  response: { 200: envelope('invites', Type.Array(InviteSchema)), ...errorResponses(401, 403, 404) },
+};
+
+export const revokeInviteSchema = {
+  summary: 'Revoke a pending invite',
+  tags: ['account'],
+  security: [{ session: [] }],
+  params: Type.Object({ partnerId: Type.String(), inviteId: Type.String() }),
+  response: { 200: Ok, ...errorResponses(401, 403, 404) },
+};
+
+export const describeInviteSchema = {
+  summary: 'What an invite link is for',
+  tags: ['account'],
+  security: [],
+  params: Type.Object({ token: Type.String() }),
+  response: {
+    200: Type.Object({ invite: Type.Object({ partner_name: Type.String(), role: Role, expires_at: Type.String() }), error: Type.Null() }),
+    ...errorResponses(404),
+  },
+};
+
+export const acceptInviteSchema = {
+  summary: 'Accept an invite (join the organization)',
+  tags: ['account'],
+  security: [{ session: [] }],
+  params: Type.Object({ token: Type.String() }),
+  response: { 200: envelope('partner', PartnerSummary), ...errorResponses(401, 404) },
+};
+
+export const changeRoleSchema = {
+  summary: "Change a member's role",
+  tags: ['account'],
+  security: [{ session: [] }],
+  description: 'Owners and admins; only owners grant or take the owner role; the last owner stays owner.',
+  params: Type.Object({ partnerId: Type.String(), userId: Type.String() }),
+  body: Type.Object({ role: Role }),
+  response: { 200: Type.Object({ member: Type.Object({ id: Type.String(), role: Role }), error: Type.Null() }), ...errorResponses(400, 401, 403, 404, 409) },
+};
+
+export const removeMemberSchema = {
+  summary: 'Remove a member (or leave the organization)',
+  tags: ['account'],
+  security: [{ session: [] }],
+  description: 'Owners and admins remove others (only owners remove owners); anyone may remove themselves; the last owner cannot go.',
+  params: Type.Object({ partnerId: Type.String(), userId: Type.String() }),
+  response: { 200: Ok, ...errorResponses(401, 403, 404, 409) },
+};

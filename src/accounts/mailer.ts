@@ -1,0 +1,35 @@
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+
+/** What the accounts feature sends by email. */
+export interface Mailer {
+  /** Sends a password reset link, or (without SMTP) writes it to the log for the operator. */
+  sendPasswordReset(to: string, link: string): Promise<void>;
+}
+
+/**
+ * SMTP through nodemailer when SMTP_URL is set. Without it, the reset link goes to the
+ * operator's log, on purpose and alone: nothing else secret is ever logged.
+ */
+export function createMailer(options: { smtpUrl?: string; from: string; log: Logger }): Mailer {
+  const { smtpUrl, from, log } = options;
+  if (!smtpUrl) {
+    return {
+      async sendPasswordReset(to, link) {
+        log.warn({ to, reset_link: link }, 'password reset requested; SMTP_URL is not set, so the link is here for the operator to pass on');
+      },
+    };
+  }
+  const transport = nodemailer.createTransport(smtpUrl);
+  return {
+    async sendPasswordReset(to, link) {
+      await transport.sendMail({
+        from,
+        to,
+        subject: 'Reset your smalltalk password',
+        text: `Someone (hopefully you) asked to reset the password of your smalltalk account.\n\nOpen this link within an hour to choose a new one:\n${link}\n\nIf it was not you, ignore this message: your password stays as it is.\n`,
+      });
+      log.info({ to }, 'password reset email sent');
+    },
+  };
+}

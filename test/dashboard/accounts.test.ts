@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { closeServices, createServices } from '../../src/services.js';
+import { type TestApp, api, freePort, startApp, waitFor } from '../helpers.js';
+
+/** A browser-like session: cookie jar plus the CSRF header on state-changing calls. */
+export class Session {
+  cookies = new Map<string, string>();
+  csrf = '';
+  constructor(readonly url: string) {}
+  async call<T = any>(method: string, path: string, json?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+    const h: Record<string, string> = { ...headers, cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    if (json !== undefined) h['content-type'] = 'application/json';
+    if (method !== 'GET' && this.csrf) h['x-csrf-token'] = this.csrf;
+    const res = await fetch(`${this.url}${path}`, { method, headers: h, body: json === undefined ? undefined : JSON.stringify(json) });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const [k, v] = pair.split('=');
+      if (v === '' || /expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(k);
+      else this.cookies.set(k, v);
+    }
+    const body = (await res.json()) as T & { csrf_token?: string };
+    if (body && typeof body === 'object' && 'csrf_token' in body && body.csrf_token) this.csrf = body.csrf_token;
+    return { status: res.status, body };
+  }
+  static async signUp(url: string, name: string) {
+    const s = new Session(url);
+    const email = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+    const r = await s.call('POST', '/api/v1/auth/signup', { email, password: 'a long enough password', name });
+    assert.equal(r.status, 200);
+    return { s, email, userId: r.body.user.id as string };
+  }
+}
+
+describe('accounts: invites, roles, removal', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp({ background: false });
+  });
+  after(() => t.close());
+
+  test('an owner invites an admin by link; roles change; members go; other organizations are 404', async () => {
+    const owner = await Session.signUp(t.url, 'Olive');
+    const org = (await owner.s.call('POST', '/api/v1/orgs', { name: 'Acme' })).body.partner.id as string;
+    const outsider = await Session.signUp(t.url, 'Oscar');
+    const otherOrg = (await outsider.s.call('POST', '/api/v1/orgs', { name: 'Other' })).body.partner.id as string;
+
+    const made = await owner.s.call('POST', `/api/v1/orgs/${org}/invites`, { role: 'admin' });
+    assert.equal(made.status, 200);
+    assert.match(made.body.invite_url, new RegExp(`^${t.url}/dashboard/invite/[\\w-]{40,}$`));
+    const secret = made.body.invite_url.split('/').pop();
+    assert.equal((await owner.s.call('GET', `/api/v1/orgs/${org}/invites`)).body.invites.length, 1);
+
+    // Another organization's owner cannot see or use this organization's invites, members or roles.
+    assert.equal((await outsider.s.call('GET', `/api/v1/orgs/${org}/invites`)).status, 404);
+    assert.equal((await outsider.s.call('POST', `/api/v1/orgs/${org}/invites`, { role: 'member' })).status, 404);
+    assert.equal((await outsider.s.call('DELETE', `/api/v1/orgs/${org}/invites/${made.body.invite.id}`)).status, 404);
+    assert.equal((await owner.s.call('DELETE', `/api/v1/orgs/${otherOrg}/invites/${made.body.invite.id}`)).status, 404);
+    assert.equal((await outsider.s.call('PATCH', `/api/v1/orgs/${org}/members/${owner.userId}`, { role: 'member' })).status, 404);
+    assert.equal((await outsider.s.call('DELETE', `/api/v1/orgs/${org}/members/${owner.userId}`)).status, 404);
+
+    const described = await api(t, 'GET', `/api/v1/invites/${secret}`);
+    assert.deepEqual([described.body.invite.partner_name, described.body.invite.role], ['Acme', 'admin']);
+
+    const ada = await Session.signUp(t.url, 'Ada');
+    // CSRF: without the header the accept is refused.
+    const noCsrf = await fetch(`${t.url}/api/v1/invites/${secret}/accept`, {
+      method: 'POST',
+      headers: { cookie: [...ada.s.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    assert.equal(noCsrf.status, 403);
+    const accepted = await ada.s.call('POST', `/api/v1/invites/${secret}/accept`);
+    assert.deepEqual(accepted.body.partner, { id: org, name: 'Acme', role: 'admin' });
+    assert.equal((await ada.s.call('POST', `/api/v1/invites/${secret}/accept`)).status, 404, 'an invite link works once');
+    assert.deepEqual(
+      (await ada.s.call('GET', '/api/v1/auth/me')).body.partners.map((p: { name: string }) => p.name),
+      ['Acme'],
+      'a user sees only organizations they belong to',
+    );
+
+    // An admin may not make owners, nor demote the owner.
+    assert.equal((await ada.s.call('POST', `/api/v1/orgs/${org}/invites`, { role: 'owner' })).status, 403);
+    assert.equal((await ada.s.call('PATCH', `/api/v1/orgs/${org}/members/${owner.userId}`, { role: 'member' })).status, 403);
+    // The last owner stays owner.
+    const demoteSelf = await owner.s.call('PATCH', `/api/v1/orgs/${org}/members/${owner.userId}`, { role: 'admin' });
+    assert.equal(demoteSelf.status, 409);
+    assert.equal(demoteSelf.body.error.field, 'role');
+
+    const memberInvite = await ada.s.call('POST', `/api/v1/orgs/${org}/invites`, { role: 'member' });
+    const mo = await Session.signUp(t.url, 'Mo');
+    await mo.s.call('POST', `/api/v1/invites/${memberInvite.body.invite_url.split('/').pop()}/accept`);
+    // A member cannot manage tokens, invites or others.
+    assert.equal((await mo.s.call('GET', `/api/v1/orgs/${org}/tokens`)).status, 403);
+    assert.equal((await mo.s.call('POST', `/api/v1/orgs/${org}/tokens`, { name: 'x' })).status, 403);
+    assert.equal((await mo.s.call('POST', `/api/v1/orgs/${org}/invites`, { role: 'member' })).status, 403);
+    assert.equal((await mo.s.call('DELETE', `/api/v1/orgs/${org}/members/${ada.userId}`)).status, 403);
+    // ...but works with talks through the session.
+    const talk = await mo.s.call('POST', '/api/p/talk', { name: 'Member talk' }, { 'x-partner-id': org });
+    assert.equal(talk.status, 200);
+
+    const promoted = await owner.s.call('PATCH', `/api/v1/orgs/${org}/members/${mo.userId}`, { role: 'admin' });
+    assert.deepEqual(promoted.body.member, { id: mo.userId, role: 'admin' });
+    assert.equal((await mo.s.call('GET', `/api/v1/orgs/${org}/tokens`)).status, 200);
+
+    assert.equal((await ada.s.call('DELETE', `/api/v1/orgs/${org}/members/${mo.userId}`)).status, 200);
+    const members = (await owner.s.call('GET', `/api/v1/orgs/${org}/members`)).body.members;
+    assert.deepEqual(members.map((m: { name: string; role: string }) => `${m.name}:${m.role}`).sort(), ['Ada:admin', 'Olive:owner']);
+    assert.equal((await mo.s.call('GET', `/api/v1/orgs/${org}/members`)).status, 404, 'a removed member no longer sees the organization');
+
+    const pending = await owner.s.call('POST', `/api/v1/orgs/${org}/invites`, { role: 'member' });
+    assert.equal((await owner.s.call('DELETE', `/api/v1/orgs/${org}/invites/${pending.body.invite.id}`)).status, 200);
+    assert.equal((await api(t, 'GET', `/api/v1/invites/${pending.body.invite_url.split('/').pop()}`)).status, 404);
+  });
+});
+
+/** The app with a logger we can read (startApp's is silent). */
+async function appWithLog(env: Record<string, string>) {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const port = await freePort();
+  const config = loadConfig({
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: `/tmp/smalltalk-dash-${port}`,
+    SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  const services = await createServices(config, { inMemory: true, log: pino({ level: 'info' }, stream) });
+  const app = await buildApp(services);
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    lines,
+    close: async () => {
+      await app.close();
+      await closeServices(services);
+      rmSync(config.DATA_DIR, { recursive: true, force: true });
+    },
+  };
+}
+
+async function resetFlow(url: string, email: string, link: string) {
+  const token = new URL(link).searchParams.get('token') ?? '';
+  assert.ok(link.startsWith(`${url}/dashboard/reset-password?token=`));
+  const fresh = new Session(url);
+  const bad = await fresh.call('POST', '/api/v1/auth/reset-password', { token: 'x'.repeat(43), password: 'new password 123' });
+  assert.equal(bad.status, 404);
+  assert.equal((bad.body as any).error.field, 'token');
+  const ok = await fresh.call('POST', '/api/v1/auth/reset-password', { token, password: 'new password 123' });
+  assert.equal(ok.status, 200);
+  assert.equal((ok.body as any).user.email, email);
+  assert.equal((await fresh.call('POST', '/api/v1/auth/reset-password', { token, password: 'again password' })).status, 404, 'a reset link works once');
+  assert.equal((await new Session(url).call('POST', '/api/v1/auth/login', { email, password: 'a long enough password' })).status, 401);
+  assert.equal((await new Session(url).call('POST', '/api/v1/auth/login', { email, password: 'new password 123' })).status, 200);
+}
+
+describe('forgot password', () => {
+  test('without SMTP the reset link is in the log, and only there; it resets the password once', async () => {
+    const a = await appWithLog({});
+    try {
+      const { s, email } = await Session.signUp(a.url, 'Rita');
+      const unknown = await new Session(a.url).call('POST', '/api/v1/auth/forgot-password', { email: 'nobody@example.test' });
+      assert.equal(unknown.status, 200, 'unknown emails get the same answer');
+      const r = await new Session(a.url).call('POST', '/api/v1/auth/forgot-password', { email: email.toUpperCase() });
+      assert.deepEqual(r.body, { ok: true, error: null });
+      const logged = a.lines.filter((l) => 'reset_link' in l);
+      assert.equal(logged.length, 1);
+      const link = String(logged[0].reset_link);
+      // The old session is ended by the reset.
+      await resetFlow(a.url, email, link);
+      assert.equal((await s.call('GET', '/api/v1/auth/me')).status, 401);
+      // Passwords never reach the log.
+      assert.ok(!JSON.stringify(a.lines).includes('new password 123'));
+    } finally {
+      await a.close();
+    }
+  });
+
+  test('with SMTP_URL the link is emailed (to a real SMTP conversation) and not logged', async () => {
+    const received: string[] = [];
+    const smtp = net.createServer((socket) => {
+      let data = false;
+      let message = '';
+      socket.write('220 test ESMTP\r\n');
+      let buffer = '';
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('utf8');
+        let i = buffer.indexOf('\r\n');
+        while (i >= 0) {
+          const line = buffer.slice(0, i);
+          buffer = buffer.slice(i + 2);
+          if (data) {
+            if (line === '.') {
+              data = false;
+              received.push(message);
+              socket.write('250 queued\r\n');
+            } else message += `${line}\n`;
+          } else if (/^(EHLO|HELO)/i.test(line)) socket.write('250 test\r\n');
+          else if (/^DATA/i.test(line)) {
+            data = true;
+            socket.write('354 go on\r\n');
+          } else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
+          else socket.write('250 ok\r\n');
+          i = buffer.indexOf('\r\n');
+        }
+      });
+    });
+    smtp.listen(0, '127.0.0.1');
+    await once(smtp, 'listening');
+    const port = (smtp.address() as net.AddressInfo).port;
+    const a = await appWithLog({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Talks <talks@example.test>' });
+    try {
+      const { email } = await Session.signUp(a.url, 'Sam');
+      await new Session(a.url).call('POST', '/api/v1/auth/forgot-password', { email });
+      const mail = await waitFor(() => received[0], 'the reset email');
+      assert.match(mail, /Subject: Reset your smalltalk password/);
+      assert.match(mail, /From: Talks <talks@example\.test>/);
+      const link = mail
+        .replace(/=\n/g, '')
+        .match(/http:\/\/127\.0\.0\.1:\d+\/dashboard\/reset-password\?token=3D[\w-]+|http:\/\/127\.0\.0\.1:\d+\/dashboard\/reset-password\?token=[\w-]+/)?.[0];
+      assert.ok(link, 'the mail holds the link');
+      assert.equal(a.lines.filter((l) => 'reset_link' in l).length, 0, 'nothing secret in the log');
+      await resetFlow(a.url, email, link.replace('token=3D', 'token='));
+    } finally {
+      await a.close();
+      smtp.close();
+    }
+  });
+});
