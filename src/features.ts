@@ -1,5 +1,5 @@
-import { installDashboard } from './dashboard/feature.js';
 import type { Services } from './services.js';
+import { installWebhooks } from './webhooks/index.js';
 
 /**
  * Features that plug into the core services: each adds its routes to
@@ -8,4 +8,4 @@ import type { Services } from './services.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installDashboard];
+export const features: FeatureInstaller[] = [installWebhooks];

@@ -1,0 +1,24 @@
+import type { Services } from '../services.js';
+import { DELIVER_QUEUE, Outbox } from './outbox.js';
+import { DeliveryWorker } from './worker.js';
+
+/** Installs webhooks: the outbox as `services.events`, the delivery worker, the partner routes. */
+export function installWebhooks(services: Services) {
+  const { config } = services;
+  let worker: DeliveryWorker | null = null;
+  const outbox = new Outbox(services.queue, config.WEBHOOK_TIMEOUT_MS, () => worker?.nudge());
+  worker = new DeliveryWorker(services.db.db, services.queue, outbox, services.log, {
+    dbKind: services.db.kind,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+    allowHttp: config.WEBHOOK_ALLOW_HTTP,
+    schedule: config.WEBHOOK_RETRY_SCHEDULE,
+    disableAfterHours: config.WEBHOOK_DISABLE_AFTER_HOURS,
+    // The schema createServices gives pg-boss (the Queue does not expose it).
+    queueSchema: config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`,
+  });
+  services.events = outbox;
+  services.queueNames.push(DELIVER_QUEUE);
+  const deliveryWorker = worker;
+  services.background.push({ name: 'webhook-delivery', start: () => deliveryWorker.start(), stop: () => deliveryWorker.stop() });
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Tx } from '../platform/db/index.js';
+import { iso } from '../platform/http.js';
+import type { Queue } from '../platform/queue.js';
+import type { EventName, EventSink } from './events.js';
+
+/** The pg-boss queue of delivery attempts: one job per attempt of one (event, endpoint) delivery. */
+export const DELIVER_QUEUE = 'webhook.deliver';
+
+/** A job names a delivery and the generation it was queued for; a job of an older generation is stale. */
+export interface DeliverJob {
+  d: string;
+  g: number;
+}
+
+/** Job options: pg-boss retries a job whose worker died (expired while active), so a crash loses nothing. */
+export function jobOptions(timeoutMs: number) {
+  return { retryLimit: 1000, retryDelay: 1, expireInSeconds: Math.ceil(timeoutMs / 1000) + 15 };
+}
+
+/**
+ * The outbox: `emit` writes the event and one delivery per subscribed endpoint inside the
+ * caller's transaction, and enqueues the first attempt of each in that same transaction.
+ */
+export class Outbox implements EventSink {
+  constructor(
+    private readonly queue: Queue,
+    private readonly timeoutMs: number,
+    /** Called after an emit so the local worker polls soon. */
+    private readonly nudge: () => void = () => {},
+  ) {}
+
+  async emit(tx: Tx, partnerId: string, eventName: EventName, body: Record<string, unknown>): Promise<{ id: string }> {
+    let eventBody = body;
+    if (eventName === 'next_caption' && (body.seq === undefined || body.seq === null)) {
+      eventBody = { ...body, seq: await this.nextSeq(tx, String(body.talkId ?? body.talk_id ?? '')) };
+    }
+    const id = randomUUID();
+    const createdAt = new Date();
+    const payload = JSON.stringify({ event_name: eventName, body: eventBody, id, created_at: iso(createdAt), partner_id: partnerId });
+    await tx.insertInto('webhook_events').values({ id, partner_id: partnerId, event_name: eventName, payload, created_at: createdAt }).execute();
+    const endpoints = await tx
+      .selectFrom('webhook_endpoints')
+      .select('id')
+      .where('partner_id', '=', partnerId)
+      .where('enabled', '=', true)
+      .$if(eventName !== 'ping', (q) => q.where(sql<boolean>`events @> array[${eventName}]::text[]`))
+      .execute();
+    if (endpoints.length > 0) await this.enqueue(tx, partnerId, id, eventName, endpoints.map((e) => e.id));
+    this.nudge();
+    return { id };
+  }
+
+  /** Creates deliveries of one event to the given endpoints and queues their first attempts. */
+  async enqueue(tx: Tx, partnerId: string, eventId: string, eventName: string, endpointIds: string[]): Promise<string[]> {
+    const rows = await tx
+      .insertInto('webhook_deliveries')
+      .values(endpointIds.map((endpoint_id) => ({ partner_id: partnerId, endpoint_id, event_id: eventId, event_name: eventName, next_attempt_at: new Date() })))
+      .returning('id')
+      .execute();
+    await this.queueJobs(
+      tx,
+      rows.map((r) => ({ d: r.id, g: 0 })),
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Queues attempts inside `tx`; `startAfter` delays them. */
+  async queueJobs(tx: Tx, jobs: DeliverJob[], startAfter?: Date) {
+    if (jobs.length === 0) return;
+    const options = jobOptions(this.timeoutMs);
+    await this.queue.boss.insert(
+      jobs.map((data) => ({ name: DELIVER_QUEUE, data, ...options, ...(startAfter ? { startAfter } : {}) })),
+      { db: this.queue.executor(tx) as never },
+    );
+  }
+
+  /** The next per-talk caption sequence number, allocated in the caller's transaction. */
+  private async nextSeq(tx: Tx, talkId: string): Promise<number> {
+    const row = await tx
+      .insertInto('webhook_talk_sequences')
+      .values({ talk_id: talkId, seq: 1 })
+      .onConflict((oc) => oc.column('talk_id').doUpdateSet({ seq: sql`webhook_talk_sequences.seq + 1` }))
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return Number(row.seq);
+  }
+}
