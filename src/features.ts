@@ -1,3 +1,4 @@
+import { installDashboard } from './dashboard/feature.js';
 import type { Services } from './services.js';
 import { installWebhooks } from './webhooks/index.js';
 
@@ -8,4 +9,4 @@ import { installWebhooks } from './webhooks/index.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installWebhooks];
+export const features: FeatureInstaller[] = [installDashboard, installWebhooks];
