@@ -1,4 +1,5 @@
 import { installDashboard } from './dashboard/feature.js';
+import { installLiveRooms } from './rooms/index.js';
 import type { Services } from './services.js';
 import { installWebhooks } from './webhooks/index.js';
 

@@ -1,0 +1,34 @@
+import type { Services } from '../services.js';
+import { SfuPool } from '../sfu/pool.js';
+import { talkPageRenderer } from './page.js';
+import { partnerLiveRoutes, publicLiveRoutes } from './routes.js';
+import { LiveRooms } from './service.js';
+import { signallingRoutes } from './signalling.js';
+
+/** The live-room feature: SFU workers, the room WebSocket, partner endpoints and the talk page. */
+export function installLiveRooms(services: Services) {
+  let rooms: LiveRooms | null = null;
+  const sfu = new SfuPool(services.config, services.log, {
+    levels: (levels) => rooms?.onLevels(levels),
+    peerState: () => undefined,
+  });
+  rooms = new LiveRooms(services.db.db, services.config, services.log, services.talks, services.events, sfu);
+  const live = rooms;
+  services.live = live;
+  services.talks.listeners.push({
+    talkEnded: (talk) => live.closeRoom(talk.id, 'ended'),
+    talkDeleted: (talk) => live.closeRoom(talk.id, 'deleted'),
+  });
+  services.renderTalkPage = talkPageRenderer(live, (t) => services.talks.shortUrl(t));
+  services.partnerRouteExtensions.push(partnerLiveRoutes(live));
+  services.publicRouteExtensions.push(publicLiveRoutes());
+  services.publicRouteExtensions.push((app, s) => signallingRoutes(app, s, live));
+  services.background.push({
+    name: 'sfu',
+    start: () => sfu.start(),
+    stop: async () => {
+      await live.closeAll();
+      await sfu.stop();
+    },
+  });
+}

@@ -1,0 +1,72 @@
+import type { FastifyRequest } from 'fastify';
+import type { Talk, Theme } from '../platform/db/schema.js';
+import { assetTags } from '../platform/web.js';
+import { escapeHtml } from '../talks/page.js';
+import type { LiveRooms } from './service.js';
+
+function safeUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+const colorPattern = /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([\d\s.,%]+\))$/;
+
+/** The talk page: server-rendered preview (title, Open Graph, the talk's text) around the Preact bundle. */
+export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string) {
+  return (talk: Talk, theme: Theme | null, _request: FastifyRequest): string => {
+    const name = escapeHtml(talk.name);
+    const description = escapeHtml(talk.description ?? '');
+    const url = shortUrl(talk);
+    const logo = safeUrl(theme?.logo_url);
+    const background = safeUrl(theme?.background_url);
+    const colors = Object.entries(theme?.colors ?? {})
+      .filter(([k, v]) => /^[a-z_-]{1,30}$/.test(k) && typeof v === 'string' && colorPattern.test(v))
+      .map(([k, v]) => `--theme-${k.replace(/_/g, '-')}:${v};`)
+      .join('');
+    const data = {
+      talk: {
+        id: talk.id,
+        code: talk.short_code,
+        name: talk.name,
+        description: talk.description,
+        start_time: talk.start_time?.toISOString() ?? null,
+        end_time: talk.end_time?.toISOString() ?? null,
+        status: talk.status,
+        access: talk.access,
+        room_type: talk.room_type,
+        mic_behavior: talk.mic_behavior,
+        subscriptions_allowed: talk.subscriptions_allowed,
+        url,
+      },
+      theme: { logo_url: logo, background_url: background },
+      present: rooms.participants(talk.id).map((p) => ({ name: p.name, role: p.role, photo_url: safeUrl(p.photoUrl) })),
+    };
+    // JSON inside <script>: '<' escaped so no "</script>" can end the block early.
+    const json = JSON.stringify(data).replace(/</g, '\\u003c');
+    let assets = '';
+    try {
+      assets = assetTags('talk');
+    } catch {
+      assets = '<!-- the front end is not built: run npm run build -->';
+    }
+    const when = talk.start_time ? `<p><time datetime="${talk.start_time.toISOString()}">${talk.start_time.toUTCString()}</time></p>` : '';
+    const bg = background ? `background-image:url("${escapeHtml(background)}");` : '';
+    return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${name} · smalltalk</title>
+<meta name="description" content="${description}">
+<meta property="og:title" content="${name}"><meta property="og:description" content="${description}">
+<meta property="og:type" content="website"><meta property="og:url" content="${escapeHtml(url)}">
+${safeUrl(talk.thumbnail_url) ? `<meta property="og:image" content="${escapeHtml(safeUrl(talk.thumbnail_url) as string)}">` : ''}
+${assets}
+<style>:root{${escapeHtml(colors)}}body{${bg}}</style>
+</head><body><div id="app"><main class="fallback">${logo ? `<img class="logo" src="${escapeHtml(logo)}" alt="">` : ''}<h1>${name}</h1>${when}<p>${description}</p>${talk.status === 'ended' ? '<p role="status">This talk has ended.</p>' : '<noscript>Joining the live audio needs JavaScript.</noscript>'}</main></div>
+<script type="application/json" id="talk-data">${json}</script>
+</body></html>`;
+  };
+}

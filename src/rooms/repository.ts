@@ -1,0 +1,92 @@
+import type { Queryable } from '../platform/db/index.js';
+import type { ParticipantRole } from '../platform/db/schema.js';
+import { isUuid } from '../platform/http.js';
+
+/** Join tokens, talk invites, participants and subscriptions: partner id first wherever a partner reads. */
+export class RoomsRepository {
+  constructor(private readonly db: Queryable) {}
+
+  insertJoinToken(
+    partnerId: string,
+    talkId: string,
+    row: { token_hash: string; uid: string | null; name: string | null; username: string | null; photo_url: string | null; role: ParticipantRole; expires_at: Date | null },
+  ) {
+    return this.db
+      .insertInto('talk_join_tokens')
+      .values({ ...row, partner_id: partnerId, talk_id: talkId })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** By the hash of the secret a visitor presents, within the talk they opened. */
+  joinTokenForTalk(talkId: string, tokenHash: string) {
+    return this.db.selectFrom('talk_join_tokens').selectAll().where('talk_id', '=', talkId).where('token_hash', '=', tokenHash).executeTakeFirst();
+  }
+
+  insertInvite(partnerId: string, talkId: string, row: { token_hash: string; max_uses: number | null; expires_at: Date | null }) {
+    return this.db
+      .insertInto('talk_invites')
+      .values({ ...row, partner_id: partnerId, talk_id: talkId })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  listInvites(partnerId: string, talkId: string) {
+    return this.db.selectFrom('talk_invites').selectAll().where('partner_id', '=', partnerId).where('talk_id', '=', talkId).orderBy('created_at', 'desc').execute();
+  }
+
+  revokeInvite(partnerId: string, talkId: string, inviteId: string) {
+    if (!isUuid(inviteId)) return Promise.resolve(undefined);
+    return this.db
+      .updateTable('talk_invites')
+      .set({ revoked_at: new Date() })
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('id', '=', inviteId)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Uses an invite atomically: only if not revoked, not expired and under its use limit. */
+  useInvite(q: Queryable, talkId: string, tokenHash: string, now: Date) {
+    return q
+      .updateTable('talk_invites')
+      .set((eb) => ({ uses: eb('uses', '+', 1) }))
+      .where('talk_id', '=', talkId)
+      .where('token_hash', '=', tokenHash)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  insertParticipant(
+    q: Queryable,
+    partnerId: string,
+    talkId: string,
+    row: { user_id: string | null; uid: string | null; name: string; username: string | null; photo_url: string | null; role: ParticipantRole },
+  ) {
+    return q
+      .insertInto('talk_participants')
+      .values({ ...row, partner_id: partnerId, talk_id: talkId })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  markLeft(partnerId: string, participantId: string) {
+    return this.db.updateTable('talk_participants').set({ left_at: new Date() }).where('partner_id', '=', partnerId).where('id', '=', participantId).execute();
+  }
+
+  insertSubscription(partnerId: string, talkId: string, email: string, name: string | null) {
+    return this.db
+      .insertInto('talk_subscriptions')
+      .values({ partner_id: partnerId, talk_id: talkId, email, name })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  listSubscriptions(partnerId: string, talkId: string) {
+    return this.db.selectFrom('talk_subscriptions').selectAll().where('partner_id', '=', partnerId).where('talk_id', '=', talkId).orderBy('created_at').execute();
+  }
+}

@@ -1,0 +1,134 @@
+import type { WebSocket } from 'ws';
+import type { ParticipantRole, Talk } from '../platform/db/schema.js';
+
+/** How many speakers a client hears at once: its offer carries this many receive slots. */
+export const SLOTS = 4;
+
+/** One person in a live room. Presence outlives its socket for the reconnect grace period. */
+export class Participant {
+  socket: WebSocket | null = null;
+  /** May publish (host, on stage, or everyone in a default room). */
+  onStage: boolean;
+  muted: boolean;
+  handRaisedAt: number | null = null;
+  level = 0;
+  /** A media peer exists on an SFU worker. */
+  hasMedia = false;
+  /** speakerStarted was sent and speakerStopped not yet. */
+  announcedSpeaker = false;
+  graceTimer: NodeJS.Timeout | null = null;
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly resumeSecret: string,
+    readonly role: ParticipantRole,
+    readonly name: string,
+    readonly username: string | null,
+    readonly photoUrl: string | null,
+    readonly uid: string | null,
+    readonly userId: string | null,
+    talk: Talk,
+  ) {
+    this.onStage = role === 'host' || talk.room_type === 'default' || role === 'speaker';
+    this.muted = role !== 'host' && talk.mic_behavior === 'start_off';
+  }
+
+  get canSpeak() {
+    return this.role === 'host' || this.onStage;
+  }
+
+  send(message: unknown) {
+    if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
+  }
+
+  toJson() {
+    return {
+      id: this.id,
+      name: this.name,
+      username: this.username,
+      photo_url: this.photoUrl,
+      role: this.role,
+      can_speak: this.canSpeak,
+      muted: this.muted,
+      hand_raised: this.handRaisedAt !== null,
+      connected: this.socket !== null,
+    };
+  }
+}
+
+/** A talk's live room: participants, the hand queue and the speaker slots. */
+export class Room {
+  readonly participants = new Map<string, Participant>();
+  slots: (string | null)[] = new Array(SLOTS).fill(null);
+  live = false;
+  sessionStartedAt: Date | null = null;
+  emptyTimer: NodeJS.Timeout | null = null;
+  startTimer: NodeJS.Timeout | null = null;
+  endTimer: NodeJS.Timeout | null = null;
+  closed = false;
+
+  constructor(public talk: Talk) {}
+
+  broadcast(message: unknown) {
+    const text = JSON.stringify(message);
+    for (const p of this.participants.values()) if (p.socket && p.socket.readyState === 1) p.socket.send(text);
+  }
+
+  hands(): string[] {
+    return [...this.participants.values()]
+      .filter((p) => p.handRaisedAt !== null)
+      .sort((a, b) => (a.handRaisedAt as number) - (b.handRaisedAt as number))
+      .map((p) => p.id);
+  }
+
+  /** Who may have their packets forwarded right now. */
+  publishing(p: Participant): boolean {
+    return this.live && !p.closed && p.canSpeak && !p.muted;
+  }
+
+  /**
+   * Keeps current slot holders while they may publish; fills free slots with the loudest others.
+   * Returns true when the assignment changed.
+   */
+  assignSlots(): boolean {
+    const candidates = [...this.participants.values()].filter((p) => this.publishing(p) && p.hasMedia);
+    const ids = new Set(candidates.map((p) => p.id));
+    const next = this.slots.map((id) => (id && ids.has(id) ? id : null));
+    const waiting = candidates.filter((p) => !next.includes(p.id)).sort((a, b) => b.level - a.level);
+    for (const p of waiting) {
+      let free = next.indexOf(null);
+      if (free < 0) {
+        // Full: replace the quietest holder if this one is clearly louder.
+        let quietest = 0;
+        for (let i = 1; i < next.length; i++) {
+          if ((this.participants.get(next[i] as string)?.level ?? 0) < (this.participants.get(next[quietest] as string)?.level ?? 0)) quietest = i;
+        }
+        if (p.level > (this.participants.get(next[quietest] as string)?.level ?? 0) + 0.15) free = quietest;
+      }
+      if (free >= 0) next[free] = p.id;
+    }
+    const changed = next.some((id, i) => id !== this.slots[i]);
+    this.slots = next;
+    return changed;
+  }
+
+  state() {
+    return {
+      type: 'state' as const,
+      talk: {
+        id: this.talk.id,
+        name: this.talk.name,
+        status: this.talk.status,
+        room_type: this.talk.room_type,
+        mic_behavior: this.talk.mic_behavior,
+        start_time: this.talk.start_time?.toISOString() ?? null,
+        end_time: this.talk.end_time?.toISOString() ?? null,
+        live: this.live,
+      },
+      participants: [...this.participants.values()].map((p) => p.toJson()),
+      hands: this.hands(),
+      slots: this.slots,
+    };
+  }
+}

@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { newSecret, safeEqual, sha256 } from '../accounts/credentials.js';
+import type { Config } from '../platform/config.js';
+import type { Db } from '../platform/db/index.js';
+import type { ParticipantRole, Talk } from '../platform/db/schema.js';
+import { AppError } from '../platform/errors.js';
+import type { SfuPool } from '../sfu/pool.js';
+import type { TalksService } from '../talks/service.js';
+import type { EventSink } from '../webhooks/events.js';
+import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from './live.js';
+import { RoomsRepository } from './repository.js';
+import { Participant, Room, SLOTS } from './room.js';
+
+/** What a visitor sends to join (over the socket). The server decides the role. */
+export interface JoinRequest {
+  name?: string;
+  username?: string;
+  photo_url?: string;
+  token?: string;
+  invite?: string;
+  resume?: string;
+}
+
+export interface Identity {
+  role: ParticipantRole;
+  name: string;
+  username: string | null;
+  photoUrl: string | null;
+  uid: string | null;
+  userId: string | null;
+}
+
+/** A room-level refusal the page shows (ended, invite required, not allowed...). */
+export class RoomError extends Error {
+  constructor(
+    readonly code: 'ended' | 'invite_required' | 'invalid_token' | 'invalid_invite' | 'bad_request' | 'not_allowed' | 'not_found',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function httpUrl(value: string | undefined | null): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The live rooms of every talk: the signalling side of the media plane, and the `LiveTalks` seam. */
+export class LiveRooms implements LiveTalks {
+  readonly repo: RoomsRepository;
+  private readonly rooms = new Map<string, Room>();
+  private readonly byParticipant = new Map<string, Room>();
+  private readonly observers: LiveTalkObserver[] = [];
+  private readonly levelTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly talks: TalksService,
+    private readonly events: EventSink,
+    readonly sfu: SfuPool,
+  ) {
+    this.repo = new RoomsRepository(db);
+    this.levelTimer = setInterval(() => this.tickLevels(), 250);
+    this.levelTimer.unref();
+  }
+
+  // ---- LiveTalks seam
+
+  addObserver(observer: LiveTalkObserver) {
+    this.observers.push(observer);
+  }
+
+  async tapSpeaker(talkId: string, participantId: string, target: RtpTarget) {
+    const room = this.rooms.get(talkId);
+    if (!room?.participants.has(participantId)) throw new AppError('not_found', 'no such speaker in a live room');
+    return this.sfu.tap(participantId, target.port, target.payloadType);
+  }
+
+  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }) {
+    this.rooms.get(talkId)?.broadcast({ type: 'caption', caption });
+  }
+
+  participants(talkId: string) {
+    const room = this.rooms.get(talkId);
+    if (!room) return [];
+    return [...room.participants.values()].map((p) => ({ participantId: p.id, name: p.name, role: p.role, photoUrl: p.photoUrl }));
+  }
+
+  /** Everyone observing is called; one throwing observer cannot take down the room. */
+  private notify(fn: (o: LiveTalkObserver) => void | Promise<void> | undefined) {
+    for (const o of this.observers) {
+      try {
+        Promise.resolve(fn(o)).catch((err) => this.log.error({ err }, 'live-talk observer failed'));
+      } catch (err) {
+        this.log.error({ err }, 'live-talk observer failed');
+      }
+    }
+  }
+
+  // ---- joining
+
+  /** Checks the visitor's right to join and records the join (emitting talk_join in the same transaction). */
+  async join(talk: Talk, request: JoinRequest, sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null, socket: WebSocket) {
+    if (talk.status === 'ended') throw new RoomError('ended', 'this talk has ended');
+    if (talk.end_time && talk.end_time.getTime() <= Date.now()) {
+      await this.endTalk(talk);
+      throw new RoomError('ended', 'this talk has ended');
+    }
+    const room = this.rooms.get(talk.id);
+    if (request.resume && room) {
+      const p = [...room.participants.values()].find((x) => safeEqual(x.resumeSecret, request.resume as string));
+      if (p && !p.closed) {
+        this.attach(room, p, socket);
+        return { room, participant: p, resumed: true };
+      }
+    }
+    const identity = await this.identify(talk, request, sessionHost);
+    const id = randomUUID();
+    await this.db.transaction().execute(async (tx) => {
+      if (identity.invite) {
+        const used = await this.repo.useInvite(tx, talk.id, sha256(identity.invite), new Date());
+        if (!used) throw new RoomError('invalid_invite', 'this invite link is not valid any more (expired, revoked or used up)');
+      }
+      await tx
+        .insertInto('talk_participants')
+        .values({
+          id,
+          partner_id: talk.partner_id,
+          talk_id: talk.id,
+          user_id: identity.userId,
+          uid: identity.uid,
+          name: identity.name,
+          username: identity.username,
+          photo_url: identity.photoUrl,
+          role: identity.role,
+        })
+        .execute();
+      try {
+        await this.events.emit(tx, talk.partner_id, 'talk_join', {
+          user_id: identity.userId,
+          username: identity.username,
+          photo_url: identity.photoUrl,
+          name: identity.name,
+          uid: identity.uid,
+          talk_id: talk.id,
+        });
+      } catch (err) {
+        // Until the webhooks feature is installed the default sink refuses; joining must still work.
+        if (!/not installed/.test((err as Error).message)) throw err;
+      }
+    });
+    const current = this.openRoom(talk);
+    const p = new Participant(id, newSecret(24), identity.role, identity.name, identity.username, identity.photoUrl, identity.uid, identity.userId, current.talk);
+    current.participants.set(p.id, p);
+    this.byParticipant.set(p.id, current);
+    if (current.emptyTimer) {
+      clearTimeout(current.emptyTimer);
+      current.emptyTimer = null;
+    }
+    this.attach(current, p, socket);
+    if (!current.live && this.shouldBeLive(current)) await this.goLive(current);
+    return { room: current, participant: p, resumed: false };
+  }
+
+  private async identify(talk: Talk, request: JoinRequest, sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null): Promise<Identity & { invite?: string }> {
+    if (request.token) {
+      const row = await this.repo.joinTokenForTalk(talk.id, sha256(request.token));
+      if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw new RoomError('invalid_token', 'this join link is not valid (unknown or expired)');
+      return {
+        role: row.role,
+        name: row.name ?? cleanName(request.name) ?? 'Guest',
+        username: row.username,
+        photoUrl: httpUrl(row.photo_url),
+        uid: row.uid,
+        userId: null,
+      };
+    }
+    if (sessionHost) {
+      return { role: 'host', name: sessionHost.name, username: sessionHost.username, photoUrl: httpUrl(sessionHost.photoUrl), uid: null, userId: sessionHost.userId };
+    }
+    const name = cleanName(request.name);
+    if (!name) throw new RoomError('bad_request', 'enter a display name (1 to 60 characters)');
+    const base = { role: 'listener' as const, name, username: cleanName(request.username), photoUrl: httpUrl(request.photo_url), uid: null, userId: null };
+    if (request.invite) return { ...base, invite: request.invite };
+    if (talk.access === 'invite_only') throw new RoomError('invite_required', 'this talk is invite only: you need an invite link');
+    return base;
+  }
+
+  private attach(room: Room, p: Participant, socket: WebSocket) {
+    if (p.graceTimer) {
+      clearTimeout(p.graceTimer);
+      p.graceTimer = null;
+    }
+    if (p.socket && p.socket !== socket) p.socket.close(4001, 'replaced by a new connection');
+    p.socket = socket;
+  }
+
+  private openRoom(talk: Talk): Room {
+    let room = this.rooms.get(talk.id);
+    if (room) return room;
+    room = new Room(talk);
+    this.rooms.set(talk.id, room);
+    const r = room;
+    if (talk.start_time && talk.start_time.getTime() > Date.now()) {
+      r.startTimer = setTimeout(() => void this.goLive(r), Math.min(talk.start_time.getTime() - Date.now(), 2 ** 31 - 1));
+    }
+    if (talk.end_time) {
+      r.endTimer = setTimeout(() => void this.endTalk(r.talk), Math.min(talk.end_time.getTime() - Date.now(), 2 ** 31 - 1));
+    }
+    return room;
+  }
+
+  private shouldBeLive(room: Room) {
+    return !room.talk.start_time || room.talk.start_time.getTime() <= Date.now();
+  }
+
+  /** The session starts: past the start time, or a host started early. */
+  async goLive(room: Room) {
+    if (room.live || room.closed) return;
+    room.live = true;
+    room.sessionStartedAt = new Date();
+    if (room.startTimer) clearTimeout(room.startTimer);
+    const updated = await this.db
+      .updateTable('talks')
+      .set({ status: 'live', started_at: room.talk.started_at ?? room.sessionStartedAt, updated_at: new Date() })
+      .where('partner_id', '=', room.talk.partner_id)
+      .where('id', '=', room.talk.id)
+      .where('status', '!=', 'ended')
+      .returningAll()
+      .executeTakeFirst();
+    if (updated) room.talk = updated;
+    const talk = room.talk;
+    const at = room.sessionStartedAt;
+    this.notify((o) => o.talkStarted?.(talk, at));
+    this.refresh(room);
+  }
+
+  /** Ends the talk through the talks service (its listener then closes the room). */
+  async endTalk(talk: Talk) {
+    try {
+      await this.talks.end(talk.partner_id, talk.id);
+    } catch (err) {
+      this.log.warn({ err, talkId: talk.id }, 'could not end the talk');
+      this.closeRoom(talk.id, 'ended');
+    }
+  }
+
+  /** Closes a room and everything in it (idempotent). */
+  closeRoom(talkId: string, reason: 'ended' | 'deleted') {
+    const room = this.rooms.get(talkId);
+    if (!room || room.closed) return;
+    room.closed = true;
+    this.rooms.delete(talkId);
+    for (const t of [room.emptyTimer, room.startTimer, room.endTimer]) if (t) clearTimeout(t);
+    room.broadcast({ type: 'ended', reason });
+    for (const p of room.participants.values()) {
+      this.stopSpeaking(room, p);
+      p.closed = true;
+      if (p.graceTimer) clearTimeout(p.graceTimer);
+      this.byParticipant.delete(p.id);
+      p.socket?.close(4000, 'the talk has ended');
+      void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
+    }
+    room.participants.clear();
+    this.sfu.closeTalk(talkId);
+    if (room.live) this.notify((o) => o.talkStopped?.(talkId));
+  }
+
+  async closeAll() {
+    for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'ended');
+    clearInterval(this.levelTimer);
+  }
+
+  // ---- while in the room
+
+  /** The socket dropped: keep the participant for the grace period, drop their media now. */
+  disconnected(p: Participant, socket: WebSocket) {
+    if (p.socket !== socket || p.closed) return;
+    p.socket = null;
+    const room = this.byParticipant.get(p.id);
+    if (!room) return;
+    this.dropMedia(room, p);
+    p.graceTimer = setTimeout(() => this.leave(room, p), this.config.RECONNECT_GRACE_SECONDS * 1000);
+    this.refresh(room);
+  }
+
+  leave(room: Room, p: Participant) {
+    if (p.closed) return;
+    this.dropMedia(room, p);
+    p.closed = true;
+    if (p.graceTimer) clearTimeout(p.graceTimer);
+    room.participants.delete(p.id);
+    this.byParticipant.delete(p.id);
+    void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
+    if (room.participants.size === 0 && !room.closed) {
+      room.emptyTimer = setTimeout(() => void this.endTalk(room.talk), this.config.EMPTY_ROOM_TIMEOUT_SECONDS * 1000);
+    }
+    this.refresh(room);
+  }
+
+  private dropMedia(room: Room, p: Participant) {
+    this.stopSpeaking(room, p);
+    if (p.hasMedia) {
+      p.hasMedia = false;
+      this.sfu.close(p.id);
+    }
+  }
+
+  private stopSpeaking(room: Room, p: Participant) {
+    if (!p.announcedSpeaker) return;
+    p.announcedSpeaker = false;
+    const talkId = room.talk.id;
+    this.notify((o) => o.speakerStopped?.(talkId, p.id));
+  }
+
+  /** After any change: tell the workers who may publish and who is in which slot; tell everyone the state. */
+  refresh(room: Room) {
+    if (room.closed) return;
+    for (const p of room.participants.values()) {
+      if (!p.hasMedia) continue;
+      const publishing = room.publishing(p);
+      this.sfu.setPublish(p.id, publishing);
+      if (room.live && p.canSpeak && !p.muted && !p.announcedSpeaker) {
+        p.announcedSpeaker = true;
+        const info: SpeakerInfo = { participantId: p.id, userId: p.userId, uid: p.uid, name: p.name, username: p.username, photoUrl: p.photoUrl };
+        const talkId = room.talk.id;
+        this.notify((o) => o.speakerStarted?.(talkId, info));
+      } else if (!p.canSpeak) this.stopSpeaking(room, p);
+    }
+    room.assignSlots();
+    this.sfu.setSlots(room.talk.id, room.slots, [...room.participants.keys()]);
+    room.broadcast(room.state());
+  }
+
+  async offer(room: Room, p: Participant, sdp: string): Promise<string> {
+    const answer = await this.sfu.answer(room.talk.id, p.id, sdp, room.publishing(p));
+    p.hasMedia = true;
+    this.refresh(room);
+    return answer;
+  }
+
+  onLevels(levels: [string, number][]) {
+    for (const [id, level] of levels) {
+      const room = this.byParticipant.get(id);
+      const p = room?.participants.get(id);
+      if (p) p.level = level;
+    }
+  }
+
+  private tickLevels() {
+    for (const room of this.rooms.values()) {
+      const levels: Record<string, number> = {};
+      let any = false;
+      for (const p of room.participants.values()) {
+        const l = room.publishing(p) ? p.level : 0;
+        levels[p.id] = l;
+        if (l > 0) any = true;
+      }
+      if (room.assignSlots()) {
+        this.sfu.setSlots(room.talk.id, room.slots, [...room.participants.keys()]);
+        room.broadcast({ type: 'slots', slots: room.slots });
+      }
+      if (any || room.participants.size) room.broadcast({ type: 'levels', levels });
+    }
+  }
+
+  /** A participant's own actions and a host's moderation. */
+  async act(room: Room, p: Participant, msg: { type: string; muted?: boolean; raised?: boolean; action?: string; target?: string }) {
+    const target = msg.target ? room.participants.get(msg.target) : undefined;
+    switch (msg.type) {
+      case 'mute':
+        if (msg.muted === false && !p.canSpeak) throw new RoomError('not_allowed', 'you cannot speak in this room now: raise your hand');
+        p.muted = msg.muted !== false;
+        break;
+      case 'hand':
+        if (p.canSpeak && msg.raised) throw new RoomError('not_allowed', 'you can already speak');
+        p.handRaisedAt = msg.raised ? (p.handRaisedAt ?? Date.now()) : null;
+        break;
+      case 'start':
+        if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can start the talk');
+        await this.goLive(room);
+        return;
+      case 'end':
+        if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can end the talk');
+        await this.endTalk(room.talk);
+        return;
+      case 'moderate': {
+        if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can do that');
+        if (!target) throw new RoomError('not_found', 'that participant is not in the room');
+        if (msg.action === 'mute') target.muted = true;
+        else if (msg.action === 'remove') {
+          target.send({ type: 'removed' });
+          target.socket?.close(4003, 'removed by a host');
+          this.leave(room, target);
+          return;
+        } else if (msg.action === 'bring_up') {
+          if (room.talk.room_type === 'questions') {
+            // One question at a time: whoever was up before goes back down.
+            for (const other of room.participants.values()) {
+              if (other !== target && other.role === 'listener' && other.onStage) {
+                other.onStage = false;
+                other.muted = true;
+              }
+            }
+          }
+          target.onStage = true;
+          target.handRaisedAt = null;
+          target.muted = target.role !== 'host' && room.talk.mic_behavior === 'start_off';
+        } else if (msg.action === 'bring_down') {
+          if (target.role === 'host') throw new RoomError('not_allowed', 'hosts stay on stage');
+          target.onStage = false;
+          target.muted = true;
+        } else throw new RoomError('bad_request', 'unknown action');
+        break;
+      }
+      default:
+        throw new RoomError('bad_request', `unknown message ${msg.type}`);
+    }
+    this.refresh(room);
+  }
+
+  roomOf(talkId: string) {
+    return this.rooms.get(talkId);
+  }
+
+  slotCount() {
+    return SLOTS;
+  }
+}
+
+function cleanName(value: string | undefined | null): string | null {
+  if (typeof value !== 'string') return null;
+  const v = value.trim().replace(/\s+/g, ' ');
+  return v.length >= 1 && v.length <= 60 ? v : null;
+}

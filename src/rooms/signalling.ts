@@ -1,0 +1,109 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { SESSION_COOKIE } from '../platform/auth.js';
+import type { Services } from '../services.js';
+import type { Participant, Room } from './room.js';
+import { RoomError, type LiveRooms } from './service.js';
+
+const PING_MS = 10_000;
+
+/**
+ * The room's WebSocket at /t/:code/ws. Secrets (join tokens, invites, resume secrets) travel in
+ * messages, never in the URL, so no request log ever holds them.
+ */
+export async function signallingRoutes(app: FastifyInstance, services: Services, rooms: LiveRooms) {
+  await app.register(async (scope) => {
+    await scope.register(websocket, { options: { maxPayload: 256 * 1024 } });
+    scope.get('/t/:code/ws', { websocket: true, schema: { hide: true } }, (socket: WebSocket, request) => {
+      const { code } = request.params as { code: string };
+      let joined: { room: Room; participant: Participant } | null = null;
+      let alive = true;
+      const pinger = setInterval(() => {
+        // The socket's liveness is how we notice a vanished participant (werift takes 25-30 s).
+        if (!alive) return socket.terminate();
+        alive = false;
+        socket.ping();
+      }, PING_MS);
+      socket.on('pong', () => {
+        alive = true;
+      });
+      const reply = (m: unknown) => socket.readyState === 1 && socket.send(JSON.stringify(m));
+      const fail = (err: unknown) => {
+        if (err instanceof RoomError) return reply({ type: 'error', code: err.code, message: err.message });
+        request.log.error({ err }, 'room message failed');
+        reply({ type: 'error', code: 'internal_error', message: 'something went wrong on our side' });
+      };
+      let queue = Promise.resolve();
+      socket.on('message', (raw) => {
+        alive = true;
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(String(raw));
+        } catch {
+          return reply({ type: 'error', code: 'bad_request', message: 'messages are JSON' });
+        }
+        // One message at a time per socket, in order.
+        queue = queue
+          .then(() => handle(msg))
+          .catch(fail)
+          .then(() => undefined);
+      });
+      socket.on('close', () => {
+        clearInterval(pinger);
+        if (joined) rooms.disconnected(joined.participant, socket);
+      });
+
+      async function handle(msg: Record<string, unknown>) {
+        if (msg.type === 'join') {
+          if (joined) throw new RoomError('bad_request', 'already joined');
+          const talk = await services.talks.repo.byShortCode(code);
+          if (!talk) throw new RoomError('not_found', 'no talk at this address');
+          const str = (k: string) => (typeof msg[k] === 'string' ? (msg[k] as string) : undefined);
+          let sessionHost = null;
+          const user = await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
+          if (user && (await services.accounts.resolveMembership(user, talk.partner_id))) {
+            sessionHost = { userId: user.userId, name: user.name, username: user.username, photoUrl: user.photo_url };
+          }
+          const result = await rooms.join(
+            talk,
+            { name: str('name'), username: str('username'), photo_url: str('photo_url'), token: str('token'), invite: str('invite'), resume: str('resume') },
+            sessionHost,
+            socket,
+          );
+          joined = result;
+          reply({
+            type: 'joined',
+            participant_id: result.participant.id,
+            resume: result.participant.resumeSecret,
+            resumed: result.resumed,
+            slots: rooms.slotCount(),
+            ice_servers: iceServers(services),
+          });
+          rooms.refresh(result.room);
+          return;
+        }
+        if (!joined || joined.participant.closed) throw new RoomError('bad_request', 'join first');
+        const { room, participant } = joined;
+        if (msg.type === 'offer' && typeof msg.sdp === 'string') {
+          const sdp = await rooms.offer(room, participant, msg.sdp);
+          reply({ type: 'answer', sdp });
+          return;
+        }
+        if (msg.type === 'leave') {
+          rooms.leave(room, participant);
+          socket.close(1000, 'left');
+          return;
+        }
+        if (msg.type === 'ping') return reply({ type: 'pong' });
+        await rooms.act(room, participant, msg as { type: string });
+      }
+    });
+  });
+}
+
+function iceServers(services: Services) {
+  const c = services.config;
+  if (!c.TURN_URLS) return [];
+  return [{ urls: c.TURN_URLS.split(',').map((u) => u.trim()), username: c.TURN_USERNAME, credential: c.TURN_CREDENTIAL }];
+}

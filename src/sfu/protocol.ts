@@ -1,0 +1,41 @@
+/** Messages between the HTTP process (rooms) and the SFU worker threads. */
+
+export interface SfuWorkerOptions {
+  index: number;
+  /** Addresses werift listens on / announces. */
+  listenIp: string;
+  announcedIp: string | null;
+  portRange: [number, number] | null;
+  iceServers: { urls: string; username?: string; credential?: string }[];
+}
+
+export type ToWorker =
+  | { type: 'offer'; reqId: number; talkId: string; participantId: string; sdp: string; publish: boolean }
+  | { type: 'publish'; participantId: string; publish: boolean }
+  | { type: 'slots'; talkId: string; slots: (string | null)[]; workers: number[] }
+  | { type: 'close'; participantId: string }
+  | { type: 'closeTalk'; talkId: string }
+  | { type: 'tap'; reqId: number; participantId: string; port: number; payloadType: number }
+  | { type: 'untap'; reqId: number; tapId: number }
+  | { type: 'stats'; reqId: number };
+
+export type FromWorker =
+  | { type: 'reply'; reqId: number; ok: true; value: unknown }
+  | { type: 'reply'; reqId: number; ok: false; error: string }
+  | { type: 'levels'; levels: [participantId: string, level: number][] }
+  | { type: 'peerState'; participantId: string; state: string };
+
+/** One publisher's packet relayed to another worker that has listeners of the same talk. */
+export interface RelayedPacket {
+  talkId: string;
+  slot: number;
+  from: string;
+  packet: Uint8Array;
+}
+
+export interface WorkerStats {
+  peers: number;
+  forwardedPackets: number;
+  receivedPackets: number;
+  cpuMicros: number;
+}

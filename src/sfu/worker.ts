@@ -1,0 +1,287 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import {
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  RtpHeader,
+  RtpPacket,
+  useAudioLevelIndication,
+  useOPUS,
+  useSdesMid,
+} from 'werift';
+import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker } from './protocol.js';
+
+/**
+ * One SFU worker thread: owns the werift peer connections of the participants assigned to it and
+ * forwards Opus RTP between them (and to/from the other workers over MessagePorts) without decoding.
+ */
+const { options, relayPorts } = workerData as { options: SfuWorkerOptions; relayPorts: Record<number, MessagePort> };
+const port = parentPort as NonNullable<typeof parentPort>;
+const send = (m: FromWorker) => port.postMessage(m);
+
+interface Peer {
+  participantId: string;
+  talkId: string;
+  pc: RTCPeerConnection;
+  slotTransceivers: RTCRtpTransceiver[];
+  publish: boolean;
+  levelExtId: number | null;
+  /** Smoothed speaking level 0..1. */
+  level: number;
+  taps: Map<number, { socket: Socket; payloadType: number }>;
+  closed: boolean;
+}
+
+interface TalkState {
+  slots: (string | null)[];
+  workers: number[];
+  peers: Set<Peer>;
+}
+
+const peers = new Map<string, Peer>();
+const talks = new Map<string, TalkState>();
+let forwardedPackets = 0;
+let receivedPackets = 0;
+let nextTapId = 1;
+const tapsById = new Map<number, Peer>();
+
+function talkState(talkId: string): TalkState {
+  let t = talks.get(talkId);
+  if (!t) {
+    t = { slots: [], workers: [], peers: new Set() };
+    talks.set(talkId, t);
+  }
+  return t;
+}
+
+function rtcConfig() {
+  const loopbackOnly = options.listenIp === '127.0.0.1';
+  return {
+    codecs: { audio: [useOPUS()], video: [] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [] },
+    iceServers: options.iceServers,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: options.announcedIp ? [options.announcedIp] : ['127.0.0.1'],
+    ...(loopbackOnly ? { iceInterfaceAddresses: { udp4: '127.0.0.1' } } : {}),
+    ...(options.portRange ? { icePortRange: options.portRange } : {}),
+  };
+}
+
+/** Keeps only candidates a client can reach: loopback in loopback mode, the announced IP when set. */
+function filterCandidates(sdp: string): string {
+  const keep = options.listenIp === '127.0.0.1' ? '127.0.0.1' : options.announcedIp;
+  if (!keep) return sdp;
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:') || line.split(' ')[4] === keep)
+    .join('\r\n');
+}
+
+async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
+  const old = peers.get(msg.participantId);
+  if (old) closePeer(old);
+  const pc = new RTCPeerConnection(rtcConfig());
+  const peer: Peer = {
+    participantId: msg.participantId,
+    talkId: msg.talkId,
+    pc,
+    slotTransceivers: [],
+    publish: msg.publish,
+    levelExtId: null,
+    level: 0,
+    taps: new Map(),
+    closed: false,
+  };
+  peers.set(msg.participantId, peer);
+  talkState(msg.talkId).peers.add(peer);
+  const ext = /a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level/.exec(msg.sdp);
+  peer.levelExtId = ext ? Number(ext[1]) : null;
+  await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+  const transceivers = pc.getTransceivers();
+  // The client's first audio m-line is its microphone; the rest are receive slots.
+  transceivers.forEach((t, i) => {
+    if (i === 0) {
+      t.setDirection('recvonly');
+      t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
+    } else {
+      t.setDirection('sendonly');
+      peer.slotTransceivers.push(t);
+    }
+  });
+  pc.connectionStateChange.subscribe((state) => send({ type: 'peerState', participantId: peer.participantId, state }));
+  await pc.setLocalDescription(await pc.createAnswer());
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      pc.iceGatheringStateChange.subscribe((s) => {
+        if (s === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+  return filterCandidates(pc.localDescription?.sdp ?? '');
+}
+
+function levelOf(peer: Peer, rtp: RtpPacket): number {
+  if (peer.levelExtId !== null) {
+    const e = rtp.header.extensions.find((x) => x.id === peer.levelExtId);
+    if (e && e.payload.length > 0) {
+      const dbov = e.payload[0] & 0x7f;
+      return Math.max(0, 1 - dbov / 70);
+    }
+  }
+  // Without RFC 6464: Opus frames of silence are a few bytes; speech is tens of bytes.
+  return Math.min(1, Math.max(0, (rtp.payload.length - 10) / 90));
+}
+
+/** The packet as forwarded: the publisher's header extensions stripped, serialized once. */
+function strip(rtp: RtpPacket): Buffer {
+  const h = rtp.header;
+  const header = new RtpHeader({
+    version: 2,
+    payloadType: h.payloadType,
+    sequenceNumber: h.sequenceNumber,
+    timestamp: h.timestamp,
+    ssrc: h.ssrc,
+    marker: h.marker,
+  });
+  return new RtpPacket(header, rtp.payload).serialize();
+}
+
+function onPublisherRtp(peer: Peer, rtp: RtpPacket) {
+  receivedPackets++;
+  if (!peer.publish || peer.closed) return; // a participant who may not speak: dropped here
+  const level = levelOf(peer, rtp);
+  peer.level = peer.level * 0.8 + level * 0.2;
+  const talk = talks.get(peer.talkId);
+  if (!talk) return;
+  const slot = talk.slots.indexOf(peer.participantId);
+  if (slot < 0 && peer.taps.size === 0) return;
+  const packet = strip(rtp);
+  for (const tap of peer.taps.values()) {
+    packet[1] = (packet[1] & 0x80) | (tap.payloadType & 0x7f);
+    tap.socket.send(packet);
+  }
+  if (slot < 0) return;
+  forwardLocal(talk, slot, peer.participantId, packet);
+  for (const w of talk.workers) {
+    if (w === options.index) continue;
+    const relay: RelayedPacket = { talkId: peer.talkId, slot, from: peer.participantId, packet };
+    relayPorts[w]?.postMessage(relay);
+  }
+}
+
+function forwardLocal(talk: TalkState, slot: number, from: string, packet: Uint8Array) {
+  const buf = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+  for (const sub of talk.peers) {
+    if (sub.participantId === from || sub.closed) continue;
+    const t = sub.slotTransceivers[slot];
+    if (!t) continue;
+    forwardedPackets++;
+    // sendRtp parses the buffer into a fresh packet before re-stamping it, so one buffer serves all.
+    void t.sender.sendRtp(buf).catch(() => undefined);
+  }
+}
+
+for (const [w, p] of Object.entries(relayPorts)) {
+  p.on('message', (m: RelayedPacket) => {
+    const talk = talks.get(m.talkId);
+    if (talk) forwardLocal(talk, m.slot, m.from, m.packet);
+  });
+  void w;
+}
+
+function closePeer(peer: Peer) {
+  if (peer.closed) return;
+  peer.closed = true;
+  peers.delete(peer.participantId);
+  for (const [id, tap] of peer.taps) {
+    tap.socket.close();
+    tapsById.delete(id);
+  }
+  peer.taps.clear();
+  const talk = talks.get(peer.talkId);
+  talk?.peers.delete(peer);
+  if (talk && talk.peers.size === 0 && talk.slots.length === 0) talks.delete(peer.talkId);
+  // Closing is spread over ticks: many simultaneous closes otherwise stall the loop.
+  setImmediate(() => void peer.pc.close().catch(() => undefined));
+}
+
+setInterval(() => {
+  const levels: [string, number][] = [];
+  for (const p of peers.values()) if (p.publish) levels.push([p.participantId, Math.round(p.level * 100) / 100]);
+  if (levels.length) send({ type: 'levels', levels });
+}, 200).unref();
+
+async function handle(msg: ToWorker) {
+  switch (msg.type) {
+    case 'offer':
+      return handleOffer(msg);
+    case 'publish': {
+      const p = peers.get(msg.participantId);
+      if (p) {
+        p.publish = msg.publish;
+        if (!msg.publish) p.level = 0;
+      }
+      return null;
+    }
+    case 'slots': {
+      const t = talkState(msg.talkId);
+      t.slots = msg.slots;
+      t.workers = msg.workers;
+      return null;
+    }
+    case 'close': {
+      const p = peers.get(msg.participantId);
+      if (p) closePeer(p);
+      return null;
+    }
+    case 'closeTalk': {
+      const t = talks.get(msg.talkId);
+      if (t) for (const p of [...t.peers]) closePeer(p);
+      talks.delete(msg.talkId);
+      return null;
+    }
+    case 'tap': {
+      const p = peers.get(msg.participantId);
+      if (!p) throw new Error('that participant has no media on this worker');
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.connect(msg.port, '127.0.0.1', () => resolve());
+      });
+      socket.on('error', () => undefined);
+      const id = nextTapId++;
+      p.taps.set(id, { socket, payloadType: msg.payloadType });
+      tapsById.set(id, p);
+      return id;
+    }
+    case 'untap': {
+      const p = tapsById.get(msg.tapId);
+      const tap = p?.taps.get(msg.tapId);
+      if (p && tap) {
+        tap.socket.close();
+        p.taps.delete(msg.tapId);
+      }
+      tapsById.delete(msg.tapId);
+      return null;
+    }
+    case 'stats': {
+      const u = process.cpuUsage();
+      return { peers: peers.size, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system };
+    }
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  handle(msg).then(
+    (value) => {
+      if ('reqId' in msg) send({ type: 'reply', reqId: msg.reqId, ok: true, value });
+    },
+    (err: Error) => {
+      if ('reqId' in msg) send({ type: 'reply', reqId: msg.reqId, ok: false, error: err.message });
+    },
+  );
+});
