@@ -1,8 +1,6 @@
 import { render } from 'preact';
 import '../shared/theme.css';
+import './dashboard.css';
+import { App } from './app';
 
-function Dashboard() {
-  return <main><h1>smalltalk</h1></main>;
-}
-
-render(<Dashboard />, document.getElementById('app') as HTMLElement);
+render(<App />, document.getElementById('app') as HTMLElement);
