@@ -27,6 +27,11 @@ function groupTalkParams(request: FastifyRequest) {
   return { groupId: Array.isArray(groupId) ? String(groupId[0]) : (groupId as string | undefined), talkIds: pick('talk_ids', 'talk_ids[]') };
 }
 
+/** PUT/DELETE may carry everything in the query string and no body at all. */
+async function bodyOptional(request: FastifyRequest) {
+  if (request.body === undefined || request.body === null) request.body = {};
+}
+
 export async function groupRoutes(app: App, { groups, talks }: Services) {
   app.addSchema(GroupSchema);
 
@@ -52,12 +57,12 @@ export async function groupRoutes(app: App, { groups, talks }: Services) {
     return { group: groups.toJson(await groups.delete(request.partner.partnerId, request.params.id)), error: null };
   });
 
-  app.put('/api/v1/partners/group_talks', { schema: putGroupTalksSchema }, async (request) => {
+  app.put('/api/v1/partners/group_talks', { schema: putGroupTalksSchema, preValidation: bodyOptional }, async (request) => {
     const { groupId, talkIds } = groupTalkParams(request);
     return { talk_groups: await groups.setTalks(request.partner.partnerId, groupId, talkIds), error: null };
   });
 
-  app.delete('/api/v1/partners/group_talks', { schema: deleteGroupTalksSchema }, async (request) => {
+  app.delete('/api/v1/partners/group_talks', { schema: deleteGroupTalksSchema, preValidation: bodyOptional }, async (request) => {
     const { groupId, talkIds } = groupTalkParams(request);
     return { talk_groups: await groups.removeTalks(request.partner.partnerId, groupId, talkIds), error: null };
   });

@@ -92,7 +92,7 @@ export const putGroupTalksSchema = {
   summary: 'Set the talks in a group',
   tags: ['groups'],
   description: 'The group then holds exactly `talk_ids`. Body (JSON or form) or query string.',
-  body: Type.Optional(GroupTalksBody),
+  body: GroupTalksBody,
   querystring: GroupTalksQuery,
   response: { 200: TalkGroups, ...errorResponses(400, 401, 404) },
 };
@@ -101,7 +101,7 @@ export const deleteGroupTalksSchema = {
   summary: 'Remove talks from a group',
   tags: ['groups'],
   description: 'Removes `talk_ids` (all talks when absent); answers with the talks that remain.',
-  body: Type.Optional(GroupTalksBody),
+  body: GroupTalksBody,
   querystring: GroupTalksQuery,
   response: { 200: TalkGroups, ...errorResponses(400, 401, 404) },
 };

@@ -2,19 +2,40 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 
+const documentedTalkFields = [
+  'id',
+  'created_at',
+  'updated_at',
+  'name',
+  'thumbnail_url',
+  'created_by_id',
+  'partner_id',
+  'price',
+  'currency',
+  'start_time',
+  'short_url',
+  'schedule',
+  'access',
+  'mic_behavior',
+  'description',
+  'end_time',
+  'room_type',
+  'theme_id',
+  'subscriptions_allowed',
+  'schedule_talk_id',
+];
+
 describe('talks', () => {
   let t: TestApp;
   let p: TestPartner;
-  let other: TestPartner;
   before(async () => {
     t = await startApp();
     p = await createPartner(t, 'Acme');
-    other = await createPartner(t, 'Other');
   });
   after(() => t.close());
 
   test("the doc's curl example creates a talk with every documented field", async () => {
-    // The doc's example, byte for byte in its JSON, including the empty start_time and an unknown theme.
+    // The doc's example JSON, including the empty start_time and a theme id from another account.
     const res = await api(t, 'POST', '/api/p/talk', {
       token: p.token,
       json: {
@@ -29,30 +50,7 @@ describe('talks', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.error, null);
     const talk = res.body.talk;
-    for (const field of [
-      'id',
-      'created_at',
-      'updated_at',
-      'name',
-      'thumbnail_url',
-      'created_by_id',
-      'partner_id',
-      'price',
-      'currency',
-      'start_time',
-      'short_url',
-      'schedule',
-      'access',
-      'mic_behavior',
-      'description',
-      'end_time',
-      'room_type',
-      'theme_id',
-      'subscriptions_allowed',
-      'schedule_talk_id',
-    ]) {
-      assert.ok(field in talk, `talk has ${field}`);
-    }
+    for (const field of documentedTalkFields) assert.ok(field in talk, `talk has ${field}`);
     assert.equal(talk.name, 'My Talk');
     assert.equal(talk.room_type, 'hosted_events');
     assert.equal(talk.mic_behavior, 'start_off');
@@ -60,11 +58,201 @@ describe('talks', () => {
     assert.equal(talk.theme_id, null);
     assert.equal(talk.partner_id, p.partnerId);
     assert.equal(talk.created_by_id, p.userId);
+    assert.equal(talk.price, null);
+    assert.equal(talk.currency, null);
+    assert.equal(talk.thumbnail_url, null);
     assert.match(talk.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
     assert.match(talk.short_url, new RegExp(`^${t.url}/t/[a-z0-9]{10}$`));
     assert.deepEqual(
-      res.body.warnings.map((w: { code: string }) => w.code),
-      ['unknown_theme_id'],
+      res.body.warnings.map((w: { code: string; field: string }) => [w.code, w.field]),
+      [['unknown_theme_id', 'theme_id']],
     );
+  });
+
+  test('defaults: room_type default, access anyone, mic start_on, subscriptions off, recording on; no warnings key', async () => {
+    const res = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Defaults' } });
+    assert.equal(res.status, 200);
+    const talk = res.body.talk;
+    assert.equal(talk.room_type, 'default');
+    assert.equal(talk.access, 'anyone');
+    assert.equal(talk.mic_behavior, 'start_on');
+    assert.equal(talk.subscriptions_allowed, false);
+    assert.equal(talk.recording, true);
+    assert.equal(talk.status, 'scheduled');
+    assert.equal('warnings' in res.body, false);
+  });
+
+  test('a form-encoded body works, with booleans as strings, and unknown fields are ignored', async () => {
+    const res = await api(t, 'POST', '/api/p/talk', {
+      token: p.token,
+      body: 'name=Form+Talk&access=invite_only&subscriptions_allowed=true&description=Hello&legacy_field=whatever&start_time=2030-01-02T10:00:00Z&end_time=2030-01-02T11:00:00%2B00:00',
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.talk.name, 'Form Talk');
+    assert.equal(res.body.talk.access, 'invite_only');
+    assert.equal(res.body.talk.subscriptions_allowed, true);
+    assert.equal(res.body.talk.description, 'Hello');
+    assert.equal(res.body.talk.start_time, '2030-01-02T10:00:00.000+00:00');
+    assert.equal(res.body.talk.end_time, '2030-01-02T11:00:00.000+00:00');
+    assert.equal('legacy_field' in res.body.talk, false);
+  });
+
+  test('the token works with or without "Bearer "', async () => {
+    const res = await api(t, 'POST', '/api/p/talk', {
+      headers: { authorization: p.token },
+      json: { name: 'Raw token' },
+    });
+    assert.equal(res.status, 200);
+  });
+
+  for (const [body, field, pattern] of [
+    [{}, 'name', /name is required/],
+    [{ name: '   ' }, 'name', /must not be empty/],
+    [{ name: 'x'.repeat(201) }, 'name', /at most 200/],
+    [{ name: 'x', room_type: 'party' }, 'room_type', /default, questions, hosted_events|must be equal/],
+    [{ name: 'x', access: 'everyone' }, 'access', /./],
+    [{ name: 'x', mic_behavior: 'loud' }, 'mic_behavior', /./],
+    [{ name: 'x', start_time: 'next tuesday' }, 'start_time', /ISO 8601/],
+    [{ name: 'x', start_time: '2030-01-02T10:00:00Z', end_time: '2030-01-02T09:00:00Z' }, 'end_time', /after start_time/],
+    [{ name: 'x', subscriptions_allowed: 'maybe' }, 'subscriptions_allowed', /boolean/],
+    [{ name: 'x', schedule: 'FREQ=WEEKLY' }, 'schedule', /needs a start_time/],
+    [{ name: 'x', start_time: '2030-01-02T10:00:00Z', schedule: 'EVERY THURSDAY' }, 'schedule', /RRULE/],
+    [{ name: 'x', thumbnail_url: 'javascript:alert(1)' }, 'thumbnail_url', /http/],
+  ] as const) {
+    test(`validation: ${JSON.stringify(body).slice(0, 60)} → 400 on ${field}`, async () => {
+      const res = await api(t, 'POST', '/api/p/talk', { token: p.token, json: body });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'validation_failed');
+      assert.equal(res.body.error.field, field);
+      assert.match(res.body.error.message, pattern);
+      assert.match(res.body.error.request_id, /./);
+    });
+  }
+
+  test('a theme of this partner is applied; the default theme otherwise', async () => {
+    const theme = await api(t, 'POST', '/api/v1/partners/themes', { token: p.token, json: { name: 'Dark', colors: { background: '#000000' } } });
+    assert.equal(theme.status, 200);
+    const res = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Themed', theme_id: theme.body.theme.id } });
+    assert.equal(res.body.talk.theme_id, theme.body.theme.id);
+    assert.equal('warnings' in res.body, false);
+  });
+
+  test('GET talks lists newest first; talk_id in the query string (curl -G -d) returns just that talk', async () => {
+    const a = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'First' } })).body.talk;
+    const b = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Second' } })).body.talk;
+    const list = await api(t, 'GET', '/api/v1/partners/talks', { token: p.token, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    assert.equal(list.status, 200);
+    assert.equal(list.body.error, null);
+    const ids = list.body.talks.map((x: { id: string }) => x.id);
+    assert.ok(ids.indexOf(b.id) < ids.indexOf(a.id), 'newest first');
+    const one = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${a.id}`, { token: p.token });
+    assert.equal(one.status, 200);
+    assert.deepEqual(
+      one.body.talks.map((x: { id: string }) => x.id),
+      [a.id],
+    );
+    assert.equal(one.body.talks[0].short_url, a.short_url);
+  });
+
+  test('an unknown or malformed talk_id is a 404, never a 500', async () => {
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'df6829ae-35bf-42ls-851e-sdfoijg82224j']) {
+      const res = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${id}`, { token: p.token });
+      assert.equal(res.status, 404);
+      assert.equal(res.body.error.code, 'not_found');
+    }
+  });
+
+  test('PATCH changes fields and validates; DELETE removes; end marks the talk ended', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Editable', start_time: '2030-05-01T10:00:00Z' } })).body.talk;
+    const patched = await api(t, 'PATCH', `/api/v1/partners/talks/${talk.id}`, {
+      token: p.token,
+      json: { name: 'Edited', mic_behavior: 'start_off', end_time: '2030-05-01T12:00:00Z' },
+    });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.talk.name, 'Edited');
+    assert.equal(patched.body.talk.mic_behavior, 'start_off');
+    assert.equal(patched.body.talk.end_time, '2030-05-01T12:00:00.000+00:00');
+    assert.notEqual(patched.body.talk.updated_at, talk.updated_at);
+    const bad = await api(t, 'PATCH', `/api/v1/partners/talks/${talk.id}`, { token: p.token, json: { end_time: '2030-05-01T09:00:00Z' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'end_time');
+    const ended = await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+    assert.equal(ended.body.talk.status, 'ended');
+    const deleted = await api(t, 'DELETE', `/api/v1/partners/talks/${talk.id}`, { token: p.token });
+    assert.equal(deleted.status, 200);
+    assert.equal(deleted.body.talk.id, talk.id);
+    const gone = await api(t, 'GET', `/api/v1/partners/talks/${talk.id}`, { token: p.token });
+    assert.equal(gone.status, 404);
+  });
+
+  test('filters: room_type and start time range', async () => {
+    const q = await createPartner(t, 'Filters');
+    await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: 'Q', room_type: 'questions', start_time: '2031-01-01T00:00:00Z' } });
+    await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: 'D', room_type: 'default', start_time: '2031-06-01T00:00:00Z' } });
+    const questions = await api(t, 'GET', '/api/v1/partners/talks?room_type=questions', { token: q.token });
+    assert.deepEqual(
+      questions.body.talks.map((x: { name: string }) => x.name),
+      ['Q'],
+    );
+    const range = await api(t, 'GET', '/api/v1/partners/talks?start_after=2031-03-01T00:00:00Z&start_before=2031-12-01T00:00:00Z', { token: q.token });
+    assert.deepEqual(
+      range.body.talks.map((x: { name: string }) => x.name),
+      ['D'],
+    );
+    const badType = await api(t, 'GET', '/api/v1/partners/talks?room_type=party', { token: q.token });
+    assert.equal(badType.status, 400);
+  });
+
+  test('cursor pagination walks every talk once, in a stable order', async () => {
+    const q = await createPartner(t, 'Pages');
+    const created: string[] = [];
+    for (let i = 0; i < 7; i++) created.push((await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: `T${i}` } })).body.talk.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { body: { talks: { id: string }[]; next_cursor: string | null } } = await api(
+        t,
+        'GET',
+        `/api/v1/partners/talks?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: q.token },
+      );
+      seen.push(...res.body.talks.map((x) => x.id));
+      cursor = res.body.next_cursor;
+      pages++;
+    } while (cursor);
+    assert.equal(pages, 3);
+    assert.deepEqual(seen, [...created].reverse());
+    const tooBig = await api(t, 'GET', '/api/v1/partners/talks?limit=500', { token: q.token });
+    assert.equal(tooBig.status, 400);
+    const badCursor = await api(t, 'GET', '/api/v1/partners/talks?cursor=nonsense', { token: q.token });
+    assert.equal(badCursor.status, 400);
+    assert.equal(badCursor.body.error.field, 'cursor');
+  });
+
+  test('a weekly schedule materializes upcoming occurrences pointing at the first talk; schedule null ends the series', async () => {
+    const q = await createPartner(t, 'Series');
+    const start = new Date(Date.now() + 86_400_000);
+    start.setUTCHours(16, 0, 0, 0);
+    const res = await api(t, 'POST', '/api/p/talk', {
+      token: q.token,
+      json: { name: 'Weekly', start_time: start.toISOString(), end_time: new Date(start.getTime() + 3_600_000).toISOString(), schedule: 'RRULE:FREQ=WEEKLY' },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const head = res.body.talk;
+    assert.equal(head.schedule, 'FREQ=WEEKLY');
+    const occurrences = await api(t, 'GET', `/api/v1/partners/talks?schedule_talk_id=${head.id}&limit=200`, { token: q.token });
+    const starts = occurrences.body.talks.map((x: { start_time: string }) => Date.parse(x.start_time)).sort();
+    assert.ok(starts.length >= 11 && starts.length <= 13, `about 12 weekly occurrences in 90 days, got ${starts.length}`);
+    assert.equal(starts[0] - start.getTime(), 7 * 86_400_000);
+    for (const o of occurrences.body.talks) {
+      assert.equal(o.schedule_talk_id, head.id);
+      assert.equal(o.schedule, null);
+      assert.equal(Date.parse(o.end_time) - Date.parse(o.start_time), 3_600_000);
+    }
+    const ended = await api(t, 'PATCH', `/api/v1/partners/talks/${head.id}`, { token: q.token, json: { schedule: null } });
+    assert.equal(ended.body.talk.schedule, null);
+    const after = await api(t, 'GET', `/api/v1/partners/talks?schedule_talk_id=${head.id}`, { token: q.token });
+    assert.equal(after.body.talks.length, 0);
   });
 });

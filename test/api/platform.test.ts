@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+
+describe('idempotency, rate limits, errors, OpenAPI, health', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  before(async () => {
+    t = await startApp({ env: { RATE_LIMIT_PER_MINUTE: '40' } });
+    p = await createPartner(t, 'Platform');
+  });
+  after(() => t.close());
+
+  test('Idempotency-Key: a retry with the same body gets the first answer; another body is a 409; the talk exists once', async () => {
+    const headers = { 'idempotency-key': 'create-talk-1' };
+    const first = await api(t, 'POST', '/api/p/talk', { token: p.token, headers, json: { name: 'Once' } });
+    const retry = await api(t, 'POST', '/api/p/talk', { token: p.token, headers, json: { name: 'Once' } });
+    assert.equal(first.status, 200);
+    assert.equal(retry.status, 200);
+    assert.deepEqual(retry.body, first.body);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    const other = await api(t, 'POST', '/api/p/talk', { token: p.token, headers, json: { name: 'Different' } });
+    assert.equal(other.status, 409);
+    assert.equal(other.body.error.code, 'idempotency_conflict');
+    const all = await api(t, 'GET', '/api/v1/partners/talks', { token: p.token });
+    assert.equal(all.body.talks.filter((x: { name: string }) => x.name === 'Once').length, 1);
+    // Keys are per partner: another partner may use the same key.
+    const q = await createPartner(t, 'Other keys');
+    const theirs = await api(t, 'POST', '/api/p/talk', { token: q.token, headers, json: { name: 'Once' } });
+    assert.equal(theirs.status, 200);
+    assert.notEqual(theirs.body.talk.id, first.body.talk.id);
+  });
+
+  test('Idempotency-Key also replays a 4xx answer rather than running the request again', async () => {
+    const headers = { 'idempotency-key': 'bad-talk' };
+    const first = await api(t, 'POST', '/api/p/talk', { token: p.token, headers, json: { name: '' } });
+    const retry = await api(t, 'POST', '/api/p/talk', { token: p.token, headers, json: { name: '' } });
+    assert.equal(first.status, 400);
+    assert.equal(retry.status, 400);
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+  });
+
+  test('errors: bad JSON is 400 bad_request, an unsupported content type 415, a huge body 413, an unknown route 404; all in the envelope', async () => {
+    const badJson = await api(t, 'POST', '/api/p/talk', { token: p.token, contentType: 'application/json', body: '{"name": ' });
+    assert.equal(badJson.status, 400);
+    assert.equal(badJson.body.error.code, 'bad_request');
+    const xml = await api(t, 'POST', '/api/p/talk', { token: p.token, contentType: 'application/xml', body: '<talk/>' });
+    assert.equal(xml.status, 415);
+    assert.equal(xml.body.error.code, 'unsupported_media_type');
+    const huge = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'x', description: 'y'.repeat(2 * 1024 * 1024) } });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error.code, 'payload_too_large');
+    const nowhere = await api(t, 'GET', '/api/v1/partners/nothing-here', { token: p.token });
+    assert.equal(nowhere.status, 404);
+    assert.equal(nowhere.body.error.code, 'not_found');
+    for (const res of [badJson, xml, huge, nowhere]) {
+      assert.deepEqual(Object.keys(res.body), ['error']);
+      assert.equal(res.body.error.request_id, res.headers.get('x-request-id'));
+    }
+  });
+
+  test('rate limit per token: 429 with Retry-After in the error envelope; other tokens are unaffected', async () => {
+    const q = await createPartner(t, 'Busy');
+    let limited: Awaited<ReturnType<typeof api>> | undefined;
+    for (let i = 0; i < 45 && !limited; i++) {
+      const res = await api(t, 'GET', '/api/v1/partners/groups', { token: q.token });
+      if (res.status === 429) limited = res;
+      else assert.equal(res.status, 200);
+    }
+    assert.ok(limited, 'the 41st request of the minute is limited');
+    assert.equal(limited.body.error.code, 'rate_limited');
+    assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    assert.equal((await api(t, 'GET', '/api/v1/partners/groups', { token: p.token })).status, 200);
+  });
+
+  test('the OpenAPI document lists every documented endpoint and the docs UI is served', async () => {
+    const doc = await api(t, 'GET', '/openapi.json');
+    assert.equal(doc.status, 200);
+    assert.equal(doc.body.openapi, '3.1.0');
+    const paths = doc.body.paths as Record<string, Record<string, unknown>>;
+    for (const [path, method] of [
+      ['/api/p/talk', 'post'],
+      ['/api/v1/partners/talks', 'get'],
+      ['/api/v1/partners/recordings', 'get'],
+      ['/api/v1/partners/groups', 'post'],
+      ['/api/v1/partners/groups', 'get'],
+      ['/api/v1/partners/group_talks', 'put'],
+      ['/api/v1/partners/group_talks', 'get'],
+      ['/api/v1/partners/group_talks', 'delete'],
+      ['/api/v1/partners/themes', 'post'],
+      ['/api/v1/auth/signup', 'post'],
+    ]) {
+      assert.ok(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
+    }
+    const create = paths['/api/p/talk'].post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
+    assert.deepEqual(create.requestBody.content['application/json'].schema.required, ['name']);
+    const ui = await fetch(`${t.url}/docs/`);
+    assert.equal(ui.status, 200);
+    assert.match(await ui.text(), /swagger/i);
+  });
+
+  test('health and readiness', async () => {
+    assert.equal((await api(t, 'GET', '/healthz')).body.status, 'ok');
+    assert.equal((await api(t, 'GET', '/readyz')).body.status, 'ready');
+  });
+
+  test('the short URL serves a page with the talk in its title and preview tags, escaped', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Q&A <live>', description: 'Bring "questions"' } })).body.talk;
+    const res = await fetch(talk.short_url);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /<title>Q&amp;A &lt;live&gt;/);
+    assert.match(html, /property="og:title" content="Q&amp;A &lt;live&gt;"/);
+    assert.match(html, /Bring &quot;questions&quot;/);
+    assert.equal((await fetch(`${t.url}/t/doesnotexist`)).status, 404);
+  });
+});
