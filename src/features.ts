@@ -1,4 +1,5 @@
 import { installDashboard } from './dashboard/feature.js';
+import { installRecording } from './recordings/feature.js';
 import { installLiveRooms } from './rooms/index.js';
 import type { Services } from './services.js';
 import { installWebhooks } from './webhooks/index.js';
@@ -10,4 +11,4 @@ import { installWebhooks } from './webhooks/index.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installDashboard, installWebhooks];
+export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installRecording];

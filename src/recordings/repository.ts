@@ -58,8 +58,8 @@ export class RecordingsRepository {
     return this.db.selectFrom('recordings').selectAll().where('id', '=', recordingId).executeTakeFirst();
   }
 
-  /** Recordings left 'recording' by a crash: the recorder finalizes them at start-up. */
+  /** Recordings a crash left 'recording' or 'processing' (all partners): the recorder finalizes them at start-up. */
   unfinished(): Promise<Recording[]> {
-    return this.db.selectFrom('recordings').selectAll().where('status', '=', 'recording').execute();
+    return this.db.selectFrom('recordings').selectAll().where('status', 'in', ['recording', 'processing']).orderBy('created_at').execute();
   }
 }

@@ -18,6 +18,8 @@ export const TranscriptionSchema = Type.Object(
   { $id: 'Transcription', description: 'Segments in time order, each with its speaker.' },
 );
 
+export type TranscriptionJson = Static<typeof TranscriptionSchema>;
+
 export const RecordingSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
@@ -82,3 +84,16 @@ export const deleteRecordingSchema = {
   params: IdParams,
   response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(401, 404) },
 };
+
+export const transcriptFormats = ['json', 'vtt', 'srt', 'txt'] as const;
+
+export const getTranscriptSchema = (format: (typeof transcriptFormats)[number]) => ({
+  summary: `Export a recording's transcript as ${format}`,
+  tags: ['recordings'],
+  description:
+    format === 'json'
+      ? 'The transcript: segments in time order, each with its speaker. 404 until transcription_ready has fired.'
+      : `The transcript as ${format === 'txt' ? 'plain text, one line per segment with its speaker' : format.toUpperCase()}. 404 until transcription_ready has fired.`,
+  params: IdParams,
+  response: format === 'json' ? { 200: envelope('transcript', Type.Ref(TranscriptionSchema)), ...errorResponses(401, 404) } : errorResponses(401, 404),
+});

@@ -9,6 +9,8 @@ export interface RecordingStorage {
   localPath(key: string): string;
   /** Makes the file at localPath(key) durable in the store (uploads it, for S3). */
   commit(key: string): Promise<void>;
+  /** A local path holding the file of `key` (downloads it first when the store is remote). */
+  fetch(key: string): Promise<string>;
   size(key: string): Promise<number | null>;
   read(key: string): Promise<Readable>;
   delete(key: string): Promise<void>;
@@ -25,6 +27,10 @@ export class LocalStorage implements RecordingStorage {
 
   async commit(key: string): Promise<void> {
     await mkdir(path.dirname(this.localPath(key)), { recursive: true });
+  }
+
+  async fetch(key: string): Promise<string> {
+    return this.localPath(key);
   }
 
   async size(key: string): Promise<number | null> {

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import type { App } from '../app.js';
+import { notFound } from '../platform/errors.js';
+import type { Services } from '../services.js';
+import { createEngine } from '../transcription/engine.js';
+import { toSrt, toTxt, toVtt } from '../transcription/formats.js';
+import { Transcriber } from '../transcription/transcriber.js';
+import { Recorder, TRANSCRIBE_JOB } from './recorder.js';
+import { S3Storage } from './s3-storage.js';
+import { type TranscriptionJson, getTranscriptSchema, transcriptFormats } from './schemas.js';
+import { RecordingsService } from './service.js';
+
+/**
+ * Recording and transcription: the recorder observes the live room (whenever that feature is
+ * installed, before or after this one), the transcription job runs on the shared queue, and the
+ * transcript export routes join the partner API.
+ */
+export function installRecording(services: Services): void {
+  const { config } = services;
+  if (config.STORAGE === 's3') {
+    const storage = new S3Storage({
+      bucket: config.S3_BUCKET as string,
+      region: config.S3_REGION,
+      endpoint: config.S3_ENDPOINT,
+      accessKeyId: config.S3_ACCESS_KEY_ID,
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+      stagingDir: path.join(config.DATA_DIR, 'recordings-staging'),
+    });
+    services.recordings = new RecordingsService(services.db.db, storage, config.PUBLIC_URL, config.SECRET_KEY);
+  }
+  const recorder = new Recorder(services, () => services.live);
+  const engine = createEngine(config);
+  const transcriber = engine ? new Transcriber(services, engine) : null;
+  services.queueNames.push(TRANSCRIBE_JOB);
+
+  services.background.push({
+    name: 'recorder',
+    start: async () => {
+      services.live?.addObserver(recorder);
+      await recorder.recover();
+    },
+    stop: () => recorder.stop(),
+  });
+  if (transcriber) {
+    services.background.push({
+      name: 'transcriber',
+      start: async () => {
+        await services.queue.boss.work<{ partnerId: string; recordingId: string }>(
+          TRANSCRIBE_JOB,
+          { batchSize: 1, pollingIntervalSeconds: 0.5 },
+          async ([job]) => {
+            await transcriber.transcribeRecording(job.data.partnerId, job.data.recordingId);
+          },
+        );
+      },
+      stop: async () => {
+        await services.queue.boss.offWork(TRANSCRIBE_JOB).catch(() => {});
+        await engine?.close?.();
+      },
+    });
+  }
+  services.partnerRouteExtensions.push(transcriptRoutes);
+}
+
+const render: Record<(typeof transcriptFormats)[number], { type: string; body: (t: TranscriptionJson) => string } | null> = {
+  json: null,
+  vtt: { type: 'text/vtt; charset=utf-8', body: toVtt },
+  srt: { type: 'application/x-subrip; charset=utf-8', body: toSrt },
+  txt: { type: 'text/plain; charset=utf-8', body: toTxt },
+};
+
+async function transcriptRoutes(app: App, { recordings }: Services) {
+  for (const format of transcriptFormats) {
+    app.get(`/api/v1/partners/recordings/:id/transcript.${format}`, { schema: getTranscriptSchema(format) }, async (request, reply) => {
+      const rec = await recordings.get(request.partner.partnerId, (request.params as { id: string }).id);
+      const transcript = rec.transcription as TranscriptionJson | null;
+      if (!transcript) throw notFound('transcript (not ready yet)');
+      const as = render[format];
+      if (!as) return { transcript, error: null };
+      return reply.type(as.type).send(as.body(transcript));
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+
+/** Opus payload type our SDP files declare (what `tapSpeaker` is asked to stamp). */
+export const OPUS_PAYLOAD_TYPE = 111;
+
+/**
+ * Children that must not outlive the server (ffmpeg, pocketsphinx) are started under
+ * `setpriv --pdeathsig KILL`, so a SIGKILL of the server leaves no orphan holding a port or a file.
+ */
+const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
+
+export function spawnTied(command: string, args: string[], options: { stdio?: ('ignore' | 'pipe')[] } = {}): ChildProcess {
+  const stdio = options.stdio ?? ['ignore', 'ignore', 'pipe'];
+  if (SETPRIV) return spawn(SETPRIV, ['--pdeathsig', 'KILL', command, ...args], { stdio });
+  return spawn(command, args, { stdio });
+}
+
+/** Resolves with the exit code (null when killed by a signal). */
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('close', (code) => resolve(code)));
+}
+
+/** Runs a command to completion; rejects with its stderr tail on a non-zero exit. */
+export async function run(command: string, args: string[]): Promise<string> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-2000);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`${command} exited with ${code}: ${err.trim()}`);
+  return out;
+}
+
+/** Duration in seconds as ffprobe reads it (fragmented files included), or null. */
+export async function probeDuration(file: string): Promise<number | null> {
+  try {
+    const out = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+    const d = Number(out.trim());
+    return Number.isFinite(d) ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+async function canBind(port: number): Promise<boolean> {
+  const socket = dgram.createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, '127.0.0.1', () => resolve());
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    try {
+      socket.close();
+    } catch {
+      // never bound
+    }
+  }
+}
+
+/** An even loopback UDP port whose odd neighbour (RTCP) is free too, as ffmpeg's RTP input binds both. */
+export async function freeRtpPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 10000);
+    if ((await canBind(port)) && (await canBind(port + 1))) return port;
+  }
+  throw new Error('no free UDP port pair on 127.0.0.1');
+}
+
+/** The SDP ffmpeg reads to receive one speaker's Opus RTP on `port`. */
+export function opusSdp(port: number, payloadType = OPUS_PAYLOAD_TYPE): string {
+  return [
+    'v=0',
+    'o=- 0 0 IN IP4 127.0.0.1',
+    's=smalltalk speaker',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP ${payloadType}`,
+    `a=rtpmap:${payloadType} opus/48000/2`,
+    '',
+  ].join('\n');
+}
+
+export async function writeSdp(file: string, port: number): Promise<void> {
+  await writeFile(file, opusSdp(port));
+}
+
+/** ffmpeg's input options for one speaker's RTP described by `sdpFile` (no probing delay). */
+export function rtpInputArgs(sdpFile: string): string[] {
+  return [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-analyzeduration',
+    '0',
+    '-probesize',
+    '32',
+    '-protocol_whitelist',
+    'file,udp,rtp',
+    '-localaddr',
+    '127.0.0.1',
+    '-i',
+    sdpFile,
+  ];
+}
+
+/**
+ * Stops an ffmpeg reading RTP cleanly: SIGINT, then one packet to wake its blocked read (otherwise
+ * it waits ~10 s for a read timeout); SIGKILL if it still has not exited after `graceMs`.
+ * Output written as fragmented MP4 is playable either way.
+ */
+export async function stopRtpReader(child: ChildProcess, port: number, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGINT');
+  const socket = dgram.createSocket('udp4');
+  const wake = Buffer.alloc(12);
+  wake[0] = 0x80;
+  wake[1] = OPUS_PAYLOAD_TYPE;
+  const timer = setInterval(() => socket.send(wake, port, '127.0.0.1', () => {}), 200);
+  socket.send(wake, port, '127.0.0.1', () => {});
+  const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    await exited(child);
+  } finally {
+    clearInterval(timer);
+    clearTimeout(killer);
+    socket.close();
+  }
+}

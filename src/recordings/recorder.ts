@@ -1,0 +1,307 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
+import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
+import type { Services } from '../services.js';
+import { OPUS_PAYLOAD_TYPE, freeRtpPort, probeDuration, rtpInputArgs, run, spawnTied, stopRtpReader, writeSdp } from './media.js';
+
+/** The job that transcribes a finished recording. */
+export const TRANSCRIBE_JOB = 'recording.transcribe';
+
+interface Capture {
+  participantId: string;
+  track: RecordingTrack;
+  port: number;
+  child: ChildProcess;
+  stopTap: (() => Promise<void>) | null;
+}
+
+interface Session {
+  talk: Talk;
+  recordingId: string;
+  startedAt: Date;
+  captures: Map<string, Capture>;
+  trackCount: number;
+  /** Observer calls for one talk run one after another, in the order they were made. */
+  ops: Promise<unknown>;
+  sdpDir: string;
+}
+
+/**
+ * Records live talks: each speaker's tapped Opus RTP goes to its own ffmpeg, which writes a
+ * fragmented MP4 (AAC) growing on disk; when the talk stops (or at start-up, for a session a
+ * crash interrupted) the tracks are mixed at their offsets into the talk's mp4. See README.md.
+ */
+export class Recorder implements LiveTalkObserver {
+  private readonly sessions = new Map<string, Session>();
+  private readonly finalizing = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly live: () => LiveTalks | undefined,
+  ) {}
+
+  private get log() {
+    return this.services.log.child({ component: 'recorder' });
+  }
+
+  /** Runs `op` after every earlier call for the same talk; failures are logged, not thrown at the room. */
+  private enqueue(session: Session, what: string, op: () => Promise<void>): Promise<void> {
+    const next = session.ops.then(op).catch((err) => this.log.error({ err, talkId: session.talk.id }, `recorder ${what} failed`));
+    session.ops = next;
+    return next;
+  }
+
+  talkStarted(talk: Talk, sessionStartedAt: Date): Promise<void> {
+    if (!talk.recording || this.sessions.has(talk.id)) return Promise.resolve();
+    const session: Session = {
+      talk,
+      recordingId: '',
+      startedAt: sessionStartedAt,
+      captures: new Map(),
+      trackCount: 0,
+      ops: Promise.resolve(),
+      sdpDir: '',
+    };
+    this.sessions.set(talk.id, session);
+    return this.enqueue(session, 'start', async () => {
+      session.sdpDir = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-rtp-'));
+      const id = crypto.randomUUID();
+      const fileName = `${randomInt(10_000_000, 100_000_000)}.mp4`;
+      const rec = await this.services.recordings.repo.insert(this.services.db.db, talk.partner_id, {
+        id,
+        talk_id: talk.id,
+        status: 'recording',
+        file_name: fileName,
+        storage_key: `${talk.partner_id}/${id}/${fileName}`,
+        size: null,
+        duration: null,
+        start_time: sessionStartedAt,
+        end_time: null,
+        created_by_id: talk.created_by_id,
+        user_id: talk.created_by_id,
+      });
+      session.recordingId = rec.id;
+      this.log.info({ talkId: talk.id, recordingId: rec.id }, 'recording started');
+    });
+  }
+
+  speakerStarted(talkId: string, speaker: SpeakerInfo): Promise<void> {
+    const session = this.sessions.get(talkId);
+    if (!session) return Promise.resolve();
+    return this.enqueue(session, 'speaker start', async () => {
+      if (!session.recordingId || session.captures.has(speaker.participantId)) return;
+      const { recordings } = this.services;
+      const rec = await recordings.repo.get(session.talk.partner_id, session.recordingId);
+      if (rec?.status !== 'recording') return;
+      session.trackCount++;
+      const fileName = `${rec.file_name.replace(/\.mp4$/, '')}-${session.trackCount}.m4a`;
+      const track: RecordingTrack = {
+        participant_id: speaker.participantId,
+        user_id: speaker.userId,
+        uid: speaker.uid,
+        name: speaker.name,
+        username: speaker.username,
+        storage_key: `${session.talk.partner_id}/${session.recordingId}/${fileName}`,
+        file_name: fileName,
+        offset: Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000),
+      };
+      const file = recordings.storage.localPath(track.storage_key);
+      await mkdir(path.dirname(file), { recursive: true });
+      const port = await freeRtpPort();
+      const sdp = path.join(session.sdpDir, `${session.trackCount}.sdp`);
+      await writeSdp(sdp, port);
+      // Fragments of at most 0.5 s, flushed as written: a kill loses at most the fragment in progress.
+      const child = spawnTied('ffmpeg', [
+        ...rtpInputArgs(sdp),
+        '-af',
+        'aresample=async=1',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '64k',
+        '-ac',
+        '1',
+        '-movflags',
+        '+frag_keyframe+empty_moov+default_base_moof',
+        '-frag_duration',
+        '500000',
+        '-flush_packets',
+        '1',
+        '-f',
+        'mp4',
+        file,
+      ]);
+      child.stderr?.setEncoding('utf8').on('data', (line: string) => this.log.debug({ talkId, line }, 'ffmpeg'));
+      const capture: Capture = { participantId: speaker.participantId, track, port, child, stopTap: null };
+      session.captures.set(speaker.participantId, capture);
+      // The track is in the row before any audio arrives, so a crash from here on still finds it.
+      await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks: [...rec.tracks, track] });
+      const live = this.live();
+      if (live) capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+    });
+  }
+
+  speakerStopped(talkId: string, participantId: string): Promise<void> {
+    const session = this.sessions.get(talkId);
+    if (!session) return Promise.resolve();
+    return this.enqueue(session, 'speaker stop', async () => {
+      const capture = session.captures.get(participantId);
+      if (!capture) return;
+      session.captures.delete(participantId);
+      await this.stopCapture(capture);
+    });
+  }
+
+  talkStopped(talkId: string): Promise<void> {
+    const session = this.sessions.get(talkId);
+    if (!session) return Promise.resolve();
+    const endedAt = new Date();
+    return this.enqueue(session, 'stop', async () => {
+      this.sessions.delete(talkId);
+      await Promise.all([...session.captures.values()].map((c) => this.stopCapture(c)));
+      session.captures.clear();
+      if (session.sdpDir) await rm(session.sdpDir, { recursive: true, force: true });
+      if (!session.recordingId) return;
+      const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
+      // Mixing takes a few seconds: the room need not wait for it.
+      if (rec) void this.track(this.finalize(rec, endedAt));
+    });
+  }
+
+  private async stopCapture(capture: Capture): Promise<void> {
+    await capture.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed'));
+    await stopRtpReader(capture.child, capture.port);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.finalizing.add(p);
+    return p.finally(() => this.finalizing.delete(p));
+  }
+
+  /** Finalizes recordings a crash left unfinished (rows still 'recording' or 'processing'). */
+  async recover(): Promise<void> {
+    const open = new Set([...this.sessions.values()].map((s) => s.recordingId));
+    for (const rec of await this.services.recordings.repo.unfinished()) {
+      if (open.has(rec.id)) continue;
+      this.log.warn({ recordingId: rec.id }, 'finalizing a recording left unfinished by a restart');
+      await this.track(this.finalize(rec, null));
+    }
+  }
+
+  /** Shutdown: stops capturing and finalizes every live session, so a clean stop loses nothing. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((talkId) => this.talkStopped(talkId)));
+    await Promise.all([...this.finalizing]);
+  }
+
+  /**
+   * Mixes the speaker tracks at their offsets into the recording's mp4, then (in one transaction)
+   * marks it ready, emits recording_saved and enqueues its transcription. Only the transaction
+   * that moves the row out of recording/processing emits, so the event fires once.
+   */
+  async finalize(rec: Recording, endedAt: Date | null): Promise<void> {
+    const { recordings, db, queue, config } = this.services;
+    const partnerId = rec.partner_id;
+    await recordings.repo.update(partnerId, rec.id, { status: 'processing' });
+    try {
+      const tracks: (RecordingTrack & { duration: number })[] = [];
+      for (const track of rec.tracks) {
+        const duration = await probeDuration(recordings.storage.localPath(track.storage_key));
+        if (duration && duration > 0) tracks.push({ ...track, duration });
+        else await recordings.storage.delete(track.storage_key);
+      }
+      const start = new Date(rec.start_time).getTime();
+      const spoken = Math.max(0, ...tracks.map((t) => t.offset + t.duration));
+      const total = Math.max(endedAt ? (endedAt.getTime() - start) / 1000 : spoken, 0.1);
+      const out = recordings.storage.localPath(rec.storage_key);
+      await mkdir(path.dirname(out), { recursive: true });
+      const partial = `${out}.part`;
+      await run('ffmpeg', [
+        ...mixArgs(
+          tracks.map((t) => ({ file: recordings.storage.localPath(t.storage_key), offset: t.offset })),
+          total,
+        ),
+        partial,
+      ]);
+      await rename(partial, out);
+      const [size, duration] = [(await stat(out)).size, await probeDuration(out)];
+      for (const t of tracks) await recordings.storage.commit(t.storage_key);
+      await recordings.storage.commit(rec.storage_key);
+      const kept: RecordingTrack[] = tracks.map(({ duration: _d, ...t }) => t);
+      await db.db.transaction().execute(async (tx) => {
+        const done = await tx
+          .updateTable('recordings')
+          .set({
+            status: 'ready',
+            size,
+            duration,
+            end_time: new Date(start + (duration ?? total) * 1000),
+            tracks: JSON.stringify(kept),
+            updated_at: new Date(),
+          })
+          .where('partner_id', '=', partnerId)
+          .where('id', '=', rec.id)
+          .where('status', 'in', ['recording', 'processing'])
+          .returningAll()
+          .executeTakeFirst();
+        if (!done) return;
+        await this.services.events.emit(tx, partnerId, 'recording_saved', { ...recordings.toJson(done), talk_id: done.talk_id });
+        if (config.TRANSCRIBE_ENGINE !== 'none' && kept.length > 0) {
+          await queue.sendInTx(tx, TRANSCRIBE_JOB, { partnerId, recordingId: rec.id }, { retryLimit: 3, retryDelay: 30, retryBackoff: true });
+        }
+      });
+      this.log.info({ recordingId: rec.id, duration, size }, 'recording saved');
+    } catch (err) {
+      this.log.error({ err, recordingId: rec.id }, 'finalizing a recording failed');
+      await recordings.repo.update(partnerId, rec.id, { status: 'failed' });
+    }
+  }
+}
+
+/** ffmpeg arguments that place each track at its offset and mix them into one AAC mp4 of `total` seconds. */
+export function mixArgs(inputs: { file: string; offset: number }[], total: number): string[] {
+  const args = ['-nostdin', '-loglevel', 'error', '-y'];
+  if (inputs.length === 0) {
+    return [
+      ...args,
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=48000:cl=mono',
+      '-t',
+      total.toFixed(3),
+      '-c:a',
+      'aac',
+      '-b:a',
+      '96k',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+    ];
+  }
+  for (const input of inputs) args.push('-i', input.file);
+  const chains = inputs.map((input, i) => `[${i}:a]aresample=48000,aformat=channel_layouts=mono,adelay=${Math.round(input.offset * 1000)}:all=1[a${i}]`);
+  const mix = `${inputs.map((_, i) => `[a${i}]`).join('')}amix=inputs=${inputs.length}:duration=longest:normalize=0,apad[out]`;
+  return [
+    ...args,
+    '-filter_complex',
+    [...chains, mix].join(';'),
+    '-map',
+    '[out]',
+    '-t',
+    total.toFixed(3),
+    '-c:a',
+    'aac',
+    '-b:a',
+    '96k',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+  ];
+}

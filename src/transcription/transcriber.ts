@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { RecordingTrack } from '../platform/db/schema.js';
+import { run } from '../recordings/media.js';
+import type { TranscriptionJson } from '../recordings/schemas.js';
+import type { Services } from '../services.js';
+import type { TranscriptionEngine } from './types.js';
+
+/** Converts any audio file to the 16 kHz mono 16-bit WAV every engine takes. */
+export async function toWav16k(input: string, output: string): Promise<void> {
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', input, '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', output]);
+}
+
+function speakerOf(track: RecordingTrack) {
+  return { user_id: track.user_id, uid: track.uid, username: track.username, name: track.name };
+}
+
+/**
+ * The `recording.transcribe` job: transcribes each speaker's own track (so every segment is
+ * attributed exactly), shifts it by the track's offset, merges all by time, stores the
+ * transcript and emits transcription_ready in the same transaction.
+ */
+export class Transcriber {
+  constructor(
+    private readonly services: Services,
+    readonly engine: TranscriptionEngine,
+  ) {}
+
+  async transcribeRecording(partnerId: string, recordingId: string): Promise<TranscriptionJson | null> {
+    const { recordings, db } = this.services;
+    const rec = await recordings.repo.get(partnerId, recordingId);
+    if (rec?.status !== 'ready' || rec.transcription) return null; // deleted, or a retried job already did it
+    await this.engine.load();
+    const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-stt-'));
+    try {
+      const perTrack = await Promise.all(
+        rec.tracks.map(async (track, i) => {
+          const wav = path.join(work, `${i}.wav`);
+          await toWav16k(await recordings.storage.fetch(track.storage_key), wav);
+          const result = await this.engine.transcribe(wav);
+          return {
+            language: result.language,
+            segments: result.utterances.map((u) => ({
+              start: round(u.start + track.offset),
+              end: round(u.end + track.offset),
+              text: u.text,
+              speaker: speakerOf(track),
+            })),
+          };
+        }),
+      );
+      const segments = perTrack.flatMap((t) => t.segments).sort((a, b) => a.start - b.start || a.end - b.end);
+      const transcription: TranscriptionJson = {
+        text: segments.map((s) => s.text).join(' '),
+        language: perTrack[0]?.language ?? 'en',
+        engine: this.engine.name,
+        segments,
+      };
+      return await db.db.transaction().execute(async (tx) => {
+        const saved = await tx
+          .updateTable('recordings')
+          .set({ transcription: JSON.stringify(transcription), updated_at: new Date() })
+          .where('partner_id', '=', partnerId)
+          .where('id', '=', recordingId)
+          .where('transcription', 'is', null)
+          .returning(['id', 'talk_id'])
+          .executeTakeFirst();
+        if (!saved) return null;
+        await this.services.events.emit(tx, partnerId, 'transcription_ready', { recording_id: saved.id, talk_id: saved.talk_id, transcription });
+        return transcription;
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,22 @@
+/** A stretch of recognized speech, times in seconds from the start of the audio given. */
+export interface Utterance {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface EngineResult {
+  language: string;
+  utterances: Utterance[];
+}
+
+/** A speech recognizer. Input is always a 16 kHz mono 16-bit WAV file. */
+export interface TranscriptionEngine {
+  readonly name: 'pocketsphinx' | 'whisper' | 'http';
+  /** Checks that the engine can run (model present and loadable); throws a readable error if not. */
+  load(): Promise<void>;
+  transcribe(wavFile: string): Promise<EngineResult>;
+  close?(): Promise<void>;
+}
+
+export class EngineError extends Error {}

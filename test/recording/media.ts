@@ -1,0 +1,174 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Talk } from '../../src/platform/db/schema.js';
+import { exited, run, spawnTied } from '../../src/recordings/media.js';
+import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from '../../src/rooms/live.js';
+import type { TestApp } from '../helpers.js';
+
+const cacheDir = path.join(os.tmpdir(), 'smalltalk-speech-cache');
+
+/** Festival's slt HTS voice saying `text` (cached per text): a real 16 kHz WAV of speech. */
+export async function speech(text: string): Promise<string> {
+  mkdirSync(cacheDir, { recursive: true });
+  const name = createHash('sha1').update(text).digest('hex').slice(0, 16);
+  const wav = path.join(cacheDir, `${name}.wav`);
+  if (existsSync(wav)) return wav;
+  const txt = path.join(cacheDir, `${name}.txt`);
+  writeFileSync(txt, `${text}\n`);
+  await run('text2wave', ['-eval', '(voice_cmu_us_slt_arctic_hts)', txt, '-o', `${wav}.tmp.wav`]);
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', `${wav}.tmp.wav`, '-ar', '16000', '-ac', '1', wav]);
+  return wav;
+}
+
+/** Concatenates WAVs with `gap` seconds of silence between them. */
+export async function withPauses(files: string[], gap: number, out: string): Promise<string> {
+  const inputs = files.flatMap((f) => ['-i', f]);
+  const silence = ['-f', 'lavfi', '-t', String(gap), '-i', 'anullsrc=r=16000:cl=mono'];
+  const parts = files.map((_, i) => (i < files.length - 1 ? `[${i}:a][${files.length}:a]` : `[${i}:a]`)).join('');
+  const n = files.length * 2 - 1;
+  await run('ffmpeg', [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    ...silence,
+    '-filter_complex',
+    `${parts}concat=n=${n}:v=0:a=1[o]`,
+    '-map',
+    '[o]',
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    out,
+  ]);
+  return out;
+}
+
+/** Word error rate: word-level edit distance over the reference length. */
+export function wer(reference: string, hypothesis: string): number {
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z' ]+/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
+  const r = norm(reference);
+  const h = norm(hypothesis);
+  const d = Array.from({ length: r.length + 1 }, (_, i) => Array.from({ length: h.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= r.length; i++)
+    for (let j = 1; j <= h.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1));
+  return r.length ? d[r.length][h.length] / r.length : 0;
+}
+
+/**
+ * Stands in for the live room (src/rooms) where it is not built yet: it calls the observers as
+ * the room does and, on `tapSpeaker`, sends that speaker's speech as real Opus RTP (ffmpeg
+ * libopus, paced in real time) to the port the recorder asked for.
+ */
+export class RtpTestRoom implements LiveTalks {
+  readonly observers: LiveTalkObserver[] = [];
+  private readonly voices = new Map<string, string>();
+  private readonly senders = new Map<string, ChildProcess>();
+  readonly captions: { talkId: string; seq: number; participantId: string; text: string }[] = [];
+
+  addObserver(observer: LiveTalkObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** The WAV `participantId` plays when tapped. */
+  voice(participantId: string, wav: string): void {
+    this.voices.set(participantId, wav);
+  }
+
+  async tapSpeaker(_talkId: string, participantId: string, target: RtpTarget): Promise<() => Promise<void>> {
+    const wav = this.voices.get(participantId);
+    if (!wav) throw new Error(`no voice for ${participantId}`);
+    const child = spawnTied(
+      'ffmpeg',
+      [
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-re',
+        '-i',
+        wav,
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '48k',
+        '-payload_type',
+        String(target.payloadType),
+        '-f',
+        'rtp',
+        `rtp://${target.host}:${target.port}`,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
+    const key = `${participantId}:${target.port}`;
+    this.senders.set(key, child);
+    return async () => {
+      child.kill('SIGKILL');
+      await exited(child);
+    };
+  }
+
+  /** Resolves when every RTP sender for `participantId` has played its whole file. */
+  async finished(participantId: string): Promise<void> {
+    await Promise.all([...this.senders.entries()].filter(([k]) => k.startsWith(`${participantId}:`)).map(([, c]) => exited(c)));
+  }
+
+  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }): void {
+    this.captions.push({ talkId, seq: caption.seq, participantId: caption.participantId, text: caption.text });
+  }
+
+  participants(): [] {
+    return [];
+  }
+
+  async talkStarted(talk: Talk, at = new Date()) {
+    for (const o of this.observers) await o.talkStarted?.(talk, at);
+  }
+  async speakerStarted(talkId: string, speaker: SpeakerInfo) {
+    for (const o of this.observers) await o.speakerStarted?.(talkId, speaker);
+  }
+  async speakerStopped(talkId: string, participantId: string) {
+    for (const o of this.observers) await o.speakerStopped?.(talkId, participantId);
+  }
+  async talkStopped(talkId: string) {
+    for (const o of this.observers) await o.talkStopped?.(talkId);
+  }
+}
+
+export function speaker(participantId: string, name: string, username: string, userId: string | null = null): SpeakerInfo {
+  return { participantId, userId, uid: `uid-${participantId}`, name, username, photoUrl: null };
+}
+
+/** Partner events as the webhooks outbox stored them (committed rows only). */
+export async function eventsOf(t: TestApp, eventName: string): Promise<{ body: Record<string, any> }[]> {
+  const rows = await t.services.db.db
+    .selectFrom('webhook_events')
+    .select(['payload', 'created_at'])
+    .where('event_name', '=', eventName)
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => JSON.parse(r.payload as unknown as string) as { body: Record<string, any> });
+}
+
+/** Mean volume in dB of an audio file (ffmpeg volumedetect). */
+export async function meanVolume(file: string): Promise<number> {
+  const child = spawn('ffmpeg', ['-nostdin', '-i', file, '-af', 'volumedetect', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  await exited(child);
+  const m = /mean_volume: (-?[\d.]+) dB/.exec(err);
+  return m ? Number(m[1]) : Number.NEGATIVE_INFINITY;
+}
