@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
@@ -144,4 +145,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// Run directly (`node --import tsx src/cli.ts …`, as the tests do) as well as through bin/smalltalk.js.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const code = await main(process.argv.slice(2));
+  if (code >= 0) process.exit(code);
 }

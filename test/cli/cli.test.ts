@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { startApp } from '../helpers.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+/** The `smalltalk` command on the embedded database, as an operator runs it. */
+function smalltalk(args: string[], dataDir: string) {
+  return run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '' },
+  });
+}
+
+describe('smalltalk CLI (embedded PGlite)', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-cli-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('partner create --json, token create/list/revoke; the printed token works against the API', async () => {
+    const created = await smalltalk(
+      ['partner', 'create', '--name', 'CLI Partner', '--email', 'cli@example.test', '--password', 'long enough password', '--json'],
+      dataDir,
+    );
+    const out = JSON.parse(created.stdout);
+    assert.deepEqual(Object.keys(out).sort(), ['api_token', 'partner_id', 'user_id']);
+    assert.match(out.api_token, /^st_/);
+
+    const second = JSON.parse((await smalltalk(['token', 'create', '--partner', out.partner_id, '--name', 'rotation', '--json'], dataDir)).stdout);
+    const listed = JSON.parse((await smalltalk(['token', 'list', '--partner', out.partner_id, '--json'], dataDir)).stdout);
+    assert.deepEqual(listed.map((t: { name: string }) => t.name).sort(), ['default', 'rotation']);
+    assert.equal(JSON.stringify(listed).includes(out.api_token), false);
+    await smalltalk(['token', 'revoke', '--partner', out.partner_id, '--token', second.id], dataDir);
+
+    // The server on the same data directory accepts the first token and refuses the revoked one.
+    const t = await startApp({ onDisk: true, dataDir });
+    try {
+      const ok = await fetch(`${t.url}/api/v1/partners/talks`, { headers: { authorization: `Bearer ${out.api_token}` } });
+      assert.equal(ok.status, 200);
+      const revoked = await fetch(`${t.url}/api/v1/partners/talks`, { headers: { authorization: `Bearer ${second.api_token}` } });
+      assert.equal(revoked.status, 401);
+      // While the server holds the embedded database, the CLI says so instead of corrupting it.
+      const busy = await smalltalk(['token', 'list', '--partner', out.partner_id], dataDir).then(
+        () => assert.fail('the CLI should refuse while the server runs'),
+        (err: { code: number; stderr: string }) => err,
+      );
+      assert.equal(busy.code, 1);
+      assert.match(busy.stderr, /in use by process \d+.*stop the server first/s);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a bad configuration fails fast with a readable message', async () => {
+    const err = await run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'migrate'], {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: dataDir, PORT: 'eighty', LOG_LEVEL: 'loud' },
+    }).then(
+      () => assert.fail('should fail'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 1);
+    assert.match(err.stderr, /Invalid configuration/);
+    assert.match(err.stderr, /PORT="eighty"/);
+    assert.match(err.stderr, /LOG_LEVEL="loud"/);
+  });
+
+  test('unknown commands print the usage and exit 2', async () => {
+    const err = await smalltalk(['frobnicate'], dataDir).then(
+      () => assert.fail('should fail'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, /smalltalk partner create/);
+  });
+});
