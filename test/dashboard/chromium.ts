@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { webDist } from '../../src/platform/web.js';
+
+/** Builds web/dist when a fresh checkout has not (the README's setup builds it too). */
+export function ensureWebBuilt() {
+  if (!existsSync(path.join(webDist, '.vite', 'manifest.json'))) {
+    execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { stdio: 'inherit' });
+  }
+}
+
+/** Debian's Chromium, headless=new, a fresh profile: never a browser download. */
+export async function launchChromium(baseURL: string, viewport = { width: 1200, height: 900 }): Promise<{ context: BrowserContext; userDataDir: string }> {
+  const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    baseURL,
+    viewport,
+    acceptDownloads: true,
+    executablePath: '/usr/bin/chromium',
+    ignoreDefaultArgs: ['--headless'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--mute-audio',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  return { context, userDataDir };
+}
