@@ -120,25 +120,18 @@ export function rtpInputArgs(sdpFile: string): string[] {
 }
 
 /**
- * Stops an ffmpeg reading RTP cleanly: SIGINT, then one packet to wake its blocked read (otherwise
- * it waits ~10 s for a read timeout); SIGKILL if it still has not exited after `graceMs`.
- * Output written as fragmented MP4 is playable either way.
+ * Stops an ffmpeg reading RTP cleanly. One SIGINT makes it finish and close the file, but only
+ * once its blocked read gives up (the SDP demuxer's 10 s listen timeout); a second SIGINT would
+ * exit at once but also abort writing the last fragment. So: one SIGINT, and SIGKILL only if it
+ * still runs after `graceMs` (the fragmented file stays playable, minus its last fragment).
  */
-export async function stopRtpReader(child: ChildProcess, port: number, graceMs = 3000): Promise<void> {
+export async function stopRtpReader(child: ChildProcess, graceMs = 12_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGINT');
-  const socket = dgram.createSocket('udp4');
-  const wake = Buffer.alloc(12);
-  wake[0] = 0x80;
-  wake[1] = OPUS_PAYLOAD_TYPE;
-  const timer = setInterval(() => socket.send(wake, port, '127.0.0.1', () => {}), 200);
-  socket.send(wake, port, '127.0.0.1', () => {});
   const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   try {
     await exited(child);
   } finally {
-    clearInterval(timer);
     clearTimeout(killer);
-    socket.close();
   }
 }

@@ -160,7 +160,8 @@ export class Recorder implements LiveTalkObserver {
     const session = this.sessions.get(talkId);
     if (!session) return Promise.resolve();
     const endedAt = new Date();
-    return this.enqueue(session, 'stop', async () => {
+    // Closing the capture files takes up to ~10 s (see stopRtpReader): the room need not wait for it.
+    void this.enqueue(session, 'stop', async () => {
       this.sessions.delete(talkId);
       await Promise.all([...session.captures.values()].map((c) => this.stopCapture(c)));
       session.captures.clear();
@@ -168,13 +169,14 @@ export class Recorder implements LiveTalkObserver {
       if (!session.recordingId) return;
       const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
       // Mixing takes a few seconds: the room need not wait for it.
-      if (rec) void this.track(this.finalize(rec, endedAt));
+      if (rec) await this.finalize(rec, endedAt);
     });
+    return Promise.resolve();
   }
 
   private async stopCapture(capture: Capture): Promise<void> {
     await capture.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed'));
-    await stopRtpReader(capture.child, capture.port);
+    await stopRtpReader(capture.child);
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -194,8 +196,9 @@ export class Recorder implements LiveTalkObserver {
 
   /** Shutdown: stops capturing and finalizes every live session, so a clean stop loses nothing. */
   async stop(): Promise<void> {
-    await Promise.all([...this.sessions.keys()].map((talkId) => this.talkStopped(talkId)));
-    await Promise.all([...this.finalizing]);
+    const sessions = [...this.sessions.values()];
+    for (const s of sessions) await this.talkStopped(s.talk.id);
+    await Promise.all([...sessions.map((s) => s.ops), ...this.finalizing]);
   }
 
   /**
@@ -211,6 +214,7 @@ export class Recorder implements LiveTalkObserver {
       const tracks: (RecordingTrack & { duration: number })[] = [];
       for (const track of rec.tracks) {
         const duration = await probeDuration(recordings.storage.localPath(track.storage_key));
+        this.log.debug({ recordingId: rec.id, track: track.file_name, duration }, 'speaker track');
         if (duration && duration > 0) tracks.push({ ...track, duration });
         else await recordings.storage.delete(track.storage_key);
       }
