@@ -6,6 +6,7 @@ import { GroupsService } from './groups/service.js';
 import type { Config } from './platform/config.js';
 import { type DatabaseHandle, migrate, openDatabase } from './platform/db/index.js';
 import type { Talk, Theme } from './platform/db/schema.js';
+import { maintenance } from './platform/maintenance.js';
 import { Queue } from './platform/queue.js';
 import { RecordingsService } from './recordings/service.js';
 import { LocalStorage } from './recordings/storage.js';
@@ -107,6 +108,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     queueNames: [],
   };
   services.background.push({ name: 'queue', start: () => services.queue.start(services.queueNames), stop: () => services.queue.stop() });
+  services.background.push(maintenance(db.db, db.kind, talks, log));
   for (const install of features) await install(services);
   return services;
 }

@@ -20,7 +20,7 @@ describe('accounts, sessions and API tokens', () => {
   after(() => t.close());
 
   test('partner routes without a token, or with an unknown one, are 401 in the error envelope', async () => {
-    for (const headers of [{}, { authorization: 'Bearer st_unknown' }, { authorization: 'Bearer ' }]) {
+    for (const headers of [{}, { authorization: 'Bearer st_unknown' }, { authorization: 'Bearer ' }] as Record<string, string>[]) {
       const res = await api(t, 'GET', '/api/v1/partners/talks', { headers });
       assert.equal(res.status, 401);
       assert.equal(res.body.error.code, 'unauthorized');

@@ -61,7 +61,7 @@ describe('idempotency, rate limits, errors, OpenAPI, health', () => {
 
   test('rate limit per token: 429 with Retry-After in the error envelope; other tokens are unaffected', async () => {
     const q = await createPartner(t, 'Busy');
-    let limited: Awaited<ReturnType<typeof api>> | undefined;
+    let limited: Awaited<ReturnType<typeof api<any>>> | undefined;
     for (let i = 0; i < 45 && !limited; i++) {
       const res = await api(t, 'GET', '/api/v1/partners/groups', { token: q.token });
       if (res.status === 429) limited = res;

@@ -255,4 +255,23 @@ describe('talks', () => {
     const after = await api(t, 'GET', `/api/v1/partners/talks?schedule_talk_id=${head.id}`, { token: q.token });
     assert.equal(after.body.talks.length, 0);
   });
+
+  test('the hourly maintenance tops a series back up to its horizon', async () => {
+    const q = await createPartner(t, 'Topup');
+    const start = new Date(Date.now() + 3_600_000);
+    const head = (await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: 'Daily', start_time: start.toISOString(), schedule: 'FREQ=DAILY' } }))
+      .body.talk;
+    const count = async () => (await api(t, 'GET', `/api/v1/partners/talks?schedule_talk_id=${head.id}&limit=200`, { token: q.token })).body.talks.length;
+    const before = await count();
+    assert.ok(before >= 50, `daily occurrences are materialized (${before})`);
+    await t.services.db.db
+      .deleteFrom('talks')
+      .where('schedule_talk_id', '=', head.id)
+      .where('start_time', '>', new Date(Date.now() + 30 * 86_400_000))
+      .execute();
+    assert.ok((await count()) < before);
+    const job = t.services.background.find((b) => b.name === 'maintenance') as unknown as { runOnce(): Promise<void> };
+    await job.runOnce();
+    assert.equal(await count(), before);
+  });
 });
