@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuilt, launchChromium } from './chromium.js';
-import { webDist } from '../../src/platform/web.js';
 import { type TestApp, api, startApp } from '../helpers.js';
 
 describe('dashboard in Chromium', () => {
