@@ -140,9 +140,35 @@ export class Recorder implements LiveTalkObserver {
       session.captures.set(speaker.participantId, capture);
       // The track is in the row before any audio arrives, so a crash from here on still finds it.
       await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks: [...rec.tracks, track] });
+      void this.measureOffset(session, capture, file);
       const live = this.live();
       if (live) capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
     });
+  }
+
+  /**
+   * The track's true offset is when its first audio arrived (the tap and ffmpeg take a moment to
+   * start): ffmpeg writes the file's header on the first decoded packet, so watch for it.
+   */
+  private async measureOffset(session: Session, capture: Capture, file: string): Promise<void> {
+    while (capture.child.exitCode === null && capture.child.signalCode === null) {
+      const size = await stat(file).then(
+        (s) => s.size,
+        () => 0,
+      );
+      if (size > 0) {
+        const offset = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
+        capture.track.offset = offset;
+        await this.enqueue(session, 'offset', async () => {
+          const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
+          if (!rec || rec.status !== 'recording') return;
+          const tracks = rec.tracks.map((t) => (t.file_name === capture.track.file_name ? { ...t, offset } : t));
+          await this.services.recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks });
+        });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   speakerStopped(talkId: string, participantId: string): Promise<void> {
