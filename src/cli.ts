@@ -46,9 +46,10 @@ export async function main(argv: string[]): Promise<number> {
         return -1; // keep running
       }
       case 'migrate': {
-        const db = await openDatabase(config());
+        const cfg = config();
+        const db = await openDatabase(cfg);
         try {
-          const applied = await migrate(db.db);
+          const applied = await migrate(db.db, cfg.DATABASE_SCHEMA);
           console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
         } finally {
           await db.close();

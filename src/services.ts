@@ -80,7 +80,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const log = options.log ?? createLogger(config);
   const db = await openDatabase(config, { inMemory: options.inMemory });
   try {
-    const applied = await migrate(db.db);
+    const applied = await migrate(db.db, config.DATABASE_SCHEMA);
     if (applied.length) log.info({ applied }, 'migrations applied');
   } catch (err) {
     await db.close();

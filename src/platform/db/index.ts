@@ -165,9 +165,10 @@ function isAlive(pid: number): boolean {
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrate(db: Db): Promise<string[]> {
+export async function migrate(db: Db, schema = 'public'): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations };
-  const migrator = new Migrator({ db, provider });
+  // The schema is explicit: Kysely otherwise finds its lock table in any schema (e.g. public) and is fooled.
+  const migrator = new Migrator({ db, provider, migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -1,0 +1,94 @@
+// bench/api: req/s and latency of the partner API against a bare Fastify route measured in the
+// same run, on PGlite and (when BENCH_DATABASE_URL or TEST_DATABASE_URL is set) on Postgres.
+//   npm run bench:api            (CONNECTIONS=100 SECONDS=10 by default)
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const connections = Number(process.env.CONNECTIONS ?? 100);
+const seconds = Number(process.env.SECONDS ?? 10);
+const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+const haveTaskset = spawnSync('taskset', ['--version']).status === 0;
+
+interface Result {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; token: string }> {
+  const port = 39_000 + Math.floor(Math.random() * 1000);
+  // The server on core 0, the load generator (this process) on core 1, when taskset exists.
+  const cmd = haveTaskset ? 'taskset' : process.execPath;
+  const args = [...(haveTaskset ? ['-c', '0', process.execPath] : []), '--import', 'tsx', path.join(import.meta.dirname, 'server.ts')];
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const msg = JSON.parse(line);
+    if (msg.ready) return { child, url: `http://127.0.0.1:${port}`, token: msg.token };
+  }
+  throw new Error('bench server exited before it was ready');
+}
+
+function load(title: string, opts: autocannon.Options): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections, duration: seconds, ...opts }, (err, r) => {
+      if (err) return reject(err);
+      resolve({ scenario: title, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
+    });
+  });
+}
+
+async function benchDatabase(name: string, env: Record<string, string>) {
+  const { child, url, token } = await startServer(env);
+  try {
+    const auth = { authorization: `Bearer ${token}` };
+    // Warm up (JIT, caches) before measuring.
+    await load('warmup', { url: `${url}/api/v1/partners/talks`, headers: auth, duration: 2 });
+    const bare = await load('bare Fastify route', { url: `${url}/__bare` });
+    const list = await load('GET /api/v1/partners/talks (auth, 100 talks, page of 50)', { url: `${url}/api/v1/partners/talks`, headers: auth });
+    const create = await load('POST /api/p/talk', {
+      url: `${url}/api/p/talk`,
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Bench talk', room_type: 'questions' }),
+    });
+    console.log(`\n${name} (${connections} connections, ${seconds} s each${haveTaskset ? '; server on core 0, load on core 1' : ''})`);
+    console.log('scenario'.padEnd(58), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'ratio'.padStart(7), 'errors'.padStart(7));
+    for (const r of [bare, list, create]) {
+      console.log(
+        r.scenario.padEnd(58),
+        r.rps.toFixed(0).padStart(8),
+        String(r.p50).padStart(8),
+        String(r.p99).padStart(8),
+        (r.rps / bare.rps).toFixed(2).padStart(7),
+        String(r.errors + r.non2xx).padStart(7),
+      );
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+await benchDatabase('PGlite (embedded)', { DATA_DIR: path.join(root, '.bench-data'), DATABASE_URL: '' });
+if (postgresUrl) {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  try {
+    await benchDatabase('Postgres', { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema, SECRET_KEY: randomBytes(32).toString('hex') });
+  } finally {
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    await client.query(`drop schema if exists ${schema} cascade`);
+    await client.query(`drop schema if exists ${schema}_pgboss cascade`);
+    await client.end();
+  }
+} else {
+  console.log('\nPostgres: skipped (set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
+}
