@@ -1,5 +1,7 @@
 import type { Services } from '../services.js';
 import { DELIVER_QUEUE, Outbox } from './outbox.js';
+import { webhookRoutes } from './routes.js';
+import { WebhooksService } from './service.js';
 import { DeliveryWorker } from './worker.js';
 
 /** Installs webhooks: the outbox as `services.events`, the delivery worker, the partner routes. */
@@ -17,8 +19,10 @@ export function installWebhooks(services: Services) {
     // The schema createServices gives pg-boss (the Queue does not expose it).
     queueSchema: config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`,
   });
+  const webhooks = new WebhooksService(services.db.db, outbox, worker, config);
   services.events = outbox;
   services.queueNames.push(DELIVER_QUEUE);
   const deliveryWorker = worker;
   services.background.push({ name: 'webhook-delivery', start: () => deliveryWorker.start(), stop: () => deliveryWorker.stop() });
+  services.partnerRouteExtensions.push((app) => webhookRoutes(app, webhooks));
 }

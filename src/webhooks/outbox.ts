@@ -47,7 +47,14 @@ export class Outbox implements EventSink {
       .where('enabled', '=', true)
       .$if(eventName !== 'ping', (q) => q.where(sql<boolean>`events @> array[${eventName}]::text[]`))
       .execute();
-    if (endpoints.length > 0) await this.enqueue(tx, partnerId, id, eventName, endpoints.map((e) => e.id));
+    if (endpoints.length > 0)
+      await this.enqueue(
+        tx,
+        partnerId,
+        id,
+        eventName,
+        endpoints.map((e) => e.id),
+      );
     this.nudge();
     return { id };
   }

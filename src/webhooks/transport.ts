@@ -181,7 +181,13 @@ export function postWebhook(rawUrl: string, headers: Record<string, string>, pay
     }, options.timeoutMs);
     req.on('error', (err) => {
       const refused = err instanceof RefusedUrlError;
-      finish({ statusCode: null, responseBody: null, error: refused ? err.message : `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${err.message}`, retryAfterMs: null, refused });
+      finish({
+        statusCode: null,
+        responseBody: null,
+        error: refused ? err.message : `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${err.message}`,
+        retryAfterMs: null,
+        refused,
+      });
     });
     req.end(payload);
   });

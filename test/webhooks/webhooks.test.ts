@@ -1,0 +1,318 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import type { EventName } from '../../src/webhooks/events.js';
+import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { Receiver } from './receiver.js';
+
+const base = '/api/v1/partners/webhooks';
+
+async function emit(t: TestApp, partnerId: string, name: EventName, body: Record<string, unknown>) {
+  return t.services.db.db.transaction().execute((tx) => t.services.events.emit(tx, partnerId, name, body));
+}
+
+async function addWebhook(t: TestApp, p: TestPartner, url: string, extra: Record<string, unknown> = {}) {
+  const res = await api(t, 'POST', base, { token: p.token, json: { url, ...extra } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.webhook as { id: string; secret: string; events: string[] };
+}
+
+async function deliveriesOf(t: TestApp, p: TestPartner, id: string, query = '') {
+  const res = await api(t, 'GET', `${base}/${id}/deliveries${query}`, { token: p.token });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body.deliveries as {
+    id: string;
+    status: string;
+    event_id: string;
+    event_name: string;
+    attempts: { status_code: number | null; attempted_at: string; error: string | null }[];
+  }[];
+}
+
+describe('webhooks', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let other: TestPartner;
+  const receivers: Receiver[] = [];
+  const receiver = async () => {
+    const r = await new Receiver().start();
+    receivers.push(r);
+    return r;
+  };
+  before(async () => {
+    t = await startApp({ env: { WEBHOOK_RETRY_SCHEDULE: '0,0.3,0.6', WEBHOOK_TIMEOUT_MS: '1000' } });
+    p = await createPartner(t, 'Acme');
+    other = await createPartner(t, 'Other');
+  });
+  after(async () => {
+    for (const r of receivers) await r.close();
+    await t.close();
+  });
+
+  test('an emitted event arrives signed, verifiable with standardwebhooks, in the documented body format', async () => {
+    const r = await receiver();
+    const hook = await addWebhook(t, p, r.url, { description: 'main' });
+    assert.match(hook.secret, /^whsec_[A-Za-z0-9+/=]+$/);
+    assert.deepEqual(hook.events, ['talk_join', 'recording_saved', 'transcription_ready', 'next_caption']);
+    const body = { user_id: 'u1', username: 'eartothenoise', photo_url: null, name: 'Matt Hamilton', uid: null, talk_id: 't1' };
+    const { id } = await emit(t, p.partnerId, 'talk_join', body);
+    await r.until((x) => x.length === 1, 'the talk_join');
+    const got = r.received[0];
+    const verified = new Webhook(hook.secret).verify(got.body, got.headers as Record<string, string>) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(verified), ['event_name', 'body', 'id', 'created_at', 'partner_id']);
+    assert.equal(verified.event_name, 'talk_join');
+    assert.deepEqual(verified.body, body);
+    assert.equal(verified.id, id);
+    assert.equal(got.headers['webhook-id'], id);
+    assert.equal(verified.partner_id, p.partnerId);
+    assert.throws(() => new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(got.body, got.headers as Record<string, string>));
+    // Another partner's events never reach this endpoint.
+    await emit(t, other.partnerId, 'talk_join', body);
+    const log = await waitFor(async () => {
+      const d = await deliveriesOf(t, p, hook.id);
+      return d.length === 1 && d[0].status === 'succeeded' && d;
+    }, 'the delivery logged as succeeded');
+    assert.equal(log[0].attempts[0].status_code, 200);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('retries follow the (compressed) schedule, then succeed; exhausted retries end failed', async () => {
+    const r = await receiver();
+    r.respond = (_x, n) => ({ status: n <= 3 ? 500 : 200 });
+    const hook = await addWebhook(t, p, r.url, { events: ['recording_saved'] });
+    await emit(t, p.partnerId, 'talk_join', { talk_id: 'not subscribed' });
+    const { id } = await emit(t, p.partnerId, 'recording_saved', { id: 'rec', talk_id: 't' });
+    await r.until((x) => x.length === 4, 'four attempts');
+    assert.ok(r.received.every((x) => x.headers['webhook-id'] === id && x.json.event_name === 'recording_saved'));
+    const gaps = r.received.slice(1).map((x, i) => x.at - r.received[i].at);
+    assert.ok(gaps[1] >= 0.27 * 1000 && gaps[2] >= 0.54 * 1000, `gaps ${gaps}`);
+    const [d] = await waitFor(async () => {
+      const list = await deliveriesOf(t, p, hook.id);
+      return list[0]?.status === 'succeeded' && list;
+    }, 'success logged');
+    assert.deepEqual(
+      d.attempts.map((a) => a.status_code),
+      [500, 500, 500, 200],
+    );
+
+    r.respond = () => ({ status: 503 });
+    const before = r.received.length;
+    await emit(t, p.partnerId, 'recording_saved', { id: 'rec2', talk_id: 't' });
+    const failed = await waitFor(
+      async () => (await deliveriesOf(t, p, hook.id, '?status=failed')).find((x) => x.status === 'failed'),
+      'the delivery to end failed',
+    );
+    assert.equal(failed.attempts.length, 4);
+    assert.equal(r.received.length - before, 4);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('Retry-After is honoured', async () => {
+    const r = await receiver();
+    r.respond = (_x, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 });
+    const hook = await addWebhook(t, p, r.url);
+    await emit(t, p.partnerId, 'talk_join', { talk_id: 'x' });
+    await r.until((x) => x.length === 2, 'the retry');
+    assert.ok(r.received[1].at - r.received[0].at >= 900, `retried after ${r.received[1].at - r.received[0].at} ms`);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('410 Gone disables the endpoint with a visible reason', async () => {
+    const r = await receiver();
+    r.respond = () => ({ status: 410 });
+    const hook = await addWebhook(t, p, r.url);
+    await emit(t, p.partnerId, 'talk_join', { talk_id: 'x' });
+    const disabled = await waitFor(async () => {
+      const res = await api(t, 'GET', `${base}/${hook.id}`, { token: p.token });
+      return res.body.webhook.enabled === false && res.body.webhook;
+    }, 'the endpoint disabled');
+    assert.match(disabled.disabled_reason, /410/);
+    await emit(t, p.partnerId, 'talk_join', { talk_id: 'y' });
+    const replay = await api(t, 'POST', `${base}/${hook.id}/replay?since=2000-01-01T00:00:00Z`, { token: p.token });
+    assert.equal(replay.status, 409);
+    assert.equal(r.received.length, 1);
+  });
+
+  test('a receiver down for a while then up gets everything', async () => {
+    const port = await freePort();
+    const hook = await addWebhook(t, p, `http://127.0.0.1:${port}`, { events: ['talk_join'] });
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i++) ids.add((await emit(t, p.partnerId, 'talk_join', { talk_id: `down-${i}` })).id);
+    await waitFor(async () => {
+      const list = await deliveriesOf(t, p, hook.id);
+      return list.length === 5 && list.every((d) => d.attempts.length >= 1 && d.attempts[0].error) && list;
+    }, 'first attempts to fail');
+    const r = new Receiver();
+    receivers.push(r);
+    await r.start(port);
+    await r.until((x) => ids.size === new Set(x.map((y) => y.json.id)).size, 'every event after the receiver came back');
+    assert.deepEqual(new Set(r.received.map((x) => x.json.id)), ids);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('single retry and replay redeliver with the same webhook-id', async () => {
+    const r = await receiver();
+    const hook = await addWebhook(t, p, r.url);
+    const since = new Date().toISOString();
+    const a = await emit(t, p.partnerId, 'transcription_ready', { recording_id: 'r', talk_id: 't', transcription: null });
+    const b = await emit(t, p.partnerId, 'talk_join', { talk_id: 't' });
+    await r.until((x) => x.length === 2, 'both events');
+    const list = await deliveriesOf(t, p, hook.id, '?event_name=transcription_ready');
+    assert.equal(list.length, 1);
+    const retried = await api(t, 'POST', `${base}/deliveries/${list[0].id}/retry`, { token: p.token });
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    await r.until((x) => x.length === 3, 'the retried delivery');
+    assert.equal(r.received[2].headers['webhook-id'], a.id);
+    const replay = await api(t, 'POST', `${base}/${hook.id}/replay?since=${encodeURIComponent(since)}`, { token: p.token });
+    assert.equal(replay.status, 200, JSON.stringify(replay.body));
+    assert.equal(replay.body.replay.queued, 2);
+    await r.until((x) => x.length === 5, 'the replayed events');
+    assert.deepEqual(new Set(r.received.slice(3).map((x) => x.headers['webhook-id'])), new Set([a.id, b.id]));
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('next_caption carries a per-talk seq a receiver orders by', async () => {
+    const r = await receiver();
+    r.respond = () => ({ status: 200, delayMs: Math.floor(Math.random() * 20) });
+    const hook = await addWebhook(t, p, r.url, { events: ['next_caption'] });
+    for (let i = 0; i < 20; i++) {
+      await emit(t, p.partnerId, 'next_caption', {
+        message: `m${i}`,
+        fullname: 'A',
+        avatar_url: null,
+        username: 'a',
+        timestamp: new Date().toISOString(),
+        talkId: 'talk-A',
+      });
+      if (i % 2 === 0) await emit(t, p.partnerId, 'next_caption', { message: `b${i}`, talkId: 'talk-B' });
+    }
+    await r.until((x) => x.length === 30, 'all captions');
+    const a = r.received.filter((x) => x.json.body.talkId === 'talk-A').sort((x, y) => Number(x.json.body.seq) - Number(y.json.body.seq));
+    assert.deepEqual(
+      a.map((x) => x.json.body.seq),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      a.map((x) => x.json.body.message),
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+    );
+    assert.equal(r.received.filter((x) => x.json.body.talkId === 'talk-B').length, 10);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('rotating the secret signs with both secrets for 24 h; the test ping returns its result', async () => {
+    const r = await receiver();
+    const hook = await addWebhook(t, p, r.url);
+    const rotated = await api(t, 'POST', `${base}/${hook.id}/rotate_secret`, { token: p.token });
+    assert.equal(rotated.status, 200);
+    const secret2 = rotated.body.webhook.secret as string;
+    assert.notEqual(secret2, hook.secret);
+    const ping = await api(t, 'POST', `${base}/${hook.id}/test`, { token: p.token });
+    assert.equal(ping.status, 200, JSON.stringify(ping.body));
+    assert.equal(ping.body.delivery.status, 'succeeded');
+    assert.equal(ping.body.delivery.attempts[0].status_code, 200);
+    assert.equal(ping.body.delivery.attempts[0].response_body, 'answer 200');
+    const got = r.received[0];
+    assert.equal(got.json.event_name, 'ping');
+    assert.equal(String(got.headers['webhook-signature']).split(' ').length, 2);
+    for (const secret of [hook.secret, secret2]) new Webhook(secret).verify(got.body, got.headers as Record<string, string>);
+    r.respond = () => ({ status: 500 });
+    const failing = await api(t, 'POST', `${base}/${hook.id}/test`, { token: p.token });
+    assert.equal(failing.body.delivery.status, 'pending');
+    assert.equal(failing.body.delivery.attempts[0].status_code, 500);
+    assert.ok(failing.body.delivery.next_attempt_at);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test("another partner's token gets 404 on every webhook route", async () => {
+    const r = await receiver();
+    const hook = await addWebhook(t, p, r.url);
+    const ping = await api(t, 'POST', `${base}/${hook.id}/test`, { token: p.token });
+    const deliveryId = ping.body.delivery.id;
+    const routes: [string, string, unknown?][] = [
+      ['GET', `${base}/${hook.id}`],
+      ['PATCH', `${base}/${hook.id}`, { description: 'x' }],
+      ['POST', `${base}/${hook.id}/rotate_secret`],
+      ['POST', `${base}/${hook.id}/test`],
+      ['GET', `${base}/${hook.id}/deliveries`],
+      ['POST', `${base}/deliveries/${deliveryId}/retry`],
+      ['POST', `${base}/${hook.id}/deliveries/${deliveryId}/retry`],
+      ['POST', `${base}/${hook.id}/replay?since=2000-01-01T00:00:00Z`],
+      ['DELETE', `${base}/${hook.id}`],
+    ];
+    for (const [method, path, json] of routes) {
+      const res = await api(t, method, path, { token: other.token, json });
+      assert.equal(res.status, 404, `${method} ${path}: ${res.status}`);
+    }
+    const list = await api(t, 'GET', base, { token: other.token });
+    assert.deepEqual(list.body.webhooks, []);
+    const still = await api(t, 'GET', `${base}/${hook.id}`, { token: p.token });
+    assert.equal(still.body.webhook.description, null);
+    assert.equal(r.received.length, 1);
+  });
+});
+
+describe('webhooks: SSRF guard and disabling after continuous failure', () => {
+  test('private and loopback receivers are refused unless the operator allows them', async () => {
+    const t = await startApp({ env: { WEBHOOK_ALLOW_PRIVATE_URLS: 'false', WEBHOOK_ALLOW_HTTP: 'false' } });
+    const r = await new Receiver().start();
+    try {
+      const p = await createPartner(t);
+      const http = await api(t, 'POST', base, { token: p.token, json: { url: 'http://example.com/hook' } });
+      assert.equal(http.status, 400);
+      assert.match(http.body.error.message, /https/);
+      for (const url of [
+        'https://127.0.0.1/x',
+        'https://169.254.169.254/latest/meta-data',
+        'https://10.1.2.3/',
+        'https://[::1]/',
+        'https://[fd00:ec2::254]/',
+      ]) {
+        const res = await api(t, 'POST', base, { token: p.token, json: { url } });
+        assert.equal(res.status, 400, url);
+        assert.equal(res.body.error.field, 'url');
+      }
+      // A name is only checked after DNS, at delivery time: localhost resolves to loopback.
+      await t.close();
+      const t2 = await startApp({ env: { WEBHOOK_ALLOW_PRIVATE_URLS: 'false', WEBHOOK_ALLOW_HTTP: 'true' } });
+      try {
+        const p2 = await createPartner(t2);
+        const port = new URL(r.url).port;
+        const hook = await addWebhook(t2, p2, `http://localhost:${port}/hook`);
+        const ping = await api(t2, 'POST', `${base}/${hook.id}/test`, { token: p2.token });
+        assert.equal(ping.body.delivery.status, 'failed');
+        assert.match(ping.body.delivery.attempts[0].error, /refused: localhost resolves to (127\.0\.0\.1|::1)/);
+        assert.equal(r.received.length, 0);
+      } finally {
+        await t2.close();
+      }
+    } finally {
+      await r.close();
+      await t.close();
+    }
+  });
+
+  test('an endpoint failing continuously for WEBHOOK_DISABLE_AFTER_HOURS is disabled, and says why', async () => {
+    const t = await startApp({ env: { WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2', WEBHOOK_DISABLE_AFTER_HOURS: '0.0002' } });
+    const r = await new Receiver().start();
+    try {
+      r.respond = () => ({ status: 502 });
+      const p = await createPartner(t);
+      const hook = await addWebhook(t, p, r.url);
+      await emit(t, p.partnerId, 'talk_join', { talk_id: 'x' });
+      const disabled = await waitFor(async () => {
+        const res = await api(t, 'GET', `${base}/${hook.id}`, { token: p.token });
+        return res.body.webhook.enabled === false && res.body.webhook;
+      }, 'the endpoint disabled');
+      assert.match(disabled.disabled_reason, /failing continuously since .*HTTP 502/);
+      const [d] = await deliveriesOf(t, p, hook.id);
+      assert.equal(d.status, 'failed');
+      assert.ok(d.attempts.length >= 3 && d.attempts.length < 11, `${d.attempts.length} attempts`);
+      const enabled = await api(t, 'PATCH', `${base}/${hook.id}`, { token: p.token, json: { enabled: true } });
+      assert.equal(enabled.body.webhook.disabled_reason, null);
+    } finally {
+      await r.close();
+      await t.close();
+    }
+  });
+});
