@@ -133,3 +133,4 @@ function embeddedSecret(config: Config): string {
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }
+export const configKeys = Object.keys(EnvSchema.properties);
