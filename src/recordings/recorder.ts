@@ -161,7 +161,7 @@ export class Recorder implements LiveTalkObserver {
         capture.track.offset = offset;
         await this.enqueue(session, 'offset', async () => {
           const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
-          if (!rec || rec.status !== 'recording') return;
+          if (rec?.status !== 'recording') return;
           const tracks = rec.tracks.map((t) => (t.file_name === capture.track.file_name ? { ...t, offset } : t));
           await this.services.recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks });
         });
