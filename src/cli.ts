@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
 import { closeServices, createServices } from './services.js';
+import { botCommand } from './bot/cli.js';
 
 const usage = `smalltalk: self-hostable live talks
 
@@ -14,13 +15,15 @@ Usage:
   smalltalk token create --partner ID [--name NAME] [--json]
   smalltalk token list --partner ID [--json]
   smalltalk token revoke --partner ID --token TOKEN_ID
+  smalltalk bot join <short_url|talk_id> [--token T] [--name N] [--play speech.wav] [--seconds S] [--json]
+                                          join a talk as a real WebRTC participant and report what it heard
 
 Configuration comes from the environment (see docs/configuration.md).
 With the embedded database, commands other than serve need the server stopped (PGlite is one process).`;
 
 /** Extra commands features add (webhook, bot, loadtest). */
 export type Command = (args: string[], config: () => Config) => Promise<number>;
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = { bot: botCommand };
 
 function print(json: boolean, value: unknown, text: string) {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);

@@ -11,4 +11,4 @@ import { installWebhooks } from './webhooks/index.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installRecording];
+export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installLiveRooms, installRecording];

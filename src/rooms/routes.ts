@@ -102,6 +102,13 @@ export function publicLiveRoutes() {
       return { subscription: { talk_id: talk.id, calendar_url: `${services.talks.shortUrl(talk)}/calendar.ics` }, error: null };
     });
 
+    // The bot accepts a talk id: this points it at the talk's page.
+    app.get('/t/by-id/:id', { schema: { hide: true } }, async (request, reply) => {
+      const talk = await services.talks.repo.byIdForRoom((request.params as { id: string }).id);
+      if (!talk) throw new AppError('not_found', 'no such talk');
+      return reply.redirect(services.talks.shortUrl(talk), 302);
+    });
+
     app.get('/t/:code/calendar.ics', { schema: { hide: true } }, async (request, reply) => {
       const { code } = request.params as { code: string };
       const talk = await services.talks.repo.byShortCode(code);

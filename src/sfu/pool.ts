@@ -71,13 +71,20 @@ export class SfuPool {
         portRange: per >= 2 ? [this.config.RTC_PORT_MIN + i * per, this.config.RTC_PORT_MIN + (i + 1) * per - 1] : null,
         iceServers: turn,
       };
-      const worker = new Worker(new URL(`./worker${ext}`, import.meta.url), {
-        workerData: { options, relayPorts: ports[i] },
-        transferList: Object.values(ports[i]),
-      });
+      const url = new URL(`./worker${ext}`, import.meta.url);
+      const init = { workerData: { options, relayPorts: ports[i] }, transferList: Object.values(ports[i]) };
+      // Running from sources (tsx), the worker registers tsx's loader before importing the TypeScript.
+      const worker =
+        ext === '.ts'
+          ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(url.href)}))`, { ...init, eval: true })
+          : new Worker(url, init);
       const handle: WorkerHandle = { index: i, worker, peers: 0, pending: new Map() };
       worker.on('message', (m: FromWorker) => this.onMessage(handle, m));
-      worker.on('error', (err) => this.log.error({ err, worker: i }, 'SFU worker failed'));
+      worker.on('error', (err) => {
+        this.log.error({ err, worker: i }, 'SFU worker failed');
+        for (const p of handle.pending.values()) p.reject(new Error('the media server failed'));
+        handle.pending.clear();
+      });
       this.workers.push(handle);
     }
     this.log.info({ workers: n }, 'SFU workers started');

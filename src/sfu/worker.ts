@@ -96,13 +96,14 @@ async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<s
   talkState(msg.talkId).peers.add(peer);
   const ext = /a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level/.exec(msg.sdp);
   peer.levelExtId = ext ? Number(ext[1]) : null;
+  // Only the client's microphone m-line sends to us, so any remote track is the mic.
+  pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
   const transceivers = pc.getTransceivers();
   // The client's first audio m-line is its microphone; the rest are receive slots.
   transceivers.forEach((t, i) => {
     if (i === 0) {
       t.setDirection('recvonly');
-      t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
     } else {
       t.setDirection('sendonly');
       peer.slotTransceivers.push(t);

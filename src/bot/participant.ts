@@ -1,0 +1,273 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import WebSocket from 'ws';
+
+/** The parts of @roamhq/wrtc (a native libwebrtc binding) the bot uses. */
+interface WrtcTrack {
+  stop(): void;
+}
+interface WrtcTransceiver {
+  receiver: { track: WrtcTrack };
+}
+interface WrtcPeer {
+  addTransceiver(trackOrKind: WrtcTrack | 'audio', init: { direction: string }): WrtcTransceiver;
+  createOffer(): Promise<{ type: string; sdp: string }>;
+  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
+  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
+  localDescription: { sdp: string } | null;
+  iceGatheringState: string;
+  connectionState: string;
+  onicegatheringstatechange: (() => void) | null;
+  onconnectionstatechange: (() => void) | null;
+  getStats(): Promise<Map<string, Record<string, unknown>>>;
+  close(): void;
+}
+interface AudioSource {
+  createTrack(): WrtcTrack;
+  onData(d: { samples: Int16Array; sampleRate: number; bitsPerSample: number; channelCount: number; numberOfFrames: number }): void;
+}
+interface AudioSink {
+  ondata: ((d: { samples: Int16Array }) => void) | null;
+  stop(): void;
+}
+interface Wrtc {
+  RTCPeerConnection: new (config: { iceServers: unknown[] }) => WrtcPeer;
+  nonstandard: { RTCAudioSource: new () => AudioSource; RTCAudioSink: new (track: WrtcTrack) => AudioSink };
+}
+
+let wrtcModule: Wrtc | null = null;
+function wrtc(): Wrtc {
+  wrtcModule ??= createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
+  return wrtcModule;
+}
+
+/** 48 kHz mono s16 samples of an audio file (ffmpeg resamples whatever it is). */
+export function decodeAudio(file: string): Promise<Int16Array> {
+  return new Promise((resolve, reject) => {
+    const ff = spawn('ffmpeg', ['-v', 'error', '-i', file, '-ac', '1', '-ar', '48000', '-f', 's16le', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let err = '';
+    ff.stdout.on('data', (c: Buffer) => chunks.push(c));
+    ff.stderr.on('data', (c: Buffer) => {
+      err += c;
+    });
+    ff.on('error', reject);
+    ff.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`ffmpeg could not read ${file}: ${err.trim()}`));
+      const buf = Buffer.concat(chunks);
+      resolve(new Int16Array(buf.buffer, buf.byteOffset, Math.floor(buf.length / 2)));
+    });
+  });
+}
+
+export interface ParticipantOptions {
+  /** The talk page URL (short URL) or the server URL plus short code. */
+  pageUrl: string;
+  name?: string;
+  token?: string;
+  invite?: string;
+  /** Audio to publish (48 kHz mono s16), looped while connected. */
+  audio?: Int16Array;
+  /** Decode and measure received audio (false: count packets from stats only). */
+  decode?: boolean;
+  /** RMS (0..1) above which a received frame counts as audio. */
+  threshold?: number;
+}
+
+export interface ParticipantReport {
+  participantId: string | null;
+  role: string | null;
+  canSpeak: boolean;
+  /** ms from starting to connect to the first received frame above the threshold. */
+  joinMs: number | null;
+  /** Mean RMS (0..1) of the received frames. */
+  receivedRms: number;
+  loudFrames: number;
+  frames: number;
+  packetsReceived: number;
+  packetsLost: number;
+  concealedSamples: number;
+  totalSamples: number;
+  error: string | null;
+}
+
+/** A real participant from the command line: signalling over the room socket, media with libwebrtc. */
+export class BotParticipant {
+  private ws: WebSocket | null = null;
+  private pc: WrtcPeer | null = null;
+  private sinks: AudioSink[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private sumSquares = 0;
+  private rmsSum = 0;
+  readonly report: ParticipantReport = {
+    participantId: null,
+    role: null,
+    canSpeak: false,
+    joinMs: null,
+    receivedRms: 0,
+    loudFrames: 0,
+    frames: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    concealedSamples: 0,
+    totalSamples: 0,
+    error: null,
+  };
+  /** The latest room state the server sent. */
+  state: { participants: { id: string; role: string; can_speak: boolean; muted: boolean }[] } | null = null;
+  private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
+
+  constructor(private readonly options: ParticipantOptions) {}
+
+  /** Connects, joins and offers; resolves once the server answered (media flows shortly after). */
+  async join(): Promise<void> {
+    this.startedAt = performance.now();
+    const page = new URL(this.options.pageUrl);
+    const code = page.pathname.replace(/^\/t\//, '').replace(/\/$/, '');
+    const hash = new URLSearchParams(page.hash.replace(/^#/, ''));
+    const ws = new WebSocket(`${page.protocol === 'https:' ? 'wss' : 'ws'}://${page.host}/t/${code}/ws`);
+    this.ws = ws;
+    ws.on('message', (raw) => this.onMessage(JSON.parse(String(raw))));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.on('close', () => this.stopAudio());
+    this.send({
+      type: 'join',
+      name: this.options.name ?? 'bot',
+      token: this.options.token ?? hash.get('token') ?? undefined,
+      invite: this.options.invite ?? hash.get('invite') ?? undefined,
+    });
+    const joined = await this.next((m) => m.type === 'joined' || m.type === 'error');
+    if (joined.type === 'error') throw new Error(`${joined.code}: ${joined.message}`);
+    this.report.participantId = joined.participant_id as string;
+    const slots = joined.slots as number;
+    const { RTCPeerConnection, nonstandard } = wrtc();
+    const pc = new RTCPeerConnection({ iceServers: (joined.ice_servers as unknown[]) ?? [] });
+    this.pc = pc;
+    const source = new nonstandard.RTCAudioSource();
+    pc.addTransceiver(source.createTrack(), { direction: 'sendonly' });
+    for (let i = 0; i < slots; i++) {
+      const t = pc.addTransceiver('audio', { direction: 'recvonly' });
+      if (this.options.decode !== false) {
+        const sink = new nonstandard.RTCAudioSink(t.receiver.track);
+        sink.ondata = (d) => this.onFrame(d.samples);
+        this.sinks.push(sink);
+      }
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+    });
+    this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
+    const answer = await this.next((m) => m.type === 'answer' || m.type === 'error');
+    if (answer.type === 'error') throw new Error(`${answer.code}: ${answer.message}`);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
+    this.playLoop(source);
+  }
+
+  private playLoop(source: AudioSource) {
+    const audio = this.options.audio;
+    const frame = 480;
+    const silence = new Int16Array(frame);
+    let pos = 0;
+    const start = performance.now();
+    let sent = 0;
+    // RTCAudioSource wants 10 ms frames; the timer catches up on late ticks.
+    this.timer = setInterval(() => {
+      const due = Math.floor((performance.now() - start) / 10);
+      for (; sent < due; sent++) {
+        let samples = silence;
+        if (audio && audio.length >= frame) {
+          if (pos + frame > audio.length) pos = 0;
+          samples = audio.slice(pos, pos + frame);
+          pos += frame;
+        }
+        source.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: frame });
+      }
+    }, 10);
+  }
+
+  private onFrame(samples: Int16Array) {
+    let sq = 0;
+    for (let i = 0; i < samples.length; i++) sq += samples[i] * samples[i];
+    const rms = Math.sqrt(sq / samples.length) / 32768;
+    this.report.frames++;
+    this.rmsSum += rms;
+    this.sumSquares += sq;
+    if (rms >= (this.options.threshold ?? 0.01)) {
+      this.report.loudFrames++;
+      if (this.report.joinMs === null) this.report.joinMs = Math.round(performance.now() - this.startedAt);
+    }
+  }
+
+  private onMessage(m: Record<string, unknown>) {
+    if (m.type === 'state') {
+      this.state = m as unknown as BotParticipant['state'];
+      const me = this.state?.participants.find((p) => p.id === this.report.participantId);
+      if (me) {
+        this.report.role = me.role;
+        this.report.canSpeak = me.can_speak;
+      }
+    }
+    for (let i = 0; i < this.waiters.length; i++) {
+      if (this.waiters[i](m)) this.waiters.splice(i--, 1);
+    }
+  }
+
+  /** The next message matching `match`. */
+  next(match: (m: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the server')), timeoutMs);
+      this.waiters.push((m) => {
+        if (!match(m)) return false;
+        clearTimeout(timer);
+        resolve(m);
+        return true;
+      });
+    });
+  }
+
+  send(m: Record<string, unknown>) {
+    this.ws?.send(JSON.stringify(m));
+  }
+
+  /** Packet counts and concealment from libwebrtc's stats (the light listeners use only these). */
+  async collectStats() {
+    if (!this.pc) return;
+    let received = 0;
+    let lost = 0;
+    let concealed = 0;
+    let total = 0;
+    const stats = await this.pc.getStats();
+    for (const s of stats.values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+        received += Number(s.packetsReceived ?? 0);
+        lost += Math.max(0, Number(s.packetsLost ?? 0));
+        concealed += Number(s.concealedSamples ?? 0);
+        total += Number(s.totalSamplesReceived ?? 0);
+      }
+    }
+    Object.assign(this.report, { packetsReceived: received, packetsLost: lost, concealedSamples: concealed, totalSamples: total });
+  }
+
+  private stopAudio() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async leave() {
+    await this.collectStats().catch(() => undefined);
+    this.report.receivedRms = this.report.frames ? Math.round((this.rmsSum / this.report.frames) * 10000) / 10000 : 0;
+    this.stopAudio();
+    for (const s of this.sinks) s.stop();
+    this.sinks = [];
+    if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: 'leave' });
+    this.ws?.close();
+    this.pc?.close();
+    this.pc = null;
+  }
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { speechWav } from './media.js';
+
+export const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '5' };
+
+describe('live audio between command-line participants', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let other: TestPartner;
+  let speech: Int16Array;
+  before(async () => {
+    t = await startApp({ env: liveEnv });
+    p = await createPartner(t, 'Acme');
+    other = await createPartner(t, 'Other');
+    speech = await decodeAudio(speechWav());
+  });
+  after(() => t.close());
+
+  test('a host with a join token and a guest hear each other through the SFU', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Bots' } })).body.talk;
+    const jt = await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { uid: 'u-1', name: 'Hana Host', role: 'host' } });
+    assert.equal(jt.status, 200);
+    assert.match(jt.body.join_token.join_url, /#token=/);
+    const denied = await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: other.token, json: { name: 'X', role: 'host' } });
+    assert.equal(denied.status, 404);
+
+    const host = new BotParticipant({ pageUrl: jt.body.join_token.join_url, audio: speech });
+    const guest = new BotParticipant({ pageUrl: talk.short_url, name: 'Gus Guest', audio: speech });
+    const silent = new BotParticipant({ pageUrl: talk.short_url, name: 'Quiet Listener' });
+    try {
+      await host.join();
+      await guest.join();
+      await silent.join();
+      // Wait for audio to arrive (an event: the first loud frame), not a fixed delay.
+      await Promise.all([
+        silent.next(() => silent.report.loudFrames > 50, 20_000).catch(() => undefined),
+        guest.next(() => guest.report.loudFrames > 50, 20_000).catch(() => undefined),
+        host.next(() => host.report.loudFrames > 50, 20_000).catch(() => undefined),
+      ]);
+      assert.ok(silent.report.loudFrames > 50, `the listener received speech (${silent.report.loudFrames} loud frames)`);
+      assert.ok(guest.report.loudFrames > 50, `the guest heard the host (${guest.report.loudFrames})`);
+      assert.ok(host.report.loudFrames > 50, `the host heard the guest (${host.report.loudFrames})`);
+      assert.equal(host.report.role, 'host');
+      assert.equal(guest.report.role, 'listener');
+      const inRoom = t.services.live?.participants(talk.id) ?? [];
+      assert.equal(inRoom.length, 3);
+    } finally {
+      await Promise.all([host.leave(), guest.leave(), silent.leave()]);
+    }
+  });
+});
