@@ -1,8 +1,332 @@
 import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import '../shared/theme.css';
+import './talk.css';
+import { type Participant, RoomClient, type RoomState } from './room';
+
+interface PageData {
+  talk: {
+    id: string;
+    code: string;
+    name: string;
+    description: string | null;
+    start_time: string | null;
+    end_time: string | null;
+    status: string;
+    access: string;
+    room_type: string;
+    subscriptions_allowed: boolean;
+    url: string;
+  };
+  theme: { logo_url: string | null; background_url: string | null };
+  present: { name: string; role: string; photo_url: string | null }[];
+}
+
+const data = JSON.parse(document.getElementById('talk-data')?.textContent ?? '{}') as PageData;
+const secrets = new URLSearchParams(location.hash.replace(/^#/, ''));
+const fmt = (iso: string | null) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' }) : null);
+
+function Countdown({ to }: { to: string }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  const left = Math.max(0, new Date(to).getTime() - now);
+  if (left === 0) return <span>starting now</span>;
+  const s = Math.floor(left / 1000);
+  const parts = [Math.floor(s / 86400) && `${Math.floor(s / 86400)}d`, `${Math.floor((s % 86400) / 3600)}h`, `${Math.floor((s % 3600) / 60)}m`, `${s % 60}s`].filter(Boolean);
+  return <span aria-live="off">starts in {parts.join(' ')}</span>;
+}
+
+function Avatar({ p }: { p: { name: string; photo_url: string | null } }) {
+  return p.photo_url ? <img class="avatar" src={p.photo_url} alt="" /> : <span class="avatar initials" aria-hidden="true">{p.name.slice(0, 1).toUpperCase()}</span>;
+}
+
+function Header() {
+  const { talk, theme } = data;
+  return (
+    <header class="talk-header">
+      {theme.logo_url && <img class="logo" src={theme.logo_url} alt="" />}
+      <h1>{talk.name}</h1>
+      {talk.description && <p class="description">{talk.description}</p>}
+      {talk.start_time && (
+        <p>
+          <time dateTime={talk.start_time}>{fmt(talk.start_time)}</time>
+          {talk.end_time && (
+            <>
+              {' – '}
+              <time dateTime={talk.end_time}>{fmt(talk.end_time)}</time>
+            </>
+          )}
+        </p>
+      )}
+    </header>
+  );
+}
+
+function Subscribe() {
+  const [email, setEmail] = useState('');
+  const [done, setDone] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const res = await fetch(`/t/${data.talk.code}/subscribe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    const body = await res.json();
+    if (body.error) setError(body.error.message);
+    else setDone(body.subscription.calendar_url);
+  };
+  if (done)
+    return (
+      <p role="status" class="card">
+        Subscribed. <a href={done}>Add it to your calendar (.ics)</a>
+      </p>
+    );
+  return (
+    <form class="card" onSubmit={submit}>
+      <h2>Subscribe</h2>
+      <label>
+        Email
+        <input type="email" required value={email} onInput={(e) => setEmail((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit">Subscribe</button>
+      {error && <p role="alert">{error}</p>}
+    </form>
+  );
+}
+
+function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string; photo_url: string }): void; error: string | null }) {
+  const [name, setName] = useState('');
+  const [username, setUsername] = useState('');
+  const [photo, setPhoto] = useState('');
+  const hasSecret = secrets.has('token') || secrets.has('invite');
+  const inviteOnly = data.talk.access === 'invite_only' && !hasSecret;
+  return (
+    <main class="page">
+      <Header />
+      {data.present.length > 0 && (
+        <section class="card" aria-label="In the talk now">
+          <h2>In the talk now</h2>
+          <ul class="people">
+            {data.present.map((p) => (
+              <li key={p.name}>
+                <Avatar p={p} /> {p.name} <span class="role">{p.role}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {data.talk.start_time && new Date(data.talk.start_time).getTime() > Date.now() && (
+        <p class="lobby">
+          <Countdown to={data.talk.start_time} />
+        </p>
+      )}
+      {inviteOnly ? (
+        <p role="alert" class="card">
+          This talk is invite only: open it with your invite link.
+        </p>
+      ) : (
+        <form
+          class="card join"
+          onSubmit={(e) => {
+            e.preventDefault();
+            onJoin({ name, username, photo_url: photo });
+          }}
+        >
+          <h2>Join the talk</h2>
+          {!secrets.has('token') && (
+            <>
+              <label>
+                Display name
+                <input name="name" required maxLength={60} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+              </label>
+              <label>
+                Username (optional)
+                <input name="username" maxLength={60} value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
+              </label>
+              <label>
+                Photo URL (optional)
+                <input name="photo_url" type="url" value={photo} onInput={(e) => setPhoto((e.target as HTMLInputElement).value)} />
+              </label>
+            </>
+          )}
+          <button type="submit" class="primary">
+            Join
+          </button>
+        </form>
+      )}
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      {data.talk.subscriptions_allowed && <Subscribe />}
+    </main>
+  );
+}
+
+function InRoom({ client, state, levels, me, captions }: { client: RoomClient; state: RoomState; levels: Record<string, number>; me: string; captions: { name: string; text: string }[] }) {
+  const [showCaptions, setShowCaptions] = useState(true);
+  const self = state.participants.find((p) => p.id === me);
+  const isHost = self?.role === 'host';
+  const hands = state.hands.map((id) => state.participants.find((p) => p.id === id)).filter(Boolean) as Participant[];
+  return (
+    <main class="page room">
+      <Header />
+      {!state.talk.live && (
+        <p class="lobby" role="status">
+          Lobby: {state.talk.start_time ? <Countdown to={state.talk.start_time} /> : 'waiting for a host'}
+          {isHost && (
+            <button type="button" onClick={() => client.send({ type: 'start' })}>
+              Start now
+            </button>
+          )}
+        </p>
+      )}
+      <section aria-label="Participants" class="card">
+        <h2>Participants ({state.participants.length})</h2>
+        <ul class="people">
+          {state.participants.map((p) => (
+            <li key={p.id} class={(levels[p.id] ?? 0) > 0.08 ? 'speaking' : ''} data-participant={p.id}>
+              <Avatar p={p} />
+              <span class="name">
+                {p.name}
+                {p.id === me && ' (you)'}
+              </span>
+              <span class="role">{p.role}</span>
+              <span class="mic" aria-label={p.can_speak ? (p.muted ? 'muted' : 'mic on') : 'listening'}>
+                {p.can_speak ? (p.muted ? '🔇' : '🎙️') : '👂'}
+              </span>
+              {(levels[p.id] ?? 0) > 0.08 && <span class="visually-hidden">speaking</span>}
+              {isHost && p.id !== me && (
+                <span class="controls">
+                  {p.can_speak && !p.muted && (
+                    <button type="button" onClick={() => client.send({ type: 'moderate', action: 'mute', target: p.id })}>
+                      Mute
+                    </button>
+                  )}
+                  {state.talk.room_type !== 'default' && p.role !== 'host' && (
+                    <button type="button" onClick={() => client.send({ type: 'moderate', action: p.can_speak ? 'bring_down' : 'bring_up', target: p.id })}>
+                      {p.can_speak ? 'Bring down' : 'Bring up'}
+                    </button>
+                  )}
+                  <button type="button" class="danger" onClick={() => client.send({ type: 'moderate', action: 'remove', target: p.id })}>
+                    Remove
+                  </button>
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      </section>
+      {hands.length > 0 && (
+        <section aria-label="Raised hands" class="card">
+          <h2>Raised hands</h2>
+          <ol>
+            {hands.map((p) => (
+              <li key={p.id}>
+                {p.name}
+                {isHost && (
+                  <button type="button" onClick={() => client.send({ type: 'moderate', action: 'bring_up', target: p.id })}>
+                    Bring up {p.name}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+      <section class="card captions" aria-label="Captions">
+        <button type="button" aria-pressed={showCaptions} onClick={() => setShowCaptions(!showCaptions)}>
+          {showCaptions ? 'Hide captions' : 'Show captions'}
+        </button>
+        {showCaptions && (
+          <div aria-live="polite" class="caption-lines">
+            {captions.slice(-4).map((c, i) => (
+              <p key={i}>
+                <strong>{c.name}:</strong> {c.text}
+              </p>
+            ))}
+          </div>
+        )}
+      </section>
+      <nav class="toolbar" aria-label="Your controls">
+        {self?.can_speak ? (
+          <button type="button" class={self.muted ? 'mic-off' : 'mic-on primary'} aria-pressed={!self.muted} onClick={() => client.send({ type: 'mute', muted: !self.muted })}>
+            {self.muted ? 'Unmute mic' : 'Mute mic'}
+          </button>
+        ) : (
+          <button type="button" aria-pressed={!!self?.hand_raised} onClick={() => client.send({ type: 'hand', raised: !self?.hand_raised })}>
+            {self?.hand_raised ? 'Lower hand' : 'Raise hand'}
+          </button>
+        )}
+        {isHost && (
+          <button type="button" class="danger" onClick={() => client.send({ type: 'end' })}>
+            End talk
+          </button>
+        )}
+        <button type="button" onClick={() => client.leave()}>
+          Leave
+        </button>
+      </nav>
+    </main>
+  );
+}
 
 function TalkPage() {
-  return <main><h1>talk</h1></main>;
+  const [phase, setPhase] = useState<'prejoin' | 'room' | 'ended' | 'left'>(data.talk.status === 'ended' ? 'ended' : 'prejoin');
+  const [error, setError] = useState<string | null>(null);
+  const [state, setState] = useState<RoomState | null>(null);
+  const [levels, setLevels] = useState<Record<string, number>>({});
+  const [captions, setCaptions] = useState<{ name: string; text: string }[]>([]);
+  const client = useRef<RoomClient | null>(null);
+  const join = (form: { name: string; username: string; photo_url: string }) => {
+    setError(null);
+    const c = new RoomClient(data.talk.code, {
+      onState: (s) => {
+        setState(s);
+        setPhase('room');
+      },
+      onLevels: setLevels,
+      onCaption: (cap) => setCaptions((all) => [...all.slice(-20), cap]),
+      onError: (e) => setError(e),
+      onEnded: () => setPhase('ended'),
+      onLeft: () => setPhase('left'),
+    });
+    client.current = c;
+    void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined });
+  };
+  if (phase === 'ended')
+    return (
+      <main class="page">
+        <Header />
+        <p role="status" class="card ended">
+          This talk has ended.
+        </p>
+      </main>
+    );
+  if (phase === 'left')
+    return (
+      <main class="page">
+        <Header />
+        <p role="status" class="card">
+          You left the talk. <a href={location.pathname}>Join again</a>
+        </p>
+      </main>
+    );
+  if (phase === 'room' && state && client.current) {
+    return (
+      <>
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+        <InRoom client={client.current} state={state} levels={levels} me={client.current.participantId ?? ''} captions={captions} />
+      </>
+    );
+  }
+  return <PreJoin onJoin={join} error={error} />;
 }
 
 render(<TalkPage />, document.getElementById('app') as HTMLElement);

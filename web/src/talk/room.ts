@@ -1,0 +1,181 @@
+/** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
+export interface Participant {
+  id: string;
+  name: string;
+  username: string | null;
+  photo_url: string | null;
+  role: 'host' | 'speaker' | 'listener';
+  can_speak: boolean;
+  muted: boolean;
+  hand_raised: boolean;
+  connected: boolean;
+}
+
+export interface RoomState {
+  talk: { id: string; name: string; status: string; room_type: string; mic_behavior: string; start_time: string | null; end_time: string | null; live: boolean };
+  participants: Participant[];
+  hands: string[];
+  slots: (string | null)[];
+}
+
+export interface RoomHandlers {
+  onState(s: RoomState): void;
+  onLevels(l: Record<string, number>): void;
+  onCaption(c: { name: string; text: string }): void;
+  onError(message: string): void;
+  onEnded(): void;
+  onLeft(): void;
+}
+
+type JoinForm = { name?: string; username?: string; photo_url?: string; token?: string; invite?: string };
+
+export class RoomClient {
+  participantId: string | null = null;
+  private ws: WebSocket | null = null;
+  private pc: RTCPeerConnection | null = null;
+  private mic: MediaStreamTrack | null = null;
+  private audioCtx: AudioContext | null = null;
+  private analyser: AnalyserNode | null = null;
+  private resumeKey: string;
+  private form: JoinForm = {};
+  private done = false;
+  private self: Participant | null = null;
+
+  constructor(
+    private readonly code: string,
+    private readonly handlers: RoomHandlers,
+  ) {
+    this.resumeKey = `smalltalk:resume:${code}`;
+    // For tests and diagnostics: the level of what this page receives, measured with WebAudio.
+    (window as unknown as { smalltalk: unknown }).smalltalk = { receivedLevel: () => this.receivedLevel(), client: this };
+  }
+
+  async join(form: JoinForm) {
+    this.form = form;
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+      this.mic = stream.getAudioTracks()[0] ?? null;
+    } catch {
+      this.mic = null; // listen only
+    }
+    if (this.mic) this.mic.enabled = false; // until the server says we may speak
+    this.connect(sessionStorage.getItem(this.resumeKey));
+  }
+
+  private connect(resume: string | null) {
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/t/${this.code}/ws`);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', ...this.form, resume: resume ?? undefined }));
+    ws.onmessage = (ev) => void this.onMessage(JSON.parse(ev.data as string));
+    ws.onclose = (ev) => {
+      if (this.done || ev.code === 4000 || ev.code === 4003 || ev.code === 4001) return;
+      if (!this.participantId) return;
+      // Dropped: come back as the same participant (within the server's grace period).
+      setTimeout(() => this.connect(sessionStorage.getItem(this.resumeKey)), 1000);
+    };
+  }
+
+  send(message: Record<string, unknown>) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  private async onMessage(m: Record<string, unknown>) {
+    switch (m.type) {
+      case 'joined':
+        this.participantId = m.participant_id as string;
+        sessionStorage.setItem(this.resumeKey, m.resume as string);
+        await this.negotiate(m.slots as number, m.ice_servers as RTCIceServer[]);
+        break;
+      case 'answer':
+        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp as string });
+        break;
+      case 'state': {
+        const s = m as unknown as RoomState;
+        this.self = s.participants.find((p) => p.id === this.participantId) ?? null;
+        if (this.mic) this.mic.enabled = !!this.self && this.self.can_speak && !this.self.muted && s.talk.live;
+        this.handlers.onState(s);
+        break;
+      }
+      case 'levels':
+        this.handlers.onLevels(m.levels as Record<string, number>);
+        break;
+      case 'caption': {
+        const c = m.caption as { name: string; text: string };
+        this.handlers.onCaption({ name: c.name, text: c.text });
+        break;
+      }
+      case 'error':
+        if (!this.participantId) sessionStorage.removeItem(this.resumeKey);
+        this.handlers.onError(m.message as string);
+        if (m.code === 'ended') this.finish(() => this.handlers.onEnded());
+        else if (!this.participantId) this.finish(() => undefined);
+        break;
+      case 'ended':
+        this.finish(() => this.handlers.onEnded());
+        break;
+      case 'removed':
+        this.handlers.onError('A host removed you from the talk.');
+        this.finish(() => this.handlers.onLeft());
+        break;
+    }
+  }
+
+  private async negotiate(slots: number, iceServers: RTCIceServer[]) {
+    this.pc?.close();
+    const pc = new RTCPeerConnection({ iceServers });
+    this.pc = pc;
+    if (this.mic) pc.addTransceiver(this.mic, { direction: 'sendonly' });
+    else pc.addTransceiver('audio', { direction: 'sendonly' });
+    this.audioCtx ??= new AudioContext();
+    this.analyser ??= Object.assign(this.audioCtx.createAnalyser(), { fftSize: 2048 });
+    for (let i = 0; i < slots; i++) {
+      const t = pc.addTransceiver('audio', { direction: 'recvonly' });
+      const stream = new MediaStream([t.receiver.track]);
+      const el = new Audio();
+      el.srcObject = stream;
+      el.autoplay = true;
+      void el.play().catch(() => undefined);
+      this.audioCtx.createMediaStreamSource(stream).connect(this.analyser);
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      const t = setTimeout(resolve, 3000);
+      pc.onicegatheringstatechange = () => {
+        if (pc.iceGatheringState === 'complete') {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+    });
+    this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
+  }
+
+  receivedLevel(): number {
+    if (!this.analyser) return 0;
+    const buf = new Float32Array(this.analyser.fftSize);
+    this.analyser.getFloatTimeDomainData(buf);
+    let sq = 0;
+    for (const v of buf) sq += v * v;
+    return Math.sqrt(sq / buf.length);
+  }
+
+  micEnabled() {
+    return !!this.mic?.enabled;
+  }
+
+  private finish(then: () => void) {
+    this.done = true;
+    sessionStorage.removeItem(this.resumeKey);
+    this.pc?.close();
+    this.pc = null;
+    this.mic?.stop();
+    this.ws?.close();
+    then();
+  }
+
+  leave() {
+    this.send({ type: 'leave' });
+    this.finish(() => this.handlers.onLeft());
+  }
+}
