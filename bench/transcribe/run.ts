@@ -41,8 +41,31 @@ async function recorderCpu(wav: string): Promise<{ seconds: number; cpu: number 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-rec-'));
   const port = await freeRtpPort();
   await writeSdp(path.join(dir, 's.sdp'), port);
-  const rec = spawnTied('ffmpeg', [...rtpInputArgs(path.join(dir, 's.sdp')), '-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '500000', '-flush_packets', '1', '-f', 'mp4', path.join(dir, 't.m4a')]);
-  const send = spawnTied('ffmpeg', ['-nostdin', '-loglevel', 'error', '-re', '-i', wav, '-c:a', 'libopus', '-payload_type', String(OPUS_PAYLOAD_TYPE), '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const rec = spawnTied('ffmpeg', [
+    ...rtpInputArgs(path.join(dir, 's.sdp')),
+    '-af',
+    'aresample=async=1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-ac',
+    '1',
+    '-movflags',
+    '+frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    '500000',
+    '-flush_packets',
+    '1',
+    '-f',
+    'mp4',
+    path.join(dir, 't.m4a'),
+  ]);
+  const send = spawnTied(
+    'ffmpeg',
+    ['-nostdin', '-loglevel', 'error', '-re', '-i', wav, '-c:a', 'libopus', '-payload_type', String(OPUS_PAYLOAD_TYPE), '-f', 'rtp', `rtp://127.0.0.1:${port}`],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
   const started = Date.now();
   await exited(send);
   const cpu = await cpuSeconds(rec.pid as number);
@@ -63,11 +86,7 @@ async function main() {
     wavs.push({ ...item, wav, seconds: (await probeDuration(item.file)) ?? 0 });
   }
   const env = process.env;
-  const engines = [
-    'pocketsphinx',
-    ...(env.WHISPER_MODEL_PATH ? ['whisper'] : []),
-    ...(env.TRANSCRIBE_HTTP_URL ? ['http'] : []),
-  ] as const;
+  const engines = ['pocketsphinx', ...(env.WHISPER_MODEL_PATH ? ['whisper'] : []), ...(env.TRANSCRIBE_HTTP_URL ? ['http'] : [])] as const;
   console.log('| engine | set | utterances | audio s | WER | RTF | RTF / baseline |');
   console.log('|---|---|---|---|---|---|---|');
   for (const set of ['festival', 'librivox']) {
@@ -90,14 +109,27 @@ async function main() {
         hyp += ` ${result.utterances.map((u) => u.text).join(' ')}`;
       }
       const rtf = (performance.now() - t0) / 1000 / audio;
-      console.log(`| ${name} | ${set} | ${subset.length} | ${audio.toFixed(1)} | ${(wer(ref, hyp) * 100).toFixed(1)}% | ${rtf.toFixed(3)} | ${(rtf / baseline).toFixed(2)} |`);
+      console.log(
+        `| ${name} | ${set} | ${subset.length} | ${audio.toFixed(1)} | ${(wer(ref, hyp) * 100).toFixed(1)}% | ${rtf.toFixed(3)} | ${(rtf / baseline).toFixed(2)} |`,
+      );
       await engine.close?.();
     }
   }
   const talk = path.join(work, 'talk.wav');
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...wavs.filter((w) => w.set === 'festival').flatMap((w) => ['-i', w.wav]), '-filter_complex', `concat=n=${FESTIVAL.length}:v=0:a=1`, talk]);
+  await run('ffmpeg', [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    ...wavs.filter((w) => w.set === 'festival').flatMap((w) => ['-i', w.wav]),
+    '-filter_complex',
+    `concat=n=${FESTIVAL.length}:v=0:a=1`,
+    talk,
+  ]);
   const r = await recorderCpu(talk);
-  console.log(`\nrecorder (one speaker's RTP -> fragmented AAC mp4): ${r.cpu.toFixed(2)} CPU s over ${r.seconds.toFixed(1)} s of talk = ${((r.cpu / r.seconds) * 100).toFixed(1)}% of a core per speaker`);
+  console.log(
+    `\nrecorder (one speaker's RTP -> fragmented AAC mp4): ${r.cpu.toFixed(2)} CPU s over ${r.seconds.toFixed(1)} s of talk = ${((r.cpu / r.seconds) * 100).toFixed(1)}% of a core per speaker`,
+  );
   await rm(work, { recursive: true, force: true });
 }
 
