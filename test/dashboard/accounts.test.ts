@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/platform/config.js';
-import { closeServices, createServices } from '../../src/services.js';
-import { type TestApp, api, freePort, startApp, waitFor } from '../helpers.js';
+import { type TestApp, api, startApp, waitFor } from '../helpers.js';
+import { startLoggedApp } from './logged-app.js';
 
 /** A browser-like session: cookie jar plus the CSRF header on state-changing calls. */
 export class Session {
@@ -120,37 +115,7 @@ describe('accounts: invites, roles, removal', () => {
   });
 });
 
-/** The app with a logger we can read (startApp's is silent). */
-async function appWithLog(env: Record<string, string>) {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const port = await freePort();
-  const config = loadConfig({
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    DATA_DIR: `/tmp/smalltalk-dash-${port}`,
-    SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
-  const services = await createServices(config, { inMemory: true, log: pino({ level: 'info' }, stream) });
-  const app = await buildApp(services);
-  await app.listen({ port, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    lines,
-    close: async () => {
-      await app.close();
-      await closeServices(services);
-      rmSync(config.DATA_DIR, { recursive: true, force: true });
-    },
-  };
-}
+const appWithLog = (env: Record<string, string>) => startLoggedApp(env);
 
 async function resetFlow(url: string, email: string, link: string) {
   const token = new URL(link).searchParams.get('token') ?? '';

@@ -4,8 +4,10 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
 import { ensureWebBuilt, launchChromium } from './chromium.js';
 import { type TestApp, api, startApp } from '../helpers.js';
+import { Receiver } from '../webhooks/receiver.js';
 
 describe('dashboard in Chromium', () => {
   let t: TestApp;
@@ -13,10 +15,13 @@ describe('dashboard in Chromium', () => {
   let page: Page;
   let userDataDir: string;
   const outside: string[] = [];
+  const receivers: Receiver[] = [];
 
   before(async () => {
     ensureWebBuilt();
     t = await startApp({ background: false });
+    // The job queue and the webhook worker only: test deliveries and retries go through them.
+    for (const job of t.services.background) if (job.name === 'queue' || job.name === 'webhook-delivery') await job.start();
     ({ context, userDataDir } = await launchChromium(t.url));
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
     page = await context.newPage();
@@ -26,12 +31,13 @@ describe('dashboard in Chromium', () => {
     });
   });
   after(async () => {
+    for (const r of receivers) await r.close();
     await context?.close();
     await t?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  test('a new partner signs up, gets a token, makes a themed talk, a group and sees a recording with its transcript', async () => {
+  test('a new partner signs up, gets a token, makes a themed talk, a group, a recording with its transcript and a webhook endpoint with a successful test delivery', async () => {
     // Sign up from the login page.
     await page.goto('/dashboard');
     await page.waitForURL('**/dashboard/login');
@@ -202,6 +208,46 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction(() => (document.querySelector('select[name="share_permission"]') as HTMLSelectElement).value === 'public');
     const after = await api(t, 'GET', `/api/v1/partners/recordings/${rec.id}`, { token: copied });
     assert.equal(after.body.recording.share_permission, 'public');
+
+    // A webhook endpoint on a real receiver, with a successful test delivery.
+    const receiver = await new Receiver().start();
+    receivers.push(receiver);
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('No webhook endpoints yet').waitFor();
+    await page.getByLabel('Endpoint URL').fill('ftp://example.test/hook');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    // The API refuses the scheme; the error lands beside the URL field.
+    await page.locator('[data-field-error="url"]').filter({ hasText: /./ }).waitFor();
+    const hookUrl = `${receiver.url}/smalltalk-hook`;
+    await page.getByLabel('Endpoint URL').fill(hookUrl);
+    await page.getByLabel('next_caption').uncheck();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const secret = (await page.getByTestId('webhook-secret').textContent()) ?? '';
+    assert.match(secret, /^whsec_/);
+    await page.locator(`[data-webhook="${hookUrl}"]`).getByRole('link', { name: hookUrl }).click();
+    await page.getByText('No deliveries yet').waitFor();
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    const ping = page.locator('[data-delivery="ping"][data-status="succeeded"]');
+    await ping.waitFor();
+    assert.equal(await ping.getByTestId('delivery-code').textContent(), '200');
+    await ping.locator('summary').click();
+    await ping.locator('pre.response', { hasText: 'answer 200' }).waitFor();
+    assert.equal(receiver.received.length, 1);
+    const got = receiver.received[0];
+    assert.equal(got.json.event_name, 'ping');
+    assert.equal(got.json.partner_id, partnerId);
+    // The secret the page showed verifies the signature the receiver got.
+    new Webhook(secret).verify(got.body, got.headers as Record<string, string>);
+    const hooks = (await api(t, 'GET', '/api/v1/partners/webhooks', { token: copied })).body.webhooks;
+    assert.deepEqual(
+      hooks.map((h: { url: string; events: string[]; enabled: boolean }) => [h.url, h.events, h.enabled]),
+      [[hookUrl, ['talk_join', 'recording_saved', 'transcription_ready'], true]],
+    );
+    const logged = (await api(t, 'GET', `/api/v1/partners/webhooks/${hooks[0].id}/deliveries`, { token: copied })).body.deliveries;
+    assert.deepEqual(
+      logged.map((d: { event_name: string; status: string; event_id: string }) => [d.event_name, d.status, d.event_id]),
+      [['ping', 'succeeded', got.headers['webhook-id']]],
+    );
 
     // Revoking the token from the settings page stops it at once.
     await page.getByRole('link', { name: 'Settings' }).click();

@@ -1,13 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { webDist } from '../../src/platform/web.js';
 
-/** Builds web/dist when a fresh checkout has not (the README's setup builds it too). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds web/dist when it is missing or older than web/src, so a browser test never runs yesterday's front end. */
 export function ensureWebBuilt() {
-  if (!existsSync(path.join(webDist, '.vite', 'manifest.json'))) {
+  const manifest = path.join(webDist, '.vite', 'manifest.json');
+  if (!existsSync(manifest) || statSync(manifest).mtimeMs < newestMtime('web/src')) {
     execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { stdio: 'inherit' });
   }
 }

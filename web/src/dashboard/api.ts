@@ -125,3 +125,67 @@ export interface Recording {
   url: string | null;
   transcription: { text: string; language: string; engine: string; segments: Segment[] } | null;
 }
+
+export const webhookEvents = ['talk_join', 'recording_saved', 'transcription_ready', 'next_caption'] as const;
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  description: string | null;
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  failing_since: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Only in the answer that creates the endpoint or rotates its secret. */
+  secret?: string;
+}
+
+export interface DeliveryAttempt {
+  attempted_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  response_body: string | null;
+  error: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_name: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  attempts: DeliveryAttempt[];
+}
+
+export interface Participant {
+  participant_id: string;
+  name: string;
+  role: 'host' | 'speaker' | 'listener';
+  photo_url: string | null;
+}
+
+export interface TalkInvite {
+  id: string;
+  talk_id: string;
+  max_uses: number | null;
+  uses: number;
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+  join_url?: string;
+}
+
+export interface Subscription {
+  id: string;
+  email: string;
+  name: string | null;
+  created_at: string;
+}

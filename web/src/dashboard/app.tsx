@@ -6,6 +6,7 @@ import { RecordingDetail, RecordingsPage } from './pages/recordings';
 import { SettingsPage } from './pages/settings';
 import { TalkDetail, TalkForm, TalksPage } from './pages/talks';
 import { ThemeEditor, ThemesPage } from './pages/themes';
+import { WebhookDetail, WebhooksPage } from './pages/webhooks';
 import { Link, match, navigate, useLocation } from './router';
 import { SessionContext, orgPath } from './session';
 import { Loading } from './ui';
@@ -15,6 +16,7 @@ const sections: [string, string][] = [
   ['groups', 'Groups'],
   ['themes', 'Themes'],
   ['recordings', 'Recordings'],
+  ['webhooks', 'Webhooks'],
   ['settings', 'Settings'],
 ];
 
@@ -89,6 +91,12 @@ export function App() {
             <RecordingDetail partner={p} id={id} />
           ) : (
             <RecordingsPage partner={p} talkId={query.get('talk_id')} />
+          )
+        ) : org.section === 'webhooks' ? (
+          id ? (
+            <WebhookDetail partner={p} id={id} />
+          ) : (
+            <WebhooksPage partner={p} />
           )
         ) : org.section === 'settings' ? (
           <SettingsPage partner={p} />
