@@ -24,6 +24,8 @@ interface PageData {
 
 const data = JSON.parse(document.getElementById('talk-data')?.textContent ?? '{}') as PageData;
 const secrets = new URLSearchParams(location.hash.replace(/^#/, ''));
+// A pasted invite or join link on an open page changes only the fragment: start over with it.
+window.addEventListener('hashchange', () => location.reload());
 const fmt = (iso: string | null) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' }) : null);
 
 function Countdown({ to }: { to: string }) {

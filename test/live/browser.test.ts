@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { speechWav } from './media.js';
+
+const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '10' };
+
+async function launch(wav: string, profile: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: false,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`,
+      '--autoplay-policy=no-user-gesture-required',
+      '--mute-audio',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** Peak received level (WebAudio analyser on the page's remote audio) over the window. */
+async function hears(page: Page, what: string) {
+  await page.waitForFunction(() => ((window as any).smalltalk?.receivedLevel() ?? 0) > 0.02, null, { timeout: 20_000, polling: 50 }).catch(() => {
+    throw new Error(`timed out waiting for ${what}`);
+  });
+}
+
+describe('the talk page in Chromium', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let browser: Browser;
+  let profile: string;
+  before(async () => {
+    t = await startApp({ env: liveEnv });
+    p = await createPartner(t, 'Acme');
+    profile = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-chromium-'));
+    browser = await launch(speechWav(), profile);
+  });
+  after(async () => {
+    await browser?.close();
+    rmSync(profile, { recursive: true, force: true });
+    await t.close();
+  });
+
+  const joinAsGuest = async (page: Page, url: string, name: string) => {
+    await page.goto(url);
+    await page.getByLabel('Display name').fill(name);
+    await page.getByRole('button', { name: 'Join' }).click();
+  };
+
+  test('a host and a guest hear each other; start_off starts the guest muted', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Open mic night', description: 'Come and talk', mic_behavior: 'start_off' } })).body.talk;
+    const html = await (await fetch(talk.short_url)).text();
+    assert.match(html, /<title>Open mic night · smalltalk<\/title>/);
+    assert.match(html, /og:description" content="Come and talk"/);
+    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h1' } })).body.join_token;
+    const hostCtx = await browser.newContext();
+    const guestCtx = await browser.newContext();
+    try {
+      const host = await hostCtx.newPage();
+      const guest = await guestCtx.newPage();
+      await host.goto(jt.join_url);
+      await host.getByRole('button', { name: 'Join' }).click();
+      await joinAsGuest(guest, talk.short_url, 'Gus Guest');
+      await guest.getByRole('button', { name: 'Unmute mic' }).waitFor();
+      assert.equal(await guest.evaluate(() => (window as any).smalltalk.client.micEnabled()), false, 'start_off: the guest starts muted');
+      await hears(guest, 'the guest to hear the host');
+      await guest.getByRole('button', { name: 'Unmute mic' }).click();
+      await guest.getByRole('button', { name: 'Mute mic' }).waitFor();
+      await hears(host, 'the host to hear the guest');
+      await host.getByText('Gus Guest').waitFor();
+    } finally {
+      await hostCtx.close();
+      await guestCtx.close();
+    }
+  });
+
+  test('invite_only refuses a guest without an invite and admits one with it; an ended talk refuses joins', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Private', access: 'invite_only' } })).body.talk;
+    const invite = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/invites`, { token: p.token, json: { max_uses: 1 } })).body.invite;
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      await page.goto(talk.short_url);
+      await page.getByText('This talk is invite only').waitFor();
+      await joinAsGuest(page, invite.join_url, 'Ivy Invited');
+      await page.getByRole('button', { name: 'Leave' }).waitFor();
+      await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+      await page.getByText('This talk has ended.').waitFor();
+      const again = await ctx.newPage();
+      await again.goto(talk.short_url);
+      await again.getByText('This talk has ended.').waitFor();
+      await waitFor(() => (t.services.live?.participants(talk.id).length ?? 0) === 0, 'the room to empty');
+    } finally {
+      await ctx.close();
+    }
+  });
+});
