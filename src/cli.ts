@@ -4,6 +4,7 @@ import { ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
 import { closeServices, createServices } from './services.js';
 import { botCommand } from './bot/cli.js';
+import { webhookCommand } from './webhooks/cli.js';
 
 const usage = `smalltalk: self-hostable live talks
 
@@ -23,7 +24,7 @@ With the embedded database, commands other than serve need the server stopped (P
 
 /** Extra commands features add (webhook, bot, loadtest). */
 export type Command = (args: string[], config: () => Config) => Promise<number>;
-export const commands: Record<string, Command> = { bot: botCommand };
+export const commands: Record<string, Command> = { webhook: webhookCommand, bot: botCommand };
 
 function print(json: boolean, value: unknown, text: string) {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);

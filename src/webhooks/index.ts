@@ -4,6 +4,15 @@ import { webhookRoutes } from './routes.js';
 import { WebhooksService } from './service.js';
 import { DeliveryWorker } from './worker.js';
 
+const installed = new WeakMap<Services, WebhooksService>();
+
+/** The webhooks service of an installed app (for the CLI). */
+export function webhooksOf(services: Services): WebhooksService {
+  const w = installed.get(services);
+  if (!w) throw new Error('the webhooks feature is not installed');
+  return w;
+}
+
 /** Installs webhooks: the outbox as `services.events`, the delivery worker, the partner routes. */
 export function installWebhooks(services: Services) {
   const { config } = services;
@@ -20,6 +29,7 @@ export function installWebhooks(services: Services) {
     queueSchema: config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`,
   });
   const webhooks = new WebhooksService(services.db.db, outbox, worker, config);
+  installed.set(services, webhooks);
   services.events = outbox;
   services.queueNames.push(DELIVER_QUEUE);
   const deliveryWorker = worker;

@@ -1,7 +1,7 @@
 import type { Job } from 'pg-boss';
 import type { Logger } from 'pino';
 import { sql } from 'kysely';
-import type { Db } from '../platform/db/index.js';
+import type { Db, Tx } from '../platform/db/index.js';
 import type { WebhookSecret } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
 import type { Queue } from '../platform/queue.js';
@@ -216,7 +216,7 @@ export class DeliveryWorker {
           deferred.map(({ job, until }) => ({ name: DELIVER_QUEUE, data: job.data, ...this.outboxJobOptions(), startAfter: new Date(until) })),
           { db },
         );
-        await this.queue.boss.complete(DELIVER_QUEUE, [...disabled.map((d) => d.job.id), ...deferred.map((d) => d.job.id)], { db });
+        await completeInTx(this.queue, tx, [...disabled.map((d) => d.job.id), ...deferred.map((d) => d.job.id)]);
       });
     }
   }
@@ -340,10 +340,21 @@ export class DeliveryWorker {
       } else if (!ok && !result.refused && !row.failing_since) {
         await tx.updateTable('webhook_endpoints').set({ failing_since: now }).where('id', '=', row.endpoint_id).where('failing_since', 'is', null).execute();
       }
-      if (jobId) await this.queue.boss.complete(DELIVER_QUEUE, jobId, { db: this.queue.executor(tx) as never });
+      if (jobId) await completeInTx(this.queue, tx, [jobId]);
     });
     return { result, status, nextAttemptAt, disabledReason };
   }
+}
+
+/**
+ * Completes jobs inside `tx`. pg-boss's complete() reads its third argument as output data, so
+ * the connection option must be the fourth: passed third, it would run on the shared connection,
+ * which on PGlite waits forever for the transaction that is waiting for it.
+ */
+async function completeInTx(queue: Queue, tx: Tx, ids: string[]) {
+  if (ids.length === 0) return;
+  const complete = queue.boss.complete.bind(queue.boss) as unknown as (name: string, ids: string[], data: null, options: { db: unknown }) => Promise<unknown>;
+  await complete(DELIVER_QUEUE, ids, null, { db: queue.executor(tx) });
 }
 
 /** ±10 % so that many deliveries failing together do not retry in lockstep. */

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../cli.js';
+import { closeServices, createServices } from '../services.js';
+import { webhooksOf } from './index.js';
+import type { CreateWebhookInput } from './schemas.js';
+
+const usage = `smalltalk webhook add --partner ID --url URL [--events talk_join,next_caption] [--description TEXT] [--json]
+smalltalk webhook list --partner ID [--json]
+smalltalk webhook rm --partner ID --id WEBHOOK_ID
+smalltalk webhook test --partner ID --id WEBHOOK_ID [--json]`;
+
+/** `smalltalk webhook add|list|rm|test`: the partner API's webhook management, for operators. */
+export const webhookCommand: Command = async (args, config) => {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      partner: { type: 'string' },
+      url: { type: 'string' },
+      events: { type: 'string' },
+      description: { type: 'string' },
+      id: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (!values.partner || !['add', 'list', 'rm', 'test'].includes(sub ?? '')) {
+    console.error(usage);
+    return 2;
+  }
+  const partnerId = values.partner;
+  const services = await createServices(config());
+  const out = (value: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+  try {
+    const webhooks = webhooksOf(services);
+    if (sub === 'add') {
+      if (!values.url) {
+        console.error(usage);
+        return 2;
+      }
+      const hook = await webhooks.create(partnerId, {
+        url: values.url,
+        events: values.events?.split(',').map((e) => e.trim()) as CreateWebhookInput['events'],
+        description: values.description ?? null,
+      });
+      out(hook, `${hook.id}  ${hook.url}  events: ${hook.events.join(',')}\nsigning secret: ${hook.secret}\n(store the secret now: it is not shown again)`);
+      return 0;
+    }
+    if (sub === 'list') {
+      const { items } = await webhooks.list(partnerId, { limit: 200 });
+      out(
+        items,
+        items
+          .map((h) => `${h.id}  ${h.enabled ? 'enabled ' : 'disabled'}  ${h.url}  ${h.events.join(',')}${h.disabled_reason ? `  (${h.disabled_reason})` : ''}`)
+          .join('\n') || 'no webhooks',
+      );
+      return 0;
+    }
+    if (!values.id) {
+      console.error(usage);
+      return 2;
+    }
+    if (sub === 'rm') {
+      const hook = await webhooks.delete(partnerId, values.id);
+      out(hook, `removed ${hook.id}`);
+      return 0;
+    }
+    const delivery = await webhooks.test(partnerId, values.id);
+    const attempt = delivery.attempts[0];
+    out(delivery, `${delivery.status}: ${attempt?.status_code ?? attempt?.error ?? 'no attempt'} in ${attempt?.latency_ms ?? 0} ms`);
+    return delivery.status === 'succeeded' ? 0 : 1;
+  } finally {
+    await closeServices(services);
+  }
+};
