@@ -4,6 +4,7 @@ import { ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
 import { closeServices, createServices } from './services.js';
 import { botCommand } from './bot/cli.js';
+import { loadtestCommand } from './bot/loadtest.js';
 import { webhookCommand } from './webhooks/cli.js';
 
 const usage = `smalltalk: self-hostable live talks
@@ -18,13 +19,14 @@ Usage:
   smalltalk token revoke --partner ID --token TOKEN_ID
   smalltalk bot join <short_url|talk_id> [--token T] [--name N] [--play speech.wav] [--seconds S] [--json]
                                           join a talk as a real WebRTC participant and report what it heard
+  smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav]
 
 Configuration comes from the environment (see docs/configuration.md).
 With the embedded database, commands other than serve need the server stopped (PGlite is one process).`;
 
 /** Extra commands features add (webhook, bot, loadtest). */
 export type Command = (args: string[], config: () => Config) => Promise<number>;
-export const commands: Record<string, Command> = { webhook: webhookCommand, bot: botCommand };
+export const commands: Record<string, Command> = { webhook: webhookCommand, bot: botCommand, loadtest: loadtestCommand };
 
 function print(json: boolean, value: unknown, text: string) {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);

@@ -1,0 +1,90 @@
+/**
+ * One speaker (Festival speech) to N listeners through the SFU. The server (with its SFU worker
+ * threads) runs in this process pinned to core 0 where taskset exists; the bots run in other
+ * processes pinned to core 1. Prints SFU CPU, forwarded packets/s per core, fraction receiving,
+ * join p50/p99, and the per-packet cost as a ratio to a plain UDP send loop measured in this run.
+ *   npm run bench:sfu -- 50 100      (listener counts; default 50 100)
+ */
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import type { LiveRooms } from '../../src/rooms/service.js';
+import { runSwarm, summarize } from '../../src/bot/loadtest.js';
+import { api, createPartner, startApp } from '../../test/helpers.js';
+import { speechWav } from '../../test/live/media.js';
+
+const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const seconds = 15;
+
+function pin(cpu: number) {
+  try {
+    execFileSync('taskset', ['-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Baseline: µs of CPU per 100-byte UDP send from a Node loop, on this machine now. */
+async function udpBaseline(): Promise<number> {
+  const sink = createSocket('udp4');
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  const port = (sink.address() as { port: number }).port;
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.connect(port, '127.0.0.1', () => r()));
+  const buf = Buffer.alloc(100);
+  const n = 20000;
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    s.send(buf);
+    if (i % 200 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const c1 = process.cpuUsage(c0);
+  s.close();
+  sink.close();
+  return (c1.user + c1.system) / n;
+}
+
+async function main() {
+  const pinned = pin(0);
+  const baseline = await udpBaseline();
+  console.log(`baseline: ${baseline.toFixed(1)} µs CPU per 100-byte UDP send (${pinned ? 'server pinned to core 0, bots to core 1' : 'no taskset: unpinned'})`);
+  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LOG_LEVEL: 'silent' } });
+  const p = await createPartner(t, 'Bench');
+  const wav = speechWav();
+  const rows: string[] = [];
+  try {
+    for (const n of counts.length ? counts : [50, 100]) {
+      const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: `bench ${n}` } })).body.talk;
+      const live = t.services.live as LiveRooms;
+      const speaker = runSwarm(talk.short_url, 1, seconds + 10, { play: wav, cpu: pinned ? 1 : null });
+      await new Promise((r) => setTimeout(r, 2000));
+      const listeners = runSwarm(talk.short_url, n, seconds, { decode: Math.min(5, n), cpu: pinned ? 1 : null });
+      // Measure the steady window: after the joins, before the leaves.
+      await new Promise((r) => setTimeout(r, Math.max(4000, n * 25)));
+      const s0 = await live.sfu.stats();
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      await new Promise((r) => setTimeout(r, 6000));
+      const s1 = await live.sfu.stats();
+      const c1 = process.cpuUsage(c0);
+      const wall = (performance.now() - w0) / 1000;
+      const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
+      const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
+      const result = summarize(await listeners);
+      await speaker;
+      const pps = forwarded / wall;
+      const perPacket = forwarded ? ((c1.user + c1.system) / forwarded) : 0;
+      const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% |`;
+      console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
+      rows.push(row);
+    }
+  } finally {
+    await t.close();
+  }
+  console.log('\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (decoding listeners) | loss | concealment |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+  process.exit(0);
+}
+
+void main();

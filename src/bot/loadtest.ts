@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Config } from '../platform/config.js';
+import type { ParticipantReport } from './participant.js';
+
+export interface LoadResult {
+  listeners: number;
+  receiving: number;
+  fractionReceiving: number;
+  joinP50: number | null;
+  joinP99: number | null;
+  /** Packets lost / (received + lost) over every listener. */
+  loss: number;
+  /** Concealed / total samples over the decoding listeners. */
+  concealment: number;
+  errors: string[];
+}
+
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Runs `count` participants in child processes (optionally pinned to `cpus` with taskset). */
+export function runSwarm(pageUrl: string, count: number, seconds: number, options: { decode?: number; play?: string; cpu?: number | null } = {}): Promise<ParticipantReport[]> {
+  const self = fileURLToPath(new URL(`./swarm${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+  const args = ['--import', 'tsx', self, pageUrl, String(count), String(seconds), String(options.decode ?? 0), options.play ?? ''];
+  const [cmd, argv] = options.cpu !== undefined && options.cpu !== null ? ['taskset', ['-c', String(options.cpu), process.execPath, ...args]] : [process.execPath, args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+    });
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '[]'));
+      } catch {
+        reject(new Error(`a load-test process failed: ${out.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+export function summarize(reports: ParticipantReport[]): LoadResult {
+  const ok = reports.filter((r) => !r.error);
+  const receiving = ok.filter((r) => r.packetsReceived > 0 || r.loudFrames > 0);
+  const joins = ok.map((r) => r.joinMs).filter((v): v is number => v !== null);
+  const received = ok.reduce((a, r) => a + r.packetsReceived, 0);
+  const lost = ok.reduce((a, r) => a + r.packetsLost, 0);
+  const decoded = ok.filter((r) => r.totalSamples > 0);
+  const concealed = decoded.reduce((a, r) => a + r.concealedSamples, 0);
+  const total = decoded.reduce((a, r) => a + r.totalSamples, 0);
+  return {
+    listeners: reports.length,
+    receiving: receiving.length,
+    fractionReceiving: reports.length ? receiving.length / reports.length : 0,
+    joinP50: percentile(joins, 50),
+    joinP99: percentile(joins, 99),
+    loss: received + lost ? lost / (received + lost) : 0,
+    concealment: total ? concealed / total : 0,
+    errors: [...new Set(reports.map((r) => r.error).filter((e): e is string => !!e))],
+  };
+}
+
+/** `smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P]` */
+export async function loadtestCommand(args: string[], _config: () => Config): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { speakers: { type: 'string' }, listeners: { type: 'string' }, seconds: { type: 'string' }, play: { type: 'string' }, processes: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0])) {
+    console.error('usage: smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--json]');
+    return 2;
+  }
+  const url = positionals[0];
+  const speakers = Number(values.speakers ?? 1);
+  const listeners = Number(values.listeners ?? 10);
+  const seconds = Number(values.seconds ?? 20);
+  const processes = Math.max(1, Number(values.processes ?? Math.max(1, os.availableParallelism() - 1)));
+  const cpu0 = await serverCpu(url);
+  const speakerRun = speakers > 0 ? runSwarm(url, speakers, seconds + 5, { play: values.play }) : Promise.resolve([]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const per = Math.ceil(listeners / processes);
+  const runs: Promise<ParticipantReport[]>[] = [];
+  for (let i = 0, left = listeners; left > 0; i++, left -= per) runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
+  const reports = (await Promise.all(runs)).flat();
+  const cpu1 = await serverCpu(url);
+  await speakerRun;
+  const result = { ...summarize(reports), serverCpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null };
+  if (values.json) console.log(JSON.stringify(result));
+  else console.log(JSON.stringify(result, null, 2));
+  return 0;
+}
+
+/** Server CPU is read from the server's own stats endpoint when it exposes one (not yet): null. */
+async function serverCpu(_url: string): Promise<number | null> {
+  return null;
+}

@@ -1,0 +1,30 @@
+import { BotParticipant, decodeAudio } from './participant.js';
+
+/**
+ * A worker process of the load test: `count` participants joining `pageUrl`. The first `decode`
+ * of them decode audio; the rest are light (ICE/DTLS/SRTP complete, packets counted from stats).
+ * Prints one JSON line with every participant's report.
+ */
+async function main() {
+  const [pageUrl, countText, secondsText, decodeText, playFile] = process.argv.slice(2);
+  const count = Number(countText);
+  const seconds = Number(secondsText);
+  const audio = playFile ? await decodeAudio(playFile) : undefined;
+  const bots: BotParticipant[] = [];
+  const joins: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const bot = new BotParticipant({ pageUrl, name: `load ${process.pid}-${i}`, audio, decode: audio ? true : i < Number(decodeText) });
+    bots.push(bot);
+    joins.push(bot.join().catch((err: Error) => void (bot.report.error = err.message)));
+    await new Promise((r) => setTimeout(r, 20)); // spread the joins a little, as real arrivals are
+  }
+  await Promise.all(joins);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  for (const b of bots) await b.collectStats().catch(() => undefined);
+  const reports = bots.map((b) => ({ ...b.report, decoded: b !== undefined }));
+  await Promise.all(bots.map((b) => b.leave()));
+  process.stdout.write(`${JSON.stringify(reports)}\n`);
+  process.exit(0);
+}
+
+void main();
