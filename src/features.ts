@@ -1,3 +1,4 @@
+import { installCaptions } from './captions/feature.js';
 import { installDashboard } from './dashboard/feature.js';
 import { installRecording } from './recordings/feature.js';
 import { installLiveRooms } from './rooms/index.js';
@@ -11,4 +12,4 @@ import { installWebhooks } from './webhooks/index.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installLiveRooms, installRecording];
+export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installLiveRooms, installRecording, installCaptions];

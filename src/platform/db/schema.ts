@@ -150,6 +150,9 @@ export interface RecordingsTable {
   user_id: string | null;
   tracks: Json<RecordingTrack[]>;
   transcription: Json<unknown> | null;
+  /** The node recording it while live; it refreshes heartbeat_at, and recovery skips fresh leases. */
+  owner_node: string | null;
+  heartbeat_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -297,6 +300,23 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+/** One live caption: a phrase one speaker said, numbered per talk. */
+export interface TalkCaptionsTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  seq: number;
+  participant_id: string;
+  user_id: string | null;
+  uid: string | null;
+  name: string;
+  username: string | null;
+  avatar_url: string | null;
+  text: string;
+  spoken_at: Timestamp;
+  created_at: Generated<Date>;
+}
+
 export interface WebhookTalkSequencesTable {
   talk_id: string;
   seq: number;
@@ -320,6 +340,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   webhook_talk_sequences: WebhookTalkSequencesTable;
+  talk_captions: TalkCaptionsTable;
   talk_join_tokens: TalkJoinTokensTable;
   talk_invites: TalkInvitesTable;
   talk_participants: TalkParticipantsTable;

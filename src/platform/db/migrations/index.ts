@@ -3,6 +3,7 @@ import * as m001 from './001_foundation.js';
 import * as m002 from './002_password_resets_invites.js';
 import * as m003 from './003_live_rooms.js';
 import * as m004 from './004_webhooks.js';
+import * as m005 from './005_captions_recording_lease.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '002_password_resets_invites': m002,
   '003_live_rooms': m003,
   '004_webhooks': m004,
+  '005_captions_recording_lease': m005,
 };

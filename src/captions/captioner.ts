@@ -1,0 +1,193 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Talk } from '../platform/db/schema.js';
+import { iso } from '../platform/http.js';
+import { OPUS_PAYLOAD_TYPE, freeRtpPort, writeSdp } from '../recordings/media.js';
+import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
+import type { Services } from '../services.js';
+import { type Phrase, SpeakerRecognizer } from './recognizer.js';
+import { CaptionsRepository } from './repository.js';
+
+interface Listening {
+  speaker: SpeakerInfo;
+  recognizer: SpeakerRecognizer;
+  stopTap: (() => Promise<void>) | null;
+  sdpDir: string;
+}
+
+interface LiveTalk {
+  talkId: string;
+  partnerId: string;
+  speakers: Map<string, Listening>;
+  /** Speakers starting and stopping, one after another in the order the room reported them. */
+  ops: Promise<unknown>;
+  /** Captions of one talk are saved one after another, so seq follows the order phrases were recognized. */
+  saving: Promise<unknown>;
+}
+
+/** One caption's path from phrase end to the room, for the latency benchmark. */
+export interface CaptionTiming {
+  talkId: string;
+  seq: number;
+  /** ms from the arrival of the phrase's last audio to the caption's broadcast. */
+  latencyMs: number;
+}
+
+/**
+ * Live captions: while a talk is live, each speaker's tapped audio is recognized as it streams
+ * (see recognizer.ts); every phrase is saved as a caption (numbered per talk), emitted to
+ * partners as next_caption in the same transaction, then broadcast to the room.
+ */
+export class LiveCaptions implements LiveTalkObserver {
+  readonly repo: CaptionsRepository;
+  private readonly talks = new Map<string, LiveTalk>();
+  /** The most recent caption timings (bounded), read by the benchmark and the tests. */
+  readonly timings: CaptionTiming[] = [];
+
+  constructor(
+    private readonly services: Services,
+    private readonly live: () => LiveTalks | undefined,
+  ) {
+    this.repo = new CaptionsRepository(services.db.db);
+  }
+
+  private get log() {
+    return this.services.log.child({ component: 'captions' });
+  }
+
+  talkStarted(talk: Talk): void {
+    this.liveTalk(talk.id, talk.partner_id);
+  }
+
+  private liveTalk(talkId: string, partnerId: string): LiveTalk {
+    let t = this.talks.get(talkId);
+    if (!t) {
+      t = { talkId, partnerId, speakers: new Map(), ops: Promise.resolve(), saving: Promise.resolve() };
+      this.talks.set(talkId, t);
+    }
+    return t;
+  }
+
+  /** Runs `op` after every earlier start/stop of the same talk; failures are logged, not thrown at the room. */
+  private enqueue(t: LiveTalk, what: string, op: () => Promise<void>): Promise<void> {
+    const next = t.ops.then(op).catch((err) => this.log.error({ err, talkId: t.talkId }, `captions ${what} failed`));
+    t.ops = next;
+    return next;
+  }
+
+  async speakerStarted(talkId: string, speaker: SpeakerInfo): Promise<void> {
+    let t = this.talks.get(talkId);
+    if (!t) {
+      const talk = await this.services.talks.repo.byIdForRoom(talkId);
+      if (!talk) return;
+      t = this.liveTalk(talkId, talk.partner_id);
+    }
+    const talk = t;
+    return this.enqueue(talk, 'speaker start', async () => {
+      if (talk.speakers.has(speaker.participantId) || this.talks.get(talkId) !== talk) return;
+      const sdpDir = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-captions-'));
+      const port = await freeRtpPort();
+      const sdp = path.join(sdpDir, 'speaker.sdp');
+      await writeSdp(sdp, port);
+      const recognizer = new SpeakerRecognizer(
+        sdp,
+        (phrase) => {
+          talk.saving = talk.saving.then(() => this.publish(talk, speaker, phrase)).catch((err) => this.log.error({ err, talkId }, 'saving a caption failed'));
+        },
+        (err) => this.log.error({ err, talkId, participantId: speaker.participantId }, 'live recognizer failed'),
+      );
+      const listening: Listening = { speaker, recognizer, stopTap: null, sdpDir };
+      talk.speakers.set(speaker.participantId, listening);
+      try {
+        const live = this.live();
+        if (live) listening.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+      } catch (err) {
+        talk.speakers.delete(speaker.participantId);
+        await this.stopListening(listening);
+        throw err;
+      }
+    });
+  }
+
+  speakerStopped(talkId: string, participantId: string): Promise<void> {
+    const t = this.talks.get(talkId);
+    if (!t) return Promise.resolve();
+    return this.enqueue(t, 'speaker stop', async () => {
+      const listening = t.speakers.get(participantId);
+      if (!listening) return;
+      t.speakers.delete(participantId);
+      await this.stopListening(listening);
+    });
+  }
+
+  /** The talk ended: each recognizer finishes its last phrase, which is still saved and sent. */
+  async talkStopped(talkId: string): Promise<void> {
+    const t = this.talks.get(talkId);
+    if (!t) return;
+    this.talks.delete(talkId);
+    await this.enqueue(t, 'stop', async () => {
+      await Promise.all([...t.speakers.values()].map((l) => this.stopListening(l)));
+      t.speakers.clear();
+    });
+    await t.saving;
+  }
+
+  private async stopListening(l: Listening): Promise<void> {
+    await l.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a caption tap failed'));
+    await l.recognizer.stop();
+    await rm(l.sdpDir, { recursive: true, force: true });
+  }
+
+  /** Saves the caption and emits next_caption in one transaction, then shows it in the room. */
+  private async publish(t: LiveTalk, speaker: SpeakerInfo, phrase: Phrase): Promise<void> {
+    const caption = await this.services.db.db.transaction().execute(async (tx) => {
+      const seq = await this.repo.nextSeq(tx, t.talkId);
+      const row = await this.repo.insert(tx, {
+        partner_id: t.partnerId,
+        talk_id: t.talkId,
+        seq,
+        participant_id: speaker.participantId,
+        user_id: speaker.userId,
+        uid: speaker.uid,
+        name: speaker.name,
+        username: speaker.username,
+        avatar_url: speaker.photoUrl,
+        text: phrase.text,
+        spoken_at: phrase.startedAt,
+      });
+      try {
+        await this.services.events.emit(tx, t.partnerId, 'next_caption', {
+          message: phrase.text,
+          fullname: speaker.name,
+          avatar_url: speaker.photoUrl,
+          username: speaker.username,
+          timestamp: iso(phrase.startedAt),
+          talkId: t.talkId,
+          seq,
+        });
+      } catch (err) {
+        // Without the webhooks feature the default sink refuses; captions still work in the room.
+        if (!/not installed/.test((err as Error).message)) throw err;
+      }
+      return row;
+    });
+    const seq = Number(caption.seq);
+    this.live()?.broadcastCaption(t.talkId, {
+      seq,
+      participantId: speaker.participantId,
+      name: speaker.name,
+      text: phrase.text,
+      timestamp: iso(phrase.startedAt) as string,
+    });
+    const latencyMs = Date.now() - phrase.endedAt;
+    this.timings.push({ talkId: t.talkId, seq, latencyMs });
+    if (this.timings.length > 10_000) this.timings.splice(0, 5_000);
+    this.log.debug({ talkId: t.talkId, seq, latencyMs, text: phrase.text }, 'caption');
+  }
+
+  /** Shutdown: stops every recognizer (their last phrases are saved). */
+  async stop(): Promise<void> {
+    await Promise.all([...this.talks.keys()].map((id) => this.talkStopped(id)));
+  }
+}

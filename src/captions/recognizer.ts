@@ -1,0 +1,116 @@
+import type { ChildProcess } from 'node:child_process';
+import { exited, rtpInputArgs, spawnTied } from '../recordings/media.js';
+import { POCKETSPHINX, POCKETSPHINX_MODEL, PocketsphinxParser } from '../transcription/pocketsphinx.js';
+
+const SAMPLE_RATE = 16_000;
+const BYTES_PER_SECOND = SAMPLE_RATE * 2;
+
+/** A phrase one speaker said, with wall-clock times of when its audio reached us. */
+export interface Phrase {
+  text: string;
+  /** When the phrase's first word arrived. */
+  startedAt: Date;
+  /** When the audio of its last word arrived (the latency benchmark's "phrase end"). */
+  endedAt: number;
+}
+
+/**
+ * pocketsphinx_continuous options for live use: the decoder must keep up with speech on a busy
+ * machine, so the search is narrower than the batch engine's (`-maxhmmpf 3000 -pl_window 10`
+ * cost about 40% less CPU on Festival speech here, with a similar word error rate).
+ */
+export function liveDecoderArgs(): string[] {
+  return [
+    '-infile',
+    '/dev/stdin',
+    '-time',
+    'yes',
+    '-logfn',
+    '/dev/null',
+    '-hmm',
+    `${POCKETSPHINX_MODEL}/en-us`,
+    '-lm',
+    `${POCKETSPHINX_MODEL}/en-us.lm.bin`,
+    '-dict',
+    `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`,
+    '-maxhmmpf',
+    '3000',
+    '-pl_window',
+    '10',
+  ];
+}
+
+/**
+ * One speaker's live recognizer: ffmpeg decodes the tapped Opus RTP (described by `sdpFile`) to
+ * 16 kHz mono PCM, which streams into pocketsphinx_continuous; its voice-activity detector cuts
+ * the stream into phrases at pauses and prints each about half a second after it ends.
+ */
+export class SpeakerRecognizer {
+  private readonly decoder: ChildProcess;
+  private readonly recognizer: ChildProcess;
+  /** (byte offset in the PCM stream, wall-clock ms when that chunk arrived), for mapping times back. */
+  private readonly arrivals: [number, number][] = [];
+  private bytes = 0;
+  private stopped = false;
+
+  constructor(sdpFile: string, onPhrase: (p: Phrase) => void, onError: (err: Error) => void) {
+    this.decoder = spawnTied('ffmpeg', [...rtpInputArgs(sdpFile), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-flush_packets', '1', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Node's child stdin is a socket, which pocketsphinx cannot open as /dev/stdin: `cat` turns it into a pipe.
+    this.recognizer = spawnTied('sh', ['-c', `cat | exec ${POCKETSPHINX} "$@"`, 'sh', ...liveDecoderArgs()], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.decoder.stderr?.resume();
+    this.recognizer.stderr?.resume();
+    this.recognizer.stdin?.on('error', () => undefined);
+    this.decoder.stdout?.on('data', (chunk: Buffer) => {
+      this.arrivals.push([this.bytes, Date.now()]);
+      if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
+      this.bytes += chunk.length;
+      this.recognizer.stdin?.write(chunk);
+    });
+    this.decoder.once('close', () => this.recognizer.stdin?.end());
+    const parser = new PocketsphinxParser((u) => {
+      onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(u.start)), endedAt: this.arrivalOf(u.end) });
+    });
+    let buffered = '';
+    this.recognizer.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const l of lines) parser.line(l);
+    });
+    this.recognizer.once('close', (code) => {
+      if (buffered) parser.line(buffered);
+      if (code !== 0 && !this.stopped) onError(new Error(`pocketsphinx exited with ${code}`));
+    });
+    for (const child of [this.decoder, this.recognizer]) child.once('error', (err) => onError(err));
+  }
+
+  /** Wall-clock ms when the PCM at `seconds` into the stream arrived. */
+  private arrivalOf(seconds: number): number {
+    const offset = Math.round(seconds * BYTES_PER_SECOND);
+    let found = this.arrivals[0]?.[1] ?? Date.now();
+    for (const [at, wall] of this.arrivals) {
+      if (at > offset) break;
+      found = wall;
+    }
+    return found;
+  }
+
+  /**
+   * Stops decoding; pocketsphinx then finishes (and reports) the phrase in progress. Killed if it
+   * takes longer than `graceMs`.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    this.decoder.kill('SIGKILL');
+    await exited(this.decoder);
+    this.recognizer.stdin?.end();
+    const killer = setTimeout(() => this.recognizer.kill('SIGKILL'), graceMs);
+    try {
+      await exited(this.recognizer);
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+}

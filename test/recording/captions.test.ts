@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { captionsOf } from '../../src/captions/feature.js';
+import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { Receiver } from '../webhooks/receiver.js';
+import { RtpTestRoom, speaker, speech, wer, withPauses } from './media.js';
+
+const HOST_LINES = ['Welcome everyone to our weekly talk about the garden.', 'Today we will plant tomatoes and water the young trees.'];
+const GUEST_LINES = ['Thank you for having me on the show.', 'I brought some seeds from my farm in the north.'];
+
+describe('live captions (RTP in, captions out)', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let other: TestPartner;
+  const room = new RtpTestRoom();
+  const receiver = new Receiver();
+  let hostWav: string;
+  let guestWav: string;
+  before(async () => {
+    const tmp = os.tmpdir();
+    hostWav = await withPauses(await Promise.all(HOST_LINES.map(speech)), 1.5, path.join(tmp, `st-cap-host-${process.pid}.wav`));
+    guestWav = await withPauses(await Promise.all(GUEST_LINES.map(speech)), 1.5, path.join(tmp, `st-cap-guest-${process.pid}.wav`));
+    await receiver.start();
+    t = await startApp({ background: false });
+    t.services.live = room;
+    const { startBackground } = await import('../../src/services.js');
+    await startBackground(t.services);
+    p = await createPartner(t, 'Acme');
+    other = await createPartner(t, 'Other');
+    const hook = await api(t, 'POST', '/api/v1/partners/webhooks', { token: p.token, json: { url: `${receiver.url}/hook`, events: ['next_caption'] } });
+    assert.equal(hook.status, 200, JSON.stringify(hook.body));
+  });
+  after(async () => {
+    await t?.close();
+    await receiver.close();
+  });
+
+  test('each phrase of each speaker: saved, sent to the room and as next_caption in seq order, listed for the partner only', async () => {
+    const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Garden hour', recording: false } });
+    const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
+    assert.ok(talk);
+    room.voice('host-c', hostWav);
+    room.voice('guest-c', guestWav);
+    await room.talkStarted(talk);
+    await room.speakerStarted(talk.id, speaker('host-c', 'Hana Host', 'hana', p.userId));
+    await room.speakerStarted(talk.id, speaker('guest-c', 'Gus Guest', 'gus'));
+    // Each speaker's two phrases are captioned while they still play (before the talk stops).
+    await waitFor(
+      () => ['host-c', 'guest-c'].every((id) => room.captions.filter((c) => c.talkId === talk.id && c.participantId === id).length >= 2),
+      'two captions per speaker in the room',
+      40_000,
+    );
+    await Promise.all([room.finished('host-c'), room.finished('guest-c')]);
+    await room.talkStopped(talk.id);
+
+    const inRoom = room.captions.filter((c) => c.talkId === talk.id);
+    assert.deepEqual(
+      inRoom.map((c) => c.seq),
+      inRoom.map((_, i) => i + 1),
+      'the room got captions numbered 1, 2, 3... in order',
+    );
+    const said = (id: string) =>
+      inRoom
+        .filter((c) => c.participantId === id)
+        .map((c) => c.text)
+        .join(' ');
+    const hostWer = wer(HOST_LINES.join(' '), said('host-c'));
+    const guestWer = wer(GUEST_LINES.join(' '), said('guest-c'));
+    assert.ok(hostWer < 0.4 && guestWer < 0.4, `caption WER host ${hostWer.toFixed(2)} (${said('host-c')}) guest ${guestWer.toFixed(2)} (${said('guest-c')})`);
+
+    // next_caption reached the partner's real endpoint, once per caption, in seq order.
+    const events = () => receiver.received.filter((r) => r.json.event_name === 'next_caption' && r.json.body.talkId === talk.id);
+    await receiver.until(() => events().length >= inRoom.length, 'every next_caption', 30_000);
+    const got = events().map((r) => r.json.body);
+    assert.deepEqual(
+      got.map((b) => b.seq),
+      inRoom.map((c) => c.seq),
+    );
+    assert.deepEqual(
+      got.map((b) => b.message),
+      inRoom.map((c) => c.text),
+    );
+    const first = got.find((b) => b.fullname === 'Gus Guest');
+    assert.ok(first);
+    assert.equal(first.username, 'gus');
+    assert.equal(first.avatar_url, null);
+    assert.match(String(first.timestamp), /^\d{4}-\d\d-\d\dT/);
+
+    // Saved with the talk (it was not recorded) and listed for its partner.
+    const listed = await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/captions`, { token: p.token });
+    assert.equal(listed.status, 200);
+    assert.deepEqual(
+      listed.body.captions.map((c: { seq: number; message: string }) => [c.seq, c.message]),
+      inRoom.map((c) => [c.seq, c.text]),
+    );
+    const page = await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/captions?after_seq=2&limit=1`, { token: p.token });
+    assert.deepEqual(
+      page.body.captions.map((c: { seq: number }) => c.seq),
+      [3],
+    );
+    assert.equal((await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/captions`, { token: other.token })).status, 404);
+    assert.equal((await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/captions`)).status, 401);
+    assert.equal((await api(t, 'GET', '/api/v1/partners/recordings', { token: p.token })).body.recordings.length, 0);
+
+    const timings = captionsOf(t.services)?.timings.filter((x) => x.talkId === talk.id) ?? [];
+    assert.equal(timings.length, inRoom.length);
+    console.log(`caption latency (phrase end -> broadcast), ms: ${timings.map((x) => x.latencyMs).join(', ')}`);
+  });
+});
