@@ -111,6 +111,9 @@ export async function buildApp(services: Services): Promise<App> {
   await recordingFileRoutes(app, services);
 
   // Everything a partner calls with an API token: one scope, one auth hook, one rate limit.
+  // Shared counters across nodes (scaled mode); closed with the app.
+  const rateLimitRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
+  if (rateLimitRedis) app.addHook('onClose', async () => void (await rateLimitRedis.quit()));
   await app.register(async (partnerApi) => {
     const auth = requirePartner(services.accounts);
     partnerApi.addHook('onRequest', auth);
@@ -119,7 +122,7 @@ export async function buildApp(services: Services): Promise<App> {
       hook: 'preHandler',
       max: config.RATE_LIMIT_PER_MINUTE,
       timeWindow: 60_000,
-      redis: config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined,
+      redis: rateLimitRedis,
       nameSpace: 'smalltalk-rl:',
       keyGenerator: (request) => request.partner?.tokenId ?? `${request.partner?.partnerId}:${request.sessionUser?.userId}`,
       errorResponseBuilder: (_request, context) =>

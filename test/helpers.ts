@@ -31,6 +31,8 @@ export interface StartOptions {
   /** Reuse a Postgres schema (restart tests). */
   schema?: string;
   background?: boolean;
+  /** Override TEST_DB for this app (the scaled-mode tests always use Postgres). */
+  db?: 'pglite' | 'postgres';
 }
 
 export async function startApp(options: StartOptions = {}): Promise<TestApp> {
@@ -48,7 +50,8 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     ...options.env,
   };
   let schema: string | undefined;
-  if (testDb === 'postgres') {
+  const kind = options.db ?? testDb;
+  if (kind === 'postgres') {
     const url = process.env.TEST_DATABASE_URL;
     if (!url) throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
     schema = options.schema ?? `t_${randomBytes(6).toString('hex')}`;
@@ -56,7 +59,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     env.DATABASE_SCHEMA = schema;
   }
   const config = loadConfig(env);
-  const services = await createServices(config, { inMemory: testDb === 'pglite' && !options.onDisk });
+  const services = await createServices(config, { inMemory: kind === 'pglite' && !options.onDisk });
   const app = await buildApp(services);
   await app.listen({ port, host: '127.0.0.1' });
   if (options.background !== false) await startBackground(services);
