@@ -12,7 +12,10 @@ import { runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
 
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const counts = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const seconds = 15;
 
 function pin(cpu: number) {
@@ -73,7 +76,7 @@ async function main() {
       const result = summarize(await listeners);
       await speaker;
       const pps = forwarded / wall;
-      const perPacket = forwarded ? ((c1.user + c1.system) / forwarded) : 0;
+      const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
       const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% |`;
       console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
       rows.push(row);
@@ -81,7 +84,9 @@ async function main() {
   } finally {
     await t.close();
   }
-  console.log('\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (decoding listeners) | loss | concealment |');
+  console.log(
+    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (decoding listeners) | loss | concealment |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   process.exit(0);

@@ -25,10 +25,16 @@ function percentile(values: number[], p: number): number | null {
 }
 
 /** Runs `count` participants in child processes (optionally pinned to `cpus` with taskset). */
-export function runSwarm(pageUrl: string, count: number, seconds: number, options: { decode?: number; play?: string; cpu?: number | null } = {}): Promise<ParticipantReport[]> {
+export function runSwarm(
+  pageUrl: string,
+  count: number,
+  seconds: number,
+  options: { decode?: number; play?: string; cpu?: number | null } = {},
+): Promise<ParticipantReport[]> {
   const self = fileURLToPath(new URL(`./swarm${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
   const args = ['--import', 'tsx', self, pageUrl, String(count), String(seconds), String(options.decode ?? 0), options.play ?? ''];
-  const [cmd, argv] = options.cpu !== undefined && options.cpu !== null ? ['taskset', ['-c', String(options.cpu), process.execPath, ...args]] : [process.execPath, args];
+  const [cmd, argv] =
+    options.cpu !== undefined && options.cpu !== null ? ['taskset', ['-c', String(options.cpu), process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -72,7 +78,14 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { speakers: { type: 'string' }, listeners: { type: 'string' }, seconds: { type: 'string' }, play: { type: 'string' }, processes: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      speakers: { type: 'string' },
+      listeners: { type: 'string' },
+      seconds: { type: 'string' },
+      play: { type: 'string' },
+      processes: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   });
   if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0])) {
     console.error('usage: smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--json]');
@@ -88,7 +101,8 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   await new Promise((r) => setTimeout(r, 1500));
   const per = Math.ceil(listeners / processes);
   const runs: Promise<ParticipantReport[]>[] = [];
-  for (let i = 0, left = listeners; left > 0; i++, left -= per) runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
+  for (let i = 0, left = listeners; left > 0; i++, left -= per)
+    runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
   const reports = (await Promise.all(runs)).flat();
   const cpu1 = await serverCpu(url);
   await speakerRun;

@@ -15,7 +15,11 @@ async function main() {
   for (let i = 0; i < count; i++) {
     const bot = new BotParticipant({ pageUrl, name: `load ${process.pid}-${i}`, audio, decode: audio ? true : i < Number(decodeText) });
     bots.push(bot);
-    joins.push(bot.join().catch((err: Error) => void (bot.report.error = err.message)));
+    joins.push(
+      bot.join().catch((err: Error) => {
+        bot.report.error = err.message;
+      }),
+    );
     await new Promise((r) => setTimeout(r, 20)); // spread the joins a little, as real arrivals are
   }
   await Promise.all(joins);

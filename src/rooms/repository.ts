@@ -9,7 +9,15 @@ export class RoomsRepository {
   insertJoinToken(
     partnerId: string,
     talkId: string,
-    row: { token_hash: string; uid: string | null; name: string | null; username: string | null; photo_url: string | null; role: ParticipantRole; expires_at: Date | null },
+    row: {
+      token_hash: string;
+      uid: string | null;
+      name: string | null;
+      username: string | null;
+      photo_url: string | null;
+      role: ParticipantRole;
+      expires_at: Date | null;
+    },
   ) {
     return this.db
       .insertInto('talk_join_tokens')
@@ -32,7 +40,13 @@ export class RoomsRepository {
   }
 
   listInvites(partnerId: string, talkId: string) {
-    return this.db.selectFrom('talk_invites').selectAll().where('partner_id', '=', partnerId).where('talk_id', '=', talkId).orderBy('created_at', 'desc').execute();
+    return this.db
+      .selectFrom('talk_invites')
+      .selectAll()
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .orderBy('created_at', 'desc')
+      .execute();
   }
 
   revokeInvite(partnerId: string, talkId: string, inviteId: string) {
@@ -87,6 +101,12 @@ export class RoomsRepository {
   }
 
   listSubscriptions(partnerId: string, talkId: string) {
-    return this.db.selectFrom('talk_subscriptions').selectAll().where('partner_id', '=', partnerId).where('talk_id', '=', talkId).orderBy('created_at').execute();
+    return this.db
+      .selectFrom('talk_subscriptions')
+      .selectAll()
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .orderBy('created_at')
+      .execute();
   }
 }

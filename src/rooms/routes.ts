@@ -48,7 +48,15 @@ export function partnerLiveRoutes(rooms: LiveRooms) {
       };
     });
 
-    const inviteJson = (row: { id: string; talk_id: string; max_uses: number | null; uses: number; expires_at: Date | null; revoked_at: Date | null; created_at: Date }) => ({
+    const inviteJson = (row: {
+      id: string;
+      talk_id: string;
+      max_uses: number | null;
+      uses: number;
+      expires_at: Date | null;
+      revoked_at: Date | null;
+      created_at: Date;
+    }) => ({
       id: row.id,
       talk_id: row.talk_id,
       max_uses: row.max_uses,
@@ -113,7 +121,11 @@ export function publicLiveRoutes() {
       const { code } = request.params as { code: string };
       const talk = await services.talks.repo.byShortCode(code);
       if (!talk) throw new AppError('not_found', 'no talk at this address');
-      const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+      const stamp = (d: Date) =>
+        d
+          .toISOString()
+          .replace(/[-:]/g, '')
+          .replace(/\.\d{3}/, '');
       const text = (s: string) => s.replace(/[\\;,]/g, (c) => `\\${c}`).replace(/\r?\n/g, '\\n');
       const start = talk.start_time ?? new Date();
       const end = talk.end_time ?? new Date(start.getTime() + 3600_000);

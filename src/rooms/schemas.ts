@@ -21,10 +21,13 @@ export const createJoinTokenSchema = {
   summary: 'Issue a join link for one person',
   tags: ['live'],
   description:
-    'A personal link into the room with a role (the only way to make someone a host besides your dashboard). The token is shown once; it travels in the link\'s fragment so it never reaches a server log.',
+    "A personal link into the room with a role (the only way to make someone a host besides your dashboard). The token is shown once; it travels in the link's fragment so it never reaches a server log.",
   params: IdParams,
   body: CreateJoinTokenBody,
-  response: { 200: envelope('join_token', Type.Object({ token: Type.String(), join_url: Type.String(), role: Role, expires_at: Nullable(Type.String()) })), ...errorResponses(400, 401, 404) },
+  response: {
+    200: envelope('join_token', Type.Object({ token: Type.String(), join_url: Type.String(), role: Role, expires_at: Nullable(Type.String()) })),
+    ...errorResponses(400, 401, 404),
+  },
 };
 
 export const InviteSchema = Type.Object({

@@ -109,7 +109,12 @@ export class LiveRooms implements LiveTalks {
   // ---- joining
 
   /** Checks the visitor's right to join and records the join (emitting talk_join in the same transaction). */
-  async join(talk: Talk, request: JoinRequest, sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null, socket: WebSocket) {
+  async join(
+    talk: Talk,
+    request: JoinRequest,
+    sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null,
+    socket: WebSocket,
+  ) {
     if (talk.status === 'ended') throw new RoomError('ended', 'this talk has ended');
     if (talk.end_time && talk.end_time.getTime() <= Date.now()) {
       await this.endTalk(talk);
@@ -159,7 +164,17 @@ export class LiveRooms implements LiveTalks {
       }
     });
     const current = this.openRoom(talk);
-    const p = new Participant(id, newSecret(24), identity.role, identity.name, identity.username, identity.photoUrl, identity.uid, identity.userId, current.talk);
+    const p = new Participant(
+      id,
+      newSecret(24),
+      identity.role,
+      identity.name,
+      identity.username,
+      identity.photoUrl,
+      identity.uid,
+      identity.userId,
+      current.talk,
+    );
     current.participants.set(p.id, p);
     this.byParticipant.set(p.id, current);
     if (current.emptyTimer) {
@@ -171,10 +186,15 @@ export class LiveRooms implements LiveTalks {
     return { room: current, participant: p, resumed: false };
   }
 
-  private async identify(talk: Talk, request: JoinRequest, sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null): Promise<Identity & { invite?: string }> {
+  private async identify(
+    talk: Talk,
+    request: JoinRequest,
+    sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null,
+  ): Promise<Identity & { invite?: string }> {
     if (request.token) {
       const row = await this.repo.joinTokenForTalk(talk.id, sha256(request.token));
-      if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw new RoomError('invalid_token', 'this join link is not valid (unknown or expired)');
+      if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now()))
+        throw new RoomError('invalid_token', 'this join link is not valid (unknown or expired)');
       return {
         role: row.role,
         name: row.name ?? cleanName(request.name) ?? 'Guest',
@@ -185,7 +205,14 @@ export class LiveRooms implements LiveTalks {
       };
     }
     if (sessionHost) {
-      return { role: 'host', name: sessionHost.name, username: sessionHost.username, photoUrl: httpUrl(sessionHost.photoUrl), uid: null, userId: sessionHost.userId };
+      return {
+        role: 'host',
+        name: sessionHost.name,
+        username: sessionHost.username,
+        photoUrl: httpUrl(sessionHost.photoUrl),
+        uid: null,
+        userId: sessionHost.userId,
+      };
     }
     const name = cleanName(request.name);
     if (!name) throw new RoomError('bad_request', 'enter a display name (1 to 60 characters)');
@@ -195,7 +222,7 @@ export class LiveRooms implements LiveTalks {
     return base;
   }
 
-  private attach(room: Room, p: Participant, socket: WebSocket) {
+  private attach(_room: Room, p: Participant, socket: WebSocket) {
     if (p.graceTimer) {
       clearTimeout(p.graceTimer);
       p.graceTimer = null;

@@ -1,14 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import {
-  RTCPeerConnection,
-  type RTCRtpTransceiver,
-  RtpHeader,
-  RtpPacket,
-  useAudioLevelIndication,
-  useOPUS,
-  useSdesMid,
-} from 'werift';
+import { RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket, useAudioLevelIndication, useOPUS, useSdesMid } from 'werift';
 import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker } from './protocol.js';
 
 /**

@@ -9,7 +9,7 @@ import { speechWav } from './media.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '10' };
 
-async function launch(wav: string, profile: string): Promise<Browser> {
+async function launch(wav: string, _profile: string): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: false,
@@ -34,9 +34,11 @@ async function launch(wav: string, profile: string): Promise<Browser> {
 
 /** Peak received level (WebAudio analyser on the page's remote audio) over the window. */
 async function hears(page: Page, what: string) {
-  await page.waitForFunction(() => ((window as any).smalltalk?.receivedLevel() ?? 0) > 0.02, null, { timeout: 20_000, polling: 50 }).catch(() => {
-    throw new Error(`timed out waiting for ${what}`);
-  });
+  await page
+    .waitForFunction(() => ((window as any).smalltalk?.receivedLevel() ?? 0) > 0.02, null, { timeout: 20_000, polling: 50 })
+    .catch(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    });
 }
 
 describe('the talk page in Chromium', () => {
@@ -63,11 +65,14 @@ describe('the talk page in Chromium', () => {
   };
 
   test('a host and a guest hear each other; start_off starts the guest muted', async () => {
-    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Open mic night', description: 'Come and talk', mic_behavior: 'start_off' } })).body.talk;
+    const talk = (
+      await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Open mic night', description: 'Come and talk', mic_behavior: 'start_off' } })
+    ).body.talk;
     const html = await (await fetch(talk.short_url)).text();
     assert.match(html, /<title>Open mic night · smalltalk<\/title>/);
     assert.match(html, /og:description" content="Come and talk"/);
-    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h1' } })).body.join_token;
+    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h1' } }))
+      .body.join_token;
     const hostCtx = await browser.newContext();
     const guestCtx = await browser.newContext();
     try {

@@ -37,12 +37,23 @@ function Countdown({ to }: { to: string }) {
   const left = Math.max(0, new Date(to).getTime() - now);
   if (left === 0) return <span>starting now</span>;
   const s = Math.floor(left / 1000);
-  const parts = [Math.floor(s / 86400) && `${Math.floor(s / 86400)}d`, `${Math.floor((s % 86400) / 3600)}h`, `${Math.floor((s % 3600) / 60)}m`, `${s % 60}s`].filter(Boolean);
+  const parts = [
+    Math.floor(s / 86400) && `${Math.floor(s / 86400)}d`,
+    `${Math.floor((s % 86400) / 3600)}h`,
+    `${Math.floor((s % 3600) / 60)}m`,
+    `${s % 60}s`,
+  ].filter(Boolean);
   return <span aria-live="off">starts in {parts.join(' ')}</span>;
 }
 
 function Avatar({ p }: { p: { name: string; photo_url: string | null } }) {
-  return p.photo_url ? <img class="avatar" src={p.photo_url} alt="" /> : <span class="avatar initials" aria-hidden="true">{p.name.slice(0, 1).toUpperCase()}</span>;
+  return p.photo_url ? (
+    <img class="avatar" src={p.photo_url} alt="" />
+  ) : (
+    <span class="avatar initials" aria-hidden="true">
+      {p.name.slice(0, 1).toUpperCase()}
+    </span>
+  );
 }
 
 function Header() {
@@ -73,7 +84,11 @@ function Subscribe() {
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const res = await fetch(`/t/${data.talk.code}/subscribe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    const res = await fetch(`/t/${data.talk.code}/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email }),
+    });
     const body = await res.json();
     if (body.error) setError(body.error.message);
     else setDone(body.subscription.calendar_url);
@@ -167,7 +182,19 @@ function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string
   );
 }
 
-function InRoom({ client, state, levels, me, captions }: { client: RoomClient; state: RoomState; levels: Record<string, number>; me: string; captions: { name: string; text: string }[] }) {
+function InRoom({
+  client,
+  state,
+  levels,
+  me,
+  captions,
+}: {
+  client: RoomClient;
+  state: RoomState;
+  levels: Record<string, number>;
+  me: string;
+  captions: { name: string; text: string }[];
+}) {
   const [showCaptions, setShowCaptions] = useState(true);
   const self = state.participants.find((p) => p.id === me);
   const isHost = self?.role === 'host';
@@ -196,7 +223,7 @@ function InRoom({ client, state, levels, me, captions }: { client: RoomClient; s
                 {p.id === me && ' (you)'}
               </span>
               <span class="role">{p.role}</span>
-              <span class="mic" aria-label={p.can_speak ? (p.muted ? 'muted' : 'mic on') : 'listening'}>
+              <span class="mic" role="img" aria-label={p.can_speak ? (p.muted ? 'muted' : 'mic on') : 'listening'}>
                 {p.can_speak ? (p.muted ? '🔇' : '🎙️') : '👂'}
               </span>
               {(levels[p.id] ?? 0) > 0.08 && <span class="visually-hidden">speaking</span>}
@@ -254,7 +281,12 @@ function InRoom({ client, state, levels, me, captions }: { client: RoomClient; s
       </section>
       <nav class="toolbar" aria-label="Your controls">
         {self?.can_speak ? (
-          <button type="button" class={self.muted ? 'mic-off' : 'mic-on primary'} aria-pressed={!self.muted} onClick={() => client.send({ type: 'mute', muted: !self.muted })}>
+          <button
+            type="button"
+            class={self.muted ? 'mic-off' : 'mic-on primary'}
+            aria-pressed={!self.muted}
+            onClick={() => client.send({ type: 'mute', muted: !self.muted })}
+          >
             {self.muted ? 'Unmute mic' : 'Mute mic'}
           </button>
         ) : (

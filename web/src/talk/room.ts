@@ -12,7 +12,16 @@ export interface Participant {
 }
 
 export interface RoomState {
-  talk: { id: string; name: string; status: string; room_type: string; mic_behavior: string; start_time: string | null; end_time: string | null; live: boolean };
+  talk: {
+    id: string;
+    name: string;
+    status: string;
+    room_type: string;
+    mic_behavior: string;
+    start_time: string | null;
+    end_time: string | null;
+    live: boolean;
+  };
   participants: Participant[];
   hands: string[];
   slots: (string | null)[];
