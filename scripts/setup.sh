@@ -5,5 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
-npm ci --no-audit --no-fund
+# `npm install` rather than `npm ci`: it installs the versions pinned in package-lock.json,
+# and (unlike npm ci) tolerates optional platform packages the registry does not serve
+# (Windows/macOS builds that vite and the whisper binding list as optional).
+npm install --no-audit --no-fund
 npm run build
