@@ -48,7 +48,7 @@ function EventsFieldset({ value, onValue, error }: { value: string[]; onValue: (
     <fieldset class={mine ? 'has-error' : undefined} aria-describedby="events-error">
       <legend>Events to send</legend>
       {webhookEvents.map((e) => (
-        <label key={e} class="inline">
+        <label key={e} class="event-choice">
           <input
             type="checkbox"
             name="events"
@@ -169,7 +169,7 @@ function WebhookList({ partner }: { partner: Partner }) {
           <ul class="cards" aria-label="Webhook endpoints">
             {hooks.data.webhooks.map((w) => (
               <li key={w.id} class="card" data-webhook={w.url}>
-                <h3>
+                <h3 class="break">
                   <Link href={orgPath(partner.id, `webhooks/${w.id}`)}>{w.url}</Link>
                 </h3>
                 <p class="muted">
