@@ -38,6 +38,7 @@ export function installRecording(services: Services): void {
     start: async () => {
       services.live?.addObserver(recorder);
       await recorder.recover();
+      recorder.startLease();
     },
     stop: () => recorder.stop(),
   });

@@ -11,6 +11,9 @@ import { OPUS_PAYLOAD_TYPE, freeRtpPort, probeDuration, rtpInputArgs, run, spawn
 /** The job that transcribes a finished recording. */
 export const TRANSCRIBE_JOB = 'recording.transcribe';
 
+/** How long a recording's lease lasts without a heartbeat before another node may finalize it. */
+export const LEASE_MS = 30_000;
+
 interface Capture {
   participantId: string;
   track: RecordingTrack;
@@ -38,11 +41,45 @@ interface Session {
 export class Recorder implements LiveTalkObserver {
   private readonly sessions = new Map<string, Session>();
   private readonly finalizing = new Set<Promise<unknown>>();
+  /** Recordings this node is finalizing now (the periodic recovery must not start them twice). */
+  private readonly busy = new Set<string>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  /**
+   * This node's name in `recordings.owner_node`. Stable across restarts of the same server (host
+   * and data directory), so a restarted node takes back its own unfinished recordings at once.
+   */
+  readonly node: string;
 
   constructor(
     private readonly services: Services,
     private readonly live: () => LiveTalks | undefined,
-  ) {}
+    private readonly leaseMs = LEASE_MS,
+  ) {
+    this.node = `${os.hostname()}:${path.resolve(services.config.DATA_DIR)}`;
+  }
+
+  /**
+   * Keeps the lease of every recording this node is recording or finalizing, and every lease
+   * period finalizes recordings whose owner stopped renewing theirs (a node that died).
+   */
+  startLease(): void {
+    if (this.heartbeat) return;
+    let beats = 0;
+    this.heartbeat = setInterval(() => {
+      void this.renew().catch((err) => this.log.warn({ err }, 'renewing recording leases failed'));
+      if (++beats % 3 === 0) void this.recover().catch((err) => this.log.error({ err }, 'recovering abandoned recordings failed'));
+    }, this.leaseMs / 3);
+    this.heartbeat.unref();
+  }
+
+  private async renew(): Promise<void> {
+    await this.services.db.db
+      .updateTable('recordings')
+      .set({ heartbeat_at: new Date() })
+      .where('owner_node', '=', this.node)
+      .where('status', 'in', ['recording', 'processing'])
+      .execute();
+  }
 
   private get log() {
     return this.services.log.child({ component: 'recorder' });
@@ -75,6 +112,8 @@ export class Recorder implements LiveTalkObserver {
         id,
         talk_id: talk.id,
         status: 'recording',
+        owner_node: this.node,
+        heartbeat_at: new Date(),
         file_name: fileName,
         storage_key: `${talk.partner_id}/${id}/${fileName}`,
         size: null,
@@ -210,18 +249,37 @@ export class Recorder implements LiveTalkObserver {
     return p.finally(() => this.finalizing.delete(p));
   }
 
-  /** Finalizes recordings a crash left unfinished (rows still 'recording' or 'processing'). */
+  /**
+   * Finalizes recordings a crash left unfinished (rows still 'recording' or 'processing'): this
+   * node's own (it just restarted, so it is not recording them), and other nodes' whose lease is
+   * stale. Another live node's recordings, heartbeat fresh, are left alone. Each is claimed with
+   * one conditional update, so two recovering nodes never both finalize it.
+   */
   async recover(): Promise<void> {
     const open = new Set([...this.sessions.values()].map((s) => s.recordingId));
-    for (const rec of await this.services.recordings.repo.unfinished()) {
-      if (open.has(rec.id)) continue;
-      this.log.warn({ recordingId: rec.id }, 'finalizing a recording left unfinished by a restart');
+    const staleBefore = new Date(Date.now() - this.leaseMs);
+    for (const candidate of await this.services.recordings.repo.unfinished()) {
+      if (open.has(candidate.id) || this.busy.has(candidate.id)) continue;
+      const rec = await this.services.db.db
+        .updateTable('recordings')
+        .set({ owner_node: this.node, heartbeat_at: new Date() })
+        .where('id', '=', candidate.id)
+        .where('status', 'in', ['recording', 'processing'])
+        .where((eb) =>
+          eb.or([eb('owner_node', 'is', null), eb('owner_node', '=', this.node), eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', staleBefore)]),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (!rec) continue;
+      this.log.warn({ recordingId: rec.id, owner: candidate.owner_node }, 'finalizing a recording left unfinished by a restart');
       await this.track(this.finalize(rec, null));
     }
   }
 
   /** Shutdown: stops capturing and finalizes every live session, so a clean stop loses nothing. */
   async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     const sessions = [...this.sessions.values()];
     for (const s of sessions) await this.talkStopped(s.talk.id);
     await Promise.all([...sessions.map((s) => s.ops), ...this.finalizing]);
@@ -235,6 +293,8 @@ export class Recorder implements LiveTalkObserver {
   async finalize(rec: Recording, endedAt: Date | null): Promise<void> {
     const { recordings, db, queue, config } = this.services;
     const partnerId = rec.partner_id;
+    if (this.busy.has(rec.id)) return;
+    this.busy.add(rec.id);
     await recordings.repo.update(partnerId, rec.id, { status: 'processing' });
     try {
       const tracks: (RecordingTrack & { duration: number })[] = [];
@@ -288,6 +348,8 @@ export class Recorder implements LiveTalkObserver {
     } catch (err) {
       this.log.error({ err, recordingId: rec.id }, 'finalizing a recording failed');
       await recordings.repo.update(partnerId, rec.id, { status: 'failed' });
+    } finally {
+      this.busy.delete(rec.id);
     }
   }
 }
