@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { probeDuration, run } from '../../src/recordings/media.js';
+import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { Receiver } from '../webhooks/receiver.js';
+import { meanVolume, speech, wer, withPauses } from './media.js';
+
+const HOST_LINES = ['Welcome everyone to our weekly talk about the garden.', 'Today we will plant tomatoes and water the young trees.'];
+const SPEAKER_LINES = ['Thank you for having me on the show.', 'I brought some seeds from my farm in the north.'];
+/** Measured on this 2-core machine under load (see docs/benchmarks.md): per-speaker transcript WER. */
+const TRANSCRIPT_WER_MAX = 0.35;
+
+/** The lines with pauses, then silence long enough that the bot's loop never replays them during the test. */
+async function voice(lines: string[], name: string): Promise<Int16Array> {
+  const spoken = await withPauses(await Promise.all(lines.map(speech)), 1.5, path.join(os.tmpdir(), `st-e2e-${name}-${process.pid}.wav`));
+  const padded = path.join(os.tmpdir(), `st-e2e-${name}-${process.pid}-padded.wav`);
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-af', 'apad=pad_dur=120', '-ar', '48000', '-ac', '1', padded]);
+  return decodeAudio(padded);
+}
+
+describe('end to end: a live talk with real participants is recorded, transcribed and captioned', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  const receiver = new Receiver();
+  before(async () => {
+    await receiver.start();
+    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', RECONNECT_GRACE_SECONDS: '5' } });
+    p = await createPartner(t, 'Acme');
+    const hook = await api(t, 'POST', '/api/v1/partners/webhooks', {
+      token: p.token,
+      json: { url: `${receiver.url}/hook`, events: ['recording_saved', 'transcription_ready', 'next_caption'] },
+    });
+    assert.equal(hook.status, 200, JSON.stringify(hook.body));
+  });
+  after(async () => {
+    await t?.close();
+    await receiver.close();
+  });
+
+  test('host and speaker bots play Festival sentences; mp4, transcript by speaker, webhooks, captions in order', async () => {
+    const [hostAudio, speakerAudio] = await Promise.all([voice(HOST_LINES, 'host'), voice(SPEAKER_LINES, 'speaker')]);
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Garden hour' } })).body.talk;
+    const token = async (name: string, role: string) =>
+      (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role, uid: `uid-${role}` } })).body.join_token
+        .join_url;
+    const host = new BotParticipant({ pageUrl: await token('Hana Host', 'host'), audio: hostAudio, decode: false });
+    const guest = new BotParticipant({ pageUrl: await token('Sam Speaker', 'speaker'), audio: speakerAudio, decode: false });
+    const events = (name: string) => receiver.received.filter((r) => r.json.event_name === name).map((r) => r.json.body);
+    const captionsBy = (name: string) => events('next_caption').filter((b) => b.talkId === talk.id && b.fullname === name);
+    let joinedAt = 0;
+    let endedAt = 0;
+    try {
+      await host.join();
+      joinedAt = Date.now();
+      await guest.join();
+      for (const bot of [host, guest]) bot.send({ type: 'mute', muted: false });
+      assert.equal(host.report.role, 'host');
+      // Both speakers' two sentences come back as live captions while the talk is still live.
+      await receiver.until(() => captionsBy('Hana Host').length >= 2 && captionsBy('Sam Speaker').length >= 2, 'two captions from each speaker', 90_000);
+    } finally {
+      const ended = await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+      endedAt = Date.now();
+      assert.equal(ended.status, 200, JSON.stringify(ended.body));
+      await Promise.all([host.leave(), guest.leave()]);
+    }
+    const captions = events('next_caption').filter((b) => b.talkId === talk.id);
+    const duringTalk = receiver.received.filter((r) => r.json.event_name === 'next_caption' && r.at <= endedAt);
+    assert.ok(duringTalk.length >= 4, 'captions arrived during the talk');
+    assert.deepEqual(
+      captions.map((b) => b.seq),
+      captions.map((_, i) => i + 1),
+      'next_caption arrived in seq order',
+    );
+
+    await receiver.until(() => events('recording_saved').some((b) => b.talk_id === talk.id), 'recording_saved', 90_000);
+    const saved = events('recording_saved').filter((b) => b.talk_id === talk.id);
+    const rec = (await api(t, 'GET', `/api/v1/partners/recordings/${saved[0].id}`, { token: p.token })).body.recording;
+    assert.equal(rec.status, 'ready');
+    assert.match(rec.file_name, /^\d{8}\.mp4$/);
+    const file = path.join(t.dataDir, `e2e-${rec.id}.mp4`);
+    const res = await fetch(rec.url);
+    assert.equal(res.status, 200);
+    await writeFile(file, Buffer.from(await res.arrayBuffer()));
+    const duration = await probeDuration(file);
+    const session = (endedAt - joinedAt) / 1000;
+    assert.ok(duration !== null && Math.abs(duration - session) < 2, `mp4 lasts ${duration} s, the talk ${session.toFixed(2)} s`);
+    assert.ok((await meanVolume(file)) > -45, 'the mix is not silent');
+
+    await receiver.until(() => events('transcription_ready').some((b) => b.recording_id === rec.id), 'transcription_ready', 240_000);
+    const transcription = events('transcription_ready').find((b) => b.recording_id === rec.id)?.transcription as {
+      segments: { text: string; speaker: { name: string } }[];
+    };
+    const said = (name: string) =>
+      transcription.segments
+        .filter((s: { speaker: { name: string } }) => s.speaker.name === name)
+        .map((s: { text: string }) => s.text)
+        .join(' ');
+    const hostWer = wer(HOST_LINES.join(' '), said('Hana Host'));
+    const speakerWer = wer(SPEAKER_LINES.join(' '), said('Sam Speaker'));
+    console.log(
+      `e2e transcript WER host ${hostWer.toFixed(2)} speaker ${speakerWer.toFixed(2)}; captions: ${captions.map((c) => `${c.seq} ${c.fullname}: ${c.message}`).join(' | ')}`,
+    );
+    // Attribution: each speaker's words are in their own segments (a swap would give WER near 1).
+    assert.ok(hostWer < TRANSCRIPT_WER_MAX, `host WER ${hostWer.toFixed(2)}: ${said('Hana Host')}`);
+    assert.ok(speakerWer < TRANSCRIPT_WER_MAX, `speaker WER ${speakerWer.toFixed(2)}: ${said('Sam Speaker')}`);
+    assert.equal(events('recording_saved').filter((b) => b.talk_id === talk.id).length, 1, 'recording_saved once');
+  });
+});
