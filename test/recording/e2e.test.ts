@@ -14,11 +14,11 @@ const SPEAKER_LINES = ['Thank you for having me on the show.', 'I brought some s
 /** Measured on this 2-core machine under load (see docs/benchmarks.md): per-speaker transcript WER. */
 const TRANSCRIPT_WER_MAX = 0.35;
 
-/** The lines with pauses, then silence long enough that the bot's loop never replays them during the test. */
+/** 4 s of silence (the bot plays from its join, before media flows: a first run lost the speaker's first sentence), the lines with pauses, then silence long enough that the bot's loop never replays them during the test. */
 async function voice(lines: string[], name: string): Promise<Int16Array> {
   const spoken = await withPauses(await Promise.all(lines.map(speech)), 1.5, path.join(os.tmpdir(), `st-e2e-${name}-${process.pid}.wav`));
   const padded = path.join(os.tmpdir(), `st-e2e-${name}-${process.pid}-padded.wav`);
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-af', 'apad=pad_dur=120', '-ar', '48000', '-ac', '1', padded]);
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-af', 'adelay=4000:all=1,apad=pad_dur=120', '-ar', '48000', '-ac', '1', padded]);
   return decodeAudio(padded);
 }
 
