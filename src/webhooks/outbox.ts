@@ -36,16 +36,13 @@ export class Outbox implements EventSink {
     if (eventName === 'next_caption' && (body.seq === undefined || body.seq === null)) {
       eventBody = { ...body, seq: await this.nextSeq(tx, String(body.talkId ?? body.talk_id ?? '')) };
     }
-    const id = randomUUID();
-    const createdAt = new Date();
-    const payload = JSON.stringify({ event_name: eventName, body: eventBody, id, created_at: iso(createdAt), partner_id: partnerId });
-    await tx.insertInto('webhook_events').values({ id, partner_id: partnerId, event_name: eventName, payload, created_at: createdAt }).execute();
+    const id = await this.writeEvent(tx, partnerId, eventName, eventBody);
     const endpoints = await tx
       .selectFrom('webhook_endpoints')
       .select('id')
       .where('partner_id', '=', partnerId)
       .where('enabled', '=', true)
-      .$if(eventName !== 'ping', (q) => q.where(sql<boolean>`events @> array[${eventName}]::text[]`))
+      .where(sql<boolean>`events @> array[${eventName}]::text[]`)
       .execute();
     if (endpoints.length > 0)
       await this.enqueue(
@@ -57,6 +54,29 @@ export class Outbox implements EventSink {
       );
     this.nudge();
     return { id };
+  }
+
+  /**
+   * Writes a `ping` for one endpoint and its delivery; the first attempt is queued to start after
+   * `startAfter` (the caller attempts inline; the job takes over if this process dies first).
+   */
+  async emitPing(tx: Tx, partnerId: string, endpointId: string, startAfter: Date): Promise<{ id: string; deliveryId: string }> {
+    const id = await this.writeEvent(tx, partnerId, 'ping', { webhook_id: endpointId, message: 'ping from smalltalk' });
+    const row = await tx
+      .insertInto('webhook_deliveries')
+      .values({ partner_id: partnerId, endpoint_id: endpointId, event_id: id, event_name: 'ping', next_attempt_at: new Date() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await this.queueJobs(tx, [{ d: row.id, g: 0 }], startAfter);
+    return { id, deliveryId: row.id };
+  }
+
+  private async writeEvent(tx: Tx, partnerId: string, eventName: string, body: Record<string, unknown>): Promise<string> {
+    const id = randomUUID();
+    const createdAt = new Date();
+    const payload = JSON.stringify({ event_name: eventName, body, id, created_at: iso(createdAt), partner_id: partnerId });
+    await tx.insertInto('webhook_events').values({ id, partner_id: partnerId, event_name: eventName, payload, created_at: createdAt }).execute();
+    return id;
   }
 
   /** Creates deliveries of one event to the given endpoints and queues their first attempts. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../platform/config.js';
 import type { Db } from '../platform/db/index.js';
 import type { WebhookDeliveryStatus, WebhookEndpointsTable, WebhookSecret } from '../platform/db/schema.js';
@@ -115,25 +114,9 @@ export class WebhooksService {
    */
   async test(partnerId: string, id: string): Promise<DeliveryJson> {
     const endpoint = await this.get(partnerId, id);
-    const deliveryId = await this.db.transaction().execute(async (tx) => {
-      const eventId = randomUUID();
-      const createdAt = new Date();
-      const payload = JSON.stringify({
-        event_name: 'ping',
-        body: { webhook_id: endpoint.id, message: 'ping from smalltalk' },
-        id: eventId,
-        created_at: iso(createdAt),
-        partner_id: partnerId,
-      });
-      await tx.insertInto('webhook_events').values({ id: eventId, partner_id: partnerId, event_name: 'ping', payload, created_at: createdAt }).execute();
-      const row = await tx
-        .insertInto('webhook_deliveries')
-        .values({ partner_id: partnerId, endpoint_id: endpoint.id, event_id: eventId, event_name: 'ping', next_attempt_at: createdAt })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await this.outbox.queueJobs(tx, [{ d: row.id, g: 0 }], new Date(Date.now() + this.config.WEBHOOK_TIMEOUT_MS + 5000));
-      return row.id;
-    });
+    const { deliveryId } = await this.db
+      .transaction()
+      .execute((tx) => this.outbox.emitPing(tx, partnerId, endpoint.id, new Date(Date.now() + this.config.WEBHOOK_TIMEOUT_MS + 5000)));
     const [row] = await this.worker.loadRows([deliveryId]);
     await this.worker.attempt(row, null);
     return this.delivery(partnerId, deliveryId);

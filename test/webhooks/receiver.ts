@@ -6,12 +6,16 @@ export interface Received {
   body: string;
   json: { event_name: string; body: Record<string, unknown>; id: string; created_at: string; partner_id: string };
   at: number;
+  /** The status answered, once the whole answer was sent (a 2xx here is a delivery). */
+  answered?: number;
 }
 
 /** A real HTTP receiver on 127.0.0.1; `respond` decides each answer (default 200). */
 export class Receiver {
   readonly received: Received[] = [];
   respond: (r: Received, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number } = () => ({ status: 200 });
+  /** Requests received and not answered yet (deliveries in flight). */
+  pending = 0;
   private server: http.Server;
   private waiters: (() => void)[] = [];
   url = '';
@@ -25,9 +29,15 @@ export class Receiver {
         const r: Received = { headers: req.headers, body, json: JSON.parse(body), at: Date.now() };
         this.received.push(r);
         const answer = this.respond(r, this.received.length);
+        this.pending++;
+        res.on('close', () => this.pending--);
         const send = () => {
+          if (res.destroyed) return;
           res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
-          res.end(`answer ${answer.status}`);
+          res.end(`answer ${answer.status}`, () => {
+            r.answered = answer.status;
+            for (const w of this.waiters.splice(0)) w();
+          });
           for (const w of this.waiters.splice(0)) w();
         };
         if (answer.delayMs) setTimeout(send, answer.delayMs);
