@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '../platform/db/index.js';
 import type { Group } from '../platform/db/schema.js';
-import { decodeCursor, isUuid } from '../platform/http.js';
+import { afterCursor, isUuid } from '../platform/http.js';
 
 /** Groups and their talks, within one partner. */
 export class GroupsRepository {
@@ -13,11 +13,8 @@ export class GroupsRepository {
 
   async list(partnerId: string, limit: number, cursor?: string): Promise<Group[]> {
     let query = this.db.selectFrom('groups').selectAll().where('partner_id', '=', partnerId);
-    const after = decodeCursor(cursor, 2);
-    if (after) {
-      const [rank, id] = after as [number, string];
-      query = query.where((eb) => eb.or([eb('rank', '>', rank), eb.and([eb('rank', '=', rank), eb('id', '>', id)])]));
-    }
+    const after = afterCursor(cursor, 'rank', 'asc');
+    if (after) query = query.where(after);
     return query
       .orderBy('rank')
       .orderBy('id')

@@ -1,3 +1,4 @@
+import type { ExpressionBuilder } from 'kysely';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { AppError } from './errors.js';
 
@@ -109,4 +110,18 @@ export function page<T>(rows: T[], limit: number, keyOf: (row: T) => unknown[]):
   const items = rows.slice(0, limit);
   const next_cursor = rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null;
   return { items, next_cursor };
+}
+
+/**
+ * Keyset pagination: a `where` for the rows after the cursor's (column, id), in the list's
+ * direction; undefined without a cursor. Timestamp columns (`*_at`) are compared as dates.
+ */
+export function afterCursor(cursor: string | undefined, column: string, direction: 'asc' | 'desc') {
+  const after = decodeCursor(cursor, 2);
+  if (!after) return undefined;
+  const [raw, id] = after as [string | number, string];
+  const value = column.endsWith('_at') ? new Date(raw) : raw;
+  const op = direction === 'desc' ? '<' : '>';
+  // biome-ignore lint/suspicious/noExplicitAny: one predicate shared by every table's (column, id) keyset
+  return (eb: ExpressionBuilder<any, any>) => eb.or([eb(column, op, value), eb.and([eb(column, '=', value), eb('id', op, id)])]);
 }

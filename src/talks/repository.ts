@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '../platform/db/index.js';
 import type { NewTalk, Talk, TalkUpdate } from '../platform/db/schema.js';
-import { decodeCursor, isUuid } from '../platform/http.js';
+import { afterCursor, isUuid } from '../platform/http.js';
 import type { ListTalksFilter } from './schemas.js';
 
 /** Talks, always within one partner: every method takes the partner id first. */
@@ -30,11 +30,8 @@ export class TalksRepository {
       query = query.where('schedule_talk_id', '=', filter.schedule_talk_id);
     }
     if (filter.q) query = query.where('name', 'ilike', `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    const after = decodeCursor(filter.cursor, 2);
-    if (after) {
-      const [createdAt, id] = after as [string, string];
-      query = query.where((eb) => eb.or([eb('created_at', '<', new Date(createdAt)), eb.and([eb('created_at', '=', new Date(createdAt)), eb('id', '<', id)])]));
-    }
+    const after = afterCursor(filter.cursor, 'created_at', 'desc');
+    if (after) query = query.where(after);
     return query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')

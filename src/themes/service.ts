@@ -1,7 +1,7 @@
 import type { Db } from '../platform/db/index.js';
 import type { Theme } from '../platform/db/schema.js';
 import { notFound, validation } from '../platform/errors.js';
-import { decodeCursor, iso, isUuid, page } from '../platform/http.js';
+import { afterCursor, iso, isUuid, page } from '../platform/http.js';
 import type { CreateThemeInput, ThemeJson, UpdateThemeInput } from './schemas.js';
 
 /** Themes of a partner's talk pages (colors, logo, background). Every method takes the partner id first. */
@@ -36,11 +36,8 @@ export class ThemesService {
 
   async list(partnerId: string, limit = 50, cursor?: string) {
     let query = this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId);
-    const after = decodeCursor(cursor, 2);
-    if (after) {
-      const [createdAt, id] = after as [string, string];
-      query = query.where((eb) => eb.or([eb('created_at', '>', new Date(createdAt)), eb.and([eb('created_at', '=', new Date(createdAt)), eb('id', '>', id)])]));
-    }
+    const after = afterCursor(cursor, 'created_at', 'asc');
+    if (after) query = query.where(after);
     const rows = await query
       .orderBy('created_at')
       .orderBy('id')
