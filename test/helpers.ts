@@ -84,16 +84,22 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   };
 }
 
-/** A port that was free a moment ago (the app must know its public URL before it listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
+/**
+ * A port that was free a moment ago (the app must know its public URL before it listens).
+ * Chosen below the kernel's ephemeral range (32768+), so the many outgoing connections of a
+ * loaded machine (database, HTTP clients) cannot take it between this probe and the listen.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port found in 20000-32000');
 }
 
 export async function dropSchema(schema: string) {
