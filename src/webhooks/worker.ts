@@ -53,6 +53,10 @@ export interface AttemptOutcome {
 
 const DEFER_BUSY_MS = 1000;
 const RECLAIM_EVERY_MS = 10_000;
+/** Fetched jobs held in memory for endpoints at their in-flight cap, over all endpoints. */
+const MAX_HELD = 1024;
+/** Attempts recorded per transaction at most. */
+const RECORD_BATCH = 200;
 
 /**
  * Fetches delivery jobs and runs each attempt on its own: a job is completed the moment its
@@ -69,6 +73,14 @@ export class DeliveryWorker {
   private reclaimTimer: NodeJS.Timeout | null = null;
   private nudgeTimer: NodeJS.Timeout | null = null;
   private idle: (() => void) | null = null;
+  /** A nudge that came while the loop was busy: the next sleep returns at once. */
+  private nudged = false;
+  /** Jobs fetched for an endpoint at its in-flight cap, launched as its attempts finish (still active in pg-boss). */
+  private readonly held = new Map<string, { job: Job<DeliverJob>; row: DeliveryRow }[]>();
+  private heldCount = 0;
+  /** Finished attempts waiting to be recorded together in one transaction. */
+  private readonly toRecord: PendingRecord[] = [];
+  private flushing: Promise<void> | null = null;
   private readonly maxInFlight: number;
   private readonly perEndpointCap: number;
   private readonly pollMs: number;
@@ -87,7 +99,9 @@ export class DeliveryWorker {
 
   /** Asks the loop to poll soon (after an emit commits). */
   nudge = () => {
-    if (this.nudgeTimer || !this.running) return;
+    if (!this.running) return;
+    if (!this.wake) this.nudged = true;
+    if (this.nudgeTimer) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = null;
       this.wake?.();
@@ -114,7 +128,19 @@ export class DeliveryWorker {
     if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
     this.wake?.();
     await this.loopDone;
+    await this.releaseHeld();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  /** Puts held (fetched, not started) jobs back in the queue at stop. */
+  private async releaseHeld() {
+    const ids = [...this.held.values()].flat().map((h) => h.job.id);
+    this.held.clear();
+    this.heldCount = 0;
+    if (ids.length === 0) return;
+    const schema = this.options.queueSchema;
+    await sql`update ${sql.id(schema, 'job')} set state = 'retry', start_after = now()
+      where name = ${DELIVER_QUEUE} and state = 'active' and id in (${sql.join(ids.map((id) => sql`${id}::uuid`))})`.execute(this.db);
   }
 
   /**
@@ -129,6 +155,10 @@ export class DeliveryWorker {
   }
 
   private sleep(ms: number) {
+    if (this.nudged) {
+      this.nudged = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -142,7 +172,7 @@ export class DeliveryWorker {
 
   private async loop() {
     while (this.running) {
-      const free = Math.min(this.maxInFlight - this.inFlight, 100);
+      const free = Math.min(this.maxInFlight - this.inFlight, MAX_HELD - this.heldCount, 100);
       if (free <= 0) {
         await this.sleep(this.pollMs);
         continue;
@@ -194,7 +224,14 @@ export class DeliveryWorker {
       if (blocked) this.blockedUntil.delete(row.endpoint_id);
       const busy = this.perEndpoint.get(row.endpoint_id) ?? 0;
       if (busy >= this.perEndpointCap) {
-        deferred.push({ job, until: now + DEFER_BUSY_MS });
+        const queue = this.held.get(row.endpoint_id) ?? [];
+        if (queue.length >= this.perEndpointCap) {
+          deferred.push({ job, until: now + DEFER_BUSY_MS });
+          continue;
+        }
+        queue.push({ job, row });
+        this.held.set(row.endpoint_id, queue);
+        this.heldCount++;
         continue;
       }
       this.launch(job, row);
@@ -235,12 +272,39 @@ export class DeliveryWorker {
         const left = (this.perEndpoint.get(row.endpoint_id) ?? 1) - 1;
         if (left <= 0) this.perEndpoint.delete(row.endpoint_id);
         else this.perEndpoint.set(row.endpoint_id, left);
+        this.launchHeld(row.endpoint_id);
         if (this.inFlight === 0 && this.idle) {
           this.idle();
           this.idle = null;
         }
         this.wake?.();
       });
+  }
+
+  /** Launches the next held job of an endpoint that has a free slot (deferring it if the endpoint is now blocked). */
+  private launchHeld(endpointId: string) {
+    const queue = this.held.get(endpointId);
+    if (!queue?.length) return;
+    if (!this.running) return;
+    const next = queue.shift() as { job: Job<DeliverJob>; row: DeliveryRow };
+    this.heldCount--;
+    if (queue.length === 0) this.held.delete(endpointId);
+    if ((this.blockedUntil.get(endpointId) ?? 0) > Date.now()) {
+      // The endpoint just failed: this job waits for the endpoint's next attempt time in the queue.
+      const until = new Date(this.blockedUntil.get(endpointId) as number);
+      this.db
+        .transaction()
+        .execute(async (tx) => {
+          await this.queue.boss.insert([{ name: DELIVER_QUEUE, data: next.job.data, ...this.outboxJobOptions(), startAfter: until }], {
+            db: this.queue.executor(tx) as never,
+          });
+          await completeInTx(this.queue, tx, [next.job.id]);
+        })
+        .catch((err) => this.log.error({ err }, 'deferring a held webhook job failed; it is retried after expiry'))
+        .finally(() => this.launchHeld(endpointId));
+      return;
+    }
+    this.launch(next.job, next.row);
   }
 
   async loadRows(deliveryIds: string[]): Promise<DeliveryRow[]> {
@@ -299,51 +363,121 @@ export class DeliveryWorker {
         this.blockedUntil.set(row.endpoint_id, nextAttemptAt.getTime());
       }
     }
-    await this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('webhook_attempts')
-        .values({
+    const outcome: AttemptOutcome = { result, status, nextAttemptAt, disabledReason };
+    await new Promise<void>((resolve, reject) => {
+      this.toRecord.push({ row, jobId, outcome, ok, lastError, at: now, resolve, reject });
+      this.scheduleFlush();
+    });
+    return outcome;
+  }
+
+  /** Group commit: one transaction records every attempt finished meanwhile, one flush at a time. */
+  private scheduleFlush() {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        while (this.toRecord.length > 0) {
+          const batch = this.toRecord.splice(0, RECORD_BATCH);
+          try {
+            await this.db.transaction().execute((tx) => this.recordBatch(tx, batch));
+            for (const p of batch) p.resolve();
+          } catch (err) {
+            for (const p of batch) p.reject(err);
+          }
+        }
+      })
+      .finally(() => {
+        this.flushing = null;
+        if (this.toRecord.length > 0) this.scheduleFlush();
+      });
+  }
+
+  /**
+   * Records attempts and completes their jobs in `tx`, in a constant number of statements. A
+   * delivery moves only from its job's generation, so a stale or duplicate attempt changes nothing.
+   */
+  private async recordBatch(tx: Tx, batch: PendingRecord[]) {
+    await tx
+      .insertInto('webhook_attempts')
+      .values(
+        batch.map(({ row, outcome: { result }, at }) => ({
           delivery_id: row.id,
-          attempted_at: new Date(now.getTime() - result.latencyMs),
+          attempted_at: new Date(at.getTime() - result.latencyMs),
           status_code: result.statusCode,
           latency_ms: result.latencyMs,
           response_body: result.responseBody,
           error: result.error,
-        })
+        })),
+      )
+      .execute();
+    const values = sql.join(
+      batch.map(
+        ({ row, outcome, lastError, at }) =>
+          sql`(${row.id}::uuid, ${row.generation}::int, ${outcome.status}::text, ${outcome.nextAttemptAt ? row.generation + 1 : row.generation}::int, ${outcome.nextAttemptAt}::timestamptz, ${outcome.disabledReason ?? lastError}::text, ${at}::timestamptz)`,
+      ),
+    );
+    const updated = await sql<{ id: string }>`update webhook_deliveries d set
+        status = v.status, attempt_count = d.attempt_count + 1, cycle_attempts = d.cycle_attempts + 1,
+        generation = v.next_generation, next_attempt_at = v.next_attempt_at, last_error = v.last_error, updated_at = v.at
+      from (values ${values}) as v(id, generation, status, next_generation, next_attempt_at, last_error, at)
+      where d.id = v.id and d.generation = v.generation and d.status = 'pending'
+      returning d.id`.execute(tx);
+    const moved = new Set(updated.rows.map((r) => r.id));
+    const retries = batch.filter((p) => p.outcome.nextAttemptAt && moved.has(p.row.id));
+    if (retries.length > 0) {
+      await this.queue.boss.insert(
+        retries.map((p) => ({
+          name: DELIVER_QUEUE,
+          data: { d: p.row.id, g: p.row.generation + 1 },
+          ...this.outboxJobOptions(),
+          startAfter: p.outcome.nextAttemptAt as Date,
+        })),
+        { db: this.queue.executor(tx) as never },
+      );
+    }
+    const now = new Date();
+    for (const p of batch) {
+      if (!p.outcome.disabledReason) continue;
+      await tx
+        .updateTable('webhook_endpoints')
+        .set({ enabled: false, disabled_reason: p.outcome.disabledReason, disabled_at: p.at, updated_at: now })
+        .where('id', '=', p.row.endpoint_id)
         .execute();
-      const updated = await tx
-        .updateTable('webhook_deliveries')
-        .set({
-          status,
-          attempt_count: sql`attempt_count + 1`,
-          cycle_attempts: sql`cycle_attempts + 1`,
-          generation: nextAttemptAt ? row.generation + 1 : row.generation,
-          next_attempt_at: nextAttemptAt,
-          last_error: disabledReason ?? lastError,
-          updated_at: now,
-        })
-        .where('id', '=', row.id)
-        .where('generation', '=', row.generation)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      if (nextAttemptAt && Number(updated.numUpdatedRows) > 0) {
-        await this.outbox.queueJobs(tx, [{ d: row.id, g: row.generation + 1 }], nextAttemptAt);
-      }
-      if (disabledReason) {
-        await tx
-          .updateTable('webhook_endpoints')
-          .set({ enabled: false, disabled_reason: disabledReason, disabled_at: now, updated_at: now })
-          .where('id', '=', row.endpoint_id)
-          .execute();
-      } else if (ok && row.failing_since) {
-        await tx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', '=', row.endpoint_id).execute();
-      } else if (!ok && !result.refused && !row.failing_since) {
-        await tx.updateTable('webhook_endpoints').set({ failing_since: now }).where('id', '=', row.endpoint_id).where('failing_since', 'is', null).execute();
-      }
-      if (jobId) await completeInTx(this.queue, tx, [jobId]);
-    });
-    return { result, status, nextAttemptAt, disabledReason };
+    }
+    // failing_since: cleared by any success in the batch, else set by a failure (refusals do not count).
+    const succeeded = new Set(batch.filter((p) => p.ok).map((p) => p.row.endpoint_id));
+    const failing = new Set(batch.filter((p) => !p.ok && !p.outcome.result.refused && !succeeded.has(p.row.endpoint_id)).map((p) => p.row.endpoint_id));
+    const clear = batch.filter((p) => p.ok && p.row.failing_since).map((p) => p.row.endpoint_id);
+    if (clear.length > 0)
+      await tx
+        .updateTable('webhook_endpoints')
+        .set({ failing_since: null })
+        .where('id', 'in', [...new Set(clear)])
+        .execute();
+    if (failing.size > 0)
+      await tx
+        .updateTable('webhook_endpoints')
+        .set({ failing_since: now })
+        .where('id', 'in', [...failing])
+        .where('failing_since', 'is', null)
+        .execute();
+    await completeInTx(
+      this.queue,
+      tx,
+      batch.flatMap((p) => (p.jobId ? [p.jobId] : [])),
+    );
   }
+}
+
+interface PendingRecord {
+  row: DeliveryRow;
+  jobId: string | null;
+  outcome: AttemptOutcome;
+  ok: boolean;
+  lastError: string | null;
+  at: Date;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 /**
