@@ -122,6 +122,6 @@ export function afterCursor(cursor: string | undefined, column: string, directio
   const [raw, id] = after as [string | number, string];
   const value = column.endsWith('_at') ? new Date(raw) : raw;
   const op = direction === 'desc' ? '<' : '>';
-  // biome-ignore lint/suspicious/noExplicitAny: one predicate shared by every table's (column, id) keyset
+  // any: one predicate serves every table's (column, id) keyset
   return (eb: ExpressionBuilder<any, any>) => eb.or([eb(column, op, value), eb.and([eb(column, '=', value), eb('id', op, id)])]);
 }

@@ -18,7 +18,8 @@ describe('configuration', () => {
   test('bad values fail fast, one readable line each', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' }),
-      (err: Error) => err instanceof ConfigError && /PORT="eighty"/.test(err.message) && /LOG_LEVEL="loud"/.test(err.message) && /DATABASE_URL/.test(err.message),
+      (err: Error) =>
+        err instanceof ConfigError && /PORT="eighty"/.test(err.message) && /LOG_LEVEL="loud"/.test(err.message) && /DATABASE_URL/.test(err.message),
     );
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://x/y' }), /SECRET_KEY .* is required with DATABASE_URL/);
     assert.throws(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '1,soon' }), /WEBHOOK_RETRY_SCHEDULE/);
