@@ -37,7 +37,13 @@ interface Wrtc {
 
 let wrtcModule: Wrtc | null = null;
 function wrtc(): Wrtc {
-  wrtcModule ??= createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
+  if (!wrtcModule) {
+    wrtcModule = createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
+    // Measured: once an RTCAudioSink has existed, a natural exit segfaults in wrtc's native
+    // teardown (and an unstopped source track keeps the process alive forever). An explicit
+    // exit when the loop is empty skips that teardown and keeps the exit code.
+    process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
+  }
   return wrtcModule;
 }
 
@@ -89,6 +95,8 @@ export interface ParticipantReport {
   concealedSamples: number;
   totalSamples: number;
   error: string | null;
+  /** ms from starting to each step of joining (socket open, joined, offer gathered, answered, connected, first packet). */
+  phases: Record<string, number>;
 }
 
 /** A real participant from the command line: signalling over the room socket, media with libwebrtc. */
@@ -96,6 +104,7 @@ export class BotParticipant {
   private ws: WebSocket | null = null;
   private pc: WrtcPeer | null = null;
   private sinks: AudioSink[] = [];
+  private micTrack: WrtcTrack | null = null;
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private sumSquares = 0;
@@ -113,12 +122,18 @@ export class BotParticipant {
     concealedSamples: 0,
     totalSamples: 0,
     error: null,
+    phases: {},
   };
   /** The latest room state the server sent. */
   state: { participants: { id: string; role: string; can_speak: boolean; muted: boolean }[] } | null = null;
   private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
+  private readonly loudWaiters: { frames: number; resolve(): void }[] = [];
 
   constructor(private readonly options: ParticipantOptions) {}
+
+  private mark(phase: string) {
+    this.report.phases[phase] ??= Math.round(performance.now() - this.startedAt);
+  }
 
   /** Connects, joins and offers; resolves once the server answered (media flows shortly after). */
   async join(): Promise<void> {
@@ -130,7 +145,10 @@ export class BotParticipant {
     this.ws = ws;
     ws.on('message', (raw) => this.onMessage(JSON.parse(String(raw))));
     await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
+      ws.once('open', () => {
+        this.mark('open');
+        resolve();
+      });
       ws.once('error', reject);
     });
     ws.on('close', () => this.stopAudio());
@@ -142,13 +160,15 @@ export class BotParticipant {
     });
     const joined = await this.next((m) => m.type === 'joined' || m.type === 'error');
     if (joined.type === 'error') throw new Error(`${joined.code}: ${joined.message}`);
+    this.mark('joined');
     this.report.participantId = joined.participant_id as string;
     const slots = joined.slots as number;
     const { RTCPeerConnection, nonstandard } = wrtc();
     const pc = new RTCPeerConnection({ iceServers: (joined.ice_servers as unknown[]) ?? [] });
     this.pc = pc;
     const source = new nonstandard.RTCAudioSource();
-    pc.addTransceiver(source.createTrack(), { direction: 'sendonly' });
+    this.micTrack = source.createTrack();
+    pc.addTransceiver(this.micTrack, { direction: 'sendonly' });
     for (let i = 0; i < slots; i++) {
       const t = pc.addTransceiver('audio', { direction: 'recvonly' });
       if (this.options.decode !== false) {
@@ -162,9 +182,14 @@ export class BotParticipant {
       if (pc.iceGatheringState === 'complete') return resolve();
       pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
     });
+    this.mark('gathered');
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'connected') this.mark('connected');
+    };
     this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
     const answer = await this.next((m) => m.type === 'answer' || m.type === 'error');
     if (answer.type === 'error') throw new Error(`${answer.code}: ${answer.message}`);
+    this.mark('answered');
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
     this.playLoop(source);
   }
@@ -196,11 +221,15 @@ export class BotParticipant {
     for (let i = 0; i < samples.length; i++) sq += samples[i] * samples[i];
     const rms = Math.sqrt(sq / samples.length) / 32768;
     this.report.frames++;
+    if (this.report.frames === 1) this.mark('firstFrame');
     this.rmsSum += rms;
     this.sumSquares += sq;
     if (rms >= (this.options.threshold ?? 0.01)) {
       this.report.loudFrames++;
       if (this.report.joinMs === null) this.report.joinMs = Math.round(performance.now() - this.startedAt);
+      for (let i = 0; i < this.loudWaiters.length; i++) {
+        if (this.report.loudFrames >= this.loudWaiters[i].frames) this.loudWaiters.splice(i--, 1)[0].resolve();
+      }
     }
   }
 
@@ -227,6 +256,21 @@ export class BotParticipant {
         clearTimeout(timer);
         resolve(m);
         return true;
+      });
+    });
+  }
+
+  /** Resolves once `frames` loud frames have been received (false on timeout): an event, not a guess. */
+  untilLoudFrames(frames: number, timeoutMs = 20_000): Promise<boolean> {
+    if (this.report.loudFrames >= frames) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.loudWaiters.push({
+        frames,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
       });
     });
   }
@@ -267,6 +311,8 @@ export class BotParticipant {
     this.sinks = [];
     if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: 'leave' });
     this.ws?.close();
+    this.micTrack?.stop();
+    this.micTrack = null;
     this.pc?.close();
     this.pc = null;
   }

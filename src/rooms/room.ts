@@ -66,6 +66,10 @@ export class Room {
   emptyTimer: NodeJS.Timeout | null = null;
   startTimer: NodeJS.Timeout | null = null;
   endTimer: NodeJS.Timeout | null = null;
+  /** A coalesced state broadcast is pending. */
+  stateTimer: NodeJS.Timeout | null = null;
+  /** The last levels broadcast had someone speaking (so a silent one must follow). */
+  levelsShown = false;
   closed = false;
 
   constructor(public talk: Talk) {}

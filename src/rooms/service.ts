@@ -13,6 +13,8 @@ import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from './live
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
+const STATE_COALESCE_MS = 50;
+
 /** What a visitor sends to join (over the socket). The server decides the role. */
 export interface JoinRequest {
   name?: string;
@@ -287,7 +289,7 @@ export class LiveRooms implements LiveTalks {
     if (!room || room.closed) return;
     room.closed = true;
     this.rooms.delete(talkId);
-    for (const t of [room.emptyTimer, room.startTimer, room.endTimer]) if (t) clearTimeout(t);
+    for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.stateTimer]) if (t) clearTimeout(t);
     room.broadcast({ type: 'ended', reason });
     for (const p of room.participants.values()) {
       this.stopSpeaking(room, p);
@@ -365,7 +367,20 @@ export class LiveRooms implements LiveTalks {
     }
     room.assignSlots();
     this.sfu.setSlots(room.talk.id, room.slots, [...room.participants.keys()]);
-    room.broadcast(room.state());
+    this.scheduleState(room);
+  }
+
+  /**
+   * The full state goes to everyone at most every STATE_COALESCE_MS: a burst of N joins would
+   * otherwise send N states of N participants to N sockets (measured: the bench's 100 listeners
+   * spent seconds parsing them, which delayed their own joins).
+   */
+  private scheduleState(room: Room) {
+    if (room.stateTimer || room.closed) return;
+    room.stateTimer = setTimeout(() => {
+      room.stateTimer = null;
+      if (!room.closed) room.broadcast(room.state());
+    }, STATE_COALESCE_MS);
   }
 
   async offer(room: Room, p: Participant, sdp: string): Promise<string> {
@@ -385,18 +400,20 @@ export class LiveRooms implements LiveTalks {
 
   private tickLevels() {
     for (const room of this.rooms.values()) {
+      // Only who is audible: everyone missing is silent (the page reads a missing level as 0).
       const levels: Record<string, number> = {};
       let any = false;
       for (const p of room.participants.values()) {
-        const l = room.publishing(p) ? p.level : 0;
-        levels[p.id] = l;
-        if (l > 0) any = true;
+        if (!room.publishing(p) || p.level <= 0.01) continue;
+        levels[p.id] = p.level;
+        any = true;
       }
       if (room.assignSlots()) {
         this.sfu.setSlots(room.talk.id, room.slots, [...room.participants.keys()]);
         room.broadcast({ type: 'slots', slots: room.slots });
       }
-      if (any || room.participants.size) room.broadcast({ type: 'levels', levels });
+      if (any || room.levelsShown) room.broadcast({ type: 'levels', levels });
+      room.levelsShown = any;
     }
   }
 

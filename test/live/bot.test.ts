@@ -35,11 +35,7 @@ describe('live audio between command-line participants', () => {
       await guest.join();
       await silent.join();
       // Wait for audio to arrive (an event: the first loud frame), not a fixed delay.
-      await Promise.all([
-        silent.next(() => silent.report.loudFrames > 50, 20_000).catch(() => undefined),
-        guest.next(() => guest.report.loudFrames > 50, 20_000).catch(() => undefined),
-        host.next(() => host.report.loudFrames > 50, 20_000).catch(() => undefined),
-      ]);
+      await Promise.all([silent.untilLoudFrames(51), guest.untilLoudFrames(51), host.untilLoudFrames(51)]);
       assert.ok(silent.report.loudFrames > 50, `the listener received speech (${silent.report.loudFrames} loud frames)`);
       assert.ok(guest.report.loudFrames > 50, `the guest heard the host (${guest.report.loudFrames})`);
       assert.ok(host.report.loudFrames > 50, `the host heard the guest (${host.report.loudFrames})`);
