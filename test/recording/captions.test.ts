@@ -53,7 +53,9 @@ describe('live captions (RTP in, captions out)', () => {
       () => ['host-c', 'guest-c'].every((id) => room.captions.filter((c) => c.talkId === talk.id && c.participantId === id).length >= 2),
       'two captions per speaker in the room',
       40_000,
-    );
+    ).catch((err) => {
+      throw new Error(`${(err as Error).message}; got: ${room.captions.map((c) => `${c.participantId}: ${c.text}`).join(' | ')}`);
+    });
     await Promise.all([room.finished('host-c'), room.finished('guest-c')]);
     await room.talkStopped(talk.id);
 
