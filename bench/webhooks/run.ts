@@ -157,7 +157,20 @@ async function webhooks(services: Services, partnerId: string, receiver: Awaited
   const pacedRate = paced / ((performance.now() - pacedStart) / 1000);
   await receiver.waitFor(paced);
   const lat = [...emitted].map(([id, t]) => (receiver.seen.get(id) ?? Number.NaN) - t).sort((a, b) => a - b);
+  // Delivery alone: a backlog emitted while the worker is stopped, then drained.
+  const worker = services.background.find((b) => b.name === 'webhook-delivery');
+  if (!worker) throw new Error('no webhook-delivery worker');
+  await worker.stop();
+  receiver.seen.clear();
+  await runPool(total, concurrency, async (i) => {
+    await services.db.db.transaction().execute((tx) => services.events.emit(tx, partnerId, 'next_caption', body(i)));
+  });
+  const drainStart = performance.now();
+  await worker.start();
+  await receiver.waitFor(total);
+  const drainPerSecond = total / ((performance.now() - drainStart) / 1000);
   return {
+    drainPerSecond,
     perSecond: total / seconds,
     emitPerSecond: total / emitSeconds,
     satP50: pct(satLat, 50),
@@ -200,6 +213,8 @@ async function bench(kind: 'pglite' | 'postgres') {
     console.log(
       `webhooks, steady ${rate}/s x ${paced}:     event-to-receipt p50 ${wh.p50.toFixed(1)} ms   p99 ${wh.p99.toFixed(1)} ms  (achieved ${f(wh.pacedRate)} emits/s, max emit lag ${f(wh.maxLagMs)} ms)`,
     );
+    console.log(`webhooks, draining a ${total} backlog:  ${f(wh.drainPerSecond)} deliveries/s (delivery path alone)`);
+    console.log(`ratio drain deliveries/s : baseline req/s = ${(wh.drainPerSecond / base.perSecond).toFixed(3)}`);
     console.log(`ratio deliveries/s : baseline req/s = ${(wh.perSecond / base.perSecond).toFixed(3)}`);
   } finally {
     await receiver.close();

@@ -64,6 +64,8 @@ export const webhookCommand: Command = async (args, config) => {
       out(hook, `removed ${hook.id}`);
       return 0;
     }
+    // The ping's safety job goes to pg-boss, whose schema exists once the queue has started.
+    await services.queue.start(services.queueNames);
     const delivery = await webhooks.test(partnerId, values.id);
     const attempt = delivery.attempts[0];
     out(delivery, `${delivery.status}: ${attempt?.status_code ?? attempt?.error ?? 'no attempt'} in ${attempt?.latency_ms ?? 0} ms`);

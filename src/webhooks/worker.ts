@@ -226,7 +226,8 @@ export class DeliveryWorker {
       if (busy >= this.perEndpointCap) {
         const queue = this.held.get(row.endpoint_id) ?? [];
         if (queue.length >= this.perEndpointCap) {
-          deferred.push({ job, until: now + DEFER_BUSY_MS });
+          // Its attempts free slots no faster than they finish: look again in a quarter of the timeout.
+          deferred.push({ job, until: now + Math.max(DEFER_BUSY_MS, this.options.timeoutMs / 4) });
           continue;
         }
         queue.push({ job, row });
