@@ -43,6 +43,11 @@ export class Recorder implements LiveTalkObserver {
   private readonly finalizing = new Set<Promise<unknown>>();
   /** Recordings this node is finalizing now (the periodic recovery must not start them twice). */
   private readonly busy = new Set<string>();
+  /**
+   * Recordings whose talk stopped and whose capture files are still closing (up to ~10 s, before
+   * finalize marks them busy): not abandoned, so recover() must leave them alone.
+   */
+  private readonly stopping = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
   /**
    * This node's name in `recordings.owner_node`. Stable across restarts of the same server (host
@@ -227,14 +232,19 @@ export class Recorder implements LiveTalkObserver {
     const endedAt = new Date();
     // Closing the capture files takes up to ~10 s (see stopRtpReader): the room need not wait for it.
     void this.enqueue(session, 'stop', async () => {
+      if (session.recordingId) this.stopping.add(session.recordingId);
       this.sessions.delete(talkId);
-      await Promise.all([...session.captures.values()].map((c) => this.stopCapture(c)));
-      session.captures.clear();
-      if (session.sdpDir) await rm(session.sdpDir, { recursive: true, force: true });
-      if (!session.recordingId) return;
-      const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
-      // Mixing takes a few seconds: the room need not wait for it.
-      if (rec) await this.finalize(rec, endedAt);
+      try {
+        await Promise.all([...session.captures.values()].map((c) => this.stopCapture(c)));
+        session.captures.clear();
+        if (session.sdpDir) await rm(session.sdpDir, { recursive: true, force: true });
+        if (!session.recordingId) return;
+        const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
+        // Mixing takes a few seconds: the room need not wait for it.
+        if (rec) await this.finalize(rec, endedAt);
+      } finally {
+        this.stopping.delete(session.recordingId);
+      }
     });
     return Promise.resolve();
   }
@@ -259,7 +269,7 @@ export class Recorder implements LiveTalkObserver {
     const open = new Set([...this.sessions.values()].map((s) => s.recordingId));
     const staleBefore = new Date(Date.now() - this.leaseMs);
     for (const candidate of await this.services.recordings.repo.unfinished()) {
-      if (open.has(candidate.id) || this.busy.has(candidate.id)) continue;
+      if (open.has(candidate.id) || this.busy.has(candidate.id) || this.stopping.has(candidate.id)) continue;
       const rec = await this.services.db.db
         .updateTable('recordings')
         .set({ owner_node: this.node, heartbeat_at: new Date() })
