@@ -205,7 +205,12 @@ async function bench(kind: 'pglite' | 'postgres') {
     await webhooksOf(services).create(partner.id, { url: receiver.url, events: ['next_caption'] });
     const wh = await webhooks(services, partner.id, receiver);
     const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : 'n/a');
-    console.log(`\n== ${kind}: ${total} events, ${concurrency} concurrent emitters (${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    console.log(
+      `\n== ${kind}: ${total} events, ${concurrency} concurrent emitters (${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')})`,
+    );
     console.log(`baseline raw POSTs (64 in flight):  ${f(base.perSecond)} req/s   p50 ${base.p50.toFixed(1)} ms   p99 ${base.p99.toFixed(1)} ms`);
     console.log(
       `webhooks, saturated:                ${f(wh.perSecond)} deliveries/s (emits ${f(wh.emitPerSecond)}/s)  event-to-receipt p50 ${f(wh.satP50)} ms  p99 ${f(wh.satP99)} ms`,

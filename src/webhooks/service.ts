@@ -165,6 +165,11 @@ export class WebhooksService {
     }));
   }
 
+  /** Applies the delivery log's retention now (it also runs hourly); returns the events deleted. */
+  prune(now?: Date) {
+    return this.worker.prune(now);
+  }
+
   /** Redelivers one delivery now with a fresh retry schedule. */
   async retry(partnerId: string, deliveryId: string, endpointId?: string): Promise<DeliveryJson> {
     const existing = await this.repo.getDelivery(partnerId, deliveryId);

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   /** Attempts in flight per endpoint in this process: a slow endpoint cannot take every slot. */
   perEndpoint?: number;
   pollMs?: number;
+  /** Events older than this, with no delivery still pending, are deleted with their deliveries and attempts. 0 = keep forever. */
+  retentionDays?: number;
   /** pg-boss's schema (for reclaiming jobs of dead workers). */
   queueSchema: string;
 }
@@ -53,6 +55,10 @@ export interface AttemptOutcome {
 
 const DEFER_BUSY_MS = 1000;
 const RECLAIM_EVERY_MS = 10_000;
+const PRUNE_EVERY_MS = 3600_000;
+const PRUNE_BATCH = 5000;
+/** The default retention of the delivery log. */
+export const WEBHOOK_RETENTION_DAYS = 30;
 /** Fetched jobs held in memory for endpoints at their in-flight cap, over all endpoints. */
 const MAX_HELD = 1024;
 /** Attempts recorded per transaction at most. */
@@ -71,6 +77,7 @@ export class DeliveryWorker {
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private reclaimTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private nudgeTimer: NodeJS.Timeout | null = null;
   private idle: (() => void) | null = null;
   /** A nudge that came while the loop was busy: the next sleep returns at once. */
@@ -119,12 +126,37 @@ export class DeliveryWorker {
       this.reclaim(false).catch((err) => this.log.error({ err }, 'webhook job reclaim failed'));
     }, RECLAIM_EVERY_MS);
     this.reclaimTimer.unref();
+    const prune = () => this.prune().catch((err) => this.log.error({ err }, 'webhook log retention failed'));
+    void prune();
+    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Retention: deletes events older than the retention period whose deliveries are all finished
+   * (their deliveries and attempts go with them, by cascade), in bounded batches. Returns how many.
+   */
+  async prune(now = new Date()): Promise<number> {
+    const days = this.options.retentionDays ?? WEBHOOK_RETENTION_DAYS;
+    if (days <= 0) return 0;
+    const cutoff = new Date(now.getTime() - days * 86400_000);
+    let total = 0;
+    for (;;) {
+      const result = await sql`delete from webhook_events where id in (
+          select e.id from webhook_events e where e.created_at < ${cutoff}
+            and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status = 'pending')
+          limit ${PRUNE_BATCH})`.execute(this.db);
+      const n = Number(result.numAffectedRows ?? 0);
+      total += n;
+      if (n < PRUNE_BATCH || !this.running) return total;
+    }
   }
 
   async stop() {
     if (!this.running) return;
     this.running = false;
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
     this.wake?.();
     await this.loopDone;

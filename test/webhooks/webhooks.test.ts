@@ -188,7 +188,8 @@ describe('webhooks', () => {
     }
     // At least once: a slow answer may be retried, so count distinct webhook-ids.
     const unique = () => [...new Map(r.received.map((x) => [x.json.id, x])).values()];
-    await r.until(() => unique().length === 30, 'all captions');
+    // Generous but bounded: on a loaded 2-core machine 30 deliveries can take many seconds.
+    await r.until(() => unique().length === 30, 'all captions', 90_000);
     const a = unique()
       .filter((x) => x.json.body.talkId === 'talk-A')
       .sort((x, y) => Number(x.json.body.seq) - Number(y.json.body.seq));
@@ -225,6 +226,43 @@ describe('webhooks', () => {
     assert.equal(failing.body.delivery.status, 'pending');
     assert.equal(failing.body.delivery.attempts[0].status_code, 500);
     assert.ok(failing.body.delivery.next_attempt_at);
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('retention deletes finished events older than 30 days with their deliveries and attempts, keeps pending ones', async () => {
+    const r = await receiver();
+    const hook = await addWebhook(t, p, r.url, { events: ['recording_saved'] });
+    const old = await emit(t, p.partnerId, 'recording_saved', { id: 'old', talk_id: 't' });
+    const recent = await emit(t, p.partnerId, 'recording_saved', { id: 'recent', talk_id: 't' });
+    await r.until((x) => x.length === 2, 'both delivered');
+    await waitFor(async () => (await deliveriesOf(t, p, hook.id)).every((d) => d.status === 'succeeded'), 'both logged');
+    const db = t.services.db.db;
+    const ago = (days: number) => new Date(Date.now() - days * 86400_000);
+    await db
+      .updateTable('webhook_events')
+      .set({ created_at: ago(31) })
+      .where('id', '=', old.id)
+      .execute();
+    await db
+      .updateTable('webhook_events')
+      .set({ created_at: ago(29) })
+      .where('id', '=', recent.id)
+      .execute();
+    // An old event still pending somewhere is kept until it finishes.
+    r.respond = () => ({ status: 500 });
+    const stuck = await emit(t, p.partnerId, 'recording_saved', { id: 'stuck', talk_id: 't' });
+    await db
+      .updateTable('webhook_events')
+      .set({ created_at: ago(40) })
+      .where('id', '=', stuck.id)
+      .execute();
+    const { webhooksOf } = await import('../../src/webhooks/index.js');
+    assert.ok((await webhooksOf(t.services).prune()) >= 1);
+    const left = await deliveriesOf(t, p, hook.id);
+    assert.deepEqual(new Set(left.map((d) => d.event_id)), new Set([recent.id, stuck.id]));
+    const attempts = await db.selectFrom('webhook_attempts as a').innerJoin('webhook_deliveries as d', 'd.id', 'a.delivery_id').select('d.event_id').execute();
+    assert.equal(attempts.filter((a) => a.event_id === old.id).length, 0);
+    r.respond = () => ({ status: 200 });
     await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
   });
 
