@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import os from 'node:os';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
@@ -51,17 +52,28 @@ async function main() {
   const pinned = pin(0);
   const baseline = await udpBaseline();
   console.log(`baseline: ${baseline.toFixed(1)} µs CPU per 100-byte UDP send (${pinned ? 'server pinned to core 0, bots to core 1' : 'no taskset: unpinned'})`);
-  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LOG_LEVEL: 'silent' } });
+  // Captions and recording off: their speech recognizer and ffmpeg would share core 0 with the SFU.
+  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LOG_LEVEL: 'silent', LIVE_CAPTIONS: 'false' } });
   const p = await createPartner(t, 'Bench');
   const wav = speechWav();
   const rows: string[] = [];
   try {
     for (const n of counts.length ? counts : [50, 100]) {
-      const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: `bench ${n}` } })).body.talk;
+      // A hosted event: one host speaks (join token), the audience only listens and sends nothing.
+      const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: `bench ${n}`, recording: false, room_type: 'hosted_events' } })).body
+        .talk;
+      const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Speaker', role: 'host' } })).body
+        .join_token;
       const live = t.services.live as LiveRooms;
-      const speaker = runSwarm(talk.short_url, 1, seconds + 10, { play: wav, cpu: pinned ? 1 : null });
+      const speaker = runSwarm(jt.join_url, 1, seconds + 10, { play: wav, cpu: pinned ? 1 : null });
       await new Promise((r) => setTimeout(r, 2000));
-      const listeners = runSwarm(talk.short_url, n, seconds, { decode: Math.min(5, n), cpu: pinned ? 1 : null });
+      // Two listener processes (the first with 5 decoding listeners, the rest light: ICE/DTLS/SRTP
+      // done, packets counted), both on core 1.
+      const half = Math.ceil(n / 2);
+      const listeners = Promise.all([
+        runSwarm(talk.short_url, half, seconds, { decode: Math.min(5, half), cpu: pinned ? 1 : null }),
+        ...(n > half ? [runSwarm(talk.short_url, n - half, seconds, { decode: 0, cpu: pinned ? 1 : null })] : []),
+      ]).then((r) => r.flat());
       // Measure the steady window: after the joins, before the leaves.
       await new Promise((r) => setTimeout(r, Math.max(4000, n * 25)));
       const s0 = await live.sfu.stats();
@@ -73,11 +85,22 @@ async function main() {
       const wall = (performance.now() - w0) / 1000;
       const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
       const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
-      const result = summarize(await listeners);
-      await speaker;
+      const reports = await listeners;
+      const result = summarize(reports);
+      const loadAvg = os.loadavg()[0].toFixed(1);
+      const speakerReport = (await speaker)[0];
+      if (speakerReport?.error) console.log(`the speaker failed: ${speakerReport.error} after ${JSON.stringify(speakerReport.phases)}`);
+      const phase = (name: string) => {
+        const xs = reports
+          .map((r) => r.phases[name])
+          .filter((x): x is number => x !== undefined)
+          .sort((a, b) => a - b);
+        return xs.length ? `${name} ${xs[Math.floor(xs.length / 2)]}/${xs[xs.length - 1]}` : `${name} -`;
+      };
+      console.log(`listener phases, ms from start (p50/max): ${['open', 'joined', 'gathered', 'answered', 'connected', 'firstPacket'].map(phase).join(', ')}`);
       const pps = forwarded / wall;
       const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
-      const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% |`;
+      const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
       console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
       rows.push(row);
     }
@@ -85,9 +108,9 @@ async function main() {
     await t.close();
   }
   console.log(
-    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (decoding listeners) | loss | concealment |',
+    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (all listeners) | loss | concealment | load avg (1 min) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   process.exit(0);
 }

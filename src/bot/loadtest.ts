@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -84,11 +85,14 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
       seconds: { type: 'string' },
       play: { type: 'string' },
       processes: { type: 'string' },
+      'server-pid': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0])) {
-    console.error('usage: smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--json]');
+    console.error(
+      'usage: smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID] [--json]',
+    );
     return 2;
   }
   const url = positionals[0];
@@ -96,7 +100,9 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   const listeners = Number(values.listeners ?? 10);
   const seconds = Number(values.seconds ?? 20);
   const processes = Math.max(1, Number(values.processes ?? Math.max(1, os.availableParallelism() - 1)));
-  const cpu0 = await serverCpu(url);
+  const serverPid = values['server-pid'] ? Number(values['server-pid']) : null;
+  const cpu0 = serverPid ? processCpu(serverPid) : null;
+  const wall0 = performance.now();
   const speakerRun = speakers > 0 ? runSwarm(url, speakers, seconds + 5, { play: values.play }) : Promise.resolve([]);
   await new Promise((r) => setTimeout(r, 1500));
   const per = Math.ceil(listeners / processes);
@@ -104,15 +110,33 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   for (let i = 0, left = listeners; left > 0; i++, left -= per)
     runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
   const reports = (await Promise.all(runs)).flat();
-  const cpu1 = await serverCpu(url);
+  const cpu1 = serverPid ? processCpu(serverPid) : null;
+  const wall = (performance.now() - wall0) / 1000;
   await speakerRun;
-  const result = { ...summarize(reports), serverCpu: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null };
+  const result = {
+    ...summarize(reports),
+    // Cores the server process kept busy over the run (1 = one core), all its threads included.
+    serverCpu: cpu0 !== null && cpu1 !== null ? Math.round(((cpu1 - cpu0) / wall) * 1000) / 1000 : null,
+  };
   if (values.json) console.log(JSON.stringify(result));
   else console.log(JSON.stringify(result, null, 2));
   return 0;
 }
 
-/** Server CPU is read from the server's own stats endpoint when it exposes one (not yet): null. */
-async function serverCpu(_url: string): Promise<number | null> {
-  return null;
+/**
+ * CPU seconds (user + system, every thread) a local process has used so far, from /proc/<pid>/stat.
+ * The load test measures a server on the same machine; null when /proc is not there.
+ */
+export function processCpu(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, inside parentheses): utime is 14th, stime 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
 }
+
+/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const CLOCK_TICKS = 100;

@@ -125,7 +125,9 @@ export class BotParticipant {
     phases: {},
   };
   /** The latest room state the server sent. */
-  state: { participants: { id: string; role: string; can_speak: boolean; muted: boolean }[] } | null = null;
+  state: { talk?: { live: boolean }; participants: { id: string; role: string; can_speak: boolean; muted: boolean }[] } | null = null;
+  /** The server lets this participant speak now; otherwise no audio is fed (no packets sent). */
+  private publishing = false;
   private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
   private readonly loudWaiters: { frames: number; resolve(): void }[] = [];
 
@@ -192,6 +194,26 @@ export class BotParticipant {
     this.mark('answered');
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
     this.playLoop(source);
+    if (this.options.decode === false) void this.watchFirstPacket(pc);
+  }
+
+  /**
+   * A light listener decodes nothing, so its join time is connect to the first RTP packet,
+   * polled from stats every 50 ms until it arrives (then no more polling).
+   */
+  private async watchFirstPacket(pc: WrtcPeer) {
+    const deadline = performance.now() + 30_000;
+    while (this.pc === pc && performance.now() < deadline) {
+      const stats = await pc.getStats().catch(() => null);
+      for (const s of stats?.values() ?? []) {
+        if (s.type === 'inbound-rtp' && Number(s.packetsReceived ?? 0) > 0) {
+          this.mark('firstPacket');
+          this.report.joinMs ??= this.report.phases.firstPacket;
+          return;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   private playLoop(source: AudioSource) {
@@ -204,6 +226,11 @@ export class BotParticipant {
     // RTCAudioSource wants 10 ms frames; the timer catches up on late ticks.
     this.timer = setInterval(() => {
       const due = Math.floor((performance.now() - start) / 10);
+      if (!this.publishing) {
+        // Like a page that detaches its mic: not allowed to speak, send nothing at all.
+        sent = due;
+        return;
+      }
       for (; sent < due; sent++) {
         let samples = silence;
         if (audio && audio.length >= frame) {
@@ -240,6 +267,7 @@ export class BotParticipant {
       if (me) {
         this.report.role = me.role;
         this.report.canSpeak = me.can_speak;
+        this.publishing = me.can_speak && !me.muted && this.state?.talk?.live !== false;
       }
     }
     for (let i = 0; i < this.waiters.length; i++) {

@@ -4,6 +4,9 @@ import type { ParticipantRole, Talk } from '../platform/db/schema.js';
 /** How many speakers a client hears at once: its offer carries this many receive slots. */
 export const SLOTS = 4;
 
+/** Smoothed level (0..1, about -63 dBov) from which a publisher is worth a slot. */
+export const AUDIBLE = 0.1;
+
 /** One person in a live room. Presence outlives its socket for the reconnect grace period. */
 export class Participant {
   socket: WebSocket | null = null;
@@ -99,7 +102,9 @@ export class Room {
     const candidates = [...this.participants.values()].filter((p) => this.publishing(p) && p.hasMedia);
     const ids = new Set(candidates.map((p) => p.id));
     const next = this.slots.map((id) => (id && ids.has(id) ? id : null));
-    const waiting = candidates.filter((p) => !next.includes(p.id)).sort((a, b) => b.level - a.level);
+    // A free slot goes only to someone audible: silent publishers (an open mic in a quiet room) would
+    // otherwise fill every slot and multiply the packets forwarded to each listener by four.
+    const waiting = candidates.filter((p) => !next.includes(p.id) && p.level >= AUDIBLE).sort((a, b) => b.level - a.level);
     for (const p of waiting) {
       let free = next.indexOf(null);
       if (free < 0) {

@@ -1,60 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { hears, launch, micEnabled } from './chromium.js';
 import { speechWav } from './media.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '10' };
-
-async function launch(wav: string, _profile: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: false,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`,
-      '--autoplay-policy=no-user-gesture-required',
-      '--mute-audio',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
-}
-
-/** Peak received level (WebAudio analyser on the page's remote audio) over the window. */
-async function hears(page: Page, what: string) {
-  await page
-    .waitForFunction(() => ((window as any).smalltalk?.receivedLevel() ?? 0) > 0.02, null, { timeout: 20_000, polling: 50 })
-    .catch(() => {
-      throw new Error(`timed out waiting for ${what}`);
-    });
-}
 
 describe('the talk page in Chromium', () => {
   let t: TestApp;
   let p: TestPartner;
   let browser: Browser;
-  let profile: string;
   before(async () => {
     t = await startApp({ env: liveEnv });
     p = await createPartner(t, 'Acme');
-    profile = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-chromium-'));
-    browser = await launch(speechWav(), profile);
+    browser = await launch(speechWav());
   });
   after(async () => {
     await browser?.close();
-    rmSync(profile, { recursive: true, force: true });
     await t.close();
   });
 
@@ -82,7 +45,7 @@ describe('the talk page in Chromium', () => {
       await host.getByRole('button', { name: 'Join' }).click();
       await joinAsGuest(guest, talk.short_url, 'Gus Guest');
       await guest.getByRole('button', { name: 'Unmute mic' }).waitFor();
-      assert.equal(await guest.evaluate(() => (window as any).smalltalk.client.micEnabled()), false, 'start_off: the guest starts muted');
+      assert.equal(await micEnabled(guest), false, 'start_off: the guest starts muted');
       await hears(guest, 'the guest to hear the host');
       await guest.getByRole('button', { name: 'Unmute mic' }).click();
       await guest.getByRole('button', { name: 'Mute mic' }).waitFor();

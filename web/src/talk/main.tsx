@@ -182,6 +182,61 @@ function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string
   );
 }
 
+/** Mic state as inline SVG (no emoji font needed); the label is on the wrapping element. */
+function MicIcon({ state }: { state: 'on' | 'muted' | 'listening' }) {
+  const props = { width: 18, height: 18, viewBox: '0 0 24 24', 'aria-hidden': true, fill: 'none', stroke: 'currentColor', 'stroke-width': 2 } as const;
+  if (state === 'listening')
+    return (
+      <svg {...props} data-icon="listening" role="presentation">
+        <path d="M3 14v-2a9 9 0 0 1 18 0v2" />
+        <rect x="3" y="14" width="4" height="6" rx="1" />
+        <rect x="17" y="14" width="4" height="6" rx="1" />
+      </svg>
+    );
+  return (
+    <svg {...props} data-icon={state === 'on' ? 'mic-on' : 'mic-muted'} role="presentation">
+      <rect x="9" y="3" width="6" height="11" rx="3" />
+      <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
+      {state === 'muted' && <path d="M4 4l16 16" />}
+    </svg>
+  );
+}
+
+/** What a screen reader hears when the room changes: mic, hand and stage changes, who starts speaking. */
+function useAnnouncements(state: RoomState, levels: Record<string, number>, me: string): string {
+  const [text, setText] = useState('');
+  const before = useRef<Map<string, Participant> | null>(null);
+  const speaking = useRef<Set<string>>(new Set());
+  useEffect(() => {
+    const prev = before.current;
+    const said: string[] = [];
+    if (prev) {
+      for (const p of state.participants) {
+        const was = prev.get(p.id);
+        const who = p.id === me ? 'You' : p.name;
+        if (!was) {
+          said.push(`${p.name} joined`);
+          continue;
+        }
+        if (was.can_speak !== p.can_speak) said.push(p.can_speak ? `${who} can speak now` : `${who} went back to listening`);
+        else if (p.can_speak && was.muted !== p.muted) said.push(`${who} ${p.muted ? 'muted' : 'unmuted'}`);
+        if (was.hand_raised !== p.hand_raised) said.push(`${who} ${p.hand_raised ? 'raised a hand' : 'lowered a hand'}`);
+      }
+      for (const id of prev.keys()) if (!state.participants.some((p) => p.id === id)) said.push(`${prev.get(id)?.name} left`);
+    }
+    before.current = new Map(state.participants.map((p) => [p.id, p]));
+    if (said.length) setText(said.join('. '));
+  }, [state, me]);
+  useEffect(() => {
+    const now = new Set(Object.keys(levels).filter((id) => (levels[id] ?? 0) > 0.08));
+    const started = [...now].filter((id) => !speaking.current.has(id) && id !== me);
+    speaking.current = now;
+    const names = started.map((id) => state.participants.find((p) => p.id === id)?.name).filter(Boolean);
+    if (names.length) setText(`${names.join(', ')} speaking`);
+  }, [levels, state, me]);
+  return text;
+}
+
 function InRoom({
   client,
   state,
@@ -199,9 +254,13 @@ function InRoom({
   const self = state.participants.find((p) => p.id === me);
   const isHost = self?.role === 'host';
   const hands = state.hands.map((id) => state.participants.find((p) => p.id === id)).filter(Boolean) as Participant[];
+  const announcement = useAnnouncements(state, levels, me);
   return (
     <main class="page room">
       <Header />
+      <p class="visually-hidden" aria-live="polite" data-testid="announcer">
+        {announcement}
+      </p>
       {!state.talk.live && (
         <p class="lobby" role="status">
           Lobby: {state.talk.start_time ? <Countdown to={state.talk.start_time} /> : 'waiting for a host'}
@@ -224,7 +283,7 @@ function InRoom({
               </span>
               <span class="role">{p.role}</span>
               <span class="mic" role="img" aria-label={p.can_speak ? (p.muted ? 'muted' : 'mic on') : 'listening'}>
-                {p.can_speak ? (p.muted ? '🔇' : '🎙️') : '👂'}
+                <MicIcon state={p.can_speak ? (p.muted ? 'muted' : 'on') : 'listening'} />
               </span>
               {(levels[p.id] ?? 0) > 0.08 && <span class="visually-hidden">speaking</span>}
               {isHost && p.id !== me && (
@@ -330,6 +389,11 @@ function TalkPage() {
     client.current = c;
     void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined });
   };
+  // A reload within the server's grace period comes back as the same participant, without the form.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, on the first render
+  useEffect(() => {
+    if (phase === 'prejoin' && sessionStorage.getItem(`smalltalk:resume:${data.talk.code}`)) join({ name: '', username: '', photo_url: '' });
+  }, []);
   if (phase === 'ended')
     return (
       <main class="page">

@@ -43,6 +43,8 @@ export class RoomClient {
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
   private mic: MediaStreamTrack | null = null;
+  /** The sender of the mic m-line: the mic is attached only while the server lets us speak. */
+  private micSender: RTCRtpSender | null = null;
   private audioCtx: AudioContext | null = null;
   private analyser: AnalyserNode | null = null;
   private resumeKey: string;
@@ -101,7 +103,11 @@ export class RoomClient {
       case 'state': {
         const s = m as unknown as RoomState;
         this.self = s.participants.find((p) => p.id === this.participantId) ?? null;
-        if (this.mic) this.mic.enabled = !!this.self && this.self.can_speak && !this.self.muted && s.talk.live;
+        const allowed = !!this.self && this.self.can_speak && !this.self.muted && s.talk.live;
+        if (this.mic) this.mic.enabled = allowed;
+        // Not allowed to speak: send no packets at all (a disabled track still sends silence).
+        if (this.micSender && this.micSender.track !== (allowed ? this.mic : null))
+          void this.micSender.replaceTrack(allowed ? this.mic : null).catch(() => undefined);
         this.handlers.onState(s);
         break;
       }
@@ -133,8 +139,8 @@ export class RoomClient {
     this.pc?.close();
     const pc = new RTCPeerConnection({ iceServers });
     this.pc = pc;
-    if (this.mic) pc.addTransceiver(this.mic, { direction: 'sendonly' });
-    else pc.addTransceiver('audio', { direction: 'sendonly' });
+    this.micSender = (this.mic ? pc.addTransceiver(this.mic, { direction: 'sendonly' }) : pc.addTransceiver('audio', { direction: 'sendonly' })).sender;
+    if (this.mic && !this.mic.enabled) void this.micSender.replaceTrack(null);
     this.audioCtx ??= new AudioContext();
     this.analyser ??= Object.assign(this.audioCtx.createAnalyser(), { fftSize: 2048 });
     for (let i = 0; i < slots; i++) {

@@ -1,0 +1,55 @@
+import { type Browser, type Page, chromium } from 'playwright-core';
+
+/** Debian's Chromium, headless, with fake media capture playing `wav` (flags from the WebRTC notes). */
+export function launch(wav: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: false,
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`,
+      '--autoplay-policy=no-user-gesture-required',
+      '--mute-audio',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the page's diagnostics object (window.smalltalk) is untyped here
+type W = any;
+
+/** Waits until the page's WebAudio analyser on received audio reads above 0.02 (speech arrived). */
+export async function hears(page: Page, what: string, timeout = 20_000) {
+  await page
+    .waitForFunction(() => ((window as W).smalltalk?.receivedLevel() ?? 0) > 0.02, null, { timeout, polling: 50 })
+    .catch(() => {
+      throw new Error(`timed out waiting for ${what}`);
+    });
+}
+
+/** Starts recording the page's peak received level (read it back with `peakLevel`). */
+export async function trackPeak(page: Page) {
+  await page.evaluate(() => {
+    const w = window as W;
+    w.peakLevel = 0;
+    clearInterval(w.peakTimer);
+    w.peakTimer = setInterval(() => {
+      w.peakLevel = Math.max(w.peakLevel, w.smalltalk?.receivedLevel() ?? 0);
+    }, 20);
+  });
+}
+
+export const peakLevel = (page: Page) => page.evaluate(() => (window as W).peakLevel as number);
+
+export const participantIdOf = (page: Page) => page.evaluate(() => (window as W).smalltalk?.client.participantId as string | null);
+
+export const micEnabled = (page: Page) => page.evaluate(() => (window as W).smalltalk.client.micEnabled() as boolean);
