@@ -126,6 +126,7 @@ async function webhooks(services: Services, partnerId: string, receiver: Awaited
   await runPool(total, concurrency, emit);
   const emitSeconds = (performance.now() - started) / 1000;
   await receiver.waitFor(total);
+  while ([...emitted.keys()].some((id) => !receiver.seen.has(id))) await new Promise((r) => setTimeout(r, 20));
   const seconds = (performance.now() - started) / 1000;
   const satLat = [...emitted].map(([id, t]) => (receiver.seen.get(id) ?? Number.NaN) - t).sort((a, b) => a - b);
   // Latency while not saturated: a steady rate well under the throughput.
@@ -156,6 +157,8 @@ async function webhooks(services: Services, partnerId: string, receiver: Awaited
   await Promise.all(pending);
   const pacedRate = paced / ((performance.now() - pacedStart) / 1000);
   await receiver.waitFor(paced);
+  // The count can include late duplicates of the previous phase: wait for these very events.
+  while ([...emitted.keys()].some((id) => !receiver.seen.has(id))) await new Promise((r) => setTimeout(r, 20));
   const lat = [...emitted].map(([id, t]) => (receiver.seen.get(id) ?? Number.NaN) - t).sort((a, b) => a - b);
   // Delivery alone: a backlog emitted while the worker is stopped, then drained.
   const worker = services.background.find((b) => b.name === 'webhook-delivery');

@@ -159,7 +159,7 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
       cursor = page.body.next_cursor;
     } while (cursor);
     for (const id of acknowledged) assert.ok(expected.has(id), `acknowledged event ${id} missing from the database`);
-    assert.ok(acknowledged.size >= 20, `only ${acknowledged.size} events produced`);
+    assert.ok(acknowledged.size >= 10, `only ${acknowledged.size} events produced`);
 
     const ids = () => new Set(receiver.received.filter((r) => r.answered !== undefined && r.answered < 300).map((r) => r.json.id));
     await receiver.until(
