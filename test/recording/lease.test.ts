@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Recorder } from '../../src/recordings/recorder.js';
+import { startBackground } from '../../src/services.js';
 import { type TestApp, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, eventsOf } from './media.js';
 
@@ -48,8 +49,11 @@ test('several servers on one database: a restart finalizes its own and abandoned
   } finally {
     await t.close();
   }
-  t = await startApp({ dataDir, onDisk: true });
+  // Node b is still heartbeating while this node restarts (however long the restart takes here).
+  t = await startApp({ dataDir, onDisk: true, background: false });
   try {
+    await t.services.db.db.updateTable('recordings').set({ heartbeat_at: new Date() }).where('id', '=', ids.liveElsewhere).execute();
+    await startBackground(t.services);
     assert.equal(await statusOf(t, partnerId, ids.liveElsewhere), 'recording', 'another node is still recording it: left alone');
     assert.equal(await statusOf(t, partnerId, ids.abandoned), 'ready', 'its node stopped renewing the lease: finalized');
     assert.equal(await statusOf(t, partnerId, ids.mine), 'ready', 'this node restarted: its own unfinished recording is finalized at once');
