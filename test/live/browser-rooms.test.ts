@@ -67,6 +67,9 @@ describe('room types, reconnects and talk_join in Chromium', () => {
       await guest.getByRole('button', { name: 'Lower hand' }).waitFor();
       const queue = host.getByRole('region', { name: 'Raised hands' });
       await queue.getByText('Quinn Question').waitFor();
+      // Screen readers are told (aria-live), and the icons are SVG, not emoji.
+      await host.getByTestId('announcer').getByText('Quinn Question raised a hand').waitFor();
+      assert.equal(await host.locator('[data-participant] .mic svg').count(), 2);
       await queue.getByRole('button', { name: 'Bring up Quinn Question' }).click();
       // start_on: brought up means live at once.
       await guest.getByRole('button', { name: 'Mute mic' }).waitFor();
@@ -91,14 +94,20 @@ describe('room types, reconnects and talk_join in Chromium', () => {
       const host = await hostPage(talk.id);
       const listener = await guestPage(talk.short_url, 'Lee Listener');
       assert.equal(await micEnabled(listener), false);
-      // A tampered client: the page turns its own microphone track on and sends speech anyway.
-      await listener.evaluate(() => {
+      // A tampered client: the page takes its microphone away from the client code (so nothing turns
+      // it off again), enables it and attaches it to the peer connection: it sends speech anyway.
+      const sending = await listener.evaluate(async () => {
         // biome-ignore lint/suspicious/noExplicitAny: reaching into the page's client on purpose
         const client = (window as any).smalltalk.client;
-        client.mic.enabled = true;
-        client.micSender.replaceTrack(client.mic);
+        const mic = client.mic as MediaStreamTrack;
+        const sender = client.micSender as RTCRtpSender;
+        client.mic = null;
+        client.micSender = null;
+        mic.enabled = true;
+        await sender.replaceTrack(mic);
+        return sender.track === mic && mic.enabled && mic.readyState === 'live';
       });
-      assert.equal(await micEnabled(listener), true, 'the client does send its speech');
+      assert.equal(sending, true, 'the tampered page sends its live microphone');
       await trackPeak(host);
       // Wait for an event, not a delay: the SFU has received ~4 s of packets (host + listener).
       const start = await receivedBySfu();

@@ -50,7 +50,7 @@ describe('the talk page in Chromium', () => {
       await guest.getByRole('button', { name: 'Unmute mic' }).click();
       await guest.getByRole('button', { name: 'Mute mic' }).waitFor();
       await hears(host, 'the host to hear the guest');
-      await host.getByText('Gus Guest').waitFor();
+      await host.getByText('Gus Guest', { exact: true }).waitFor();
     } finally {
       await hostCtx.close();
       await guestCtx.close();
