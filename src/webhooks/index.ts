@@ -18,7 +18,7 @@ export function installWebhooks(services: Services) {
   const { config } = services;
   let worker: DeliveryWorker | null = null;
   const outbox = new Outbox(services.queue, config.WEBHOOK_TIMEOUT_MS, () => worker?.nudge());
-  worker = new DeliveryWorker(services.db.db, services.queue, outbox, services.log, {
+  worker = new DeliveryWorker(services.db.db, services.queue, services.log, {
     dbKind: services.db.kind,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_URLS,

@@ -5,7 +5,7 @@ import type { Db, Tx } from '../platform/db/index.js';
 import type { WebhookSecret } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
 import type { Queue } from '../platform/queue.js';
-import { DELIVER_QUEUE, type DeliverJob, type Outbox } from './outbox.js';
+import { DELIVER_QUEUE, type DeliverJob } from './outbox.js';
 import { signedHeaders } from './signing.js';
 import { type AttemptResult, postWebhook } from './transport.js';
 
@@ -95,7 +95,6 @@ export class DeliveryWorker {
   constructor(
     private readonly db: Db,
     private readonly queue: Queue,
-    private readonly outbox: Outbox,
     private readonly log: Logger,
     private readonly options: WorkerOptions,
   ) {
