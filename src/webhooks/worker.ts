@@ -239,7 +239,7 @@ export class DeliveryWorker {
     const deferred: { job: Job<DeliverJob>; until: number }[] = [];
     for (const job of jobs) {
       const row = byId.get(job.data.d);
-      if (!row || row.status !== 'pending' || row.generation !== job.data.g) {
+      if (row?.status !== 'pending' || row.generation !== job.data.g) {
         stale.push(job.id);
         continue;
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
@@ -97,7 +97,7 @@ describe('room types, reconnects and talk_join in Chromium', () => {
       // A tampered client: the page takes its microphone away from the client code (so nothing turns
       // it off again), enables it and attaches it to the peer connection: it sends speech anyway.
       const sending = await listener.evaluate(async () => {
-        // biome-ignore lint/suspicious/noExplicitAny: reaching into the page's client on purpose
+        // any: reaching into the page's client on purpose
         const client = (window as any).smalltalk.client;
         const mic = client.mic as MediaStreamTrack;
         const sender = client.micSender as RTCRtpSender;

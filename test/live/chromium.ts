@@ -24,7 +24,7 @@ export function launch(wav: string): Promise<Browser> {
   });
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the page's diagnostics object (window.smalltalk) is untyped here
+// any: the page's diagnostics object (window.smalltalk) is untyped here
 type W = any;
 
 /** Waits until the page's WebAudio analyser on received audio reads above 0.02 (speech arrived). */
