@@ -65,6 +65,28 @@ export function wer(reference: string, hypothesis: string): number {
   return r.length ? d[r.length][h.length] / r.length : 0;
 }
 
+/** Share of the reference's words (as a multiset, order ignored) that the hypothesis contains. */
+export function recall(reference: string, hypothesis: string): number {
+  const norm = (x: string) =>
+    x
+      .toLowerCase()
+      .replace(/[^a-z' ]+/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
+  const have = new Map<string, number>();
+  for (const w of norm(hypothesis)) have.set(w, (have.get(w) ?? 0) + 1);
+  const ref = norm(reference);
+  let hits = 0;
+  for (const w of ref) {
+    const n = have.get(w) ?? 0;
+    if (n > 0) {
+      hits++;
+      have.set(w, n - 1);
+    }
+  }
+  return ref.length ? hits / ref.length : 1;
+}
+
 /**
  * Stands in for the live room (src/rooms) where it is not built yet: it calls the observers as
  * the room does and, on `tapSpeaker`, sends that speaker's speech as real Opus RTP (ffmpeg
