@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { exited, rtpInputArgs, spawnTied } from '../recordings/media.js';
-import { POCKETSPHINX, POCKETSPHINX_MODEL, PocketsphinxParser } from '../transcription/pocketsphinx.js';
+import { POCKETSPHINX, PocketsphinxParser, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
 
 const SAMPLE_RATE = 16_000;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;
@@ -30,28 +30,8 @@ export interface Phrase {
  * and a little less accurate; the recording's transcript (batch, all passes) is the exact record.
  */
 export function liveDecoderArgs(): string[] {
-  return [
-    '-infile',
-    '/dev/stdin',
-    '-time',
-    'yes',
-    '-logfn',
-    '/dev/null',
-    '-hmm',
-    `${POCKETSPHINX_MODEL}/en-us`,
-    '-lm',
-    `${POCKETSPHINX_MODEL}/en-us.lm.bin`,
-    '-dict',
-    `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`,
-    '-fwdflat',
-    'no',
-    '-bestpath',
-    'no',
-    '-maxhmmpf',
-    '3000',
-    '-pl_window',
-    '10',
-  ];
+  // The batch decoder's model and timing arguments, on stdin, with the slower passes off.
+  return [...pocketsphinxArgs('/dev/stdin'), '-fwdflat', 'no', '-bestpath', 'no', '-maxhmmpf', '3000', '-pl_window', '10'];
 }
 
 /**
