@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import type { Db, Tx } from '../platform/db/index.js';
 import type { TalkCaptionsTable } from '../platform/db/schema.js';
 import type { Insertable, Selectable } from 'kysely';
 import { isUuid } from '../platform/http.js';
+import { nextTalkSeq } from '../webhooks/outbox.js';
 
 export type Caption = Selectable<TalkCaptionsTable>;
 
@@ -14,14 +14,8 @@ export class CaptionsRepository {
    * The next caption number of a talk, from the per-talk sequence the webhooks migration made for
    * next_caption (so the event's `seq` and the saved row's are the same number).
    */
-  async nextSeq(tx: Tx, talkId: string): Promise<number> {
-    const row = await tx
-      .insertInto('webhook_talk_sequences')
-      .values({ talk_id: talkId, seq: 1 })
-      .onConflict((oc) => oc.column('talk_id').doUpdateSet({ seq: sql`webhook_talk_sequences.seq + 1` }))
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    return Number(row.seq);
+  nextSeq(tx: Tx, talkId: string): Promise<number> {
+    return nextTalkSeq(tx, talkId);
   }
 
   insert(tx: Tx, caption: Omit<Insertable<TalkCaptionsTable>, 'id' | 'created_at'>): Promise<Caption> {

@@ -34,7 +34,7 @@ export class Outbox implements EventSink {
   async emit(tx: Tx, partnerId: string, eventName: EventName, body: Record<string, unknown>): Promise<{ id: string }> {
     let eventBody = body;
     if (eventName === 'next_caption' && (body.seq === undefined || body.seq === null)) {
-      eventBody = { ...body, seq: await this.nextSeq(tx, String(body.talkId ?? body.talk_id ?? '')) };
+      eventBody = { ...body, seq: await nextTalkSeq(tx, String(body.talkId ?? body.talk_id ?? '')) };
     }
     const id = await this.writeEvent(tx, partnerId, eventName, eventBody);
     const endpoints = await tx
@@ -102,15 +102,15 @@ export class Outbox implements EventSink {
       { db: this.queue.executor(tx) as never },
     );
   }
+}
 
-  /** The next per-talk caption sequence number, allocated in the caller's transaction. */
-  private async nextSeq(tx: Tx, talkId: string): Promise<number> {
-    const row = await tx
-      .insertInto('webhook_talk_sequences')
-      .values({ talk_id: talkId, seq: 1 })
-      .onConflict((oc) => oc.column('talk_id').doUpdateSet({ seq: sql`webhook_talk_sequences.seq + 1` }))
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    return Number(row.seq);
-  }
+/** The next per-talk caption sequence number, allocated in the caller's transaction (shared by captions and next_caption). */
+export async function nextTalkSeq(tx: Tx, talkId: string): Promise<number> {
+  const row = await tx
+    .insertInto('webhook_talk_sequences')
+    .values({ talk_id: talkId, seq: 1 })
+    .onConflict((oc) => oc.column('talk_id').doUpdateSet({ seq: sql`webhook_talk_sequences.seq + 1` }))
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  return Number(row.seq);
 }
