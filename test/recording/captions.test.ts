@@ -90,7 +90,7 @@ describe('live captions (RTP in, captions out)', () => {
     await receiver.until(() => events().length >= inRoom.length, 'every next_caption', 30_000);
     const got = events()
       .map((r) => r.json.body)
-      .sort((a, b) => a.seq - b.seq);
+      .sort((a, b) => Number(a.seq) - Number(b.seq));
     const bySeq = [...inRoom].sort((a, b) => a.seq - b.seq);
     assert.deepEqual(
       got.map((b) => b.seq),
