@@ -230,6 +230,31 @@ describe('talks', () => {
     assert.equal(badCursor.body.error.field, 'cursor');
   });
 
+  test('pagination does not skip talks created in the same transaction (same created_at to the microsecond)', async () => {
+    const q = await createPartner(t, 'SameInstant');
+    const start = new Date(Date.now() + 86_400_000);
+    const res = await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: 'Daily', start_time: start.toISOString(), schedule: 'RRULE:FREQ=DAILY' } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const all = await api(t, 'GET', '/api/v1/partners/talks?limit=200', { token: q.token });
+    assert.ok(all.body.talks.length > 20, `a daily series has many occurrences, got ${all.body.talks.length}`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { talks: { id: string }[]; next_cursor: string | null } } = await api(
+        t,
+        'GET',
+        `/api/v1/partners/talks?limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: q.token },
+      );
+      seen.push(...page.body.talks.map((x) => x.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    assert.deepEqual(
+      seen,
+      all.body.talks.map((x: { id: string }) => x.id),
+    );
+  });
+
   test('a weekly schedule materializes upcoming occurrences pointing at the first talk; schedule null ends the series', async () => {
     const q = await createPartner(t, 'Series');
     const start = new Date(Date.now() + 86_400_000);
