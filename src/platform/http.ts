@@ -1,4 +1,5 @@
 import type { ExpressionBuilder } from 'kysely';
+import type { FastifyReply } from 'fastify';
 import { type Static, type TNull, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { AppError } from './errors.js';
 
@@ -135,4 +136,12 @@ export function afterCursor(cursor: string | undefined, column: string, directio
   const op = direction === 'desc' ? '<' : '>';
   // any: one predicate serves every table's (column, id) keyset
   return (eb: ExpressionBuilder<any, any>) => eb.or([eb(column, op, value), eb.and([eb(column, '=', value), eb('id', op, id)])]);
+}
+
+/**
+ * Sends JSON text already made (by the database, say) as is: a string with a JSON content type
+ * skips Fastify's serializer. The caller makes sure it has the route's response schema's shape.
+ */
+export function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }

@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../platform/db/index.js';
 import type { NewTalk, Talk, TalkUpdate } from '../platform/db/schema.js';
 import { afterCursor, isUuid } from '../platform/http.js';
+import { talkJsonSql } from './json.js';
 import type { ListTalksFilter } from './schemas.js';
 
 /** Talks, always within one partner: every method takes the partner id first. */
@@ -19,14 +20,28 @@ export class TalksRepository {
     return q.selectFrom('talks').selectAll().where('partner_id', '=', partnerId).where('id', 'in', ids).execute();
   }
 
-  async list(partnerId: string, filter: ListTalksFilter & { limit: number }): Promise<Talk[]> {
-    let query = this.db.selectFrom('talks').selectAll().where('partner_id', '=', partnerId);
+  /** A page of talks, each as the JSON text the API returns (made by the database), with its page key. */
+  async listJson(partnerId: string, filter: ListTalksFilter & { limit: number }, publicUrl: string): Promise<{ json: string; created_at: Date; id: string }[]> {
+    return (
+      (await this.listQuery(partnerId, filter)
+        ?.select([talkJsonSql(publicUrl).as('json'), 'created_at', 'id'])
+        .execute()) ?? []
+    );
+  }
+
+  /** Newest first, limit + 1 rows (the extra one says whether a next page exists); undefined when nothing can match. */
+  private listQuery(partnerId: string, filter: ListTalksFilter & { limit: number }) {
+    let query = this.db.selectFrom('talks').where('partner_id', '=', partnerId);
+    if (filter.talk_id !== undefined) {
+      if (!isUuid(filter.talk_id)) return undefined;
+      query = query.where('id', '=', filter.talk_id);
+    }
     if (filter.room_type) query = query.where('room_type', '=', filter.room_type);
     if (filter.status) query = query.where('status', '=', filter.status);
     if (filter.start_after) query = query.where('start_time', '>=', new Date(filter.start_after));
     if (filter.start_before) query = query.where('start_time', '<', new Date(filter.start_before));
     if (filter.schedule_talk_id) {
-      if (!isUuid(filter.schedule_talk_id)) return [];
+      if (!isUuid(filter.schedule_talk_id)) return undefined;
       query = query.where('schedule_talk_id', '=', filter.schedule_talk_id);
     }
     if (filter.q) query = query.where('name', 'ilike', `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
@@ -35,8 +50,7 @@ export class TalksRepository {
     return query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(filter.limit + 1)
-      .execute();
+      .limit(filter.limit + 1);
   }
 
   insert(q: Queryable, partnerId: string, talk: Omit<NewTalk, 'partner_id'>): Promise<Talk> {

@@ -4,6 +4,7 @@ import type { Db, Tx } from '../platform/db/index.js';
 import type { Talk, TalkUpdate } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { iso, page } from '../platform/http.js';
+import { shortUrl, talkToJson } from './json.js';
 import { TalksRepository } from './repository.js';
 import type { CreateTalkInput, ListTalksFilter, TalkJson, UpdateTalkInput } from './schemas.js';
 
@@ -38,34 +39,11 @@ export class TalksService {
   }
 
   toJson(talk: Talk): TalkJson {
-    return {
-      id: talk.id,
-      created_at: iso(talk.created_at) as string,
-      updated_at: iso(talk.updated_at) as string,
-      name: talk.name,
-      description: talk.description,
-      thumbnail_url: talk.thumbnail_url,
-      created_by_id: talk.created_by_id,
-      partner_id: talk.partner_id,
-      price: talk.price === null ? null : Number(talk.price),
-      currency: talk.currency,
-      start_time: iso(talk.start_time),
-      end_time: iso(talk.end_time),
-      short_url: this.shortUrl(talk),
-      schedule: talk.schedule,
-      schedule_talk_id: talk.schedule_talk_id,
-      access: talk.access,
-      mic_behavior: talk.mic_behavior,
-      room_type: talk.room_type,
-      theme_id: talk.theme_id,
-      subscriptions_allowed: talk.subscriptions_allowed,
-      recording: talk.recording,
-      status: talk.status,
-    };
+    return talkToJson(talk, this.publicUrl);
   }
 
   shortUrl(talk: Pick<Talk, 'short_code'>): string {
-    return `${this.publicUrl}/t/${talk.short_code}`;
+    return shortUrl(this.publicUrl, talk);
   }
 
   async get(partnerId: string, talkId: string): Promise<Talk> {
@@ -74,13 +52,16 @@ export class TalksService {
     return talk;
   }
 
-  async list(partnerId: string, filter: ListTalksFilter) {
-    const limit = filter.limit ?? 50;
-    if (filter.talk_id !== undefined) {
-      return { items: [await this.get(partnerId, filter.talk_id)], next_cursor: null };
-    }
-    const rows = await this.repo.list(partnerId, { ...filter, limit });
-    return page(rows, limit, (t) => [iso(t.created_at), t.id]);
+  /**
+   * A page of talks as JSON text, one string per talk, built by the database (see json.ts); with
+   * `talk_id`, that talk alone or a 404.
+   */
+  async listJson(partnerId: string, filter: ListTalksFilter): Promise<{ items: string[]; next_cursor: string | null }> {
+    const limit = filter.talk_id !== undefined ? 1 : (filter.limit ?? 50);
+    const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
+    if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
+    const result = page(rows, limit, (t) => [iso(t.created_at), t.id]);
+    return { items: result.items.map((r) => r.json), next_cursor: result.next_cursor };
   }
 
   async create(partnerId: string, createdById: string | null, input: CreateTalkInput): Promise<{ talk: Talk; warnings: Warning[] }> {

@@ -154,6 +154,47 @@ describe('talks', () => {
     assert.equal(one.body.talks[0].short_url, a.short_url);
   });
 
+  test('the list (JSON made by the database) shows each talk exactly as the single-talk endpoints do', async () => {
+    const q = await createPartner(t, 'SameJson');
+    const theme = await api(t, 'POST', '/api/v1/partners/themes', { token: q.token, json: { name: 'Dark' } });
+    assert.equal(theme.status, 200, JSON.stringify(theme.body));
+    const start = new Date(Date.now() + 3 * 86_400_000);
+    const full = await api(t, 'POST', '/api/p/talk', {
+      token: q.token,
+      json: {
+        name: 'Everything "quoted" \\ and ünïcode\n',
+        description: 'with a <tag> & tab\t',
+        room_type: 'questions',
+        access: 'invite_only',
+        mic_behavior: 'start_off',
+        start_time: start.toISOString(),
+        end_time: new Date(start.getTime() + 5_400_000).toISOString(),
+        price: 12.5,
+        currency: 'EUR',
+        thumbnail_url: 'https://example.org/x.png',
+        subscriptions_allowed: true,
+        recording: false,
+        theme_id: theme.body.theme.id,
+        schedule: 'RRULE:FREQ=WEEKLY;COUNT=3',
+      },
+    });
+    assert.equal(full.status, 200, JSON.stringify(full.body));
+    await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: 'Bare' } });
+    const list = await api(t, 'GET', '/api/v1/partners/talks?limit=200', { token: q.token });
+    assert.equal(list.status, 200);
+    assert.match(String(list.headers.get('content-type')), /^application\/json; charset=utf-8/);
+    assert.ok(list.body.talks.length >= 4, 'the talk, its two occurrences and the bare one');
+    for (const item of list.body.talks) {
+      const one = await api(t, 'GET', `/api/v1/partners/talks/${item.id}`, { token: q.token });
+      assert.deepEqual(item, one.body.talk);
+      assert.deepEqual(Object.keys(item), Object.keys(one.body.talk), 'same keys in the same order');
+    }
+    const listed = list.body.talks.find((x: { id: string }) => x.id === full.body.talk.id);
+    assert.deepEqual(listed, full.body.talk);
+    assert.equal(listed.price, 12.5);
+    assert.equal(listed.theme_id, theme.body.theme.id);
+  });
+
   test('an unknown or malformed talk_id is a 404, never a 500', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'df6829ae-35bf-42ls-851e-sdfoijg82224j']) {
       const res = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${id}`, { token: p.token });
