@@ -1,4 +1,5 @@
-import { type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Database } from '../platform/db/schema.js';
 import type { Talk } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
 import type { TalkJson } from './schemas.js';
@@ -55,19 +56,36 @@ export function talkToJson(talk: Talk, publicUrl: string): TalkJson {
   return out as TalkJson;
 }
 
-/** The same JSON as `talkToJson`, as text made by the database from the `talks` row in scope. */
-export function talkJsonSql(publicUrl: string): RawBuilder<string> {
+/** A timestamp column as `iso()` writes it: ISO 8601 in UTC, milliseconds, "+00:00". */
+export function isoSql(column: RawBuilder<unknown> | ReturnType<typeof sql.ref>): RawBuilder<string> {
+  return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')`;
+}
+
+const compiled = new Map<string, RawBuilder<string>>();
+
+/**
+ * The same JSON as `talkToJson`, as text made by the database from the `talks` row in scope.
+ * Compiled once per public URL (which goes in as a literal) into one SQL fragment, so a list
+ * request does not build and compile 22 fields again.
+ */
+export function talkJsonSql(db: Kysely<Database>, publicUrl: string): RawBuilder<string> {
+  const done = compiled.get(publicUrl);
+  if (done) return done;
   const fields = Object.entries(TALK_JSON).map(([key, kind]) => {
     const column = sql.ref(`talks.${key}`);
     const value =
       kind === 'short_url'
-        ? sql`${`${publicUrl}/t/`}::text || talks.short_code`
+        ? sql`${sql.lit(`${publicUrl}/t/`)}::text || talks.short_code`
         : kind === 'time'
-          ? sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')`
+          ? isoSql(column)
           : kind === 'number'
             ? sql`${column}::float8`
             : column;
     return sql`${sql.lit(key)}, ${value}`;
   });
-  return sql<string>`json_build_object(${sql.join(fields)})::text`;
+  const query = sql<string>`json_build_object(${sql.join(fields)})::text`.compile(db);
+  if (query.parameters.length > 0) throw new Error('talk JSON must compile without parameters');
+  const fragment = sql.raw<string>(query.sql);
+  compiled.set(publicUrl, fragment);
+  return fragment;
 }

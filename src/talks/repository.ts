@@ -1,7 +1,8 @@
+import { sql } from 'kysely';
 import type { Db, Queryable } from '../platform/db/index.js';
 import type { NewTalk, Talk, TalkUpdate } from '../platform/db/schema.js';
 import { afterCursor, isUuid } from '../platform/http.js';
-import { talkJsonSql } from './json.js';
+import { isoSql, talkJsonSql } from './json.js';
 import type { ListTalksFilter } from './schemas.js';
 
 /** Talks, always within one partner: every method takes the partner id first. */
@@ -20,13 +21,18 @@ export class TalksRepository {
     return q.selectFrom('talks').selectAll().where('partner_id', '=', partnerId).where('id', 'in', ids).execute();
   }
 
-  /** A page of talks, each as the JSON text the API returns (made by the database), with its page key. */
-  async listJson(partnerId: string, filter: ListTalksFilter & { limit: number }, publicUrl: string): Promise<{ json: string; created_at: Date; id: string }[]> {
-    return (
-      (await this.listQuery(partnerId, filter)
-        ?.select([talkJsonSql(publicUrl).as('json'), 'created_at', 'id'])
-        .execute()) ?? []
-    );
+  /**
+   * A page of talks, each as the JSON text the API returns (made by the database), with its page
+   * key as text (the created_at the JSON shows, so no row value is parsed into a Date).
+   */
+  async listJson(
+    partnerId: string,
+    filter: ListTalksFilter & { limit: number },
+    publicUrl: string,
+  ): Promise<{ json: string; created_at: string; id: string }[]> {
+    const query = this.listQuery(partnerId, filter);
+    if (!query) return [];
+    return query.select([talkJsonSql(this.db, publicUrl).as('json'), isoSql(sql.ref('talks.created_at')).as('created_at'), 'id']).execute();
   }
 
   /** Newest first, limit + 1 rows (the extra one says whether a next page exists); undefined when nothing can match. */

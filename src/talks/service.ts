@@ -3,7 +3,7 @@ import rrulePkg from 'rrule';
 import type { Db, Tx } from '../platform/db/index.js';
 import type { Talk, TalkUpdate } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
-import { iso, page } from '../platform/http.js';
+import { page } from '../platform/http.js';
 import { shortUrl, talkToJson } from './json.js';
 import { TalksRepository } from './repository.js';
 import type { CreateTalkInput, ListTalksFilter, TalkJson, UpdateTalkInput } from './schemas.js';
@@ -60,7 +60,7 @@ export class TalksService {
     const limit = filter.talk_id !== undefined ? 1 : (filter.limit ?? 50);
     const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
     if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
-    const result = page(rows, limit, (t) => [iso(t.created_at), t.id]);
+    const result = page(rows, limit, (t) => [t.created_at, t.id]);
     return { items: result.items.map((r) => r.json), next_cursor: result.next_cursor };
   }
 
