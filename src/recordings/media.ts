@@ -121,13 +121,17 @@ export function rtpInputArgs(sdpFile: string): string[] {
 
 /**
  * Stops an ffmpeg reading RTP cleanly. One SIGINT makes it finish and close the file, but only
- * once its blocked read gives up (the SDP demuxer's 10 s listen timeout); a second SIGINT would
- * exit at once but also abort writing the last fragment. So: one SIGINT, and SIGKILL only if it
- * still runs after `graceMs` (the fragmented file stays playable, minus its last fragment).
+ * once its blocked read returns: on the next packet, or after the SDP demuxer's 10 s timeout (a
+ * second SIGINT would exit at once but abort writing the last fragment). So: one SIGINT, then
+ * `afterSignal` (the room's untap, which sends one closing packet in sequence so the read returns
+ * at once), and SIGKILL only if it still runs after `graceMs` (the fragmented file stays
+ * playable, minus its last fragment).
  */
-export async function stopRtpReader(child: ChildProcess, graceMs = 12_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGINT');
+export async function stopRtpReader(child: ChildProcess, afterSignal?: () => Promise<void>, graceMs = 12_000): Promise<void> {
+  const running = child.exitCode === null && child.signalCode === null;
+  if (running) child.kill('SIGINT');
+  await afterSignal?.();
+  if (!running) return;
   const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   try {
     await exited(child);

@@ -230,7 +230,7 @@ export class Recorder implements LiveTalkObserver {
     const session = this.sessions.get(talkId);
     if (!session) return Promise.resolve();
     const endedAt = new Date();
-    // Closing the capture files takes up to ~10 s (see stopRtpReader): the room need not wait for it.
+    // Closing the capture files and mixing take a moment: the room need not wait for them.
     void this.enqueue(session, 'stop', async () => {
       if (session.recordingId) this.stopping.add(session.recordingId);
       this.sessions.delete(talkId);
@@ -250,8 +250,7 @@ export class Recorder implements LiveTalkObserver {
   }
 
   private async stopCapture(capture: Capture): Promise<void> {
-    await capture.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed'));
-    await stopRtpReader(capture.child);
+    await stopRtpReader(capture.child, () => capture.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed')) ?? Promise.resolve());
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

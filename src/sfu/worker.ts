@@ -33,9 +33,25 @@ interface Peer {
   levelExtId: number | null;
   /** Smoothed speaking level 0..1. */
   level: number;
-  taps: Map<number, { socket: Socket; payloadType: number }>;
+  taps: Map<number, Tap>;
   closed: boolean;
 }
+
+/** A copy of one speaker's RTP sent to a local port (recorder, captions). */
+interface Tap {
+  socket: Socket;
+  payloadType: number;
+  /** Sequence number, timestamp and SSRC of the last packet sent, for the closing packet. */
+  last: { seq: number; ts: number; ssrc: number } | null;
+  /** The speaker's peer; null once it left (the tap then waits for its untap, or ORPHAN_TAP_MS). */
+  peer: Peer | null;
+  orphanTimer: NodeJS.Timeout | null;
+}
+
+/** How long the tap of a speaker who left waits for its untap (and closing packet). */
+const ORPHAN_TAP_MS = 60_000;
+/** One 20 ms Opus frame of silence (RFC 6716 TOC 0xF8: CELT FB 20 ms, mono). */
+const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 
 interface TalkState {
   slots: (string | null)[];
@@ -48,7 +64,7 @@ const talks = new Map<string, TalkState>();
 let forwardedPackets = 0;
 let receivedPackets = 0;
 let nextTapId = 1;
-const tapsById = new Map<number, Peer>();
+const tapsById = new Map<number, Tap>();
 
 function talkState(talkId: string): TalkState {
   let t = talks.get(talkId);
@@ -173,6 +189,7 @@ function onPublisherRtp(peer: Peer, rtp: RtpPacket) {
   for (const tap of peer.taps.values()) {
     packet[1] = (packet[1] & 0x80) | (tap.payloadType & 0x7f);
     tap.socket.send(packet);
+    tap.last = { seq: rtp.header.sequenceNumber, ts: rtp.header.timestamp, ssrc: rtp.header.ssrc };
   }
   if (slot < 0) return;
   forwardLocal(talk, slot, peer.participantId, packet);
@@ -203,13 +220,39 @@ for (const [w, p] of Object.entries(relayPorts)) {
   void w;
 }
 
+/**
+ * Closes a tap. An RTP reader (ffmpeg) asked to stop finishes only when its blocked read returns,
+ * which otherwise takes its 10 s timeout: one packet in sequence (a 20 ms Opus silence frame after
+ * the last one sent) ends that wait at once, so the capture file is closed without delay.
+ */
+function closeTap(tapId: number) {
+  const tap = tapsById.get(tapId);
+  if (!tap) return;
+  tapsById.delete(tapId);
+  tap.peer?.taps.delete(tapId);
+  if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
+  if (tap.last) {
+    const header = new RtpHeader({
+      version: 2,
+      payloadType: tap.payloadType,
+      sequenceNumber: (tap.last.seq + 1) & 0xffff,
+      timestamp: (tap.last.ts + 960) >>> 0,
+      ssrc: tap.last.ssrc,
+      marker: false,
+    });
+    tap.socket.send(new RtpPacketClass(header, OPUS_SILENCE).serialize(), () => tap.socket.close());
+  } else tap.socket.close();
+}
+
 function closePeer(peer: Peer) {
   if (peer.closed) return;
   peer.closed = true;
   peers.delete(peer.participantId);
+  // Taps stop forwarding but stay open for their untap, which sends the closing packet.
   for (const [id, tap] of peer.taps) {
-    tap.socket.close();
-    tapsById.delete(id);
+    tap.peer = null;
+    tap.orphanTimer = setTimeout(() => closeTap(id), ORPHAN_TAP_MS);
+    tap.orphanTimer.unref();
   }
   peer.taps.clear();
   const talk = talks.get(peer.talkId);
@@ -264,18 +307,13 @@ async function handle(msg: ToWorker) {
       });
       socket.on('error', () => undefined);
       const id = nextTapId++;
-      p.taps.set(id, { socket, payloadType: msg.payloadType });
-      tapsById.set(id, p);
+      const tap: Tap = { socket, payloadType: msg.payloadType, last: null, peer: p, orphanTimer: null };
+      p.taps.set(id, tap);
+      tapsById.set(id, tap);
       return id;
     }
     case 'untap': {
-      const p = tapsById.get(msg.tapId);
-      const tap = p?.taps.get(msg.tapId);
-      if (p && tap) {
-        tap.socket.close();
-        p.taps.delete(msg.tapId);
-      }
-      tapsById.delete(msg.tapId);
+      closeTap(msg.tapId);
       return null;
     }
     case 'stats': {

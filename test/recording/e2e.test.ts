@@ -78,6 +78,7 @@ describe('end to end: a live talk with real participants is recorded, transcribe
     const arrivalOrder = captions.map((b) => b.seq);
 
     await receiver.until(() => events('recording_saved').some((b) => b.talk_id === talk.id), 'recording_saved', 90_000);
+    const savedAfter = (Date.now() - endedAt) / 1000;
     const saved = events('recording_saved').filter((b) => b.talk_id === talk.id);
     const rec = (await api(t, 'GET', `/api/v1/partners/recordings/${saved[0].id}`, { token: p.token })).body.recording;
     assert.equal(rec.status, 'ready');
@@ -92,6 +93,9 @@ describe('end to end: a live talk with real participants is recorded, transcribe
     assert.ok((await meanVolume(file)) > -45, 'the mix is not silent');
 
     await receiver.until(() => events('transcription_ready').some((b) => b.recording_id === rec.id), 'transcription_ready', 240_000);
+    console.log(
+      `e2e: talk ${session.toFixed(1)} s; recording_saved ${savedAfter.toFixed(1)} s and transcription_ready ${((Date.now() - endedAt) / 1000).toFixed(1)} s after it ended`,
+    );
     const transcription = events('transcription_ready').find((b) => b.recording_id === rec.id)?.transcription as {
       segments: { text: string; speaker: { name: string } }[];
     };
