@@ -18,6 +18,11 @@ const counts = process.argv
   .map(Number)
   .filter((n) => n > 0);
 const seconds = 15;
+/** Listeners who join one at a time once the room holds n, to time a join into a full room. */
+const LATE_JOINERS = 10;
+const LATE_SPACING_MS = 1000;
+/** How long each listener stays: the steady window, then the late joiners. */
+const stay = seconds + LATE_JOINERS * (LATE_SPACING_MS / 1000) + 5;
 
 function pin(cpu: number) {
   try {
@@ -65,17 +70,24 @@ async function main() {
       const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Speaker', role: 'host' } })).body
         .join_token;
       const live = t.services.live as LiveRooms;
-      const speaker = runSwarm(jt.join_url, 1, seconds + 10, { play: wav, cpu: pinned ? 1 : null });
+      const speaker = runSwarm(jt.join_url, 1, stay + 10, { play: wav, cpu: pinned ? 1 : null });
       await new Promise((r) => setTimeout(r, 2000));
       // Two listener processes (the first with 5 decoding listeners, the rest light: ICE/DTLS/SRTP
       // done, packets counted), both on core 1.
+      // They stay long enough for the late joiners below to join a room of n.
       const half = Math.ceil(n / 2);
       const listeners = Promise.all([
-        runSwarm(talk.short_url, half, seconds, { decode: Math.min(5, half), cpu: pinned ? 1 : null }),
-        ...(n > half ? [runSwarm(talk.short_url, n - half, seconds, { decode: 0, cpu: pinned ? 1 : null })] : []),
+        runSwarm(talk.short_url, half, stay, { decode: Math.min(5, half), cpu: pinned ? 1 : null }),
+        ...(n > half ? [runSwarm(talk.short_url, n - half, stay, { decode: 0, cpu: pinned ? 1 : null })] : []),
       ]).then((r) => r.flat());
+      // Late joiners: once the n listeners are connected and the steady window below is measured,
+      // LATE_JOINERS more join one at a time (one every LATE_SPACING_MS), each timed alone: the join
+      // a new listener sees in a room of n. Their process starts now, so loading it does not take
+      // CPU from the decoding listeners later.
+      const settle = Math.max(4000, n * 25);
+      const lateJoiners = runSwarm(talk.short_url, LATE_JOINERS, 3, { decode: 0, cpu: pinned ? 1 : null, spacingMs: LATE_SPACING_MS, delayMs: settle + 7000 });
       // Measure the steady window: after the joins, before the leaves.
-      await new Promise((r) => setTimeout(r, Math.max(4000, n * 25)));
+      await new Promise((r) => setTimeout(r, settle));
       const s0 = await live.sfu.stats();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
@@ -85,6 +97,7 @@ async function main() {
       const wall = (performance.now() - w0) / 1000;
       const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
       const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
+      const late = summarize(await lateJoiners);
       const reports = await listeners;
       const result = summarize(reports);
       const loadAvg = os.loadavg()[0].toFixed(1);
@@ -100,7 +113,7 @@ async function main() {
       console.log(`listener phases, ms from start (p50/max): ${['open', 'joined', 'gathered', 'answered', 'connected', 'firstPacket'].map(phase).join(', ')}`);
       const pps = forwarded / wall;
       const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
-      const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
+      const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
       console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
       rows.push(row);
     }
@@ -108,9 +121,9 @@ async function main() {
     await t.close();
   }
   console.log(
-    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (all listeners) | loss | concealment | load avg (1 min) |',
+    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (all n at once) | join p50 / p99 (late joiners, one at a time into n) | loss | concealment | load avg (1 min) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   process.exit(0);
 }

@@ -25,15 +25,28 @@ function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Runs `count` participants in child processes (optionally pinned to `cpus` with taskset). */
+/**
+ * Runs `count` participants in a child process (optionally pinned to `cpu` with taskset), joining
+ * `spacingMs` apart, the first `delayMs` after the process is up.
+ */
 export function runSwarm(
   pageUrl: string,
   count: number,
   seconds: number,
-  options: { decode?: number; play?: string; cpu?: number | null } = {},
+  options: { decode?: number; play?: string; cpu?: number | null; spacingMs?: number; delayMs?: number } = {},
 ): Promise<ParticipantReport[]> {
   const self = fileURLToPath(new URL(`./swarm${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-  const args = ['--import', 'tsx', self, pageUrl, String(count), String(seconds), String(options.decode ?? 0), options.play ?? ''];
+  const args = [
+    '--import',
+    'tsx',
+    self,
+    pageUrl,
+    String(count),
+    String(seconds),
+    String(options.decode ?? 0),
+    options.play ?? '',
+    String(options.spacingMs ?? 20),
+  ];
   const [cmd, argv] =
     options.cpu !== undefined && options.cpu !== null ? ['taskset', ['-c', String(options.cpu), process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolve, reject) => {

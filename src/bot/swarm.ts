@@ -1,12 +1,15 @@
 import { BotParticipant, decodeAudio } from './participant.js';
 
 /**
- * A worker process of the load test: `count` participants joining `pageUrl`. The first `decode`
- * of them decode audio; the rest are light (ICE/DTLS/SRTP complete, packets counted from stats).
- * Prints one JSON line with every participant's report.
+ * A worker process of the load test: `count` participants joining `pageUrl`, one every
+ * `spacingMs` (default 20), the first after `delayMs` (default 0). The first `decode` of them decode audio; the rest are light
+ * (ICE/DTLS/SRTP complete, packets counted from stats). Prints one JSON line with every
+ * participant's report.
  */
 async function main() {
-  const [pageUrl, countText, secondsText, decodeText, playFile] = process.argv.slice(2);
+  const [pageUrl, countText, secondsText, decodeText, playFile, spacingText, delayText] = process.argv.slice(2);
+  const spacingMs = Number(spacingText || 20);
+  await new Promise((r) => setTimeout(r, Number(delayText || 0)));
   const count = Number(countText);
   const seconds = Number(secondsText);
   const audio = playFile ? await decodeAudio(playFile) : undefined;
@@ -20,7 +23,7 @@ async function main() {
         bot.report.error = err.message;
       }),
     );
-    await new Promise((r) => setTimeout(r, 20)); // spread the joins a little, as real arrivals are
+    await new Promise((r) => setTimeout(r, spacingMs)); // spread the joins, as real arrivals are
   }
   await Promise.all(joins);
   await new Promise((r) => setTimeout(r, seconds * 1000));
