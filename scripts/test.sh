@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole suite with Node's test runner:
 #   1. unit and API tests on embedded PGlite;
-#   2. the API tests again on a real Postgres (needs TEST_DATABASE_URL, e.g.
+#   2. the API and webhook tests again on a real Postgres (needs TEST_DATABASE_URL, e.g.
 #      postgres://postgres@127.0.0.1:5432/test; skipped with a notice when unset);
 #   3. live-room, recording and browser tests (real WebRTC, ffmpeg, Chromium, speech).
 # Pass file paths to run only those (on PGlite).
@@ -14,10 +14,10 @@ api_tests=$(find test/api src -name '*.test.ts' 2>/dev/null | sort)
 echo "== API and unit tests on PGlite"
 TEST_DB=pglite run $api_tests || status=1
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
-  echo "== API tests on Postgres ($TEST_DATABASE_URL)"
-  TEST_DB=postgres run $(find test/api -name '*.test.ts' | sort) || status=1
+  echo "== API and webhook tests on Postgres ($TEST_DATABASE_URL)"
+  TEST_DB=postgres run $(find test/api test/webhooks -name '*.test.ts' | sort) || status=1
 else
-  echo "== SKIPPED: API tests on Postgres. Set TEST_DATABASE_URL=postgres://USER@HOST:5432/DB to run them (CI does)."
+  echo "== SKIPPED: API and webhook tests on Postgres. Set TEST_DATABASE_URL=postgres://USER@HOST:5432/DB to run them (CI does)."
 fi
 other=$(find test -mindepth 2 -name '*.test.ts' -not -path 'test/api/*' 2>/dev/null | sort)
 if [ -n "$other" ]; then
