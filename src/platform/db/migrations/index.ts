@@ -5,6 +5,7 @@ import * as m003 from './003_live_rooms.js';
 import * as m004 from './004_webhooks.js';
 import * as m005 from './005_captions_recording_lease.js';
 import * as m006 from './006_millisecond_created_at.js';
+import * as m007 from './007_webhook_retention_indexes.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '004_webhooks': m004,
   '005_captions_recording_lease': m005,
   '006_millisecond_created_at': m006,
+  '007_webhook_retention_indexes': m007,
 };
