@@ -294,17 +294,34 @@ export class DeliveryWorker {
     return { retryLimit: 1000, retryDelay: 1, expireInSeconds: Math.ceil(this.options.timeoutMs / 1000) + 15 };
   }
 
+  /**
+   * Runs one attempt. The endpoint's slot is freed as soon as its answer is in (and its outcome
+   * decided, which blocks a failing endpoint before any held job launches), not after the group
+   * commit that records it: the job stays active until then, so a crash still loses nothing.
+   * `inFlight` counts attempts until they are recorded, which bounds what is held in memory.
+   */
   private launch(job: Job<DeliverJob>, row: DeliveryRow) {
     this.inFlight++;
     this.perEndpoint.set(row.endpoint_id, (this.perEndpoint.get(row.endpoint_id) ?? 0) + 1);
-    this.attempt(row, job.id)
+    let slotFreed = false;
+    const freeSlot = () => {
+      if (slotFreed) return;
+      slotFreed = true;
+      const left = (this.perEndpoint.get(row.endpoint_id) ?? 1) - 1;
+      if (left <= 0) this.perEndpoint.delete(row.endpoint_id);
+      else this.perEndpoint.set(row.endpoint_id, left);
+      this.launchHeld(row.endpoint_id);
+    };
+    postWebhook(row.url, signedHeaders(row.event_id, row.payload, row.secrets), row.payload, this.options)
+      .then((result) => {
+        const recorded = this.record(row, job.id, result);
+        freeSlot();
+        return recorded;
+      })
       .catch((err) => this.log.error({ err, delivery: row.id }, 'webhook attempt could not be recorded; the job will be retried'))
       .finally(() => {
+        freeSlot();
         this.inFlight--;
-        const left = (this.perEndpoint.get(row.endpoint_id) ?? 1) - 1;
-        if (left <= 0) this.perEndpoint.delete(row.endpoint_id);
-        else this.perEndpoint.set(row.endpoint_id, left);
-        this.launchHeld(row.endpoint_id);
         if (this.inFlight === 0 && this.idle) {
           this.idle();
           this.idle = null;
