@@ -36,22 +36,21 @@ export class Outbox implements EventSink {
     if (eventName === 'next_caption' && (body.seq === undefined || body.seq === null)) {
       eventBody = { ...body, seq: await nextTalkSeq(tx, String(body.talkId ?? body.talk_id ?? '')) };
     }
-    const id = await this.writeEvent(tx, partnerId, eventName, eventBody);
-    const endpoints = await tx
-      .selectFrom('webhook_endpoints')
-      .select('id')
-      .where('partner_id', '=', partnerId)
-      .where('enabled', '=', true)
-      .where(sql<boolean>`events @> array[${eventName}]::text[]`)
-      .execute();
-    if (endpoints.length > 0)
-      await this.enqueue(
-        tx,
-        partnerId,
-        id,
-        eventName,
-        endpoints.map((e) => e.id),
-      );
+    // One statement writes the event and one delivery per subscribed, enabled endpoint.
+    const { id, createdAt, payload } = this.eventRow(partnerId, eventName, eventBody);
+    const deliveries = await sql<{ id: string }>`with event as (
+        insert into webhook_events (id, partner_id, event_name, payload, created_at)
+        values (${id}::uuid, ${partnerId}::uuid, ${eventName}::text, ${payload}::text, ${createdAt}::timestamptz)
+      )
+      insert into webhook_deliveries (partner_id, endpoint_id, event_id, event_name, next_attempt_at)
+      select ${partnerId}::uuid, e.id, ${id}::uuid, ${eventName}::text, ${createdAt}::timestamptz
+      from webhook_endpoints e
+      where e.partner_id = ${partnerId}::uuid and e.enabled and e.events @> array[${eventName}]::text[]
+      returning id`.execute(tx);
+    await this.queueJobs(
+      tx,
+      deliveries.rows.map((r) => ({ d: r.id, g: 0 })),
+    );
     this.nudge();
     return { id };
   }
@@ -71,26 +70,17 @@ export class Outbox implements EventSink {
     return { id, deliveryId: row.id };
   }
 
-  private async writeEvent(tx: Tx, partnerId: string, eventName: string, body: Record<string, unknown>): Promise<string> {
+  private eventRow(partnerId: string, eventName: string, body: Record<string, unknown>) {
     const id = randomUUID();
     const createdAt = new Date();
     const payload = JSON.stringify({ event_name: eventName, body, id, created_at: iso(createdAt), partner_id: partnerId });
-    await tx.insertInto('webhook_events').values({ id, partner_id: partnerId, event_name: eventName, payload, created_at: createdAt }).execute();
-    return id;
+    return { id, createdAt, payload };
   }
 
-  /** Creates deliveries of one event to the given endpoints and queues their first attempts. */
-  async enqueue(tx: Tx, partnerId: string, eventId: string, eventName: string, endpointIds: string[]): Promise<string[]> {
-    const rows = await tx
-      .insertInto('webhook_deliveries')
-      .values(endpointIds.map((endpoint_id) => ({ partner_id: partnerId, endpoint_id, event_id: eventId, event_name: eventName, next_attempt_at: new Date() })))
-      .returning('id')
-      .execute();
-    await this.queueJobs(
-      tx,
-      rows.map((r) => ({ d: r.id, g: 0 })),
-    );
-    return rows.map((r) => r.id);
+  private async writeEvent(tx: Tx, partnerId: string, eventName: string, body: Record<string, unknown>): Promise<string> {
+    const { id, createdAt, payload } = this.eventRow(partnerId, eventName, body);
+    await tx.insertInto('webhook_events').values({ id, partner_id: partnerId, event_name: eventName, payload, created_at: createdAt }).execute();
+    return id;
   }
 
   /** Queues attempts inside `tx`; `startAfter` delays them. */
