@@ -29,6 +29,11 @@ export class S3Storage implements RecordingStorage {
       region: options.region,
       endpoint: options.endpoint,
       forcePathStyle: options.endpoint !== undefined,
+      // Plain bodies with a Content-Length, not the SDK's default aws-chunked upload with a CRC
+      // trailer: S3-compatible servers that do not speak that encoding store the framing as part of
+      // the object (seen with s3rver in test/recording/s3.test.ts: 44 bytes too many, a broken mp4).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       credentials: options.accessKeyId && options.secretAccessKey ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } : undefined,
     });
   }

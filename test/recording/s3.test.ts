@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import S3rver from 's3rver';
+import { probeDuration } from '../../src/recordings/media.js';
+import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { RtpTestRoom, eventsOf, speaker, speech } from './media.js';
+
+/**
+ * STORAGE=s3 end to end against a real S3-compatible server on loopback (s3rver: the S3 REST API
+ * over HTTP, objects on disk), through the official AWS SDK the app uses: the recording is
+ * uploaded at finalize, downloaded through our signed route from the bucket, and deleted from it.
+ */
+describe('recordings on an S3-compatible bucket', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let s3: S3rver;
+  let s3Dir: string;
+  const room = new RtpTestRoom();
+  let wav: string;
+  before(async () => {
+    wav = await speech('Recordings can live in a bucket as well as on the local disk.');
+    s3Dir = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-s3-'));
+    const port = await freePort();
+    s3 = new S3rver({ port, address: '127.0.0.1', silent: true, directory: s3Dir, configureBuckets: [{ name: 'talks', configs: [] }] });
+    await s3.run();
+    t = await startApp({
+      background: false,
+      env: {
+        STORAGE: 's3',
+        S3_BUCKET: 'talks',
+        S3_ENDPOINT: `http://127.0.0.1:${port}`,
+        S3_ACCESS_KEY_ID: 'S3RVER',
+        S3_SECRET_ACCESS_KEY: 'S3RVER',
+      },
+    });
+    t.services.live = room;
+    const { startBackground } = await import('../../src/services.js');
+    await startBackground(t.services);
+    p = await createPartner(t, 'Bucket');
+  });
+  after(async () => {
+    await t?.close();
+    await s3?.close();
+    await rm(s3Dir, { recursive: true, force: true });
+  });
+
+  test('the finished recording is uploaded, downloaded through the signed URL, and deleted from the bucket', async () => {
+    const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Bucket talk' } });
+    const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
+    assert.ok(talk);
+    room.voice('host-s3', wav);
+    const startedAt = Date.now();
+    await room.talkStarted(talk);
+    await room.speakerStarted(talk.id, speaker('host-s3', 'Bea Bucket', 'bea', p.userId));
+    await room.finished('host-s3');
+    const session = (Date.now() - startedAt) / 1000;
+    await room.talkStopped(talk.id);
+    await waitFor(async () => (await eventsOf(t, 'recording_saved')).some((e) => e.body.talk_id === talk.id), 'recording_saved', 60_000);
+    const rec = (await api(t, 'GET', `/api/v1/partners/recordings?talk_id=${talk.id}`, { token: p.token })).body.recordings[0];
+    assert.equal(rec.status, 'ready');
+
+    // The object is in the bucket, as large as the row says.
+    const storage = t.services.recordings.storage;
+    const key = `${p.partnerId}/${rec.id}/${rec.file_name}`;
+    assert.equal(await storage.size(key), rec.size);
+    assert.ok(rec.size > 1000, `an mp4 of ${rec.size} bytes`);
+
+    // With the staging copy gone, the signed URL still serves the file, read from the bucket.
+    await rm(storage.localPath(key), { force: true });
+    const res = await fetch(rec.url);
+    assert.equal(res.status, 200);
+    const file = path.join(t.dataDir, `s3-${rec.id}.mp4`);
+    await writeFile(file, Buffer.from(await res.arrayBuffer()));
+    const duration = await probeDuration(file);
+    assert.ok(duration !== null && Math.abs(duration - session) < 1.5, `mp4 lasts ${duration} s, the talk ${session.toFixed(2)} s`);
+
+    // DELETE removes the object from the bucket.
+    const deleted = await api(t, 'DELETE', `/api/v1/partners/recordings/${rec.id}`, { token: p.token });
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    assert.equal(await storage.size(key), null);
+    assert.equal((await fetch(rec.url)).status, 404);
+  });
+});
