@@ -1,5 +1,7 @@
+import { Sealer } from '../platform/sealed.js';
 import type { Services } from '../services.js';
 import { DELIVER_QUEUE, Outbox } from './outbox.js';
+import { SecretsCodec } from './repository.js';
 import { webhookRoutes } from './routes.js';
 import { WebhooksService } from './service.js';
 import { DeliveryWorker } from './worker.js';
@@ -16,9 +18,10 @@ export function webhooksOf(services: Services): WebhooksService {
 /** Installs webhooks: the outbox as `services.events`, the delivery worker, the partner routes. */
 export function installWebhooks(services: Services) {
   const { config } = services;
+  const secrets = new SecretsCodec(new Sealer(config.SECRET_KEY, 'webhook signing secrets'));
   let worker: DeliveryWorker | null = null;
   const outbox = new Outbox(services.queue, config.WEBHOOK_TIMEOUT_MS, () => worker?.nudge());
-  worker = new DeliveryWorker(services.db.db, services.queue, services.log, {
+  worker = new DeliveryWorker(services.db.db, services.queue, services.log, secrets, {
     dbKind: services.db.kind,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_URLS,
@@ -28,11 +31,19 @@ export function installWebhooks(services: Services) {
     // The schema createServices gives pg-boss (the Queue does not expose it).
     queueSchema: config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`,
   });
-  const webhooks = new WebhooksService(services.db.db, outbox, worker, config);
+  const webhooks = new WebhooksService(services.db.db, outbox, worker, config, secrets);
   installed.set(services, webhooks);
   services.events = outbox;
   services.queueNames.push(DELIVER_QUEUE);
   const deliveryWorker = worker;
-  services.background.push({ name: 'webhook-delivery', start: () => deliveryWorker.start(), stop: () => deliveryWorker.stop() });
+  services.background.push({
+    name: 'webhook-delivery',
+    start: async () => {
+      const sealed = await secrets.sealStored(services.db.db);
+      if (sealed > 0) services.log.info({ endpoints: sealed }, 'sealed webhook signing secrets stored in the clear');
+      await deliveryWorker.start();
+    },
+    stop: () => deliveryWorker.stop(),
+  });
   services.partnerRouteExtensions.push((app) => webhookRoutes(app, webhooks));
 }

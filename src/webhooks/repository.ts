@@ -2,18 +2,25 @@ import { sql } from 'kysely';
 import type { Db, Queryable, Tx } from '../platform/db/index.js';
 import type { WebhookDeliveryStatus, WebhookSecret } from '../platform/db/schema.js';
 import { isUuid } from '../platform/http.js';
+import { Sealer } from '../platform/sealed.js';
 
-/** Webhook rows of one partner: every method takes the partner id first. */
+/**
+ * Webhook rows of one partner: every method takes the partner id first. Signing secrets are
+ * sealed on the way in and opened on the way out (`secrets`), so callers only see plain ones.
+ */
 export class WebhooksRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretsCodec,
+  ) {}
 
   async getEndpoint(partnerId: string, id: string, q: Queryable = this.db) {
     if (!isUuid(id)) return undefined;
-    return q.selectFrom('webhook_endpoints').selectAll().where('partner_id', '=', partnerId).where('id', '=', id).executeTakeFirst();
+    return this.secrets.opened(await q.selectFrom('webhook_endpoints').selectAll().where('partner_id', '=', partnerId).where('id', '=', id).executeTakeFirst());
   }
 
-  listEndpoints(partnerId: string, limit: number, after?: [string, string]) {
-    return this.db
+  async listEndpoints(partnerId: string, limit: number, after?: [string, string]) {
+    const rows = await this.db
       .selectFrom('webhook_endpoints')
       .selectAll()
       .where('partner_id', '=', partnerId)
@@ -22,17 +29,20 @@ export class WebhooksRepository {
       .orderBy('id')
       .limit(limit + 1)
       .execute();
+    return rows.map((r) => this.secrets.opened(r));
   }
 
-  insertEndpoint(partnerId: string, values: { url: string; events: string[]; enabled: boolean; description: string | null; secrets: WebhookSecret[] }) {
-    return this.db
-      .insertInto('webhook_endpoints')
-      .values({ partner_id: partnerId, ...values, secrets: JSON.stringify(values.secrets) })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  async insertEndpoint(partnerId: string, values: { url: string; events: string[]; enabled: boolean; description: string | null; secrets: WebhookSecret[] }) {
+    return this.secrets.opened(
+      await this.db
+        .insertInto('webhook_endpoints')
+        .values({ partner_id: partnerId, ...values, secrets: JSON.stringify(this.secrets.seal(values.secrets)) })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
   }
 
-  updateEndpoint(
+  async updateEndpoint(
     partnerId: string,
     id: string,
     values: Partial<{
@@ -47,17 +57,21 @@ export class WebhooksRepository {
     }>,
   ) {
     const { secrets, ...rest } = values;
-    return this.db
-      .updateTable('webhook_endpoints')
-      .set({ ...rest, ...(secrets ? { secrets: JSON.stringify(secrets) } : {}), updated_at: new Date() })
-      .where('partner_id', '=', partnerId)
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    return this.secrets.opened(
+      await this.db
+        .updateTable('webhook_endpoints')
+        .set({ ...rest, ...(secrets ? { secrets: JSON.stringify(this.secrets.seal(secrets)) } : {}), updated_at: new Date() })
+        .where('partner_id', '=', partnerId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst(),
+    );
   }
 
-  deleteEndpoint(partnerId: string, id: string) {
-    return this.db.deleteFrom('webhook_endpoints').where('partner_id', '=', partnerId).where('id', '=', id).returningAll().executeTakeFirst();
+  async deleteEndpoint(partnerId: string, id: string) {
+    return this.secrets.opened(
+      await this.db.deleteFrom('webhook_endpoints').where('partner_id', '=', partnerId).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
   }
 
   async getDelivery(partnerId: string, id: string, q: Queryable = this.db) {
@@ -144,5 +158,42 @@ export class WebhooksRepository {
       )
       .returning(['id', 'generation'])
       .execute();
+  }
+}
+
+/** Seals and opens the `secret` of each signing secret of an endpoint row. */
+export class SecretsCodec {
+  constructor(private readonly sealer: Sealer) {}
+
+  seal(secrets: WebhookSecret[]): WebhookSecret[] {
+    return secrets.map((s) => (Sealer.isSealed(s.secret) ? s : { ...s, secret: this.sealer.seal(s.secret) }));
+  }
+
+  open(secrets: WebhookSecret[]): WebhookSecret[] {
+    return secrets.map((s) => ({ ...s, secret: this.sealer.open(s.secret) }));
+  }
+
+  opened<T extends { secrets: WebhookSecret[] } | undefined>(row: T): T {
+    return row ? { ...row, secrets: this.open(row.secrets) } : row;
+  }
+
+  /**
+   * Seals every secret still stored in the clear (endpoints made before sealing existed), in
+   * place; returns how many endpoints changed. Run at start-up.
+   */
+  async sealStored(db: Db): Promise<number> {
+    const rows = await db.selectFrom('webhook_endpoints').select(['id', 'secrets']).where(sql<boolean>`secrets::text like '%whsec\_%'`).execute();
+    let changed = 0;
+    for (const row of rows) {
+      if (row.secrets.every((s) => Sealer.isSealed(s.secret))) continue;
+      await db
+        .updateTable('webhook_endpoints')
+        .set({ secrets: JSON.stringify(this.seal(row.secrets)) })
+        .where('id', '=', row.id)
+        .where(sql<boolean>`secrets::text = ${JSON.stringify(row.secrets)}::jsonb::text`)
+        .execute();
+      changed++;
+    }
+    return changed;
   }
 }

@@ -5,7 +5,7 @@ import { AppError, notFound, validation } from '../platform/errors.js';
 import { decodeCursor, iso, page } from '../platform/http.js';
 import type { Selectable } from 'kysely';
 import type { DeliverJob, Outbox } from './outbox.js';
-import { WebhooksRepository } from './repository.js';
+import { type SecretsCodec, WebhooksRepository } from './repository.js';
 import { type CreateWebhookInput, type DeliveryJson, type UpdateWebhookInput, type WebhookJson, subscribableEvents } from './schemas.js';
 import { ROTATION_OVERLAP_MS, activeSecrets, newSigningSecret } from './signing.js';
 import { urlProblem } from './transport.js';
@@ -23,8 +23,9 @@ export class WebhooksService {
     private readonly outbox: Outbox,
     private readonly worker: DeliveryWorker,
     private readonly config: Pick<Config, 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOW_PRIVATE_URLS' | 'WEBHOOK_TIMEOUT_MS'>,
+    secrets: SecretsCodec,
   ) {
-    this.repo = new WebhooksRepository(db);
+    this.repo = new WebhooksRepository(db, secrets);
   }
 
   toJson(e: Endpoint, secret?: string): WebhookJson {

@@ -6,6 +6,7 @@ import type { WebhookSecret } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
 import type { Queue } from '../platform/queue.js';
 import { DELIVER_QUEUE, type DeliverJob } from './outbox.js';
+import type { SecretsCodec } from './repository.js';
 import { signedHeaders } from './signing.js';
 import { type AttemptResult, postWebhook } from './transport.js';
 
@@ -96,6 +97,7 @@ export class DeliveryWorker {
     private readonly db: Db,
     private readonly queue: Queue,
     private readonly log: Logger,
+    private readonly secrets: SecretsCodec,
     private readonly options: WorkerOptions,
   ) {
     this.maxInFlight = options.maxInFlight ?? 256;
@@ -358,7 +360,7 @@ export class DeliveryWorker {
 
   async loadRows(deliveryIds: string[]): Promise<DeliveryRow[]> {
     if (deliveryIds.length === 0) return [];
-    return (await this.db
+    const rows = (await this.db
       .selectFrom('webhook_deliveries as d')
       .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
       .innerJoin('webhook_events as v', 'v.id', 'd.event_id')
@@ -378,6 +380,7 @@ export class DeliveryWorker {
       ])
       .where('d.id', 'in', deliveryIds)
       .execute()) as DeliveryRow[];
+    return rows.map((r) => this.secrets.opened(r));
   }
 
   /** Sends one attempt and records it; `jobId` is completed in the same transaction. */

@@ -229,6 +229,36 @@ describe('webhooks', () => {
     await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
   });
 
+  test('signing secrets are sealed at rest; one stored in the clear still signs and is sealed at start-up', async () => {
+    const r = await receiver();
+    const hook = await addWebhook(t, p, r.url);
+    const stored = async () =>
+      (await t.services.db.db.selectFrom('webhook_endpoints').select('secrets').where('id', '=', hook.id).executeTakeFirstOrThrow()).secrets;
+    const sealed = await stored();
+    assert.ok(!JSON.stringify(sealed).includes(hook.secret.slice(6)), 'the row does not hold the secret');
+    assert.match(sealed[0].secret, /^sealed:v1:/);
+    // An endpoint written before sealing existed: its secret in the clear still signs...
+    await t.services.db.db
+      .updateTable('webhook_endpoints')
+      .set({ secrets: JSON.stringify([{ secret: hook.secret, created_at: new Date().toISOString(), expires_at: null }]) })
+      .where('id', '=', hook.id)
+      .execute();
+    const ping = await api(t, 'POST', `${base}/${hook.id}/test`, { token: p.token });
+    assert.equal(ping.body.delivery.status, 'succeeded', JSON.stringify(ping.body));
+    new Webhook(hook.secret).verify(r.received[0].body, r.received[0].headers as Record<string, string>);
+    // ...and the start-up pass seals it, after which it signs the same.
+    const { SecretsCodec } = await import('../../src/webhooks/repository.js');
+    const { Sealer } = await import('../../src/platform/sealed.js');
+    const changed = await new SecretsCodec(new Sealer(t.services.config.SECRET_KEY, 'webhook signing secrets')).sealStored(t.services.db.db);
+    assert.ok(changed >= 1);
+    assert.match((await stored())[0].secret, /^sealed:v1:/);
+    await api(t, 'POST', `${base}/${hook.id}/test`, { token: p.token });
+    new Webhook(hook.secret).verify(r.received[1].body, r.received[1].headers as Record<string, string>);
+    // Sealed under another SECRET_KEY, a secret cannot be opened.
+    assert.throws(() => new Sealer('another key entirely, 32+ characters', 'webhook signing secrets').open(sealed[0].secret));
+    await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
   test('retention deletes finished events older than 30 days with their deliveries and attempts, keeps pending ones', async () => {
     const r = await receiver();
     const hook = await addWebhook(t, p, r.url, { events: ['recording_saved'] });
