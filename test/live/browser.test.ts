@@ -57,6 +57,50 @@ describe('the talk page in Chromium', () => {
     }
   });
 
+  test("the talk's theme dresses the page (colors, logo, background); a talk without one gets the default", async () => {
+    const theme = await api(t, 'POST', '/api/v1/partners/themes', {
+      token: p.token,
+      json: {
+        name: 'Forest',
+        colors: { background: '#0b3d2e', text: '#f4f1de', accent: '#e07a5f', surface: '#14532d' },
+        logo_url: `${t.url}/logo-forest.png`,
+        background_url: `${t.url}/forest.jpg`,
+      },
+    });
+    assert.equal(theme.status, 200, JSON.stringify(theme.body));
+    const themed = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'In the woods', theme_id: theme.body.theme.id } })).body.talk;
+    const plain = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Plain' } })).body.talk;
+    const ctx = await browser.newContext();
+    try {
+      const page = await ctx.newPage();
+      await page.goto(themed.short_url);
+      await page.getByLabel('Display name').waitFor();
+      const look = () =>
+        page.evaluate(() => {
+          const body = getComputedStyle(document.body);
+          return {
+            background: body.backgroundColor,
+            image: body.backgroundImage,
+            text: body.color,
+            logo: document.querySelector('img.logo')?.getAttribute('src') ?? null,
+          };
+        });
+      const dressed = await look();
+      assert.equal(dressed.background, 'rgb(11, 61, 46)');
+      assert.equal(dressed.text, 'rgb(244, 241, 222)');
+      assert.match(dressed.image, /forest\.jpg/);
+      assert.equal(dressed.logo, `${t.url}/logo-forest.png`);
+      await page.goto(plain.short_url);
+      await page.getByLabel('Display name').waitFor();
+      const undressed = await look();
+      assert.notEqual(undressed.background, dressed.background);
+      assert.equal(undressed.logo, null);
+      assert.equal(undressed.image, 'none');
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test('invite_only refuses a guest without an invite and admits one with it; an ended talk refuses joins', async () => {
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Private', access: 'invite_only' } })).body.talk;
     const invite = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/invites`, { token: p.token, json: { max_uses: 1 } })).body.invite;
