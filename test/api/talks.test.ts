@@ -25,6 +25,25 @@ const documentedTalkFields = [
   'schedule_talk_id',
 ];
 
+/** Follows next_cursor from the first page to the last; the ids seen, in order, and the page count. */
+async function walkTalkPages(t: TestApp, token: string, limit: number): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const res: { body: { talks: { id: string }[]; next_cursor: string | null } } = await api(
+      t,
+      'GET',
+      `/api/v1/partners/talks?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+      { token },
+    );
+    ids.push(...res.body.talks.map((x) => x.id));
+    cursor = res.body.next_cursor;
+    pages++;
+  } while (cursor);
+  return { ids, pages };
+}
+
 describe('talks', () => {
   let t: TestApp;
   let p: TestPartner;
@@ -248,20 +267,7 @@ describe('talks', () => {
     const q = await createPartner(t, 'Pages');
     const created: string[] = [];
     for (let i = 0; i < 7; i++) created.push((await api(t, 'POST', '/api/p/talk', { token: q.token, json: { name: `T${i}` } })).body.talk.id);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const res: { body: { talks: { id: string }[]; next_cursor: string | null } } = await api(
-        t,
-        'GET',
-        `/api/v1/partners/talks?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
-        { token: q.token },
-      );
-      seen.push(...res.body.talks.map((x) => x.id));
-      cursor = res.body.next_cursor;
-      pages++;
-    } while (cursor);
+    const { ids: seen, pages } = await walkTalkPages(t, q.token, 3);
     assert.equal(pages, 3);
     assert.deepEqual(seen, [...created].reverse());
     const tooBig = await api(t, 'GET', '/api/v1/partners/talks?limit=500', { token: q.token });
@@ -278,20 +284,8 @@ describe('talks', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const all = await api(t, 'GET', '/api/v1/partners/talks?limit=200', { token: q.token });
     assert.ok(all.body.talks.length > 20, `a daily series has many occurrences, got ${all.body.talks.length}`);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { body: { talks: { id: string }[]; next_cursor: string | null } } = await api(
-        t,
-        'GET',
-        `/api/v1/partners/talks?limit=7${cursor ? `&cursor=${cursor}` : ''}`,
-        { token: q.token },
-      );
-      seen.push(...page.body.talks.map((x) => x.id));
-      cursor = page.body.next_cursor;
-    } while (cursor);
     assert.deepEqual(
-      seen,
+      (await walkTalkPages(t, q.token, 7)).ids,
       all.body.talks.map((x: { id: string }) => x.id),
     );
   });
