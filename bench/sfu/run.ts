@@ -97,20 +97,25 @@ async function main() {
       const wall = (performance.now() - w0) / 1000;
       const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
       const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
-      const late = summarize(await lateJoiners);
+      const lateReports = await lateJoiners;
+      const late = summarize(lateReports);
       const reports = await listeners;
       const result = summarize(reports);
       const loadAvg = os.loadavg()[0].toFixed(1);
       const speakerReport = (await speaker)[0];
       if (speakerReport?.error) console.log(`the speaker failed: ${speakerReport.error} after ${JSON.stringify(speakerReport.phases)}`);
-      const phase = (name: string) => {
-        const xs = reports
-          .map((r) => r.phases[name])
-          .filter((x): x is number => x !== undefined)
-          .sort((a, b) => a - b);
-        return xs.length ? `${name} ${xs[Math.floor(xs.length / 2)]}/${xs[xs.length - 1]}` : `${name} -`;
-      };
-      console.log(`listener phases, ms from start (p50/max): ${['open', 'joined', 'gathered', 'answered', 'connected', 'firstPacket'].map(phase).join(', ')}`);
+      const phases = (of: typeof reports) =>
+        ['open', 'joined', 'gathered', 'answered', 'connected', 'firstPacket']
+          .map((name) => {
+            const xs = of
+              .map((r) => r.phases[name])
+              .filter((x): x is number => x !== undefined)
+              .sort((a, b) => a - b);
+            return xs.length ? `${name} ${xs[Math.floor(xs.length / 2)]}/${xs[xs.length - 1]}` : `${name} -`;
+          })
+          .join(', ');
+      console.log(`listener phases, ms from start (p50/max): ${phases(reports)}`);
+      console.log(`late joiner phases, ms from start (p50/max): ${phases(lateReports)}`);
       const pps = forwarded / wall;
       const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
       const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
