@@ -36,6 +36,7 @@ export interface DeliveryRow {
   partner_id: string;
   endpoint_id: string;
   event_id: string;
+  event_name: string;
   status: string;
   generation: number;
   cycle_attempts: number;
@@ -84,8 +85,14 @@ export class DeliveryWorker {
   /** A nudge that came while the loop was busy: the next sleep returns at once. */
   private nudged = false;
   /** Jobs fetched for an endpoint at its in-flight cap, launched as its attempts finish (still active in pg-boss). */
-  private readonly held = new Map<string, { job: Job<DeliverJob>; row: DeliveryRow }[]>();
+  private readonly held = new Map<string, Held[]>();
   private heldCount = 0;
+  /**
+   * next_caption lanes, one per (endpoint, talk): one attempt at a time, so a receiver gets a talk's
+   * captions in seq order (within this process; `seq` orders them across nodes and retries).
+   * `reserved` is the job the lane let through; `waiting` are fetched jobs behind it.
+   */
+  private readonly lanes = new Map<string, { reserved: string; waiting: Held[] }>();
   /** Finished attempts waiting to be recorded together in one transaction. */
   private readonly toRecord: PendingRecord[] = [];
   private flushing: Promise<void> | null = null;
@@ -167,8 +174,9 @@ export class DeliveryWorker {
 
   /** Puts held (fetched, not started) jobs back in the queue at stop. */
   private async releaseHeld() {
-    const ids = [...this.held.values()].flat().map((h) => h.job.id);
+    const ids = [...[...this.held.values()].flat(), ...[...this.lanes.values()].flatMap((l) => l.waiting)].map((h) => h.job.id);
     this.held.clear();
+    this.lanes.clear();
     this.heldCount = 0;
     if (ids.length === 0) return;
     const schema = this.options.queueSchema;
@@ -232,9 +240,15 @@ export class DeliveryWorker {
     }
   }
 
-  private async dispatch(jobs: Job<DeliverJob>[]) {
-    const rows = await this.loadRows(jobs.map((j) => j.data.d));
+  private async dispatch(fetched: Job<DeliverJob>[]) {
+    const rows = await this.loadRows(fetched.map((j) => j.data.d));
     const byId = new Map(rows.map((r) => [r.id, r]));
+    // A fetch returns its jobs in no particular order: captions go in seq order (others first).
+    const seqOf = (job: Job<DeliverJob>) => {
+      const row = byId.get(job.data.d);
+      return row ? (captionOf(row)?.seq ?? -1) : -1;
+    };
+    const jobs = [...fetched].sort((a, b) => seqOf(a) - seqOf(b));
     const now = Date.now();
     const stale: string[] = [];
     const disabled: { job: Job<DeliverJob>; row: DeliveryRow }[] = [];
@@ -303,6 +317,20 @@ export class DeliveryWorker {
    * `inFlight` counts attempts until they are recorded, which bounds what is held in memory.
    */
   private launch(job: Job<DeliverJob>, row: DeliveryRow) {
+    const laneKey = laneOf(row);
+    if (laneKey !== null) {
+      const lane = this.lanes.get(laneKey);
+      if (lane && lane.reserved !== job.id) {
+        // In seq order: a caption fetched later (a retry, another batch) may be an earlier one.
+        const seq = captionOf(row)?.seq ?? 0;
+        const at = lane.waiting.findIndex((w) => (captionOf(w.row)?.seq ?? 0) > seq);
+        lane.waiting.splice(at < 0 ? lane.waiting.length : at, 0, { job, row });
+        this.heldCount++;
+        return;
+      }
+      if (lane) lane.reserved = job.id;
+      else this.lanes.set(laneKey, { reserved: job.id, waiting: [] });
+    }
     this.inFlight++;
     this.perEndpoint.set(row.endpoint_id, (this.perEndpoint.get(row.endpoint_id) ?? 0) + 1);
     let slotFreed = false;
@@ -313,6 +341,7 @@ export class DeliveryWorker {
       if (left <= 0) this.perEndpoint.delete(row.endpoint_id);
       else this.perEndpoint.set(row.endpoint_id, left);
       this.launchHeld(row.endpoint_id);
+      if (laneKey !== null) this.advanceLane(laneKey);
     };
     postWebhook(row.url, signedHeaders(row.event_id, row.payload, row.secrets), row.payload, this.options)
       .then((result) => {
@@ -337,25 +366,59 @@ export class DeliveryWorker {
     const queue = this.held.get(endpointId);
     if (!queue?.length) return;
     if (!this.running) return;
-    const next = queue.shift() as { job: Job<DeliverJob>; row: DeliveryRow };
+    const next = queue.shift() as Held;
     this.heldCount--;
     if (queue.length === 0) this.held.delete(endpointId);
-    if ((this.blockedUntil.get(endpointId) ?? 0) > Date.now()) {
-      // The endpoint just failed: this job waits for the endpoint's next attempt time in the queue.
-      const until = new Date(this.blockedUntil.get(endpointId) as number);
-      this.db
-        .transaction()
-        .execute(async (tx) => {
-          await this.queue.boss.insert([{ name: DELIVER_QUEUE, data: next.job.data, ...this.outboxJobOptions(), startAfter: until }], {
-            db: this.queue.executor(tx) as never,
-          });
-          await completeInTx(this.queue, tx, [next.job.id]);
-        })
-        .catch((err) => this.log.error({ err }, 'deferring a held webhook job failed; it is retried after expiry'))
-        .finally(() => this.launchHeld(endpointId));
+    if (!this.deferIfBlocked(next, () => this.launchHeld(endpointId))) this.launch(next.job, next.row);
+  }
+
+  /**
+   * Lets the next next_caption of a lane through once the one before it has its answer: at the
+   * front of its endpoint's held jobs when the endpoint is at its cap, deferred when it is blocked.
+   */
+  private advanceLane(laneKey: string) {
+    const lane = this.lanes.get(laneKey);
+    const next = lane?.waiting.shift();
+    if (!lane || !next) {
+      this.lanes.delete(laneKey);
+      return;
+    }
+    this.heldCount--;
+    lane.reserved = next.job.id;
+    if (!this.running) return;
+    if (this.deferIfBlocked(next)) return;
+    if ((this.perEndpoint.get(next.row.endpoint_id) ?? 0) >= this.perEndpointCap) {
+      const queue = this.held.get(next.row.endpoint_id) ?? [];
+      queue.unshift(next);
+      this.held.set(next.row.endpoint_id, queue);
+      this.heldCount++;
       return;
     }
     this.launch(next.job, next.row);
+  }
+
+  /**
+   * If the job's endpoint just failed, puts the job back in the queue for the endpoint's next
+   * attempt time, then lets its lane (if it held one) move on and calls `then`; returns true.
+   */
+  private deferIfBlocked(next: Held, then?: () => void): boolean {
+    const blocked = this.blockedUntil.get(next.row.endpoint_id) ?? 0;
+    if (blocked <= Date.now()) return false;
+    this.db
+      .transaction()
+      .execute(async (tx) => {
+        await this.queue.boss.insert([{ name: DELIVER_QUEUE, data: next.job.data, ...this.outboxJobOptions(), startAfter: new Date(blocked) }], {
+          db: this.queue.executor(tx) as never,
+        });
+        await completeInTx(this.queue, tx, [next.job.id]);
+      })
+      .catch((err) => this.log.error({ err }, 'deferring a held webhook job failed; it is retried after expiry'))
+      .finally(() => {
+        const laneKey = laneOf(next.row);
+        if (laneKey !== null && this.lanes.get(laneKey)?.reserved === next.job.id) this.advanceLane(laneKey);
+        then?.();
+      });
+    return true;
   }
 
   async loadRows(deliveryIds: string[]): Promise<DeliveryRow[]> {
@@ -369,6 +432,7 @@ export class DeliveryWorker {
         'd.partner_id',
         'd.endpoint_id',
         'd.event_id',
+        'd.event_name',
         'd.status',
         'd.generation',
         'd.cycle_attempts',
@@ -519,6 +583,36 @@ export class DeliveryWorker {
       batch.flatMap((p) => (p.jobId ? [p.jobId] : [])),
     );
   }
+}
+
+/** A fetched job waiting in memory (still active in pg-boss) with its delivery. */
+interface Held {
+  job: Job<DeliverJob>;
+  row: DeliveryRow;
+}
+
+const captions = new WeakMap<DeliveryRow, { talkId: string; seq: number } | null>();
+
+/** A next_caption delivery's talk and seq (parsed once per row); null for other events. */
+function captionOf(row: DeliveryRow): { talkId: string; seq: number } | null {
+  if (row.event_name !== 'next_caption') return null;
+  let caption = captions.get(row);
+  if (caption === undefined) {
+    try {
+      const body = (JSON.parse(row.payload) as { body?: { talkId?: unknown; seq?: unknown } }).body;
+      caption = { talkId: String(body?.talkId ?? ''), seq: Number(body?.seq ?? 0) };
+    } catch {
+      caption = null;
+    }
+    captions.set(row, caption);
+  }
+  return caption;
+}
+
+/** The next_caption lane of a delivery (endpoint and talk), or null for other events. */
+function laneOf(row: DeliveryRow): string | null {
+  const caption = captionOf(row);
+  return caption ? `${row.endpoint_id} ${caption.talkId}` : null;
 }
 
 interface PendingRecord {

@@ -171,10 +171,21 @@ describe('webhooks', () => {
     await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
   });
 
-  test('next_caption carries a per-talk seq a receiver orders by', async () => {
+  test("next_caption carries a per-talk seq, and a talk's captions arrive in seq order", async () => {
     const r = await receiver();
-    r.respond = () => ({ status: 200, delayMs: Math.floor(Math.random() * 20) });
+    // Talk A's captions being answered right now, and the most there ever were at once.
+    let activeA = 0;
+    let mostActiveA = 0;
+    r.respond = (got) => {
+      const delayMs = 5 + Math.floor(Math.random() * 20);
+      if (got.json.body.talkId === 'talk-A') {
+        mostActiveA = Math.max(mostActiveA, ++activeA);
+        setTimeout(() => activeA--, delayMs);
+      }
+      return { status: 200, delayMs };
+    };
     const hook = await addWebhook(t, p, r.url, { events: ['next_caption'] });
+    // Emitted back to back, one after another as the captioner does, so their deliveries overlap.
     for (let i = 0; i < 20; i++) {
       await emit(t, p.partnerId, 'next_caption', {
         message: `m${i}`,
@@ -202,6 +213,17 @@ describe('webhooks', () => {
       Array.from({ length: 20 }, (_, i) => `m${i}`),
     );
     assert.equal(unique().filter((x) => x.json.body.talkId === 'talk-B').length, 10);
+    // One attempt at a time per endpoint and talk (the next goes once the one before is answered):
+    // each of talk A's captions arrived (first time) after the one before it.
+    const firstArrivals = unique()
+      .filter((x) => x.json.body.talkId === 'talk-A')
+      .map((x) => Number(x.json.body.seq));
+    assert.deepEqual(
+      firstArrivals,
+      [...firstArrivals].sort((x, y) => x - y),
+      `talk A's captions arrived as ${firstArrivals}`,
+    );
+    assert.equal(mostActiveA, 1, "talk A's captions were sent one at a time");
     await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
   });
 
