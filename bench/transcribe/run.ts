@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/platform/config.js';
-import { OPUS_PAYLOAD_TYPE, exited, freeRtpPort, probeDuration, rtpInputArgs, run, spawnTied, writeSdp } from '../../src/recordings/media.js';
+import { OPUS_PAYLOAD_TYPE, captureArgs, exited, freeRtpPort, probeDuration, run, spawnTied, writeSdp } from '../../src/recordings/media.js';
 import { createEngine } from '../../src/transcription/engine.js';
 import { toWav16k } from '../../src/transcription/transcriber.js';
 import { speech, wer } from '../../test/recording/media.js';
@@ -41,26 +41,8 @@ async function recorderCpu(wav: string): Promise<{ seconds: number; cpu: number 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-rec-'));
   const port = await freeRtpPort();
   await writeSdp(path.join(dir, 's.sdp'), port);
-  const rec = spawnTied('ffmpeg', [
-    ...rtpInputArgs(path.join(dir, 's.sdp')),
-    '-af',
-    'aresample=async=1',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '64k',
-    '-ac',
-    '1',
-    '-movflags',
-    '+frag_keyframe+empty_moov+default_base_moof',
-    '-frag_duration',
-    '500000',
-    '-flush_packets',
-    '1',
-    '-f',
-    'mp4',
-    path.join(dir, 't.m4a'),
-  ]);
+  // The recorder's own capture command.
+  const rec = spawnTied('ffmpeg', captureArgs(path.join(dir, 's.sdp'), path.join(dir, 't.m4a')));
   const send = spawnTied(
     'ffmpeg',
     ['-nostdin', '-loglevel', 'error', '-re', '-i', wav, '-c:a', 'libopus', '-payload_type', String(OPUS_PAYLOAD_TYPE), '-f', 'rtp', `rtp://127.0.0.1:${port}`],

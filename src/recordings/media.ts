@@ -120,6 +120,34 @@ export function rtpInputArgs(sdpFile: string): string[] {
 }
 
 /**
+ * ffmpeg's arguments to capture one speaker's RTP (described by `sdpFile`) to `file`: mono AAC in
+ * a fragmented MP4 of fragments of at most 0.5 s, flushed as written, so a kill loses at most the
+ * fragment in progress.
+ */
+export function captureArgs(sdpFile: string, file: string): string[] {
+  return [
+    ...rtpInputArgs(sdpFile),
+    '-af',
+    'aresample=async=1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-ac',
+    '1',
+    '-movflags',
+    '+frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    '500000',
+    '-flush_packets',
+    '1',
+    '-f',
+    'mp4',
+    file,
+  ];
+}
+
+/**
  * Stops an ffmpeg reading RTP cleanly. One SIGINT makes it finish and close the file, but only
  * once its blocked read returns: on the next packet, or after the SDP demuxer's 10 s timeout (a
  * second SIGINT would exit at once but abort writing the last fragment). So: one SIGINT, then

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
-import { OPUS_PAYLOAD_TYPE, freeRtpPort, probeDuration, rtpInputArgs, run, spawnTied, stopRtpReader, writeSdp } from './media.js';
+import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, probeDuration, run, spawnTied, stopRtpReader, writeSdp } from './media.js';
 
 /** The job that transcribes a finished recording. */
 export const TRANSCRIBE_JOB = 'recording.transcribe';
@@ -158,27 +158,7 @@ export class Recorder implements LiveTalkObserver {
       const port = await freeRtpPort();
       const sdp = path.join(session.sdpDir, `${session.trackCount}.sdp`);
       await writeSdp(sdp, port);
-      // Fragments of at most 0.5 s, flushed as written: a kill loses at most the fragment in progress.
-      const child = spawnTied('ffmpeg', [
-        ...rtpInputArgs(sdp),
-        '-af',
-        'aresample=async=1',
-        '-c:a',
-        'aac',
-        '-b:a',
-        '64k',
-        '-ac',
-        '1',
-        '-movflags',
-        '+frag_keyframe+empty_moov+default_base_moof',
-        '-frag_duration',
-        '500000',
-        '-flush_packets',
-        '1',
-        '-f',
-        'mp4',
-        file,
-      ]);
+      const child = spawnTied('ffmpeg', captureArgs(sdp, file));
       child.stderr?.setEncoding('utf8').on('data', (line: string) => this.log.debug({ talkId, line }, 'ffmpeg'));
       const capture: Capture = { participantId: speaker.participantId, track, port, child, stopTap: null };
       session.captures.set(speaker.participantId, capture);
@@ -367,42 +347,13 @@ export class Recorder implements LiveTalkObserver {
 export function mixArgs(inputs: { file: string; offset: number }[], total: number): string[] {
   const args = ['-nostdin', '-loglevel', 'error', '-y'];
   if (inputs.length === 0) {
-    return [
-      ...args,
-      '-f',
-      'lavfi',
-      '-i',
-      'anullsrc=r=48000:cl=mono',
-      '-t',
-      total.toFixed(3),
-      '-c:a',
-      'aac',
-      '-b:a',
-      '96k',
-      '-movflags',
-      '+faststart',
-      '-f',
-      'mp4',
-    ];
+    return [...args, '-f', 'lavfi', '-i', 'anullsrc=r=48000:cl=mono', '-t', total.toFixed(3), ...MIX_OUTPUT];
   }
   for (const input of inputs) args.push('-i', input.file);
   const chains = inputs.map((input, i) => `[${i}:a]aresample=48000,aformat=channel_layouts=mono,adelay=${Math.round(input.offset * 1000)}:all=1[a${i}]`);
   const mix = `${inputs.map((_, i) => `[a${i}]`).join('')}amix=inputs=${inputs.length}:duration=longest:normalize=0,apad[out]`;
-  return [
-    ...args,
-    '-filter_complex',
-    [...chains, mix].join(';'),
-    '-map',
-    '[out]',
-    '-t',
-    total.toFixed(3),
-    '-c:a',
-    'aac',
-    '-b:a',
-    '96k',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-  ];
+  return [...args, '-filter_complex', [...chains, mix].join(';'), '-map', '[out]', '-t', total.toFixed(3), ...MIX_OUTPUT];
 }
+
+/** The mixed file: AAC in an mp4 with its index first, so players start before the download ends. */
+const MIX_OUTPUT = ['-c:a', 'aac', '-b:a', '96k', '-movflags', '+faststart', '-f', 'mp4'];

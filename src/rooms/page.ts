@@ -1,18 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { Talk, Theme } from '../platform/db/schema.js';
 import { assetTags } from '../platform/web.js';
+import { httpUrl } from '../platform/http.js';
 import { escapeHtml } from '../talks/page.js';
 import type { LiveRooms } from './service.js';
-
-function safeUrl(value: string | null | undefined): string | null {
-  if (!value) return null;
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
-}
 
 const colorPattern = /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([\d\s.,%]+\))$/;
 
@@ -22,8 +13,8 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
     const name = escapeHtml(talk.name);
     const description = escapeHtml(talk.description ?? '');
     const url = shortUrl(talk);
-    const logo = safeUrl(theme?.logo_url);
-    const background = safeUrl(theme?.background_url);
+    const logo = httpUrl(theme?.logo_url);
+    const background = httpUrl(theme?.background_url);
     const colors = Object.entries(theme?.colors ?? {})
       .filter(([k, v]) => /^[a-z_-]{1,30}$/.test(k) && typeof v === 'string' && colorPattern.test(v))
       .map(([k, v]) => `--theme-${k.replace(/_/g, '-')}:${v};`)
@@ -44,7 +35,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
         url,
       },
       theme: { logo_url: logo, background_url: background },
-      present: rooms.participants(talk.id).map((p) => ({ name: p.name, role: p.role, photo_url: safeUrl(p.photoUrl) })),
+      present: rooms.participants(talk.id).map((p) => ({ name: p.name, role: p.role, photo_url: httpUrl(p.photoUrl) })),
     };
     // JSON inside <script>: '<' escaped so no "</script>" can end the block early.
     const json = JSON.stringify(data).replace(/</g, '\\u003c');
@@ -62,7 +53,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
 <meta name="description" content="${description}">
 <meta property="og:title" content="${name}"><meta property="og:description" content="${description}">
 <meta property="og:type" content="website"><meta property="og:url" content="${escapeHtml(url)}">
-${safeUrl(talk.thumbnail_url) ? `<meta property="og:image" content="${escapeHtml(safeUrl(talk.thumbnail_url) as string)}">` : ''}
+${httpUrl(talk.thumbnail_url) ? `<meta property="og:image" content="${escapeHtml(httpUrl(talk.thumbnail_url) as string)}">` : ''}
 ${assets}
 <style>:root{${escapeHtml(colors)}}body{${bg}}</style>
 </head><body><div id="app"><main class="fallback">${logo ? `<img class="logo" src="${escapeHtml(logo)}" alt="">` : ''}<h1>${name}</h1>${when}<p>${description}</p>${talk.status === 'ended' ? '<p role="status">This talk has ended.</p>' : '<noscript>Joining the live audio needs JavaScript.</noscript>'}</main></div>

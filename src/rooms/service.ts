@@ -6,6 +6,7 @@ import type { Config } from '../platform/config.js';
 import type { Db } from '../platform/db/index.js';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
 import { AppError } from '../platform/errors.js';
+import { httpUrl } from '../platform/http.js';
 import type { SfuPool } from '../sfu/pool.js';
 import type { TalksService } from '../talks/service.js';
 import type { EventSink } from '../webhooks/events.js';
@@ -41,16 +42,6 @@ export class RoomError extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-function httpUrl(value: string | undefined | null): string | null {
-  if (!value) return null;
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
-  } catch {
-    return null;
   }
 }
 
