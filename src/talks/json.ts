@@ -81,9 +81,10 @@ export function talkJsonSql(db: Kysely<Database>, publicUrl: string): RawBuilder
           : kind === 'number'
             ? sql`${column}::float8`
             : column;
-    return sql`${sql.lit(key)}, ${value}`;
+    return sql`${value} as ${sql.id(key)}`;
   });
-  const query = sql<string>`json_build_object(${sql.join(fields)})::text`.compile(db);
+  // to_json of a row is compact (no spaces) and keeps the columns' order; json_build_object is not.
+  const query = sql<string>`(select to_json(j) from (select ${sql.join(fields)}) as j)::text`.compile(db);
   if (query.parameters.length > 0) throw new Error('talk JSON must compile without parameters');
   const fragment = sql.raw<string>(query.sql);
   compiled.set(publicUrl, fragment);

@@ -202,6 +202,8 @@ describe('talks', () => {
     const list = await api(t, 'GET', '/api/v1/partners/talks?limit=200', { token: q.token });
     assert.equal(list.status, 200);
     assert.match(String(list.headers.get('content-type')), /^application\/json; charset=utf-8/);
+    const raw = await (await fetch(`${t.url}/api/v1/partners/talks?limit=200`, { headers: { authorization: `Bearer ${q.token}` } })).text();
+    assert.equal(raw, JSON.stringify(JSON.parse(raw)), 'compact JSON, as JSON.stringify writes it');
     assert.ok(list.body.talks.length >= 4, 'the talk, its two occurrences and the bare one');
     for (const item of list.body.talks) {
       const one = await api(t, 'GET', `/api/v1/partners/talks/${item.id}`, { token: q.token });
