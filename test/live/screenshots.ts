@@ -4,26 +4,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import { api, createPartner, startApp } from '../helpers.js';
+import { launch } from './chromium.js';
 import { speechWav } from './media.js';
 
 const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });
 const p = await createPartner(t, 'Acme');
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: false,
-  args: [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${speechWav()}`,
-    '--mute-audio',
-    '--no-first-run',
-  ],
-});
+const browser = await launch(speechWav());
 try {
   const start = new Date(Date.now() + 3 * 3600_000).toISOString();
   const talk = (
