@@ -182,7 +182,7 @@ export class SecretsCodec {
    * place; returns how many endpoints changed. Run at start-up.
    */
   async sealStored(db: Db): Promise<number> {
-    const rows = await db.selectFrom('webhook_endpoints').select(['id', 'secrets']).where(sql<boolean>`secrets::text like '%whsec\_%'`).execute();
+    const rows = await db.selectFrom('webhook_endpoints').select(['id', 'secrets']).where(sql<boolean>`secrets::text like '%"whsec%'`).execute();
     let changed = 0;
     for (const row of rows) {
       if (row.secrets.every((s) => Sealer.isSealed(s.secret))) continue;

@@ -3,9 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
-import { hears, launch, micEnabled, participantIdOf, peakLevel, trackPeak } from './chromium.js';
-import { speechWav } from './media.js';
+import { type TestApp, type TestPartner, api, waitFor } from '../helpers.js';
+import { hears, micEnabled, openLiveBrowser, participantIdOf, peakLevel, trackPeak } from './chromium.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '20', LIVE_CAPTIONS: 'false' };
 
@@ -14,15 +13,11 @@ describe('room types, reconnects and talk_join in Chromium', () => {
   let p: TestPartner;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
+  let close: (() => Promise<void>) | undefined;
   before(async () => {
-    t = await startApp({ env: liveEnv });
-    p = await createPartner(t, 'Acme');
-    browser = await launch(speechWav());
+    ({ t, p, browser, close } = await openLiveBrowser(liveEnv));
   });
-  after(async () => {
-    await browser?.close();
-    await t.close();
-  });
+  after(() => close?.());
 
   const newPage = async () => {
     const ctx = await browser.newContext();

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
-import { hears, launch, micEnabled } from './chromium.js';
-import { speechWav } from './media.js';
+import { type TestApp, type TestPartner, api, waitFor } from '../helpers.js';
+import { hears, micEnabled, openLiveBrowser } from './chromium.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '10' };
 
@@ -11,15 +10,11 @@ describe('the talk page in Chromium', () => {
   let t: TestApp;
   let p: TestPartner;
   let browser: Browser;
+  let close: (() => Promise<void>) | undefined;
   before(async () => {
-    t = await startApp({ env: liveEnv });
-    p = await createPartner(t, 'Acme');
-    browser = await launch(speechWav());
+    ({ t, p, browser, close } = await openLiveBrowser(liveEnv));
   });
-  after(async () => {
-    await browser?.close();
-    await t.close();
-  });
+  after(() => close?.());
 
   const joinAsGuest = async (page: Page, url: string, name: string) => {
     await page.goto(url);

@@ -1,4 +1,6 @@
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../helpers.js';
+import { speechWav } from './media.js';
 
 /** Debian's Chromium, headless, with fake media capture playing `wav` (flags from the WebRTC notes). */
 export function launch(wav: string): Promise<Browser> {
@@ -22,6 +24,22 @@ export function launch(wav: string): Promise<Browser> {
       '--disable-quic',
     ],
   });
+}
+
+/** What each browser suite starts with: the app with live rooms (`env`), a partner, and Chromium speaking Festival speech. */
+export async function openLiveBrowser(env: Record<string, string>): Promise<{ t: TestApp; p: TestPartner; browser: Browser; close: () => Promise<void> }> {
+  const t = await startApp({ env });
+  const p = await createPartner(t, 'Acme');
+  const browser = await launch(speechWav());
+  return {
+    t,
+    p,
+    browser,
+    close: async () => {
+      await browser.close();
+      await t.close();
+    },
+  };
 }
 
 // any: the page's diagnostics object (window.smalltalk) is untyped here

@@ -4,13 +4,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { api, createPartner, startApp } from '../helpers.js';
-import { launch } from './chromium.js';
-import { speechWav } from './media.js';
+import { api } from '../helpers.js';
+import { openLiveBrowser } from './chromium.js';
 
-const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });
-const p = await createPartner(t, 'Acme');
-const browser = await launch(speechWav());
+const { t, p, browser } = await openLiveBrowser({ RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' });
 try {
   const start = new Date(Date.now() + 3 * 3600_000).toISOString();
   const talk = (

@@ -7,7 +7,7 @@ import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration, run } from '../../src/recordings/media.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';
-import { meanVolume, speech, wer, withPauses } from './media.js';
+import { meanVolume, speech, spokenBy, wer, withPauses } from './media.js';
 
 const HOST_LINES = ['Welcome everyone to our weekly talk about the garden.', 'Today we will plant tomatoes and water the young trees.'];
 const SPEAKER_LINES = ['Thank you for having me on the show.', 'I brought some seeds from my farm in the north.'];
@@ -99,11 +99,7 @@ describe('end to end: a live talk with real participants is recorded, transcribe
     const transcription = events('transcription_ready').find((b) => b.recording_id === rec.id)?.transcription as {
       segments: { text: string; speaker: { name: string } }[];
     };
-    const said = (name: string) =>
-      transcription.segments
-        .filter((s: { speaker: { name: string } }) => s.speaker.name === name)
-        .map((s: { text: string }) => s.text)
-        .join(' ');
+    const said = (name: string) => spokenBy(transcription, name);
     const hostWer = wer(HOST_LINES.join(' '), said('Hana Host'));
     const speakerWer = wer(SPEAKER_LINES.join(' '), said('Sam Speaker'));
     console.log(

@@ -49,16 +49,19 @@ export async function withPauses(files: string[], gap: number, out: string): Pro
   return out;
 }
 
+/** The lower-case words of a text, punctuation dropped (what WER and recall compare). */
+function words(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z' ]+/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
+}
+
 /** Word error rate: word-level edit distance over the reference length. */
 export function wer(reference: string, hypothesis: string): number {
-  const norm = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/[^a-z' ]+/g, ' ')
-      .split(/\s+/)
-      .filter(Boolean);
-  const r = norm(reference);
-  const h = norm(hypothesis);
+  const r = words(reference);
+  const h = words(hypothesis);
   const d = Array.from({ length: r.length + 1 }, (_, i) => Array.from({ length: h.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= r.length; i++)
     for (let j = 1; j <= h.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1));
@@ -67,15 +70,9 @@ export function wer(reference: string, hypothesis: string): number {
 
 /** Share of the reference's words (as a multiset, order ignored) that the hypothesis contains. */
 export function recall(reference: string, hypothesis: string): number {
-  const norm = (x: string) =>
-    x
-      .toLowerCase()
-      .replace(/[^a-z' ]+/g, ' ')
-      .split(/\s+/)
-      .filter(Boolean);
   const have = new Map<string, number>();
-  for (const w of norm(hypothesis)) have.set(w, (have.get(w) ?? 0) + 1);
-  const ref = norm(reference);
+  for (const w of words(hypothesis)) have.set(w, (have.get(w) ?? 0) + 1);
+  const ref = words(reference);
   let hits = 0;
   for (const w of ref) {
     const n = have.get(w) ?? 0;
@@ -193,4 +190,12 @@ export async function meanVolume(file: string): Promise<number> {
   await exited(child);
   const m = /mean_volume: (-?[\d.]+) dB/.exec(err);
   return m ? Number(m[1]) : Number.NEGATIVE_INFINITY;
+}
+
+/** What one named speaker said in a stored transcription: their segments' text, in order. */
+export function spokenBy(transcription: { segments: { text: string; speaker: { name: string } }[] }, name: string): string {
+  return transcription.segments
+    .filter((s) => s.speaker.name === name)
+    .map((s) => s.text)
+    .join(' ');
 }

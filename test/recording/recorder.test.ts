@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { probeDuration } from '../../src/recordings/media.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
-import { RtpTestRoom, eventsOf, meanVolume, speaker, speech, wer, withPauses } from './media.js';
+import { RtpTestRoom, eventsOf, meanVolume, speaker, speech, spokenBy, wer, withPauses } from './media.js';
 
 const HOST_LINES = ['Welcome everyone to our weekly talk about the garden.', 'Today we will plant tomatoes and water the young trees.'];
 const GUEST_LINES = ['Thank you for having me on the show.', 'I brought some seeds from my farm in the north.'];
@@ -87,11 +87,7 @@ describe('recording a live talk (RTP in, mp4 out)', () => {
     );
     const transcription = ready.body.transcription;
     assert.equal(transcription.engine, 'pocketsphinx');
-    const byName = (name: string) =>
-      transcription.segments
-        .filter((s: { speaker: { name: string } }) => s.speaker.name === name)
-        .map((s: { text: string }) => s.text)
-        .join(' ');
+    const byName = (name: string) => spokenBy(transcription, name);
     const hostWer = wer(HOST_LINES.join(' '), byName('Hana Host'));
     const guestWer = wer(GUEST_LINES.join(' '), byName('Gus Guest'));
     assert.ok(
