@@ -10,6 +10,7 @@ import { maintenance } from './platform/maintenance.js';
 import { Queue } from './platform/queue.js';
 import { RecordingsService } from './recordings/service.js';
 import { LocalStorage } from './recordings/storage.js';
+import { talkChanges } from './talks/changes.js';
 import { TalksService } from './talks/service.js';
 import { ThemesService } from './themes/service.js';
 import type { FastifyRequest } from 'fastify';
@@ -86,7 +87,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     await db.close();
     throw err;
   }
-  const talks = new TalksService(db.db, config.PUBLIC_URL);
+  const talks = new TalksService(db.db, config.PUBLIC_URL, {
+    bytes: config.TALK_LIST_CACHE_MB * 1024 * 1024,
+    maxAgeMs: config.TALK_LIST_CACHE_SECONDS * 1000,
+  });
   const services: Services = {
     config,
     log,
@@ -95,7 +99,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     accounts: new AccountsService(db.db, log, config.TOKEN_CACHE_SECONDS),
     talks,
     groups: new GroupsService(db.db, talks.repo),
-    themes: new ThemesService(db.db),
+    // Deleting a theme clears it from its talks (on delete set null).
+    themes: new ThemesService(db.db, (partnerId) => talks.changed(partnerId)),
     recordings: new RecordingsService(db.db, new LocalStorage(path.join(config.DATA_DIR, 'recordings')), config.PUBLIC_URL, config.SECRET_KEY),
     events: {
       emit: async () => {
@@ -109,6 +114,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   };
   services.background.push({ name: 'queue', start: () => services.queue.start(services.queueNames), stop: () => services.queue.stop() });
   services.background.push(maintenance(db.db, db.kind, talks, log));
+  services.background.push(talkChanges(db, config.DATABASE_URL, config.DATABASE_SCHEMA, talks, log));
   for (const install of features) await install(services);
   return services;
 }

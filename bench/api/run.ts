@@ -37,6 +37,13 @@ async function startServer(env: Record<string, string>): Promise<{ child: ChildP
   throw new Error('bench server exited before it was ready');
 }
 
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  return exited;
+}
+
 function load(title: string, opts: autocannon.Options): Promise<Result> {
   return new Promise((resolve, reject) => {
     autocannon({ connections, duration: seconds, ...opts }, (err, r) => {
@@ -46,34 +53,75 @@ function load(title: string, opts: autocannon.Options): Promise<Result> {
   });
 }
 
+function print(title: string, rows: Result[], bare: Result) {
+  console.log(`\n${title} (${connections} connections, ${seconds} s each${haveTaskset ? '; server on core 0, load on core 1' : ''})`);
+  console.log('scenario'.padEnd(66), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'ratio'.padStart(7), 'errors'.padStart(7));
+  for (const r of rows) {
+    console.log(
+      r.scenario.padEnd(66),
+      r.rps.toFixed(0).padStart(8),
+      String(r.p50).padStart(8),
+      String(r.p99).padStart(8),
+      (r.rps / bare.rps).toFixed(2).padStart(7),
+      String(r.errors + r.non2xx).padStart(7),
+    );
+  }
+}
+
+/** Renames one of the partner's talks every `everyMs` while `during` runs: each rename drops the cached pages. */
+async function whileRenaming<T>(url: string, token: string, everyMs: number, during: () => Promise<T>): Promise<{ result: T; renames: number }> {
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const first = (await (await fetch(`${url}/api/v1/partners/talks?limit=1`, { headers: auth })).json()) as { talks: { id: string }[] };
+  const id = first.talks[0].id;
+  let renames = 0;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    fetch(`${url}/api/v1/partners/talks/${id}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ name: `Renamed ${renames}` }) })
+      .then((r) => r.ok && renames++)
+      .finally(() => {
+        busy = false;
+      });
+  }, everyMs);
+  try {
+    return { result: await during(), renames };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function benchDatabase(name: string, env: Record<string, string>) {
   const { child, url, token } = await startServer(env);
   try {
     const auth = { authorization: `Bearer ${token}` };
+    const listUrl = `${url}/api/v1/partners/talks`;
     // Warm up (JIT, caches) before measuring.
-    await load('warmup', { url: `${url}/api/v1/partners/talks`, headers: auth, duration: 2 });
+    await load('warmup', { url: listUrl, headers: auth, duration: 2 });
     const bare = await load('bare Fastify route', { url: `${url}/__bare` });
-    const list = await load('GET /api/v1/partners/talks (auth, 100 talks, page of 50)', { url: `${url}/api/v1/partners/talks`, headers: auth });
+    const list = await load('GET /api/v1/partners/talks (auth, 100 talks, page of 50)', { url: listUrl, headers: auth });
+    const changing = await whileRenaming(url, token, 100, () => load('', { url: listUrl, headers: auth }));
+    changing.result.scenario = `  the same while a talk is renamed 10 times/s (${changing.renames} renames)`;
     const create = await load('POST /api/p/talk', {
       url: `${url}/api/p/talk`,
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Bench talk', room_type: 'questions' }),
     });
-    console.log(`\n${name} (${connections} connections, ${seconds} s each${haveTaskset ? '; server on core 0, load on core 1' : ''})`);
-    console.log('scenario'.padEnd(58), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'ratio'.padStart(7), 'errors'.padStart(7));
-    for (const r of [bare, list, create]) {
-      console.log(
-        r.scenario.padEnd(58),
-        r.rps.toFixed(0).padStart(8),
-        String(r.p50).padStart(8),
-        String(r.p99).padStart(8),
-        (r.rps / bare.rps).toFixed(2).padStart(7),
-        String(r.errors + r.non2xx).padStart(7),
-      );
-    }
+    print(name, [bare, list, changing.result, create], bare);
   } finally {
-    child.kill('SIGTERM');
+    await stop(child);
+  }
+  // The list with its page cache off (TALK_LIST_CACHE_MB=0): every request reads the database.
+  const off = await startServer({ ...env, TALK_LIST_CACHE_MB: '0' });
+  try {
+    const auth = { authorization: `Bearer ${off.token}` };
+    await load('warmup', { url: `${off.url}/api/v1/partners/talks`, headers: auth, duration: 2 });
+    const bare = await load('bare Fastify route', { url: `${off.url}/__bare` });
+    const list = await load('GET /api/v1/partners/talks, cache off', { url: `${off.url}/api/v1/partners/talks`, headers: auth });
+    print(`${name}, talk list cache off`, [bare, list], bare);
+  } finally {
+    await stop(off.child);
   }
 }
 

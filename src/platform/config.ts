@@ -23,6 +23,10 @@ const EnvSchema = Type.Object({
   SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
   TOKEN_CACHE_SECONDS: Type.Number({ minimum: 0, default: 5 }),
+  /** Memory for rendered talk list pages (0 turns the cache off). */
+  TALK_LIST_CACHE_MB: Type.Number({ minimum: 0, default: 32 }),
+  /** The longest a rendered talk list page is kept, even if no change was heard. */
+  TALK_LIST_CACHE_SECONDS: Type.Number({ minimum: 1, default: 60 }),
   TRUST_PROXY: Type.Boolean({ default: false }),
   // Webhooks
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),

@@ -149,10 +149,17 @@ export function afterCursor(cursor: string | undefined, column: string, directio
   return (eb: ExpressionBuilder<any, any>) => eb.or([eb(column, op, value), eb.and([eb(column, '=', value), eb('id', op, id)])]);
 }
 
+/** Whether an If-None-Match header names this entity tag (weak comparison, as RFC 9110 asks for GET). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
 /**
  * Sends JSON text already made (by the database, say) as is: a string with a JSON content type
  * skips Fastify's serializer. The caller makes sure it has the route's response schema's shape.
  */
-export function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
+export function sendJsonText(reply: FastifyReply, json: string | Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json);
 }

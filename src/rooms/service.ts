@@ -257,6 +257,7 @@ export class LiveRooms implements LiveTalks {
       .where('status', '!=', 'ended')
       .returningAll()
       .executeTakeFirst();
+    this.talks.changed(room.talk.partner_id);
     if (updated) room.talk = updated;
     const talk = room.talk;
     const at = room.sessionStartedAt;

@@ -3,7 +3,7 @@ import type { Services } from '../services.js';
 import { TalkSchema, createTalkSchema, deleteTalkSchema, endTalkSchema, getTalkSchema, listTalksSchema, updateTalkSchema } from './schemas.js';
 import { renderTalkPage } from './page.js';
 import { AppError } from '../platform/errors.js';
-import { sendJsonText } from '../platform/http.js';
+import { etagMatches, sendJsonText } from '../platform/http.js';
 
 /** The partner API for talks: the doc's two endpoints plus get/update/delete/end by id. */
 export async function talkRoutes(app: App, { talks }: Services) {
@@ -14,10 +14,13 @@ export async function talkRoutes(app: App, { talks }: Services) {
     return { talk: talks.toJson(talk), ...(warnings.length ? { warnings } : {}), error: null };
   });
 
-  // The busiest read: each talk's JSON comes made by the database (json.ts) and is sent as is.
+  // The busiest read: the page is made by the database (json.ts) and kept until one of the
+  // partner's talks changes (list-cache.ts). Its entity tag lets a polling client get a 304.
   app.get('/api/v1/partners/talks', { schema: listTalksSchema }, async (request, reply) => {
-    const result = await talks.listJson(request.partner.partnerId, request.query);
-    return sendJsonText(reply, `{"talks":[${result.items.join(',')}],"next_cursor":${JSON.stringify(result.next_cursor)},"error":null}`);
+    const page = await talks.listPage(request.partner.partnerId, request.query);
+    reply.header('etag', page.etag).header('cache-control', 'private, no-cache');
+    if (etagMatches(request.headers['if-none-match'], page.etag)) return reply.code(304).send(null);
+    return sendJsonText(reply, page.body);
   });
 
   app.get('/api/v1/partners/talks/:id', { schema: getTalkSchema }, async (request) => {

@@ -92,9 +92,15 @@ export type ListTalksFilter = Static<typeof ListTalksQuery>;
 export const listTalksSchema = {
   summary: 'Get talks, or one talk by id',
   tags: ['talks'],
-  description: 'Newest first. `talk_id` (query string, as `curl -G -d talk_id=…` sends it) returns that talk alone, or 404.',
+  description:
+    'Newest first. `talk_id` (query string, as `curl -G -d talk_id=…` sends it) returns that talk alone, or 404. ' +
+    'Each answer carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while none of your talks changed.',
   querystring: ListTalksQuery,
-  response: { 200: envelope('talks', Type.Array(Type.Ref(TalkSchema)), { list: true }), ...errorResponses(400, 401, 404, 429) },
+  response: {
+    200: envelope('talks', Type.Array(Type.Ref(TalkSchema)), { list: true }),
+    304: Type.Null({ description: 'Not modified: the page is the one your If-None-Match names.' }),
+    ...errorResponses(400, 401, 404, 429),
+  },
 };
 
 const IdParams = Type.Object({ id: Type.String() });

@@ -5,6 +5,7 @@ import type { Talk, TalkUpdate } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { page } from '../platform/http.js';
 import { shortUrl, talkToJson } from './json.js';
+import { type CachedPage, TalkListCache } from './list-cache.js';
 import { TalksRepository } from './repository.js';
 import type { CreateTalkInput, ListTalksFilter, TalkJson, UpdateTalkInput } from './schemas.js';
 
@@ -30,12 +31,24 @@ export interface TalkLifecycleListener {
 export class TalksService {
   readonly repo: TalksRepository;
   readonly listeners: TalkLifecycleListener[] = [];
+  /** Rendered list pages; enabled by the change listener (changes.ts) once it hears changes. */
+  readonly listCache: TalkListCache;
+  /** Tells the other nodes (set by changes.ts on Postgres). */
+  announce?: (partnerId: string) => void;
 
   constructor(
     private readonly db: Db,
     private readonly publicUrl: string,
+    listCache: { bytes: number; maxAgeMs: number } = { bytes: 0, maxAgeMs: 0 },
   ) {
     this.repo = new TalksRepository(db);
+    this.listCache = new TalkListCache(listCache.bytes, listCache.maxAgeMs);
+  }
+
+  /** After a commit that changed the partner's talks: their list pages go, here and on every node. */
+  changed(partnerId: string) {
+    this.listCache.invalidate(partnerId);
+    this.announce?.(partnerId);
   }
 
   toJson(talk: Talk): TalkJson {
@@ -53,15 +66,21 @@ export class TalksService {
   }
 
   /**
-   * A page of talks as JSON text, one string per talk, built by the database (see json.ts); with
-   * `talk_id`, that talk alone or a 404.
+   * `GET /api/v1/partners/talks`: the response body, built from each talk's JSON text made by the
+   * database (see json.ts), or kept from an earlier identical request if none of the partner's
+   * talks changed since (list-cache.ts). With `talk_id`, that talk alone or a 404.
    */
-  async listJson(partnerId: string, filter: ListTalksFilter): Promise<{ items: string[]; next_cursor: string | null }> {
+  async listPage(partnerId: string, filter: ListTalksFilter): Promise<CachedPage> {
+    const key = cacheKey(filter);
+    const kept = this.listCache.get(partnerId, key);
+    if (kept) return kept;
+    const ticket = this.listCache.ticket();
     const limit = filter.talk_id !== undefined ? 1 : (filter.limit ?? 50);
     const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
     if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
     const result = page(rows, limit, (t) => [t.created_at, t.id]);
-    return { items: result.items.map((r) => r.json), next_cursor: result.next_cursor };
+    const body = `{"talks":[${result.items.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(result.next_cursor)},"error":null}`;
+    return this.listCache.store(partnerId, key, ticket, Buffer.from(body));
   }
 
   async create(partnerId: string, createdById: string | null, input: CreateTalkInput): Promise<{ talk: Talk; warnings: Warning[] }> {
@@ -75,7 +94,7 @@ export class TalksService {
     const schedule = normalizeSchedule(input.schedule, start);
     checkUrl(input.thumbnail_url, 'thumbnail_url');
 
-    return this.db.transaction().execute(async (tx) => {
+    const created = await this.db.transaction().execute(async (tx) => {
       let themeId: string | null = input.theme_id || null;
       if (themeId && !(await this.repo.themeExists(tx, partnerId, themeId))) {
         warnings.push({
@@ -107,11 +126,13 @@ export class TalksService {
       if (schedule) await this.materializeSeries(tx, talk, new Date());
       return { talk, warnings };
     });
+    this.changed(partnerId);
+    return created;
   }
 
   async update(partnerId: string, talkId: string, input: UpdateTalkInput): Promise<{ talk: Talk; warnings: Warning[] }> {
     const warnings: Warning[] = [];
-    return this.db.transaction().execute(async (tx) => {
+    const updated = await this.db.transaction().execute(async (tx) => {
       const current = await this.repo.get(partnerId, talkId, tx);
       if (!current) throw notFound('talk');
       const changes: TalkUpdate = {};
@@ -156,11 +177,14 @@ export class TalksService {
       }
       return { talk, warnings };
     });
+    this.changed(partnerId);
+    return updated;
   }
 
   async delete(partnerId: string, talkId: string): Promise<Talk> {
     const talk = await this.repo.delete(this.db, partnerId, talkId);
     if (!talk) throw notFound('talk');
+    this.changed(partnerId);
     for (const l of this.listeners) await l.talkDeleted?.(talk);
     return talk;
   }
@@ -169,6 +193,7 @@ export class TalksService {
   async end(partnerId: string, talkId: string): Promise<Talk> {
     const talk = await this.repo.update(this.db, partnerId, talkId, { status: 'ended', ended_at: new Date() });
     if (!talk) throw notFound('talk');
+    this.changed(partnerId);
     for (const l of this.listeners) await l.talkEnded?.(talk);
     return talk;
   }
@@ -210,9 +235,18 @@ export class TalksService {
   /** Tops up every series to the horizon; run periodically. */
   async extendAllSeries(now = new Date()): Promise<number> {
     let created = 0;
-    for (const head of await this.repo.seriesHeads()) created += await this.materializeSeries(this.db, head, now);
+    for (const head of await this.repo.seriesHeads()) {
+      const added = await this.materializeSeries(this.db, head, now);
+      if (added > 0) this.changed(head.partner_id);
+      created += added;
+    }
     return created;
   }
+}
+
+/** The same filter always gives the same key, whatever order the query string had. */
+function cacheKey(filter: ListTalksFilter): string {
+  return JSON.stringify(Object.entries(filter).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function parseTime(value: string | null | undefined, field: string): Date | null {

@@ -6,7 +6,11 @@ import type { CreateThemeInput, ThemeJson, UpdateThemeInput } from './schemas.js
 
 /** Themes of a partner's talk pages (colors, logo, background). Every method takes the partner id first. */
 export class ThemesService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Called when a change here changed the partner's talks too. */
+    private readonly talksChanged: (partnerId: string) => void = () => {},
+  ) {}
 
   toJson(theme: Theme): ThemeJson {
     return {
@@ -26,6 +30,7 @@ export class ThemesService {
       ? await this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId).where('id', '=', themeId).executeTakeFirst()
       : undefined;
     if (!theme) throw notFound('theme');
+    this.talksChanged(partnerId);
     return theme;
   }
 
@@ -79,6 +84,7 @@ export class ThemesService {
       ? await this.db.deleteFrom('themes').where('partner_id', '=', partnerId).where('id', '=', themeId).returningAll().executeTakeFirst()
       : undefined;
     if (!theme) throw notFound('theme');
+    this.talksChanged(partnerId);
     return theme;
   }
 }
