@@ -26,6 +26,12 @@ export interface SfuEvents {
 export class SfuPool {
   private readonly workers: WorkerHandle[] = [];
   private readonly placement = new Map<string, WorkerHandle>();
+  /**
+   * The publish flag each worker last got per participant. The room re-sends every participant's
+   * flag after any change (each join): unchanged ones are not posted again, or a burst of N joins
+   * posts N² messages to the worker whose thread also runs the handshakes.
+   */
+  private readonly publishSent = new Map<string, boolean>();
   private nextReq = 1;
   private started = false;
 
@@ -94,6 +100,7 @@ export class SfuPool {
     const all = this.workers.splice(0);
     await Promise.all(all.map((w) => w.worker.terminate()));
     this.placement.clear();
+    this.publishSent.clear();
     this.started = false;
   }
 
@@ -138,12 +145,16 @@ export class SfuPool {
 
   /** Answers a participant's offer (one mic m-line, then receive slots). */
   answer(talkId: string, participantId: string, sdp: string, publish: boolean): Promise<string> {
-    return this.request<string>(this.place(participantId), { type: 'offer', talkId, participantId, sdp, publish });
+    const w = this.place(participantId);
+    this.publishSent.set(participantId, publish);
+    return this.request<string>(w, { type: 'offer', talkId, participantId, sdp, publish });
   }
 
   setPublish(participantId: string, publish: boolean) {
     const w = this.placement.get(participantId);
-    if (w) this.post(w, { type: 'publish', participantId, publish });
+    if (!w || this.publishSent.get(participantId) === publish) return;
+    this.publishSent.set(participantId, publish);
+    this.post(w, { type: 'publish', participantId, publish });
   }
 
   /** Tells every worker of the talk who is in which slot, and which workers hold its participants. */
@@ -161,6 +172,7 @@ export class SfuPool {
     const w = this.placement.get(participantId);
     if (!w) return;
     this.placement.delete(participantId);
+    this.publishSent.delete(participantId);
     w.peers--;
     this.post(w, { type: 'close', participantId });
   }
