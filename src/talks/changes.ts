@@ -56,6 +56,8 @@ export function talkChanges(db: DatabaseHandle, connectionString: string | undef
   return {
     name: 'talk-changes',
     async start() {
+      // Off (TALK_LIST_CACHE_MB=0, to be set alike on every node): nothing to keep honest.
+      if (!talks.listCache.configured) return;
       if (db.kind === 'pglite' || !connectionString) {
         talks.listCache.enable();
         return;

@@ -32,6 +32,8 @@ interface Entry extends CachedPage {
  */
 export class TalkListCache {
   private readonly entries = new Map<string, Entry>();
+  /** Database reads under way, by key: concurrent misses of one page share one read. */
+  private readonly reading = new Map<string, { ticket: number; page: Promise<CachedPage> }>();
   /** A counter moved by every invalidation and reset; tickets are its readings. */
   private clock = 0;
   /** The clock at each partner's last change, and at the last reset. */
@@ -45,8 +47,34 @@ export class TalkListCache {
     private readonly maxAgeMs = 60_000,
   ) {}
 
+  /** Whether it can keep anything at all (TALK_LIST_CACHE_MB > 0). */
+  get configured(): boolean {
+    return this.maxBytes > 0;
+  }
+
   get active(): boolean {
     return this.enabled && this.maxBytes > 0;
+  }
+
+  /**
+   * The page, kept or read with `read`. After a change, the requests that miss together share one
+   * database read; one begun before the partner's last change is not shared (it may not show it).
+   */
+  async page(partnerId: string, query: string, read: () => Promise<Buffer>): Promise<CachedPage> {
+    const kept = this.get(partnerId, query);
+    if (kept) return kept;
+    if (!this.active) return this.tag(await read());
+    const key = `${partnerId}\n${query}`;
+    const under = this.reading.get(key);
+    if (under && under.ticket >= (this.changedAt.get(partnerId) ?? 0) && under.ticket >= this.resetAt) return under.page;
+    const ticket = this.ticket();
+    const page = read().then((body) => this.store(partnerId, query, ticket, body));
+    this.reading.set(key, { ticket, page });
+    const done = () => {
+      if (this.reading.get(key)?.page === page) this.reading.delete(key);
+    };
+    page.then(done, done);
+    return page;
   }
 
   /** The page if kept (and marks it recently used). */
@@ -71,7 +99,7 @@ export class TalkListCache {
 
   /** Tags the page and keeps it, unless the partner's talks changed (or all was reset) since `ticket`. */
   store(partnerId: string, query: string, ticket: number, body: Buffer): CachedPage {
-    const page = { body, etag: entityTag(body) };
+    const page = this.tag(body);
     const stale = ticket < (this.changedAt.get(partnerId) ?? 0) || ticket < this.resetAt;
     if (!this.active || stale || body.length > this.maxBytes / 4) return page;
     const key = `${partnerId}\n${query}`;
@@ -111,6 +139,10 @@ export class TalkListCache {
     this.entries.clear();
     this.bytes = 0;
     this.resetAt = ++this.clock;
+  }
+
+  private tag(body: Buffer): CachedPage {
+    return { body, etag: entityTag(body) };
   }
 
   private drop(key: string, entry: Entry) {

@@ -71,16 +71,13 @@ export class TalksService {
    * talks changed since (list-cache.ts). With `talk_id`, that talk alone or a 404.
    */
   async listPage(partnerId: string, filter: ListTalksFilter): Promise<CachedPage> {
-    const key = cacheKey(filter);
-    const kept = this.listCache.get(partnerId, key);
-    if (kept) return kept;
-    const ticket = this.listCache.ticket();
-    const limit = filter.talk_id !== undefined ? 1 : (filter.limit ?? 50);
-    const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
-    if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
-    const result = page(rows, limit, (t) => [t.created_at, t.id]);
-    const body = `{"talks":[${result.items.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(result.next_cursor)},"error":null}`;
-    return this.listCache.store(partnerId, key, ticket, Buffer.from(body));
+    return this.listCache.page(partnerId, cacheKey(filter), async () => {
+      const limit = filter.talk_id !== undefined ? 1 : (filter.limit ?? 50);
+      const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
+      if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
+      const result = page(rows, limit, (t) => [t.created_at, t.id]);
+      return Buffer.from(`{"talks":[${result.items.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(result.next_cursor)},"error":null}`);
+    });
   }
 
   async create(partnerId: string, createdById: string | null, input: CreateTalkInput): Promise<{ talk: Talk; warnings: Warning[] }> {

@@ -38,6 +38,32 @@ describe('the talk list cache (list-cache.ts)', () => {
     assert.equal(cache.get('p', 'q'), undefined);
   });
 
+  test('requests that miss together share one read, but not one begun before a change', async () => {
+    const cache = new TalkListCache(1024 * 1024);
+    cache.enable();
+    let reads = 0;
+    let finish: (() => void)[] = [];
+    const read = () =>
+      new Promise<Buffer>((resolve) => {
+        const n = ++reads;
+        finish.push(() => resolve(Buffer.from(`read ${n}`)));
+      });
+    const a = cache.page('p', 'q', read);
+    const b = cache.page('p', 'q', read);
+    cache.invalidate('p');
+    const c = cache.page('p', 'q', read);
+    const d = cache.page('p', 'q', read);
+    for (const f of finish) f();
+    finish = [];
+    assert.deepEqual(
+      (await Promise.all([a, b, c, d])).map((x) => x.body.toString()),
+      ['read 1', 'read 1', 'read 2', 'read 2'],
+    );
+    assert.equal(reads, 2);
+    assert.equal((await cache.page('p', 'q', read)).body.toString(), 'read 2', 'the read after the change is kept');
+    assert.equal(reads, 2);
+  });
+
   test('memory stays within its budget, least recently used pages going first', () => {
     const cache = new TalkListCache(1000);
     cache.enable();
