@@ -66,7 +66,7 @@ export class TalkListCache {
     if (!this.active) return this.tag(await read());
     const key = `${partnerId}\n${query}`;
     const under = this.reading.get(key);
-    if (under && under.ticket >= (this.changedAt.get(partnerId) ?? 0) && under.ticket >= this.resetAt) return under.page;
+    if (under && this.current(partnerId, under.ticket)) return under.page;
     const ticket = this.ticket();
     const page = read().then((body) => this.store(partnerId, query, ticket, body));
     this.reading.set(key, { ticket, page });
@@ -83,7 +83,7 @@ export class TalkListCache {
     const key = `${partnerId}\n${query}`;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.ticket < (this.changedAt.get(partnerId) ?? 0) || Date.now() - entry.storedAt > this.maxAgeMs) {
+    if (!this.current(partnerId, entry.ticket) || Date.now() - entry.storedAt > this.maxAgeMs) {
       this.drop(key, entry);
       return undefined;
     }
@@ -100,8 +100,7 @@ export class TalkListCache {
   /** Tags the page and keeps it, unless the partner's talks changed (or all was reset) since `ticket`. */
   store(partnerId: string, query: string, ticket: number, body: Buffer): CachedPage {
     const page = this.tag(body);
-    const stale = ticket < (this.changedAt.get(partnerId) ?? 0) || ticket < this.resetAt;
-    if (!this.active || stale || body.length > this.maxBytes / 4) return page;
+    if (!this.active || !this.current(partnerId, ticket) || body.length > this.maxBytes / 4) return page;
     const key = `${partnerId}\n${query}`;
     const old = this.entries.get(key);
     if (old) this.drop(key, old);
@@ -139,6 +138,11 @@ export class TalkListCache {
     this.entries.clear();
     this.bytes = 0;
     this.resetAt = ++this.clock;
+  }
+
+  /** Whether a read begun at `ticket` saw the partner's last change and the last reset. */
+  private current(partnerId: string, ticket: number): boolean {
+    return ticket >= (this.changedAt.get(partnerId) ?? 0) && ticket >= this.resetAt;
   }
 
   private tag(body: Buffer): CachedPage {
