@@ -257,8 +257,10 @@ export class LiveRooms implements LiveTalks {
       .where('status', '!=', 'ended')
       .returningAll()
       .executeTakeFirst();
-    this.talks.changed(room.talk.partner_id);
-    if (updated) room.talk = updated;
+    if (updated) {
+      room.talk = updated;
+      this.talks.changed(updated.partner_id);
+    }
     const talk = room.talk;
     const at = room.sessionStartedAt;
     this.notify((o) => o.talkStarted?.(talk, at));

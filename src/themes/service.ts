@@ -30,7 +30,6 @@ export class ThemesService {
       ? await this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId).where('id', '=', themeId).executeTakeFirst()
       : undefined;
     if (!theme) throw notFound('theme');
-    this.talksChanged(partnerId);
     return theme;
   }
 
