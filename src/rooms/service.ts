@@ -8,6 +8,7 @@ import type { ParticipantRole, Talk } from '../platform/db/schema.js';
 import { AppError } from '../platform/errors.js';
 import { httpUrl } from '../platform/http.js';
 import type { SfuPool } from '../sfu/pool.js';
+import type { IceCandidate } from '../sfu/protocol.js';
 import type { TalksService } from '../talks/service.js';
 import type { EventSink } from '../webhooks/events.js';
 import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from './live.js';
@@ -382,6 +383,11 @@ export class LiveRooms implements LiveTalks {
     p.hasMedia = true;
     this.refresh(room);
     return answer;
+  }
+
+  /** A candidate the client gathered after sending its offer (trickle ICE). */
+  candidate(p: Participant, candidate: IceCandidate) {
+    if (p.hasMedia) this.sfu.addCandidate(p.id, candidate);
   }
 
   onLevels(levels: [string, number][]) {

@@ -90,6 +90,17 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           reply({ type: 'answer', sdp });
           return;
         }
+        if (msg.type === 'candidate') {
+          // Trickle ICE: a client may offer before its gathering is done and send the rest here.
+          const c = msg.candidate as Record<string, unknown> | null | undefined;
+          if (!c || typeof c.candidate !== 'string' || c.candidate.length > 1024) return;
+          rooms.candidate(participant, {
+            candidate: c.candidate,
+            sdpMid: typeof c.sdpMid === 'string' ? c.sdpMid : null,
+            sdpMLineIndex: typeof c.sdpMLineIndex === 'number' ? c.sdpMLineIndex : null,
+          });
+          return;
+        }
         if (msg.type === 'leave') {
           rooms.leave(room, participant);
           socket.close(1000, 'left');

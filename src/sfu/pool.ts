@@ -2,7 +2,7 @@ import os from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.js';
-import type { FromWorker, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
+import type { FromWorker, IceCandidate, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
 
 type Request = ToWorker extends infer M ? (M extends { reqId: number } ? Omit<M, 'reqId'> : never) : never;
 
@@ -148,6 +148,12 @@ export class SfuPool {
     const w = this.place(participantId);
     this.publishSent.set(participantId, publish);
     return this.request<string>(w, { type: 'offer', talkId, participantId, sdp, publish });
+  }
+
+  /** A candidate the client found after its offer (trickle ICE), to the worker that has its peer. */
+  addCandidate(participantId: string, candidate: IceCandidate) {
+    const w = this.placement.get(participantId);
+    if (w) this.post(w, { type: 'candidate', participantId, candidate });
   }
 
   setPublish(participantId: string, publish: boolean) {

@@ -12,12 +12,20 @@ export interface SfuWorkerOptions {
 export type ToWorker =
   | { type: 'offer'; reqId: number; talkId: string; participantId: string; sdp: string; publish: boolean }
   | { type: 'publish'; participantId: string; publish: boolean }
+  | { type: 'candidate'; participantId: string; candidate: IceCandidate }
   | { type: 'slots'; talkId: string; slots: (string | null)[]; workers: number[] }
   | { type: 'close'; participantId: string }
   | { type: 'closeTalk'; talkId: string }
   | { type: 'tap'; reqId: number; participantId: string; port: number; payloadType: number }
   | { type: 'untap'; reqId: number; tapId: number }
   | { type: 'stats'; reqId: number };
+
+/** A client's trickled ICE candidate (the browser's RTCIceCandidateInit). */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
 
 export type FromWorker =
   | { type: 'reply'; reqId: number; ok: true; value: unknown }

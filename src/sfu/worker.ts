@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { RTCPeerConnection as PeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker } from './protocol.js';
+import { forwarded, sendForwarded } from './forward.js';
 import { PortCursor } from './ports.js';
 
 // werift's CommonJS build, so that its UDP port finder (an internal module) can be replaced: see PortCursor.
@@ -150,6 +151,7 @@ async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<s
   pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
   const transceivers = pc.getTransceivers();
+  for (const t of transceivers) noDefaultStun(t.dtlsTransport.iceTransport.connection);
   // Answer as the DTLS server (a=setup:passive): the client starts the handshake as soon as it has
   // our answer. As the client, werift waits 100 ms after ICE and its first ClientHello can arrive
   // before the browser has the answer, costing a 500 ms retransmit (measured: 100-600 ms saved).
@@ -177,7 +179,36 @@ async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<s
       });
     });
   }
-  return filterCandidates(pc.localDescription?.sdp ?? '');
+  return withoutSlotSsrcs(filterCandidates(pc.localDescription?.sdp ?? ''));
+}
+
+/**
+ * The answer without its `a=ssrc` lines (only the send slots have them). A client then creates a
+ * slot's receive stream when the slot's first packet arrives (routed by the MID header extension
+ * every forwarded packet carries), so a slot nobody speaks in costs it nothing: with them, libwebrtc
+ * created all four streams at once and its playout pulled and decoded silence from each 100 times a
+ * second (measured with 50 listener bots, one speaker: their audio thread 44-47% of a core, 22% without).
+ */
+function withoutSlotSsrcs(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=ssrc:') && !line.startsWith('a=ssrc-group:'))
+    .join('\r\n');
+}
+
+/** A STUN server among the configured ICE servers (TURN_URLS may list `stun:` URLs too). */
+const stunConfigured = options.iceServers.some((s) => /^stuns?:/i.test(s.urls));
+
+/**
+ * werift's ICE agent asks stun.l.google.com:19302 for a server-reflexive candidate whenever no STUN
+ * server is configured, and its gathering (so our answer) waits up to 5 s for that request. Here,
+ * with no route out, every answer in a burst of joins took 5 s (traced: createAnswer and
+ * setLocalDescription 5,003-5,043 ms); anywhere, it told a third party about every join. The SFU's
+ * reachable address is RTC_ANNOUNCED_IP (or its interfaces): without a configured STUN server the
+ * agent's default is removed before it gathers.
+ */
+function noDefaultStun(connection: unknown) {
+  if (!stunConfigured) (connection as { stunServer?: unknown }).stunServer = undefined;
 }
 
 /** At most this many DTLS records are held for a DTLS server that has not started yet. */
@@ -223,18 +254,20 @@ function levelOf(peer: Peer, rtp: RtpPacket): number {
   return Math.min(1, Math.max(0, (rtp.payload.length - 10) / 90));
 }
 
-/** The packet as forwarded: the publisher's header extensions stripped, serialized once. */
+/**
+ * The packet as forwarded: a plain 12-byte header (the publisher's header extensions and CSRCs
+ * dropped) and the payload, written once per received packet.
+ */
 function strip(rtp: RtpPacket): Buffer {
   const h = rtp.header;
-  const header = new RtpHeader({
-    version: 2,
-    payloadType: h.payloadType,
-    sequenceNumber: h.sequenceNumber,
-    timestamp: h.timestamp,
-    ssrc: h.ssrc,
-    marker: h.marker,
-  });
-  return new RtpPacketClass(header, rtp.payload).serialize();
+  const out = Buffer.allocUnsafe(12 + rtp.payload.length);
+  out[0] = 0x80;
+  out[1] = (h.marker ? 0x80 : 0) | (h.payloadType & 0x7f);
+  out.writeUInt16BE(h.sequenceNumber & 0xffff, 2);
+  out.writeUInt32BE(h.timestamp >>> 0, 4);
+  out.writeUInt32BE(h.ssrc >>> 0, 8);
+  rtp.payload.copy(out, 12);
+  return out;
 }
 
 function onPublisherRtp(peer: Peer, rtp: RtpPacket) {
@@ -263,13 +296,13 @@ function onPublisherRtp(peer: Peer, rtp: RtpPacket) {
 
 function forwardLocal(talk: TalkState, slot: number, from: string, packet: Uint8Array) {
   const buf = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+  const f = forwarded(buf);
   for (const sub of talk.peers) {
     if (sub.participantId === from || sub.closed) continue;
     const t = sub.slotTransceivers[slot];
     if (!t) continue;
     forwardedPackets++;
-    // sendRtp parses the buffer into a fresh packet before re-stamping it, so one buffer serves all.
-    void t.sender.sendRtp(buf).catch(() => undefined);
+    sendForwarded(t.sender, f);
   }
 }
 
@@ -333,6 +366,13 @@ async function handle(msg: ToWorker) {
   switch (msg.type) {
     case 'offer':
       return handleOffer(msg);
+    case 'candidate': {
+      // The signalling answers one message at a time, so a candidate comes after its offer's answer;
+      // werift pairs it, or keeps it until it has the remote description.
+      const p = peers.get(msg.participantId);
+      if (p && !p.closed) await p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
+      return null;
+    }
     case 'publish': {
       const p = peers.get(msg.participantId);
       if (p) {

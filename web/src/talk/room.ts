@@ -137,7 +137,8 @@ export class RoomClient {
 
   private async negotiate(slots: number, iceServers: RTCIceServer[]) {
     this.pc?.close();
-    const pc = new RTCPeerConnection({ iceServers });
+    // max-bundle: one transport (and one set of candidates) for the mic and every slot.
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     this.micSender = (this.mic ? pc.addTransceiver(this.mic, { direction: 'sendonly' }) : pc.addTransceiver('audio', { direction: 'sendonly' })).sender;
     if (this.mic && !this.mic.enabled) void this.micSender.replaceTrack(null);
@@ -152,17 +153,13 @@ export class RoomClient {
       void el.play().catch(() => undefined);
       this.audioCtx.createMediaStreamSource(stream).connect(this.analyser);
     }
+    // Trickle ICE: the offer goes at once, each candidate after it as the browser finds it (gathering
+    // can take seconds behind STUN or TURN; the SFU answers meanwhile and learns the page's address
+    // from its first connectivity check).
+    pc.onicecandidate = (e) => {
+      if (e.candidate) this.send({ type: 'candidate', candidate: e.candidate.toJSON() });
+    };
     await pc.setLocalDescription(await pc.createOffer());
-    await new Promise<void>((resolve) => {
-      if (pc.iceGatheringState === 'complete') return resolve();
-      const t = setTimeout(resolve, 3000);
-      pc.onicegatheringstatechange = () => {
-        if (pc.iceGatheringState === 'complete') {
-          clearTimeout(t);
-          resolve();
-        }
-      };
-    });
     this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
   }
 
