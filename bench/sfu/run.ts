@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { runSwarm, summarize } from '../../src/bot/loadtest.js';
@@ -31,6 +32,21 @@ function pin(cpu: number) {
   } catch {
     return false;
   }
+}
+
+/** CPU clock ticks (10 ms) of each thread of this process, by thread id. */
+function threadTimes(): Record<string, { name: string; ticks: number }> {
+  const out: Record<string, { name: string; ticks: number }> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[tid] = { name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), ticks: Number(f[11]) + Number(f[12]) };
+    }
+  } catch {
+    // no /proc: no per-thread figures
+  }
+  return out;
 }
 
 /** Baseline: µs of CPU per 100-byte UDP send from a Node loop, on this machine now. */
@@ -88,15 +104,26 @@ async function main() {
       const lateJoiners = runSwarm(talk.short_url, LATE_JOINERS, 3, { decode: 0, cpu: pinned ? 1 : null, spacingMs: LATE_SPACING_MS, delayMs: settle + 7000 });
       // Measure the steady window: after the joins, before the leaves.
       await new Promise((r) => setTimeout(r, settle));
+      const threads0 = threadTimes();
       const s0 = await live.sfu.stats();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
       await new Promise((r) => setTimeout(r, 6000));
       const s1 = await live.sfu.stats();
+      const threads1 = threadTimes();
       const c1 = process.cpuUsage(c0);
       const wall = (performance.now() - w0) / 1000;
       const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
       const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
+      const received = s1.reduce((a, s) => a + s.receivedPackets, 0) - s0.reduce((a, s) => a + s.receivedPackets, 0);
+      const busy = Object.entries(threads1)
+        .map(([tid, t]) => ({ tid, name: t.name, pct: Math.round(((t.ticks - (threads0[tid]?.ticks ?? t.ticks)) * 10) / wall / 10) }))
+        .filter((x) => x.pct >= 2)
+        .map((x) => `${x.tid === String(process.pid) ? 'main' : x.name}:${x.pct}%`);
+      console.log(`server threads in the steady window (% of a core): ${busy.join(' ')}`);
+      console.log(
+        `steady window: ${Math.round(received / wall)} packets/s received from publishers, ${Math.round(forwarded / wall)} forwarded, ${s1.reduce((a, s) => a + s.peers, 0)} peers`,
+      );
       const lateReports = await lateJoiners;
       const late = summarize(lateReports);
       const reports = await listeners;
@@ -105,7 +132,7 @@ async function main() {
       const speakerReport = (await speaker)[0];
       if (speakerReport?.error) console.log(`the speaker failed: ${speakerReport.error} after ${JSON.stringify(speakerReport.phases)}`);
       const phases = (of: typeof reports) =>
-        ['open', 'joined', 'gathered', 'answered', 'connected', 'firstPacket']
+        ['open', 'joined', 'offered', 'answered', 'connected', 'firstPacket']
           .map((name) => {
             const xs = of
               .map((r) => r.phases[name])
