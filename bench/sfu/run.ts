@@ -4,6 +4,7 @@
  * processes pinned to core 1. Prints SFU CPU, forwarded packets/s per core, fraction receiving,
  * join p50/p99, and the per-packet cost as a ratio to a plain UDP send loop measured in this run.
  *   npm run bench:sfu -- 50 100      (listener counts; default 50 100)
+ *   npm run bench:sfu -- 100 --spacing 200   (listeners arriving 10/s instead of about 100/s)
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -14,16 +15,20 @@ import { runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
 
-const counts = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
-const seconds = 15;
+const args = process.argv.slice(2);
+const spacingAt = args.indexOf('--spacing');
+/** ms between two joins in each of the two listener processes (20: about 100 joins/s in all). */
+const spacingMs = spacingAt >= 0 ? Number(args.splice(spacingAt, 2)[1]) : 20;
+const counts = args.map(Number).filter((n) => n > 0);
 /** Listeners who join one at a time once the room holds n, to time a join into a full room. */
 const LATE_JOINERS = 10;
 const LATE_SPACING_MS = 1000;
-/** How long each listener stays: the steady window, then the late joiners. */
-const stay = seconds + LATE_JOINERS * (LATE_SPACING_MS / 1000) + 5;
+/** The steady window, measured once every listener is connected. */
+const WINDOW_MS = 6000;
+/** The longest wait for every listener to connect, for n listeners. */
+const settleMs = (n: number) => Math.max(8000, n * 80) + (n / 2) * spacingMs;
+/** How long each listener stays (s): the wait, the steady window, then the late joiners. */
+const stayFor = (n: number) => Math.ceil((settleMs(n) + 2000 + WINDOW_MS + LATE_JOINERS * LATE_SPACING_MS) / 1000) + 8;
 
 function pin(cpu: number) {
   try {
@@ -86,6 +91,7 @@ async function main() {
       const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Speaker', role: 'host' } })).body
         .join_token;
       const live = t.services.live as LiveRooms;
+      const stay = stayFor(n);
       const speaker = runSwarm(jt.join_url, 1, stay + 10, { play: wav, cpu: pinned ? 1 : null });
       await new Promise((r) => setTimeout(r, 2000));
       // Two listener processes (the first with 5 decoding listeners, the rest light: ICE/DTLS/SRTP
@@ -93,22 +99,34 @@ async function main() {
       // They stay long enough for the late joiners below to join a room of n.
       const half = Math.ceil(n / 2);
       const listeners = Promise.all([
-        runSwarm(talk.short_url, half, stay, { decode: Math.min(5, half), cpu: pinned ? 1 : null }),
-        ...(n > half ? [runSwarm(talk.short_url, n - half, stay, { decode: 0, cpu: pinned ? 1 : null })] : []),
+        runSwarm(talk.short_url, half, stay, { decode: Math.min(5, half), cpu: pinned ? 1 : null, spacingMs }),
+        ...(n > half ? [runSwarm(talk.short_url, n - half, stay, { decode: 0, cpu: pinned ? 1 : null, spacingMs })] : []),
       ]).then((r) => r.flat());
       // Late joiners: once the n listeners are connected and the steady window below is measured,
       // LATE_JOINERS more join one at a time (one every LATE_SPACING_MS), each timed alone: the join
       // a new listener sees in a room of n. Their process starts now, so loading it does not take
       // CPU from the decoding listeners later.
-      const settle = Math.max(4000, n * 25);
-      const lateJoiners = runSwarm(talk.short_url, LATE_JOINERS, 3, { decode: 0, cpu: pinned ? 1 : null, spacingMs: LATE_SPACING_MS, delayMs: settle + 7000 });
-      // Measure the steady window: after the joins, before the leaves.
-      await new Promise((r) => setTimeout(r, settle));
+      const settle = settleMs(n);
+      const lateJoiners = runSwarm(talk.short_url, LATE_JOINERS, 3, {
+        decode: 0,
+        cpu: pinned ? 1 : null,
+        spacingMs: LATE_SPACING_MS,
+        delayMs: settle + 2000 + WINDOW_MS,
+      });
+      // Measure the steady window: once every listener (and the speaker) is connected, or `settle`
+      // has passed if some never connect; before the leaves.
+      const until = Date.now() + settle;
+      while (Date.now() < until) {
+        const connected = (await live.sfu.stats()).reduce((a, s) => a + s.connected, 0);
+        if (connected >= n + 1) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
       const threads0 = threadTimes();
       const s0 = await live.sfu.stats();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
-      await new Promise((r) => setTimeout(r, 6000));
+      await new Promise((r) => setTimeout(r, WINDOW_MS));
       const s1 = await live.sfu.stats();
       const threads1 = threadTimes();
       const c1 = process.cpuUsage(c0);

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../platform/config.js';
-import { BotParticipant, decodeAudio } from './participant.js';
+import { BotParticipant, warmUp, decodeAudio } from './participant.js';
 
 /** Resolves `<short_url|talk_id>`: a URL is used as is; a bare id needs PUBLIC_URL and a lookup by the server. */
 async function pageUrlOf(target: string, config: () => Config): Promise<string> {
@@ -36,6 +36,7 @@ export async function botCommand(args: string[], config: () => Config): Promise<
   const seconds = Number(values.seconds ?? 10);
   const bot = new BotParticipant({ pageUrl, name: values.name ?? 'bot', token: values.token, invite: values.invite, audio });
   try {
+    warmUp();
     await bot.join();
   } catch (err) {
     const message = (err as Error).message;

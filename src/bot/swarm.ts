@@ -1,4 +1,4 @@
-import { BotParticipant, decodeAudio } from './participant.js';
+import { BotParticipant, decodeAudio, warmUp } from './participant.js';
 
 /**
  * A worker process of the load test: `count` participants joining `pageUrl`, one every
@@ -9,6 +9,7 @@ import { BotParticipant, decodeAudio } from './participant.js';
 async function main() {
   const [pageUrl, countText, secondsText, decodeText, playFile, spacingText, delayText] = process.argv.slice(2);
   const spacingMs = Number(spacingText || 20);
+  warmUp();
   await new Promise((r) => setTimeout(r, Number(delayText || 0)));
   const count = Number(countText);
   const seconds = Number(secondsText);

@@ -43,6 +43,8 @@ export interface RelayedPacket {
 
 export interface WorkerStats {
   peers: number;
+  /** Peers whose connection (ICE and DTLS) is up. */
+  connected: number;
   forwardedPackets: number;
   receivedPackets: number;
   cpuMicros: number;

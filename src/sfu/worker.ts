@@ -128,6 +128,29 @@ function filterCandidates(sdp: string): string {
     .join('\r\n');
 }
 
+/**
+ * Whether werift could use a client's candidate (`candidate:...` or an SDP `a=candidate:` line): UDP to
+ * an IPv4 address (werift here has no IPv6 and no ICE-TCP; a browser's `.local` names are mDNS),
+ * and in loopback mode only 127.0.0.1. The rest are dropped before werift sees them: each one it
+ * is given costs a re-serialisation of the whole remote description (about 4.6 ms of this thread
+ * per trickling client in a burst of joins, profiled), and a client it cannot reach directly is
+ * found anyway from its first connectivity check (a peer-reflexive candidate).
+ */
+function usableCandidate(candidate: string): boolean {
+  const f = candidate.replace(/^a=/, '').split(' ');
+  const ip = f[4] ?? '';
+  if (f[2]?.toLowerCase() !== 'udp' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return false;
+  return options.listenIp !== '127.0.0.1' || ip === '127.0.0.1';
+}
+
+/** The offer without the candidates werift could not use (see usableCandidate). */
+function usableOffer(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:') || usableCandidate(line))
+    .join('\r\n');
+}
+
 async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
   const old = peers.get(msg.participantId);
   if (old) closePeer(old);
@@ -149,7 +172,7 @@ async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<s
   peer.levelExtId = ext ? Number(ext[1]) : null;
   // Only the client's microphone m-line sends to us, so any remote track is the mic.
   pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
-  await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+  await pc.setRemoteDescription({ type: 'offer', sdp: usableOffer(msg.sdp) });
   const transceivers = pc.getTransceivers();
   for (const t of transceivers) noDefaultStun(t.dtlsTransport.iceTransport.connection);
   // Answer as the DTLS server (a=setup:passive): the client starts the handshake as soon as it has
@@ -370,7 +393,7 @@ async function handle(msg: ToWorker) {
       // The signalling answers one message at a time, so a candidate comes after its offer's answer;
       // werift pairs it, or keeps it until it has the remote description.
       const p = peers.get(msg.participantId);
-      if (p && !p.closed) await p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
+      if (p && !p.closed && usableCandidate(msg.candidate.candidate)) await p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
       return null;
     }
     case 'publish': {
@@ -419,7 +442,9 @@ async function handle(msg: ToWorker) {
     }
     case 'stats': {
       const u = process.cpuUsage();
-      return { peers: peers.size, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system };
+      let connected = 0;
+      for (const p of peers.values()) if (p.pc.connectionState === 'connected') connected++;
+      return { peers: peers.size, connected, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system };
     }
   }
 }
