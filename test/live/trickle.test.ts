@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+
+interface Peer {
+  addTransceiver(kind: string, init: { direction: string }): void;
+  createOffer(): Promise<{ type: string; sdp: string }>;
+  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
+  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
+  localDescription: { sdp: string };
+  connectionState: string;
+  onconnectionstatechange: (() => void) | null;
+  onicecandidate: ((e: { candidate: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null }) => void) | null;
+  close(): void;
+}
+const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as { RTCPeerConnection: new (c: object) => Peer };
+// wrtc's native teardown can crash a natural exit (see src/bot/participant.ts): exit explicitly.
+process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
+
+/**
+ * A raw client of the room socket: joins, offers with every candidate line removed from its SDP,
+ * and sends its candidates afterwards in `candidate` messages (or none at all).
+ */
+async function joinWithoutCandidatesInOffer(shortUrl: string, trickle: boolean): Promise<{ connected: boolean; close(): void }> {
+  const url = new URL(shortUrl);
+  const ws = new WebSocket(`ws://${url.host}${url.pathname}/ws`);
+  const inbox: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  ws.on('message', (raw) => {
+    inbox.push(JSON.parse(String(raw)));
+    for (const w of waiters.splice(0)) w();
+  });
+  const next = async (type: string) => {
+    for (;;) {
+      const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
+      if (i >= 0) return inbox.splice(i, 1)[0];
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ type: 'join', name: trickle ? 'Trickler' : 'Silent candidates' }));
+  const joined = await next('joined');
+  assert.equal(joined.type, 'joined', JSON.stringify(joined));
+  const pc = new wrtc.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  pc.addTransceiver('audio', { direction: 'sendonly' });
+  for (let i = 0; i < Number(joined.slots); i++) pc.addTransceiver('audio', { direction: 'recvonly' });
+  const early: unknown[] = [];
+  let answered = false;
+  pc.onicecandidate = (e) => {
+    if (!e.candidate || !trickle) return;
+    const c = { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex };
+    // Some go before the answer, some after: the server must take both.
+    if (answered || early.length > 0) ws.send(JSON.stringify({ type: 'candidate', candidate: c }));
+    else early.push(c);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  const sdp = pc.localDescription.sdp
+    .split('\r\n')
+    .filter((l) => !l.startsWith('a=candidate:'))
+    .join('\r\n');
+  assert.ok(!sdp.includes('a=candidate:'), 'the offer carries no candidate');
+  ws.send(JSON.stringify({ type: 'offer', sdp }));
+  for (const c of early) ws.send(JSON.stringify({ type: 'candidate', candidate: c }));
+  const answer = await next('answer');
+  assert.equal(answer.type, 'answer', JSON.stringify(answer));
+  answered = true;
+  // An unusable candidate (TCP) and a malformed message are ignored, not fatal.
+  ws.send(JSON.stringify({ type: 'candidate', candidate: { candidate: 'candidate:1 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active', sdpMid: '0' } }));
+  ws.send(JSON.stringify({ type: 'candidate', candidate: 42 }));
+  const connected = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 20_000);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'connected') {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+  });
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
+  const ok = await connected;
+  return {
+    connected: ok,
+    close: () => {
+      pc.close();
+      ws.close();
+    },
+  };
+}
+
+describe('trickle ICE', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  before(async () => {
+    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });
+    p = await createPartner(t, 'Trickle');
+  });
+  after(() => t.close());
+
+  test('an offer without candidates connects with candidates sent after it, or with none (peer-reflexive)', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Trickle' } })).body.talk;
+    for (const trickle of [true, false]) {
+      const client = await joinWithoutCandidatesInOffer(talk.short_url, trickle);
+      try {
+        assert.ok(client.connected, `ICE and DTLS connected (${trickle ? 'trickled candidates' : 'no candidates at all'})`);
+      } finally {
+        client.close();
+      }
+    }
+  });
+});
