@@ -98,6 +98,10 @@ async function main() {
       // done, packets counted), both on core 1.
       // They stay long enough for the late joiners below to join a room of n.
       const half = Math.ceil(n / 2);
+      const joinStats0 = await live.sfu.stats();
+      const joinCpu0 = process.cpuUsage();
+      const joinThreads0 = threadTimes();
+      const joinStart = performance.now();
       const listeners = Promise.all([
         runSwarm(talk.short_url, half, stay, { decode: Math.min(5, half), cpu: pinned ? 1 : null, spacingMs }),
         ...(n > half ? [runSwarm(talk.short_url, n - half, stay, { decode: 0, cpu: pinned ? 1 : null, spacingMs })] : []),
@@ -121,6 +125,18 @@ async function main() {
         if (connected >= n + 1) break;
         await new Promise((r) => setTimeout(r, 200));
       }
+      // The whole server's CPU while the n listeners joined (HTTP, database, handshakes, and the
+      // forwarding to those already in): what a join costs it, and so how many per second one core takes.
+      const joinCpu = process.cpuUsage(joinCpu0);
+      const joinCpuMs = (joinCpu.user + joinCpu.system) / 1000;
+      const joinThreads = threadTimes();
+      const threadMs = Object.entries(joinThreads)
+        .map(([tid, t]) => ({ main: tid === String(process.pid), ms: (t.ticks - (joinThreads0[tid]?.ticks ?? t.ticks)) * 10 }))
+        .sort((a, b) => b.ms - a.ms);
+      const mainMs = threadMs.find((x) => x.main)?.ms ?? 0;
+      const sfuMs = threadMs.find((x) => !x.main)?.ms ?? 0;
+      const joinWallMs = performance.now() - joinStart;
+      const joinForwarded = (await live.sfu.stats()).reduce((a, s) => a + s.forwardedPackets, 0) - joinStats0.reduce((a, s) => a + s.forwardedPackets, 0);
       await new Promise((r) => setTimeout(r, 1000));
       const threads0 = threadTimes();
       const s0 = await live.sfu.stats();
@@ -161,6 +177,11 @@ async function main() {
           .join(', ');
       console.log(`listener phases, ms from start (p50/max): ${phases(reports)}`);
       console.log(`late joiner phases, ms from start (p50/max): ${phases(lateReports)}`);
+      // The joins' own cost: the join window's CPU less its forwarding at the steady window's cost per packet.
+      const forwardingMs = (joinForwarded * ((c1.user + c1.system) / Math.max(1, forwarded))) / 1000;
+      console.log(
+        `joining: ${n} listeners joined in ${Math.round(joinWallMs)} ms; the server used ${Math.round(joinCpuMs)} ms of CPU (main thread ${Math.round(mainMs)}, SFU worker ${Math.round(sfuMs)}), about ${Math.round(forwardingMs)} of it forwarding to those already in: about ${((joinCpuMs - forwardingMs) / n).toFixed(1)} ms per join, ${Math.round((1000 * n) / Math.max(1, joinCpuMs - forwardingMs))} joins/s per core`,
+      );
       const pps = forwarded / wall;
       const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
       const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;

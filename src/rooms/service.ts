@@ -16,6 +16,8 @@ import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
 const STATE_COALESCE_MS = 50;
+/** A larger room's state waits this much longer per 20 participants (at most STATE_COALESCE_MAX_MS). */
+const STATE_COALESCE_MAX_MS = 500;
 
 /** What a visitor sends to join (over the socket). The server decides the role. */
 export interface JoinRequest {
@@ -366,16 +368,19 @@ export class LiveRooms implements LiveTalks {
   }
 
   /**
-   * The full state goes to everyone at most every STATE_COALESCE_MS: a burst of N joins would
+   * The full state goes to everyone at most every STATE_COALESCE_MS, and less often in a larger room
+   * (50 ms more per 20 participants, at most STATE_COALESCE_MAX_MS): a burst of N joins would
    * otherwise send N states of N participants to N sockets (measured: the bench's 100 listeners
-   * spent seconds parsing them, which delayed their own joins).
+   * spent seconds parsing them, which delayed their own joins), and at 100 participants even one
+   * state every 50 ms is about 300 KB/s to every page during a burst of joins (60 KB/s at 250 ms).
    */
   private scheduleState(room: Room) {
     if (room.stateTimer || room.closed) return;
+    const delay = Math.min(STATE_COALESCE_MAX_MS, STATE_COALESCE_MS * Math.max(1, Math.ceil(room.participants.size / 20)));
     room.stateTimer = setTimeout(() => {
       room.stateTimer = null;
       if (!room.closed) room.broadcast(room.state());
-    }, STATE_COALESCE_MS);
+    }, delay);
   }
 
   async offer(room: Room, p: Participant, sdp: string): Promise<string> {
