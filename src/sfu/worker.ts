@@ -6,6 +6,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { RTCPeerConnection as PeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker } from './protocol.js';
 import { forwarded, sendForwarded } from './forward.js';
+import { usableCandidate, usableOffer } from './offer.js';
 import { PortCursor } from './ports.js';
 
 // werift's CommonJS build, so that its UDP port finder (an internal module) can be replaced: see PortCursor.
@@ -52,6 +53,8 @@ nacl.scalarMult = (n, p) =>
  */
 const { options, relayPorts } = workerData as { options: SfuWorkerOptions; relayPorts: Record<number, MessagePort> };
 const port = parentPort as NonNullable<typeof parentPort>;
+/** Loopback mode: werift binds and announces 127.0.0.1 only. */
+const loopback = options.listenIp === '127.0.0.1';
 const send = (m: FromWorker) => port.postMessage(m);
 
 interface Peer {
@@ -128,29 +131,6 @@ function filterCandidates(sdp: string): string {
     .join('\r\n');
 }
 
-/**
- * Whether werift could use a client's candidate (`candidate:...` or an SDP `a=candidate:` line): UDP to
- * an IPv4 address (werift here has no IPv6 and no ICE-TCP; a browser's `.local` names are mDNS),
- * and in loopback mode only 127.0.0.1. The rest are dropped before werift sees them: each one it
- * is given costs a re-serialisation of the whole remote description (about 4.6 ms of this thread
- * per trickling client in a burst of joins, profiled), and a client it cannot reach directly is
- * found anyway from its first connectivity check (a peer-reflexive candidate).
- */
-function usableCandidate(candidate: string): boolean {
-  const f = candidate.replace(/^a=/, '').split(' ');
-  const ip = f[4] ?? '';
-  if (f[2]?.toLowerCase() !== 'udp' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return false;
-  return options.listenIp !== '127.0.0.1' || ip === '127.0.0.1';
-}
-
-/** The offer without the candidates werift could not use (see usableCandidate). */
-function usableOffer(sdp: string): string {
-  return sdp
-    .split('\r\n')
-    .filter((line) => !line.startsWith('a=candidate:') || usableCandidate(line))
-    .join('\r\n');
-}
-
 async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
   const old = peers.get(msg.participantId);
   if (old) closePeer(old);
@@ -172,7 +152,7 @@ async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<s
   peer.levelExtId = ext ? Number(ext[1]) : null;
   // Only the client's microphone m-line sends to us, so any remote track is the mic.
   pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
-  await pc.setRemoteDescription({ type: 'offer', sdp: usableOffer(msg.sdp) });
+  await pc.setRemoteDescription({ type: 'offer', sdp: usableOffer(msg.sdp, loopback) });
   const transceivers = pc.getTransceivers();
   for (const t of transceivers) noDefaultStun(t.dtlsTransport.iceTransport.connection);
   // Answer as the DTLS server (a=setup:passive): the client starts the handshake as soon as it has
@@ -393,7 +373,7 @@ async function handle(msg: ToWorker) {
       // The signalling answers one message at a time, so a candidate comes after its offer's answer;
       // werift pairs it, or keeps it until it has the remote description.
       const p = peers.get(msg.participantId);
-      if (p && !p.closed && usableCandidate(msg.candidate.candidate)) await p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
+      if (p && !p.closed && usableCandidate(msg.candidate.candidate, loopback)) await p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
       return null;
     }
     case 'publish': {
