@@ -7,24 +7,20 @@
  * as a ratio to a plain UDP send of the same size measured in the same run, and packets/s per core.
  *   node --import tsx bench/sfu/forward.ts [listeners=50] [rounds=6]
  */
-import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { RTCRtpSender } from 'werift';
 import { forwarded, sendForwarded } from '../../src/sfu/forward.js';
 import { weriftAnswerer, wrtcOfferer } from './peers.js';
+import { threadCpuMicros } from './threads.js';
 
 const listeners = Number(process.argv[2] ?? 50);
 const rounds = Number(process.argv[3] ?? 6);
 /** Packets per round: 4 s of one speaker (50 packets/s), forwarded to every listener. */
 const PACKETS = 200;
 
-/** This thread's CPU time in µs (utime + stime, clock ticks of 10 ms). */
-function threadCpu(): number {
-  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
+/** This thread's CPU time in µs. */
+const threadCpu = () => threadCpuMicros('/proc/thread-self/stat');
 
 const tick = () => new Promise((r) => setImmediate(r));
 

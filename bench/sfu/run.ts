@@ -8,12 +8,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
+import { threadTimes } from './threads.js';
 
 const args = process.argv.slice(2);
 const spacingAt = args.indexOf('--spacing');
@@ -37,21 +37,6 @@ function pin(cpu: number) {
   } catch {
     return false;
   }
-}
-
-/** CPU clock ticks (10 ms) of each thread of this process, by thread id. */
-function threadTimes(): Record<string, { name: string; ticks: number }> {
-  const out: Record<string, { name: string; ticks: number }> = {};
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[tid] = { name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), ticks: Number(f[11]) + Number(f[12]) };
-    }
-  } catch {
-    // no /proc: no per-thread figures
-  }
-  return out;
 }
 
 /** Baseline: µs of CPU per 100-byte UDP send from a Node loop, on this machine now. */
@@ -131,7 +116,7 @@ async function main() {
       const joinCpuMs = (joinCpu.user + joinCpu.system) / 1000;
       const joinThreads = threadTimes();
       const threadMs = Object.entries(joinThreads)
-        .map(([tid, t]) => ({ main: tid === String(process.pid), ms: (t.ticks - (joinThreads0[tid]?.ticks ?? t.ticks)) * 10 }))
+        .map(([tid, t]) => ({ main: tid === String(process.pid), ms: (t.micros - (joinThreads0[tid]?.micros ?? t.micros)) / 1000 }))
         .sort((a, b) => b.ms - a.ms);
       const mainMs = threadMs.find((x) => x.main)?.ms ?? 0;
       const sfuMs = threadMs.find((x) => !x.main)?.ms ?? 0;
@@ -151,7 +136,7 @@ async function main() {
       const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
       const received = s1.reduce((a, s) => a + s.receivedPackets, 0) - s0.reduce((a, s) => a + s.receivedPackets, 0);
       const busy = Object.entries(threads1)
-        .map(([tid, t]) => ({ tid, name: t.name, pct: Math.round(((t.ticks - (threads0[tid]?.ticks ?? t.ticks)) * 10) / wall / 10) }))
+        .map(([tid, t]) => ({ tid, name: t.name, pct: Math.round((t.micros - (threads0[tid]?.micros ?? t.micros)) / wall / 10_000) }))
         .filter((x) => x.pct >= 2)
         .map((x) => `${x.tid === String(process.pid) ? 'main' : x.name}:${x.pct}%`);
       console.log(`server threads in the steady window (% of a core): ${busy.join(' ')}`);
