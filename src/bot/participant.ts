@@ -15,9 +15,7 @@ interface WrtcPeer {
   setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
   setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
   localDescription: { sdp: string } | null;
-  iceGatheringState: string;
   connectionState: string;
-  onicegatheringstatechange: (() => void) | null;
   onconnectionstatechange: (() => void) | null;
   onicecandidate: ((e: { candidate: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null }) => void) | null;
   getStats(): Promise<Map<string, Record<string, unknown>>>;
