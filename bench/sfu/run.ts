@@ -5,6 +5,7 @@
  * join p50/p99, and the per-packet cost as a ratio to a plain UDP send loop measured in this run.
  *   npm run bench:sfu -- 50 100      (listener counts; default 50 100)
  *   npm run bench:sfu -- 100 --spacing 200   (listeners arriving 10/s instead of about 100/s)
+ *   npm run bench:sfu -- 100 --bulk-nice 0   (the bulk listeners at the measured bots' priority)
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -19,6 +20,13 @@ const args = process.argv.slice(2);
 const spacingAt = args.indexOf('--spacing');
 /** ms between two joins in each of the two listener processes (20: about 100 joins/s in all). */
 const spacingMs = spacingAt >= 0 ? Number(args.splice(spacingAt, 2)[1]) : 20;
+const niceAt = args.indexOf('--bulk-nice');
+/**
+ * CPU priority (nice) of the bulk listeners' processes. They stand in for other people's devices
+ * but share core 1 with the speaker, the decoding listeners and the late joiners; at 10 they
+ * take what those leave. 0 gives them all the same priority.
+ */
+const bulkNice = niceAt >= 0 ? Number(args.splice(niceAt, 2)[1]) : 10;
 const counts = args.map(Number).filter((n) => n > 0);
 /** Listeners who join one at a time once the room holds n, to time a join into a full room. */
 const LATE_JOINERS = 10;
@@ -79,17 +87,22 @@ async function main() {
       const stay = stayFor(n);
       const speaker = runSwarm(jt.join_url, 1, stay + 10, { play: wav, cpu: pinned ? 1 : null });
       await new Promise((r) => setTimeout(r, 2000));
-      // Two listener processes (the first with 5 decoding listeners, the rest light: ICE/DTLS/SRTP
-      // done, packets counted), both on core 1.
-      // They stay long enough for the late joiners below to join a room of n.
-      const half = Math.ceil(n / 2);
+      // Five decoding listeners (concealment is measured on them) in one process, spread over the
+      // arrivals; the bulk of light listeners (ICE/DTLS/SRTP done, packets counted) in two more, at
+      // `bulkNice`. All on core 1; they stay long enough for the late joiners below to join a room of n.
+      const decoding = Math.min(5, n);
+      const bulk = n - decoding;
+      const half = Math.ceil(bulk / 2);
+      const rampMs = half * spacingMs;
       const joinStats0 = await live.sfu.stats();
       const joinCpu0 = process.cpuUsage();
       const joinThreads0 = threadTimes();
       const joinStart = performance.now();
+      const cpu = pinned ? 1 : null;
       const listeners = Promise.all([
-        runSwarm(talk.short_url, half, stay, { decode: Math.min(5, half), cpu: pinned ? 1 : null, spacingMs }),
-        ...(n > half ? [runSwarm(talk.short_url, n - half, stay, { decode: 0, cpu: pinned ? 1 : null, spacingMs })] : []),
+        runSwarm(talk.short_url, decoding, stay, { decode: decoding, cpu, spacingMs: Math.max(spacingMs, rampMs / decoding) }),
+        ...(half > 0 ? [runSwarm(talk.short_url, half, stay, { decode: 0, cpu, spacingMs, nice: bulkNice })] : []),
+        ...(bulk > half ? [runSwarm(talk.short_url, bulk - half, stay, { decode: 0, cpu, spacingMs, nice: bulkNice })] : []),
       ]).then((r) => r.flat());
       // Late joiners: once the n listeners are connected and the steady window below is measured,
       // LATE_JOINERS more join one at a time (one every LATE_SPACING_MS), each timed alone: the join
@@ -98,7 +111,7 @@ async function main() {
       const settle = settleMs(n);
       const lateJoiners = runSwarm(talk.short_url, LATE_JOINERS, 3, {
         decode: 0,
-        cpu: pinned ? 1 : null,
+        cpu,
         spacingMs: LATE_SPACING_MS,
         delayMs: settle + 2000 + WINDOW_MS,
       });
@@ -110,6 +123,7 @@ async function main() {
         if (connected >= n + 1) break;
         await new Promise((r) => setTimeout(r, 200));
       }
+      const fullAt = Date.now();
       // The whole server's CPU while the n listeners joined (HTTP, database, handshakes, and the
       // forwarding to those already in): what a join costs it, and so how many per second one core takes.
       const joinCpu = process.cpuUsage(joinCpu0);
@@ -133,7 +147,7 @@ async function main() {
       const c1 = process.cpuUsage(c0);
       const wall = (performance.now() - w0) / 1000;
       const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
-      const cpu = (c1.user + c1.system) / 1e6 / wall; // cores busy
+      const busyCores = (c1.user + c1.system) / 1e6 / wall;
       const received = s1.reduce((a, s) => a + s.receivedPackets, 0) - s0.reduce((a, s) => a + s.receivedPackets, 0);
       const busy = Object.entries(threads1)
         .map(([tid, t]) => ({ tid, name: t.name, pct: Math.round((t.micros - (threads0[tid]?.micros ?? t.micros)) / wall / 10_000) }))
@@ -145,6 +159,14 @@ async function main() {
       );
       const lateReports = await lateJoiners;
       const late = summarize(lateReports);
+      // The late joiners' figure means something only if they joined the full room.
+      const lateStarts = lateReports.map((r) => r.startedAtMs ?? 0);
+      const early = lateStarts.filter((at) => at < fullAt).length;
+      console.log(
+        early
+          ? `WARNING: ${early} of the late joiners started before the room held its ${n} listeners; their figure is not a join into a full room`
+          : `late joiners started ${((Math.min(...lateStarts) - fullAt) / 1000).toFixed(1)}-${((Math.max(...lateStarts) - fullAt) / 1000).toFixed(1)} s after all ${n} listeners were connected`,
+      );
       const reports = await listeners;
       const result = summarize(reports);
       const loadAvg = os.loadavg()[0].toFixed(1);
@@ -162,6 +184,10 @@ async function main() {
           .join(', ');
       console.log(`listener phases, ms from start (p50/max): ${phases(reports)}`);
       console.log(`late joiner phases, ms from start (p50/max): ${phases(lateReports)}`);
+      const decoders = reports.filter((r) => r.decoding);
+      console.log(
+        `decoding listeners (concealment %, jitter ms, jitter buffer ms): ${decoders.map((r) => `${((100 * r.concealedSamples) / r.totalSamples).toFixed(2)}/${r.jitterMs}/${r.jitterBufferMs}`).join(' ')}`,
+      );
       // The joins' own cost: the join window's CPU less its forwarding at the steady window's cost per packet.
       const forwardingMs = (joinForwarded * ((c1.user + c1.system) / Math.max(1, forwarded))) / 1000;
       console.log(
@@ -169,7 +195,7 @@ async function main() {
       );
       const pps = forwarded / wall;
       const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
-      const row = `| ${n} | ${(cpu * 100).toFixed(0)}% | ${Math.round(pps)} | ${cpu > 0 ? Math.round(pps / cpu) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
+      const row = `| ${n} | ${(busyCores * 100).toFixed(0)}% | ${Math.round(pps)} | ${busyCores > 0 ? Math.round(pps / busyCores) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
       console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
       rows.push(row);
     }

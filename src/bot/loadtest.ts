@@ -26,14 +26,14 @@ function percentile(values: number[], p: number): number | null {
 }
 
 /**
- * Runs `count` participants in a child process (optionally pinned to `cpu` with taskset), joining
- * `spacingMs` apart, the first `delayMs` after the process is up.
+ * Runs `count` participants in a child process (optionally pinned to `cpu` with taskset, and at
+ * `nice` CPU priority), joining `spacingMs` apart, the first `delayMs` after the process is up.
  */
 export function runSwarm(
   pageUrl: string,
   count: number,
   seconds: number,
-  options: { decode?: number; play?: string; cpu?: number | null; spacingMs?: number; delayMs?: number } = {},
+  options: { decode?: number; play?: string; cpu?: number | null; spacingMs?: number; delayMs?: number; nice?: number } = {},
 ): Promise<ParticipantReport[]> {
   const self = fileURLToPath(new URL(`./swarm${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
   const args = [
@@ -46,11 +46,14 @@ export function runSwarm(
     String(options.decode ?? 0),
     options.play ?? '',
     String(options.spacingMs ?? 20),
+    String(options.delayMs ?? 0),
   ];
-  const [cmd, argv] =
-    options.cpu !== undefined && options.cpu !== null ? ['taskset', ['-c', String(options.cpu), process.execPath, ...args]] : [process.execPath, args];
+  // nice and taskset (coreutils, util-linux) exec the command, so every thread it starts inherits both.
+  let argv = [process.execPath, ...args];
+  if (options.cpu !== undefined && options.cpu !== null) argv = ['taskset', '-c', String(options.cpu), ...argv];
+  if (options.nice) argv = ['nice', '-n', String(options.nice), ...argv];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c;
@@ -72,7 +75,9 @@ export function summarize(reports: ParticipantReport[]): LoadResult {
   const joins = ok.map((r) => r.joinMs).filter((v): v is number => v !== null);
   const received = ok.reduce((a, r) => a + r.packetsReceived, 0);
   const lost = ok.reduce((a, r) => a + r.packetsLost, 0);
-  const decoded = ok.filter((r) => r.totalSamples > 0);
+  // Light listeners' libwebrtc decodes too (its audio device pulls every stream), but they are
+  // load, not measurement: concealment is the decoding listeners'.
+  const decoded = ok.filter((r) => r.decoding && r.totalSamples > 0);
   const concealed = decoded.reduce((a, r) => a + r.concealedSamples, 0);
   const total = decoded.reduce((a, r) => a + r.totalSamples, 0);
   return {

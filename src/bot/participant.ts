@@ -104,7 +104,14 @@ export interface ParticipantReport {
   packetsLost: number;
   concealedSamples: number;
   totalSamples: number;
+  /** This participant decodes and measures what it hears (a light one only counts packets). */
+  decoding: boolean;
+  /** Interarrival jitter (RFC 3550) of the received audio, ms, and the jitter buffer's mean delay. */
+  jitterMs: number;
+  jitterBufferMs: number;
   error: string | null;
+  /** When this participant started to join (ms since the epoch), to place its join in a run. */
+  startedAtMs: number | null;
   /** ms from starting to each step of joining (socket open, joined, offered, answered, connected, first packet). */
   phases: Record<string, number>;
 }
@@ -134,7 +141,11 @@ export class BotParticipant {
     packetsLost: 0,
     concealedSamples: 0,
     totalSamples: 0,
+    decoding: false,
+    jitterMs: 0,
+    jitterBufferMs: 0,
     error: null,
+    startedAtMs: null,
     phases: {},
   };
   /** The latest room state the server sent. */
@@ -144,7 +155,9 @@ export class BotParticipant {
   private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
   private readonly loudWaiters: { frames: number; resolve(): void }[] = [];
 
-  constructor(private readonly options: ParticipantOptions) {}
+  constructor(private readonly options: ParticipantOptions) {
+    this.report.decoding = options.decode !== false;
+  }
 
   private mark(phase: string) {
     this.report.phases[phase] ??= Math.round(performance.now() - this.startedAt);
@@ -153,6 +166,7 @@ export class BotParticipant {
   /** Connects, joins and offers; resolves once the server answered (media flows shortly after). */
   async join(): Promise<void> {
     this.startedAt = performance.now();
+    this.report.startedAtMs = Date.now();
     const page = new URL(this.options.pageUrl);
     const code = page.pathname.replace(/^\/t\//, '').replace(/\/$/, '');
     const hash = new URLSearchParams(page.hash.replace(/^#/, ''));
@@ -343,6 +357,9 @@ export class BotParticipant {
     let lost = 0;
     let concealed = 0;
     let total = 0;
+    let jitter = 0;
+    let bufferDelay = 0;
+    let emitted = 0;
     const stats = await this.pc.getStats();
     for (const s of stats.values()) {
       if (s.type === 'inbound-rtp' && s.kind === 'audio') {
@@ -350,9 +367,19 @@ export class BotParticipant {
         lost += Math.max(0, Number(s.packetsLost ?? 0));
         concealed += Number(s.concealedSamples ?? 0);
         total += Number(s.totalSamplesReceived ?? 0);
+        jitter = Math.max(jitter, Number(s.jitter ?? 0) * 1000);
+        bufferDelay += Number(s.jitterBufferDelay ?? 0);
+        emitted += Number(s.jitterBufferEmittedCount ?? 0);
       }
     }
-    Object.assign(this.report, { packetsReceived: received, packetsLost: lost, concealedSamples: concealed, totalSamples: total });
+    Object.assign(this.report, {
+      packetsReceived: received,
+      packetsLost: lost,
+      concealedSamples: concealed,
+      totalSamples: total,
+      jitterMs: Math.round(jitter * 10) / 10,
+      jitterBufferMs: emitted ? Math.round((bufferDelay / emitted) * 1000) : 0,
+    });
   }
 
   private stopAudio() {

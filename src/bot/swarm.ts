@@ -29,7 +29,7 @@ async function main() {
   await Promise.all(joins);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   for (const b of bots) await b.collectStats().catch(() => undefined);
-  const reports = bots.map((b) => ({ ...b.report, decoded: b !== undefined }));
+  const reports = bots.map((b) => ({ ...b.report }));
   await Promise.all(bots.map((b) => b.leave()));
   process.stdout.write(`${JSON.stringify(reports)}\n`);
   process.exit(0);
