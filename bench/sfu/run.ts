@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import os from 'node:os';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { runSwarm, summarize } from '../../src/bot/loadtest.js';
+import { concealmentBetween, runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
 import { threadTimes } from './threads.js';
@@ -85,19 +85,22 @@ async function main() {
         .join_token;
       const live = t.services.live as LiveRooms;
       const stay = stayFor(n);
-      const speaker = runSwarm(jt.join_url, 1, stay + 10, { play: wav, cpu: pinned ? 1 : null });
-      await new Promise((r) => setTimeout(r, 2000));
-      // Five decoding listeners (concealment is measured on them) in one process, spread over the
-      // arrivals; the bulk of light listeners (ICE/DTLS/SRTP done, packets counted) in two more, at
-      // `bulkNice`. All on core 1; they stay long enough for the late joiners below to join a room of n.
       const decoding = Math.min(5, n);
       const bulk = n - decoding;
       const half = Math.ceil(bulk / 2);
       const rampMs = half * spacingMs;
+      // The speaker speaks until every listener has taken its stats: once it leaves, their audio is
+      // concealment (a second of it at the end counted as 4% of a run before it stayed).
+      const speaker = runSwarm(jt.join_url, 1, stay + Math.ceil(rampMs / 1000) + 15, { play: wav, cpu: pinned ? 1 : null });
+      await new Promise((r) => setTimeout(r, 2000));
+      // Five decoding listeners (concealment is measured on them) in one process, spread over the
+      // arrivals; the bulk of light listeners (ICE/DTLS/SRTP done, packets counted) in two more, at
+      // `bulkNice`. All on core 1; they stay long enough for the late joiners below to join a room of n.
       const joinStats0 = await live.sfu.stats();
       const joinCpu0 = process.cpuUsage();
       const joinThreads0 = threadTimes();
       const joinStart = performance.now();
+      const joinStartAt = Date.now();
       const cpu = pinned ? 1 : null;
       const listeners = Promise.all([
         runSwarm(talk.short_url, decoding, stay, { decode: decoding, cpu, spacingMs: Math.max(spacingMs, rampMs / decoding) }),
@@ -141,6 +144,7 @@ async function main() {
       const s0 = await live.sfu.stats();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
+      const windowAt = Date.now();
       await new Promise((r) => setTimeout(r, WINDOW_MS));
       const s1 = await live.sfu.stats();
       const threads1 = threadTimes();
@@ -184,6 +188,15 @@ async function main() {
           .join(', ');
       console.log(`listener phases, ms from start (p50/max): ${phases(reports)}`);
       console.log(`late joiner phases, ms from start (p50/max): ${phases(lateReports)}`);
+      const slowest = reports
+        .filter((r) => r.joinMs !== null)
+        .sort((a, b) => (b.joinMs ?? 0) - (a.joinMs ?? 0))
+        .slice(0, 3);
+      console.log(
+        `slowest joins (s after the first, then ms per phase): ${slowest.map((r) => `${(((r.startedAtMs ?? 0) - joinStartAt) / 1000).toFixed(1)} s ${JSON.stringify(r.phases)}`).join('; ')}`,
+      );
+      const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(2)}%`);
+      const concealment = `${pct(concealmentBetween(reports, windowAt, windowAt + WINDOW_MS))} (${pct(concealmentBetween(reports, joinStartAt, fullAt))} joining, ${pct(result.concealment)} whole stay)`;
       const decoders = reports.filter((r) => r.decoding);
       console.log(
         `decoding listeners (concealment %, jitter ms, jitter buffer ms): ${decoders.map((r) => `${((100 * r.concealedSamples) / r.totalSamples).toFixed(2)}/${r.jitterMs}/${r.jitterBufferMs}`).join(' ')}`,
@@ -195,7 +208,7 @@ async function main() {
       );
       const pps = forwarded / wall;
       const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
-      const row = `| ${n} | ${(busyCores * 100).toFixed(0)}% | ${Math.round(pps)} | ${busyCores > 0 ? Math.round(pps / busyCores) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${(result.concealment * 100).toFixed(2)}% | ${loadAvg} |`;
+      const row = `| ${n} | ${(busyCores * 100).toFixed(0)}% | ${Math.round(pps)} | ${busyCores > 0 ? Math.round(pps / busyCores) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${concealment} | ${loadAvg} |`;
       console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
       rows.push(row);
     }
@@ -203,7 +216,7 @@ async function main() {
     await t.close();
   }
   console.log(
-    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (all n at once) | join p50 / p99 (late joiners, one at a time into n) | loss | concealment | load avg (1 min) |',
+    '\n| listeners | server CPU (HTTP + SFU) | forwarded pkt/s | pkt/s per core | CPU per forwarded packet | receiving | join p50 / p99 (all n at once) | join p50 / p99 (late joiners, one at a time into n) | loss | concealment: steady window (while joining, whole stay) | load avg (1 min) |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);

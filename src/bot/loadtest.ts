@@ -69,6 +69,24 @@ export function runSwarm(
   });
 }
 
+/**
+ * Concealment of the decoding listeners between two instants (ms since the epoch), from their
+ * once-a-second timelines: null where no listener was sampled on both sides.
+ */
+export function concealmentBetween(reports: ParticipantReport[], fromMs: number, toMs: number): number | null {
+  let concealed = 0;
+  let total = 0;
+  for (const r of reports) {
+    if (!r.decoding) continue;
+    const first = r.concealmentTimeline.find(([at]) => at >= fromMs);
+    const last = r.concealmentTimeline.filter(([at]) => at <= toMs).pop();
+    if (!first || !last || last[0] <= first[0]) continue;
+    concealed += last[1] - first[1];
+    total += last[2] - first[2];
+  }
+  return total ? concealed / total : null;
+}
+
 export function summarize(reports: ParticipantReport[]): LoadResult {
   const ok = reports.filter((r) => !r.error);
   const receiving = ok.filter((r) => r.packetsReceived > 0 || r.loudFrames > 0);

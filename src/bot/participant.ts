@@ -109,6 +109,8 @@ export interface ParticipantReport {
   /** Interarrival jitter (RFC 3550) of the received audio, ms, and the jitter buffer's mean delay. */
   jitterMs: number;
   jitterBufferMs: number;
+  /** [ms since the epoch, concealed samples, total samples], sampled by `sampleConcealment`. */
+  concealmentTimeline: [number, number, number][];
   error: string | null;
   /** When this participant started to join (ms since the epoch), to place its join in a run. */
   startedAtMs: number | null;
@@ -144,6 +146,7 @@ export class BotParticipant {
     decoding: false,
     jitterMs: 0,
     jitterBufferMs: 0,
+    concealmentTimeline: [],
     error: null,
     startedAtMs: null,
     phases: {},
@@ -380,6 +383,12 @@ export class BotParticipant {
       jitterMs: Math.round(jitter * 10) / 10,
       jitterBufferMs: emitted ? Math.round((bufferDelay / emitted) * 1000) : 0,
     });
+  }
+
+  /** Adds the concealment so far to the report's timeline, to place concealment in a run. */
+  async sampleConcealment() {
+    await this.collectStats();
+    this.report.concealmentTimeline.push([Date.now(), this.report.concealedSamples, this.report.totalSamples]);
   }
 
   private stopAudio() {

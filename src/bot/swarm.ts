@@ -16,6 +16,10 @@ async function main() {
   const audio = playFile ? await decodeAudio(playFile) : undefined;
   const bots: BotParticipant[] = [];
   const joins: Promise<void>[] = [];
+  // The decoding listeners' concealment, once a second, so a run can tell when it happened.
+  const sampler = setInterval(() => {
+    for (const b of bots) if (b.report.decoding && !audio) void b.sampleConcealment().catch(() => undefined);
+  }, 1000);
   for (let i = 0; i < count; i++) {
     const bot = new BotParticipant({ pageUrl, name: `load ${process.pid}-${i}`, audio, decode: audio ? true : i < Number(decodeText) });
     bots.push(bot);
@@ -28,6 +32,7 @@ async function main() {
   }
   await Promise.all(joins);
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  clearInterval(sampler);
   for (const b of bots) await b.collectStats().catch(() => undefined);
   const reports = bots.map((b) => ({ ...b.report }));
   await Promise.all(bots.map((b) => b.leave()));
