@@ -139,9 +139,11 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   const serverPid = values['server-pid'] ? Number(values['server-pid']) : null;
   const cpu0 = serverPid ? processCpu(serverPid) : null;
   const wall0 = performance.now();
-  const speakerRun = speakers > 0 ? runSwarm(url, speakers, seconds + 5, { play: values.play }) : Promise.resolve([]);
-  await new Promise((r) => setTimeout(r, 1500));
   const per = Math.ceil(listeners / processes);
+  // Speakers stay until every listener (joining 20 ms apart in each process) has taken its stats:
+  // once they leave, what listeners play is concealment.
+  const speakerRun = speakers > 0 ? runSwarm(url, speakers, seconds + 5 + Math.ceil((per * 20) / 1000), { play: values.play }) : Promise.resolve([]);
+  await new Promise((r) => setTimeout(r, 1500));
   const runs: Promise<ParticipantReport[]>[] = [];
   for (let i = 0, left = listeners; left > 0; i++, left -= per)
     runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
