@@ -37,6 +37,8 @@ const EnvSchema = Type.Object({
   WEBHOOK_DISABLE_AFTER_HOURS: Type.Number({ minimum: 0, default: 120 }),
   // Live rooms and media
   SFU_WORKERS: Type.Integer({ minimum: 0, default: 0 }),
+  /** Joins each SFU worker negotiates at once (SDP, ICE, DTLS); the rest wait their turn. */
+  SFU_NEGOTIATIONS: Type.Integer({ minimum: 1, default: 8 }),
   RTC_ANNOUNCED_IP: Type.Optional(Type.String()),
   RTC_LISTEN_IP: Type.String({ default: '0.0.0.0' }),
   RTC_PORT_MIN: Type.Integer({ minimum: 1024, maximum: 65535, default: 40000 }),

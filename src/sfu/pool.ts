@@ -76,6 +76,7 @@ export class SfuPool {
         // Each worker gets its own slice of the UDP port range, so workers never race for a port.
         portRange: per >= 2 ? [this.config.RTC_PORT_MIN + i * per, this.config.RTC_PORT_MIN + (i + 1) * per - 1] : null,
         iceServers: turn,
+        negotiations: this.config.SFU_NEGOTIATIONS,
       };
       const url = new URL(`./worker${ext}`, import.meta.url);
       const init = { workerData: { options, relayPorts: ports[i] }, transferList: Object.values(ports[i]) };

@@ -7,6 +7,8 @@ export interface SfuWorkerOptions {
   announcedIp: string | null;
   portRange: [number, number] | null;
   iceServers: { urls: string; username?: string; credential?: string }[];
+  /** Joins negotiated at once (SFU_NEGOTIATIONS). */
+  negotiations: number;
 }
 
 export type ToWorker =
