@@ -129,8 +129,12 @@ function rtcConfig() {
  * with no limit, 476-687 / 844-951 ms with 8, 956-1,456 / 1,783-2,968 ms with 4.
  */
 const NEGOTIATIONS = options.negotiations;
-/** A turn is given back when the peer connects, fails or closes, or after this long regardless. */
-const NEGOTIATION_TURN_MS = 2000;
+/**
+ * A turn is given back when the peer connects, fails or closes, or after this long regardless: a
+ * client on a slow network keeps connecting outside its turn, and one that never connects (a broken
+ * or hostile client) delays the joins behind it by at most this long.
+ */
+const NEGOTIATION_TURN_MS = 1000;
 let negotiations = 0;
 const waitingTurns: (() => void)[] = [];
 

@@ -1,8 +1,66 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { speechWav } from './media.js';
+
+const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as {
+  RTCPeerConnection: new (
+    c: object,
+  ) => {
+    addTransceiver(kind: string, init: { direction: string }): void;
+    createOffer(): Promise<{ type: string; sdp: string }>;
+    close(): void;
+  };
+};
+// wrtc's native teardown can crash a natural exit (see src/bot/participant.ts): exit explicitly.
+process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
+
+/**
+ * A client that joins and offers, then never connects: its offer has no candidates and it sends
+ * no ICE checks. Resolves with its socket once the answer came, and when.
+ */
+async function offerAndVanish(shortUrl: string): Promise<{ ws: WebSocket; answeredAt: number }> {
+  const url = new URL(shortUrl);
+  const ws = new WebSocket(`ws://${url.host}${url.pathname}/ws`);
+  const messages: Record<string, unknown>[] = [];
+  let wake: () => void = () => undefined;
+  ws.on('message', (raw) => {
+    messages.push(JSON.parse(String(raw)));
+    wake();
+  });
+  const next = async (type: string) => {
+    for (;;) {
+      const m = messages.find((x) => x.type === type || x.type === 'error');
+      if (m) return m;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
+  };
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify({ type: 'join', name: 'Vanishing' }));
+  const joined = await next('joined');
+  const pc = new wrtc.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  pc.addTransceiver('audio', { direction: 'sendonly' });
+  for (let i = 0; i < Number(joined.slots); i++) pc.addTransceiver('audio', { direction: 'recvonly' });
+  const offer = await pc.createOffer();
+  pc.close();
+  ws.send(
+    JSON.stringify({
+      type: 'offer',
+      sdp: offer.sdp
+        .split('\r\n')
+        .filter((l) => !l.startsWith('a=candidate:'))
+        .join('\r\n'),
+    }),
+  );
+  const answer = await next('answer');
+  assert.equal(answer.type, 'answer', JSON.stringify(answer));
+  return { ws, answeredAt: Date.now() };
+}
 
 describe('SFU_NEGOTIATIONS', () => {
   let t: TestApp;
@@ -38,6 +96,28 @@ describe('SFU_NEGOTIATIONS', () => {
       }
     } finally {
       await Promise.all([host.leave(), ...listeners.map((l) => l.leave())]);
+    }
+  });
+
+  test('a peer that never connects gives its turn back after a second', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Stuck', room_type: 'hosted_events' } })).body.talk;
+    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Host', role: 'host' } })).body
+      .join_token;
+    const host = new BotParticipant({ pageUrl: jt.join_url, audio: speech });
+    const listener = new BotParticipant({ pageUrl: talk.short_url, name: 'Patient' });
+    let stuck: WebSocket | null = null;
+    try {
+      await host.join();
+      const vanished = await offerAndVanish(talk.short_url);
+      stuck = vanished.ws;
+      await listener.join();
+      const answeredAt = (listener.report.startedAtMs ?? 0) + (listener.report.phases.answered ?? 0);
+      assert.ok(answeredAt - vanished.answeredAt >= 800, `the next answer waited for the turn (${answeredAt - vanished.answeredAt} ms)`);
+      assert.ok(answeredAt - vanished.answeredAt < 3000, `and got it within about a second (${answeredAt - vanished.answeredAt} ms)`);
+      await listener.untilLoudFrames(10);
+    } finally {
+      stuck?.close();
+      await Promise.all([host.leave(), listener.leave()]);
     }
   });
 });
