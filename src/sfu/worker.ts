@@ -130,11 +130,13 @@ function rtcConfig() {
  */
 const NEGOTIATIONS = options.negotiations;
 /**
- * A turn is given back when the peer connects, fails or closes, or after this long regardless: a
- * client on a slow network keeps connecting outside its turn, and one that never connects (a broken
- * or hostile client) delays the joins behind it by at most this long.
+ * A turn is given back when the peer connects, fails or closes, or after this long regardless. A turn
+ * bounds the handshakes in flight, most of whose time is network round trips: a client far away
+ * (three or four round trips to connect) keeps connecting outside its turn, so the worker still starts
+ * at least NEGOTIATIONS joins per half second; one that never connects (broken or hostile) delays the
+ * joins behind it by at most this long.
  */
-const NEGOTIATION_TURN_MS = 1000;
+const NEGOTIATION_TURN_MS = 500;
 let negotiations = 0;
 const waitingTurns: (() => void)[] = [];
 
