@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { concealmentBetween, runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
@@ -99,6 +100,10 @@ async function main() {
       const joinStats0 = await live.sfu.stats();
       const joinCpu0 = process.cpuUsage();
       const joinThreads0 = threadTimes();
+      // The server's main thread (HTTP, signalling, database) runs in this process: how late its event
+      // loop ran while the n joined says whether the joins waited for it.
+      const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+      loopDelay.enable();
       const joinStart = performance.now();
       const joinStartAt = Date.now();
       const cpu = pinned ? 1 : null;
@@ -127,6 +132,11 @@ async function main() {
         await new Promise((r) => setTimeout(r, 200));
       }
       const fullAt = Date.now();
+      loopDelay.disable();
+      // The SFU's side of the n listeners' joins (the latest n at the worker): from their offer's
+      // arrival, the wait for a negotiation turn, the answer, and connected. What is not in these
+      // is the client's and the signalling's.
+      const sfuJoins = (await live.sfu.stats()).flatMap((w) => w.joins).slice(-n);
       // The whole server's CPU while the n listeners joined (HTTP, database, handshakes, and the
       // forwarding to those already in): what a join costs it, and so how many per second one core takes.
       const joinCpu = process.cpuUsage(joinCpu0);
@@ -188,6 +198,16 @@ async function main() {
           .join(', ');
       console.log(`listener phases, ms from start (p50/max): ${phases(reports)}`);
       console.log(`late joiner phases, ms from start (p50/max): ${phases(lateReports)}`);
+      const p5099 = (xs: number[]) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        return sorted.length ? `${sorted[Math.floor(sorted.length / 2)]}/${sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]}` : '-';
+      };
+      console.log(
+        `server main thread's event loop delay while the ${n} joined: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
+      );
+      console.log(
+        `at the SFU, ms from each listener's offer (p50/p99): turn ${p5099(sfuJoins.map((j) => j.turnMs))}, answer ${p5099(sfuJoins.map((j) => j.answerMs))}, connected ${p5099(sfuJoins.flatMap((j) => (j.connectedMs === null ? [] : [j.connectedMs])))} (${sfuJoins.filter((j) => j.connectedMs !== null).length}/${sfuJoins.length})`,
+      );
       const slowest = reports
         .filter((r) => r.joinMs !== null)
         .sort((a, b) => (b.joinMs ?? 0) - (a.joinMs ?? 0))

@@ -50,4 +50,10 @@ export interface WorkerStats {
   forwardedPackets: number;
   receivedPackets: number;
   cpuMicros: number;
+  /**
+   * The latest joins' timings at this worker, oldest first (at most the last 1,000), in ms from the
+   * offer's arrival: when its negotiation turn began, when the answer was ready, and when the peer
+   * connected (ICE and DTLS; null if it has not, or never did).
+   */
+  joins: { turnMs: number; answerMs: number; connectedMs: number | null }[];
 }

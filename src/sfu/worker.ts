@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { RTCPeerConnection as PeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
-import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker } from './protocol.js';
+import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
 import { forwarded, sendForwarded } from './forward.js';
 import { usableCandidate, usableOffer } from './offer.js';
 import { PortCursor } from './ports.js';
@@ -157,21 +157,34 @@ async function negotiationTurn(): Promise<() => void> {
   return giveBack;
 }
 
+/** The latest joins' timings (WorkerStats.joins). */
+const JOIN_TIMINGS_KEPT = 1000;
+const joinTimings: WorkerStats['joins'] = [];
+
 async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
+  const arrived = performance.now();
   const giveBack = await negotiationTurn();
+  const timing: WorkerStats['joins'][number] = { turnMs: Math.round(performance.now() - arrived), answerMs: 0, connectedMs: null };
+  joinTimings.push(timing);
+  if (joinTimings.length > JOIN_TIMINGS_KEPT) joinTimings.shift();
   try {
-    return await negotiate(msg, giveBack);
+    const answer = await negotiate(msg, giveBack, () => {
+      timing.connectedMs ??= Math.round(performance.now() - arrived);
+    });
+    timing.answerMs = Math.round(performance.now() - arrived);
+    return answer;
   } catch (err) {
     giveBack();
     throw err;
   }
 }
 
-async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: () => void): Promise<string> {
+async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: () => void, onConnected: () => void): Promise<string> {
   const old = peers.get(msg.participantId);
   if (old) closePeer(old);
   const pc = new RTCPeerConnection(rtcConfig());
   pc.connectionStateChange.subscribe((state) => {
+    if (state === 'connected') onConnected();
     if (state === 'connected' || state === 'failed' || state === 'closed') giveBack();
   });
   const peer: Peer = {
@@ -469,7 +482,7 @@ async function handle(msg: ToWorker) {
       const u = process.cpuUsage();
       let connected = 0;
       for (const p of peers.values()) if (p.pc.connectionState === 'connected') connected++;
-      return { peers: peers.size, connected, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system };
+      return { peers: peers.size, connected, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system, joins: joinTimings };
     }
   }
 }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import type { LiveRooms } from '../../src/rooms/service.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { speechWav } from './media.js';
 
@@ -84,6 +85,15 @@ describe('SFU_NEGOTIATIONS', () => {
       await Promise.all(listeners.map((l) => l.join()));
       // Each turn is given back when its peer connects: all three get audio.
       await Promise.all(listeners.map((l) => l.untilLoudFrames(10)));
+      // The worker's own record of the four joins: the two listeners answered after the first waited
+      // for their turn, and every peer connected.
+      const joins = (await (t.services.live as LiveRooms).sfu.stats()).flatMap((w) => w.joins).slice(-4);
+      assert.equal(joins.length, 4, 'the host and three listeners');
+      assert.ok(
+        joins.every((j) => j.connectedMs !== null && j.answerMs >= j.turnMs),
+        `each connected, answered after its turn: ${JSON.stringify(joins)}`,
+      );
+      assert.ok(joins.filter((j) => j.turnMs > 0).length >= 2, `two listeners waited for a turn: ${JSON.stringify(joins)}`);
       const at = (b: BotParticipant, phase: string) => (b.report.startedAtMs ?? 0) + (b.report.phases[phase] ?? Number.NaN);
       const byAnswer = [...listeners].sort((a, b) => at(a, 'answered') - at(b, 'answered'));
       for (let i = 1; i < byAnswer.length; i++) {
