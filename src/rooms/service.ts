@@ -384,7 +384,16 @@ export class LiveRooms implements LiveTalks {
   }
 
   async offer(room: Room, p: Participant, sdp: string): Promise<string> {
-    const answer = await this.sfu.answer(room.talk.id, p.id, sdp, room.publishing(p));
+    let answer: string;
+    try {
+      answer = await this.sfu.answer(room.talk.id, p.id, sdp, room.publishing(p));
+    } catch (err) {
+      // The worker drops an offer whose participant left, or whose talk closed, while it waited
+      // for a negotiation turn: an answer to that, not a failure of ours.
+      if (room.closed) throw new RoomError('ended', 'this talk has ended');
+      if (p.closed) throw new RoomError('bad_request', 'you left this talk');
+      throw err;
+    }
     p.hasMedia = true;
     this.refresh(room);
     return answer;

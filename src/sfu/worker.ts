@@ -161,9 +161,24 @@ async function negotiationTurn(): Promise<() => void> {
 const JOIN_TIMINGS_KEPT = 1000;
 const joinTimings: WorkerStats['joins'] = [];
 
+/**
+ * Offers waiting for a turn, by participant. A participant who leaves (or whose talk closes) while
+ * its offer waits has no peer yet for `close` to find: its offer is marked and dropped at its turn.
+ */
+const waitingOffers = new Map<string, { talkId: string; cancelled: boolean }>();
+
 async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
   const arrived = performance.now();
+  const waiting = { talkId: msg.talkId, cancelled: false };
+  waitingOffers.set(msg.participantId, waiting);
   const giveBack = await negotiationTurn();
+  // Turns come in arrival order: a newer offer of the same participant still waiting replaces this one.
+  const superseded = waitingOffers.get(msg.participantId) !== waiting;
+  if (!superseded) waitingOffers.delete(msg.participantId);
+  if (waiting.cancelled || superseded) {
+    giveBack();
+    throw new Error(superseded ? 'a newer offer replaced this one' : 'the participant left before its media was negotiated');
+  }
   const timing: WorkerStats['joins'][number] = { turnMs: Math.round(performance.now() - arrived), answerMs: 0, connectedMs: null };
   joinTimings.push(timing);
   if (joinTimings.length > JOIN_TIMINGS_KEPT) joinTimings.shift();
@@ -451,9 +466,12 @@ async function handle(msg: ToWorker) {
     case 'close': {
       const p = peers.get(msg.participantId);
       if (p) closePeer(p);
+      const waiting = waitingOffers.get(msg.participantId);
+      if (waiting) waiting.cancelled = true;
       return null;
     }
     case 'closeTalk': {
+      for (const waiting of waitingOffers.values()) if (waiting.talkId === msg.talkId) waiting.cancelled = true;
       const t = talks.get(msg.talkId);
       if (t) for (const p of [...t.peers]) closePeer(p);
       talks.delete(msg.talkId);

@@ -20,10 +20,10 @@ const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as {
 process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 
 /**
- * A client that joins and offers, then never connects: its offer has no candidates and it sends
- * no ICE checks. Resolves with its socket once the answer came, and when.
+ * A client that joins and offers, then never connects: its offer has no candidates and it sends no
+ * ICE checks. Resolves with its socket once the offer is sent, and the answer when (if) it comes.
  */
-async function offerAndVanish(shortUrl: string): Promise<{ ws: WebSocket; answeredAt: number }> {
+async function offerAndVanish(shortUrl: string): Promise<{ ws: WebSocket; answer: Promise<{ at: number; message: Record<string, unknown> }> }> {
   const url = new URL(shortUrl);
   const ws = new WebSocket(`ws://${url.host}${url.pathname}/ws`);
   const messages: Record<string, unknown>[] = [];
@@ -58,9 +58,7 @@ async function offerAndVanish(shortUrl: string): Promise<{ ws: WebSocket; answer
         .join('\r\n'),
     }),
   );
-  const answer = await next('answer');
-  assert.equal(answer.type, 'answer', JSON.stringify(answer));
-  return { ws, answeredAt: Date.now() };
+  return { ws, answer: next('answer').then((message) => ({ at: Date.now(), message })) };
 }
 
 describe('SFU_NEGOTIATIONS', () => {
@@ -118,16 +116,38 @@ describe('SFU_NEGOTIATIONS', () => {
     let stuck: WebSocket | null = null;
     try {
       await host.join();
-      const vanished = await offerAndVanish(talk.short_url);
-      stuck = vanished.ws;
+      const vanishing = await offerAndVanish(talk.short_url);
+      stuck = vanishing.ws;
+      const vanished = await vanishing.answer;
+      assert.equal(vanished.message.type, 'answer', JSON.stringify(vanished.message));
       await listener.join();
       const answeredAt = (listener.report.startedAtMs ?? 0) + (listener.report.phases.answered ?? 0);
-      assert.ok(answeredAt - vanished.answeredAt >= 400, `the next answer waited for the turn (${answeredAt - vanished.answeredAt} ms)`);
-      assert.ok(answeredAt - vanished.answeredAt < 2000, `and got it within about half a second (${answeredAt - vanished.answeredAt} ms)`);
+      assert.ok(answeredAt - vanished.at >= 400, `the next answer waited for the turn (${answeredAt - vanished.at} ms)`);
+      assert.ok(answeredAt - vanished.at < 2000, `and got it within about half a second (${answeredAt - vanished.at} ms)`);
       await listener.untilLoudFrames(10);
     } finally {
       stuck?.close();
       await Promise.all([host.leave(), listener.leave()]);
+    }
+  });
+  test('an offer still waiting for its turn when the talk ends is dropped: no peer is left behind', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Ends while waiting' } })).body.talk;
+    const live = t.services.live as LiveRooms;
+    const first = await offerAndVanish(talk.short_url);
+    const second = await offerAndVanish(talk.short_url);
+    try {
+      // The first holds the only turn for up to 500 ms; the second waits behind it.
+      assert.equal((await first.answer).message.type, 'answer');
+      const ended = await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+      assert.equal(ended.status, 200);
+      // The second offer's turn comes once the first's is over; it must not open a peer for a
+      // participant of a closed talk.
+      await new Promise((r) => setTimeout(r, 1500));
+      const peers = (await live.sfu.stats()).reduce((a, w) => a + w.peers, 0);
+      assert.equal(peers, 0, 'no peer is left on the worker');
+    } finally {
+      first.ws.close();
+      second.ws.close();
     }
   });
 });
