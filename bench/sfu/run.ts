@@ -12,14 +12,14 @@ import { createSocket } from 'node:dgram';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { concealmentBetween, runSwarm, summarize } from '../../src/bot/loadtest.js';
+import { concealmentBetween, percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
 import { threadTimes } from './threads.js';
 
 const args = process.argv.slice(2);
 const spacingAt = args.indexOf('--spacing');
-/** ms between two joins in each of the two listener processes (20: about 100 joins/s in all). */
+/** ms between two joins in each of the two bulk listener processes (20: about 100 joins/s in all). */
 const spacingMs = spacingAt >= 0 ? Number(args.splice(spacingAt, 2)[1]) : 20;
 const niceAt = args.indexOf('--bulk-nice');
 /**
@@ -198,10 +198,7 @@ async function main() {
           .join(', ');
       console.log(`listener phases, ms from start (p50/max): ${phases(reports)}`);
       console.log(`late joiner phases, ms from start (p50/max): ${phases(lateReports)}`);
-      const p5099 = (xs: number[]) => {
-        const sorted = [...xs].sort((a, b) => a - b);
-        return sorted.length ? `${sorted[Math.floor(sorted.length / 2)]}/${sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]}` : '-';
-      };
+      const p5099 = (xs: number[]) => (xs.length ? `${percentile(xs, 50)}/${percentile(xs, 99)}` : '-');
       console.log(
         `server main thread's event loop delay while the ${n} joined: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
       );

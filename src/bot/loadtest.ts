@@ -19,7 +19,8 @@ export interface LoadResult {
   errors: string[];
 }
 
-function percentile(values: number[], p: number): number | null {
+/** The p-th percentile (nearest rank) of `values`; null when there are none. */
+export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
