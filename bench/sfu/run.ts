@@ -104,6 +104,7 @@ async function main() {
       // loop ran while the n joined says whether the joins waited for it.
       const loopDelay = monitorEventLoopDelay({ resolution: 5 });
       loopDelay.enable();
+      const traffic0 = live.traffic(talk.id);
       const joinStart = performance.now();
       const joinStartAt = Date.now();
       const cpu = pinned ? 1 : null;
@@ -133,6 +134,7 @@ async function main() {
       }
       const fullAt = Date.now();
       loopDelay.disable();
+      const traffic1 = live.traffic(talk.id);
       // The SFU's side of the n listeners' joins (the latest n at the worker): from their offer's
       // arrival, the wait for a negotiation turn, the answer, and connected. What is not in these
       // is the client's and the signalling's.
@@ -171,7 +173,18 @@ async function main() {
       console.log(
         `steady window: ${Math.round(received / wall)} packets/s received from publishers, ${Math.round(forwarded / wall)} forwarded, ${s1.reduce((a, s) => a + s.peers, 0)} peers`,
       );
+      const traffic2 = live.traffic(talk.id);
       const lateReports = await lateJoiners;
+      await new Promise((r) => setTimeout(r, 600)); // the last leave's coalesced broadcast
+      const traffic3 = live.traffic(talk.id);
+      // What the room's broadcasts (presence, hands, roles) sent to its sockets, per join.
+      const sentPer = (a: typeof traffic0, b: typeof traffic0, joins: number) =>
+        a && b
+          ? `${b.messages - a.messages} messages, ${((b.bytes - a.bytes) / 1e6).toFixed(2)} MB (${((b.bytes - a.bytes) / 1e3 / joins).toFixed(1)} KB per join)`
+          : 'no room';
+      console.log(
+        `room broadcasts while the ${n} joined: ${sentPer(traffic0, traffic1, n)}; while the ${LATE_JOINERS} late joiners came and left: ${sentPer(traffic2, traffic3, LATE_JOINERS)}`,
+      );
       const late = summarize(lateReports);
       // The late joiners' figure means something only if they joined the full room.
       const lateStarts = lateReports.map((r) => r.startedAtMs ?? 0);

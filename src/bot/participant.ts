@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
+import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../rooms/protocol.js';
 
 /** The parts of @roamhq/wrtc (a native libwebrtc binding) the bot uses. */
 interface WrtcTrack {
@@ -151,8 +152,8 @@ export class BotParticipant {
     startedAtMs: null,
     phases: {},
   };
-  /** The latest room state the server sent. */
-  state: { talk?: { live: boolean }; participants: { id: string; role: string; can_speak: boolean; muted: boolean }[] } | null = null;
+  /** The room as the server last described it (its state, then its updates). */
+  state: RoomView | null = null;
   /** The server lets this participant speak now; otherwise no audio is fed (no packets sent). */
   private publishing = false;
   private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
@@ -306,13 +307,21 @@ export class BotParticipant {
   }
 
   private onMessage(m: Record<string, unknown>) {
-    if (m.type === 'state') {
-      this.state = m as unknown as BotParticipant['state'];
-      const me = this.state?.participants.find((p) => p.id === this.report.participantId);
+    // Now, not when join() resumes: the room's state may be in the same read as `joined`.
+    if (m.type === 'joined') this.report.participantId = m.participant_id as string;
+    const room =
+      m.type === 'state'
+        ? (m as unknown as RoomStateMessage)
+        : m.type === 'update' && this.state
+          ? applyUpdate(this.state, m as unknown as RoomUpdateMessage)
+          : null;
+    if (room) {
+      this.state = room;
+      const me = room.participants.find((p) => p.id === this.report.participantId);
       if (me) {
         this.report.role = me.role;
         this.report.canSpeak = me.can_speak;
-        this.publishing = me.can_speak && !me.muted && this.state?.talk?.live !== false;
+        this.publishing = me.can_speak && !me.muted && room.talk.live;
         this.updateMic();
       }
     }

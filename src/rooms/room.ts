@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
+import type { ParticipantView, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
 
 /** How many speakers a client hears at once: its offer carries this many receive slots. */
 export const SLOTS = 4;
@@ -45,7 +46,7 @@ export class Participant {
     if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
   }
 
-  toJson() {
+  toJson(): ParticipantView {
     return {
       id: this.id,
       name: this.name,
@@ -69,17 +70,35 @@ export class Room {
   emptyTimer: NodeJS.Timeout | null = null;
   startTimer: NodeJS.Timeout | null = null;
   endTimer: NodeJS.Timeout | null = null;
-  /** A coalesced state broadcast is pending. */
-  stateTimer: NodeJS.Timeout | null = null;
+  /** A coalesced update broadcast is pending. */
+  updateTimer: NodeJS.Timeout | null = null;
   /** The last levels broadcast had someone speaking (so a silent one must follow). */
   levelsShown = false;
   closed = false;
+  /** What the room's broadcasts have sent to its sockets: messages and bytes, counted per recipient. */
+  readonly sent = { messages: 0, bytes: 0 };
+  /** The room as the last update left it, serialized: what the next update is measured against. */
+  private readonly shown = { participants: new Map<string, string>(), talk: '', hands: '', slots: '' };
 
   constructor(public talk: Talk) {}
 
   broadcast(message: unknown) {
     const text = JSON.stringify(message);
-    for (const p of this.participants.values()) if (p.socket && p.socket.readyState === 1) p.socket.send(text);
+    for (const p of this.participants.values()) {
+      if (p.socket?.readyState !== 1) continue;
+      p.socket.send(text);
+      this.sent.messages++;
+      this.sent.bytes += text.length;
+    }
+  }
+
+  /** The whole room to one participant (who joined or resumed). */
+  sendState(p: Participant) {
+    if (p.socket?.readyState !== 1) return;
+    const text = JSON.stringify(this.state());
+    p.socket.send(text);
+    this.sent.messages++;
+    this.sent.bytes += text.length;
   }
 
   hands(): string[] {
@@ -122,22 +141,58 @@ export class Room {
     return changed;
   }
 
-  state() {
+  /** The whole room, for a client that joins or resumes. */
+  state(): RoomStateMessage {
     return {
-      type: 'state' as const,
-      talk: {
-        id: this.talk.id,
-        name: this.talk.name,
-        status: this.talk.status,
-        room_type: this.talk.room_type,
-        mic_behavior: this.talk.mic_behavior,
-        start_time: this.talk.start_time?.toISOString() ?? null,
-        end_time: this.talk.end_time?.toISOString() ?? null,
-        live: this.live,
-      },
+      type: 'state',
+      talk: this.talkView(),
       participants: [...this.participants.values()].map((p) => p.toJson()),
       hands: this.hands(),
       slots: this.slots,
+    };
+  }
+
+  /**
+   * What changed since the previous call (null if nothing did), to broadcast. A client that joined
+   * in between already has some of it in its state: applying it again changes nothing.
+   */
+  update(): RoomUpdateMessage | null {
+    const shown = this.shown;
+    const message: RoomUpdateMessage = { type: 'update', participants: [], left: [] };
+    const now = new Map<string, string>();
+    for (const p of this.participants.values()) {
+      const view = p.toJson();
+      const text = JSON.stringify(view);
+      now.set(p.id, text);
+      if (shown.participants.get(p.id) !== text) message.participants.push(view);
+    }
+    for (const id of shown.participants.keys()) if (!now.has(id)) message.left.push(id);
+    shown.participants = now;
+    const talk = this.talkView();
+    const hands = this.hands();
+    const changed = (key: 'talk' | 'hands' | 'slots', value: unknown) => {
+      const text = JSON.stringify(value);
+      if (text === shown[key]) return false;
+      shown[key] = text;
+      return true;
+    };
+    if (changed('talk', talk)) message.talk = talk;
+    if (changed('hands', hands)) message.hands = hands;
+    if (changed('slots', this.slots)) message.slots = this.slots;
+    const empty = !message.participants.length && !message.left.length && !message.talk && !message.hands && !message.slots;
+    return empty ? null : message;
+  }
+
+  private talkView(): TalkView {
+    return {
+      id: this.talk.id,
+      name: this.talk.name,
+      status: this.talk.status,
+      room_type: this.talk.room_type,
+      mic_behavior: this.talk.mic_behavior,
+      start_time: this.talk.start_time?.toISOString() ?? null,
+      end_time: this.talk.end_time?.toISOString() ?? null,
+      live: this.live,
     };
   }
 }

@@ -15,9 +15,9 @@ import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from './live
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
-const STATE_COALESCE_MS = 50;
-/** A larger room's state waits this much longer per 20 participants (at most STATE_COALESCE_MAX_MS). */
-const STATE_COALESCE_MAX_MS = 500;
+const UPDATE_COALESCE_MS = 50;
+/** A larger room's update waits this much longer per 500 participants (at most UPDATE_COALESCE_MAX_MS). */
+const UPDATE_COALESCE_MAX_MS = 500;
 
 /** What a visitor sends to join (over the socket). The server decides the role. */
 export interface JoinRequest {
@@ -286,7 +286,7 @@ export class LiveRooms implements LiveTalks {
     if (!room || room.closed) return;
     room.closed = true;
     this.rooms.delete(talkId);
-    for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.stateTimer]) if (t) clearTimeout(t);
+    for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer]) if (t) clearTimeout(t);
     room.broadcast({ type: 'ended', reason });
     for (const p of room.participants.values()) {
       this.stopSpeaking(room, p);
@@ -349,6 +349,12 @@ export class LiveRooms implements LiveTalks {
   }
 
   /** After any change: tell the workers who may publish and who is in which slot; tell everyone the state. */
+  /** What the talk's live room has broadcast to its sockets so far (null when it has no room). */
+  traffic(talkId: string): { messages: number; bytes: number } | null {
+    const room = this.rooms.get(talkId);
+    return room ? { ...room.sent } : null;
+  }
+
   refresh(room: Room) {
     if (room.closed) return;
     for (const p of room.participants.values()) {
@@ -364,22 +370,23 @@ export class LiveRooms implements LiveTalks {
     }
     room.assignSlots();
     this.sfu.setSlots(room.talk.id, room.slots, [...room.participants.keys()]);
-    this.scheduleState(room);
+    this.scheduleUpdate(room);
   }
 
   /**
-   * The full state goes to everyone at most every STATE_COALESCE_MS, and less often in a larger room
-   * (50 ms more per 20 participants, at most STATE_COALESCE_MAX_MS): a burst of N joins would
-   * otherwise send N states of N participants to N sockets (measured: the bench's 100 listeners
-   * spent seconds parsing them, which delayed their own joins), and at 100 participants even one
-   * state every 50 ms is about 300 KB/s to every page during a burst of joins (60 KB/s at 250 ms).
+   * What changed goes to everyone at most every UPDATE_COALESCE_MS (a burst of joins becomes one
+   * update of a few participants), and less often in a very large room, where working out what
+   * changed costs a pass over everyone. A full state goes only to the one who joins or resumes:
+   * before updates, every join sent all n participants to all n sockets (measured in a room of 100:
+   * about 2 MB of JSON per join, which the bench's listeners spent seconds parsing).
    */
-  private scheduleState(room: Room) {
-    if (room.stateTimer || room.closed) return;
-    const delay = Math.min(STATE_COALESCE_MAX_MS, STATE_COALESCE_MS * Math.max(1, Math.ceil(room.participants.size / 20)));
-    room.stateTimer = setTimeout(() => {
-      room.stateTimer = null;
-      if (!room.closed) room.broadcast(room.state());
+  private scheduleUpdate(room: Room) {
+    if (room.updateTimer || room.closed) return;
+    const delay = Math.min(UPDATE_COALESCE_MAX_MS, UPDATE_COALESCE_MS * Math.max(1, Math.ceil(room.participants.size / 500)));
+    room.updateTimer = setTimeout(() => {
+      room.updateTimer = null;
+      const update = room.closed ? null : room.update();
+      if (update) room.broadcast(update);
     }, delay);
   }
 

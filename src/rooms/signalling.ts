@@ -80,6 +80,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
             slots: rooms.slotCount(),
             ice_servers: iceServers(services),
           });
+          result.room.sendState(result.participant);
           rooms.refresh(result.room);
           return;
         }

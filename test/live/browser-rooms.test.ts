@@ -78,6 +78,10 @@ describe('room types, reconnects and talk_join in Chromium', () => {
       const back = serverView(talk.id, guestId);
       assert.ok(room && back);
       assert.equal(room.publishing(back), false, 'the server no longer forwards them');
+      // The host's page learns of a leave from an update (it carries the id, not the whole room).
+      await guest.getByRole('button', { name: 'Leave' }).click();
+      await host.locator('[data-participant]', { hasText: 'Quinn Question' }).waitFor({ state: 'detached' });
+      assert.equal(await host.locator('[data-participant]').count(), 1, 'only the host is left on the host page');
     } finally {
       await closePages();
     }

@@ -1,34 +1,10 @@
 /** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
-export interface Participant {
-  id: string;
-  name: string;
-  username: string | null;
-  photo_url: string | null;
-  role: 'host' | 'speaker' | 'listener';
-  can_speak: boolean;
-  muted: boolean;
-  hand_raised: boolean;
-  connected: boolean;
-}
+import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../../../src/rooms/protocol.js';
 
-export interface RoomState {
-  talk: {
-    id: string;
-    name: string;
-    status: string;
-    room_type: string;
-    mic_behavior: string;
-    start_time: string | null;
-    end_time: string | null;
-    live: boolean;
-  };
-  participants: Participant[];
-  hands: string[];
-  slots: (string | null)[];
-}
+export type { ParticipantView as Participant, RoomView as RoomState } from '../../../src/rooms/protocol.js';
 
 export interface RoomHandlers {
-  onState(s: RoomState): void;
+  onState(s: RoomView): void;
   onLevels(l: Record<string, number>): void;
   onCaption(c: { name: string; text: string }): void;
   onError(message: string): void;
@@ -50,7 +26,8 @@ export class RoomClient {
   private resumeKey: string;
   private form: JoinForm = {};
   private done = false;
-  private self: Participant | null = null;
+  /** The room as the server last described it: its state, then its updates. */
+  private room: RoomView | null = null;
 
   constructor(
     private readonly code: string,
@@ -100,10 +77,14 @@ export class RoomClient {
       case 'answer':
         await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp as string });
         break;
-      case 'state': {
-        const s = m as unknown as RoomState;
-        this.self = s.participants.find((p) => p.id === this.participantId) ?? null;
-        const allowed = !!this.self && this.self.can_speak && !this.self.muted && s.talk.live;
+      case 'state':
+      case 'update': {
+        if (m.type === 'state') this.room = m as unknown as RoomStateMessage;
+        else if (this.room) this.room = applyUpdate(this.room, m as unknown as RoomUpdateMessage);
+        else break; // before our state: that state will include it
+        const s = this.room;
+        const self = s.participants.find((p) => p.id === this.participantId);
+        const allowed = !!self && self.can_speak && !self.muted && s.talk.live;
         if (this.mic) this.mic.enabled = allowed;
         // Not allowed to speak: send no packets at all (a disabled track still sends silence).
         if (this.micSender && this.micSender.track !== (allowed ? this.mic : null))

@@ -1,0 +1,79 @@
+/**
+ * What the room socket tells its clients about the room: who is in it, the hand queue, the speaker
+ * slots and the talk. A client gets the whole room (`state`) when it joins or resumes, then only what
+ * changed (`update`): a join in a room of n costs every socket one participant, not n. The talk page
+ * (web/src/talk) and the bots (src/bot) read these; this file imports nothing so both can.
+ */
+
+/** One participant as every client sees them. */
+export interface ParticipantView {
+  id: string;
+  name: string;
+  username: string | null;
+  photo_url: string | null;
+  role: 'host' | 'speaker' | 'listener';
+  can_speak: boolean;
+  muted: boolean;
+  hand_raised: boolean;
+  connected: boolean;
+}
+
+/** The talk as the room shows it. */
+export interface TalkView {
+  id: string;
+  name: string;
+  status: string;
+  room_type: string;
+  mic_behavior: string;
+  start_time: string | null;
+  end_time: string | null;
+  live: boolean;
+}
+
+/** The whole room. */
+export interface RoomView {
+  talk: TalkView;
+  /** In the order they joined. */
+  participants: ParticipantView[];
+  /** Raised hands, first raised first. */
+  hands: string[];
+  /** Who is heard in each of the client's receive slots. */
+  slots: (string | null)[];
+}
+
+/** The whole room, sent to a client when it joins or resumes. */
+export interface RoomStateMessage extends RoomView {
+  type: 'state';
+}
+
+/**
+ * What changed since the previous update: participants who joined or changed (whole), who left,
+ * and the talk, hands or slots when they changed. Applying it twice is harmless.
+ */
+export interface RoomUpdateMessage {
+  type: 'update';
+  participants: ParticipantView[];
+  left: string[];
+  talk?: TalkView;
+  hands?: string[];
+  slots?: (string | null)[];
+}
+
+/** The room after `update`: a new object (the old one is not changed). */
+export function applyUpdate(room: RoomView, update: RoomUpdateMessage): RoomView {
+  const changed = new Map(update.participants.map((p) => [p.id, p]));
+  const left = new Set(update.left);
+  const participants: ParticipantView[] = [];
+  for (const p of room.participants) {
+    if (left.has(p.id)) continue;
+    participants.push(changed.get(p.id) ?? p);
+    changed.delete(p.id);
+  }
+  for (const p of changed.values()) if (!left.has(p.id)) participants.push(p);
+  return {
+    talk: update.talk ?? room.talk,
+    participants,
+    hands: update.hands ?? room.hands,
+    slots: update.slots ?? room.slots,
+  };
+}
