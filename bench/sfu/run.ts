@@ -145,8 +145,11 @@ async function main() {
       const joinCpuMs = (joinCpu.user + joinCpu.system) / 1000;
       const joinThreads = threadTimes();
       const threadMs = Object.entries(joinThreads)
-        .map(([tid, t]) => ({ main: tid === String(process.pid), ms: (t.micros - (joinThreads0[tid]?.micros ?? t.micros)) / 1000 }))
+        .map(([tid, t]) => ({ main: tid === String(process.pid), name: t.name, ms: (t.micros - (joinThreads0[tid]?.micros ?? 0)) / 1000 }))
         .sort((a, b) => b.ms - a.ms);
+      // Where the rest goes (libuv's pool, V8's GC helpers, ...): every thread with 50 ms or more.
+      const busyThreads = threadMs.filter((x) => x.ms >= 50).map((x) => `${x.main ? 'main' : x.name}:${Math.round(x.ms)}`);
+      console.log(`server threads while the ${n} joined (ms of CPU): ${busyThreads.join(' ')}`);
       const mainMs = threadMs.find((x) => x.main)?.ms ?? 0;
       const sfuMs = threadMs.find((x) => !x.main)?.ms ?? 0;
       const joinWallMs = performance.now() - joinStart;
