@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import type { EventName } from '../../src/webhooks/events.js';
+import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
 import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
 import { Receiver } from './receiver.js';
 
@@ -115,6 +116,36 @@ describe('webhooks', () => {
     await r.until((x) => x.length === 2, 'the retry');
     assert.ok(r.received[1].at - r.received[0].at >= 900, `retried after ${r.received[1].at - r.received[0].at} ms`);
     await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+  });
+
+  test('an idle worker polls about once a second, yet a retry it scheduled runs when due, and an emit goes at once', async () => {
+    const boss = t.services.queue.boss;
+    const fetch = boss.fetch.bind(boss);
+    let fetches = 0;
+    boss.fetch = ((name: string, ...rest: unknown[]) => {
+      if (name === DELIVER_QUEUE) fetches++;
+      return (fetch as (...a: unknown[]) => unknown)(name, ...rest);
+    }) as typeof boss.fetch;
+    try {
+      const r = await receiver();
+      r.respond = (_x, n) => (n === 1 ? { status: 503, headers: { 'retry-after': '3' } } : { status: 200 });
+      const hook = await addWebhook(t, p, r.url);
+      const emitted = Date.now();
+      await emit(t, p.partnerId, 'talk_join', { talk_id: 'idle' });
+      await r.until((x) => x.length === 1, 'the first attempt');
+      assert.ok(r.received[0].at - emitted < 500, `the first attempt came ${r.received[0].at - emitted} ms after the emit`);
+      // Three seconds with nothing due: polling every 50 ms would be 60 fetches.
+      fetches = 0;
+      await new Promise((resolve) => setTimeout(resolve, 2900));
+      assert.ok(fetches <= 10, `${fetches} fetches in 2.9 s of idling`);
+      await r.until((x) => x.length === 2, 'the retry');
+      // Due 3 s after the first attempt; the idle polls (about 1 s apart by then) would find it up to a second late.
+      const gap = r.received[1].at - r.received[0].at;
+      assert.ok(gap >= 2900 && gap < 3300, `retried ${gap} ms after the first attempt`);
+      await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
+    } finally {
+      boss.fetch = fetch;
+    }
   });
 
   test('410 Gone disables the endpoint with a visible reason', async () => {
