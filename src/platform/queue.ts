@@ -9,6 +9,8 @@ import type { DatabaseHandle, SqlExecutor, Tx } from './db/index.js';
  */
 export class Queue {
   readonly boss: PgBoss;
+  /** pg-boss's schema. */
+  readonly schema: string;
   private started = false;
 
   constructor(
@@ -16,9 +18,10 @@ export class Queue {
     private readonly log: Logger,
     options: { schema?: string; supervise?: boolean } = {},
   ) {
+    this.schema = options.schema ?? 'pgboss';
     this.boss = new PgBoss({
       db: handle.executor as PgBoss.Db,
-      schema: options.schema ?? 'pgboss',
+      schema: this.schema,
       supervise: options.supervise ?? true,
       schedule: false,
       migrate: true,

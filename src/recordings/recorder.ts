@@ -49,6 +49,8 @@ export class Recorder implements LiveTalkObserver {
    */
   private readonly stopping = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Called once a transcription job is committed, so this node's transcriber starts it now. */
+  onTranscriptionQueued: () => void = () => {};
   /**
    * This node's name in `recordings.owner_node`. Stable across restarts of the same server (host
    * and data directory), so a restarted node takes back its own unfinished recordings at once.
@@ -311,6 +313,7 @@ export class Recorder implements LiveTalkObserver {
       for (const t of tracks) await recordings.storage.commit(t.storage_key);
       await recordings.storage.commit(rec.storage_key);
       const kept: RecordingTrack[] = tracks.map(({ duration: _d, ...t }) => t);
+      let transcribe = false;
       await db.db.transaction().execute(async (tx) => {
         const done = await tx
           .updateTable('recordings')
@@ -331,8 +334,10 @@ export class Recorder implements LiveTalkObserver {
         await this.services.events.emit(tx, partnerId, 'recording_saved', { ...recordings.toJson(done), talk_id: done.talk_id });
         if (config.TRANSCRIBE_ENGINE !== 'none' && kept.length > 0) {
           await queue.sendInTx(tx, TRANSCRIBE_JOB, { partnerId, recordingId: rec.id }, { retryLimit: 3, retryDelay: 30, retryBackoff: true });
+          transcribe = true;
         }
       });
+      if (transcribe) this.onTranscriptionQueued();
       this.log.info({ recordingId: rec.id, duration, size }, 'recording saved');
     } catch (err) {
       this.log.error({ err, recordingId: rec.id }, 'finalizing a recording failed');

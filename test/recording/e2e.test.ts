@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration, run } from '../../src/recordings/media.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
@@ -96,6 +97,10 @@ describe('end to end: a live talk with real participants is recorded, transcribe
     console.log(
       `e2e: talk ${session.toFixed(1)} s; recording_saved ${savedAfter.toFixed(1)} s and transcription_ready ${((Date.now() - endedAt) / 1000).toFixed(1)} s after it ended`,
     );
+    // The node that saved the recording wakes its transcriber: the job does not wait for a poll (5 s).
+    const job = await sql<{ waited: number }>`select extract(epoch from started_on - created_on)::float8 as waited
+      from ${sql.id(t.services.queue.schema, 'job')} where name = 'recording.transcribe' and data->>'recordingId' = ${rec.id}`.execute(t.services.db.db);
+    assert.ok(job.rows.length === 1 && job.rows[0].waited < 1, `the transcription job waited ${job.rows[0]?.waited} s to start`);
     const transcription = events('transcription_ready').find((b) => b.recording_id === rec.id)?.transcription as {
       segments: { text: string; speaker: { name: string } }[];
     };
