@@ -84,18 +84,16 @@ export class Room {
 
   broadcast(message: unknown) {
     const text = JSON.stringify(message);
-    for (const p of this.participants.values()) {
-      if (p.socket?.readyState !== 1) continue;
-      p.socket.send(text);
-      this.sent.messages++;
-      this.sent.bytes += text.length;
-    }
+    for (const p of this.participants.values()) this.sendText(p, text);
   }
 
   /** The whole room to one participant (who joined or resumed). */
   sendState(p: Participant) {
+    this.sendText(p, JSON.stringify(this.state()));
+  }
+
+  private sendText(p: Participant, text: string) {
     if (p.socket?.readyState !== 1) return;
-    const text = JSON.stringify(this.state());
     p.socket.send(text);
     this.sent.messages++;
     this.sent.bytes += text.length;

@@ -348,13 +348,13 @@ export class LiveRooms implements LiveTalks {
     this.notify((o) => o.speakerStopped?.(talkId, p.id));
   }
 
-  /** After any change: tell the workers who may publish and who is in which slot; tell everyone the state. */
   /** What the talk's live room has broadcast to its sockets so far (null when it has no room). */
   traffic(talkId: string): { messages: number; bytes: number } | null {
     const room = this.rooms.get(talkId);
     return room ? { ...room.sent } : null;
   }
 
+  /** After any change: tell the workers who may publish and who is in which slot; tell everyone what changed. */
   refresh(room: Room) {
     if (room.closed) return;
     for (const p of room.participants.values()) {
