@@ -72,7 +72,7 @@ const RECORD_BATCH = 200;
  * on an idle embedded server (PGlite runs on the HTTP thread): 72-89 ms of CPU a second, 22 without.
  */
 const IDLE_POLL_MAX_MS = 1000;
-/** Due times remembered for `wakeAt` at most (beyond that, polling finds them). */
+/** Due-time timers kept for `wakeAt` at most (beyond that, polling finds the jobs). */
 const MAX_DUE = 10_000;
 
 /**
@@ -95,9 +95,8 @@ export class DeliveryWorker {
   private nudged = false;
   /** The next sleep when a fetch finds nothing: pollMs after work, doubling to IDLE_POLL_MAX_MS. */
   private idleMs: number;
-  /** When jobs this process queued for later fall due (ms, ascending), and the timer for the first. */
-  private readonly due: number[] = [];
-  private dueTimer: NodeJS.Timeout | null = null;
+  /** One timer per job this process queued for later, firing when it falls due. */
+  private readonly dueTimers = new Set<NodeJS.Timeout>();
   /** Jobs fetched for an endpoint at its in-flight cap, launched as its attempts finish (still active in pg-boss). */
   private readonly held = new Map<string, Held[]>();
   private heldCount = 0;
@@ -141,28 +140,13 @@ export class DeliveryWorker {
 
   /** Wakes the loop when a job queued for `at` falls due. */
   private wakeAt(at: Date) {
-    const t = at.getTime();
-    if (!this.running || this.due.length >= MAX_DUE) return;
-    let i = this.due.length;
-    while (i > 0 && this.due[i - 1] > t) i--;
-    this.due.splice(i, 0, t);
-    if (i === 0) this.armDue();
-  }
-
-  private armDue() {
-    if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.dueTimer = null;
-    if (!this.running || this.due.length === 0) return;
-    this.dueTimer = setTimeout(
-      () => {
-        const now = Date.now();
-        while (this.due.length > 0 && this.due[0] <= now) this.due.shift();
-        this.nudge();
-        this.armDue();
-      },
-      Math.max(0, this.due[0] - Date.now()),
-    );
-    this.dueTimer.unref();
+    if (!this.running || this.dueTimers.size >= MAX_DUE) return;
+    const timer = setTimeout(() => {
+      this.dueTimers.delete(timer);
+      this.nudge();
+    }, Math.min(2 ** 31 - 1, Math.max(0, at.getTime() - Date.now())));
+    timer.unref();
+    this.dueTimers.add(timer);
   }
 
   async start() {
@@ -208,8 +192,8 @@ export class DeliveryWorker {
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
-    if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.due.length = 0;
+    for (const timer of this.dueTimers) clearTimeout(timer);
+    this.dueTimers.clear();
     this.wake?.();
     await this.loopDone;
     await this.releaseHeld();
