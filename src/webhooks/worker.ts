@@ -141,10 +141,13 @@ export class DeliveryWorker {
   /** Wakes the loop when a job queued for `at` falls due. */
   private wakeAt(at: Date) {
     if (!this.running || this.dueTimers.size >= MAX_DUE) return;
-    const timer = setTimeout(() => {
-      this.dueTimers.delete(timer);
-      this.nudge();
-    }, Math.min(2 ** 31 - 1, Math.max(0, at.getTime() - Date.now())));
+    const timer = setTimeout(
+      () => {
+        this.dueTimers.delete(timer);
+        this.nudge();
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, at.getTime() - Date.now())),
+    );
     timer.unref();
     this.dueTimers.add(timer);
   }
