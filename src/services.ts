@@ -40,7 +40,7 @@ export interface Services {
   /** Routes features add outside it (pages, sockets, downloads). */
   publicRouteExtensions: RouteExtension[];
   /** The talk page renderer, once the live room provides one. */
-  renderTalkPage?: (talk: Talk, theme: Theme | null, request: FastifyRequest) => string;
+  renderTalkPage?: (talk: Talk, theme: Theme | null, request: FastifyRequest) => Promise<string>;
   /** Started after the HTTP server listens; stopped in reverse order on close. */
   background: { name: string; start(): Promise<void>; stop(): Promise<void> }[];
   /** Job queues features use; created when the queue starts. */

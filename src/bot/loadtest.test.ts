@@ -22,6 +22,7 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   error: null,
   startedAtMs: 0,
   phases: {},
+  redirects: 0,
   ...over,
 });
 

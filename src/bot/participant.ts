@@ -117,6 +117,8 @@ export interface ParticipantReport {
   startedAtMs: number | null;
   /** ms from starting to each step of joining (socket open, joined, offered, answered, connected, first packet). */
   phases: Record<string, number>;
+  /** How many times a node sent the socket on to the node hosting the talk (scaled mode). */
+  redirects: number;
 }
 
 /** A real participant from the command line: signalling over the room socket, media with libwebrtc. */
@@ -151,6 +153,7 @@ export class BotParticipant {
     error: null,
     startedAtMs: null,
     phases: {},
+    redirects: 0,
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
@@ -174,24 +177,37 @@ export class BotParticipant {
     const page = new URL(this.options.pageUrl);
     const code = page.pathname.replace(/^\/t\//, '').replace(/\/$/, '');
     const hash = new URLSearchParams(page.hash.replace(/^#/, ''));
-    const ws = new WebSocket(`${page.protocol === 'https:' ? 'wss' : 'ws'}://${page.host}/t/${code}/ws`);
-    this.ws = ws;
-    ws.on('message', (raw) => this.onMessage(JSON.parse(String(raw))));
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => {
-        this.mark('open');
-        resolve();
+    let url = `${page.protocol === 'https:' ? 'wss' : 'ws'}://${page.host}/t/${code}/ws`;
+    let joined: Record<string, unknown> = {};
+    // A node that does not host the talk sends us on to the one that does (scaled mode).
+    for (let hops = 0; ; hops++) {
+      const ws = new WebSocket(url);
+      this.ws = ws;
+      ws.on('message', (raw) => this.onMessage(JSON.parse(String(raw))));
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => {
+          this.mark('open');
+          resolve();
+        });
+        ws.once('error', reject);
       });
-      ws.once('error', reject);
-    });
-    ws.on('close', () => this.stopAudio());
-    this.send({
-      type: 'join',
-      name: this.options.name ?? 'bot',
-      token: this.options.token ?? hash.get('token') ?? undefined,
-      invite: this.options.invite ?? hash.get('invite') ?? undefined,
-    });
-    const joined = await this.next((m) => m.type === 'joined' || m.type === 'error');
+      this.send({
+        type: 'join',
+        name: this.options.name ?? 'bot',
+        token: this.options.token ?? hash.get('token') ?? undefined,
+        invite: this.options.invite ?? hash.get('invite') ?? undefined,
+      });
+      joined = await this.next((m) => m.type === 'joined' || m.type === 'error' || m.type === 'redirect');
+      if (joined.type !== 'redirect') {
+        ws.on('close', () => this.stopAudio());
+        break;
+      }
+      ws.removeAllListeners('message');
+      ws.close();
+      if (hops >= 5) throw new Error('redirected more than 5 times: the node hosting this talk could not be reached');
+      url = joined.ws_url as string;
+      this.report.redirects = hops + 1;
+    }
     if (joined.type === 'error') throw new Error(`${joined.code}: ${joined.message}`);
     this.mark('joined');
     this.report.participantId = joined.participant_id as string;

@@ -48,6 +48,10 @@ const EnvSchema = Type.Object({
   TURN_CREDENTIAL: Type.Optional(Type.String()),
   EMPTY_ROOM_TIMEOUT_SECONDS: Type.Number({ minimum: 1, default: 300 }),
   RECONNECT_GRACE_SECONDS: Type.Number({ minimum: 0, default: 20 }),
+  /** Scaled mode: this node's own address, where other nodes send the sockets of the rooms it hosts. */
+  NODE_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Scaled mode: how often a node renews its claim on the rooms it hosts (stale, so taken over, after 3x). */
+  ROOM_HEARTBEAT_SECONDS: Type.Number({ minimum: 0.1, default: 10 }),
   // Recording and transcription
   STORAGE: Type.Union([Type.Literal('local'), Type.Literal('s3')], { default: 'local' }),
   S3_BUCKET: Type.Optional(Type.String()),

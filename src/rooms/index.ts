@@ -2,6 +2,7 @@ import type { Services } from '../services.js';
 import { SfuPool } from '../sfu/pool.js';
 import { talkPageRenderer } from './page.js';
 import { partnerLiveRoutes, publicLiveRoutes } from './routes.js';
+import { SharedPlacement, localPlacement } from './placement.js';
 import { LiveRooms } from './service.js';
 import { signallingRoutes } from './signalling.js';
 
@@ -12,12 +13,24 @@ export function installLiveRooms(services: Services) {
     levels: (levels) => rooms?.onLevels(levels),
     peerState: () => undefined,
   });
-  rooms = new LiveRooms(services.db.db, services.config, services.log, services.talks, services.events, sfu);
+  const { config } = services;
+  // Scaled: the rooms are spread over the nodes, and each is hosted by one (placement.ts).
+  const placement =
+    config.dbKind === 'postgres'
+      ? new SharedPlacement(
+          services.db.db,
+          (config.NODE_PUBLIC_URL ?? config.PUBLIC_URL).replace(/\/+$/, ''),
+          config.ROOM_HEARTBEAT_SECONDS * 1000,
+          !!config.NODE_PUBLIC_URL,
+        )
+      : localPlacement;
+  rooms = new LiveRooms(services.db.db, config, services.log, services.talks, services.events, sfu, placement);
   const live = rooms;
   services.live = live;
   services.talks.listeners.push({
     talkEnded: (talk) => live.closeRoom(talk.id, 'ended'),
     talkDeleted: (talk) => live.closeRoom(talk.id, 'deleted'),
+    changedElsewhere: (partnerId) => live.talksChangedElsewhere(partnerId),
   });
   services.renderTalkPage = talkPageRenderer(live, (t) => services.talks.shortUrl(t));
   services.partnerRouteExtensions.push(partnerLiveRoutes(live));
@@ -25,7 +38,10 @@ export function installLiveRooms(services: Services) {
   services.publicRouteExtensions.push((app, s) => signallingRoutes(app, s, live));
   services.background.push({
     name: 'sfu',
-    start: () => sfu.start(),
+    start: async () => {
+      await sfu.start();
+      await live.start();
+    },
     stop: async () => {
       await live.closeAll();
       await sfu.stop();

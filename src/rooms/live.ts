@@ -5,6 +5,13 @@ import type { Talk } from '../platform/db/schema.js';
  * The live-room feature implements `LiveTalks` and sets `services.live`; the recording feature
  * adds an observer and taps speakers' audio.
  */
+export interface Present {
+  participantId: string;
+  name: string;
+  role: 'host' | 'speaker' | 'listener';
+  photoUrl: string | null;
+}
+
 export interface SpeakerInfo {
   participantId: string;
   /** Our user id when the participant is a logged-in user, else null. */
@@ -40,6 +47,8 @@ export interface LiveTalks {
   tapSpeaker(talkId: string, participantId: string, target: RtpTarget): Promise<() => Promise<void>>;
   /** Sends a caption to everyone in the room (shown live in the page). */
   broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }): void;
-  /** Who is in a live talk now (the dashboard and the pre-join page show it). */
-  participants(talkId: string): { participantId: string; name: string; role: 'host' | 'speaker' | 'listener'; photoUrl: string | null }[];
+  /** Who is in the talk's room on this node now. */
+  participants(talkId: string): Present[];
+  /** Who is in a live talk now, wherever its room is hosted (the dashboard and the pre-join page show it). */
+  present(talk: Pick<Talk, 'id' | 'partner_id'>): Promise<Present[]>;
 }

@@ -9,7 +9,7 @@ const colorPattern = /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([\d\s.,%]+\))$/;
 
 /** The talk page: server-rendered preview (title, Open Graph, the talk's text) around the Preact bundle. */
 export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string) {
-  return (talk: Talk, theme: Theme | null, _request: FastifyRequest): string => {
+  return async (talk: Talk, theme: Theme | null, _request: FastifyRequest): Promise<string> => {
     const name = escapeHtml(talk.name);
     const description = escapeHtml(talk.description ?? '');
     const url = shortUrl(talk);
@@ -35,7 +35,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
         url,
       },
       theme: { logo_url: logo, background_url: background },
-      present: rooms.participants(talk.id).map((p) => ({ name: p.name, role: p.role, photo_url: httpUrl(p.photoUrl) })),
+      present: (await rooms.present(talk)).map((p) => ({ name: p.name, role: p.role, photo_url: httpUrl(p.photoUrl) })),
     };
     // JSON inside <script>: '<' escaped so no "</script>" can end the block early.
     const json = JSON.stringify(data).replace(/</g, '\\u003c');

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Queryable } from '../platform/db/index.js';
 import type { ParticipantRole } from '../platform/db/schema.js';
 import { isUuid } from '../platform/http.js';
@@ -86,6 +87,25 @@ export class RoomsRepository {
       .values({ ...row, partner_id: partnerId, talk_id: talkId })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Who is in a talk whose room another node hosts: joined since that node claimed the room, not
+   * left, and only while the claim is fresh (a dead node's participants never marked their leaving).
+   */
+  presentElsewhere(partnerId: string, talkId: string, staleSeconds: number) {
+    return this.db
+      .selectFrom('talk_participants as p')
+      .innerJoin('room_nodes as n', 'n.talk_id', 'p.talk_id')
+      .select(['p.id', 'p.name', 'p.role', 'p.photo_url'])
+      .where('p.partner_id', '=', partnerId)
+      .where('p.talk_id', '=', talkId)
+      .where('p.left_at', 'is', null)
+      .where('p.joined_at', '>=', sql<Date>`n.claimed_at`)
+      .where('n.heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+      .orderBy('p.joined_at')
+      .limit(500)
+      .execute();
   }
 
   markLeft(partnerId: string, participantId: string) {

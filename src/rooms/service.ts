@@ -11,7 +11,9 @@ import type { SfuPool } from '../sfu/pool.js';
 import type { IceCandidate } from '../sfu/protocol.js';
 import type { TalksService } from '../talks/service.js';
 import type { EventSink } from '../webhooks/events.js';
-import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from './live.js';
+import type { SessionHost } from './handoff.js';
+import type { LiveTalkObserver, LiveTalks, Present, RtpTarget, SpeakerInfo } from './live.js';
+import { type RoomPlacement, localPlacement } from './placement.js';
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
@@ -55,6 +57,7 @@ export class LiveRooms implements LiveTalks {
   private readonly byParticipant = new Map<string, Room>();
   private readonly observers: LiveTalkObserver[] = [];
   private readonly levelTimer: NodeJS.Timeout;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Db,
@@ -63,10 +66,56 @@ export class LiveRooms implements LiveTalks {
     private readonly talks: TalksService,
     private readonly events: EventSink,
     readonly sfu: SfuPool,
+    private readonly placement: RoomPlacement = localPlacement,
   ) {
     this.repo = new RoomsRepository(db);
     this.levelTimer = setInterval(() => this.tickLevels(), 250);
     this.levelTimer.unref();
+  }
+
+  // ---- several nodes (placement.ts)
+
+  async start() {
+    await this.placement.start();
+    if (this.placement.heartbeatMs > 0) {
+      this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.placement.heartbeatMs);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  /** Renews this node's claims on its rooms; a room another node has taken over is given up here. */
+  private async heartbeat() {
+    try {
+      const lost = await this.placement.renew([...this.rooms.keys()]);
+      for (const talkId of lost) {
+        this.log.warn({ talkId }, 'another node took over this live room (this node missed its heartbeats): its participants reconnect there');
+        this.closeRoom(talkId, 'moved');
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'renewing the claims on live rooms failed; retrying at the next heartbeat');
+    }
+  }
+
+  /**
+   * One of the partner's talks changed on another node (ended, deleted or edited through its API):
+   * this node's rooms of that partner re-read theirs. Null: changes may have gone unheard (the
+   * LISTEN connection was down), so every room re-reads its talk.
+   */
+  async talksChangedElsewhere(partnerId: string | null) {
+    await this.reloadTalks([...this.rooms.values()].filter((r) => partnerId === null || r.talk.partner_id === partnerId));
+  }
+
+  private async reloadTalks(rooms: Room[]) {
+    for (const room of rooms) {
+      const talk = await this.talks.repo.byIdForRoom(room.talk.id);
+      if (room.closed) continue;
+      if (!talk) this.closeRoom(room.talk.id, 'deleted');
+      else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
+      else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) {
+        room.talk = talk;
+        this.refresh(room);
+      }
+    }
   }
 
   // ---- LiveTalks seam
@@ -85,10 +134,17 @@ export class LiveRooms implements LiveTalks {
     this.rooms.get(talkId)?.broadcast({ type: 'caption', caption });
   }
 
-  participants(talkId: string) {
+  participants(talkId: string): Present[] {
     const room = this.rooms.get(talkId);
     if (!room) return [];
     return [...room.participants.values()].map((p) => ({ participantId: p.id, name: p.name, role: p.role, photoUrl: p.photoUrl }));
+  }
+
+  async present(talk: Pick<Talk, 'id' | 'partner_id'>): Promise<Present[]> {
+    if (this.rooms.has(talk.id) || this.placement.heartbeatMs === 0) return this.participants(talk.id);
+    // Hosted by another node: who joined since that node claimed the room and has not left.
+    const rows = await this.repo.presentElsewhere(talk.partner_id, talk.id, (this.placement.heartbeatMs * 3) / 1000);
+    return rows.map((r) => ({ participantId: r.id, name: r.name, role: r.role, photoUrl: r.photo_url }));
   }
 
   /** Everyone observing is called; one throwing observer cannot take down the room. */
@@ -108,14 +164,26 @@ export class LiveRooms implements LiveTalks {
   async join(
     talk: Talk,
     request: JoinRequest,
-    sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null,
+    sessionHost: SessionHost | null,
     socket: WebSocket,
-  ) {
+  ): Promise<{ room: Room; participant: Participant; resumed: boolean } | { nodeUrl: string }> {
     if (talk.status === 'ended') throw new RoomError('ended', 'this talk has ended');
     if (talk.end_time && talk.end_time.getTime() <= Date.now()) {
       await this.endTalk(talk);
       throw new RoomError('ended', 'this talk has ended');
     }
+    if (this.rooms.has(talk.id)) return this.joinHere(talk, request, sessionHost, socket);
+    const placed = await this.placement.claim(talk.id);
+    if (!placed.local) return { nodeUrl: placed.nodeUrl };
+    try {
+      return await this.joinHere(talk, request, sessionHost, socket);
+    } finally {
+      // Refused before the room opened (a bad token, say): the claim goes with it.
+      if (!this.rooms.has(talk.id)) void this.placement.release(talk.id).catch(() => undefined);
+    }
+  }
+
+  private async joinHere(talk: Talk, request: JoinRequest, sessionHost: SessionHost | null, socket: WebSocket) {
     const room = this.rooms.get(talk.id);
     if (request.resume && room) {
       const p = [...room.participants.values()].find((x) => safeEqual(x.resumeSecret, request.resume as string));
@@ -182,11 +250,7 @@ export class LiveRooms implements LiveTalks {
     return { room: current, participant: p, resumed: false };
   }
 
-  private async identify(
-    talk: Talk,
-    request: JoinRequest,
-    sessionHost: { userId: string; name: string; username: string | null; photoUrl: string | null } | null,
-  ): Promise<Identity & { invite?: string }> {
+  private async identify(talk: Talk, request: JoinRequest, sessionHost: SessionHost | null): Promise<Identity & { invite?: string }> {
     if (request.token) {
       const row = await this.repo.joinTokenForTalk(talk.id, sha256(request.token));
       if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now()))
@@ -280,30 +344,39 @@ export class LiveRooms implements LiveTalks {
     }
   }
 
-  /** Closes a room and everything in it (idempotent). */
-  closeRoom(talkId: string, reason: 'ended' | 'deleted') {
+  /**
+   * Closes a room and everything in it (idempotent). The talk goes on after `moved` (another node
+   * took it over: this one missed its heartbeats) and `shutdown` (this node stops): the pages
+   * reconnect, to the node that hosts the talk now or to this one once it is back.
+   */
+  closeRoom(talkId: string, reason: 'ended' | 'deleted' | 'moved' | 'shutdown') {
     const room = this.rooms.get(talkId);
     if (!room || room.closed) return;
     room.closed = true;
     this.rooms.delete(talkId);
     for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer]) if (t) clearTimeout(t);
-    room.broadcast({ type: 'ended', reason });
+    const goesOn = reason === 'moved' || reason === 'shutdown';
+    if (!goesOn) room.broadcast({ type: 'ended', reason });
     for (const p of room.participants.values()) {
       this.stopSpeaking(room, p);
       p.closed = true;
       if (p.graceTimer) clearTimeout(p.graceTimer);
       this.byParticipant.delete(p.id);
-      p.socket?.close(4000, 'the talk has ended');
+      if (goesOn) p.socket?.close(4004, reason === 'moved' ? 'the room moved to another node: reconnect' : 'the server is restarting: reconnect');
+      else p.socket?.close(4000, 'the talk has ended');
       void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
     }
     room.participants.clear();
     this.sfu.closeTalk(talkId);
+    if (reason !== 'moved') void this.placement.release(talkId).catch((err) => this.log.warn({ err, talkId }, 'could not release the room'));
     if (room.live) this.notify((o) => o.talkStopped?.(talkId));
   }
 
   async closeAll() {
-    for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'ended');
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'shutdown');
     clearInterval(this.levelTimer);
+    await this.placement.releaseAll().catch((err) => this.log.warn({ err }, 'could not release the live rooms'));
   }
 
   // ---- while in the room

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { SESSION_COOKIE } from '../platform/auth.js';
 import type { Services } from '../services.js';
+import { type SessionHost, signHandoff, verifyHandoff } from './handoff.js';
 import type { Participant, Room } from './room.js';
 import { RoomError, type LiveRooms } from './service.js';
 
@@ -60,8 +61,10 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           const talk = await services.talks.repo.byShortCode(code);
           if (!talk) throw new RoomError('not_found', 'no talk at this address');
           const str = (k: string) => (typeof msg[k] === 'string' ? (msg[k] as string) : undefined);
-          let sessionHost = null;
-          const user = await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
+          // A member of the talk's organization hosts: by their session cookie, or, sent here by
+          // another node, by what that node's reading of the cookie said (handoff.ts).
+          let sessionHost: SessionHost | null = verifyHandoff(services.config.SECRET_KEY, talk.id, msg.session);
+          const user = sessionHost ? null : await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
           if (user && (await services.accounts.resolveMembership(user, talk.partner_id))) {
             sessionHost = { userId: user.userId, name: user.name, username: user.username, photoUrl: user.photo_url };
           }
@@ -71,6 +74,18 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
             sessionHost,
             socket,
           );
+          if ('nodeUrl' in result) {
+            // Another node hosts this talk's room: the client opens its socket there and joins again.
+            const ws = new URL(`/t/${encodeURIComponent(code)}/ws`, result.nodeUrl);
+            ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+            reply({
+              type: 'redirect',
+              ws_url: ws.toString(),
+              session: sessionHost ? signHandoff(services.config.SECRET_KEY, talk.id, sessionHost) : undefined,
+            });
+            socket.close(4005, 'this talk is hosted by another node');
+            return;
+          }
           joined = result;
           reply({
             type: 'joined',

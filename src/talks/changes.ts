@@ -9,7 +9,9 @@ import type { TalksService } from './service.js';
 export const TALKS_CHANNEL = 'smalltalk_talks';
 
 /**
- * Keeps every node's talk list cache (list-cache.ts) honest. The code that changes talks calls
+ * Tells every node of talk changes made on another: its talk list cache (list-cache.ts) drops the
+ * partner's pages, and its live rooms of that partner re-read their talks (ended, deleted or
+ * edited through another node's API). The code that changes talks calls
  * `talks.changed(partnerId)` after its commit (TalksService, the live room, theme deletion):
  * the node's own pages go at once, and on Postgres the change is announced to the other nodes.
  *
@@ -32,6 +34,12 @@ export function talkChanges(db: DatabaseHandle, connectionString: string | undef
   let unlisten: Unlisten | undefined;
 
   let stopped = false;
+  let heardBefore = false;
+  const changedElsewhere = (partnerId: string | null) => {
+    for (const l of talks.listeners) {
+      Promise.resolve(l.changedElsewhere?.(partnerId)).catch((err) => log.warn({ err }, 'a talk change listener failed'));
+    }
+  };
   const flush = async () => {
     // Everything changed in this turn of the event loop goes in one statement.
     await new Promise((r) => setImmediate(r));
@@ -56,8 +64,6 @@ export function talkChanges(db: DatabaseHandle, connectionString: string | undef
   return {
     name: 'talk-changes',
     async start() {
-      // Off (TALK_LIST_CACHE_MB=0, to be set alike on every node): nothing to keep honest.
-      if (!talks.listCache.configured) return;
       if (db.kind === 'pglite' || !connectionString) {
         talks.listCache.enable();
         return;
@@ -73,9 +79,16 @@ export function talkChanges(db: DatabaseHandle, connectionString: string | undef
         {
           message(payload) {
             const [from, by, partnerId] = payload.split(' ');
-            if (from === schema && by !== node && partnerId) talks.listCache.invalidate(partnerId);
+            if (from !== schema || by === node || !partnerId) return;
+            talks.listCache.invalidate(partnerId);
+            changedElsewhere(partnerId);
           },
-          up: () => talks.listCache.enable(),
+          up: () => {
+            talks.listCache.enable();
+            // Back after an outage (or the first time): what was announced meanwhile went unheard.
+            if (heardBefore) changedElsewhere(null);
+            heardBefore = true;
+          },
           down: () => talks.listCache.disable(),
         },
         log,

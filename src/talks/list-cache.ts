@@ -47,11 +47,6 @@ export class TalkListCache {
     private readonly maxAgeMs = 60_000,
   ) {}
 
-  /** Whether it can keep anything at all (TALK_LIST_CACHE_MB > 0). */
-  get configured(): boolean {
-    return this.maxBytes > 0;
-  }
-
   get active(): boolean {
     return this.enabled && this.maxBytes > 0;
   }

@@ -50,6 +50,6 @@ export async function talkPageRoutes(app: App, services: Services) {
     const theme = talk.theme_id ? await services.themes.getForPage(talk.partner_id, talk.theme_id) : null;
     return reply
       .type('text/html; charset=utf-8')
-      .send(services.renderTalkPage?.(talk, theme, request) ?? renderTalkPage(talk, theme, services.talks.shortUrl(talk)));
+      .send((await services.renderTalkPage?.(talk, theme, request)) ?? renderTalkPage(talk, theme, services.talks.shortUrl(talk)));
   });
 }

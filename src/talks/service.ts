@@ -26,6 +26,11 @@ const SHORT_CODE_ALPHABET = 'abcdefghijkmnopqrstuvwxyz23456789';
 export interface TalkLifecycleListener {
   talkEnded?(talk: Talk): void | Promise<void>;
   talkDeleted?(talk: Talk): void | Promise<void>;
+  /**
+   * Another node announced a change to some of the partner's talks (changes.ts, Postgres only);
+   * null: announcements may have been missed while this node was not listening.
+   */
+  changedElsewhere?(partnerId: string | null): void | Promise<void>;
 }
 
 export class TalksService {

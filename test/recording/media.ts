@@ -151,6 +151,10 @@ export class RtpTestRoom implements LiveTalks {
     return [];
   }
 
+  async present(): Promise<[]> {
+    return [];
+  }
+
   async talkStarted(talk: Talk, at = new Date()) {
     for (const o of this.observers) await o.talkStarted?.(talk, at);
   }

@@ -230,6 +230,15 @@ export interface TalkParticipantsTable {
   left_at: NullableTimestamp;
 }
 
+/** Scaled mode: the node hosting each open live room (src/rooms/placement.ts). */
+export interface RoomNodesTable {
+  talk_id: string;
+  node_id: string;
+  node_url: string;
+  claimed_at: Timestamp;
+  heartbeat_at: Timestamp;
+}
+
 export interface TalkSubscriptionsTable {
   id: Generated<string>;
   partner_id: string;
@@ -345,6 +354,7 @@ export interface Database {
   talk_invites: TalkInvitesTable;
   talk_participants: TalkParticipantsTable;
   talk_subscriptions: TalkSubscriptionsTable;
+  room_nodes: RoomNodesTable;
   password_resets: PasswordResetsTable;
   invites: InvitesTable;
 }

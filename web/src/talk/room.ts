@@ -28,12 +28,20 @@ export class RoomClient {
   private done = false;
   /** The room as the server last described it: its state, then its updates. */
   private room: RoomView | null = null;
+  /** This page's own server; a node that does not host the talk sends us on to the one that does. */
+  private readonly homeUrl: string;
+  private wsUrl: string;
+  /** What the sending node vouched for (a host's session), for the join on the node it sent us to. */
+  private handoff: string | undefined;
+  private redirects = 0;
 
   constructor(
     private readonly code: string,
     private readonly handlers: RoomHandlers,
   ) {
     this.resumeKey = `smalltalk:resume:${code}`;
+    this.homeUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/t/${code}/ws`;
+    this.wsUrl = this.homeUrl;
     // For tests and diagnostics: the level of what this page receives, measured with WebAudio.
     (window as unknown as { smalltalk: unknown }).smalltalk = { receivedLevel: () => this.receivedLevel(), client: this };
   }
@@ -51,16 +59,40 @@ export class RoomClient {
   }
 
   private connect(resume: string | null) {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/t/${this.code}/ws`);
+    const ws = new WebSocket(this.wsUrl);
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', ...this.form, resume: resume ?? undefined }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', ...this.form, resume: resume ?? undefined, session: this.handoff }));
     ws.onmessage = (ev) => void this.onMessage(JSON.parse(ev.data as string));
     ws.onclose = (ev) => {
       if (this.done || ev.code === 4000 || ev.code === 4003 || ev.code === 4001) return;
       if (!this.participantId) return;
-      // Dropped: come back as the same participant (within the server's grace period).
-      setTimeout(() => this.connect(sessionStorage.getItem(this.resumeKey)), 1000);
+      // Dropped (or the room moved to another node): come back as the same participant, within the
+      // server's grace period, through this page's own server, which knows where the room is now.
+      setTimeout(() => {
+        this.wsUrl = this.homeUrl;
+        this.handoff = undefined;
+        this.redirects = 0;
+        this.connect(sessionStorage.getItem(this.resumeKey));
+      }, 1000);
     };
+  }
+
+  /** Another node hosts the talk: join there instead. */
+  private redirect(wsUrl: string, handoff: string | undefined) {
+    const old = this.ws;
+    if (old) {
+      old.onclose = null;
+      old.onmessage = null;
+      old.close();
+    }
+    if (++this.redirects > 5) {
+      this.handlers.onError('Could not reach the server hosting this talk. Try again in a moment.');
+      this.finish(() => undefined);
+      return;
+    }
+    this.wsUrl = wsUrl;
+    this.handoff = handoff;
+    this.connect(sessionStorage.getItem(this.resumeKey));
   }
 
   send(message: Record<string, unknown>) {
@@ -69,8 +101,12 @@ export class RoomClient {
 
   private async onMessage(m: Record<string, unknown>) {
     switch (m.type) {
+      case 'redirect':
+        this.redirect(m.ws_url as string, typeof m.session === 'string' ? m.session : undefined);
+        break;
       case 'joined':
         this.participantId = m.participant_id as string;
+        this.redirects = 0;
         sessionStorage.setItem(this.resumeKey, m.resume as string);
         await this.negotiate(m.slots as number, m.ice_servers as RTCIceServer[]);
         break;

@@ -6,6 +6,7 @@ import * as m004 from './004_webhooks.js';
 import * as m005 from './005_captions_recording_lease.js';
 import * as m006 from './006_millisecond_created_at.js';
 import * as m007 from './007_webhook_retention_indexes.js';
+import * as m008 from './008_room_nodes.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005_captions_recording_lease': m005,
   '006_millisecond_created_at': m006,
   '007_webhook_retention_indexes': m007,
+  '008_room_nodes': m008,
 };

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../platform/db/index.js';
+
+/** Where a talk's live room is: here, or on another node (its address). */
+export type Placement = { local: true } | { local: false; nodeUrl: string };
+
+/**
+ * Which node hosts each live room. A room (participants, hands, slots) lives in one node's memory
+ * and its media in that node's SFU workers, so all of a talk's participants must reach that node.
+ */
+export interface RoomPlacement {
+  /** Renew this often (ms) while rooms are open; 0: nothing to renew. */
+  readonly heartbeatMs: number;
+  start(): Promise<void>;
+  /** Claims the talk's room for this node unless a live node hosts it; says where the room is. */
+  claim(talkId: string): Promise<Placement>;
+  /** Renews this node's claims on its open rooms; returns those another node has taken over. */
+  renew(talkIds: string[]): Promise<string[]>;
+  /** The room closed here: other nodes may claim the talk at once. */
+  release(talkId: string): Promise<void>;
+  /** This node stops: all its claims go. */
+  releaseAll(): Promise<void>;
+}
+
+/** Embedded: one process, so every room is local and nothing is recorded. */
+export const localPlacement: RoomPlacement = {
+  heartbeatMs: 0,
+  start: async () => undefined,
+  claim: async () => ({ local: true }),
+  renew: async () => [],
+  release: async () => undefined,
+  releaseAll: async () => undefined,
+};
+
+/**
+ * Scaled: a `room_nodes` row per open room names the node hosting it. The first node that gets a
+ * join for a talk claims it; the host renews its claim every heartbeat and deletes it when the room
+ * closes. A claim whose heartbeat is older than three heartbeats belongs to a dead (or cut off) node:
+ * the next claim takes it over, and that node gives its room up at its next renewal. Times are the
+ * database's, so the nodes' clocks do not matter.
+ */
+export class SharedPlacement implements RoomPlacement {
+  readonly nodeId = randomUUID();
+
+  /**
+   * @param nodeUrl this node's own address (NODE_PUBLIC_URL), or the shared PUBLIC_URL when unset.
+   * @param ownUrl the address is this node's alone (NODE_PUBLIC_URL was set): a claim left at it by
+   *   an earlier process (a crash, then a restart) is this node's to take over at once.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly nodeUrl: string,
+    readonly heartbeatMs: number,
+    private readonly ownUrl: boolean,
+  ) {}
+
+  private get staleSeconds() {
+    return (this.heartbeatMs * 3) / 1000;
+  }
+
+  async start() {
+    if (this.ownUrl) await this.db.deleteFrom('room_nodes').where('node_url', '=', this.nodeUrl).where('node_id', '!=', this.nodeId).execute();
+  }
+
+  async claim(talkId: string): Promise<Placement> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const takeOver = sql<boolean>`room_nodes.node_id = excluded.node_id
+        or room_nodes.heartbeat_at < now() - make_interval(secs => ${this.staleSeconds})
+        or (${this.ownUrl} and room_nodes.node_url = excluded.node_url)`;
+      const { rows } = await sql<{ node_id: string }>`
+        insert into room_nodes (talk_id, node_id, node_url) values (${talkId}, ${this.nodeId}, ${this.nodeUrl})
+        on conflict (talk_id) do update
+          set node_id = excluded.node_id, node_url = excluded.node_url, claimed_at = now(), heartbeat_at = now()
+          where ${takeOver}
+        returning node_id`.execute(this.db);
+      if (rows.length > 0) return { local: true };
+      const holder = await this.db.selectFrom('room_nodes').select('node_url').where('talk_id', '=', talkId).executeTakeFirst();
+      // Gone between the two statements (its room just closed): claim again.
+      if (holder) return { local: false, nodeUrl: holder.node_url };
+    }
+    throw new Error('could not place the room: its claim kept changing hands');
+  }
+
+  async renew(talkIds: string[]): Promise<string[]> {
+    if (talkIds.length === 0) return [];
+    const kept = await this.db
+      .updateTable('room_nodes')
+      .set({ heartbeat_at: sql`now()` })
+      .where('node_id', '=', this.nodeId)
+      .where('talk_id', 'in', talkIds)
+      .returning('talk_id')
+      .execute();
+    const ours = new Set(kept.map((r) => r.talk_id));
+    const lost: string[] = [];
+    for (const id of talkIds) {
+      if (ours.has(id)) continue;
+      // No row at all (deleted by hand, or by a node that judged us dead and then closed the room):
+      // claiming again keeps the room here unless another node holds it now.
+      if (!(await this.claim(id)).local) lost.push(id);
+    }
+    return lost;
+  }
+
+  async release(talkId: string) {
+    await this.db.deleteFrom('room_nodes').where('talk_id', '=', talkId).where('node_id', '=', this.nodeId).execute();
+  }
+
+  async releaseAll() {
+    await this.db.deleteFrom('room_nodes').where('node_id', '=', this.nodeId).execute();
+  }
+}
