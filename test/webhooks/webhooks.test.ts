@@ -148,6 +148,33 @@ describe('webhooks', () => {
     }
   });
 
+  test('events that no endpoint subscribes to do not wake the worker (every join emits talk_join)', async () => {
+    const boss = t.services.queue.boss;
+    const fetch = boss.fetch.bind(boss);
+    let fetches = 0;
+    boss.fetch = ((name: string, ...rest: unknown[]) => {
+      if (name === DELIVER_QUEUE) fetches++;
+      return (fetch as (...a: unknown[]) => unknown)(name, ...rest);
+    }) as typeof boss.fetch;
+    try {
+      const quiet = await createPartner(t, 'No endpoints');
+      // Let the worker back off to its idle poll (50 ms doubling to 1 s).
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      fetches = 0;
+      const started = Date.now();
+      // Spread over a second, as joins arrive: each emit used to put the worker back to a 50 ms poll.
+      for (let i = 0; i < 30; i++) {
+        await emit(t, quiet.partnerId, 'talk_join', { talk_id: `nobody-${i}` });
+        await new Promise((resolve) => setTimeout(resolve, 35));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(fetches <= Math.ceil(seconds) + 1, `${fetches} fetches in ${seconds.toFixed(1)} s while 30 events nobody subscribes to were emitted`);
+    } finally {
+      boss.fetch = fetch;
+    }
+  });
+
   test('410 Gone disables the endpoint with a visible reason', async () => {
     const r = await receiver();
     r.respond = () => ({ status: 410 });
