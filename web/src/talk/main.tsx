@@ -374,6 +374,8 @@ function TalkPage() {
   const [captions, setCaptions] = useState<{ name: string; text: string }[]>([]);
   const client = useRef<RoomClient | null>(null);
   const join = (form: { name: string; username: string; photo_url: string }) => {
+    // Still connecting (a slow or restarting server): a second click must not join twice.
+    if (client.current?.active) return;
     setError(null);
     const c = new RoomClient(data.talk.code, {
       onState: (s) => {

@@ -7,7 +7,8 @@ export interface RoomHandlers {
   onState(s: RoomView): void;
   onLevels(l: Record<string, number>): void;
   onCaption(c: { name: string; text: string }): void;
-  onError(message: string): void;
+  /** A message to show (null: the last one no longer applies). */
+  onError(message: string | null): void;
   onEnded(): void;
   onLeft(): void;
 }
@@ -34,6 +35,8 @@ export class RoomClient {
   /** What the sending node vouched for (a host's session), for the join on the node it sent us to. */
   private handoff: string | undefined;
   private redirects = 0;
+  /** Sockets closed before we joined (the server, or the node it sent us to, did not answer). */
+  private failedConnects = 0;
 
   constructor(
     private readonly code: string,
@@ -44,6 +47,11 @@ export class RoomClient {
     this.wsUrl = this.homeUrl;
     // For tests and diagnostics: the level of what this page receives, measured with WebAudio.
     (window as unknown as { smalltalk: unknown }).smalltalk = { receivedLevel: () => this.receivedLevel(), client: this };
+  }
+
+  /** Joining or in the room (not refused, ended or left). */
+  get active() {
+    return !this.done;
   }
 
   async join(form: JoinForm) {
@@ -65,9 +73,18 @@ export class RoomClient {
     ws.onmessage = (ev) => void this.onMessage(JSON.parse(ev.data as string));
     ws.onclose = (ev) => {
       if (this.done || ev.code === 4000 || ev.code === 4003 || ev.code === 4001) return;
-      if (!this.participantId) return;
-      // Dropped (or the room moved to another node): come back as the same participant, within the
-      // server's grace period, through this page's own server, which knows where the room is now.
+      if (!this.participantId) {
+        // Never joined: the server is down, or a node sent us to one that just died (another node
+        // takes its talks over within about 30 s). Keep trying for a while.
+        if (++this.failedConnects > 45) {
+          this.handlers.onError('Could not reach the server hosting this talk. Try again in a moment.');
+          this.finish(() => undefined);
+          return;
+        }
+        this.handlers.onError('Cannot reach the talk’s server yet: still trying…');
+      }
+      // Dropped, or the room moved to another node: come back as the same participant (within the
+      // server's grace period), through this page's own server, which knows where the room is now.
       setTimeout(() => {
         this.wsUrl = this.homeUrl;
         this.handoff = undefined;
@@ -107,6 +124,8 @@ export class RoomClient {
       case 'joined':
         this.participantId = m.participant_id as string;
         this.redirects = 0;
+        if (this.failedConnects > 0) this.handlers.onError(null);
+        this.failedConnects = 0;
         sessionStorage.setItem(this.resumeKey, m.resume as string);
         await this.negotiate(m.slots as number, m.ice_servers as RTCIceServer[]);
         break;
