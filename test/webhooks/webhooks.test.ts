@@ -6,6 +6,23 @@ import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
 import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
 import { Receiver } from './receiver.js';
 
+/** Counts the delivery worker's pg-boss fetches (its polls) until restored. */
+function countFetches(t: TestApp) {
+  const boss = t.services.queue.boss;
+  const fetch = boss.fetch.bind(boss);
+  const counter = {
+    count: 0,
+    restore() {
+      boss.fetch = fetch;
+    },
+  };
+  boss.fetch = ((name: string, ...rest: unknown[]) => {
+    if (name === DELIVER_QUEUE) counter.count++;
+    return (fetch as (...a: unknown[]) => unknown)(name, ...rest);
+  }) as typeof boss.fetch;
+  return counter;
+}
+
 const base = '/api/v1/partners/webhooks';
 
 async function emit(t: TestApp, partnerId: string, name: EventName, body: Record<string, unknown>) {
@@ -119,13 +136,7 @@ describe('webhooks', () => {
   });
 
   test('an idle worker polls about once a second, yet a retry it scheduled runs when due, and an emit goes at once', async () => {
-    const boss = t.services.queue.boss;
-    const fetch = boss.fetch.bind(boss);
-    let fetches = 0;
-    boss.fetch = ((name: string, ...rest: unknown[]) => {
-      if (name === DELIVER_QUEUE) fetches++;
-      return (fetch as (...a: unknown[]) => unknown)(name, ...rest);
-    }) as typeof boss.fetch;
+    const fetches = countFetches(t);
     try {
       const r = await receiver();
       r.respond = (_x, n) => (n === 1 ? { status: 503, headers: { 'retry-after': '3' } } : { status: 200 });
@@ -135,32 +146,26 @@ describe('webhooks', () => {
       await r.until((x) => x.length === 1, 'the first attempt');
       assert.ok(r.received[0].at - emitted < 500, `the first attempt came ${r.received[0].at - emitted} ms after the emit`);
       // Three seconds with nothing due: polling every 50 ms would be 60 fetches.
-      fetches = 0;
+      fetches.count = 0;
       await new Promise((resolve) => setTimeout(resolve, 2900));
-      assert.ok(fetches <= 10, `${fetches} fetches in 2.9 s of idling`);
+      assert.ok(fetches.count <= 10, `${fetches.count} fetches in 2.9 s of idling`);
       await r.until((x) => x.length === 2, 'the retry');
       // Due 3 s after the first attempt; the idle polls (about 1 s apart by then) would find it up to a second late.
       const gap = r.received[1].at - r.received[0].at;
       assert.ok(gap >= 2900 && gap < 3300, `retried ${gap} ms after the first attempt`);
       await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
     } finally {
-      boss.fetch = fetch;
+      fetches.restore();
     }
   });
 
   test('events that no endpoint subscribes to do not wake the worker (every join emits talk_join)', async () => {
-    const boss = t.services.queue.boss;
-    const fetch = boss.fetch.bind(boss);
-    let fetches = 0;
-    boss.fetch = ((name: string, ...rest: unknown[]) => {
-      if (name === DELIVER_QUEUE) fetches++;
-      return (fetch as (...a: unknown[]) => unknown)(name, ...rest);
-    }) as typeof boss.fetch;
+    const fetches = countFetches(t);
     try {
       const quiet = await createPartner(t, 'No endpoints');
       // Let the worker back off to its idle poll (50 ms doubling to 1 s).
       await new Promise((resolve) => setTimeout(resolve, 2000));
-      fetches = 0;
+      fetches.count = 0;
       const started = Date.now();
       // Spread over a second, as joins arrive: each emit used to put the worker back to a 50 ms poll.
       for (let i = 0; i < 30; i++) {
@@ -169,9 +174,12 @@ describe('webhooks', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
       const seconds = (Date.now() - started) / 1000;
-      assert.ok(fetches <= Math.ceil(seconds) + 1, `${fetches} fetches in ${seconds.toFixed(1)} s while 30 events nobody subscribes to were emitted`);
+      assert.ok(
+        fetches.count <= Math.ceil(seconds) + 1,
+        `${fetches.count} fetches in ${seconds.toFixed(1)} s while 30 events nobody subscribes to were emitted`,
+      );
     } finally {
-      boss.fetch = fetch;
+      fetches.restore();
     }
   });
 
