@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../platform/db/index.js';
 
-/** Where a talk's live room is: here, or on another node (its address). */
-export type Placement = { local: true } | { local: false; nodeUrl: string };
+/**
+ * Where a talk's live room is: here, or on another node (its address; null when that node
+ * recorded the same address as this one, the shared PUBLIC_URL, so it cannot be reached by it).
+ */
+export type Placement = { local: true } | { local: false; nodeUrl: string | null };
 
 /**
  * Which node hosts each live room. A room (participants, hands, slots) lives in one node's memory
@@ -15,7 +18,7 @@ export interface RoomPlacement {
   start(): Promise<void>;
   /** Claims the talk's room for this node unless a live node hosts it; says where the room is. */
   claim(talkId: string): Promise<Placement>;
-  /** Renews this node's claims on its open rooms; returns those another node has taken over. */
+  /** Renews this node's claims on its open rooms; returns those it holds no claim on any more. */
   renew(talkIds: string[]): Promise<string[]>;
   /** The room closed here: other nodes may claim the talk at once. */
   release(talkId: string): Promise<void>;
@@ -71,13 +74,14 @@ export class SharedPlacement implements RoomPlacement {
       const { rows } = await sql<{ node_id: string }>`
         insert into room_nodes (talk_id, node_id, node_url) values (${talkId}, ${this.nodeId}, ${this.nodeUrl})
         on conflict (talk_id) do update
-          set node_id = excluded.node_id, node_url = excluded.node_url, claimed_at = now(), heartbeat_at = now()
+          set node_id = excluded.node_id, node_url = excluded.node_url, heartbeat_at = now(),
+            claimed_at = case when room_nodes.node_id = excluded.node_id then room_nodes.claimed_at else now() end
           where ${takeOver}
         returning node_id`.execute(this.db);
       if (rows.length > 0) return { local: true };
       const holder = await this.db.selectFrom('room_nodes').select('node_url').where('talk_id', '=', talkId).executeTakeFirst();
       // Gone between the two statements (its room just closed): claim again.
-      if (holder) return { local: false, nodeUrl: holder.node_url };
+      if (holder) return { local: false, nodeUrl: holder.node_url === this.nodeUrl ? null : holder.node_url };
     }
     throw new Error('could not place the room: its claim kept changing hands');
   }
@@ -92,14 +96,7 @@ export class SharedPlacement implements RoomPlacement {
       .returning('talk_id')
       .execute();
     const ours = new Set(kept.map((r) => r.talk_id));
-    const lost: string[] = [];
-    for (const id of talkIds) {
-      if (ours.has(id)) continue;
-      // No row at all (deleted by hand, or by a node that judged us dead and then closed the room):
-      // claiming again keeps the room here unless another node holds it now.
-      if (!(await this.claim(id)).local) lost.push(id);
-    }
-    return lost;
+    return talkIds.filter((id) => !ours.has(id));
   }
 
   async release(talkId: string) {

@@ -58,6 +58,9 @@ export class LiveRooms implements LiveTalks {
   private readonly observers: LiveTalkObserver[] = [];
   private readonly levelTimer: NodeJS.Timeout;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeating: Promise<void> | null = null;
+  /** First joins of a talk on this node between its claim and its room opening. */
+  private readonly claiming = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -78,16 +81,32 @@ export class LiveRooms implements LiveTalks {
   async start() {
     await this.placement.start();
     if (this.placement.heartbeatMs > 0) {
-      this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.placement.heartbeatMs);
+      this.heartbeatTimer = setInterval(() => {
+        this.heartbeating ??= this.heartbeat().finally(() => {
+          this.heartbeating = null;
+        });
+      }, this.placement.heartbeatMs);
       this.heartbeatTimer.unref();
     }
   }
 
-  /** Renews this node's claims on its rooms; a room another node has taken over is given up here. */
+  /**
+   * Renews this node's claims on its rooms; a room another node has taken over is given up here.
+   * While the database cannot be reached the rooms go on (so does the talk, if the outage is
+   * everyone's); if only this node was cut off, another may take a talk over meanwhile, and this
+   * node gives its room up at the first renewal that gets through.
+   */
   private async heartbeat() {
     try {
-      const lost = await this.placement.renew([...this.rooms.keys()]);
-      for (const talkId of lost) {
+      const missing = await this.placement.renew([...this.rooms.keys()]);
+      for (const talkId of missing) {
+        // Closed meanwhile: its claim is gone with it, and must not be made again.
+        if (!this.rooms.has(talkId)) continue;
+        // No row (deleted by hand, or by a node that took the talk over and closed it): claiming
+        // again keeps the room here, unless another node holds the talk now.
+        const placed = await this.placement.claim(talkId);
+        if (placed.local && !this.rooms.has(talkId)) await this.placement.release(talkId);
+        if (placed.local) continue;
         this.log.warn({ talkId }, 'another node took over this live room (this node missed its heartbeats): its participants reconnect there');
         this.closeRoom(talkId, 'moved');
       }
@@ -166,20 +185,25 @@ export class LiveRooms implements LiveTalks {
     request: JoinRequest,
     sessionHost: SessionHost | null,
     socket: WebSocket,
-  ): Promise<{ room: Room; participant: Participant; resumed: boolean } | { nodeUrl: string }> {
+  ): Promise<{ room: Room; participant: Participant; resumed: boolean } | { nodeUrl: string | null }> {
     if (talk.status === 'ended') throw new RoomError('ended', 'this talk has ended');
     if (talk.end_time && talk.end_time.getTime() <= Date.now()) {
       await this.endTalk(talk);
       throw new RoomError('ended', 'this talk has ended');
     }
     if (this.rooms.has(talk.id)) return this.joinHere(talk, request, sessionHost, socket);
-    const placed = await this.placement.claim(talk.id);
-    if (!placed.local) return { nodeUrl: placed.nodeUrl };
+    this.claiming.set(talk.id, (this.claiming.get(talk.id) ?? 0) + 1);
     try {
+      const placed = await this.placement.claim(talk.id);
+      if (!placed.local) return { nodeUrl: placed.nodeUrl };
       return await this.joinHere(talk, request, sessionHost, socket);
     } finally {
-      // Refused before the room opened (a bad token, say): the claim goes with it.
-      if (!this.rooms.has(talk.id)) void this.placement.release(talk.id).catch(() => undefined);
+      const left = (this.claiming.get(talk.id) ?? 1) - 1;
+      if (left > 0) this.claiming.set(talk.id, left);
+      else this.claiming.delete(talk.id);
+      // Refused before the room opened (a bad token, say), and no other first join under way: the
+      // claim goes. (A claim another node holds is not this node's to release: release checks.)
+      if (left === 0 && !this.rooms.has(talk.id)) void this.placement.release(talk.id).catch(() => undefined);
     }
   }
 
@@ -374,6 +398,8 @@ export class LiveRooms implements LiveTalks {
 
   async closeAll() {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    // A renewal under way could claim again what the closes below release.
+    await this.heartbeating;
     for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'shutdown');
     clearInterval(this.levelTimer);
     await this.placement.releaseAll().catch((err) => this.log.warn({ err }, 'could not release the live rooms'));

@@ -64,6 +64,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           // A member of the talk's organization hosts: by their session cookie, or, sent here by
           // another node, by what that node's reading of the cookie said (handoff.ts).
           let sessionHost: SessionHost | null = verifyHandoff(services.config.SECRET_KEY, talk.id, msg.session);
+          const handedOff = sessionHost !== null;
           const user = sessionHost ? null : await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
           if (user && (await services.accounts.resolveMembership(user, talk.partner_id))) {
             sessionHost = { userId: user.userId, name: user.name, username: user.username, photoUrl: user.photo_url };
@@ -74,15 +75,20 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
             sessionHost,
             socket,
           );
+          if ('nodeUrl' in result && result.nodeUrl === null) {
+            // Hosted by a node at this node's own address (no NODE_PUBLIC_URL): nowhere to send the
+            // client. Its claim goes stale within three heartbeats if that node is gone; the page retries.
+            socket.close(1013, 'the node hosting this talk cannot be reached: try again shortly');
+            return;
+          }
           if ('nodeUrl' in result) {
             // Another node hosts this talk's room: the client opens its socket there and joins again.
-            const ws = new URL(`/t/${encodeURIComponent(code)}/ws`, result.nodeUrl);
+            const ws = new URL(`/t/${encodeURIComponent(code)}/ws`, result.nodeUrl as string);
             ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
-            reply({
-              type: 'redirect',
-              ws_url: ws.toString(),
-              session: sessionHost ? signHandoff(services.config.SECRET_KEY, talk.id, sessionHost) : undefined,
-            });
+            // A handoff passes on what a cookie proved, once: one that came with this join goes on as
+            // it is (its expiry too), so bouncing between nodes cannot keep renewing it.
+            const session = handedOff ? (msg.session as string) : sessionHost ? signHandoff(services.config.SECRET_KEY, talk.id, sessionHost) : undefined;
+            reply({ type: 'redirect', ws_url: ws.toString(), session });
             socket.close(4005, 'this talk is hosted by another node');
             return;
           }

@@ -37,6 +37,7 @@ export class RoomClient {
   private redirects = 0;
   /** Sockets closed before we joined (the server, or the node it sent us to, did not answer). */
   private failedConnects = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly code: string,
@@ -67,31 +68,51 @@ export class RoomClient {
   }
 
   private connect(resume: string | null) {
-    const ws = new WebSocket(this.wsUrl);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.wsUrl);
+    } catch {
+      // An address this page may not open (a ws: node behind an https page: a misconfigured NODE_PUBLIC_URL).
+      return this.connectionFailed();
+    }
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify({ type: 'join', ...this.form, resume: resume ?? undefined, session: this.handoff }));
     ws.onmessage = (ev) => void this.onMessage(JSON.parse(ev.data as string));
     ws.onclose = (ev) => {
       if (this.done || ev.code === 4000 || ev.code === 4003 || ev.code === 4001) return;
-      if (!this.participantId) {
-        // Never joined: the server is down, or a node sent us to one that just died (another node
-        // takes its talks over within about 30 s). Keep trying for a while.
-        if (++this.failedConnects > 45) {
-          this.handlers.onError('Could not reach the server hosting this talk. Try again in a moment.');
-          this.finish(() => undefined);
-          return;
-        }
-        this.handlers.onError('Cannot reach the talk’s server yet: still trying…');
-      }
-      // Dropped, or the room moved to another node: come back as the same participant (within the
-      // server's grace period), through this page's own server, which knows where the room is now.
-      setTimeout(() => {
-        this.wsUrl = this.homeUrl;
-        this.handoff = undefined;
-        this.redirects = 0;
-        this.connect(sessionStorage.getItem(this.resumeKey));
-      }, 1000);
+      this.connectionFailed();
     };
+  }
+
+  /**
+   * The socket closed, or could not open. Dropped, or the room moved to another node: come back as
+   * the same participant (within the server's grace period). Never joined: the server is down, or a
+   * node sent us to one that just died (another node takes its talks over within about 30 s): keep
+   * trying for a while.
+   */
+  private connectionFailed() {
+    if (!this.participantId) {
+      if (++this.failedConnects > 45) {
+        this.handlers.onError('Could not reach the server hosting this talk. Try again in a moment.');
+        this.finish(() => undefined);
+        return;
+      }
+      this.handlers.onError('Cannot reach the talk’s server yet: still trying…');
+    }
+    this.retrySoon();
+  }
+
+  /** Connects again in a second, through this page's own server. */
+  private retrySoon() {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.done) return;
+      this.wsUrl = this.homeUrl;
+      this.handoff = undefined;
+      this.redirects = 0;
+      this.connect(sessionStorage.getItem(this.resumeKey));
+    }, 1000);
   }
 
   /** Another node hosts the talk: join there instead. */
@@ -102,11 +123,8 @@ export class RoomClient {
       old.onmessage = null;
       old.close();
     }
-    if (++this.redirects > 5) {
-      this.handlers.onError('Could not reach the server hosting this talk. Try again in a moment.');
-      this.finish(() => undefined);
-      return;
-    }
+    // Sent round in circles (claims changing hands): start again in a second from our own server.
+    if (++this.redirects > 5) return this.connectionFailed();
     this.wsUrl = wsUrl;
     this.handoff = handoff;
     this.connect(sessionStorage.getItem(this.resumeKey));
@@ -214,6 +232,7 @@ export class RoomClient {
 
   private finish(then: () => void) {
     this.done = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     sessionStorage.removeItem(this.resumeKey);
     this.pc?.close();
     this.pc = null;
