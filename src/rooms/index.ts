@@ -24,9 +24,6 @@ export function installLiveRooms(services: Services) {
           !!config.NODE_PUBLIC_URL,
         )
       : localPlacement;
-  if (config.dbKind === 'postgres' && !config.NODE_PUBLIC_URL) {
-    services.log.warn('NODE_PUBLIC_URL is not set: with several nodes, a live room can only be reached if the load balancer sends /t/*/ws to one node');
-  }
   rooms = new LiveRooms(services.db.db, config, services.log, services.talks, services.events, sfu, placement);
   const live = rooms;
   services.live = live;
@@ -42,6 +39,10 @@ export function installLiveRooms(services: Services) {
   services.background.push({
     name: 'sfu',
     start: async () => {
+      // Here, not at install: only a serving node hosts rooms (and CLI commands print JSON on stdout).
+      if (config.dbKind === 'postgres' && !config.NODE_PUBLIC_URL) {
+        services.log.warn('NODE_PUBLIC_URL is not set: with several nodes, a live room can only be reached if the load balancer sends /t/*/ws to one node');
+      }
       await sfu.start();
       await live.start();
     },
