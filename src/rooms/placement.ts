@@ -13,8 +13,10 @@ export type Placement = { local: true } | { local: false; nodeUrl: string | null
  * and its media in that node's SFU workers, so all of a talk's participants must reach that node.
  */
 export interface RoomPlacement {
-  /** Renew this often (ms) while rooms are open; 0: nothing to renew. */
+  /** Renew this often (ms) while rooms are open; 0: nothing to renew (every room is local). */
   readonly heartbeatMs: number;
+  /** A claim not renewed for this long is stale: its node is taken for dead. */
+  readonly staleSeconds: number;
   start(): Promise<void>;
   /** Claims the talk's room for this node unless a live node hosts it; says where the room is. */
   claim(talkId: string): Promise<Placement>;
@@ -29,6 +31,7 @@ export interface RoomPlacement {
 /** Embedded: one process, so every room is local and nothing is recorded. */
 export const localPlacement: RoomPlacement = {
   heartbeatMs: 0,
+  staleSeconds: 0,
   start: async () => undefined,
   claim: async () => ({ local: true }),
   renew: async () => [],
@@ -58,7 +61,7 @@ export class SharedPlacement implements RoomPlacement {
     private readonly ownUrl: boolean,
   ) {}
 
-  private get staleSeconds() {
+  get staleSeconds() {
     return (this.heartbeatMs * 3) / 1000;
   }
 

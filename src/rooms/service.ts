@@ -125,8 +125,10 @@ export class LiveRooms implements LiveTalks {
   }
 
   private async reloadTalks(rooms: Room[]) {
+    if (rooms.length === 0) return;
+    const talks = new Map((await this.talks.repo.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
     for (const room of rooms) {
-      const talk = await this.talks.repo.byIdForRoom(room.talk.id);
+      const talk = talks.get(room.talk.id);
       if (room.closed) continue;
       if (!talk) this.closeRoom(room.talk.id, 'deleted');
       else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
@@ -162,7 +164,7 @@ export class LiveRooms implements LiveTalks {
   async present(talk: Pick<Talk, 'id' | 'partner_id'>): Promise<Present[]> {
     if (this.rooms.has(talk.id) || this.placement.heartbeatMs === 0) return this.participants(talk.id);
     // Hosted by another node: who joined since that node claimed the room and has not left.
-    const rows = await this.repo.presentElsewhere(talk.partner_id, talk.id, (this.placement.heartbeatMs * 3) / 1000);
+    const rows = await this.repo.presentElsewhere(talk.partner_id, talk.id, this.placement.staleSeconds);
     return rows.map((r) => ({ participantId: r.id, name: r.name, role: r.role, photoUrl: r.photo_url }));
   }
 
@@ -392,7 +394,8 @@ export class LiveRooms implements LiveTalks {
     }
     room.participants.clear();
     this.sfu.closeTalk(talkId);
-    if (reason !== 'moved') void this.placement.release(talkId).catch((err) => this.log.warn({ err, talkId }, 'could not release the room'));
+    // Moved: the claim is another node's now. Shutdown: closeAll releases every claim at once.
+    if (!goesOn) void this.placement.release(talkId).catch((err) => this.log.warn({ err, talkId }, 'could not release the room'));
     if (room.live) this.notify((o) => o.talkStopped?.(talkId));
   }
 

@@ -115,6 +115,13 @@ export class TalksRepository {
   }
 
   /** By id alone, for the live room (its join token or short code was already checked). */
+  /** Talks of live rooms, whatever their partner (the rooms re-read theirs after a change elsewhere). */
+  byIdsForRooms(talkIds: string[]): Promise<Talk[]> {
+    const ids = talkIds.filter(isUuid);
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('talks').selectAll().where('id', 'in', ids).execute();
+  }
+
   byIdForRoom(talkId: string): Promise<Talk | undefined> {
     if (!isUuid(talkId)) return Promise.resolve(undefined);
     return this.db.selectFrom('talks').selectAll().where('id', '=', talkId).executeTakeFirst();
