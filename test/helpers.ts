@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { WebSocket } from 'ws';
 import { type App, buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import { type Services, closeServices, createServices, startBackground } from '../src/services.js';
@@ -181,4 +182,24 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Joins a talk's room over its real WebSocket, as the talk page does, without media: resolves on
+ * `joined`; rejects with the room's `error` message (its JSON) or the socket's error.
+ */
+export async function joinRoom(shortUrl: string, message: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const url = new URL(shortUrl);
+  const socket = new WebSocket(`${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}${url.pathname}/ws`, { headers });
+  const joined = new Promise<Record<string, unknown>>((resolve, reject) => {
+    socket.on('message', (raw) => {
+      const msg = JSON.parse(String(raw));
+      if (msg.type === 'joined') resolve(msg);
+      if (msg.type === 'error') reject(new Error(JSON.stringify(msg)));
+    });
+    socket.on('error', reject);
+  });
+  socket.on('open', () => socket.send(JSON.stringify({ type: 'join', ...message })));
+  const msg = await joined;
+  return { socket, participantId: msg.participant_id as string, resume: msg.resume as string };
 }

@@ -73,7 +73,10 @@ async function main() {
   const baseline = await udpBaseline();
   console.log(`baseline: ${baseline.toFixed(1)} µs CPU per 100-byte UDP send (${pinned ? 'server pinned to core 0, bots to core 1' : 'no taskset: unpinned'})`);
   // Captions and recording off: their speech recognizer and ffmpeg would share core 0 with the SFU.
-  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LOG_LEVEL: 'silent', LIVE_CAPTIONS: 'false' } });
+  // Every bot joins as a guest from 127.0.0.1: no per-address limit.
+  const t = await startApp({
+    env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LOG_LEVEL: 'silent', LIVE_CAPTIONS: 'false', GUEST_JOINS_PER_MINUTE: '0' },
+  });
   const p = await createPartner(t, 'Bench');
   const wav = speechWav();
   const rows: string[] = [];

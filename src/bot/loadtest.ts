@@ -128,7 +128,8 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   });
   if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0])) {
     console.error(
-      'usage: smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID] [--json]',
+      'usage: smalltalk loadtest <short_url|join_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID] [--json]\n' +
+        "(guests from one address are limited by the server's GUEST_JOINS_PER_MINUTE: pass a join_url, or set it to 0 on the server under test)",
     );
     return 2;
   }

@@ -48,6 +48,8 @@ const EnvSchema = Type.Object({
   TURN_CREDENTIAL: Type.Optional(Type.String()),
   EMPTY_ROOM_TIMEOUT_SECONDS: Type.Number({ minimum: 1, default: 300 }),
   RECONNECT_GRACE_SECONDS: Type.Number({ minimum: 0, default: 20 }),
+  /** Guests (no join token, not a member) who may join from one address a minute, in a burst or spread (0: no limit). */
+  GUEST_JOINS_PER_MINUTE: Type.Integer({ minimum: 0, default: 60 }),
   /** Scaled mode: this node's own address, where other nodes send the sockets of the rooms it hosts. */
   NODE_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Scaled mode: how often a node renews its claim on the rooms it hosts (stale, so taken over, after 3x). */

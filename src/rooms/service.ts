@@ -14,6 +14,7 @@ import type { EventSink } from '../webhooks/events.js';
 import type { SessionHost } from './handoff.js';
 import type { LiveTalkObserver, LiveTalks, Present, RtpTarget, SpeakerInfo } from './live.js';
 import { type RoomPlacement, localPlacement } from './placement.js';
+import { JoinLimit } from './join-limit.js';
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
@@ -29,6 +30,8 @@ export interface JoinRequest {
   token?: string;
   invite?: string;
   resume?: string;
+  /** The client's address (the proxy's X-Forwarded-For with TRUST_PROXY), for the guest join limit. */
+  address?: string;
 }
 
 export interface Identity {
@@ -43,7 +46,7 @@ export interface Identity {
 /** A room-level refusal the page shows (ended, invite required, not allowed...). */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'ended' | 'invite_required' | 'invalid_token' | 'invalid_invite' | 'bad_request' | 'not_allowed' | 'not_found',
+    readonly code: 'ended' | 'invite_required' | 'invalid_token' | 'invalid_invite' | 'bad_request' | 'not_allowed' | 'not_found' | 'rate_limited',
     message: string,
   ) {
     super(message);
@@ -61,6 +64,7 @@ export class LiveRooms implements LiveTalks {
   private heartbeating: Promise<void> | null = null;
   /** First joins of a talk on this node between its claim and its room opening. */
   private readonly claiming = new Map<string, number>();
+  private readonly guestJoins: JoinLimit;
 
   constructor(
     private readonly db: Db,
@@ -72,6 +76,7 @@ export class LiveRooms implements LiveTalks {
     private readonly placement: RoomPlacement = localPlacement,
   ) {
     this.repo = new RoomsRepository(db);
+    this.guestJoins = new JoinLimit(config.GUEST_JOINS_PER_MINUTE);
     this.levelTimer = setInterval(() => this.tickLevels(), 250);
     this.levelTimer.unref();
   }
@@ -219,6 +224,12 @@ export class LiveRooms implements LiveTalks {
       }
     }
     const identity = await this.identify(talk, request, sessionHost);
+    // Guests (no join token, not a member: a display name, perhaps an invite) are counted per
+    // address. Partner-issued join links and members are not: the partner vouches for them.
+    if (!request.token && !identity.userId && request.address) {
+      const wait = this.guestJoins.take(request.address);
+      if (wait > 0) throw new RoomError('rate_limited', `too many guests joined from your network just now: try again in ${wait} s`);
+    }
     const id = randomUUID();
     await this.db.transaction().execute(async (tx) => {
       if (identity.invite) {

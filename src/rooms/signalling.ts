@@ -71,7 +71,15 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           }
           const result = await rooms.join(
             talk,
-            { name: str('name'), username: str('username'), photo_url: str('photo_url'), token: str('token'), invite: str('invite'), resume: str('resume') },
+            {
+              name: str('name'),
+              username: str('username'),
+              photo_url: str('photo_url'),
+              token: str('token'),
+              invite: str('invite'),
+              resume: str('resume'),
+              address: request.ip,
+            },
             sessionHost,
             socket,
           );

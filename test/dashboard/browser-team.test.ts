@@ -2,30 +2,14 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { joinRoom } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { ensureWebBuilt, launchChromium } from './chromium.js';
 import { type LoggedApp, startLoggedApp } from './logged-app.js';
 
 const OWNER = { name: 'Olga Owner', email: 'olga@example.test', password: 'owner password 123' };
 const MAX = { name: 'Max Member', email: 'max@example.test', password: 'member password 123' };
-
-/** Joins a talk's room over its real WebSocket, as the talk page does; resolves on `joined`. */
-async function joinRoom(url: string, shortUrl: string, message: Record<string, string>) {
-  const code = new URL(shortUrl).pathname.split('/').pop();
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/t/${code}/ws`);
-  const joined = new Promise<void>((resolve, reject) => {
-    socket.on('message', (raw) => {
-      const msg = JSON.parse(String(raw));
-      if (msg.type === 'joined') resolve();
-      if (msg.type === 'error') reject(new Error(JSON.stringify(msg)));
-    });
-    socket.on('error', reject);
-  });
-  socket.on('open', () => socket.send(JSON.stringify({ type: 'join', ...message })));
-  await joined;
-  return socket;
-}
 
 describe('dashboard in Chromium: team, password reset, talk editing, live room, webhook retries', () => {
   let t: LoggedApp;
@@ -179,7 +163,7 @@ describe('dashboard in Chromium: team, password reset, talk editing, live room, 
     await page.getByRole('button', { name: 'Join as host' }).click();
     const joinUrl = (await page.getByTestId('join-url').textContent()) ?? '';
     assert.ok(joinUrl.startsWith(`${edited.short_url}#token=`), joinUrl);
-    sockets.push(await joinRoom(t.url, edited.short_url, { token: new URL(joinUrl).hash.slice('#token='.length) }));
+    sockets.push((await joinRoom(edited.short_url, { token: new URL(joinUrl).hash.slice('#token='.length) })).socket);
     await page.getByRole('button', { name: 'Refresh' }).first().click();
     await page.locator(`[data-participant="${OWNER.name}"]`, { hasText: 'host' }).waitFor();
 
@@ -188,8 +172,8 @@ describe('dashboard in Chromium: team, password reset, talk editing, live room, 
     await page.getByRole('button', { name: 'Create invite link' }).click();
     const inviteUrl = (await page.getByTestId('talk-invite-url').textContent()) ?? '';
     const secret = new URL(inviteUrl).hash.slice('#invite='.length);
-    sockets.push(await joinRoom(t.url, edited.short_url, { invite: secret, name: 'Ivy Guest' }));
-    await assert.rejects(joinRoom(t.url, edited.short_url, { invite: secret, name: 'Second Guest' }), /invalid_invite/);
+    sockets.push((await joinRoom(edited.short_url, { invite: secret, name: 'Ivy Guest' })).socket);
+    await assert.rejects(joinRoom(edited.short_url, { invite: secret, name: 'Second Guest' }), /invalid_invite/);
     await page.getByRole('button', { name: 'Refresh' }).first().click();
     await page.locator('[data-participant="Ivy Guest"]', { hasText: 'listener' }).waitFor();
     await page.getByText('2 people in the room').waitFor();

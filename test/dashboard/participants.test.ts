@@ -1,25 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { WebSocket } from 'ws';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
-
-/** Joins a talk's room over its real WebSocket, as the talk page does, and waits for `joined`. */
-async function joinRoom(t: TestApp, shortUrl: string, name: string) {
-  const code = new URL(shortUrl).pathname.split('/').pop();
-  const socket = new WebSocket(`${t.url.replace('http', 'ws')}/t/${code}/ws`);
-  await once(socket, 'open');
-  const joined = new Promise<Record<string, unknown>>((resolve, reject) => {
-    socket.on('message', (raw) => {
-      const msg = JSON.parse(String(raw));
-      if (msg.type === 'joined') resolve(msg);
-      if (msg.type === 'error') reject(new Error(JSON.stringify(msg)));
-    });
-  });
-  socket.send(JSON.stringify({ type: 'join', name }));
-  const msg = await joined;
-  return { socket, participantId: msg.participant_id as string };
-}
+import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
 
 describe('GET /api/v1/partners/talks/:id/participants', () => {
   let t: TestApp;
@@ -37,7 +19,7 @@ describe('GET /api/v1/partners/talks/:id/participants', () => {
     const path = `/api/v1/partners/talks/${talk.id}/participants`;
     assert.deepEqual((await api(t, 'GET', path, { token: p.token })).body, { participants: [], error: null });
 
-    const guest = await joinRoom(t, talk.short_url, 'Guest Gail');
+    const guest = await joinRoom(talk.short_url, { name: 'Guest Gail' });
     const now = await api(t, 'GET', path, { token: p.token });
     assert.equal(now.status, 200);
     assert.deepEqual(now.body.participants, [{ participant_id: guest.participantId, name: 'Guest Gail', role: 'listener', photo_url: null }]);

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JoinLimit } from './join-limit.js';
+
+test('a full bucket admits a burst, then the refill rate; addresses are counted apart; 0 is no limit', () => {
+  const limit = new JoinLimit(3);
+  const t0 = 1_000_000;
+  for (let i = 0; i < 3; i++) assert.equal(limit.take('198.51.100.7', t0), 0, `join ${i + 1} of the burst`);
+  assert.equal(limit.take('198.51.100.7', t0), 20, 'the fourth waits a third of a minute');
+  assert.equal(limit.take('203.0.113.9', t0), 0, 'another address has its own bucket');
+  assert.equal(limit.take('198.51.100.7', t0 + 15_000), 5, 'a refused join takes nothing');
+  assert.equal(limit.take('198.51.100.7', t0 + 20_000), 0, 'one join a refill later');
+  assert.equal(limit.take('198.51.100.7', t0 + 20_000), 20);
+  const off = new JoinLimit(0);
+  for (let i = 0; i < 1000; i++) assert.equal(off.take('198.51.100.7', t0), 0);
+});
