@@ -15,7 +15,7 @@ import type { LiveRooms } from '../../src/rooms/service.js';
 import { concealmentBetween, percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
-import { threadTimes } from './threads.js';
+import { coreBusy, coreTicks, threadTimes } from './threads.js';
 
 const args = process.argv.slice(2);
 const spacingAt = args.indexOf('--spacing');
@@ -108,6 +108,7 @@ async function main() {
       const loopDelay = monitorEventLoopDelay({ resolution: 5 });
       loopDelay.enable();
       const traffic0 = live.traffic(talk.id);
+      const cores0 = coreTicks();
       const joinStart = performance.now();
       const joinStartAt = Date.now();
       const cpu = pinned ? 1 : null;
@@ -137,6 +138,11 @@ async function main() {
       }
       const fullAt = Date.now();
       loopDelay.disable();
+      // Whether the machine itself was the limit: the server's core and the bots' core, busy while the n joined.
+      const cores = coreBusy(cores0, coreTicks());
+      console.log(
+        `cores busy while the ${n} joined: ${cores.map((pct, i) => `core ${i}${pinned ? (i === 0 ? ' (server)' : i === 1 ? ' (bots)' : '') : ''} ${pct}%`).join(', ')}`,
+      );
       const traffic1 = live.traffic(talk.id);
       // The SFU's side of the n listeners' joins (the latest n at the worker): from their offer's
       // arrival, the wait for a negotiation turn, the answer, and connected. What is not in these

@@ -19,3 +19,24 @@ export function threadTimes(): Record<string, { name: string; micros: number }> 
   }
   return out;
 }
+
+/** Busy and total clock ticks of each core so far, from /proc/stat (empty without it). */
+export function coreTicks(): { busy: number; total: number }[] {
+  try {
+    return readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .filter((l) => /^cpu\d+ /.test(l))
+      .map((l) => {
+        const v = l.trim().split(/\s+/).slice(1).map(Number);
+        const total = v.reduce((a, b) => a + b, 0);
+        return { busy: total - v[3] - v[4], total };
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** Each core's busy share (%) between two coreTicks() readings. */
+export function coreBusy(a: ReturnType<typeof coreTicks>, b: ReturnType<typeof coreTicks>): number[] {
+  return b.map((c, i) => Math.round((100 * (c.busy - (a[i]?.busy ?? 0))) / Math.max(1, c.total - (a[i]?.total ?? 0))));
+}
