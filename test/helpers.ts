@@ -7,6 +7,7 @@ import pg from 'pg';
 import { WebSocket } from 'ws';
 import { type App, buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
+import { roomSocketUrl } from '../src/rooms/protocol.js';
 import { type Services, closeServices, createServices, startBackground } from '../src/services.js';
 
 /**
@@ -189,8 +190,7 @@ export async function waitFor<T>(
  * `joined`; rejects with the room's `error` message (its JSON) or the socket's error.
  */
 export async function joinRoom(shortUrl: string, message: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const url = new URL(shortUrl);
-  const socket = new WebSocket(`${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}${url.pathname}/ws`, { headers });
+  const socket = new WebSocket(roomSocketUrl(shortUrl), { headers });
   const joined = new Promise<Record<string, unknown>>((resolve, reject) => {
     socket.on('message', (raw) => {
       const msg = JSON.parse(String(raw));

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
-import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../rooms/protocol.js';
+import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../rooms/protocol.js';
 
 /** The parts of @roamhq/wrtc (a native libwebrtc binding) the bot uses. */
 interface WrtcTrack {
@@ -175,9 +175,8 @@ export class BotParticipant {
     this.startedAt = performance.now();
     this.report.startedAtMs = Date.now();
     const page = new URL(this.options.pageUrl);
-    const code = page.pathname.replace(/^\/t\//, '').replace(/\/$/, '');
     const hash = new URLSearchParams(page.hash.replace(/^#/, ''));
-    let url = `${page.protocol === 'https:' ? 'wss' : 'ws'}://${page.host}/t/${code}/ws`;
+    let url = roomSocketUrl(page);
     let joined: Record<string, unknown> = {};
     // A node that does not host the talk sends us on to the one that does (scaled mode).
     for (let hops = 0; ; hops++) {

@@ -5,6 +5,16 @@
  * (web/src/talk) and the bots (src/bot) read these; this file imports nothing so both can.
  */
 
+/**
+ * The room socket of a talk page: ws(s)://host/t/<code>/ws, from the page's address (its short URL,
+ * or a join URL with its #token) or a node's address with the talk's path.
+ */
+export function roomSocketUrl(pageUrl: string | URL): string {
+  const page = new URL(pageUrl);
+  const code = page.pathname.replace(/^\/t\//, '').replace(/\/$/, '');
+  return `${page.protocol === 'https:' ? 'wss' : 'ws'}://${page.host}/t/${code}/ws`;
+}
+
 /** One participant as every client sees them. */
 export interface ParticipantView {
   id: string;

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import { SESSION_COOKIE } from '../platform/auth.js';
 import type { Services } from '../services.js';
 import { type SessionHost, signHandoff, verifyHandoff } from './handoff.js';
+import { roomSocketUrl } from './protocol.js';
 import type { Participant, Room } from './room.js';
 import { RoomError, type LiveRooms } from './service.js';
 
@@ -91,12 +92,11 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           }
           if ('nodeUrl' in result) {
             // Another node hosts this talk's room: the client opens its socket there and joins again.
-            const ws = new URL(`/t/${encodeURIComponent(code)}/ws`, result.nodeUrl as string);
-            ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+            const wsUrl = roomSocketUrl(new URL(`/t/${encodeURIComponent(code)}`, result.nodeUrl as string));
             // A handoff passes on what a cookie proved, once: one that came with this join goes on as
             // it is (its expiry too), so bouncing between nodes cannot keep renewing it.
             const session = handedOff ? (msg.session as string) : sessionHost ? signHandoff(services.config.SECRET_KEY, talk.id, sessionHost) : undefined;
-            reply({ type: 'redirect', ws_url: ws.toString(), session });
+            reply({ type: 'redirect', ws_url: wsUrl, session });
             socket.close(4005, 'this talk is hosted by another node');
             return;
           }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { speechWav } from './media.js';
@@ -26,8 +27,7 @@ process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 async function offerAndVanish(
   shortUrl: string,
 ): Promise<{ ws: WebSocket; offeredAt: number; answer: Promise<{ at: number; message: Record<string, unknown> }> }> {
-  const url = new URL(shortUrl);
-  const ws = new WebSocket(`ws://${url.host}${url.pathname}/ws`);
+  const ws = new WebSocket(roomSocketUrl(shortUrl));
   const messages: Record<string, unknown>[] = [];
   let wake: () => void = () => undefined;
   ws.on('message', (raw) => {

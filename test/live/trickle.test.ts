@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
+import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 
 interface Peer {
@@ -24,8 +25,7 @@ process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
  * and sends its candidates afterwards in `candidate` messages (or none at all).
  */
 async function joinWithoutCandidatesInOffer(shortUrl: string, trickle: boolean): Promise<{ connected: boolean; close(): void }> {
-  const url = new URL(shortUrl);
-  const ws = new WebSocket(`ws://${url.host}${url.pathname}/ws`);
+  const ws = new WebSocket(roomSocketUrl(shortUrl));
   const inbox: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   ws.on('message', (raw) => {

@@ -6,6 +6,7 @@ import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { SESSION_COOKIE } from '../../src/platform/auth.js';
+import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { type TestApp, type TestPartner, api, createPartner, dropSchema, startApp, waitFor } from '../helpers.js';
 import { hears, launch } from '../live/chromium.js';
@@ -108,7 +109,7 @@ describe('scaled mode: live rooms across two nodes', { skip }, () => {
       // By node b's announcement: nothing else tells node a (its heartbeat does not read talks).
       assert.ok(Date.now() - started < 2000, `closed ${Date.now() - started} ms after the end`);
       await waitFor(async () => (await roomNode(talk.id)) === undefined, 'the claim to go', 5000);
-      const late = await socketJoin(`${via(b, talk.short_url).replace(/^http/, 'ws')}/ws`, { name: 'Late' });
+      const late = await socketJoin(roomSocketUrl(via(b, talk.short_url)), { name: 'Late' });
       assert.equal(late.messages.find((m) => m.type === 'error')?.code, 'ended');
       late.ws.close();
     } finally {
@@ -133,7 +134,7 @@ describe('scaled mode: live rooms across two nodes', { skip }, () => {
       // A node cut off long enough for another to take its room over gives the room up at its next
       // renewal, and its participants' reconnects go to the new host.
       const talk = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Taken over' } })).body.talk;
-      const socketJoined = await socketJoin(`${talk.short_url.replace(/^http/, 'ws')}/ws`, { name: 'On a' });
+      const socketJoined = await socketJoin(roomSocketUrl(talk.short_url), { name: 'On a' });
       assert.ok(socketJoined.messages.some((m) => m.type === 'state'));
       assert.equal((await roomNode(talk.id))?.node_url, a.url);
       await db.query(`update ${schema}.room_nodes set node_id = $2, node_url = $3, heartbeat_at = now() where talk_id = $1`, [talk.id, bNode, b.url]);
@@ -142,7 +143,7 @@ describe('scaled mode: live rooms across two nodes', { skip }, () => {
       try {
         assert.equal(await within(socketJoined.closed, 5000, 'node a to give the room up'), 4004, 'node a closed the socket: reconnect');
         assert.equal((a.services.live as LiveRooms).roomOf(talk.id), undefined);
-        const again = await socketJoin(`${talk.short_url.replace(/^http/, 'ws')}/ws`, { name: 'On a' });
+        const again = await socketJoin(roomSocketUrl(talk.short_url), { name: 'On a' });
         const redirect = again.messages.find((m) => m.type === 'redirect');
         assert.equal(redirect?.ws_url, `${via(b, talk.short_url).replace(/^http/, 'ws')}/ws`);
         again.ws.close();
@@ -156,26 +157,22 @@ describe('scaled mode: live rooms across two nodes', { skip }, () => {
 
   test('a host signed in on one node is still the host on the node it is sent to', async () => {
     const talk = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Hosted across' } })).body.talk;
-    const first = await socketJoin(`${talk.short_url.replace(/^http/, 'ws')}/ws`, { name: 'First' });
+    const first = await socketJoin(roomSocketUrl(talk.short_url), { name: 'First' });
     const session = await b.services.accounts.startSession(p.userId);
-    const sent = await socketJoin(
-      `${via(b, talk.short_url).replace(/^http/, 'ws')}/ws`,
-      { name: 'Ignored' },
-      { cookie: `${SESSION_COOKIE}=${session.cookie}` },
-    );
+    const sent = await socketJoin(roomSocketUrl(via(b, talk.short_url)), { name: 'Ignored' }, { cookie: `${SESSION_COOKIE}=${session.cookie}` });
     const redirect = sent.messages.find((m) => m.type === 'redirect') as { ws_url: string; session: string } | undefined;
     assert.ok(redirect?.session, 'node b vouches for the session it read');
     assert.equal(await within(sent.closed, 5000, 'node b to close the socket it sent on'), 4005);
     // Sent round again, the statement goes on as it is: bouncing between nodes cannot renew it.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    const bounced = await socketJoin(`${via(b, talk.short_url).replace(/^http/, 'ws')}/ws`, { name: 'Ignored', session: redirect.session });
+    const bounced = await socketJoin(roomSocketUrl(via(b, talk.short_url)), { name: 'Ignored', session: redirect.session });
     assert.equal(bounced.messages.find((m) => m.type === 'redirect')?.session, redirect.session);
     const joined = await socketJoin(redirect.ws_url, { name: 'Ignored', session: redirect.session });
     const state = joined.messages.find((m) => m.type === 'state') as { participants: { name: string; role: string }[] } | undefined;
     assert.equal(state?.participants.find((x) => x.name === 'Scaled rooms Owner')?.role, 'host');
     // What node b vouched for is for this talk only.
     const other = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Another' } })).body.talk;
-    const misused = await socketJoin(`${other.short_url.replace(/^http/, 'ws')}/ws`, { name: 'Guest', session: redirect.session });
+    const misused = await socketJoin(roomSocketUrl(other.short_url), { name: 'Guest', session: redirect.session });
     const misusedState = misused.messages.find((m) => m.type === 'state') as { participants: { name: string; role: string }[] } | undefined;
     assert.equal(misusedState?.participants[0]?.role, 'listener');
     for (const s of [first, joined, misused, bounced]) s.ws.close();

@@ -1,5 +1,5 @@
 /** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
-import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../../../src/rooms/protocol.js';
+import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../../../src/rooms/protocol.js';
 
 export type { ParticipantView as Participant, RoomView as RoomState } from '../../../src/rooms/protocol.js';
 
@@ -44,7 +44,7 @@ export class RoomClient {
     private readonly handlers: RoomHandlers,
   ) {
     this.resumeKey = `smalltalk:resume:${code}`;
-    this.homeUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/t/${code}/ws`;
+    this.homeUrl = roomSocketUrl(new URL(`/t/${code}`, location.href));
     this.wsUrl = this.homeUrl;
     // For tests and diagnostics: the level of what this page receives, measured with WebAudio.
     (window as unknown as { smalltalk: unknown }).smalltalk = { receivedLevel: () => this.receivedLevel(), client: this };
