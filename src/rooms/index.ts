@@ -30,6 +30,7 @@ export function installLiveRooms(services: Services) {
   services.talks.listeners.push({
     talkEnded: (talk) => live.closeRoom(talk.id, 'ended'),
     talkDeleted: (talk) => live.closeRoom(talk.id, 'deleted'),
+    talkUpdated: (talk) => live.talkUpdated(talk),
     changedElsewhere: (partnerId) => live.talksChangedElsewhere(partnerId),
   });
   services.renderTalkPage = talkPageRenderer(live, (t) => services.talks.shortUrl(t));

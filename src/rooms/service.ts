@@ -137,11 +137,36 @@ export class LiveRooms implements LiveTalks {
       if (room.closed) continue;
       if (!talk) this.closeRoom(room.talk.id, 'deleted');
       else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
-      else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) {
-        room.talk = talk;
-        this.refresh(room);
+      else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) this.applyTalk(room, talk);
+    }
+  }
+
+  /** A talk was edited on this node: its open room takes the new fields at once. */
+  talkUpdated(talk: Talk) {
+    const room = this.rooms.get(talk.id);
+    if (room && !room.closed && talk.status !== 'ended') this.applyTalk(room, talk);
+  }
+
+  /**
+   * An open room takes its talk as edited: the new times move its start and end timers; a new room
+   * type seats everyone but hosts and speakers by its rule (the whole audience on stage in `default`,
+   * off it in the others), their mics as on being brought up or down; the mic rule applies from the
+   * next join or bring-up. Everyone is told what changed.
+   */
+  private applyTalk(room: Room, talk: Talk) {
+    const typeChanged = talk.room_type !== room.talk.room_type;
+    room.talk = talk;
+    const up = talk.room_type === 'default';
+    if (typeChanged) {
+      for (const p of room.participants.values()) {
+        if (p.role === 'host' || p.role === 'speaker' || p.onStage === up) continue;
+        p.onStage = up;
+        p.muted = up ? talk.mic_behavior === 'start_off' : true;
+        if (up) p.handRaisedAt = null;
       }
     }
+    this.schedule(room);
+    this.refresh(room);
   }
 
   // ---- LiveTalks seam
@@ -333,14 +358,30 @@ export class LiveRooms implements LiveTalks {
     if (room) return room;
     room = new Room(talk);
     this.rooms.set(talk.id, room);
-    const r = room;
-    if (talk.start_time && talk.start_time.getTime() > Date.now()) {
-      r.startTimer = setTimeout(() => void this.goLive(r), Math.min(talk.start_time.getTime() - Date.now(), 2 ** 31 - 1));
-    }
-    if (talk.end_time) {
-      r.endTimer = setTimeout(() => void this.endTalk(r.talk), Math.min(talk.end_time.getTime() - Date.now(), 2 ** 31 - 1));
-    }
+    this.schedule(room);
     return room;
+  }
+
+  /**
+   * Arms the room's start and end timers from its talk's times (again after every edit). A timer
+   * that fires reads the times again: setTimeout waits at most 24.8 days, and an edit may have
+   * moved them.
+   */
+  private schedule(room: Room) {
+    for (const t of [room.startTimer, room.endTimer]) if (t) clearTimeout(t);
+    room.startTimer = room.endTimer = null;
+    const { start_time: start, end_time: end } = room.talk;
+    const wait = (at: Date) => Math.min(Math.max(0, at.getTime() - Date.now()), 2 ** 31 - 1);
+    if (!room.live && start && start.getTime() > Date.now()) {
+      room.startTimer = setTimeout(() => (this.shouldBeLive(room) ? void this.goLive(room) : this.schedule(room)), wait(start));
+    }
+    if (end) {
+      room.endTimer = setTimeout(() => {
+        const due = room.talk.end_time;
+        if (due && due.getTime() <= Date.now()) void this.endTalk(room.talk);
+        else this.schedule(room);
+      }, wait(end));
+    }
   }
 
   private shouldBeLive(room: Room) {

@@ -26,6 +26,8 @@ const SHORT_CODE_ALPHABET = 'abcdefghijkmnopqrstuvwxyz23456789';
 export interface TalkLifecycleListener {
   talkEnded?(talk: Talk): void | Promise<void>;
   talkDeleted?(talk: Talk): void | Promise<void>;
+  /** The talk was edited on this node (its fields or times: PATCH, the dashboard). */
+  talkUpdated?(talk: Talk): void | Promise<void>;
   /**
    * Another node announced a change to some of the partner's talks (changes.ts, Postgres only);
    * null: announcements may have been missed while this node was not listening.
@@ -180,6 +182,7 @@ export class TalksService {
       return { talk, warnings };
     });
     this.changed(partnerId);
+    for (const l of this.listeners) await l.talkUpdated?.(updated.talk);
     return updated;
   }
 

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebSocket } from 'ws';
+import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp, waitFor } from '../helpers.js';
+
+/** Every message a joined socket receives from now on, and how it closed. */
+function listen(socket: WebSocket) {
+  const messages: Record<string, any>[] = [];
+  let closeCode: number | null = null;
+  socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+  socket.on('close', (code) => {
+    closeCode = code;
+  });
+  return { messages, closed: () => closeCode };
+}
+
+describe('the lobby, and a talk edited through the API while its room is open', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  const sockets: WebSocket[] = [];
+  before(async () => {
+    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });
+    p = await createPartner(t, 'Edits');
+  });
+  after(async () => {
+    for (const s of sockets) s.terminate();
+    await t.close();
+  });
+  const patch = (id: string, json: Record<string, unknown>) => api(t, 'PATCH', `/api/v1/partners/talks/${id}`, { token: p.token, json });
+  const status = async (id: string) => (await api(t, 'GET', `/api/v1/partners/talks/${id}`, { token: p.token })).body.talk.status;
+
+  test('a later end_time keeps the room open past the old one; an earlier one ends it then', async () => {
+    const endsAt = Date.now() + 3000;
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Running long', end_time: new Date(endsAt).toISOString() } })).body.talk;
+    const guest = await joinRoom(talk.short_url, { name: 'Gwen' });
+    sockets.push(guest.socket);
+    const seen = listen(guest.socket);
+    assert.equal((await patch(talk.id, { end_time: new Date(Date.now() + 60_000).toISOString() })).status, 200);
+    await new Promise((r) => setTimeout(r, endsAt - Date.now() + 1500));
+    assert.equal(seen.closed(), null, 'the room is still open past the old end time');
+    assert.equal(await status(talk.id), 'live');
+
+    const shortened = Date.now() + 1000;
+    await patch(talk.id, { end_time: new Date(shortened).toISOString() });
+    await waitFor(() => seen.closed() !== null, 'the room to close at the new end time', 5000);
+    assert.ok(Date.now() >= shortened, 'not before the new end time');
+    assert.equal(seen.closed(), 4000);
+    assert.ok(seen.messages.some((m) => m.type === 'ended'));
+    assert.equal(await status(talk.id), 'ended');
+  });
+
+  test('a new room type reaches everyone in the room and seats the audience by its rule', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Open floor', room_type: 'default', mic_behavior: 'start_on' } })).body
+      .talk;
+    const guest = await joinRoom(talk.short_url, { name: 'Gus' });
+    sockets.push(guest.socket);
+    const seen = listen(guest.socket);
+    const me = () =>
+      seen.messages
+        .filter((m) => m.type === 'update')
+        .flatMap((m) => m.participants ?? [])
+        .filter((x: Record<string, unknown>) => x.id === guest.participantId)
+        .pop();
+
+    await patch(talk.id, { room_type: 'hosted_events' });
+    await waitFor(() => seen.messages.some((m) => m.type === 'update' && m.talk?.room_type === 'hosted_events'), 'the new room type in an update', 3000);
+    await waitFor(() => me()?.can_speak === false, 'the guest to leave the stage', 3000);
+    assert.equal(me()?.muted, true);
+
+    await patch(talk.id, { room_type: 'default' });
+    await waitFor(() => me()?.can_speak === true, 'the guest back on stage in a default room', 3000);
+    assert.equal(me()?.muted, false, 'start_on: the mic is live on coming up');
+  });
+  test('before the start: a lobby; a guest cannot start it, a host can; a start time moved nearer opens it then', async () => {
+    const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Later today', start_time: inAnHour } })).body.talk;
+    const guest = await joinRoom(talk.short_url, { name: 'Early Eve' });
+    sockets.push(guest.socket);
+    const seen = listen(guest.socket);
+    const live = () => seen.messages.filter((m) => m.talk).pop()?.talk?.live;
+    guest.socket.send(JSON.stringify({ type: 'start' }));
+    await waitFor(() => seen.messages.some((m) => m.type === 'error'), 'the refusal', 3000);
+    assert.equal(seen.messages.find((m) => m.type === 'error')?.code, 'not_allowed');
+    assert.equal(await status(talk.id), 'scheduled', 'a guest cannot start the talk');
+
+    // Moved to a second from now: the room opens then, not an hour later.
+    const startsAt = Date.now() + 1000;
+    await patch(talk.id, { start_time: new Date(startsAt).toISOString() });
+    await waitFor(() => live() === true, 'the room to go live at the new start time', 5000);
+    assert.ok(Date.now() >= startsAt, 'not before the new start time');
+    assert.equal(await status(talk.id), 'live');
+
+    // A host starts another talk early.
+    const later = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Tomorrow', start_time: inAnHour } })).body.talk;
+    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${later.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host' } })).body
+      .join_token;
+    const host = await joinRoom(later.short_url, { token: new URL(jt.join_url).hash.slice('#token='.length) });
+    sockets.push(host.socket);
+    const hostSeen = listen(host.socket);
+    assert.equal(await status(later.id), 'scheduled');
+    host.socket.send(JSON.stringify({ type: 'start' }));
+    await waitFor(() => hostSeen.messages.some((m) => m.talk?.live === true), 'the host to start the talk early', 3000);
+    assert.equal(await status(later.id), 'live');
+  });
+});
