@@ -50,6 +50,29 @@ describe('room types, reconnects and talk_join in Chromium', () => {
   const serverView = (talkId: string, participantId: string) => live().roomOf(talkId)?.participants.get(participantId);
   const receivedBySfu = async () => (await live().sfu.stats()).reduce((a, s) => a + s.receivedPackets, 0);
 
+  test('before its start time: a lobby with a countdown, no audio, and a host who starts it early', async () => {
+    const talk = await createTalk({ name: 'Doors open soon', start_time: new Date(Date.now() + 3600_000).toISOString(), mic_behavior: 'start_on' });
+    try {
+      const host = await hostPage(talk.id);
+      const guest = await guestPage(talk.short_url, 'Lola Lobby');
+      const lobby = guest.getByRole('status').filter({ hasText: 'Lobby' });
+      await lobby.waitFor();
+      assert.match((await lobby.textContent()) ?? '', /Lobby: starts in 59m \d+s/);
+      assert.equal(await guest.getByRole('button', { name: 'Start now' }).count(), 0, 'only hosts can start early');
+      // Nothing is forwarded before the start: the host's speech does not reach the guest.
+      await trackPeak(guest);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.ok((await peakLevel(guest)) < 0.02, `silence in the lobby (peak ${await peakLevel(guest)})`);
+
+      await host.getByRole('button', { name: 'Start now' }).click();
+      await lobby.waitFor({ state: 'detached' });
+      await hears(guest, 'the host once the talk started');
+      assert.equal((await api(t, 'GET', `/api/v1/partners/talks/${talk.id}`, { token: p.token })).body.talk.status, 'live');
+    } finally {
+      await closePages();
+    }
+  });
+
   test('questions room: a listener raises a hand, the host brings them up (heard) and back down', async () => {
     const talk = await createTalk({ name: 'Ask me anything', room_type: 'questions', mic_behavior: 'start_on' });
     try {

@@ -37,12 +37,15 @@ function Countdown({ to }: { to: string }) {
   const left = Math.max(0, new Date(to).getTime() - now);
   if (left === 0) return <span>starting now</span>;
   const s = Math.floor(left / 1000);
-  const parts = [
-    Math.floor(s / 86400) && `${Math.floor(s / 86400)}d`,
-    `${Math.floor((s % 86400) / 3600)}h`,
-    `${Math.floor((s % 3600) / 60)}m`,
-    `${s % 60}s`,
-  ].filter(Boolean);
+  const units: [number, string][] = [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor((s % 86400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+    [s % 60, 's'],
+  ];
+  // From the first unit that is not zero: "59m 57s", not "0h 59m 57s".
+  const first = units.findIndex(([n]) => n > 0);
+  const parts = units.slice(first).map(([n, unit]) => `${n}${unit}`);
   return <span aria-live="off">starts in {parts.join(' ')}</span>;
 }
 
