@@ -203,3 +203,14 @@ export async function joinRoom(shortUrl: string, message: Record<string, unknown
   const msg = await joined;
   return { socket, participantId: msg.participant_id as string, resume: msg.resume as string };
 }
+
+/** Every message a room socket receives from now on, and its close code once it closed. */
+export function socketInbox(socket: WebSocket) {
+  const messages: Record<string, any>[] = [];
+  let closeCode: number | null = null;
+  socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+  socket.on('close', (code) => {
+    closeCode = code;
+  });
+  return { messages, closed: () => closeCode };
+}

@@ -15,6 +15,28 @@ function expiryOf(value: string | null | undefined): Date | null {
   return d;
 }
 
+/**
+ * An iCalendar content line folded as RFC 5545 (3.1) asks: at most 75 octets a line, each
+ * continuation starting with a space; never inside a UTF-8 character.
+ */
+export function foldLine(line: string): string {
+  const out: string[] = [];
+  let current = '';
+  let octets = 0;
+  for (const ch of line) {
+    const size = Buffer.byteLength(ch);
+    if (octets + size > 75) {
+      out.push(current);
+      current = ' ';
+      octets = 1;
+    }
+    current += ch;
+    octets += size;
+  }
+  out.push(current);
+  return out.join('\r\n');
+}
+
 function checkPhoto(url: string | null | undefined) {
   if (!url) return;
   try {
@@ -148,7 +170,7 @@ export function publicLiveRoutes() {
       return reply
         .type('text/calendar; charset=utf-8')
         .header('content-disposition', `attachment; filename="${escapeHtml(talk.short_code)}.ics"`)
-        .send(`${lines.join('\r\n')}\r\n`);
+        .send(`${lines.map(foldLine).join('\r\n')}\r\n`);
     });
   };
 }

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp, waitFor } from '../helpers.js';
-
-/** Every message a joined socket receives from now on, and how it closed. */
-function listen(socket: WebSocket) {
-  const messages: Record<string, any>[] = [];
-  let closeCode: number | null = null;
-  socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
-  socket.on('close', (code) => {
-    closeCode = code;
-  });
-  return { messages, closed: () => closeCode };
-}
+import { type TestApp, type TestPartner, api, createPartner, joinRoom, socketInbox, startApp, waitFor } from '../helpers.js';
 
 describe('the lobby, and a talk edited through the API while its room is open', () => {
   let t: TestApp;
@@ -34,7 +23,7 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Running long', end_time: new Date(endsAt).toISOString() } })).body.talk;
     const guest = await joinRoom(talk.short_url, { name: 'Gwen' });
     sockets.push(guest.socket);
-    const seen = listen(guest.socket);
+    const seen = socketInbox(guest.socket);
     assert.equal((await patch(talk.id, { end_time: new Date(Date.now() + 60_000).toISOString() })).status, 200);
     await new Promise((r) => setTimeout(r, endsAt - Date.now() + 1500));
     assert.equal(seen.closed(), null, 'the room is still open past the old end time');
@@ -54,7 +43,7 @@ describe('the lobby, and a talk edited through the API while its room is open', 
       .talk;
     const guest = await joinRoom(talk.short_url, { name: 'Gus' });
     sockets.push(guest.socket);
-    const seen = listen(guest.socket);
+    const seen = socketInbox(guest.socket);
     const me = () =>
       seen.messages
         .filter((m) => m.type === 'update')
@@ -76,7 +65,7 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Later today', start_time: inAnHour } })).body.talk;
     const guest = await joinRoom(talk.short_url, { name: 'Early Eve' });
     sockets.push(guest.socket);
-    const seen = listen(guest.socket);
+    const seen = socketInbox(guest.socket);
     const live = () => seen.messages.filter((m) => m.talk).pop()?.talk?.live;
     guest.socket.send(JSON.stringify({ type: 'start' }));
     await waitFor(() => seen.messages.some((m) => m.type === 'error'), 'the refusal', 3000);
@@ -96,7 +85,7 @@ describe('the lobby, and a talk edited through the API while its room is open', 
       .join_token;
     const host = await joinRoom(later.short_url, { token: new URL(jt.join_url).hash.slice('#token='.length) });
     sockets.push(host.socket);
-    const hostSeen = listen(host.socket);
+    const hostSeen = socketInbox(host.socket);
     assert.equal(await status(later.id), 'scheduled');
     host.socket.send(JSON.stringify({ type: 'start' }));
     await waitFor(() => hostSeen.messages.some((m) => m.talk?.live === true), 'the host to start the talk early', 3000);
