@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { speechWav } from './media.js';
+
+/** The `smalltalk` command as an operator runs it (bin/smalltalk.js), on this machine. */
+const smalltalk = (args: string[]) =>
+  promisify(execFile)(process.execPath, [path.resolve(import.meta.dirname, '..', '..', 'bin', 'smalltalk.js'), ...args], {
+    env: { ...process.env, LOG_LEVEL: 'silent' },
+    timeout: 120_000,
+  });
 
 export const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '5' };
 
@@ -46,5 +56,43 @@ describe('live audio between command-line participants', () => {
     } finally {
       await Promise.all([host.leave(), guest.leave(), silent.leave()]);
     }
+  });
+
+  test('the smalltalk bot join and loadtest commands join for real and report what they heard', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Commands' } })).body.talk;
+    const speaker = new BotParticipant({ pageUrl: talk.short_url, name: 'Speaker', audio: speech });
+    try {
+      await speaker.join();
+      const bot = JSON.parse((await smalltalk(['bot', 'join', talk.short_url, '--name', 'CLI Listener', '--seconds', '4', '--json'])).stdout);
+      assert.equal(bot.role, 'listener');
+      assert.ok(bot.joinMs > 0, `a join time (${bot.joinMs})`);
+      assert.ok(bot.loudFrames > 50, `the CLI bot heard the speaker (${bot.loudFrames} loud frames)`);
+    } finally {
+      await speaker.leave();
+    }
+
+    const { stdout } = await smalltalk([
+      'loadtest',
+      talk.short_url,
+      '--speakers',
+      '1',
+      '--listeners',
+      '4',
+      '--seconds',
+      '3',
+      '--play',
+      speechWav(),
+      '--processes',
+      '2',
+      '--server-pid',
+      String(process.pid),
+      '--json',
+    ]);
+    const r = JSON.parse(stdout.trim().split('\n').pop() as string);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.listeners, 4);
+    assert.equal(r.fractionReceiving, 1, JSON.stringify(r));
+    assert.ok(r.joinP50 > 0 && r.joinP99 >= r.joinP50, `join p50 ${r.joinP50}, p99 ${r.joinP99}`);
+    assert.ok(r.serverCpu > 0, `the server's CPU (${r.serverCpu})`);
   });
 });
