@@ -112,6 +112,16 @@ describe('the talk page in Chromium', () => {
       await again.goto(talk.short_url);
       await again.getByText('This talk has ended.').waitFor();
       await waitFor(() => (t.services.live?.participants(talk.id).length ?? 0) === 0, 'the room to empty');
+      // A talk past its end time that nobody ended says so at once, with no join form.
+      const past = (
+        await api(t, 'POST', '/api/p/talk', {
+          token: p.token,
+          json: { name: 'Yesterday', start_time: new Date(Date.now() - 7200_000).toISOString(), end_time: new Date(Date.now() - 3600_000).toISOString() },
+        })
+      ).body.talk;
+      await again.goto(past.short_url);
+      await again.getByText('This talk has ended.').waitFor();
+      assert.equal(await again.getByRole('button', { name: 'Join' }).count(), 0);
     } finally {
       await ctx.close();
     }

@@ -370,7 +370,9 @@ function InRoom({
 }
 
 function TalkPage() {
-  const [phase, setPhase] = useState<'prejoin' | 'room' | 'ended' | 'left'>(data.talk.status === 'ended' ? 'ended' : 'prejoin');
+  // Ended, or past its end time with nobody in it (the server ends it at the next join attempt).
+  const over = data.talk.status === 'ended' || (data.talk.end_time !== null && Date.parse(data.talk.end_time) <= Date.now());
+  const [phase, setPhase] = useState<'prejoin' | 'room' | 'ended' | 'left'>(over ? 'ended' : 'prejoin');
   const [error, setError] = useState<string | null>(null);
   const [state, setState] = useState<RoomState | null>(null);
   const [levels, setLevels] = useState<Record<string, number>>({});
