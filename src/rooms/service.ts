@@ -166,6 +166,8 @@ export class LiveRooms implements LiveTalks {
       }
     }
     this.schedule(room);
+    // A lobby whose start time was removed or moved into the past opens now.
+    if (!room.live && room.participants.size > 0 && this.shouldBeLive(room)) void this.goLive(room);
     this.refresh(room);
   }
 

@@ -79,6 +79,14 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     assert.ok(Date.now() >= startsAt, 'not before the new start time');
     assert.equal(await status(talk.id), 'live');
 
+    // A start time removed: the lobby opens at once.
+    const unset = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Whenever', start_time: inAnHour } })).body.talk;
+    const waiting = await joinRoom(unset.short_url, { name: 'Wes Waiting' });
+    sockets.push(waiting.socket);
+    const waitingSeen = socketInbox(waiting.socket);
+    assert.equal((await patch(unset.id, { start_time: '' })).body.talk.start_time, null);
+    await waitFor(() => waitingSeen.messages.some((m) => m.talk?.live === true), 'the room to open once its start time is gone', 3000);
+
     // A host starts another talk early.
     const later = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Tomorrow', start_time: inAnHour } })).body.talk;
     const jt = (await api(t, 'POST', `/api/v1/partners/talks/${later.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host' } })).body
