@@ -108,6 +108,29 @@ export class RoomsRepository {
       .execute();
   }
 
+  /**
+   * Live talks that no node hosts (none renewed a claim within staleSeconds; with one node, none
+   * at all): left live by a node that stopped or crashed. Every partner's: a sweep of the platform.
+   */
+  liveTalksWithoutRoom(staleSeconds: number) {
+    return this.db
+      .selectFrom('talks as t')
+      .select(['t.id', 't.partner_id'])
+      .where('t.status', '=', 'live')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('room_nodes as n')
+              .select('n.talk_id')
+              .whereRef('n.talk_id', '=', 't.id')
+              .where('n.heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${staleSeconds})`),
+          ),
+        ),
+      )
+      .limit(1000)
+      .execute();
+  }
+
   markLeft(partnerId: string, participantId: string) {
     return this.db.updateTable('talk_participants').set({ left_at: new Date() }).where('partner_id', '=', partnerId).where('id', '=', participantId).execute();
   }

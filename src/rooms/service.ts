@@ -65,6 +65,9 @@ export class LiveRooms implements LiveTalks {
   /** First joins of a talk on this node between its claim and its room opening. */
   private readonly claiming = new Map<string, number>();
   private readonly guestJoins: JoinLimit;
+  /** Live talks seen with no room on any node, since when (sweepOrphans). */
+  private readonly orphanedSince = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Db,
@@ -85,6 +88,12 @@ export class LiveRooms implements LiveTalks {
 
   async start() {
     await this.placement.start();
+    const timeoutMs = this.config.EMPTY_ROOM_TIMEOUT_SECONDS * 1000;
+    this.sweepTimer = setInterval(
+      () => void this.sweepOrphans().catch((err) => this.log.warn({ err }, 'could not look for live talks left without a room')),
+      Math.min(60_000, Math.max(500, timeoutMs / 2)),
+    );
+    this.sweepTimer.unref();
     if (this.placement.heartbeatMs > 0) {
       this.heartbeatTimer = setInterval(() => {
         this.heartbeating ??= this.heartbeat().finally(() => {
@@ -139,6 +148,28 @@ export class LiveRooms implements LiveTalks {
       else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
       else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) this.applyTalk(room, talk);
     }
+  }
+
+  /**
+   * A talk left live by a node that stopped or crashed, and that nobody rejoined, ends once it has
+   * had no room on any node for EMPTY_ROOM_TIMEOUT_SECONDS, as an emptied room would. Otherwise its
+   * status stayed `live` for good.
+   */
+  private async sweepOrphans() {
+    const now = Date.now();
+    const hostedHere = (talkId: string) => this.rooms.has(talkId) || this.claiming.has(talkId);
+    const seen = new Set<string>();
+    for (const talk of await this.repo.liveTalksWithoutRoom(this.placement.staleSeconds)) {
+      if (hostedHere(talk.id)) continue;
+      seen.add(talk.id);
+      const since = this.orphanedSince.get(talk.id) ?? now;
+      this.orphanedSince.set(talk.id, since);
+      if (now - since < this.config.EMPTY_ROOM_TIMEOUT_SECONDS * 1000 || hostedHere(talk.id)) continue;
+      this.orphanedSince.delete(talk.id);
+      const ended = await this.talks.endIfLive(talk.partner_id, talk.id);
+      if (ended) this.log.info({ talkId: talk.id }, 'ended a live talk that had no room on any node (left by a stopped node, nobody came back)');
+    }
+    for (const id of this.orphanedSince.keys()) if (!seen.has(id)) this.orphanedSince.delete(id);
   }
 
   /** A talk was edited on this node: its open room takes the new fields at once. */
@@ -455,6 +486,7 @@ export class LiveRooms implements LiveTalks {
 
   async closeAll() {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     // A renewal under way could claim again what the closes below release.
     await this.heartbeating;
     for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'shutdown');

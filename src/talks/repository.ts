@@ -67,13 +67,15 @@ export class TalksRepository {
       .executeTakeFirstOrThrow();
   }
 
-  update(q: Queryable, partnerId: string, talkId: string, changes: TalkUpdate): Promise<Talk | undefined> {
+  /** Updates a talk; with `onlyIfLive`, only while its status is `live` (undefined otherwise). */
+  update(q: Queryable, partnerId: string, talkId: string, changes: TalkUpdate, onlyIfLive = false): Promise<Talk | undefined> {
     if (!isUuid(talkId)) return Promise.resolve(undefined);
     return q
       .updateTable('talks')
       .set({ ...changes, updated_at: new Date() })
       .where('partner_id', '=', partnerId)
       .where('id', '=', talkId)
+      .$if(onlyIfLive, (u) => u.where('status', '=', 'live'))
       .returningAll()
       .executeTakeFirst();
   }

@@ -196,8 +196,19 @@ export class TalksService {
 
   /** Ends a talk (host action or API): the room closes and the page says it has ended. */
   async end(partnerId: string, talkId: string): Promise<Talk> {
-    const talk = await this.repo.update(this.db, partnerId, talkId, { status: 'ended', ended_at: new Date() });
+    const talk = await this.endTalk(partnerId, talkId, false);
     if (!talk) throw notFound('talk');
+    return talk;
+  }
+
+  /** Ends a talk only if it is still live (a talk left live by a stopped node): undefined if it was not. */
+  endIfLive(partnerId: string, talkId: string): Promise<Talk | undefined> {
+    return this.endTalk(partnerId, talkId, true);
+  }
+
+  private async endTalk(partnerId: string, talkId: string, onlyIfLive: boolean): Promise<Talk | undefined> {
+    const talk = await this.repo.update(this.db, partnerId, talkId, { status: 'ended', ended_at: new Date() }, onlyIfLive);
+    if (!talk) return undefined;
     this.changed(partnerId);
     for (const l of this.listeners) await l.talkEnded?.(talk);
     return talk;
