@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
-import { closeServices, createServices } from './services.js';
+import { closeServices, createCommandServices } from './services.js';
 import { botCommand } from './bot/cli.js';
 import { loadtestCommand } from './bot/loadtest.js';
 import { webhookCommand } from './webhooks/cli.js';
@@ -32,8 +32,8 @@ function print(json: boolean, value: unknown, text: string) {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
 
-async function withServices<T>(config: Config, fn: (s: Awaited<ReturnType<typeof createServices>>) => Promise<T>): Promise<T> {
-  const services = await createServices(config);
+async function withServices<T>(config: Config, fn: (s: Awaited<ReturnType<typeof createCommandServices>>) => Promise<T>): Promise<T> {
+  const services = await createCommandServices(config);
   try {
     return await fn(services);
   } finally {

@@ -55,15 +55,26 @@ export interface ServiceOptions {
   queueSchema?: string;
 }
 
-export function createLogger(config: Config): Logger {
-  return pino({
+/** The server logs to stdout; a command logs to stderr (`to: 'stderr'`), keeping stdout for what it prints. */
+export function createLogger(config: Config, to: 'stdout' | 'stderr' = 'stdout'): Logger {
+  const options = {
     level: config.LOG_LEVEL,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.api_token', '*.secret', 'headers.authorization'],
       censor: '[redacted]',
     },
     serializers: { err: safeError },
-  });
+  };
+  return to === 'stdout' ? pino(options) : pino(options, pino.destination({ fd: 2, sync: true }));
+}
+
+/**
+ * The services for a `smalltalk` command other than `serve`: the same as the server's, but logging
+ * to stderr, so that stdout holds only what the command prints (one JSON document with --json),
+ * also on a first run, when the migrations are logged.
+ */
+export function createCommandServices(config: Config): Promise<Services> {
+  return createServices(config, { log: createLogger(config, 'stderr') });
 }
 
 /** Database errors carry the query's parameters (which may be secrets): log everything but those. */

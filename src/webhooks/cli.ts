@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { closeServices, createServices } from '../services.js';
+import { closeServices, createCommandServices } from '../services.js';
 import { webhooksOf } from './index.js';
 import type { CreateWebhookInput } from './schemas.js';
 
@@ -28,7 +28,7 @@ export const webhookCommand: Command = async (args, config) => {
     return 2;
   }
   const partnerId = values.partner;
-  const services = await createServices(config());
+  const services = await createCommandServices(config());
   const out = (value: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
   try {
     const webhooks = webhooksOf(services);

@@ -10,11 +10,14 @@ import { startApp } from '../helpers.js';
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..', '..');
 
-/** The `smalltalk` command on the embedded database, as an operator runs it. */
+/**
+ * The `smalltalk` command on the embedded database, as an operator runs it: logging at its default
+ * level, so a log line on stdout would break the `--json` output the tests parse.
+ */
 function smalltalk(args: string[], dataDir: string) {
   return run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), ...args], {
     cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '' },
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info', DATABASE_URL: '' },
   });
 }
 
