@@ -116,7 +116,6 @@ export class TalksRepository {
     return this.db.selectFrom('talks').selectAll().where('short_code', '=', code).executeTakeFirst();
   }
 
-  /** By id alone, for the live room (its join token or short code was already checked). */
   /** Talks of live rooms, whatever their partner (the rooms re-read theirs after a change elsewhere). */
   byIdsForRooms(talkIds: string[]): Promise<Talk[]> {
     const ids = talkIds.filter(isUuid);
@@ -124,6 +123,7 @@ export class TalksRepository {
     return this.db.selectFrom('talks').selectAll().where('id', 'in', ids).execute();
   }
 
+  /** By id alone, for the live room (its join token or short code was already checked). */
   byIdForRoom(talkId: string): Promise<Talk | undefined> {
     if (!isUuid(talkId)) return Promise.resolve(undefined);
     return this.db.selectFrom('talks').selectAll().where('id', '=', talkId).executeTakeFirst();
