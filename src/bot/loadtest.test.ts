@@ -23,6 +23,8 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   startedAtMs: 0,
   phases: {},
   redirects: 0,
+  reconnects: 0,
+  reconnectGapsMs: [],
   ...over,
 });
 

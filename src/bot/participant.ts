@@ -119,6 +119,10 @@ export interface ParticipantReport {
   phases: Record<string, number>;
   /** How many times a node sent the socket on to the node hosting the talk (scaled mode). */
   redirects: number;
+  /** Times the socket dropped (a node died or restarted, the network went) and the bot came back. */
+  reconnects: number;
+  /** For each reconnect: ms from the drop to media connected again. */
+  reconnectGapsMs: number[];
 }
 
 /** A real participant from the command line: signalling over the room socket, media with libwebrtc. */
@@ -154,6 +158,8 @@ export class BotParticipant {
     startedAtMs: null,
     phases: {},
     redirects: 0,
+    reconnects: 0,
+    reconnectGapsMs: [],
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
@@ -161,6 +167,9 @@ export class BotParticipant {
   private publishing = false;
   private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
   private readonly loudWaiters: { frames: number; resolve(): void }[] = [];
+  /** The resume secret of this participant, to come back as the same one after a drop. */
+  private resume: string | null = null;
+  private leaving = false;
 
   constructor(private readonly options: ParticipantOptions) {
     this.report.decoding = options.decode !== false;
@@ -174,6 +183,14 @@ export class BotParticipant {
   async join(): Promise<void> {
     this.startedAt = performance.now();
     this.report.startedAtMs = Date.now();
+    await this.connect();
+  }
+
+  /**
+   * Joins through the page's server (sent on to the node hosting the talk), as the same participant
+   * when there is a resume secret, and negotiates media.
+   */
+  private async connect(): Promise<void> {
     const page = new URL(this.options.pageUrl);
     const hash = new URLSearchParams(page.hash.replace(/^#/, ''));
     let url = roomSocketUrl(page);
@@ -195,10 +212,11 @@ export class BotParticipant {
         name: this.options.name ?? 'bot',
         token: this.options.token ?? hash.get('token') ?? undefined,
         invite: this.options.invite ?? hash.get('invite') ?? undefined,
+        resume: this.resume ?? undefined,
       });
       joined = await this.next((m) => m.type === 'joined' || m.type === 'error' || m.type === 'redirect');
       if (joined.type !== 'redirect') {
-        ws.on('close', () => this.stopAudio());
+        ws.on('close', (code) => this.socketClosed(ws, code));
         break;
       }
       ws.removeAllListeners('message');
@@ -210,6 +228,9 @@ export class BotParticipant {
     if (joined.type === 'error') throw new Error(`${joined.code}: ${joined.message}`);
     this.mark('joined');
     this.report.participantId = joined.participant_id as string;
+    this.resume = (joined.resume as string | undefined) ?? null;
+    // A reconnect negotiates anew: the old connection's media is gone with its node or socket.
+    this.closeMedia();
     const slots = joined.slots as number;
     const { RTCPeerConnection, nonstandard } = wrtc();
     // max-bundle: one transport for all five m-lines. By default libwebrtc gathers for each m-line
@@ -420,18 +441,58 @@ export class BotParticipant {
     this.timer = null;
   }
 
-  async leave() {
-    await this.collectStats().catch(() => undefined);
-    this.report.receivedRms = this.report.frames ? Math.round((this.rmsSum / this.report.frames) * 10000) / 10000 : 0;
+  private closeMedia() {
     this.source = null;
     this.stopAudio();
     for (const s of this.sinks) s.stop();
     this.sinks = [];
-    if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: 'leave' });
-    this.ws?.close();
     this.micTrack?.stop();
     this.micTrack = null;
     this.pc?.close();
     this.pc = null;
+  }
+
+  /**
+   * The room socket closed. Unless we left, the talk ended or a host removed us, the bot comes back
+   * as the page does: through the page's server, as the same participant, retrying every second,
+   * and reports how long it was gone (the load tests read it).
+   */
+  private socketClosed(ws: WebSocket, code: number) {
+    this.stopAudio();
+    if (this.leaving || ws !== this.ws || code === 4000 || code === 4001 || code === 4003) return;
+    void this.reconnect();
+  }
+
+  private async reconnect() {
+    const droppedAt = performance.now();
+    let lastError = '';
+    for (let attempt = 0; attempt < 60 && !this.leaving; attempt++) {
+      await new Promise((r) => setTimeout(r, attempt === 0 ? 250 : 1000));
+      if (this.leaving) return;
+      try {
+        await this.connect();
+        const pc = this.pc;
+        const deadline = performance.now() + 10_000;
+        while (pc && pc.connectionState !== 'connected' && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        if (pc?.connectionState !== 'connected') throw new Error('media did not connect again');
+        this.report.reconnects++;
+        this.report.reconnectGapsMs.push(Math.round(performance.now() - droppedAt));
+        return;
+      } catch (err) {
+        lastError = (err as Error).message;
+        this.ws?.removeAllListeners();
+        this.ws?.terminate();
+      }
+    }
+    if (!this.leaving) this.report.error = `lost the connection and could not come back: ${lastError}`;
+  }
+
+  async leave() {
+    this.leaving = true;
+    await this.collectStats().catch(() => undefined);
+    this.report.receivedRms = this.report.frames ? Math.round((this.rmsSum / this.report.frames) * 10000) / 10000 : 0;
+    if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: 'leave' });
+    this.ws?.close();
+    this.closeMedia();
   }
 }

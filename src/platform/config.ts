@@ -67,6 +67,8 @@ const EnvSchema = Type.Object({
    * back, the recording is marked failed with a reason.
    */
   RECORDING_ABANDON_HOURS: Type.Number({ minimum: 0.001, default: 24 }),
+  /** Several nodes: a recording whose node has not renewed its lease for this long is taken for abandoned. */
+  RECORDING_LEASE_SECONDS: Type.Number({ minimum: 1, default: 30 }),
   TRANSCRIBE_ENGINE: Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper'), Type.Literal('http'), Type.Literal('none')], {
     default: 'pocketsphinx',
   }),

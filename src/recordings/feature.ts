@@ -28,7 +28,7 @@ export function installRecording(services: Services): void {
     });
     services.recordings = new RecordingsService(services.db.db, storage, config.PUBLIC_URL, config.SECRET_KEY);
   }
-  const recorder = new Recorder(services, () => services.live);
+  const recorder = new Recorder(services, () => services.live, config.RECORDING_LEASE_SECONDS * 1000);
   const engine = createEngine(config);
   const transcriber = engine ? new Transcriber(services, engine) : null;
   // This node's own queue (local storage) and the shared one (S3; and jobs queued before queues were per node).

@@ -48,6 +48,8 @@ export const localPlacement: RoomPlacement = {
  */
 export class SharedPlacement implements RoomPlacement {
   readonly nodeId = randomUUID();
+  /** Recent answers of other nodes' liveness probe, by address: [alive, when]. */
+  private readonly probes = new Map<string, [boolean, number]>();
 
   /**
    * @param nodeUrl this node's own address (NODE_PUBLIC_URL), or the shared PUBLIC_URL when unset.
@@ -59,6 +61,8 @@ export class SharedPlacement implements RoomPlacement {
     private readonly nodeUrl: string,
     readonly heartbeatMs: number,
     private readonly ownUrl: boolean,
+    /** Whether the node at an address answers (its /healthz); see `claim`. */
+    private readonly isAlive: (nodeUrl: string) => Promise<boolean> = probeNode,
   ) {}
 
   get staleSeconds() {
@@ -82,11 +86,34 @@ export class SharedPlacement implements RoomPlacement {
           where ${takeOver}
         returning node_id`.execute(this.db);
       if (rows.length > 0) return { local: true };
-      const holder = await this.db.selectFrom('room_nodes').select('node_url').where('talk_id', '=', talkId).executeTakeFirst();
+      const holder = await this.db.selectFrom('room_nodes').select(['node_id', 'node_url']).where('talk_id', '=', talkId).executeTakeFirst();
       // Gone between the two statements (its room just closed): claim again.
-      if (holder) return { local: false, nodeUrl: holder.node_url === this.nodeUrl ? null : holder.node_url };
+      if (!holder) continue;
+      if (holder.node_url === this.nodeUrl) return { local: false, nodeUrl: null };
+      // A node that died keeps its claims until they go stale (three heartbeats, 30 s by default),
+      // and everyone sent to it meanwhile fails: its address not answering at all (refused, or no
+      // answer within PROBE_TIMEOUT_MS) lets this node take the room over now.
+      if (await this.answers(holder.node_url)) return { local: false, nodeUrl: holder.node_url };
+      const taken = await this.db
+        .updateTable('room_nodes')
+        .set({ node_id: this.nodeId, node_url: this.nodeUrl, heartbeat_at: sql`now()`, claimed_at: sql`now()` })
+        .where('talk_id', '=', talkId)
+        .where('node_id', '=', holder.node_id)
+        .returning('talk_id')
+        .executeTakeFirst();
+      if (taken) return { local: true };
     }
     throw new Error('could not place the room: its claim kept changing hands');
+  }
+
+  /** Whether the node at `nodeUrl` answers, asked at most once every PROBE_CACHE_MS per address. */
+  private async answers(nodeUrl: string): Promise<boolean> {
+    const known = this.probes.get(nodeUrl);
+    if (known && Date.now() - known[1] < PROBE_CACHE_MS) return known[0];
+    const alive = await this.isAlive(nodeUrl);
+    this.probes.set(nodeUrl, [alive, Date.now()]);
+    if (this.probes.size > 1000) this.probes.clear();
+    return alive;
   }
 
   async renew(talkIds: string[]): Promise<string[]> {
@@ -108,5 +135,21 @@ export class SharedPlacement implements RoomPlacement {
 
   async releaseAll() {
     await this.db.deleteFrom('room_nodes').where('node_id', '=', this.nodeId).execute();
+  }
+}
+
+/** How long another node's liveness answer is reused (joins of a talk hosted elsewhere come in bursts). */
+const PROBE_CACHE_MS = 2_000;
+/** A node that has not answered its liveness probe in this long is taken for dead. */
+const PROBE_TIMEOUT_MS = 1_500;
+
+/** Asks another node's /healthz: any HTTP answer means alive; refused, reset or silent means dead. */
+export async function probeNode(nodeUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/healthz', nodeUrl), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    await res.body?.cancel();
+    return true;
+  } catch {
+    return false;
   }
 }
