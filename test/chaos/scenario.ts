@@ -234,9 +234,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
-/** A random schedule of `n` faults, about half of them SIGKILLs. */
+/** A random schedule of `n` faults, half of them SIGKILLs. */
 export function schedule(n: number, seed: number): Fault[] {
   const rand = random(seed ^ 0x5eed);
-  const kinds: Fault[] = ['sigkill', 'sigkill', 'terminate', 'postgres-restart', 'redis-restart'];
+  const kinds: Fault[] = ['sigkill', 'sigkill', 'sigkill', 'terminate', 'postgres-restart', 'redis-restart'];
   return Array.from({ length: n }, () => kinds[Math.floor(rand() * kinds.length)]);
 }
