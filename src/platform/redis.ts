@@ -17,7 +17,8 @@ const RECONNECT_MAX_MS = 5_000;
 
 /**
  * The scaled mode's Redis (shared rate-limit counters). It may be unreachable at start or go
- * away later: then commands fail at once (no offline queue, so a request never waits on it), its
+ * away later: then commands fail at once (no offline queue, so a request never waits on it; a
+ * stalled one times out after a second), its
  * errors are logged through pino once per outage (never ioredis's raw "Unhandled error event"
  * lines), it reconnects with backoff, and `up` says whether the shared counters are in use.
  */
@@ -30,6 +31,8 @@ export class SharedRedis {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       connectTimeout: 2_000,
+      // A stalled Redis (connected, silent) must not hold requests: the count falls back to memory.
+      commandTimeout: 1_000,
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 10), RECONNECT_MAX_MS),
     });
     this.client.on('error', (err: Error & { code?: string }) => {

@@ -77,6 +77,21 @@ describe('scaled mode: Redis unreachable at start and later', { skip, timeout: 3
     assert.ok(rejected.length >= 4 && rejected.every((s) => s === 429), `30 a minute across both nodes: ${rejected}`);
   });
 
+  test('Redis stalled: each request is answered within about a second (counted per node meanwhile)', async () => {
+    const p = await createPartner(a, 'Stalled');
+    const resume = redis.stall();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        assert.equal((await api(a, 'GET', '/api/v1/partners/groups', { token: p.token })).status, 200);
+        assert.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
+      }
+    } finally {
+      resume();
+    }
+    await waitFor(async () => (await redisState(a)).body.status === 'ready', 'ready again', 30_000);
+  });
+
   test('Redis killed while running, then restarted: the API keeps answering, then shared again', async () => {
     await redis.stop();
     await waitFor(async () => (await redisState(a)).body.status === 'degraded', 'degraded', 30_000);

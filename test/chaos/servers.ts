@@ -177,6 +177,14 @@ export class PrivateRedis {
     return this;
   }
 
+  /** A stalled Redis: the process stopped (SIGSTOP), its connections open and silent. Returns the resume. */
+  stall() {
+    const child = this.child;
+    if (!child) throw new Error('redis is not running');
+    child.kill('SIGSTOP');
+    return () => child.kill('SIGCONT');
+  }
+
   async stop() {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
