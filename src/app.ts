@@ -8,19 +8,24 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Redis } from 'ioredis';
 import { accountRoutes } from './accounts/routes.js';
 import { groupRoutes } from './groups/routes.js';
 import { AppError, type ErrorBody, errorCatalogue } from './platform/errors.js';
 import { ErrorEnvelope } from './platform/http.js';
 import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
-import { ping } from './platform/db/index.js';
+import { isDatabaseUnavailable } from './platform/db/index.js';
+import { SharedRedis } from './platform/redis.js';
 import { serveAssets } from './platform/web.js';
 import type { Services } from './services.js';
 import { recordingFileRoutes, recordingRoutes } from './recordings/routes.js';
 import { talkPageRoutes, talkRoutes } from './talks/routes.js';
 import { themeRoutes } from './themes/routes.js';
+
+/** How long /readyz waits for the database before it answers 503. */
+const READY_TIMEOUT_MS = 2_000;
+/** Retry-After on a 503 while the database is unreachable. */
+const RETRY_AFTER_SECONDS = 5;
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -87,10 +92,18 @@ export async function buildApp(services: Services): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+  app.setErrorHandler((unmapped: FastifyError | AppError, request, reply) => {
+    // The database went away under this request (restart, failover, dropped connection): the
+    // client may retry shortly. Logged as a warning, without the query's parameters.
+    const error = isDatabaseUnavailable(unmapped)
+      ? new AppError('service_unavailable', 'the database is unreachable at the moment; retry shortly', undefined, {
+          'retry-after': String(RETRY_AFTER_SECONDS),
+        })
+      : unmapped;
+    if (error !== unmapped) request.log.warn({ err: { message: unmapped.message, code: unmapped.code } }, 'database unreachable');
     const body = toErrorBody(error, request.id);
     const status = error instanceof AppError ? error.status : statusOf(error, body.code);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status >= 500 && error === unmapped) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code, field: body.field }, body.message);
     if (error instanceof AppError) reply.headers(error.headers);
     return reply.code(status).send({ error: body });
@@ -99,10 +112,23 @@ export async function buildApp(services: Services): Promise<App> {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id } });
   });
 
+  // Shared rate-limit counters across nodes (scaled mode); closed with the app.
+  const redis = config.REDIS_URL ? new SharedRedis(config.REDIS_URL, services.log) : undefined;
+  if (redis) app.addHook('onClose', () => redis.close());
+
+  // Liveness: the process answers. Readiness: the database answers within READY_TIMEOUT_MS (a
+  // stalled database must not hang the probe). Redis unreachable leaves the node ready but
+  // degraded: the API works, with rate limits counted per node meanwhile.
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ok = await ping(services.db.db);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'database unreachable' });
+    const database = (await services.db.ping(READY_TIMEOUT_MS)) ? 'ok' : 'unreachable';
+    const checks: Record<string, string> = { database };
+    if (redis) checks.redis = redis.up ? 'ok' : 'unreachable (rate limits per node)';
+    if (database !== 'ok') {
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return reply.code(503).send({ status: 'database unreachable', checks });
+    }
+    return reply.code(200).send({ status: redis && !redis.up ? 'degraded' : 'ready', checks });
   });
 
   await serveAssets(app);
@@ -111,9 +137,6 @@ export async function buildApp(services: Services): Promise<App> {
   await recordingFileRoutes(app, services);
 
   // Everything a partner calls with an API token: one scope, one auth hook, one rate limit.
-  // Shared counters across nodes (scaled mode); closed with the app.
-  const rateLimitRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) : undefined;
-  if (rateLimitRedis) app.addHook('onClose', async () => void (await rateLimitRedis.quit()));
   await app.register(async (partnerApi) => {
     const auth = requirePartner(services.accounts);
     partnerApi.addHook('onRequest', auth);
@@ -122,8 +145,7 @@ export async function buildApp(services: Services): Promise<App> {
       hook: 'preHandler',
       max: config.RATE_LIMIT_PER_MINUTE,
       timeWindow: 60_000,
-      redis: rateLimitRedis,
-      nameSpace: 'smalltalk-rl:',
+      store: redis?.rateLimitStore('smalltalk-rl:'),
       keyGenerator: (request) => request.partner?.tokenId ?? `${request.partner?.partnerId}:${request.sessionUser?.userId}`,
       errorResponseBuilder: (_request, context) =>
         new AppError('rate_limited', `rate limit of ${context.max} requests a minute reached; retry in ${Math.ceil(context.ttl / 1000)} s`, undefined, {

@@ -55,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
         const cfg = config();
         const db = await openDatabase(cfg);
         try {
+          await db.prepare();
           const applied = await migrate(db.db, cfg.DATABASE_SCHEMA);
           console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
         } finally {

@@ -1,10 +1,30 @@
 import { buildApp } from './app.js';
 import type { Config } from './platform/config.js';
-import { closeServices, createServices, startBackground } from './services.js';
+import { isDatabaseUnavailable, redactUrl } from './platform/db/index.js';
+import { closeServices, createLogger, createServices, startBackground } from './services.js';
 
 /** Starts the whole server (embedded or scaled, per config) and stops it cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<void> {
-  const services = await createServices(config);
+  const log = createLogger(config);
+  // A query whose promise nobody awaits (a background timer's) must not end the process when
+  // the database goes away under it: the work is retried by its own schedule.
+  process.on('unhandledRejection', (err) => {
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'database unreachable (background work)');
+      return;
+    }
+    log.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
+  let services: Awaited<ReturnType<typeof createServices>>;
+  try {
+    // While the database is unreachable it says so in one line and retries with backoff.
+    services = await createServices(config, { log, waitForDatabase: true });
+  } catch (err) {
+    const { message, code } = err as { message?: string; code?: string };
+    log.fatal({ database: redactUrl(config.DATABASE_URL), code }, `start-up failed: ${message}`);
+    process.exit(1);
+  }
   const app = await buildApp(services);
   await app.listen({ port: config.PORT, host: config.HOST });
   await startBackground(services);

@@ -4,7 +4,7 @@ import { AccountsService } from './accounts/service.js';
 import type { App } from './app.js';
 import { GroupsService } from './groups/service.js';
 import type { Config } from './platform/config.js';
-import { type DatabaseHandle, migrate, openDatabase } from './platform/db/index.js';
+import { type DatabaseHandle, migrate, openDatabase, waitForDatabase } from './platform/db/index.js';
 import type { Talk, Theme } from './platform/db/schema.js';
 import { maintenance } from './platform/maintenance.js';
 import { Queue } from './platform/queue.js';
@@ -53,6 +53,8 @@ export interface ServiceOptions {
   log?: Logger;
   /** The pg-boss schema (tests isolate it per app on Postgres). */
   queueSchema?: string;
+  /** While the database is unreachable, say so and retry with backoff (the server); otherwise fail at once (commands, tests). */
+  waitForDatabase?: boolean;
 }
 
 /** The server logs to stdout; a command logs to stderr (`to: 'stderr'`), keeping stdout for what it prints. */
@@ -90,8 +92,10 @@ function safeError(err: unknown) {
 /** Opens the database, migrates it and wires the features together. */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const log = options.log ?? createLogger(config);
-  const db = await openDatabase(config, { inMemory: options.inMemory });
+  const db = await openDatabase(config, { inMemory: options.inMemory, log });
   try {
+    if (options.waitForDatabase) await waitForDatabase(db, config, log);
+    else await db.prepare();
     const applied = await migrate(db.db, config.DATABASE_SCHEMA);
     if (applied.length) log.info({ applied }, 'migrations applied');
   } catch (err) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, type MigrationProvider, Migrator, PostgresDialect, type Transaction, sql } from 'kysely';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { migrations } from './migrations/index.js';
 import { PgliteDialect, PgliteMutex, runPglite } from './pglite-dialect.js';
@@ -27,6 +28,13 @@ export interface DatabaseHandle {
   executor: SqlExecutor;
   /** The same executor bound to a transaction, so a job is enqueued atomically with the change. */
   executorFor(tx: Tx): SqlExecutor;
+  /** True when the database answers `select 1` within `timeoutMs` (readiness; never hangs). */
+  ping(timeoutMs: number): Promise<boolean>;
+  /**
+   * Makes the database ready for migrations (on Postgres: connects and creates the schema).
+   * Throws while the database is unreachable; the server retries it (`waitForDatabase`).
+   */
+  prepare(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,7 +47,12 @@ export interface OpenOptions {
   inMemory?: boolean;
   /** Postgres pool size. */
   poolSize?: number;
+  /** Where a dropped pooled connection is reported (it is replaced on the next query). */
+  log?: Logger;
 }
+
+/** How long a request waits for a pooled connection before it gets a 503. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Opens the configured database (PGlite under DATA_DIR, or Postgres at DATABASE_URL). */
 export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<DatabaseHandle> {
@@ -53,15 +66,20 @@ async function openPostgres(config: Config, options: OpenOptions): Promise<Datab
     connectionString: config.DATABASE_URL,
     max: options.poolSize ?? 20,
     options: schema === 'public' ? undefined : `-c search_path=${schema}`,
+    // Named for operators (and the chaos tests) who look for it in pg_stat_activity.
+    application_name: `smalltalk ${schema}`,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
   });
-  if (schema !== 'public') {
-    const client = await pool.connect();
-    try {
-      await client.query(`create schema if not exists ${schema}`);
-    } finally {
-      client.release();
-    }
-  }
+  // An idle connection that dies (Postgres restarted, pg_terminate_backend, a pooler's timeout)
+  // is an 'error' event: without a listener it would end the process. The pool drops it and
+  // opens a new one for the next query.
+  pool.on('error', (err) =>
+    options.log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost; it is replaced on the next query'),
+  );
+  // A connection checked out by a transaction can die between two of its queries: the error goes
+  // to the transaction's next query, and the client must not end the process meanwhile.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const executor: SqlExecutor = {
     executeSql: (text, values) => pool.query(text, values as unknown[]) as Promise<{ rows: unknown[] }>,
@@ -71,6 +89,12 @@ async function openPostgres(config: Config, options: OpenOptions): Promise<Datab
     db,
     executor,
     executorFor: (tx) => txExecutor(tx),
+    // query_timeout fails the query and drops its connection, so a stalled database cannot
+    // hold the pool's connections one readiness probe at a time.
+    ping: (timeoutMs) => withTimeout(pool.query({ text: 'select 1', query_timeout: timeoutMs } as pg.QueryConfig), timeoutMs),
+    prepare: async () => {
+      if (schema !== 'public') await pool.query(`create schema if not exists ${schema}`);
+    },
     close: async () => {
       await db.destroy();
     },
@@ -111,6 +135,8 @@ async function openPglite(config: Config, options: OpenOptions): Promise<Databas
     db,
     executor,
     executorFor: (tx) => txExecutor(tx),
+    ping: (timeoutMs) => withTimeout(sql`select 1`.execute(db), timeoutMs),
+    prepare: async () => {},
     close: async () => {
       await db.destroy();
       await pglite.close();
@@ -177,12 +203,87 @@ export async function migrate(db: Db, schema = 'public'): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** True when the database answers (readiness). */
-export async function ping(db: Db): Promise<boolean> {
+/** True when `work` succeeds within `timeoutMs`; false when it fails or takes longer. */
+async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
   try {
-    await sql`select 1`.execute(db);
-    return true;
+    return await Promise.race([work.then(() => true), late]);
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Postgres error classes and socket errors that mean "the database is not reachable now", not "this query is wrong". */
+const unreachableCodes = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const unreachableMessages = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Query read timeout',
+  'connection is closed',
+];
+
+/** True when `err` says the database is unreachable or went away (answered as a 503, retried at start). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (unreachableCodes.has(code) || code.startsWith('08'))) return true;
+  if (typeof message === 'string' && unreachableMessages.some((m) => message.includes(m))) return true;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause !== err && cause !== undefined && isDatabaseUnavailable(cause);
+}
+
+/** A database URL fit for a log line: the password replaced. */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (!url) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:***@');
+  }
+}
+
+const START_RETRY_MIN_MS = 500;
+const START_RETRY_MAX_MS = 15_000;
+
+/**
+ * At start-up: prepares the database, and while it is unreachable says so in one line and tries
+ * again with backoff (the server comes up when the database does). Any other failure (a wrong
+ * password, a missing database) is thrown at once.
+ */
+export async function waitForDatabase(handle: DatabaseHandle, config: Config, log: Logger): Promise<void> {
+  let wait = START_RETRY_MIN_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handle.prepare();
+      if (attempt > 1) log.info({ attempts: attempt }, 'database reachable');
+      return;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      const reason = (err as Error).message || (err as { code?: string }).code;
+      log.warn({ database: redactUrl(config.DATABASE_URL), reason, attempt, retryInMs: wait }, `database unreachable (${reason}); retrying in ${wait} ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, START_RETRY_MAX_MS);
+    }
   }
 }

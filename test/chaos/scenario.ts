@@ -1,0 +1,242 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, waitFor } from '../helpers.js';
+import { Receiver } from '../webhooks/receiver.js';
+import { PrivatePostgres, PrivateRedis } from './servers.js';
+
+/**
+ * The chaos scenario, shared by the short test (test/chaos/chaos.test.ts) and the long run
+ * (bench/chaos/run.ts): `smalltalk serve` as a child process on our own Postgres and Redis, webhooks
+ * produced all along, and a random schedule (seeded, the seed printed) of SIGKILLs of the server
+ * mid-delivery, every database connection terminated, Postgres restarted and Redis restarted.
+ * After each fault the server must be ready again; at the end every acknowledged webhook must have
+ * arrived and no request may have answered a 5xx other than a 503 in our envelope.
+ */
+export type Fault = 'sigkill' | 'terminate' | 'postgres-restart' | 'redis-restart';
+
+export interface ChaosOptions {
+  faults: Fault[];
+  seed: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  seed: number;
+  faults: { fault: Fault; readyMs: number }[];
+  acknowledged: number;
+  delivered: number;
+  lost: string[];
+  /** Answers other than 200/503-with-our-envelope (and other than refused connections while the server is down). */
+  bad: string[];
+  answered503: number;
+  requests: number;
+}
+
+/** A small seeded PRNG (mulberry32), so that a schedule can be replayed from its printed seed. */
+export function random(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const root = path.join(import.meta.dirname, '..', '..');
+const cli = path.join(root, 'src', 'cli.ts');
+
+class Server {
+  child: ChildProcess | null = null;
+  constructor(
+    readonly env: Record<string, string>,
+    readonly url: string,
+  ) {}
+
+  async start() {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+      cwd: root,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.child = child;
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    await this.ready(() => {
+      if (exited) throw new Error(`the server exited (${child.exitCode ?? child.signalCode})`);
+    });
+  }
+
+  /** Resolves once /readyz answers 200; throws if the server died meanwhile. */
+  async ready(check: () => void = () => this.alive()) {
+    await waitFor(
+      async () => {
+        check();
+        return fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) })
+          .then((r) => r.ok)
+          .catch(() => false);
+      },
+      'the server to be ready',
+      120_000,
+    );
+  }
+
+  alive() {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`the server died (${child?.exitCode ?? child?.signalCode})`);
+  }
+
+  async kill() {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    this.child = null;
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => {});
+  const rand = random(options.seed);
+  const cluster = await new PrivatePostgres().init();
+  const redis = await new PrivateRedis().start();
+  const receiver = await new Receiver().start();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-chaos-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: url,
+    LOG_LEVEL: 'error',
+    DATABASE_URL: cluster.url,
+    REDIS_URL: redis.url,
+    SECRET_KEY: randomBytes(24).toString('hex'),
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_TIMEOUT_MS: '1500',
+    WEBHOOK_RETRY_SCHEDULE: '0,0.3,0.5,1,1,1,1,1,2,2,2,2,5,5,5,5,5',
+  };
+  // Slow answers keep deliveries in flight; some fail (and are retried).
+  let flaky = true;
+  receiver.respond = () => {
+    if (!flaky) return { status: 200 };
+    const dice = rand();
+    if (dice < 0.15) return { status: 500 };
+    return { status: 200, delayMs: 50 + Math.floor(rand() * 400) };
+  };
+  const server = new Server(env, url);
+  const result: ChaosResult = { seed: options.seed, faults: [], acknowledged: 0, delivered: 0, lost: [], bad: [], answered503: 0, requests: 0 };
+  const acknowledged = new Set<string>();
+  let producing = true;
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', cli, 'partner', 'create', '--name', 'Chaos', '--email', `chaos-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      { cwd: root, env: { ...process.env, ...env } },
+    );
+    const token = (JSON.parse(stdout) as { api_token: string }).api_token;
+    const call = async (method: string, route: string, json?: unknown) => {
+      const res = await fetch(`${url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(json ? { 'content-type': 'application/json' } : {}) },
+        body: json ? JSON.stringify(json) : undefined,
+        signal: AbortSignal.timeout(30_000),
+      });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+    };
+    await server.start();
+    log('server started');
+    const hook = await call('POST', '/api/v1/partners/webhooks', { url: `${receiver.url}/hook` });
+    if (hook.status !== 200) throw new Error(`webhook not created: ${JSON.stringify(hook.body)}`);
+    const hookId = hook.body.webhook.id as string;
+
+    const produce = async () => {
+      while (producing) {
+        let res: Awaited<ReturnType<typeof call>>;
+        try {
+          res = await call('POST', `/api/v1/partners/webhooks/${hookId}/test`);
+        } catch {
+          // Refused or cut while the server is down: try again.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
+        }
+        result.requests++;
+        if (res.status === 200) acknowledged.add(res.body.delivery.event_id);
+        else if (res.status === 503 && res.body.error?.code === 'service_unavailable' && res.headers.get('retry-after')) {
+          result.answered503++;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        } else result.bad.push(`${res.status} ${JSON.stringify(res.body)}`);
+      }
+    };
+    const producers = Array.from({ length: 4 }, produce);
+
+    for (const [i, fault] of options.faults.entries()) {
+      // A moment while deliveries are in flight.
+      const seen = receiver.received.length;
+      await waitFor(() => receiver.received.length >= seen + 3 && receiver.pending > 0, 'deliveries in flight', 60_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(rand() * 500)));
+      const started = Date.now();
+      if (fault === 'sigkill') {
+        await server.kill();
+        await server.start();
+      } else if (fault === 'terminate') {
+        await cluster.terminate();
+        await server.ready();
+      } else if (fault === 'postgres-restart') {
+        await cluster.stop();
+        await cluster.start();
+        await server.ready();
+      } else {
+        await redis.stop();
+        await redis.start();
+        await waitFor(
+          async () => {
+            server.alive();
+            const body = (await fetch(`${url}/readyz`).then((r) => r.json())) as { checks?: { redis?: string } };
+            return body.checks?.redis === 'ok';
+          },
+          'redis back in use',
+          60_000,
+        );
+      }
+      const readyMs = Date.now() - started;
+      result.faults.push({ fault, readyMs });
+      log(`${i + 1}/${options.faults.length} ${fault}: ready after ${readyMs} ms (${receiver.received.length} deliveries so far)`);
+    }
+    producing = false;
+    await Promise.all(producers);
+    flaky = false;
+    server.alive();
+    const delivered = () => new Set(receiver.received.filter((r) => r.answered !== undefined && r.answered < 300).map((r) => r.json.id));
+    await receiver
+      .until(() => [...acknowledged].every((id) => delivered().has(id)), `all ${acknowledged.size} acknowledged events delivered`, 240_000)
+      .catch(() => {});
+    const got = delivered();
+    result.acknowledged = acknowledged.size;
+    result.delivered = got.size;
+    result.lost = [...acknowledged].filter((id) => !got.has(id));
+    return result;
+  } finally {
+    producing = false;
+    await server.kill();
+    await receiver.close();
+    await redis.stop();
+    await cluster.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A random schedule of `n` faults, half of them SIGKILLs. */
+export function schedule(n: number, seed: number): Fault[] {
+  const rand = random(seed ^ 0x5eed);
+  const kinds: Fault[] = ['sigkill', 'sigkill', 'sigkill', 'terminate', 'postgres-restart', 'redis-restart'];
+  return Array.from({ length: n }, () => kinds[Math.floor(rand() * kinds.length)]);
+}
