@@ -61,6 +61,12 @@ const EnvSchema = Type.Object({
   S3_ENDPOINT: Type.Optional(Type.String()),
   S3_ACCESS_KEY_ID: Type.Optional(Type.String()),
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String()),
+  /**
+   * Several nodes with local storage: a recording whose node died is left to that node (its track
+   * files are on its disk; it finalizes them when it restarts). After this long without it coming
+   * back, the recording is marked failed with a reason.
+   */
+  RECORDING_ABANDON_HOURS: Type.Number({ minimum: 0.001, default: 24 }),
   TRANSCRIBE_ENGINE: Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper'), Type.Literal('http'), Type.Literal('none')], {
     default: 'pocketsphinx',
   }),

@@ -31,11 +31,19 @@ export function installRecording(services: Services): void {
   const recorder = new Recorder(services, () => services.live);
   const engine = createEngine(config);
   const transcriber = engine ? new Transcriber(services, engine) : null;
-  services.queueNames.push(TRANSCRIBE_JOB);
+  // This node's own queue (local storage) and the shared one (S3; and jobs queued before queues were per node).
+  const queues = [...new Set([recorder.transcribeQueue, TRANSCRIBE_JOB])];
+  services.queueNames.push(...queues);
 
   services.background.push({
     name: 'recorder',
     start: async () => {
+      if (config.dbKind === 'postgres' && config.STORAGE === 'local') {
+        services.log.warn(
+          { component: 'recorder', node: recorder.node },
+          "recordings are on this node's local disk while the database is shared: if this node dies, its unfinished recordings wait for it to restart with the same DATA_DIR (STORAGE=s3 lets any node finish them)",
+        );
+      }
       services.live?.addObserver(recorder);
       await recorder.recover();
       recorder.startLease();
@@ -48,17 +56,26 @@ export function installRecording(services: Services): void {
       start: async () => {
         // Polled every 5 s (a poll every 0.5 s was about 8 ms of CPU a second on an idle embedded
         // server); a job this node queues starts at once.
-        const workerId = await services.queue.boss.work<{ partnerId: string; recordingId: string }>(
-          TRANSCRIBE_JOB,
-          { batchSize: 1, pollingIntervalSeconds: 5 },
-          async ([job]) => {
-            await transcriber.transcribeRecording(job.data.partnerId, job.data.recordingId);
-          },
-        );
+        const log = services.log.child({ component: 'transcriber' });
+        const workerIds: string[] = [];
+        for (const queue of queues) {
+          workerIds.push(
+            await services.queue.boss.work<{ partnerId: string; recordingId: string }>(queue, { batchSize: 1, pollingIntervalSeconds: 5 }, async ([job]) => {
+              try {
+                await transcriber.transcribeRecording(job.data.partnerId, job.data.recordingId);
+              } catch (err) {
+                // pg-boss retries it; the log says why each attempt failed.
+                log.error({ err, recordingId: job.data.recordingId }, 'transcribing a recording failed');
+                throw err;
+              }
+            }),
+          );
+        }
+        const workerId = workerIds[0];
         recorder.onTranscriptionQueued = () => services.queue.boss.notifyWorker(workerId);
       },
       stop: async () => {
-        await services.queue.boss.offWork(TRANSCRIBE_JOB).catch(() => {});
+        for (const queue of queues) await services.queue.boss.offWork(queue).catch(() => {});
         await engine?.close?.();
       },
     });

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,12 +15,20 @@ export const TRANSCRIBE_JOB = 'recording.transcribe';
 export const LEASE_MS = 30_000;
 
 interface Capture {
-  participantId: string;
+  speaker: SpeakerInfo;
   track: RecordingTrack;
   port: number;
   child: ChildProcess;
   stopTap: (() => Promise<void>) | null;
+  /** Set when we stop it: any other exit of its ffmpeg is a failure, and the speaker gets a new track. */
+  stopping: boolean;
+  startedAt: number;
 }
+
+/** A capture whose ffmpeg dies sooner than this after starting counts as a quick failure. */
+const QUICK_FAILURE_MS = 3_000;
+/** After this many quick failures in a row for one speaker, the recorder stops restarting it. */
+const MAX_QUICK_FAILURES = 5;
 
 interface Session {
   talk: Talk;
@@ -28,6 +36,8 @@ interface Session {
   startedAt: Date;
   captures: Map<string, Capture>;
   trackCount: number;
+  /** Quick capture failures in a row, per participant. */
+  quickFailures: Map<string, number>;
   /** Observer calls for one talk run one after another, in the order they were made. */
   ops: Promise<unknown>;
   sdpDir: string;
@@ -48,6 +58,12 @@ export class Recorder implements LiveTalkObserver {
    * finalize marks them busy): not abandoned, so recover() must leave them alone.
    */
   private readonly stopping = new Set<string>();
+  /**
+   * Every recording this process started. The periodic recovery never takes one of these: they are
+   * finalized by their talk's stop (before, a recovery pass that read the rows while a new session's
+   * insert was in flight finalized that recording 17 ms after it started).
+   */
+  private readonly own = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
   /** Called once a transcription job is committed, so this node's transcriber starts it now. */
   onTranscriptionQueued: () => void = () => {};
@@ -56,6 +72,11 @@ export class Recorder implements LiveTalkObserver {
    * and data directory), so a restarted node takes back its own unfinished recordings at once.
    */
   readonly node: string;
+  /**
+   * The queue this node's transcriptions go to. With local storage the files are on this node's
+   * disk, so its own queue (only this node works it); with S3 any node can fetch them.
+   */
+  readonly transcribeQueue: string;
 
   constructor(
     private readonly services: Services,
@@ -63,6 +84,7 @@ export class Recorder implements LiveTalkObserver {
     private readonly leaseMs = LEASE_MS,
   ) {
     this.node = `${os.hostname()}:${path.resolve(services.config.DATA_DIR)}`;
+    this.transcribeQueue = transcribeQueueFor(services.config.STORAGE, this.node);
   }
 
   /**
@@ -107,6 +129,7 @@ export class Recorder implements LiveTalkObserver {
       startedAt: sessionStartedAt,
       captures: new Map(),
       trackCount: 0,
+      quickFailures: new Map(),
       ops: Promise.resolve(),
       sdpDir: '',
     };
@@ -114,6 +137,8 @@ export class Recorder implements LiveTalkObserver {
     return this.enqueue(session, 'start', async () => {
       session.sdpDir = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-rtp-'));
       const id = crypto.randomUUID();
+      // Known as this process's before its row exists: see `own`.
+      this.own.add(id);
       const fileName = `${randomInt(10_000_000, 100_000_000)}.mp4`;
       const rec = await this.services.recordings.repo.insert(this.services.db.db, talk.partner_id, {
         id,
@@ -138,38 +163,67 @@ export class Recorder implements LiveTalkObserver {
   speakerStarted(talkId: string, speaker: SpeakerInfo): Promise<void> {
     const session = this.sessions.get(talkId);
     if (!session) return Promise.resolve();
-    return this.enqueue(session, 'speaker start', async () => {
-      if (!session.recordingId || session.captures.has(speaker.participantId)) return;
-      const { recordings } = this.services;
-      const rec = await recordings.repo.get(session.talk.partner_id, session.recordingId);
-      if (rec?.status !== 'recording') return;
-      session.trackCount++;
-      const fileName = `${rec.file_name.replace(/\.mp4$/, '')}-${session.trackCount}.m4a`;
-      const track: RecordingTrack = {
-        participant_id: speaker.participantId,
-        user_id: speaker.userId,
-        uid: speaker.uid,
-        name: speaker.name,
-        username: speaker.username,
-        storage_key: `${session.talk.partner_id}/${session.recordingId}/${fileName}`,
-        file_name: fileName,
-        offset: Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000),
-      };
-      const file = recordings.storage.localPath(track.storage_key);
-      await mkdir(path.dirname(file), { recursive: true });
-      const port = await freeRtpPort();
-      const sdp = path.join(session.sdpDir, `${session.trackCount}.sdp`);
-      await writeSdp(sdp, port);
-      const child = spawnTied('ffmpeg', captureArgs(sdp, file));
-      child.stderr?.setEncoding('utf8').on('data', (line: string) => this.log.debug({ talkId, line }, 'ffmpeg'));
-      const capture: Capture = { participantId: speaker.participantId, track, port, child, stopTap: null };
-      session.captures.set(speaker.participantId, capture);
-      // The track is in the row before any audio arrives, so a crash from here on still finds it.
-      await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks: [...rec.tracks, track] });
-      void this.measureOffset(session, capture, file);
-      const live = this.live();
-      if (live) capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
-    });
+    return this.enqueue(session, 'speaker start', () => this.startCapture(session, speaker));
+  }
+
+  /** Starts capturing one speaker to a new track (their first, or the next after a gap or a failure). */
+  private async startCapture(session: Session, speaker: SpeakerInfo): Promise<void> {
+    if (!session.recordingId || session.captures.has(speaker.participantId) || this.sessions.get(session.talk.id) !== session) return;
+    const { recordings } = this.services;
+    const talkId = session.talk.id;
+    const rec = await recordings.repo.get(session.talk.partner_id, session.recordingId);
+    if (rec?.status !== 'recording') return;
+    session.trackCount++;
+    const fileName = `${rec.file_name.replace(/\.mp4$/, '')}-${session.trackCount}.m4a`;
+    const track: RecordingTrack = {
+      participant_id: speaker.participantId,
+      user_id: speaker.userId,
+      uid: speaker.uid,
+      name: speaker.name,
+      username: speaker.username,
+      storage_key: `${session.talk.partner_id}/${session.recordingId}/${fileName}`,
+      file_name: fileName,
+      offset: Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000),
+    };
+    const file = recordings.storage.localPath(track.storage_key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const port = await freeRtpPort();
+    const sdp = path.join(session.sdpDir, `${session.trackCount}.sdp`);
+    await writeSdp(sdp, port);
+    const child = spawnTied('ffmpeg', captureArgs(sdp, file));
+    child.stderr?.setEncoding('utf8').on('data', (line: string) => this.log.debug({ talkId, line }, 'ffmpeg'));
+    const capture: Capture = { speaker, track, port, child, stopTap: null, stopping: false, startedAt: Date.now() };
+    session.captures.set(speaker.participantId, capture);
+    child.once('error', (err) => this.log.error({ err, talkId }, 'a speaker capture could not start'));
+    child.once('exit', (code, signal) => this.captureExited(session, capture, code, signal));
+    // The track is in the row before any audio arrives, so a crash from here on still finds it.
+    await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks: [...rec.tracks, track] });
+    void this.measureOffset(session, capture, file);
+    const live = this.live();
+    if (live) capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+  }
+
+  /**
+   * A capture's ffmpeg that exits without being asked to (it crashed, or lost its input) would leave
+   * the speaker unrecorded for the rest of the talk: the speaker gets a new track from now on (the
+   * file written so far is kept as a track of its own, at its own offset).
+   */
+  private captureExited(session: Session, capture: Capture, code: number | null, signal: NodeJS.Signals | null): void {
+    const id = capture.speaker.participantId;
+    if (capture.stopping || session.captures.get(id) !== capture || this.sessions.get(session.talk.id) !== session) return;
+    session.captures.delete(id);
+    void capture.stopTap?.().catch(() => undefined);
+    const quick = Date.now() - capture.startedAt < QUICK_FAILURE_MS;
+    const failures = quick ? (session.quickFailures.get(id) ?? 0) + 1 : 0;
+    session.quickFailures.set(id, failures);
+    if (failures >= MAX_QUICK_FAILURES) {
+      this.log.error({ talkId: session.talk.id, participantId: id, code, signal }, 'a speaker capture keeps failing; no longer recording this speaker');
+      return;
+    }
+    this.log.warn({ talkId: session.talk.id, participantId: id, code, signal }, 'a speaker capture stopped unexpectedly; recording them on a new track');
+    const restart = () => void this.enqueue(session, 'speaker restart', () => this.startCapture(session, capture.speaker));
+    if (quick) setTimeout(restart, 500 * failures).unref();
+    else restart();
   }
 
   /**
@@ -202,6 +256,7 @@ export class Recorder implements LiveTalkObserver {
     if (!session) return Promise.resolve();
     return this.enqueue(session, 'speaker stop', async () => {
       const capture = session.captures.get(participantId);
+      session.quickFailures.delete(participantId);
       if (!capture) return;
       session.captures.delete(participantId);
       await this.stopCapture(capture);
@@ -232,6 +287,7 @@ export class Recorder implements LiveTalkObserver {
   }
 
   private async stopCapture(capture: Capture): Promise<void> {
+    capture.stopping = true;
     await stopRtpReader(capture.child, () => capture.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed')) ?? Promise.resolve());
   }
 
@@ -242,15 +298,26 @@ export class Recorder implements LiveTalkObserver {
 
   /**
    * Finalizes recordings a crash left unfinished (rows still 'recording' or 'processing'): this
-   * node's own (it just restarted, so it is not recording them), and other nodes' whose lease is
-   * stale. Another live node's recordings, heartbeat fresh, are left alone. Each is claimed with
-   * one conditional update, so two recovering nodes never both finalize it.
+   * node's own from before a restart, and other nodes' whose lease is stale, but only when this node
+   * can read their track files (shared storage, or the same disk). A dead node's recording whose
+   * tracks are on its own disk is left to it: it finalizes it when it comes back, and if it has not
+   * come back after RECORDING_ABANDON_HOURS, the recording is marked failed with the reason.
+   * Recordings this process started, and another live node's (heartbeat fresh), are never taken.
+   * Each is claimed with one conditional update, so two recovering nodes never both finalize it.
    */
   async recover(): Promise<void> {
-    const open = new Set([...this.sessions.values()].map((s) => s.recordingId));
     const staleBefore = new Date(Date.now() - this.leaseMs);
+    const abandonBefore = new Date(Date.now() - this.services.config.RECORDING_ABANDON_HOURS * 3_600_000);
     for (const candidate of await this.services.recordings.repo.unfinished()) {
-      if (open.has(candidate.id) || this.busy.has(candidate.id) || this.stopping.has(candidate.id)) continue;
+      // Checked after the read: a session that started meanwhile is in `own` before its row exists.
+      if (this.own.has(candidate.id) || this.busy.has(candidate.id) || this.stopping.has(candidate.id)) continue;
+      const foreign = candidate.owner_node !== null && candidate.owner_node !== this.node;
+      const stale = candidate.heartbeat_at === null || new Date(candidate.heartbeat_at) < staleBefore;
+      if (foreign && !stale) continue;
+      if (foreign && !(await this.tracksReadable(candidate))) {
+        if (candidate.heartbeat_at !== null && new Date(candidate.heartbeat_at) < abandonBefore) await this.abandon(candidate);
+        continue;
+      }
       const rec = await this.services.db.db
         .updateTable('recordings')
         .set({ owner_node: this.node, heartbeat_at: new Date() })
@@ -261,10 +328,38 @@ export class Recorder implements LiveTalkObserver {
         )
         .returningAll()
         .executeTakeFirst();
-      if (!rec) continue;
+      if (!rec || this.own.has(rec.id)) continue;
       this.log.warn({ recordingId: rec.id, owner: candidate.owner_node }, 'finalizing a recording left unfinished by a restart');
       await this.track(this.finalize(rec, null));
     }
+  }
+
+  /** Whether every track file of a recording is on this node's disk (or staging area). */
+  private async tracksReadable(rec: Recording): Promise<boolean> {
+    for (const t of rec.tracks) {
+      const ok = await stat(this.services.recordings.storage.localPath(t.storage_key)).then(
+        () => true,
+        () => false,
+      );
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  /** Marks failed, with the reason, a recording whose node has not come back for its tracks. */
+  private async abandon(rec: Recording): Promise<void> {
+    const hours = this.services.config.RECORDING_ABANDON_HOURS;
+    const reason = `The server that recorded this talk (${rec.owner_node}) stopped before saving it and has not come back for ${hours} h; its track files are on that server's disk. Restart it with the same data directory to recover them.`;
+    const done = await this.services.db.db
+      .updateTable('recordings')
+      .set({ status: 'failed', failure_reason: reason, updated_at: new Date() })
+      .where('id', '=', rec.id)
+      .where('status', 'in', ['recording', 'processing'])
+      .where('owner_node', '=', rec.owner_node)
+      .where('heartbeat_at', '<', new Date(Date.now() - hours * 3_600_000))
+      .returning('id')
+      .executeTakeFirst();
+    if (done) this.log.error({ recordingId: rec.id, owner: rec.owner_node }, 'a recording was abandoned by its node: marked failed');
   }
 
   /** Shutdown: stops capturing and finalizes every live session, so a clean stop loses nothing. */
@@ -281,12 +376,29 @@ export class Recorder implements LiveTalkObserver {
    * marks it ready, emits recording_saved and enqueues its transcription. Only the transaction
    * that moves the row out of recording/processing emits, so the event fires once.
    */
-  async finalize(rec: Recording, endedAt: Date | null): Promise<void> {
+  async finalize(given: Recording, endedAt: Date | null): Promise<void> {
     const { recordings, db, queue, config } = this.services;
-    const partnerId = rec.partner_id;
-    if (this.busy.has(rec.id)) return;
-    this.busy.add(rec.id);
-    await recordings.repo.update(partnerId, rec.id, { status: 'processing' });
+    const partnerId = given.partner_id;
+    if (this.busy.has(given.id)) return;
+    this.busy.add(given.id);
+    // Claimed only while still unfinished: a recording that is already ready or failed is never
+    // finalized again (nor its recording_saved sent twice), whoever asks and whenever.
+    const rec = await db.db
+      .updateTable('recordings')
+      .set({ status: 'processing', owner_node: this.node, heartbeat_at: new Date() })
+      .where('partner_id', '=', partnerId)
+      .where('id', '=', given.id)
+      .where('status', 'in', ['recording', 'processing'])
+      .returningAll()
+      .executeTakeFirst()
+      .catch((err) => {
+        this.busy.delete(given.id);
+        throw err;
+      });
+    if (!rec) {
+      this.busy.delete(given.id);
+      return;
+    }
     try {
       const tracks: (RecordingTrack & { duration: number })[] = [];
       for (const track of rec.tracks) {
@@ -333,7 +445,7 @@ export class Recorder implements LiveTalkObserver {
         if (!done) return;
         await this.services.events.emit(tx, partnerId, 'recording_saved', { ...recordings.toJson(done), talk_id: done.talk_id });
         if (config.TRANSCRIBE_ENGINE !== 'none' && kept.length > 0) {
-          await queue.sendInTx(tx, TRANSCRIBE_JOB, { partnerId, recordingId: rec.id }, { retryLimit: 3, retryDelay: 30, retryBackoff: true });
+          await queue.sendInTx(tx, this.transcribeQueue, { partnerId, recordingId: rec.id }, { retryLimit: 3, retryDelay: 30, retryBackoff: true });
           transcribe = true;
         }
       });
@@ -341,11 +453,20 @@ export class Recorder implements LiveTalkObserver {
       this.log.info({ recordingId: rec.id, duration, size }, 'recording saved');
     } catch (err) {
       this.log.error({ err, recordingId: rec.id }, 'finalizing a recording failed');
-      await recordings.repo.update(partnerId, rec.id, { status: 'failed' });
+      await recordings.repo.update(partnerId, rec.id, {
+        status: 'failed',
+        failure_reason: 'Mixing the speaker tracks into the recording failed; the server log has the details.',
+      });
     } finally {
       this.busy.delete(rec.id);
     }
   }
+}
+
+/** The transcription queue of a node: its own with local storage (the files are on its disk), the shared one with S3. */
+export function transcribeQueueFor(storage: 'local' | 's3', node: string): string {
+  if (storage === 's3') return TRANSCRIBE_JOB;
+  return `${TRANSCRIBE_JOB}.${createHash('sha256').update(node).digest('hex').slice(0, 12)}`;
 }
 
 /** ffmpeg arguments that place each track at its offset and mix them into one AAC mp4 of `total` seconds. */

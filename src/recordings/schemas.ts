@@ -34,6 +34,7 @@ export const RecordingSchema = Type.Object(
     created_by_id: Nullable(Type.String()),
     user_id: Nullable(Type.String()),
     status: Type.Union([Type.Literal('recording'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
+    failure_reason: Type.Optional(Nullable(Type.String({ description: 'Why the recording failed (status `failed`); null otherwise.' }))),
     url: Nullable(
       Type.String({
         description:

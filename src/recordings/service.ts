@@ -35,6 +35,7 @@ export class RecordingsService {
       created_by_id: rec.created_by_id,
       user_id: rec.user_id,
       status: rec.status,
+      failure_reason: rec.failure_reason ?? null,
       url: rec.status === 'recording' ? null : this.fileUrl(rec, rec.file_name, now),
       tracks: rec.tracks.map((t) => ({
         name: t.name,

@@ -8,11 +8,12 @@ import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker, WorkerStats
 import { forwarded, sendForwarded } from './forward.js';
 import { usableCandidate, usableOffer } from './offer.js';
 import { PortCursor } from './ports.js';
+import { RtpTap } from './tap.js';
 
 // werift's CommonJS build, so that its UDP port finder (an internal module) can be replaced: see PortCursor.
 const require = createRequire(import.meta.url);
 const werift = require('werift') as typeof import('werift');
-const { RTCPeerConnection, RtpHeader, RtpPacket: RtpPacketClass, useAudioLevelIndication, useOPUS, useSdesMid } = werift;
+const { RTCPeerConnection, useAudioLevelIndication, useOPUS, useSdesMid } = werift;
 const network = require(path.join(path.dirname(require.resolve('werift')), '../../common/src/network.js')) as {
   findPort: (min: number, max: number, protocol?: string, interfaces?: Record<string, string>) => Promise<number>;
 };
@@ -115,21 +116,23 @@ interface Peer {
   closed: boolean;
 }
 
-/** A copy of one speaker's RTP sent to a local port (recorder, captions). */
+/** A copy of one speaker's RTP sent to a local port (recorder, captions): see tap.ts. */
 interface Tap {
+  participantId: string;
   socket: Socket;
-  payloadType: number;
-  /** Sequence number, timestamp and SSRC of the last packet sent, for the closing packet. */
-  last: { seq: number; ts: number; ssrc: number } | null;
-  /** The speaker's peer; null once it left (the tap then waits for its untap, or ORPHAN_TAP_MS). */
+  rtp: RtpTap;
+  /**
+   * The speaker's peer; null while they have none on this worker (they left, or reconnect: a new
+   * peer of the same participant takes the tap over). An untap, or ORPHAN_TAP_MS without a peer, closes it.
+   */
   peer: Peer | null;
   orphanTimer: NodeJS.Timeout | null;
 }
 
-/** How long the tap of a speaker who left waits for its untap (and closing packet). */
+/** How long the tap of a speaker who left waits for its untap, or for the speaker to come back. */
 const ORPHAN_TAP_MS = 60_000;
-/** One 20 ms Opus frame of silence (RFC 6716 TOC 0xF8: CELT FB 20 ms, mono). */
-const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+/** The clock that paces the silence taps send through a speaker's gaps (runs only while there are taps). */
+const TAP_TICK_MS = 20;
 
 interface TalkState {
   slots: (string | null)[];
@@ -143,6 +146,7 @@ let forwardedPackets = 0;
 let receivedPackets = 0;
 let nextTapId = 1;
 const tapsById = new Map<number, Tap>();
+let tapClock: NodeJS.Timeout | null = null;
 
 function talkState(talkId: string): TalkState {
   let t = talks.get(talkId);
@@ -260,6 +264,7 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
   };
   peers.set(msg.participantId, peer);
   talkState(msg.talkId).peers.add(peer);
+  adoptTaps(peer);
   const ext = /a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level/.exec(msg.sdp);
   peer.levelExtId = ext ? Number(ext[1]) : null;
   // Only the client's microphone m-line sends to us, so any remote track is the mic.
@@ -401,10 +406,9 @@ function onPublisherRtp(peer: Peer, rtp: RtpPacket) {
   const slot = talk.slots.indexOf(peer.participantId);
   if (slot < 0 && peer.taps.size === 0) return;
   const packet = strip(rtp);
-  for (const tap of peer.taps.values()) {
-    packet[1] = (packet[1] & 0x80) | (tap.payloadType & 0x7f);
-    tap.socket.send(packet);
-    tap.last = { seq: rtp.header.sequenceNumber, ts: rtp.header.timestamp, ssrc: rtp.header.ssrc };
+  if (peer.taps.size > 0) {
+    const now = performance.now();
+    for (const tap of peer.taps.values()) tap.rtp.forward(packet, now);
   }
   if (slot < 0) return;
   forwardLocal(talk, slot, peer.participantId, packet);
@@ -435,40 +439,46 @@ for (const [w, p] of Object.entries(relayPorts)) {
   void w;
 }
 
-/**
- * Closes a tap. An RTP reader (ffmpeg) asked to stop finishes only when its blocked read returns,
- * which otherwise takes its 10 s timeout: one packet in sequence (a 20 ms Opus silence frame after
- * the last one sent) ends that wait at once, so the capture file is closed without delay.
- */
+/** Closes a tap, with its closing packet (see RtpTap.close) sent before the socket closes. */
 function closeTap(tapId: number) {
   const tap = tapsById.get(tapId);
   if (!tap) return;
   tapsById.delete(tapId);
   tap.peer?.taps.delete(tapId);
   if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-  if (tap.last) {
-    const header = new RtpHeader({
-      version: 2,
-      payloadType: tap.payloadType,
-      sequenceNumber: (tap.last.seq + 1) & 0xffff,
-      timestamp: (tap.last.ts + 960) >>> 0,
-      ssrc: tap.last.ssrc,
-      marker: false,
-    });
-    tap.socket.send(new RtpPacketClass(header, OPUS_SILENCE).serialize(), () => tap.socket.close());
-  } else tap.socket.close();
+  tap.rtp.close(() => tap.socket.close());
+  if (tapsById.size === 0 && tapClock) {
+    clearInterval(tapClock);
+    tapClock = null;
+  }
+}
+
+/** A tap without a peer waits ORPHAN_TAP_MS for one (or for its untap). */
+function orphanTap(id: number, tap: Tap) {
+  tap.peer = null;
+  if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
+  tap.orphanTimer = setTimeout(() => closeTap(id), ORPHAN_TAP_MS);
+  tap.orphanTimer.unref();
+}
+
+/** A new peer of a participant (a reconnect, a renegotiation) takes over the taps of the old one. */
+function adoptTaps(peer: Peer) {
+  for (const [id, tap] of tapsById) {
+    if (tap.participantId !== peer.participantId || tap.peer === peer) continue;
+    tap.peer?.taps.delete(id);
+    if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
+    tap.orphanTimer = null;
+    tap.peer = peer;
+    peer.taps.set(id, tap);
+  }
 }
 
 function closePeer(peer: Peer) {
   if (peer.closed) return;
   peer.closed = true;
   peers.delete(peer.participantId);
-  // Taps stop forwarding but stay open for their untap, which sends the closing packet.
-  for (const [id, tap] of peer.taps) {
-    tap.peer = null;
-    tap.orphanTimer = setTimeout(() => closeTap(id), ORPHAN_TAP_MS);
-    tap.orphanTimer.unref();
-  }
+  // Taps stay open, sending silence, for their untap or for the participant's next peer.
+  for (const [id, tap] of peer.taps) orphanTap(id, tap);
   peer.taps.clear();
   const talk = talks.get(peer.talkId);
   talk?.peers.delete(peer);
@@ -523,8 +533,9 @@ async function handle(msg: ToWorker) {
       return null;
     }
     case 'tap': {
-      const p = peers.get(msg.participantId);
-      if (!p) throw new Error('that participant has no media on this worker');
+      // A participant between two peers (reconnecting, renegotiating) is tapped all the same: their
+      // next peer takes the tap over, and the reader gets silence meanwhile.
+      const p = peers.get(msg.participantId) ?? null;
       const socket = createSocket('udp4');
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -532,9 +543,14 @@ async function handle(msg: ToWorker) {
       });
       socket.on('error', () => undefined);
       const id = nextTapId++;
-      const tap: Tap = { socket, payloadType: msg.payloadType, last: null, peer: p, orphanTimer: null };
-      p.taps.set(id, tap);
+      const tap: Tap = { participantId: msg.participantId, socket, rtp: new RtpTap(socket, msg.payloadType, performance.now()), peer: p, orphanTimer: null };
       tapsById.set(id, tap);
+      if (p) p.taps.set(id, tap);
+      else orphanTap(id, tap);
+      tapClock ??= setInterval(() => {
+        const now = performance.now();
+        for (const t of tapsById.values()) t.rtp.fill(now);
+      }, TAP_TICK_MS);
       return id;
     }
     case 'untap': {

@@ -96,3 +96,69 @@ test('a recording node renews its lease while live; its sweep takes a recording 
     await t.close();
   }
 });
+
+test("a dead node's recording whose tracks are on its own disk is left to it, then failed with a reason after the abandon window", async () => {
+  // 0.01 h = 36 s: a heartbeat 60 s old is past it; one 10 s old is stale (lease 600 ms) but not abandoned.
+  const t = await startApp({ env: { RECORDING_ABANDON_HOURS: '0.01' } });
+  const recorder = new Recorder(t.services, () => undefined, 600);
+  try {
+    const p = await createPartner(t, 'Leasy');
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Dead node' } })).body.talk;
+    const onItsDisk = async (heartbeatAgoMs: number) => {
+      const id = await openRecording(t, p.partnerId, talk.id, 'node-dead:/srv/smalltalk', heartbeatAgoMs);
+      const track = {
+        participant_id: 'x',
+        user_id: null,
+        uid: null,
+        name: 'Hana Host',
+        username: null,
+        storage_key: `${p.partnerId}/${id}/12345678-1.m4a`,
+        file_name: '12345678-1.m4a',
+        offset: 0,
+      };
+      await t.services.recordings.repo.update(p.partnerId, id, { tracks: [track] });
+      return id;
+    };
+    const waiting = await onItsDisk(10_000);
+    const gone = await onItsDisk(60_000);
+    await recorder.recover();
+    assert.equal(await statusOf(t, p.partnerId, waiting), 'recording', 'its tracks are not readable here: left to its node');
+    const failed = (await api(t, 'GET', `/api/v1/partners/recordings/${gone}`, { token: p.token })).body.recording;
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.failure_reason, /node-dead.*has not come back/);
+    assert.equal((await eventsOf(t, 'recording_saved')).length, 0, 'nothing was announced as saved');
+    assert.equal((await api(t, 'GET', `/api/v1/partners/recordings/${waiting}`, { token: p.token })).body.recording.failure_reason, null);
+  } finally {
+    await recorder.stop();
+    await t.close();
+  }
+});
+
+test('recovery passes racing a talk that starts never finalize its recording; finalizing twice sends recording_saved once', async () => {
+  const t = await startApp();
+  const room = new RtpTestRoom();
+  const recorder = new Recorder(t.services, () => room, 600);
+  try {
+    const p = await createPartner(t, 'Leasy');
+    const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Race' } });
+    const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
+    assert.ok(talk);
+    // Recovery passes while the session's insert is in flight, and after it.
+    const started = recorder.talkStarted(talk, new Date());
+    await Promise.all([recorder.recover(), recorder.recover(), started, recorder.recover()]);
+    await recorder.recover();
+    const [rec] = await t.services.recordings.repo.list(p.partnerId, { talkId: talk.id, limit: 10 });
+    assert.equal(rec.status, 'recording', 'the new recording was left to its session');
+    await recorder.talkStopped(talk.id);
+    await waitFor(async () => (await statusOf(t, p.partnerId, rec.id)) === 'ready', 'finalized when its talk stopped', 15_000);
+    const ready = await t.services.recordings.repo.get(p.partnerId, rec.id);
+    assert.ok(ready);
+    // A second finalize (a late recovery, a retried stop) changes nothing and announces nothing.
+    await recorder.finalize(ready, new Date());
+    assert.equal(await statusOf(t, p.partnerId, rec.id), 'ready');
+    assert.equal((await eventsOf(t, 'recording_saved')).filter((e) => e.body.id === rec.id).length, 1);
+  } finally {
+    await recorder.stop();
+    await t.close();
+  }
+});

@@ -196,6 +196,20 @@ export async function meanVolume(file: string): Promise<number> {
   return m ? Number(m[1]) : Number.NEGATIVE_INFINITY;
 }
 
+/** The loudest sample (dB) of `file` between `from` and `to` seconds: about -91 dB is digital silence. */
+export async function maxVolume(file: string, from: number, to: number): Promise<number> {
+  const child = spawn('ffmpeg', ['-nostdin', '-ss', from.toFixed(3), '-t', (to - from).toFixed(3), '-i', file, '-af', 'volumedetect', '-f', 'null', '-'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  await exited(child);
+  const m = /max_volume: (-?[\d.]+) dB/.exec(err);
+  return m ? Number(m[1]) : Number.NEGATIVE_INFINITY;
+}
+
 /** What one named speaker said in a stored transcription: their segments' text, in order. */
 export function spokenBy(transcription: { segments: { text: string; speaker: { name: string } }[] }, name: string): string {
   return transcription.segments

@@ -153,6 +153,8 @@ export interface RecordingsTable {
   /** The node recording it while live; it refreshes heartbeat_at, and recovery skips fresh leases. */
   owner_node: string | null;
   heartbeat_at: NullableTimestamp;
+  /** Why the recording failed (status `failed`), for the partner. */
+  failure_reason: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OPUS_SILENCE, RtpTap, TAP_GAP_MS } from './tap.js';
+
+interface Sent {
+  pt: number;
+  seq: number;
+  ts: number;
+  ssrc: number;
+  payload: Buffer;
+}
+
+function sink() {
+  const sent: Sent[] = [];
+  return {
+    sent,
+    send(b: Buffer, cb?: () => void) {
+      sent.push({ pt: b[1] & 0x7f, seq: b.readUInt16BE(2), ts: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: b.subarray(12) });
+      cb?.();
+    },
+  };
+}
+
+/** A publisher packet as the worker strips it: a 12-byte header and an Opus payload. */
+function packet(seq: number, ts: number, ssrc = 0x1234): Buffer {
+  const b = Buffer.alloc(12 + 3);
+  b[0] = 0x80;
+  b[1] = 100;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  b.set([1, 2, 3], 12);
+  return b;
+}
+
+const step = (a: number, b: number, mod: number) => (b - a + mod) % mod;
+
+test('a tap re-stamps the publisher packets with its own continuous numbers and payload type', () => {
+  const out = sink();
+  const tap = new RtpTap(out, 111, 0);
+  const original = packet(65534, 0xffffff00);
+  for (let i = 0; i < 4; i++) tap.forward(i === 0 ? original : packet(65534 + i, 0xffffff00 + 960 * i), 20 * i);
+  assert.equal(original[1], 100, 'the shared packet is not changed');
+  assert.equal(out.sent.length, 4);
+  for (const s of out.sent) assert.equal(s.pt, 111);
+  for (let i = 1; i < 4; i++) {
+    assert.equal(step(out.sent[i - 1].seq, out.sent[i].seq, 0x10000), 1);
+    assert.equal(step(out.sent[i - 1].ts, out.sent[i].ts, 2 ** 32), 960);
+    assert.equal(out.sent[i].ssrc, out.sent[0].ssrc);
+  }
+});
+
+test('a silent publisher is filled with 20 ms silence frames at wall-clock pace, and resumes after them', () => {
+  const out = sink();
+  const tap = new RtpTap(out, 111, 0);
+  tap.forward(packet(10, 1000), 0);
+  assert.equal(tap.fill(TAP_GAP_MS - 1), 0, 'a short pause (jitter) is not filled');
+  // A 20 s mute: the worker ticks every 20 ms.
+  let frames = 0;
+  for (let t = 20; t <= 20_000; t += 20) frames += tap.fill(t);
+  assert.ok(frames >= 995 && frames <= 1000, `${frames} frames of silence for 20 s`);
+  const silence = out.sent.slice(1);
+  for (const s of silence) assert.deepEqual(s.payload, OPUS_SILENCE);
+  // The publisher comes back with numbers of its own (a reconnect: another SSRC, a jump).
+  tap.forward(packet(40_000, 99_999, 0x9999), 20_010);
+  tap.forward(packet(40_001, 99_999 + 960, 0x9999), 20_030);
+  const all = out.sent;
+  for (let i = 1; i < all.length; i++) {
+    assert.equal(step(all[i - 1].seq, all[i].seq, 0x10000), 1, `sequence continuous at ${i}`);
+    assert.equal(step(all[i - 1].ts, all[i].ts, 2 ** 32), 960, `timestamp continuous at ${i}`);
+    assert.equal(all[i].ssrc, all[0].ssrc);
+  }
+  // The stream's length in RTP time matches the wall clock to within a frame.
+  const spanMs = step(all[0].ts, all.at(-1)?.ts ?? 0, 2 ** 32) / 48;
+  assert.ok(Math.abs(spanMs - 20_030) <= 40, `${spanMs} ms of stream for 20,030 ms of talk`);
+});
+
+test('a late packet keeps its place and does not move the stream back; close sends one more in sequence', () => {
+  const out = sink();
+  const tap = new RtpTap(out, 111, 0);
+  tap.forward(packet(1, 960), 0);
+  tap.forward(packet(3, 3 * 960), 40);
+  tap.forward(packet(2, 2 * 960), 45);
+  const [a, b, c] = out.sent;
+  assert.equal(step(a.seq, c.seq, 0x10000), 1);
+  assert.equal(step(a.seq, b.seq, 0x10000), 2);
+  let closed = false;
+  tap.close(() => {
+    closed = true;
+  });
+  assert.ok(closed);
+  const last = out.sent.at(-1);
+  assert.equal(step(b.seq, last?.seq ?? 0, 0x10000), 1);
+  assert.equal(step(b.ts, last?.ts ?? 0, 2 ** 32), 960);
+  tap.forward(packet(4, 4 * 960), 60);
+  assert.equal(tap.fill(10_000), 0);
+  assert.equal(out.sent.length, 4, 'nothing after close');
+});
+
+test('a tap fills from its creation when the publisher has not sent yet', () => {
+  const out = sink();
+  const tap = new RtpTap(out, 111, 1000);
+  assert.equal(tap.fill(1100), 0);
+  assert.equal(tap.fill(1000 + TAP_GAP_MS), TAP_GAP_MS / 20);
+});

@@ -1,0 +1,120 @@
+import { randomInt } from 'node:crypto';
+
+/** One 20 ms Opus frame of silence (RFC 6716 TOC 0xF8: CELT FB 20 ms, mono). */
+export const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+/** RTP timestamp units of one 20 ms Opus frame (48 kHz clock). */
+const FRAME_TS = 960;
+const FRAME_MS = 20;
+/** A publisher silent this long is filled with silence (mute, a dropped network, a replaced track). */
+export const TAP_GAP_MS = 200;
+/** At most this much silence is sent in one go (a stalled thread catches up over several ticks). */
+const MAX_FILL_FRAMES = 50;
+
+/** Where a tap's packets go: a connected UDP socket (`send(buffer)`). */
+export interface TapSink {
+  send(packet: Buffer, callback?: () => void): void;
+}
+
+/**
+ * A copy of one speaker's RTP for a local reader (the recorder's or the captioner's ffmpeg), as one
+ * continuous stream whatever the speaker does.
+ *
+ * Why: an RTP reader sees only what we send. A speaker who mutes sends nothing, and ffmpeg's SDP
+ * input gives up after ~10 s without a packet: the capture ended there and everything said after
+ * the unmute was lost (recording, transcript and captions). A speaker who reconnects or replaces
+ * their microphone comes back with new sequence numbers, timestamps and SSRC, which a reader takes
+ * for a jump or another stream. So a tap
+ * - stamps its own SSRC, sequence numbers and timestamps: the publisher's are mapped by an offset
+ *   that is fixed while packets flow (their spacing and order kept) and set again after every gap;
+ * - sends 20 ms Opus silence frames, paced by the clock, whenever the publisher has been silent for
+ *   `TAP_GAP_MS`, so the reader's timeline keeps running at wall-clock speed through the gap: muted
+ *   time is silence in the recording, and what follows lands at its true time.
+ */
+export class RtpTap {
+  private readonly ssrc = randomInt(1, 0xffffffff);
+  /** Sequence number and timestamp of the newest packet sent. */
+  private seq = randomInt(0, 0x10000);
+  private ts = randomInt(0, 0x100000000);
+  /** Publisher → tap offsets; null until the first packet and after each gap. */
+  private offsets: { seq: number; ts: number } | null = null;
+  /** When the stream was last advanced (a publisher packet, or the end of the silence sent). */
+  private advancedAt: number;
+  private filling = false;
+  private closed = false;
+
+  constructor(
+    private readonly sink: TapSink,
+    private readonly payloadType: number,
+    now: number,
+  ) {
+    this.advancedAt = now;
+  }
+
+  /**
+   * A publisher packet, as a plain 12-byte RTP header and its payload. The tap sends its own copy
+   * (the buffer is shared with the forwarding path and is not changed).
+   */
+  forward(packet: Buffer, now: number): void {
+    if (this.closed) return;
+    const inSeq = packet.readUInt16BE(2);
+    const inTs = packet.readUInt32BE(4);
+    if (!this.offsets) this.offsets = { seq: (this.seq + 1 - inSeq) & 0xffff, ts: (this.ts + FRAME_TS - inTs) >>> 0 };
+    const seq = (inSeq + this.offsets.seq) & 0xffff;
+    const ts = (inTs + this.offsets.ts) >>> 0;
+    const out = Buffer.allocUnsafe(packet.length);
+    packet.copy(out);
+    out[1] = (packet[1] & 0x80) | (this.payloadType & 0x7f);
+    out.writeUInt16BE(seq, 2);
+    out.writeUInt32BE(ts, 4);
+    out.writeUInt32BE(this.ssrc, 8);
+    this.sink.send(out);
+    // A late packet (older than the newest sent) does not move the stream back.
+    if (((seq - this.seq) & 0xffff) < 0x8000) {
+      this.seq = seq;
+      this.ts = ts;
+    }
+    this.advancedAt = now;
+    this.filling = false;
+  }
+
+  /**
+   * Called on a clock tick (every ~20 ms): once the publisher has been silent for `TAP_GAP_MS`,
+   * sends the silence that brings the stream up to `now`. Returns the frames sent.
+   */
+  fill(now: number): number {
+    if (this.closed) return 0;
+    const idle = now - this.advancedAt;
+    if (!this.filling && idle < TAP_GAP_MS) return 0;
+    const frames = Math.min(MAX_FILL_FRAMES, Math.floor(idle / FRAME_MS));
+    if (frames <= 0) return 0;
+    this.filling = true;
+    // The publisher's next packet continues after this silence, whatever its own numbers.
+    this.offsets = null;
+    for (let i = 0; i < frames; i++) this.sendSilence();
+    this.advancedAt += frames * FRAME_MS;
+    return frames;
+  }
+
+  /**
+   * Closes the tap with one more packet in sequence: an RTP reader asked to stop finishes only once
+   * its blocked read returns, so this lets it close its file at once. `done` runs after it is sent.
+   */
+  close(done: () => void): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sendSilence(done);
+  }
+
+  private sendSilence(callback?: () => void): void {
+    this.seq = (this.seq + 1) & 0xffff;
+    this.ts = (this.ts + FRAME_TS) >>> 0;
+    const out = Buffer.allocUnsafe(12 + OPUS_SILENCE.length);
+    out[0] = 0x80;
+    out[1] = this.payloadType & 0x7f;
+    out.writeUInt16BE(this.seq, 2);
+    out.writeUInt32BE(this.ts, 4);
+    out.writeUInt32BE(this.ssrc, 8);
+    OPUS_SILENCE.copy(out, 12);
+    this.sink.send(out, callback);
+  }
+}

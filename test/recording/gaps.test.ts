@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { probeDuration, run } from '../../src/recordings/media.js';
+import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { Receiver } from '../webhooks/receiver.js';
+import { maxVolume, speech, withPauses } from './media.js';
+
+const LINES = [
+  'Good evening and thank you all for coming tonight.',
+  'We will talk about the river and the old bridge.',
+  'Please raise your hand if you have a question.',
+];
+/** Longer than ffmpeg's 10 s RTP read timeout, which used to end a muted speaker's capture for good. */
+const MUTE_SECONDS = 14;
+
+/** The lines with pauses, looped by the bot for as long as it publishes. */
+async function voice(): Promise<Int16Array> {
+  const spoken = await withPauses(await Promise.all(LINES.map(speech)), 0.8, path.join(os.tmpdir(), `st-gaps-${process.pid}.wav`));
+  const out = path.join(os.tmpdir(), `st-gaps-${process.pid}-48k.wav`);
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
+  return decodeAudio(out);
+}
+
+const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a speaker who mutes and unmutes is recorded, transcribed and captioned after the gap', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  const receiver = new Receiver();
+  before(async () => {
+    await receiver.start();
+    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', RECONNECT_GRACE_SECONDS: '5' } });
+    p = await createPartner(t, 'Acme');
+    const hook = await api(t, 'POST', '/api/v1/partners/webhooks', {
+      token: p.token,
+      json: { url: `${receiver.url}/hook`, events: ['recording_saved', 'transcription_ready', 'next_caption'] },
+    });
+    assert.equal(hook.status, 200, JSON.stringify(hook.body));
+  });
+  after(async () => {
+    await t?.close();
+    await receiver.close();
+  });
+
+  test(`speak, mute ${MUTE_SECONDS} s, unmute, speak: the recording is loud before and after, silent during; captions and transcript continue`, async () => {
+    const audio = await voice();
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'River evening' } })).body.talk;
+    const joinUrl = (
+      await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h' } })
+    ).body.join_token.join_url;
+    const host = new BotParticipant({ pageUrl: joinUrl, audio, decode: false });
+    const events = (name: string) => receiver.received.filter((r) => r.json.event_name === name && (r.json.body.talkId ?? r.json.body.talk_id) === talk.id);
+    let mutedAt = 0;
+    let unmutedAt = 0;
+    let endedAt = 0;
+    try {
+      await host.join();
+      host.send({ type: 'mute', muted: false });
+      // Speaking until a caption shows the speaker is heard, and some seconds more.
+      await receiver.until(() => events('next_caption').length >= 1, 'a caption before the mute', 60_000);
+      await until(4_000);
+      host.send({ type: 'mute', muted: true });
+      mutedAt = Date.now();
+      await until(MUTE_SECONDS * 1000);
+      host.send({ type: 'mute', muted: false });
+      unmutedAt = Date.now();
+      // After the unmute: captions again (the live recognizer survived the gap).
+      await receiver.until(() => events('next_caption').some((e) => e.at > unmutedAt + 500), 'a caption after the unmute', 60_000);
+      await until(3_000);
+    } finally {
+      await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+      endedAt = Date.now();
+      await host.leave();
+    }
+    await receiver.until(() => events('recording_saved').length > 0, 'recording_saved', 90_000);
+    const saved = events('recording_saved');
+    const rec = (await api(t, 'GET', `/api/v1/partners/recordings/${saved[0].json.body.id}`, { token: p.token })).body.recording;
+    assert.equal(rec.status, 'ready');
+    assert.equal(rec.tracks.length, 1, 'one track for the whole talk: the capture never stopped');
+    const file = path.join(t.dataDir, `gaps-${rec.id}.mp4`);
+    await writeFile(file, Buffer.from(await (await fetch(rec.url)).arrayBuffer()));
+    const start = new Date(rec.start_time).getTime();
+    const at = (ms: number) => (ms - start) / 1000;
+    const duration = (await probeDuration(file)) ?? 0;
+    assert.ok(Math.abs(duration - at(endedAt)) < 2, `the mp4 lasts ${duration} s, the talk ${at(endedAt).toFixed(1)} s`);
+    const before = await maxVolume(file, at(mutedAt) - 4, at(mutedAt) - 0.5);
+    const during = await maxVolume(file, at(mutedAt) + 1.5, at(unmutedAt) - 1);
+    const afterUnmute = await maxVolume(file, at(unmutedAt) + 1.5, at(endedAt) - 0.5);
+    console.log(`gaps: loudest before the mute ${before} dB, during ${during} dB, after the unmute ${afterUnmute} dB`);
+    assert.ok(before > -30, `speech before the mute (${before} dB)`);
+    assert.ok(during < -60, `a muted mic is not recorded (${during} dB)`);
+    assert.ok(afterUnmute > -30, `speech after the unmute is recorded (${afterUnmute} dB; digital silence is about -91)`);
+    // The track is aligned with the talk across the gap: it ends with the talk, not MUTE_SECONDS early.
+    const trackFile = path.join(t.dataDir, `gaps-${rec.id}.m4a`);
+    await writeFile(trackFile, Buffer.from(await (await fetch(rec.tracks[0].url)).arrayBuffer()));
+    const trackEnd = rec.tracks[0].offset + ((await probeDuration(trackFile)) ?? 0);
+    assert.ok(Math.abs(trackEnd - at(endedAt)) < 2, `the track ends at ${trackEnd.toFixed(1)} s, the talk at ${at(endedAt).toFixed(1)} s`);
+
+    await receiver.until(() => events('transcription_ready').length > 0, 'transcription_ready', 240_000);
+    const segments = (events('transcription_ready')[0].json.body.transcription as { segments: { start: number; text: string }[] }).segments;
+    assert.ok(
+      segments.some((s) => s.start > at(unmutedAt) - 0.5 && s.text.trim().length > 0),
+      `the transcript goes on after the unmute at ${at(unmutedAt).toFixed(1)} s: ${JSON.stringify(segments.map((s) => [s.start, s.text]))}`,
+    );
+  });
+});
