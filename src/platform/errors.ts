@@ -18,6 +18,8 @@ export const errorCatalogue = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
+  precondition_failed: 412,
+  range_not_satisfiable: 416,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

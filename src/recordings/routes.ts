@@ -1,7 +1,9 @@
+import send from '@fastify/send';
 import type { App } from '../app.js';
 import { AppError } from '../platform/errors.js';
 import type { Services } from '../services.js';
 import { RecordingSchema, TranscriptionSchema, deleteRecordingSchema, getRecordingSchema, listRecordingsSchema, updateRecordingSchema } from './schemas.js';
+import { contentTypeOf } from './storage.js';
 
 export async function recordingRoutes(app: App, { recordings }: Services) {
   app.addSchema(TranscriptionSchema);
@@ -29,7 +31,12 @@ export async function recordingRoutes(app: App, { recordings }: Services) {
   }));
 }
 
-/** Downloads: public recordings by link; private ones only with a valid, unexpired signature. */
+/**
+ * Downloads: public recordings by link; private ones only with a valid, unexpired signature.
+ * Local files are served by `@fastify/send` (the module behind @fastify/static): Range (206, 416),
+ * HEAD, ETag, Last-Modified, If-None-Match/If-Modified-Since (304), If-Range, If-Match (412). On S3 the
+ * route answers with a redirect to a presigned URL of the object, and the object store serves ranges.
+ */
 export async function recordingFileRoutes(app: App, { recordings }: Services) {
   app.get('/files/recordings/:id/:file', { schema: { hide: true } }, async (request, reply) => {
     const { id, file } = request.params as { id: string; file: string };
@@ -39,10 +46,26 @@ export async function recordingFileRoutes(app: App, { recordings }: Services) {
     if (!rec || !track) throw new AppError('not_found', 'no such file');
     const allowed = rec.share_permission === 'public' || (sig !== undefined && recordings.verify(rec.id, file, Number(expires), sig));
     if (!allowed) throw new AppError('not_found', 'no such file, or the link has expired');
-    const size = await recordings.storage.size(track.storage_key);
-    if (size === null) throw new AppError('not_found', 'the file is not available');
-    const type = file.endsWith('.mp4') || file.endsWith('.m4a') ? 'audio/mp4' : file.endsWith('.ogg') ? 'audio/ogg' : 'application/octet-stream';
-    reply.header('content-length', size).header('cache-control', 'private, max-age=300').type(type);
-    return reply.send(await recordings.storage.read(track.storage_key));
+    // A presigned URL lives as long as our signed link (at least a minute, so a link opened just before it
+    // expires still plays); a public link's for an hour, and our stable URL gives a fresh one.
+    const ttl = rec.share_permission === 'public' ? 3600 : Math.min(3600, Math.max(60, Number(expires) - Math.floor(Date.now() / 1000)));
+    const target = await recordings.storage.download(track.storage_key, file, ttl);
+    if ('url' in target) return reply.code(302).header('cache-control', 'private, no-store').header('location', target.url).send();
+    const served = await send(request.raw, target.path.split('/').map(encodeURIComponent).join('/'), {
+      root: target.root,
+      index: false,
+      dotfiles: 'allow',
+      cacheControl: false,
+      contentType: false,
+    });
+    if (served.type !== 'file') {
+      if (served.statusCode === 416)
+        throw new AppError('range_not_satisfiable', 'the requested range is outside the file', undefined, { 'content-range': served.headers['Content-Range'] });
+      if (served.statusCode === 412) throw new AppError('precondition_failed', 'the file does not match If-Match or If-Unmodified-Since');
+      throw new AppError('not_found', 'the file is not available');
+    }
+    reply.code(served.statusCode).headers(served.headers).header('cache-control', 'private, max-age=300');
+    if (served.statusCode !== 304) reply.type(contentTypeOf(file));
+    return reply.send(served.stream);
   });
 }

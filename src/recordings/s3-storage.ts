@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { RecordingStorage } from './storage.js';
+import { type DownloadTarget, type RecordingStorage, contentTypeOf } from './storage.js';
 
 export interface S3Options {
   bucket: string;
@@ -49,7 +49,7 @@ export class S3Storage implements RecordingStorage {
     const file = this.localPath(key);
     const { size } = await stat(file);
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentType(key) }),
+      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentTypeOf(key) }),
     );
   }
 
@@ -84,18 +84,24 @@ export class S3Storage implements RecordingStorage {
     await rm(this.localPath(key), { force: true });
   }
 
-  /** A presigned GET URL for `key`, valid `expiresIn` seconds (downloads straight from the bucket). */
+  async download(key: string, fileName: string, expiresIn: number): Promise<DownloadTarget> {
+    return { url: await this.signedUrl(key, expiresIn, fileName) };
+  }
+
+  /**
+   * A presigned GET URL for `key`, valid `expiresIn` seconds (downloads straight from the bucket, which
+   * answers Range requests itself). Served inline with our Content-Type, as our own route serves local files.
+   */
   signedUrl(key: string, expiresIn: number, fileName: string): Promise<string> {
     return getSignedUrl(
       this.client,
-      new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ResponseContentDisposition: `attachment; filename="${fileName}"` }),
-      {
-        expiresIn,
-      },
+      new GetObjectCommand({
+        Bucket: this.options.bucket,
+        Key: key,
+        ResponseContentType: contentTypeOf(fileName),
+        ResponseContentDisposition: `inline; filename="${fileName.replace(/["\\\r\n]/g, '_')}"`,
+      }),
+      { expiresIn },
     );
   }
-}
-
-function contentType(key: string): string {
-  return key.endsWith('.mp4') || key.endsWith('.m4a') ? 'audio/mp4' : 'application/octet-stream';
 }

@@ -35,7 +35,12 @@ export const RecordingSchema = Type.Object(
     user_id: Nullable(Type.String()),
     status: Type.Union([Type.Literal('recording'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
     failure_reason: Type.Optional(Nullable(Type.String({ description: 'Why the recording failed (status `failed`); null otherwise.' }))),
-    url: Nullable(Type.String({ description: 'Download URL (signed, expiring, for private recordings).' })),
+    url: Nullable(
+      Type.String({
+        description:
+          'Download URL (signed, expiring, for private recordings). Streams and seeks: Range requests get 206 (416 when unsatisfiable), HEAD, ETag/If-Range/If-None-Match and Last-Modified. With S3 storage it redirects (302) to a short-lived presigned URL of the object, which serves the ranges.',
+      }),
+    ),
     tracks: Type.Array(
       Type.Object({
         name: Type.String(),
@@ -44,7 +49,7 @@ export const RecordingSchema = Type.Object(
         uid: Nullable(Type.String()),
         file_name: Type.String(),
         offset: Type.Number(),
-        url: Type.String(),
+        url: Type.String({ description: "Download URL of the track, signed and served like the recording's `url`." }),
       }),
       { description: "Each speaker's own audio." },
     ),

@@ -14,7 +14,31 @@ export interface RecordingStorage {
   size(key: string): Promise<number | null>;
   read(key: string): Promise<Readable>;
   delete(key: string): Promise<void>;
+  /**
+   * Where a download of `key` is served from: a file under `root` (our route serves it, with ranges),
+   * or a URL of the object store valid `expiresIn` seconds (the route redirects there; the store serves ranges).
+   */
+  download(key: string, fileName: string, expiresIn: number): Promise<DownloadTarget>;
 }
+
+export type DownloadTarget = { root: string; path: string } | { url: string };
+
+/** The Content-Type of a recording file, by its name (audio/mp4 for .mp4 and .m4a: recordings are audio only). */
+export function contentTypeOf(fileName: string): string {
+  const ext = path.extname(fileName).toLowerCase();
+  return contentTypes[ext] ?? 'application/octet-stream';
+}
+
+const contentTypes: Record<string, string> = {
+  '.mp4': 'audio/mp4',
+  '.m4a': 'audio/mp4',
+  '.ogg': 'audio/ogg',
+  '.opus': 'audio/ogg',
+  '.vtt': 'text/vtt; charset=utf-8',
+  '.srt': 'application/x-subrip; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.json': 'application/json',
+};
 
 export class LocalStorage implements RecordingStorage {
   constructor(private readonly root: string) {}
@@ -47,5 +71,10 @@ export class LocalStorage implements RecordingStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.localPath(key), { force: true });
+  }
+
+  async download(key: string): Promise<DownloadTarget> {
+    this.localPath(key);
+    return { root: path.resolve(this.root), path: key };
   }
 }
