@@ -71,6 +71,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${name} · smalltalk</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <meta name="description" content="${description}">
 <meta property="og:title" content="${name}"><meta property="og:description" content="${description}">
 <meta property="og:type" content="website"><meta property="og:url" content="${escapeHtml(url)}">
