@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api } from '../helpers.js';
 import { openLiveBrowser } from '../live/chromium.js';
+import { axeViolations } from './axe.js';
 
 /**
  * The lowest contrast between any visible text on the page and the background it is drawn on
@@ -90,17 +91,20 @@ describe('themes: readable and safe', () => {
     assert.equal(patched.body.error.code, 'validation_failed');
   });
 
-  test('every text on a themed talk page (light and dark themes, in the room too) reaches 4.5:1 in Chromium', async () => {
+  test('every text on the talk page (light and dark themes, no theme; in the room too) reaches 4.5:1 at 360 px in Chromium, and axe finds nothing', async () => {
     const themes = {
       light: { background: '#fdf6e3', text: '#1f2933', accent: '#ffb000', surface: '#ffffff' },
       dark: { background: '#0b3d2e', text: '#f4f1de', accent: '#e07a5f', surface: '#14532d' },
     };
-    for (const [name, colors] of Object.entries(themes)) {
-      const theme = await createTheme({ name, colors, logo_url: 'https://images.example.test/logo.svg' });
-      assert.equal(theme.status, 200, JSON.stringify(theme.body));
-      const talk = (
-        await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: `A ${name} talk`, description: 'About things', theme_id: theme.body.theme.id } })
-      ).body.talk;
+    for (const [name, colors] of [...Object.entries(themes), ['no theme', null] as const]) {
+      let themeId: string | undefined;
+      if (colors) {
+        const theme = await createTheme({ name, colors, logo_url: 'https://images.example.test/logo.svg' });
+        assert.equal(theme.status, 200, JSON.stringify(theme.body));
+        themeId = theme.body.theme.id;
+      }
+      const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: `A ${name} talk`, description: 'About things', theme_id: themeId } }))
+        .body.talk;
       const ctx = await browser.newContext({ viewport: { width: 360, height: 800 } });
       try {
         const page = await ctx.newPage();
@@ -111,13 +115,14 @@ describe('themes: readable and safe', () => {
         await page.getByLabel('Display name').fill('Theo');
         const before = await lowestTextContrast(page);
         assert.ok(before.ratio >= 4.5, `${name}, before joining: ${JSON.stringify(before)}`);
+        assert.deepEqual(await axeViolations(page), [], `axe, ${name}, before joining`);
         await page.getByRole('button', { name: 'Join' }).click();
         await page.getByRole('button', { name: 'Leave' }).waitFor();
         const inRoom = await lowestTextContrast(page);
         assert.ok(inRoom.ratio >= 4.5, `${name}, in the room: ${JSON.stringify(inRoom)}`);
-        // The primary button's text is worked out from the accent.
+        assert.deepEqual(await axeViolations(page), [], `axe, ${name}, in the room`);
         const bodyColor = await page.evaluate(() => getComputedStyle(document.body).color);
-        assert.equal(bodyColor, name === 'light' ? 'rgb(31, 41, 51)' : 'rgb(244, 241, 222)');
+        assert.equal(bodyColor, colors ? (name === 'light' ? 'rgb(31, 41, 51)' : 'rgb(244, 241, 222)') : 'rgb(248, 250, 252)');
         assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no sideways scrolling at 360 px');
       } finally {
         await ctx.close();
