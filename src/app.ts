@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { accountRoutes } from './accounts/routes.js';
 import { groupRoutes } from './groups/routes.js';
+import { homeRoutes } from './home/routes.js';
 import { AppError, type ErrorBody, errorCatalogue } from './platform/errors.js';
 import { ErrorEnvelope } from './platform/http.js';
 import { idempotency } from './platform/idempotency.js';
@@ -134,6 +135,7 @@ export async function buildApp(services: Services): Promise<App> {
   await serveAssets(app);
   await accountRoutes(app, services);
   await talkPageRoutes(app, services);
+  await homeRoutes(app, services);
   await recordingFileRoutes(app, services);
 
   // Everything a partner calls with an API token: one scope, one auth hook, one rate limit.

@@ -28,6 +28,8 @@ const EnvSchema = Type.Object({
   /** The longest a rendered talk list page is kept, even if no change was heard. */
   TALK_LIST_CACHE_SECONDS: Type.Number({ minimum: 1, default: 60 }),
   TRUST_PROXY: Type.Boolean({ default: false }),
+  /** The home page (`/`) lists the public talks of every partner on this server: live, upcoming, past. */
+  HOME_PUBLIC_TALKS: Type.Boolean({ default: false }),
   // Webhooks
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
   WEBHOOK_ALLOW_HTTP: Type.Boolean({ default: false }),

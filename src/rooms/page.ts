@@ -3,9 +3,33 @@ import type { Talk, Theme } from '../platform/db/schema.js';
 import { assetTags } from '../platform/web.js';
 import { httpUrl } from '../platform/http.js';
 import { escapeHtml } from '../talks/page.js';
+import { DEFAULT_THEME_COLORS, contrastProblems, parseHex, textOn } from '../themes/contrast.js';
 import type { LiveRooms } from './service.js';
 
-const colorPattern = /^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([\d\s.,%]+\))$/;
+/**
+ * The theme's colors as the page's CSS variables, with the text on its accent (buttons) worked out.
+ * A theme saved before contrast was checked, whose text does not reach WCAG AA on its background
+ * or cards, gets near-black or white text instead (whichever reads better on its background), and
+ * its cards the background's color if that text would not read on them.
+ */
+export function themeVariables(colors: Record<string, unknown> | null | undefined): string {
+  const picked: Partial<Record<keyof typeof DEFAULT_THEME_COLORS, string>> = {};
+  for (const key of Object.keys(DEFAULT_THEME_COLORS) as (keyof typeof DEFAULT_THEME_COLORS)[]) {
+    const v = colors?.[key];
+    if (typeof v === 'string' && parseHex(v)) picked[key] = v;
+  }
+  if (Object.keys(picked).length === 0) return '';
+  const all = { ...DEFAULT_THEME_COLORS, ...picked };
+  if (contrastProblems(all).length > 0) {
+    all.text = textOn(all.background);
+    // Cards the new text cannot be read on take the background's color.
+    if (contrastProblems(all).length > 0) all.surface = all.background;
+  }
+  const vars: Record<string, string> = { ...all, 'accent-text': textOn(all.accent) };
+  return Object.entries(vars)
+    .map(([k, v]) => `--theme-${k}:${v};`)
+    .join('');
+}
 
 /** The talk page: server-rendered preview (title, Open Graph, the talk's text) around the Preact bundle. */
 export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string) {
@@ -15,10 +39,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
     const url = shortUrl(talk);
     const logo = httpUrl(theme?.logo_url);
     const background = httpUrl(theme?.background_url);
-    const colors = Object.entries(theme?.colors ?? {})
-      .filter(([k, v]) => /^[a-z_-]{1,30}$/.test(k) && typeof v === 'string' && colorPattern.test(v))
-      .map(([k, v]) => `--theme-${k.replace(/_/g, '-')}:${v};`)
-      .join('');
+    const colors = themeVariables(theme?.colors as Record<string, unknown> | undefined);
     const data = {
       talk: {
         id: talk.id,
@@ -50,6 +71,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${name} · smalltalk</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <meta name="description" content="${description}">
 <meta property="og:title" content="${name}"><meta property="og:description" content="${description}">
 <meta property="og:type" content="website"><meta property="og:url" content="${escapeHtml(url)}">

@@ -87,3 +87,19 @@ export function applyUpdate(room: RoomView, update: RoomUpdateMessage): RoomView
     slots: update.slots ?? room.slots,
   };
 }
+
+/** Someone a host removed from the talk (a ban for the talk), as hosts see them. */
+export interface RemovedPerson {
+  id: string;
+  name: string;
+  removed_at: string;
+}
+
+/**
+ * To hosts only: who is removed from the talk now (on joining, and after every removal or lift).
+ * A host lifts a ban with `{ type: 'lift_ban', ban: id }`.
+ */
+export interface RoomBansMessage {
+  type: 'bans';
+  bans: RemovedPerson[];
+}

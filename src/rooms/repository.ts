@@ -135,6 +135,79 @@ export class RoomsRepository {
     return this.db.updateTable('talk_participants').set({ left_at: new Date() }).where('partner_id', '=', partnerId).where('id', '=', participantId).execute();
   }
 
+  insertBan(
+    partnerId: string,
+    talkId: string,
+    row: {
+      participant_id: string;
+      name: string;
+      user_id: string | null;
+      uid: string | null;
+      token_hash: string | null;
+      device_id: string | null;
+      address: string | null;
+    },
+  ) {
+    return this.db
+      .insertInto('talk_bans')
+      .values({ ...row, partner_id: partnerId, talk_id: talkId })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** The bans in force on a talk, oldest first. */
+  activeBans(partnerId: string, talkId: string) {
+    return this.db
+      .selectFrom('talk_bans')
+      .selectAll()
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('lifted_at', 'is', null)
+      .orderBy('created_at')
+      .limit(500)
+      .execute();
+  }
+
+  /**
+   * A ban in force on the talk matching who is joining: by member, partner uid or join token, and
+   * for guests (`guest`) also by browser (device id) or address.
+   */
+  matchingBan(
+    partnerId: string,
+    talkId: string,
+    who: { userId: string | null; uid: string | null; tokenHash: string | null; deviceId: string | null; address: string | null; guest: boolean },
+  ) {
+    return this.db
+      .selectFrom('talk_bans')
+      .select(['id'])
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('lifted_at', 'is', null)
+      .where((eb) => {
+        const any = [];
+        if (who.userId) any.push(eb('user_id', '=', who.userId));
+        if (who.uid) any.push(eb('uid', '=', who.uid));
+        if (who.tokenHash) any.push(eb('token_hash', '=', who.tokenHash));
+        if (who.guest && who.deviceId) any.push(eb('device_id', '=', who.deviceId));
+        if (who.guest && who.address) any.push(eb('address', '=', who.address));
+        return any.length ? eb.or(any) : eb.val(false);
+      })
+      .executeTakeFirst();
+  }
+
+  liftBan(partnerId: string, talkId: string, banId: string) {
+    if (!isUuid(banId)) return Promise.resolve(undefined);
+    return this.db
+      .updateTable('talk_bans')
+      .set({ lifted_at: new Date() })
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('id', '=', banId)
+      .where('lifted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
   insertSubscription(partnerId: string, talkId: string, email: string, name: string | null) {
     return this.db
       .insertInto('talk_subscriptions')

@@ -22,6 +22,8 @@ export class Participant {
   announcedSpeaker = false;
   graceTimer: NodeJS.Timeout | null = null;
   closed = false;
+  /** What a ban would match if a host removes them (the join token's hash, the browser, the address). */
+  banKeys: { tokenHash: string | null; deviceId: string | null; address: string | null } = { tokenHash: null, deviceId: null, address: null };
 
   constructor(
     readonly id: string,

@@ -14,6 +14,7 @@ import type { EventSink } from '../webhooks/events.js';
 import type { SessionHost } from './handoff.js';
 import type { LiveTalkObserver, LiveTalks, Present, RtpTarget, SpeakerInfo } from './live.js';
 import { type RoomPlacement, localPlacement } from './placement.js';
+import type { RoomBansMessage } from './protocol.js';
 import { JoinLimit } from './join-limit.js';
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
@@ -30,9 +31,14 @@ export interface JoinRequest {
   token?: string;
   invite?: string;
   resume?: string;
-  /** The client's address (the proxy's X-Forwarded-For with TRUST_PROXY), for the guest join limit. */
+  /** The client's address (the proxy's X-Forwarded-For with TRUST_PROXY), for the guest join limit and bans. */
   address?: string;
+  /** The browser's own random id (the talk page keeps it in localStorage), for bans of guests. */
+  device?: string;
 }
+
+/** The message a removed person sees, when removed and at every later join attempt. */
+export const REMOVED_MESSAGE = 'The host removed you from this talk';
 
 export interface Identity {
   role: ParticipantRole;
@@ -46,7 +52,7 @@ export interface Identity {
 /** A room-level refusal the page shows (ended, invite required, not allowed...). */
 export class RoomError extends Error {
   constructor(
-    readonly code: 'ended' | 'invite_required' | 'invalid_token' | 'invalid_invite' | 'bad_request' | 'not_allowed' | 'not_found' | 'rate_limited',
+    readonly code: 'ended' | 'removed' | 'invite_required' | 'invalid_token' | 'invalid_invite' | 'bad_request' | 'not_allowed' | 'not_found' | 'rate_limited',
     message: string,
   ) {
     super(message);
@@ -282,6 +288,14 @@ export class LiveRooms implements LiveTalks {
       }
     }
     const identity = await this.identify(talk, request, sessionHost);
+    const guest = !request.token && !identity.userId;
+    const banKeys = {
+      tokenHash: request.token ? sha256(request.token) : null,
+      deviceId: typeof request.device === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(request.device) ? request.device : null,
+      address: request.address ?? null,
+    };
+    const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: identity.userId, uid: identity.uid, guest, ...banKeys });
+    if (ban) throw new RoomError('removed', REMOVED_MESSAGE);
     // Guests (no join token, not a member: a display name, perhaps an invite) are counted per
     // address. Partner-issued join links and members are not: the partner vouches for them.
     if (!request.token && !identity.userId && request.address) {
@@ -334,6 +348,7 @@ export class LiveRooms implements LiveTalks {
       identity.userId,
       current.talk,
     );
+    p.banKeys = banKeys;
     current.participants.set(p.id, p);
     this.byParticipant.set(p.id, current);
     if (current.emptyTimer) {
@@ -626,8 +641,38 @@ export class LiveRooms implements LiveTalks {
     }
   }
 
+  /**
+   * A host removes someone: a ban for the talk (by their identity, and for guests their browser and
+   * address), then out of the room. They are told why; a later join is refused with the same words.
+   */
+  private async ban(room: Room, target: Participant) {
+    const guest = !target.banKeys.tokenHash && !target.userId;
+    await this.repo.insertBan(room.talk.partner_id, room.talk.id, {
+      participant_id: target.id,
+      name: target.name,
+      user_id: target.userId,
+      uid: target.uid,
+      token_hash: target.banKeys.tokenHash,
+      device_id: guest ? target.banKeys.deviceId : null,
+      address: guest ? target.banKeys.address : null,
+    });
+    target.send({ type: 'removed', message: REMOVED_MESSAGE });
+    target.socket?.close(4003, 'removed by a host');
+    this.leave(room, target);
+    await this.sendBans(room);
+  }
+
+  /** The list of removed people, to the room's hosts (or to one who just joined). */
+  async sendBans(room: Room, only?: Participant) {
+    const hosts = only ? [only] : [...room.participants.values()];
+    if (!hosts.some((h) => h.role === 'host')) return;
+    const rows = await this.repo.activeBans(room.talk.partner_id, room.talk.id);
+    const message: RoomBansMessage = { type: 'bans', bans: rows.map((r) => ({ id: r.id, name: r.name, removed_at: r.created_at.toISOString() })) };
+    for (const h of hosts) if (h.role === 'host') h.send(message);
+  }
+
   /** A participant's own actions and a host's moderation. */
-  async act(room: Room, p: Participant, msg: { type: string; muted?: boolean; raised?: boolean; action?: string; target?: string }) {
+  async act(room: Room, p: Participant, msg: { type: string; muted?: boolean; raised?: boolean; action?: string; target?: string; ban?: string }) {
     const target = msg.target ? room.participants.get(msg.target) : undefined;
     switch (msg.type) {
       case 'mute':
@@ -646,14 +691,20 @@ export class LiveRooms implements LiveTalks {
         if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can end the talk');
         await this.endTalk(room.talk);
         return;
+      case 'lift_ban': {
+        if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can do that');
+        const lifted = typeof msg.ban === 'string' ? await this.repo.liftBan(room.talk.partner_id, room.talk.id, msg.ban) : undefined;
+        if (!lifted) throw new RoomError('not_found', 'no such removal in force');
+        await this.sendBans(room);
+        return;
+      }
       case 'moderate': {
         if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can do that');
         if (!target) throw new RoomError('not_found', 'that participant is not in the room');
         if (msg.action === 'mute') target.muted = true;
         else if (msg.action === 'remove') {
-          target.send({ type: 'removed' });
-          target.socket?.close(4003, 'removed by a host');
-          this.leave(room, target);
+          if (target.role === 'host') throw new RoomError('not_allowed', 'hosts cannot be removed');
+          await this.ban(room, target);
           return;
         } else if (msg.action === 'bring_up') {
           if (room.talk.room_type === 'questions') {

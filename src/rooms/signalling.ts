@@ -80,6 +80,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
               invite: str('invite'),
               resume: str('resume'),
               address: request.ip,
+              device: str('device'),
             },
             sessionHost,
             socket,
@@ -111,6 +112,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           });
           result.room.sendState(result.participant);
           rooms.refresh(result.room);
+          await rooms.sendBans(result.room, result.participant);
           return;
         }
         if (!joined || joined.participant.closed) throw new RoomError('bad_request', 'join first');

@@ -9,7 +9,11 @@ export const ThemeColors = Type.Object(
     accent: Type.Optional(Color),
     surface: Type.Optional(Color),
   },
-  { description: 'Hex colors for the talk page.', additionalProperties: false },
+  {
+    description:
+      'Hex colors for the talk page. Text must contrast at least 4.5:1 (WCAG AA) with background and surface (missing colors count as the defaults), or the theme is refused.',
+    additionalProperties: false,
+  },
 );
 
 export const ThemeSchema = Type.Object(
@@ -30,7 +34,7 @@ export type ThemeJson = Static<typeof ThemeSchema>;
 const themeFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   colors: Type.Optional(ThemeColors),
-  logo_url: Type.Optional(Nullable(Type.String({ description: 'An https image URL (http allowed for localhost).' }))),
+  logo_url: Type.Optional(Nullable(Type.String({ description: 'An https image URL (http is refused: mixed content).' }))),
   background_url: Type.Optional(Nullable(Type.String({ description: 'An https image URL for the page background.' }))),
 };
 export const CreateThemeBody = Type.Object(themeFields);

@@ -2,6 +2,7 @@ import type { Db } from '../platform/db/index.js';
 import type { Theme } from '../platform/db/schema.js';
 import { notFound, validation } from '../platform/errors.js';
 import { afterCursor, iso, isUuid, page } from '../platform/http.js';
+import { contrastProblems } from './contrast.js';
 import type { CreateThemeInput, ThemeJson, UpdateThemeInput } from './schemas.js';
 
 /** Themes of a partner's talk pages (colors, logo, background). Every method takes the partner id first. */
@@ -53,6 +54,7 @@ export class ThemesService {
   create(partnerId: string, input: CreateThemeInput): Promise<Theme> {
     checkImageUrl(input.logo_url, 'logo_url');
     checkImageUrl(input.background_url, 'background_url');
+    checkContrast(input.colors ?? {});
     return this.db
       .insertInto('themes')
       .values({
@@ -70,6 +72,7 @@ export class ThemesService {
     await this.get(partnerId, themeId);
     checkImageUrl(input.logo_url, 'logo_url');
     checkImageUrl(input.background_url, 'background_url');
+    if (input.colors !== undefined) checkContrast(input.colors);
     const changes: Record<string, unknown> = { updated_at: new Date() };
     if (input.name !== undefined) changes.name = input.name.trim();
     if (input.colors !== undefined) changes.colors = JSON.stringify(input.colors);
@@ -88,15 +91,23 @@ export class ThemesService {
   }
 }
 
-/** Image URLs end up in participants' pages: https only (http for localhost, for development). */
+/**
+ * Image URLs end up in participants' pages, which are served over https in production: https only
+ * (an http image there is mixed content, blocked or flagged by browsers).
+ */
 function checkImageUrl(value: string | null | undefined, field: string) {
   if (!value) return;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw validation(`${field} must be a URL`, field);
+    throw validation(`${field} must be an https URL`, field);
   }
-  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) throw validation(`${field} must be an https URL`, field);
+  if (url.protocol !== 'https:') throw validation(`${field} must be an https URL (an http image is mixed content on the talk page)`, field);
+}
+
+/** Text the page's visitors cannot read is refused: WCAG AA contrast on the background and the cards. */
+function checkContrast(colors: Record<string, string | undefined>) {
+  const [problem] = contrastProblems(colors);
+  if (problem) throw validation(problem.message, problem.field);
 }

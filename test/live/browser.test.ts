@@ -58,8 +58,8 @@ describe('the talk page in Chromium', () => {
       json: {
         name: 'Forest',
         colors: { background: '#0b3d2e', text: '#f4f1de', accent: '#e07a5f', surface: '#14532d' },
-        logo_url: `${t.url}/logo-forest.png`,
-        background_url: `${t.url}/forest.jpg`,
+        logo_url: 'https://images.example.test/logo-forest.png',
+        background_url: 'https://images.example.test/forest.jpg',
       },
     });
     assert.equal(theme.status, 200, JSON.stringify(theme.body));
@@ -84,7 +84,7 @@ describe('the talk page in Chromium', () => {
       assert.equal(dressed.background, 'rgb(11, 61, 46)');
       assert.equal(dressed.text, 'rgb(244, 241, 222)');
       assert.match(dressed.image, /forest\.jpg/);
-      assert.equal(dressed.logo, `${t.url}/logo-forest.png`);
+      assert.equal(dressed.logo, 'https://images.example.test/logo-forest.png');
       await page.goto(plain.short_url);
       await page.getByLabel('Display name').waitFor();
       const undressed = await look();

@@ -232,6 +232,22 @@ export interface TalkParticipantsTable {
   left_at: NullableTimestamp;
 }
 
+/** People a host removed from a talk, until a host lifts it (src/rooms/service.ts). */
+export interface TalkBansTable {
+  id: Generated<string>;
+  partner_id: string;
+  talk_id: string;
+  participant_id: string | null;
+  name: string;
+  user_id: string | null;
+  uid: string | null;
+  token_hash: string | null;
+  device_id: string | null;
+  address: string | null;
+  created_at: Timestamp;
+  lifted_at: NullableTimestamp;
+}
+
 /** Scaled mode: the node hosting each open live room (src/rooms/placement.ts). */
 export interface RoomNodesTable {
   talk_id: string;
@@ -357,6 +373,7 @@ export interface Database {
   talk_participants: TalkParticipantsTable;
   talk_subscriptions: TalkSubscriptionsTable;
   room_nodes: RoomNodesTable;
+  talk_bans: TalkBansTable;
   password_resets: PasswordResetsTable;
   invites: InvitesTable;
 }

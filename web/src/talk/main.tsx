@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import '../shared/theme.css';
 import './talk.css';
-import { type Participant, RoomClient, type RoomState } from './room';
+import { type Participant, type RemovedPerson, RoomClient, type RoomState } from './room';
 
 interface PageData {
   talk: {
@@ -185,6 +185,65 @@ function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string
   );
 }
 
+/**
+ * A button that asks first: a modal dialog (focus moves into it, Escape cancels) with the
+ * consequence spelled out and the action's own name on the confirming button.
+ */
+function ConfirmButton({
+  label,
+  title,
+  body,
+  confirm,
+  onConfirm,
+  class: cls,
+}: {
+  label: string;
+  title: string;
+  body: string;
+  confirm: string;
+  onConfirm(): void;
+  class?: string;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const id = useRef(`confirm-${Math.random().toString(36).slice(2)}`).current;
+  return (
+    <>
+      <button type="button" class={cls} onClick={() => dialog.current?.showModal()}>
+        {label}
+      </button>
+      <dialog ref={dialog} class="confirm" aria-labelledby={`${id}-title`} aria-describedby={`${id}-body`}>
+        <h2 id={`${id}-title`}>{title}</h2>
+        <p id={`${id}-body`}>{body}</p>
+        <form method="dialog" class="row">
+          <button type="submit" autofocus>
+            Cancel
+          </button>
+          <button
+            type="button"
+            class="danger"
+            onClick={() => {
+              dialog.current?.close();
+              onConfirm();
+            }}
+          >
+            {confirm}
+          </button>
+        </form>
+      </dialog>
+    </>
+  );
+}
+
+/** The badge: a listener brought on stage speaks, and is shown as a speaker. */
+function roleLabel(p: Participant): string {
+  return p.role === 'listener' && p.can_speak ? 'speaker' : p.role;
+}
+
+/** What a screen reader hears for someone's mic. */
+function micLabel(p: Participant): string {
+  return p.can_speak ? (p.muted ? 'Microphone off' : 'Microphone on') : 'Listening (no microphone)';
+}
+
 /** Mic state as inline SVG (no emoji font needed); the label is on the wrapping element. */
 function MicIcon({ state }: { state: 'on' | 'muted' | 'listening' }) {
   const props = { width: 18, height: 18, viewBox: '0 0 24 24', 'aria-hidden': true, fill: 'none', stroke: 'currentColor', 'stroke-width': 2 } as const;
@@ -221,8 +280,9 @@ function useAnnouncements(state: RoomState, levels: Record<string, number>, me: 
           said.push(`${p.name} joined`);
           continue;
         }
+        const whose = p.id === me ? 'Your' : `${p.name}'s`;
         if (was.can_speak !== p.can_speak) said.push(p.can_speak ? `${who} can speak now` : `${who} went back to listening`);
-        else if (p.can_speak && was.muted !== p.muted) said.push(`${who} ${p.muted ? 'muted' : 'unmuted'}`);
+        else if (p.can_speak && was.muted !== p.muted) said.push(`${whose} microphone is ${p.muted ? 'off' : 'on'}`);
         if (was.hand_raised !== p.hand_raised) said.push(`${who} ${p.hand_raised ? 'raised a hand' : 'lowered a hand'}`);
       }
       for (const id of prev.keys()) if (!state.participants.some((p) => p.id === id)) said.push(`${prev.get(id)?.name} left`);
@@ -246,12 +306,14 @@ function InRoom({
   levels,
   me,
   captions,
+  bans,
 }: {
   client: RoomClient;
   state: RoomState;
   levels: Record<string, number>;
   me: string;
   captions: { name: string; text: string }[];
+  bans: RemovedPerson[];
 }) {
   const [showCaptions, setShowCaptions] = useState(true);
   const self = state.participants.find((p) => p.id === me);
@@ -284,8 +346,10 @@ function InRoom({
                 {p.name}
                 {p.id === me && ' (you)'}
               </span>
-              <span class="role">{p.role}</span>
-              <span class="mic" role="img" aria-label={p.can_speak ? (p.muted ? 'muted' : 'mic on') : 'listening'}>
+              <span class="role" data-testid="role">
+                {roleLabel(p)}
+              </span>
+              <span class="mic" role="img" aria-label={micLabel(p)}>
                 <MicIcon state={p.can_speak ? (p.muted ? 'muted' : 'on') : 'listening'} />
               </span>
               {(levels[p.id] ?? 0) > 0.08 && <span class="visually-hidden">speaking</span>}
@@ -301,9 +365,16 @@ function InRoom({
                       {p.can_speak ? 'Bring down' : 'Bring up'}
                     </button>
                   )}
-                  <button type="button" class="danger" onClick={() => client.send({ type: 'moderate', action: 'remove', target: p.id })}>
-                    Remove
-                  </button>
+                  {p.role !== 'host' && (
+                    <ConfirmButton
+                      class="danger"
+                      label={`Remove ${p.name}`}
+                      title={`Remove ${p.name} from this talk?`}
+                      body={`${p.name} leaves at once and cannot join this talk again (from this browser or network) unless you let them back in.`}
+                      confirm="Remove"
+                      onConfirm={() => client.send({ type: 'moderate', action: 'remove', target: p.id })}
+                    />
+                  )}
                 </span>
               )}
             </li>
@@ -327,6 +398,21 @@ function InRoom({
           </ol>
         </section>
       )}
+      {isHost && bans.length > 0 && (
+        <section aria-label="Removed from this talk" class="card">
+          <h2>Removed from this talk</h2>
+          <ul class="removed-list">
+            {bans.map((b) => (
+              <li key={b.id}>
+                {b.name}
+                <button type="button" onClick={() => client.send({ type: 'lift_ban', ban: b.id })}>
+                  Let {b.name} back in
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <section class="card captions" aria-label="Captions">
         <button type="button" aria-pressed={showCaptions} onClick={() => setShowCaptions(!showCaptions)}>
           {showCaptions ? 'Hide captions' : 'Show captions'}
@@ -343,23 +429,30 @@ function InRoom({
       </section>
       <nav class="toolbar" aria-label="Your controls">
         {self?.can_speak ? (
-          <button
-            type="button"
-            class={self.muted ? 'mic-off' : 'mic-on primary'}
-            aria-pressed={!self.muted}
-            onClick={() => client.send({ type: 'mute', muted: !self.muted })}
-          >
-            {self.muted ? 'Unmute mic' : 'Mute mic'}
-          </button>
+          // The label says what the button does; the state is said once, next to it (no aria-pressed:
+          // a toggle whose name also flips reads as "Unmute mic, pressed").
+          <>
+            <button type="button" class={self.muted ? 'mic-off' : 'mic-on primary'} onClick={() => client.send({ type: 'mute', muted: !self.muted })}>
+              {self.muted ? 'Unmute mic' : 'Mute mic'}
+            </button>
+            <span class="visually-hidden" data-testid="my-mic">
+              {micLabel(self)}
+            </span>
+          </>
         ) : (
-          <button type="button" aria-pressed={!!self?.hand_raised} onClick={() => client.send({ type: 'hand', raised: !self?.hand_raised })}>
+          <button type="button" onClick={() => client.send({ type: 'hand', raised: !self?.hand_raised })}>
             {self?.hand_raised ? 'Lower hand' : 'Raise hand'}
           </button>
         )}
         {isHost && (
-          <button type="button" class="danger" onClick={() => client.send({ type: 'end' })}>
-            End talk
-          </button>
+          <ConfirmButton
+            class="danger"
+            label="End talk"
+            title="End this talk for everyone?"
+            body="Everyone is disconnected and the talk cannot be restarted."
+            confirm="End talk"
+            onConfirm={() => client.send({ type: 'end' })}
+          />
         )}
         <button type="button" onClick={() => client.leave()}>
           Leave
@@ -372,8 +465,10 @@ function InRoom({
 function TalkPage() {
   // Ended, or past its end time with nobody in it (the server ends it at the next join attempt).
   const over = data.talk.status === 'ended' || (data.talk.end_time !== null && Date.parse(data.talk.end_time) <= Date.now());
-  const [phase, setPhase] = useState<'prejoin' | 'room' | 'ended' | 'left'>(over ? 'ended' : 'prejoin');
+  const [phase, setPhase] = useState<'prejoin' | 'room' | 'ended' | 'left' | 'removed'>(over ? 'ended' : 'prejoin');
+  const [bans, setBans] = useState<RemovedPerson[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [removedMessage, setRemovedMessage] = useState('');
   const [state, setState] = useState<RoomState | null>(null);
   const [levels, setLevels] = useState<Record<string, number>>({});
   const [captions, setCaptions] = useState<{ name: string; text: string }[]>([]);
@@ -392,6 +487,12 @@ function TalkPage() {
       onError: (e) => setError(e),
       onEnded: () => setPhase('ended'),
       onLeft: () => setPhase('left'),
+      onRemoved: (message) => {
+        setError(null);
+        setRemovedMessage(message);
+        setPhase('removed');
+      },
+      onBans: setBans,
     });
     client.current = c;
     void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined });
@@ -407,6 +508,15 @@ function TalkPage() {
         <Header />
         <p role="status" class="card ended">
           This talk has ended.
+        </p>
+      </main>
+    );
+  if (phase === 'removed')
+    return (
+      <main class="page">
+        <Header />
+        <p role="alert" class="card error" data-testid="removed">
+          {removedMessage.replace(/\.?$/, '.')}
         </p>
       </main>
     );
@@ -427,7 +537,7 @@ function TalkPage() {
             {error}
           </p>
         )}
-        <InRoom client={client.current} state={state} levels={levels} me={client.current.participantId ?? ''} captions={captions} />
+        <InRoom client={client.current} state={state} levels={levels} me={client.current.participantId ?? ''} captions={captions} bans={bans} />
       </>
     );
   }

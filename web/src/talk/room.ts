@@ -1,7 +1,22 @@
 /** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
-import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../../../src/rooms/protocol.js';
+import { type RemovedPerson, type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../../../src/rooms/protocol.js';
 
-export type { ParticipantView as Participant, RoomView as RoomState } from '../../../src/rooms/protocol.js';
+export type { ParticipantView as Participant, RemovedPerson, RoomView as RoomState } from '../../../src/rooms/protocol.js';
+
+/** This browser's own random id: a host's removal of a guest holds for this browser too. */
+function deviceId(): string {
+  const key = 'smalltalk:device';
+  try {
+    let id = localStorage.getItem(key);
+    if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
+      id = crypto.randomUUID().replace(/-/g, '');
+      localStorage.setItem(key, id);
+    }
+    return id;
+  } catch {
+    return ''; // storage blocked: the ban still holds by address
+  }
+}
 
 export interface RoomHandlers {
   onState(s: RoomView): void;
@@ -11,9 +26,13 @@ export interface RoomHandlers {
   onError(message: string | null): void;
   onEnded(): void;
   onLeft(): void;
+  /** A host removed us (now, or earlier: the join was refused). */
+  onRemoved(message: string): void;
+  /** To hosts: who is removed from the talk now. */
+  onBans(bans: RemovedPerson[]): void;
 }
 
-type JoinForm = { name?: string; username?: string; photo_url?: string; token?: string; invite?: string };
+type JoinForm = { name?: string; username?: string; photo_url?: string; token?: string; invite?: string; device?: string };
 
 export class RoomClient {
   participantId: string | null = null;
@@ -56,7 +75,7 @@ export class RoomClient {
   }
 
   async join(form: JoinForm) {
-    this.form = form;
+    this.form = { ...form, device: deviceId() };
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
       this.mic = stream.getAudioTracks()[0] ?? null;
@@ -145,6 +164,9 @@ export class RoomClient {
         if (this.failedConnects > 0) this.handlers.onError(null);
         this.failedConnects = 0;
         sessionStorage.setItem(this.resumeKey, m.resume as string);
+        // A join link's secret is spent: out of the address bar and the history (anyone who saw the
+        // screen could use a host's). A reload comes back through the resume secret instead.
+        if (/(^#|&)(token|invite)=/.test(location.hash)) history.replaceState(history.state, '', location.pathname + location.search);
         await this.negotiate(m.slots as number, m.ice_servers as RTCIceServer[]);
         break;
       case 'answer':
@@ -175,6 +197,10 @@ export class RoomClient {
       }
       case 'error':
         if (!this.participantId) sessionStorage.removeItem(this.resumeKey);
+        if (m.code === 'removed') {
+          this.finish(() => this.handlers.onRemoved(m.message as string));
+          break;
+        }
         this.handlers.onError(m.message as string);
         if (m.code === 'ended') this.finish(() => this.handlers.onEnded());
         else if (!this.participantId) this.finish(() => undefined);
@@ -183,8 +209,10 @@ export class RoomClient {
         this.finish(() => this.handlers.onEnded());
         break;
       case 'removed':
-        this.handlers.onError('A host removed you from the talk.');
-        this.finish(() => this.handlers.onLeft());
+        this.finish(() => this.handlers.onRemoved(typeof m.message === 'string' ? m.message : 'The host removed you from this talk'));
+        break;
+      case 'bans':
+        this.handlers.onBans(m.bans as RemovedPerson[]);
         break;
     }
   }

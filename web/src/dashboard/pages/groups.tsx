@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { type Group, type Partner, type Talk, call } from '../api';
 import { Link, navigate } from '../router';
+import { foldSeries } from '../recurrence';
 import { orgPath } from '../session';
 import { ConfirmButton, Empty, Field, FormAlert, type FormError, Loading, SelectField, toFormError, useLoad } from '../ui';
 
@@ -142,6 +143,8 @@ function GroupEditor(props: { partner: Partner; group: Group; talks: Talk[]; all
   const [error, setError] = useState<FormError | null>(null);
   const [saved, setSaved] = useState('');
   const candidates = props.all.filter((t) => !talks.some((x) => x.id === t.id));
+  // A recurring series is one choice: adding it adds all its occurrences.
+  const choices = foldSeries(candidates);
   const p = { partner: partner.id };
   return (
     <>
@@ -177,15 +180,16 @@ function GroupEditor(props: { partner: Partner; group: Group; talks: Talk[]; all
           <p class="muted">No talks in this group yet: add one below.</p>
         ) : (
           <ul class="plain">
-            {talks.map((t) => (
+            {foldSeries(talks).map(({ talk: t, rest }) => (
               <li key={t.id} data-group-talk={t.name} class="row">
                 <Link href={orgPath(partner.id, `talks/${t.id}`)}>{t.name}</Link>
+                {rest.length > 0 && <span class="muted">and {rest.length} more in this series</span>}
                 <button
                   type="button"
                   class="secondary"
                   aria-label={`Remove ${t.name} from the group`}
                   onClick={async () => {
-                    await call('DELETE', '/api/v1/partners/group_talks', { group_id: group.id, talk_ids: [t.id] }, p);
+                    await call('DELETE', '/api/v1/partners/group_talks', { group_id: group.id, talk_ids: [t.id, ...rest.map((r) => r.id)] }, p);
                     props.reload();
                   }}
                 >
@@ -200,14 +204,22 @@ function GroupEditor(props: { partner: Partner; group: Group; talks: Talk[]; all
             class="inline-form"
             onSubmit={async (e) => {
               e.preventDefault();
-              const chosen = add || candidates[0]?.id;
-              if (!chosen) return;
-              await call('PUT', '/api/v1/partners/group_talks', { group_id: group.id, talk_ids: [...talks.map((t) => t.id), chosen] }, p);
+              const chosen = add || choices[0]?.talk.id;
+              const series = choices.find((c) => c.talk.id === chosen);
+              if (!series) return;
+              const ids = [series.talk.id, ...series.rest.map((r) => r.id)];
+              await call('PUT', '/api/v1/partners/group_talks', { group_id: group.id, talk_ids: [...talks.map((t) => t.id), ...ids] }, p);
               setAdd('');
               props.reload();
             }}
           >
-            <SelectField label="Add a talk" name="talk_id" value={add || candidates[0]?.id} onValue={setAdd} options={candidates.map((t) => [t.id, t.name])} />
+            <SelectField
+              label="Add a talk"
+              name="talk_id"
+              value={add || choices[0]?.talk.id}
+              onValue={setAdd}
+              options={choices.map(({ talk: t, rest }) => [t.id, rest.length ? `${t.name} (a series of ${rest.length + 1} talks)` : t.name])}
+            />
             <button type="submit">Add to group</button>
           </form>
         ) : (

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { renderSVG } from 'uqr';
 import { type Participant, type Partner, type Subscription, type Talk, type TalkInvite, type Theme, call } from '../api';
 import { Link, navigate } from '../router';
+import { describeRule, foldSeries } from '../recurrence';
 import { orgPath, useSession } from '../session';
 import {
   ConfirmButton,
@@ -26,6 +27,17 @@ const roomTypes: [string, string][] = [
   ['hosted_events', 'Hosted event: speakers on stage, audience listens'],
 ];
 const PAGE = 20;
+
+/** A room type as people say it. */
+function roomTypeName(value: string): string {
+  return roomTypes.find(([v]) => v === value)?.[1].split(':')[0] ?? value;
+}
+
+/** How a talk's series repeats, in words: its rule is on the series' first talk (the talk itself, or one in the list). */
+function seriesText(all: Talk[], t: Talk): string {
+  const first = t.schedule ? t : all.find((x) => x.id === t.schedule_talk_id);
+  return first?.schedule ? describeRule(first.schedule, first.start_time) : 'Part of a recurring series';
+}
 
 export function TalksPage({ partner }: { partner: Partner }) {
   const [q, setQ] = useState('');
@@ -115,15 +127,27 @@ export function TalksPage({ partner }: { partner: Partner }) {
       ) : (
         <>
           <ul class="cards" aria-label="Talks">
-            {talks.data.talks.map((t) => (
-              <li key={t.id} class="card talk-card">
+            {foldSeries(talks.data.talks).map(({ talk: t, rest }) => (
+              <li key={t.id} class="card talk-card" data-talk-card={t.name}>
                 <h2>
                   <Link href={orgPath(partner.id, `talks/${t.id}`)}>{t.name}</Link>
                 </h2>
                 <p class="muted">
-                  <span class={`badge ${t.status}`}>{t.status}</span> {t.room_type} · {t.start_time ? formatTime(t.start_time) : 'no start time'}
-                  {t.schedule ? ' · recurring' : ''}
+                  <span class={`badge ${t.status}`}>{t.status}</span> {roomTypeName(t.room_type)} · {t.start_time ? formatTime(t.start_time) : 'no start time'}
                 </p>
+                {(t.schedule || t.schedule_talk_id) && <p class="muted">{seriesText(talks.data?.talks ?? [], t)}</p>}
+                {rest.length > 0 && (
+                  <details>
+                    <summary>and {rest.length} more</summary>
+                    <ul>
+                      {rest.map((o) => (
+                        <li key={o.id}>
+                          <Link href={orgPath(partner.id, `talks/${o.id}`)}>{o.start_time ? formatTime(o.start_time) : o.name}</Link> ({o.status})
+                        </li>
+                      ))}
+                    </ul>
+                  </details>
+                )}
               </li>
             ))}
           </ul>
@@ -373,7 +397,15 @@ export function TalkDetail({ partner, id }: { partner: Partner; id: string }) {
             <dt>Ends</dt>
             <dd>{formatTime(t.end_time)}</dd>
             <dt>Repeats</dt>
-            <dd>{t.schedule ?? (t.schedule_talk_id ? 'part of a series' : 'no')}</dd>
+            <dd>
+              {t.schedule ? (
+                describeRule(t.schedule, t.start_time)
+              ) : t.schedule_talk_id ? (
+                <Link href={orgPath(partner.id, `talks/${t.schedule_talk_id}`)}>Part of a series</Link>
+              ) : (
+                'Does not repeat'
+              )}
+            </dd>
             <dt>Room type</dt>
             <dd>{t.room_type}</dd>
             <dt>Access</dt>
@@ -381,7 +413,7 @@ export function TalkDetail({ partner, id }: { partner: Partner; id: string }) {
             <dt>Microphones</dt>
             <dd>{t.mic_behavior}</dd>
             <dt>Theme</dt>
-            <dd>{t.theme_id ? <Link href={orgPath(partner.id, `themes/${t.theme_id}`)}>{t.theme_id}</Link> : 'default'}</dd>
+            <dd>{t.theme_id ? <ThemeName partner={partner} id={t.theme_id} /> : 'default'}</dd>
             <dt>Subscriptions</dt>
             <dd>{t.subscriptions_allowed ? 'allowed' : 'off'}</dd>
             <dt>Recording</dt>
@@ -448,6 +480,12 @@ const roleNames: [string, string][] = [
 ];
 
 /** Who is connected to the talk's room now; looked up again every five seconds. */
+/** A theme by its name (its id is on the theme's page, for the API). */
+function ThemeName({ partner, id }: { partner: Partner; id: string }) {
+  const theme = useLoad(() => call<{ theme: { name: string } }>('GET', `/api/v1/partners/themes/${id}`, undefined, { partner: partner.id }), [partner.id, id]);
+  return <Link href={orgPath(partner.id, `themes/${id}`)}>{theme.data?.theme.name ?? (theme.error ? 'a deleted theme' : 'loading…')}</Link>;
+}
+
 function InTheRoom({ partner, talk }: { partner: Partner; talk: Talk }) {
   const people = useLoad(
     () => call<{ participants: Participant[] }>('GET', `/api/v1/partners/talks/${talk.id}/participants`, undefined, { partner: partner.id }),

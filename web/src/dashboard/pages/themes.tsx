@@ -4,9 +4,28 @@ import { Link, navigate } from '../router';
 import { orgPath } from '../session';
 import { ConfirmButton, CopyButton, Empty, Field, FormAlert, type FormError, Loading, toFormError, useLoad } from '../ui';
 
-/** The talk page's own defaults (web/src/shared/theme.css): what a theme without a color shows. */
-const defaults = { background: '#0f172a', text: '#f8fafc', accent: '#38bdf8', surface: '#1e293b' };
+import { DEFAULT_THEME_COLORS as defaults, MIN_TEXT_CONTRAST, contrast, contrastProblems, textOn } from '../../../../src/themes/contrast.js';
+
 type ColorKey = keyof typeof defaults;
+
+/** Live, as colors change: the contrast of text on background and on cards, and whether the API will take it. */
+function ContrastCheck({ colors }: { colors: Record<ColorKey, string> }) {
+  const problems = contrastProblems(colors);
+  const ratio = (on: 'background' | 'surface') => contrast(colors.text, colors[on]);
+  const fmt = (r: number | null) => (r === null ? 'not a color' : `${r.toFixed(2)}:1`);
+  return (
+    <div data-testid="contrast" aria-live="polite">
+      <p class="hint">
+        Text contrast: {fmt(ratio('background'))} on the background, {fmt(ratio('surface'))} on cards (WCAG AA needs {MIN_TEXT_CONTRAST}:1).
+      </p>
+      {problems.length > 0 && (
+        <p class="field-error" role="alert">
+          This theme cannot be saved: {problems.map((x) => x.message).join('; ')}.
+        </p>
+      )}
+    </div>
+  );
+}
 
 export function ThemesPage({ partner }: { partner: Partner }) {
   const themes = useLoad(
@@ -108,13 +127,22 @@ function ThemeForm({ partner, theme }: { partner: Partner; theme: Theme | null }
                 />
               </div>
             ))}
+            <ContrastCheck colors={colors} />
             {colorError && (
               <p class="field-error" role="alert">
                 {colorError.message}
               </p>
             )}
           </fieldset>
-          <Field label="Logo URL" name="logo_url" type="url" value={logo} onValue={setLogo} error={error} hint="An https image URL." />
+          <Field
+            label="Logo URL"
+            name="logo_url"
+            type="url"
+            value={logo}
+            onValue={setLogo}
+            error={error}
+            hint="An https image URL (http is refused: browsers block it on https pages)."
+          />
           <Field label="Background image URL" name="background_url" type="url" value={background} onValue={setBackground} error={error} />
           <FormAlert error={error} fields={['name', 'logo_url', 'background_url', ...(colorError ? [colorError.field ?? ''] : [])]} />
           <div class="row">
@@ -147,6 +175,7 @@ export function TalkPreview({ colors, logo, background }: { colors: Record<Color
     '--bg': colors.background,
     '--text': colors.text,
     '--accent': colors.accent,
+    '--accent-text': textOn(colors.accent),
     '--surface': colors.surface,
     backgroundImage: background ? `url("${background.replace(/"/g, '')}")` : undefined,
   } as Record<string, string | undefined>;
