@@ -124,12 +124,29 @@ export function decodeCursor(cursor: string | undefined, length: number): unknow
 }
 
 export const PaginationQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size: default 50, at most 200.' })),
-  cursor: Type.Optional(Type.String({ description: 'The next_cursor of the previous page.' })),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      description: 'Page size, at most 200. Talks, recordings and groups: without limit or cursor, every row (next_cursor null); elsewhere 50.',
+    }),
+  ),
+  cursor: Type.Optional(Type.String({ description: 'The next_cursor of the previous page (a page of 50 unless limit says otherwise).' })),
 };
 
-/** Returns the page and the cursor of the next one (null at the end). */
-export function page<T>(rows: T[], limit: number, keyOf: (row: T) => unknown[]): { items: T[]; next_cursor: string | null } {
+/**
+ * The page size of a list that the API doc shows whole: the limit asked for, 50 when only a cursor
+ * is sent, and undefined (every row) when neither is: a partner's client written to the doc
+ * never asks for a page, so it must not be cut to one.
+ */
+export function pageSize(query: { limit?: number; cursor?: string }): number | undefined {
+  if (query.limit !== undefined) return query.limit;
+  return query.cursor ? 50 : undefined;
+}
+
+/** Returns the page and the cursor of the next one (null at the end, and for a whole list: no limit). */
+export function page<T>(rows: T[], limit: number | undefined, keyOf: (row: T) => unknown[]): { items: T[]; next_cursor: string | null } {
+  if (limit === undefined) return { items: rows, next_cursor: null };
   const items = rows.slice(0, limit);
   const next_cursor = rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null;
   return { items, next_cursor };
