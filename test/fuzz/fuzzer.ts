@@ -469,7 +469,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         const problem = problemWith(res.status, res.headers, text);
         if (problem) report.problems.push({ request: label, problem });
         if (res.status < 300 && req.path.startsWith('/api/')) {
-          const leaked = identity.mustNotSee?.find((id) => text.includes(id));
+          // An id the request itself sent in its body may come back as a value (a name, say).
+          const sent = typeof req.body === 'string' ? req.body : '';
+          const leaked = identity.mustNotSee?.find((id) => text.includes(id) && !sent.includes(id));
           if (leaked) report.problems.push({ request: label, problem: `another partner's id ${leaked} in a ${res.status} answer` });
         }
       } catch (err) {
