@@ -6,13 +6,14 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type RawServerDefault } from 'fastify';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { accountRoutes } from './accounts/routes.js';
 import { groupRoutes } from './groups/routes.js';
 import { homeRoutes } from './home/routes.js';
-import { AppError, type ErrorBody, errorCatalogue } from './platform/errors.js';
-import { ErrorEnvelope } from './platform/http.js';
+import { AppError, type ErrorBody, type ErrorCode, errorCatalogue } from './platform/errors.js';
+import { ErrorEnvelope, hostileValue, utf8Body } from './platform/http.js';
 import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
 import { isDatabaseUnavailable } from './platform/db/index.js';
@@ -41,6 +42,10 @@ export async function buildApp(services: Services): Promise<App> {
     },
     trustProxy: config.TRUST_PROXY,
     bodyLimit: 1024 * 1024,
+    // Errors Fastify and Node answer before any route runs (a malformed URL, an over-long path
+    // parameter, headers past Node's limit) get our envelope and a request id like the rest.
+    frameworkErrors: (error, request, reply) => sendError(reply, error, request.id),
+    clientErrorHandler: (error, socket) => answerClientError(services.log, error, socket),
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -48,14 +53,20 @@ export async function buildApp(services: Services): Promise<App> {
     reply.header('x-request-id', request.id);
     return payload;
   });
+  // After validation (which coerces `limit=1e309` to Infinity) and before any handler: values
+  // no column can hold are a 400 on every route, not a database error.
+  app.addHook('preHandler', async (request) => {
+    const hostile = hostileValue(request.params) ?? hostileValue(request.query) ?? hostileValue(request.body);
+    if (hostile) throw hostile;
+  });
 
   await app.register(cookie, { secret: config.SECRET_KEY });
   await app.register(formbody);
   // Partners' clients send form bodies under a JSON content type (the doc's own PUT/DELETE
   // examples do): parse JSON, and fall back to form decoding when the body is plainly a form.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    const text = utf8Body(body as Buffer).trim();
     if (text === '') return done(null, {});
     try {
       return done(null, JSON.parse(text));
@@ -64,8 +75,8 @@ export async function buildApp(services: Services): Promise<App> {
       return done(new AppError('bad_request', 'the body is not valid JSON'), undefined);
     }
   });
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (_req, body, done) => {
+    const text = utf8Body(body as Buffer).trim();
     if (text === '') return done(null, {});
     try {
       return done(null, JSON.parse(text));
@@ -96,18 +107,12 @@ export async function buildApp(services: Services): Promise<App> {
   app.setErrorHandler((unmapped: FastifyError | AppError, request, reply) => {
     // The database went away under this request (restart, failover, dropped connection): the
     // client may retry shortly. Logged as a warning, without the query's parameters.
-    const error = isDatabaseUnavailable(unmapped)
-      ? new AppError('service_unavailable', 'the database is unreachable at the moment; retry shortly', undefined, {
-          'retry-after': String(RETRY_AFTER_SECONDS),
-        })
-      : unmapped;
-    if (error !== unmapped) request.log.warn({ err: { message: unmapped.message, code: unmapped.code } }, 'database unreachable');
-    const body = toErrorBody(error, request.id);
-    const status = error instanceof AppError ? error.status : statusOf(error, body.code);
-    if (status >= 500 && error === unmapped) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: body.code, field: body.field }, body.message);
-    if (error instanceof AppError) reply.headers(error.headers);
-    return reply.code(status).send({ error: body });
+    if (!isDatabaseUnavailable(unmapped)) return sendError(reply, unmapped, request.id);
+    request.log.warn({ err: { message: unmapped.message, code: unmapped.code } }, 'database unreachable');
+    const error = new AppError('service_unavailable', 'the database is unreachable at the moment; retry shortly', undefined, {
+      'retry-after': String(RETRY_AFTER_SECONDS),
+    });
+    return sendError(reply, error, request.id, false);
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, request_id: request.id } });
@@ -168,12 +173,57 @@ export async function buildApp(services: Services): Promise<App> {
   return app;
 }
 
+/** Answers an error in our envelope; 5xx are logged with their details, which the client never sees. */
+function sendError(reply: FastifyReply, error: FastifyError | AppError, requestId: string, logFailure = true) {
+  const body = toErrorBody(error, requestId);
+  const status = error instanceof AppError ? error.status : statusOf(error, body.code);
+  if (status >= 500 && logFailure) reply.log.error({ err: error }, 'request failed');
+  else reply.log.info({ code: body.code, field: body.field }, body.message);
+  if (error instanceof AppError) reply.headers(error.headers);
+  return reply.code(status).header('x-request-id', requestId).send({ error: body });
+}
+
+/**
+ * Node answers some requests before Fastify sees them: headers (request line included) past its
+ * limit, a request that never finishes arriving, bytes that are not HTTP. Same envelope, with a
+ * request id that the log line carries too.
+ */
+function answerClientError(log: FastifyBaseLogger | Services['log'], error: Error & { code?: string }, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode =
+    error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+  const message = {
+    headers_too_large: 'the request line and headers together exceed 16 KB',
+    request_timeout: 'the request did not arrive in time',
+    bad_request: 'the request is not well-formed HTTP',
+  }[code as 'headers_too_large' | 'request_timeout' | 'bad_request'];
+  const requestId = randomUUID();
+  log.debug({ requestId, code: error.code }, `client error: ${message}`);
+  if (socket.writable) {
+    const status = errorCatalogue[code];
+    const body = JSON.stringify({ error: { code, message, request_id: requestId } });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 const fastifyCodes: Record<string, keyof typeof errorCatalogue> = {
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+};
+
+/** Fastify's own messages for these quote the whole URL back; ours say what is wrong. */
+const fastifyMessages: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not valid: a percent-encoded sequence does not decode to UTF-8 text',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is longer than any id of ours (100 characters)',
 };
 
 function toErrorBody(error: FastifyError | AppError, requestId: string): ErrorBody {
@@ -190,7 +240,7 @@ function toErrorBody(error: FastifyError | AppError, requestId: string): ErrorBo
     return { code: 'validation_failed', message, ...(field ? { field } : {}), request_id: requestId };
   }
   const code = (error.code && fastifyCodes[error.code]) || (error.statusCode === 429 ? 'rate_limited' : undefined);
-  if (code) return { code, message: error.message, request_id: requestId };
+  if (code) return { code, message: fastifyMessages[error.code] ?? error.message, request_id: requestId };
   if (error.statusCode && error.statusCode < 500) {
     const byStatus = Object.entries(errorCatalogue).find(([, s]) => s === error.statusCode)?.[0] as keyof typeof errorCatalogue | undefined;
     return { code: byStatus ?? 'bad_request', message: error.message, request_id: requestId };

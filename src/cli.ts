@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
 import { closeServices, createCommandServices } from './services.js';
-import { botCommand } from './bot/cli.js';
+import { botCommand, botUsage } from './bot/cli.js';
 import { loadtestCommand } from './bot/loadtest.js';
-import { webhookCommand } from './webhooks/cli.js';
+import { webhookCommand, webhookUsage } from './webhooks/cli.js';
 
 const usage = `smalltalk: self-hostable live talks
 
@@ -27,6 +27,22 @@ With the embedded database, commands other than serve need the server stopped (P
 /** Extra commands features add (webhook, bot, loadtest). */
 export type Command = (args: string[], config: () => Config) => Promise<number>;
 export const commands: Record<string, Command> = { webhook: webhookCommand, bot: botCommand, loadtest: loadtestCommand };
+const commandUsage: Record<string, string> = { webhook: webhookUsage, bot: botUsage };
+
+/** The usage line of `command sub` (or of `command`), without its description. */
+function usageLine(command: string | undefined, sub: string | undefined): string {
+  const lines = `${usage}\n${commandUsage[command ?? ''] ?? ''}`
+    .split('\n')
+    .map((line) => line.trim().split(/\s{2,}/)[0])
+    .filter((line) => line.startsWith('smalltalk '));
+  const starts = (prefix: string) => lines.find((line) => line === prefix || line.startsWith(`${prefix} `));
+  return (sub && starts(`smalltalk ${command} ${sub}`)) || starts(`smalltalk ${command}`) || 'smalltalk --help';
+}
+
+/** Node's parseArgs refusing the arguments (unknown option, unexpected positional, missing value). */
+function isArgumentError(err: unknown): err is Error {
+  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+}
 
 function print(json: boolean, value: unknown, text: string) {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
@@ -70,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
           options: { name: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, json: { type: 'boolean' } },
         });
         if (!values.name || !values.email) {
-          console.error('partner create needs --name and --email');
+          console.error(`usage: ${usageLine(command, sub)}`);
           return 2;
         }
         const { newSecret } = await import('./accounts/credentials.js');
@@ -92,8 +108,8 @@ export async function main(argv: string[]): Promise<number> {
           args: rest,
           options: { partner: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } },
         });
-        if (!values.partner) {
-          console.error('token commands need --partner ID');
+        if (!['create', 'list', 'revoke'].includes(sub ?? '') || !values.partner || (sub === 'revoke' && !values.token)) {
+          console.error(`usage: ${usageLine(command, sub)}`);
           return 2;
         }
         const partnerId = values.partner;
@@ -122,13 +138,9 @@ export async function main(argv: string[]): Promise<number> {
             );
             return 0;
           }
-          if (sub === 'revoke' && values.token) {
-            await s.accounts.revokeToken(partnerId, values.token);
-            console.log(`revoked ${values.token}`);
-            return 0;
-          }
-          console.error(usage);
-          return 2;
+          await s.accounts.revokeToken(partnerId, values.token as string);
+          console.log(`revoked ${values.token}`);
+          return 0;
         });
       }
       default: {
@@ -143,6 +155,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(usage);
     return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   } catch (err) {
+    if (isArgumentError(err)) {
+      // One line on what is wrong (Node's first sentence) and one on what is right; no stack.
+      console.error(`smalltalk ${[command, sub].filter(Boolean).join(' ')}: ${err.message.split(/\.\s/)[0].replace(/\.$/, '')}`);
+      console.error(`usage: ${usageLine(command, sub)}`);
+      return 2;
+    }
     if (err instanceof ConfigError || err instanceof DataDirInUseError) {
       console.error(err.message);
       return 1;

@@ -12,7 +12,9 @@ async function pageUrlOf(target: string, config: () => Config): Promise<string> 
   throw new Error(`no talk ${target} at ${base}`);
 }
 
-/** `smalltalk bot join <short_url|talk_id> [--token T] [--name N] [--play speech.wav] [--seconds S] [--json]` */
+export const botUsage = 'smalltalk bot join <short_url|talk_id> [--token T] [--name N] [--play speech.wav] [--seconds S] [--json]';
+
+/** `smalltalk bot join …` (botUsage). */
 export async function botCommand(args: string[], config: () => Config): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -28,7 +30,7 @@ export async function botCommand(args: string[], config: () => Config): Promise<
     },
   });
   if (sub !== 'join' || positionals.length !== 1) {
-    console.error('usage: smalltalk bot join <short_url|talk_id> [--token T] [--name N] [--play speech.wav] [--seconds S] [--json]');
+    console.error(`usage: ${botUsage}`);
     return 2;
   }
   const pageUrl = await pageUrlOf(positionals[0], config);

@@ -95,7 +95,10 @@ export class LiveCaptions implements LiveTalkObserver {
         (phrase) => {
           talk.saving = talk.saving.then(() => this.publish(talk, speaker, phrase)).catch((err) => this.log.error({ err, talkId }, 'saving a caption failed'));
         },
-        (err) => this.log.error({ err, talkId, participantId: speaker.participantId }, 'live recognizer failed'),
+        (err: Error & { orderly?: boolean }) =>
+          err.orderly
+            ? this.log.info({ talkId, participantId: speaker.participantId }, `live recognizer ended: ${err.message}`)
+            : this.log.error({ err, talkId, participantId: speaker.participantId }, 'live recognizer failed'),
       );
       const listening: Listening = { speaker, recognizer, stopTap: null, sdpDir };
       talk.speakers.set(speaker.participantId, listening);

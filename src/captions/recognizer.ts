@@ -86,9 +86,12 @@ export class SpeakerRecognizer {
       buffered = lines.pop() ?? '';
       for (const l of lines) parser.line(l);
     });
-    this.recognizer.once('close', (code) => {
+    this.recognizer.once('close', (code, signal) => {
       if (buffered) parser.line(buffered);
-      if (code !== 0 && !this.stopped) onError(new Error(`pocketsphinx exited with ${code}`));
+      if (code === 0 || this.stopped) return;
+      // SIGTERM/SIGINT from outside: the process group is stopping (systemd, Ctrl-C), not a failure.
+      const orderly = signal === 'SIGTERM' || signal === 'SIGINT';
+      onError(Object.assign(new Error(signal ? `pocketsphinx stopped by ${signal}` : `pocketsphinx exited with ${code}`), { orderly }));
     });
     for (const child of [this.decoder, this.recognizer]) child.once('error', (err) => onError(err));
   }

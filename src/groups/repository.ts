@@ -11,14 +11,15 @@ export class GroupsRepository {
     return q.selectFrom('groups').selectAll().where('partner_id', '=', partnerId).where('id', '=', groupId).executeTakeFirst();
   }
 
-  async list(partnerId: string, limit: number, cursor?: string): Promise<Group[]> {
+  /** In rank order; limit + 1 rows (the extra one says whether a next page exists), or all without a limit. */
+  async list(partnerId: string, limit: number | undefined, cursor?: string): Promise<Group[]> {
     let query = this.db.selectFrom('groups').selectAll().where('partner_id', '=', partnerId);
     const after = afterCursor(cursor, 'rank', 'asc');
     if (after) query = query.where(after);
     return query
       .orderBy('rank')
       .orderBy('id')
-      .limit(limit + 1)
+      .$if(limit !== undefined, (q) => q.limit((limit as number) + 1))
       .execute();
   }
 

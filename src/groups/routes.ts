@@ -41,7 +41,7 @@ export async function groupRoutes(app: App, { groups, talks }: Services) {
   });
 
   app.get('/api/v1/partners/groups', { schema: listGroupsSchema }, async (request) => {
-    const result = await groups.list(request.partner.partnerId, request.query.limit, request.query.cursor);
+    const result = await groups.list(request.partner.partnerId, request.query);
     return { groups: result.items.map((g) => groups.toJson(g)), next_cursor: result.next_cursor, error: null };
   });
 

@@ -2,7 +2,7 @@ import type { TalksRepository } from '../talks/repository.js';
 import type { Db } from '../platform/db/index.js';
 import type { Group } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
-import { iso, page, parseIdList } from '../platform/http.js';
+import { iso, page, pageSize, parseIdList } from '../platform/http.js';
 import { GroupsRepository } from './repository.js';
 import type { CreateGroupInput, GroupJson, UpdateGroupInput } from './schemas.js';
 
@@ -38,8 +38,9 @@ export class GroupsService {
     return group;
   }
 
-  async list(partnerId: string, limit = 50, cursor?: string) {
-    return page(await this.repo.list(partnerId, limit, cursor), limit, (g) => [g.rank, g.id]);
+  async list(partnerId: string, query: { limit?: number; cursor?: string }) {
+    const limit = pageSize(query);
+    return page(await this.repo.list(partnerId, limit, query.cursor), limit, (g) => [g.rank, g.id]);
   }
 
   create(partnerId: string, input: CreateGroupInput): Promise<Group> {

@@ -98,6 +98,16 @@ export class ConfigError extends Error {}
 
 const booleanish: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
 
+/** Values never printed, even rejected ones (a near-miss secret is still most of a secret; URLs may carry passwords). */
+const secretKeys = new Set(['SECRET_KEY', 'TURN_CREDENTIAL', 'S3_SECRET_ACCESS_KEY', 'TRANSCRIBE_HTTP_API_KEY', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']);
+
+/** A variable as an error line shows it: `KEY="value"`, or only the length of a secret's value. */
+function shown(key: string, value: string | undefined): string {
+  if (!key) return '(env)';
+  if (secretKeys.has(key)) return `${key} (value not shown, ${value?.length ?? 0} characters)`;
+  return `${key}=${JSON.stringify(value ?? '')}`;
+}
+
 /** Parses `env` (default process.env) against the schema; throws ConfigError with one line per bad value. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
   const raw: Record<string, unknown> = {};
@@ -112,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const withDefaults = Value.Default(EnvSchema, raw) as Env;
   const errors = [...Value.Errors(EnvSchema, withDefaults)];
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.path.slice(1) || '(env)'}=${JSON.stringify(env[e.path.slice(1)] ?? '')}: ${e.message}`);
+    const lines = errors.map((e) => `  ${shown(e.path.slice(1), env[e.path.slice(1)])}: ${e.message}`);
     throw new ConfigError(`Invalid configuration:\n${[...new Set(lines)].join('\n')}`);
   }
   const schedule = withDefaults.WEBHOOK_RETRY_SCHEDULE.split(',').map((s) => Number(s.trim()));

@@ -1,7 +1,7 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { FastifyReply } from 'fastify';
 import { type Static, type TNull, type TSchema, type TUnion, Type } from '@sinclair/typebox';
-import { AppError } from './errors.js';
+import { AppError, validation } from './errors.js';
 
 /** Schema of the error envelope, shared by every route's OpenAPI responses. */
 export const ErrorEnvelope = Type.Object(
@@ -124,12 +124,29 @@ export function decodeCursor(cursor: string | undefined, length: number): unknow
 }
 
 export const PaginationQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Page size: default 50, at most 200.' })),
-  cursor: Type.Optional(Type.String({ description: 'The next_cursor of the previous page.' })),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      description: 'Page size, at most 200. Talks, recordings and groups: without limit or cursor, every row (next_cursor null); elsewhere 50.',
+    }),
+  ),
+  cursor: Type.Optional(Type.String({ description: 'The next_cursor of the previous page (a page of 50 unless limit says otherwise).' })),
 };
 
-/** Returns the page and the cursor of the next one (null at the end). */
-export function page<T>(rows: T[], limit: number, keyOf: (row: T) => unknown[]): { items: T[]; next_cursor: string | null } {
+/**
+ * The page size of a list that the API doc shows whole: the limit asked for, 50 when only a cursor
+ * is sent, and undefined (every row) when neither is: a partner's client written to the doc
+ * never asks for a page, so it must not be cut to one.
+ */
+export function pageSize(query: { limit?: number; cursor?: string }): number | undefined {
+  if (query.limit !== undefined) return query.limit;
+  return query.cursor ? 50 : undefined;
+}
+
+/** Returns the page and the cursor of the next one (null at the end, and for a whole list: no limit). */
+export function page<T>(rows: T[], limit: number | undefined, keyOf: (row: T) => unknown[]): { items: T[]; next_cursor: string | null } {
+  if (limit === undefined) return { items: rows, next_cursor: null };
   const items = rows.slice(0, limit);
   const next_cursor = rows.length > limit ? encodeCursor(keyOf(items[items.length - 1])) : null;
   return { items, next_cursor };
@@ -162,4 +179,48 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
  */
 export function sendJsonText(reply: FastifyReply, json: string | Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json);
+}
+
+/** NUL (Postgres text and jsonb refuse it) and UTF-16 surrogates without their pair (not text). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the NUL is what it looks for
+const unstorableChar = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Deeper than any of our bodies nests; deeper ones are refused before code walks them. */
+const maxDepth = 32;
+
+/**
+ * Why a request value (body, query, params) cannot be taken in, as an error naming the field,
+ * or undefined: a NUL byte or a lone surrogate in a string or key, a number that is not finite
+ * (`limit=Infinity` or `1e309` passes the integer schema once coerced), or nesting deeper than
+ * any of our bodies. Walks iteratively, so a hostile depth cannot overflow the stack.
+ */
+export function hostileValue(root: unknown): AppError | undefined {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop() as { value: unknown; path: string; depth: number };
+    const field = path || undefined;
+    if (typeof value === 'string') {
+      if (unstorableChar.test(value)) return validation(`${path || 'a value'} contains a NUL byte or an unpaired surrogate, which is not text`, field);
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return validation(`${path || 'a value'} must be a finite number`, field);
+    } else if (value !== null && typeof value === 'object') {
+      if (depth >= maxDepth) return validation(`${path || 'the body'} nests deeper than ${maxDepth} levels`, field);
+      for (const [key, child] of Object.entries(value)) {
+        if (unstorableChar.test(key)) return validation('a field name contains a NUL byte or an unpaired surrogate', field);
+        stack.push({ value: child, path: path ? `${path}.${key}` : key, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A body's bytes as text; invalid UTF-8 is a 400 rather than text with replacement characters. */
+export function utf8Body(body: Buffer): string {
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    throw new AppError('bad_request', 'the body is not valid UTF-8');
+  }
 }

@@ -12,7 +12,8 @@ export class RecordingsRepository {
     return q.selectFrom('recordings').selectAll().where('partner_id', '=', partnerId).where('id', '=', recordingId).executeTakeFirst();
   }
 
-  async list(partnerId: string, options: { talkId?: string; limit: number; cursor?: string }): Promise<Recording[]> {
+  /** Newest first; limit + 1 rows (the extra one says whether a next page exists), or all without a limit. */
+  async list(partnerId: string, options: { talkId?: string; limit?: number; cursor?: string }): Promise<Recording[]> {
     let query = this.db.selectFrom('recordings').selectAll().where('partner_id', '=', partnerId);
     if (options.talkId !== undefined) {
       if (!isUuid(options.talkId)) return [];
@@ -26,7 +27,7 @@ export class RecordingsRepository {
     return query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(options.limit + 1)
+      .$if(options.limit !== undefined, (q) => q.limit((options.limit as number) + 1))
       .execute();
   }
 

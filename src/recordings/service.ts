@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Db } from '../platform/db/index.js';
 import type { Recording } from '../platform/db/schema.js';
 import { notFound } from '../platform/errors.js';
-import { iso, page } from '../platform/http.js';
+import { iso, page, pageSize } from '../platform/http.js';
 import { safeEqual } from '../accounts/credentials.js';
 import { RecordingsRepository } from './repository.js';
 import type { RecordingJson } from './schemas.js';
@@ -73,7 +73,7 @@ export class RecordingsService {
   }
 
   async list(partnerId: string, options: { talkId?: string; limit?: number; cursor?: string }) {
-    const limit = options.limit ?? 50;
+    const limit = pageSize(options);
     return page(await this.repo.list(partnerId, { ...options, limit }), limit, (r) => [iso(r.created_at), r.id]);
   }
 

@@ -27,7 +27,7 @@ export class TalksRepository {
    */
   async listJson(
     partnerId: string,
-    filter: ListTalksFilter & { limit: number },
+    filter: ListTalksFilter & { limit: number | undefined },
     publicUrl: string,
   ): Promise<{ json: string; created_at: string; id: string }[]> {
     const query = this.listQuery(partnerId, filter);
@@ -35,8 +35,11 @@ export class TalksRepository {
     return query.select([talkJsonSql(this.db, publicUrl).as('json'), isoSql(sql.ref('talks.created_at')).as('created_at'), 'id']).execute();
   }
 
-  /** Newest first, limit + 1 rows (the extra one says whether a next page exists); undefined when nothing can match. */
-  private listQuery(partnerId: string, filter: ListTalksFilter & { limit: number }) {
+  /**
+   * Newest first, limit + 1 rows (the extra one says whether a next page exists), or all without a
+   * limit; undefined when nothing can match.
+   */
+  private listQuery(partnerId: string, filter: ListTalksFilter & { limit: number | undefined }) {
     let query = this.db.selectFrom('talks').where('partner_id', '=', partnerId);
     if (filter.talk_id !== undefined) {
       if (!isUuid(filter.talk_id)) return undefined;
@@ -56,7 +59,7 @@ export class TalksRepository {
     return query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(filter.limit + 1);
+      .$if(filter.limit !== undefined, (q) => q.limit((filter.limit as number) + 1));
   }
 
   insert(q: Queryable, partnerId: string, talk: Omit<NewTalk, 'partner_id'>): Promise<Talk> {

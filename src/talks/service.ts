@@ -3,7 +3,7 @@ import rrulePkg from 'rrule';
 import type { Db, Tx } from '../platform/db/index.js';
 import type { Talk, TalkUpdate } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
-import { page } from '../platform/http.js';
+import { page, pageSize } from '../platform/http.js';
 import { shortUrl, talkToJson } from './json.js';
 import { type CachedPage, TalkListCache } from './list-cache.js';
 import { TalksRepository } from './repository.js';
@@ -79,7 +79,7 @@ export class TalksService {
    */
   async listPage(partnerId: string, filter: ListTalksFilter): Promise<CachedPage> {
     return this.listCache.page(partnerId, cacheKey(filter), async () => {
-      const limit = filter.talk_id !== undefined ? 1 : (filter.limit ?? 50);
+      const limit = filter.talk_id !== undefined ? 1 : pageSize(filter);
       const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
       if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
       const result = page(rows, limit, (t) => [t.created_at, t.id]);

@@ -87,9 +87,10 @@ export class PocketsphinxEngine implements TranscriptionEngine {
         err = (err + d).slice(-1000);
       });
       child.once('error', (e) => reject(new EngineError(`pocketsphinx could not start: ${e.message}`)));
-      child.once('close', (code) => {
+      child.once('close', (code, signal) => {
         if (buffered) parser.line(buffered);
-        if (code !== 0) reject(new EngineError(`pocketsphinx exited with ${code}: ${err.trim()}`));
+        if (signal) reject(new EngineError(`pocketsphinx stopped by ${signal}`));
+        else if (code !== 0) reject(new EngineError(`pocketsphinx exited with ${code}: ${err.trim()}`));
         else resolve({ language: 'en', utterances });
       });
     });

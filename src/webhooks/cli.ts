@@ -4,7 +4,7 @@ import { closeServices, createCommandServices } from '../services.js';
 import { webhooksOf } from './index.js';
 import type { CreateWebhookInput } from './schemas.js';
 
-const usage = `smalltalk webhook add --partner ID --url URL [--events talk_join,next_caption] [--description TEXT] [--json]
+export const webhookUsage = `smalltalk webhook add --partner ID --url URL [--events talk_join,next_caption] [--description TEXT] [--json]
 smalltalk webhook list --partner ID [--json]
 smalltalk webhook rm --partner ID --id WEBHOOK_ID
 smalltalk webhook test --partner ID --id WEBHOOK_ID [--json]`;
@@ -24,7 +24,7 @@ export const webhookCommand: Command = async (args, config) => {
     },
   });
   if (!values.partner || !['add', 'list', 'rm', 'test'].includes(sub ?? '')) {
-    console.error(usage);
+    console.error(webhookUsage);
     return 2;
   }
   const partnerId = values.partner;
@@ -34,7 +34,7 @@ export const webhookCommand: Command = async (args, config) => {
     const webhooks = webhooksOf(services);
     if (sub === 'add') {
       if (!values.url) {
-        console.error(usage);
+        console.error(webhookUsage);
         return 2;
       }
       const hook = await webhooks.create(partnerId, {
@@ -56,7 +56,7 @@ export const webhookCommand: Command = async (args, config) => {
       return 0;
     }
     if (!values.id) {
-      console.error(usage);
+      console.error(webhookUsage);
       return 2;
     }
     if (sub === 'rm') {

@@ -56,6 +56,7 @@ for (const [net6, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
   ['2001:db8::', 32],
 ] as const) {
   blocked.addSubnet(net6, prefix, 'ipv6');
@@ -63,14 +64,56 @@ for (const [net6, prefix] of [
 
 /** True when `address` (an IP literal) is one webhooks must not reach. */
 export function isBlockedAddress(address: string): boolean {
-  const family = net.isIP(address);
+  const bare = address.replace(/%.*$/, '');
+  const family = net.isIP(bare);
   if (family === 0) return true;
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1], 'ipv4');
-    return blocked.check(address, 'ipv6');
+  if (family === 4) return blocked.check(bare, 'ipv4');
+  if (blocked.check(bare, 'ipv6')) return true;
+  const bytes = ipv6Bytes(bare);
+  if (!bytes) return true;
+  return embeddedIpv4(bytes).some((v4) => blocked.check(v4, 'ipv4'));
+}
+
+/**
+ * The IPv4 addresses an IPv6 address carries, which a host or relay may route to: IPv4-compatible
+ * (::a.b.c.d, which `::7f00:1` is), IPv4-mapped (::ffff:a.b.c.d) and -translated
+ * (::ffff:0:a.b.c.d), NAT64 (64:ff9b::/96; blocked whole above anyway), 6to4 (2002::/16, the 32
+ * bits after the prefix) and Teredo (2001::/32: the server, and the client stored inverted).
+ */
+function embeddedIpv4(b: number[]): string[] {
+  const v4 = (at: number, invert = 0) => [0, 1, 2, 3].map((i) => (b[at + i] ^ invert) & 0xff).join('.');
+  const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const found: string[] = [];
+  if (zeros(0, 10) && ((b[10] === 0 && b[11] === 0) || (b[10] === 0xff && b[11] === 0xff))) found.push(v4(12));
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) found.push(v4(12));
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) found.push(v4(12));
+  if (b[0] === 0x20 && b[1] === 0x02) found.push(v4(2));
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) found.push(v4(4), v4(12, 0xff));
+  return found;
+}
+
+/** The 16 bytes of an IPv6 literal (`::` and a dotted IPv4 tail expanded), or null if it is not one. */
+function ipv6Bytes(address: string): number[] | null {
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [p, q, r, s] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((p << 8) | q).toString(16)}:${((r << 8) | s).toString(16)}`;
   }
-  return blocked.check(address, 'ipv4');
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 1 ? fill !== 0 : fill < 0) return null;
+  const groups = [...head, ...Array(halves.length === 2 ? fill : 0).fill('0'), ...tail];
+  const bytes: number[] = [];
+  for (const group of groups) {
+    if (!/^[0-9a-f]{1,4}$/.test(group)) return null;
+    const value = Number.parseInt(group, 16);
+    bytes.push(value >> 8, value & 0xff);
+  }
+  return bytes;
 }
 
 export class RefusedUrlError extends Error {}
