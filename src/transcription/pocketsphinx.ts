@@ -4,7 +4,7 @@ import path from 'node:path';
 import { run } from '../recordings/media.js';
 import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, Word } from './types.js';
 import { EngineError } from './types.js';
-import { SAMPLE_RATE, type Span, speechSpans, wavSamples } from './vad.js';
+import { SAMPLE_RATE, type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
 import { applyVocabulary, loadDictionary, prepareVocabulary } from './vocabulary.js';
 
 export const POCKETSPHINX = 'pocketsphinx_continuous';
@@ -90,7 +90,7 @@ export function parseHypseg(line: string): { id: string; words: Word[] } | null 
  * once. Returns the words of each span, times in seconds from the start of the file, with the
  * talk's vocabulary applied (see vocabulary.ts).
  */
-export async function decodeSpans(rawFile: string, spans: Span[], options: TranscribeOptions = {}): Promise<Word[][]> {
+export async function decodeSpans(rawFile: string, spans: Span[], options: TranscribeOptions = {}, tuning = POCKETSPHINX_TUNING): Promise<Word[][]> {
   if (!spans.length) return [];
   const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-ps-'));
   try {
@@ -103,7 +103,7 @@ export async function decodeSpans(rawFile: string, spans: Span[], options: Trans
       ...['-ctl', ctl, '-cepdir', '/', '-cepext', '.raw', '-adcin', 'yes', '-samprate', String(SAMPLE_RATE)],
       ...['-remove_silence', 'no', '-hypseg', hypseg, '-logfn', log],
       ...['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', `${POCKETSPHINX_MODEL}/en-us.lm.bin`, '-dict', `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`],
-      ...POCKETSPHINX_TUNING,
+      ...tuning,
     ];
     try {
       await run(POCKETSPHINX_BATCH, args);
@@ -160,6 +160,9 @@ export function utteranceOf(words: Word[]): Utterance | null {
 export class PocketsphinxEngine implements TranscriptionEngine {
   readonly name = 'pocketsphinx' as const;
 
+  /** Decoder flags and phrase detection other than the defaults: for bench/transcribe/run.ts, which compares them. */
+  constructor(private readonly settings: { tuning?: string[]; vad?: Partial<VadOptions> } = {}) {}
+
   async load(): Promise<void> {
     const { access } = await import('node:fs/promises');
     try {
@@ -173,12 +176,12 @@ export class PocketsphinxEngine implements TranscriptionEngine {
 
   async transcribe(wavFile: string, options: TranscribeOptions = {}): Promise<EngineResult> {
     const pcm = wavSamples(await readFile(wavFile));
-    const spans = speechSpans(pcm);
+    const spans = speechSpans(pcm, this.settings.vad);
     const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-track-'));
     try {
       const raw = path.join(work, 'track.raw');
       await writeFile(raw, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-      const perSpan = await decodeSpans(raw, spans, options);
+      const perSpan = await decodeSpans(raw, spans, options, this.settings.tuning);
       return { language: 'en', utterances: perSpan.map(utteranceOf).filter((u): u is Utterance => u !== null) };
     } finally {
       await rm(work, { recursive: true, force: true });

@@ -7,8 +7,9 @@ import type { Word } from './types.js';
  *
  * pocketsphinx 5-prealpha's command line cannot add words to its n-gram model (an `-lmctl` class
  * of extra words loads, but with the class's fixed weight of 1.0 the decoder never chose them in
- * our tries), so the vocabulary is applied after decoding: a run of one to three recognized words
- * whose sounds are close to a vocabulary word's (phone edit distance at most a third) becomes that
+ * our tries), so the vocabulary is applied after decoding: a run of one to four recognized words
+ * whose sounds are close to a vocabulary word's (phone edit distance at most 0.4 of its length, a
+ * vowel for another vowel or a voiced for an unvoiced consonant costing half) becomes that
  * word ("rag nathan" -> "raghunathan"). Pronunciations come from pocketsphinx's own dictionary,
  * and for words it lacks (most names) from Festival's letter-to-sound rules; a word neither knows
  * is skipped.
@@ -17,7 +18,7 @@ import type { Word } from './types.js';
 export const DICTIONARY = '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict';
 /** Vocabulary words shorter than this many phones are left out: too many ordinary words sound like them. */
 const MIN_PHONES = 4;
-const MAX_DISTANCE = 1 / 3;
+const MAX_DISTANCE = 0.4;
 
 let dictionary: Promise<Map<string, string[]>> | null = null;
 
@@ -86,25 +87,49 @@ export async function prepareVocabulary(words: string[]): Promise<VocabularyWord
   return words.map((word) => ({ word, phones: dict.get(word) ?? guessed.get(word) ?? [] })).filter((v) => v.phones.length >= MIN_PHONES);
 }
 
+const VOWELS = new Set(['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'EH', 'ER', 'EY', 'IH', 'IY', 'OW', 'OY', 'UH', 'UW']);
+/** Consonants that differ only in voicing or by a breath: the recognizer confuses them most. */
+const NEAR = [
+  ['P', 'B'],
+  ['T', 'D'],
+  ['K', 'G'],
+  ['F', 'V'],
+  ['TH', 'DH'],
+  ['T', 'TH'],
+  ['D', 'DH'],
+  ['S', 'Z'],
+  ['SH', 'ZH'],
+  ['CH', 'JH'],
+  ['M', 'N'],
+  ['N', 'NG'],
+].map(([a, b]) => `${a} ${b}`);
+
+/** What replacing one phone by another costs: 0 if equal, half between two vowels or two near consonants, else 1. */
+function substitution(a: string, b: string): number {
+  if (a === b) return 0;
+  if (VOWELS.has(a) && VOWELS.has(b)) return 0.5;
+  return NEAR.includes(`${a} ${b}`) || NEAR.includes(`${b} ${a}`) ? 0.5 : 1;
+}
+
 function editDistance(a: string[], b: string[]): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + substitution(a[i - 1], b[j - 1]));
     row = next;
   }
   return row[b.length];
 }
 
 /**
- * Replaces runs of one to three recognized words that sound like a vocabulary word with it,
+ * Replaces runs of one to four recognized words that sound like a vocabulary word with it,
  * closest matches first, never overlapping. Times of a replaced run span its words.
  */
 export function applyVocabulary(words: Word[], vocabulary: VocabularyWord[], dict: Map<string, string[]>): Word[] {
   if (!vocabulary.length || !words.length) return words;
   const candidates: { at: number; length: number; word: string; distance: number }[] = [];
   for (let at = 0; at < words.length; at++)
-    for (let length = 1; length <= 3 && at + length <= words.length; length++) {
+    for (let length = 1; length <= 4 && at + length <= words.length; length++) {
       const run = words.slice(at, at + length);
       const phones = run.flatMap((w) => dict.get(w.word) ?? []);
       if (!phones.length || run.some((w) => !dict.has(w.word))) continue;
