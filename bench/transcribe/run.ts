@@ -1,7 +1,8 @@
 // Transcription benchmark: real-time factor (processing seconds / audio seconds) and WER per
 // engine, on Festival sentences and Debian's LibriVox utterances; recorder CPU per live talk.
 // The baseline, measured in the same run, is pocketsphinx_continuous invoked bare on each WAV.
-// Usage: npm run bench:transcribe   (whisper runs when WHISPER_MODEL_PATH is set; http when TRANSCRIBE_HTTP_URL is)
+// Usage: npm run bench:transcribe   (whisper runs when WHISPER_MODEL_PATH is set; http when TRANSCRIBE_HTTP_URL is;
+// BENCH_VARIANTS=regex and BENCH_SETS=regex pick rows)
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +10,9 @@ import path from 'node:path';
 import { loadConfig } from '../../src/platform/config.js';
 import { OPUS_PAYLOAD_TYPE, captureArgs, exited, freeRtpPort, probeDuration, run, spawnTied, writeSdp } from '../../src/recordings/media.js';
 import { createEngine } from '../../src/transcription/engine.js';
+import { POCKETSPHINX, PocketsphinxEngine, PocketsphinxParser, pocketsphinxArgs } from '../../src/transcription/pocketsphinx.js';
+import type { EngineResult, TranscriptionEngine, Utterance } from '../../src/transcription/types.js';
+import { talkVocabulary } from '../../src/transcription/vocabulary.js';
 import { toWav16k } from '../../src/transcription/transcriber.js';
 import { speech, wer } from '../../test/recording/media.js';
 
@@ -21,6 +25,33 @@ const FESTIVAL = [
   'I brought some seeds from my farm in the north.',
 ];
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
+/** A talk whose own words (name, speakers) the general model barely knows: the case the talk's vocabulary is for. */
+const NAMES_TALK = 'Permaculture with Siobhan Okonkwo and Raghunathan';
+const NAMES_PEOPLE = ['Siobhan Okonkwo', 'Vikram Raghunathan'];
+const NAMES = [
+  'Welcome to permaculture night with Siobhan Okonkwo.',
+  'Our guest tonight is Vikram Raghunathan.',
+  'Siobhan, tell us how permaculture started for you.',
+];
+/** Decoder flag sets tried on top of the defaults (pocketsphinx 5 defaults: -lw 6.5, -beam 1e-48, -wbeam 7e-29, -pbeam 1e-48, -maxhmmpf 30000). */
+const TUNINGS = [
+  ['-lw', '9.5'],
+  ['-beam', '1e-60', '-wbeam', '1e-40', '-pbeam', '1e-60'],
+  ['-wip', '0.2'],
+];
+
+/** The engine before issue 15: pocketsphinx_continuous's own segmentation, words from `-time yes`. */
+class ContinuousEngine implements TranscriptionEngine {
+  readonly name = 'pocketsphinx' as const;
+  async load(): Promise<void> {}
+  async transcribe(wav: string): Promise<EngineResult> {
+    const utterances: Utterance[] = [];
+    const parser = new PocketsphinxParser((u) => utterances.push(u));
+    const stdout = await run(POCKETSPHINX, pocketsphinxArgs(wav));
+    for (const line of stdout.split('\n')) parser.line(line);
+    return { language: 'en', utterances };
+  }
+}
 
 async function corpus(): Promise<{ set: string; file: string; text: string }[]> {
   const items = await Promise.all(FESTIVAL.map(async (text) => ({ set: 'festival', file: await speech(text), text })));
@@ -29,6 +60,7 @@ async function corpus(): Promise<{ set: string; file: string; text: string }[]> 
     const m = /^(.*)\s+\(([^)]+)\)$/.exec(line.trim());
     if (m) items.push({ set: 'librivox', file: path.join(LIBRIVOX, `${m[2]}.wav`), text: m[1].replace(/<\/?s>/g, '').trim() });
   }
+  for (const text of NAMES) items.push({ set: 'names', file: await speech(text), text });
   return items;
 }
 
@@ -58,45 +90,8 @@ async function recorderCpu(wav: string): Promise<{ seconds: number; cpu: number 
   return { seconds, cpu };
 }
 
-async function main() {
-  const items = await corpus();
-  const work = await mkdtemp(path.join(os.tmpdir(), 'bench-stt-'));
-  const wavs: { set: string; wav: string; text: string; seconds: number }[] = [];
-  for (const [i, item] of items.entries()) {
-    const wav = path.join(work, `${i}.wav`);
-    await toWav16k(item.file, wav);
-    wavs.push({ ...item, wav, seconds: (await probeDuration(item.file)) ?? 0 });
-  }
-  const env = process.env;
-  const engines = ['pocketsphinx', ...(env.WHISPER_MODEL_PATH ? ['whisper'] : []), ...(env.TRANSCRIBE_HTTP_URL ? ['http'] : [])] as const;
-  console.log('| engine | set | utterances | audio s | WER | RTF | RTF / baseline |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const set of ['festival', 'librivox']) {
-    const subset = wavs.filter((w) => w.set === set);
-    const audio = subset.reduce((a, w) => a + w.seconds, 0);
-    let t0 = performance.now();
-    for (const w of subset) await run('pocketsphinx_continuous', ['-infile', w.wav, '-logfn', '/dev/null']);
-    const baseline = (performance.now() - t0) / 1000 / audio;
-    console.log(`| pocketsphinx_continuous bare (baseline) | ${set} | ${subset.length} | ${audio.toFixed(1)} | - | ${baseline.toFixed(3)} | 1.00 |`);
-    for (const name of engines) {
-      const engine = createEngine(loadConfig({ ...env, TRANSCRIBE_ENGINE: name, SECRET_KEY: 'bench-secret-0123456789abcdefghijklmnopqrstuv', DATA_DIR: work }));
-      if (!engine) continue;
-      await engine.load();
-      let ref = '';
-      let hyp = '';
-      t0 = performance.now();
-      for (const w of subset) {
-        const result = await engine.transcribe(w.wav);
-        ref += ` ${w.text}`;
-        hyp += ` ${result.utterances.map((u) => u.text).join(' ')}`;
-      }
-      const rtf = (performance.now() - t0) / 1000 / audio;
-      console.log(
-        `| ${name} | ${set} | ${subset.length} | ${audio.toFixed(1)} | ${(wer(ref, hyp) * 100).toFixed(1)}% | ${rtf.toFixed(3)} | ${(rtf / baseline).toFixed(2)} |`,
-      );
-      await engine.close?.();
-    }
-  }
+/** The recorder's CPU for one speaker, on the Festival sentences in a row. */
+async function recorderRow(work: string, wavs: { set: string; wav: string }[]) {
   const talk = path.join(work, 'talk.wav');
   await run('ffmpeg', [
     '-nostdin',
@@ -112,6 +107,93 @@ async function main() {
   console.log(
     `\nrecorder (one speaker's RTP -> fragmented AAC mp4): ${r.cpu.toFixed(2)} CPU s over ${r.seconds.toFixed(1)} s of talk = ${((r.cpu / r.seconds) * 100).toFixed(1)}% of a core per speaker`,
   );
+}
+
+/**
+ * Transcript-ready time as a fraction of talk length: every utterance in a row with 1 s pauses, as
+ * one speaker's track, through the default engine (model loaded once per track, as the job does).
+ */
+async function talkRow(work: string, wavs: { wav: string; text: string }[]) {
+  const talk = path.join(work, 'talk-track.wav');
+  const pause = ['-f', 'lavfi', '-t', '1', '-i', 'anullsrc=r=16000:cl=mono'];
+  const inputs = wavs.flatMap((w) => [...pause, '-i', w.wav]);
+  const n = wavs.length * 2;
+  const chain = Array.from({ length: n }, (_, i) => `[${i}:a]aformat=sample_rates=16000:channel_layouts=mono[a${i}]`).join(';');
+  const concat = `${Array.from({ length: n }, (_, i) => `[a${i}]`).join('')}concat=n=${n}:v=0:a=1[o]`;
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', `${chain};${concat}`, '-map', '[o]', talk]);
+  const seconds = (await probeDuration(talk)) ?? 1;
+  let t0 = performance.now();
+  await run('pocketsphinx_continuous', ['-infile', talk, '-logfn', '/dev/null']);
+  const baseline = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const result = await new PocketsphinxEngine().transcribe(talk, { vocabulary: talkVocabulary([NAMES_TALK, ...NAMES_PEOPLE]) });
+  const took = (performance.now() - t0) / 1000;
+  const lengths = result.utterances.map((u) => u.end - u.start).sort((a, b) => a - b);
+  const wer1 = wer(wavs.map((w) => w.text).join(' '), result.utterances.map((u) => u.text).join(' '));
+  console.log(
+    `\none ${seconds.toFixed(1)} s track, ${wavs.length} utterances with 1 s pauses: default engine ${took.toFixed(1)} s = ${(took / seconds).toFixed(2)} x the talk ` +
+      `(bare pocketsphinx_continuous ${(baseline / seconds).toFixed(2)} x, ratio ${(took / baseline).toFixed(2)}); WER ${(wer1 * 100).toFixed(1)}%; ` +
+      `${lengths.length} segments, median ${lengths[Math.floor(lengths.length / 2)]?.toFixed(1)} s, longest ${lengths.at(-1)?.toFixed(1)} s`,
+  );
+}
+
+async function main() {
+  const items = await corpus();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'bench-stt-'));
+  const wavs: { set: string; wav: string; text: string; seconds: number }[] = [];
+  for (const [i, item] of items.entries()) {
+    const wav = path.join(work, `${i}.wav`);
+    await toWav16k(item.file, wav);
+    wavs.push({ ...item, wav, seconds: (await probeDuration(item.file)) ?? 0 });
+  }
+  const env = process.env;
+  const others = [...(env.WHISPER_MODEL_PATH ? ['whisper'] : []), ...(env.TRANSCRIBE_HTTP_URL ? ['http'] : [])] as const;
+  // Each change to the pocketsphinx engine, measured against the previous engine and the bare baseline.
+  const variants: { name: string; engine: () => TranscriptionEngine | null; vocabulary?: boolean }[] = [
+    { name: 'before: pocketsphinx_continuous -time yes (previous engine)', engine: () => new ContinuousEngine() },
+    { name: 'phrases by VAD, pre-roll 0 s, batch decoder', engine: () => new PocketsphinxEngine({ vad: { preRoll: 0, postRoll: 0 } }) },
+    { name: 'phrases by VAD, pre-roll 0.3 s, batch decoder (default)', engine: () => new PocketsphinxEngine() },
+    ...TUNINGS.map((tuning) => ({ name: `default + ${tuning.join(' ')}`, engine: () => new PocketsphinxEngine({ tuning }) })),
+    { name: 'default + talk vocabulary', engine: () => new PocketsphinxEngine(), vocabulary: true },
+    ...others.map((name) => ({
+      name,
+      engine: () => createEngine(loadConfig({ ...env, TRANSCRIBE_ENGINE: name, SECRET_KEY: 'bench-secret-0123456789abcdefghijklmnopqrstuv', DATA_DIR: work })),
+    })),
+  ];
+  // BENCH_VARIANTS / BENCH_SETS: regular expressions choosing rows, for a shorter run on a busy machine.
+  const only = env.BENCH_VARIANTS ? new RegExp(env.BENCH_VARIANTS) : null;
+  const sets = ['festival', 'librivox', 'names'].filter((set) => !env.BENCH_SETS || new RegExp(env.BENCH_SETS).test(set));
+  console.log('| engine | set | utterances | audio s | WER | RTF | RTF / baseline |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const set of sets) {
+    const subset = wavs.filter((w) => w.set === set);
+    const audio = subset.reduce((a, w) => a + w.seconds, 0);
+    let t0 = performance.now();
+    for (const w of subset) await run('pocketsphinx_continuous', ['-infile', w.wav, '-logfn', '/dev/null']);
+    const baseline = (performance.now() - t0) / 1000 / audio;
+    console.log(`| pocketsphinx_continuous bare (baseline) | ${set} | ${subset.length} | ${audio.toFixed(1)} | - | ${baseline.toFixed(3)} | 1.00 |`);
+    for (const variant of variants) {
+      if (only && !only.test(variant.name)) continue;
+      const engine = variant.engine();
+      if (!engine) continue;
+      await engine.load();
+      let ref = '';
+      let hyp = '';
+      t0 = performance.now();
+      for (const w of subset) {
+        const result = await engine.transcribe(w.wav, variant.vocabulary ? { vocabulary: talkVocabulary([NAMES_TALK, ...NAMES_PEOPLE]) } : {});
+        ref += ` ${w.text}`;
+        hyp += ` ${result.utterances.map((u) => u.text).join(' ')}`;
+      }
+      const rtf = (performance.now() - t0) / 1000 / audio;
+      console.log(
+        `| ${variant.name} | ${set} | ${subset.length} | ${audio.toFixed(1)} | ${(wer(ref, hyp) * 100).toFixed(1)}% | ${rtf.toFixed(3)} | ${(rtf / baseline).toFixed(2)} |`,
+      );
+      await engine.close?.();
+    }
+  }
+  if (!env.BENCH_SETS || /talk/.test(env.BENCH_SETS)) await talkRow(work, wavs);
+  if (!only && !env.BENCH_SETS) await recorderRow(work, wavs);
   await rm(work, { recursive: true, force: true });
 }
 

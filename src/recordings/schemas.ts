@@ -13,7 +13,19 @@ export const TranscriptionSchema = Type.Object(
     text: Type.String(),
     language: Type.String(),
     engine: Type.String(),
-    segments: Type.Array(Type.Object({ start: Type.Number(), end: Type.Number(), text: Type.String(), speaker: Speaker })),
+    segments: Type.Array(
+      Type.Object({
+        start: Type.Number(),
+        end: Type.Number(),
+        text: Type.String(),
+        speaker: Speaker,
+        words: Type.Optional(
+          Type.Array(Type.Object({ word: Type.String(), start: Type.Number(), end: Type.Number() }), {
+            description: 'Word times, when the engine gives them.',
+          }),
+        ),
+      }),
+    ),
   },
   { $id: 'Transcription', description: 'Segments in time order, each with its speaker.' },
 );

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { EngineResult, TranscriptionEngine } from './types.js';
+import type { EngineResult, TranscribeOptions, TranscriptionEngine } from './types.js';
 import { EngineError } from './types.js';
 
 /** An OpenAI-compatible `POST /v1/audio/transcriptions` server the operator runs (TRANSCRIBE_HTTP_URL is its base URL). */
@@ -18,13 +18,15 @@ export class HttpEngine implements TranscriptionEngine {
     return base.endsWith('/audio/transcriptions') ? base : `${base.endsWith('/v1') ? base : `${base}/v1`}/audio/transcriptions`;
   }
 
-  async transcribe(wavFile: string): Promise<EngineResult> {
+  async transcribe(wavFile: string, options: TranscribeOptions = {}): Promise<EngineResult> {
     await this.load();
     const form = new FormData();
     form.append('file', new Blob([await readFile(wavFile)], { type: 'audio/wav' }), path.basename(wavFile));
     form.append('model', this.options.model);
     form.append('response_format', 'verbose_json');
     form.append('timestamp_granularities[]', 'segment');
+    // The talk's own words as the API's prompt, which biases the model toward their spelling.
+    if (options.vocabulary?.length) form.append('prompt', options.vocabulary.join(', '));
     const headers: Record<string, string> = {};
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const res = await fetch(this.endpoint(), { method: 'POST', body: form, headers, signal: AbortSignal.timeout(this.options.timeoutMs ?? 600_000) });

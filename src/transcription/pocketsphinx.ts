@@ -1,6 +1,11 @@
-import { spawnTied } from '../recordings/media.js';
-import type { EngineResult, TranscriptionEngine, Utterance } from './types.js';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../recordings/media.js';
+import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, Word } from './types.js';
 import { EngineError } from './types.js';
+import { SAMPLE_RATE, type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
+import { applyVocabulary, loadDictionary, prepareVocabulary } from './vocabulary.js';
 
 export const POCKETSPHINX = 'pocketsphinx_continuous';
 /** Debian's pocketsphinx-en-us model: the default of pocketsphinx_continuous, named so a missing package fails clearly. */
@@ -55,9 +60,108 @@ export function pocketsphinxArgs(infile: string): string[] {
   ];
 }
 
-/** Debian's pocketsphinx (0.8) run as a child process: offline, no model download. */
+/** pocketsphinx_batch: the full decoder (tree search, flat search, best path) over a list of phrases in one process. */
+export const POCKETSPHINX_BATCH = 'pocketsphinx_batch';
+
+/**
+ * Decoder settings beyond pocketsphinx's defaults, each kept because it lowered the word error rate
+ * in bench/transcribe/run.ts (figures in docs/benchmarks.md).
+ */
+export const POCKETSPHINX_TUNING: string[] = [];
+
+/** Reads one `-hypseg` line: `uttid S s T t A a L l` then `startframe ascore lscore word` per word, then the last end frame. */
+export function parseHypseg(line: string): { id: string; words: Word[] } | null {
+  const t = line.trim().split(/\s+/);
+  if (t.length < 9 || t[1] !== 'S') return null;
+  const words: Word[] = [];
+  const rest = t.slice(9);
+  for (let i = 0; i + 3 < rest.length; i += 4) {
+    const raw = rest[i + 3];
+    const next = Number(rest[i + 4]);
+    if (NOT_WORDS.has(raw) || /^\[.*\]$/.test(raw) || /^\+\+.*\+\+$/.test(raw)) continue;
+    const end = Number.isFinite(next) ? next : Number(rest[i]);
+    words.push({ word: raw.replace(/\(\d+\)$/, ''), start: Number(rest[i]) / 100, end: end / 100 });
+  }
+  return { id: t[0], words };
+}
+
+/**
+ * Decodes each span of a raw 16 kHz mono s16le file with the full decoder, loading the model
+ * once. Returns the words of each span, times in seconds from the start of the file, with the
+ * talk's vocabulary applied (see vocabulary.ts).
+ */
+export async function decodeSpans(rawFile: string, spans: Span[], options: TranscribeOptions = {}, tuning = POCKETSPHINX_TUNING): Promise<Word[][]> {
+  if (!spans.length) return [];
+  const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-ps-'));
+  try {
+    const ctl = path.join(work, 'phrases.ctl');
+    const hypseg = path.join(work, 'phrases.hypseg');
+    const log = path.join(work, 'decoder.log');
+    const base = path.resolve(rawFile).replace(/\.raw$/, '');
+    await writeFile(ctl, spans.map((s, i) => `${base} ${Math.round(s.start * 100)} ${Math.round(s.end * 100)} p${i}\n`).join(''));
+    const args = [
+      ...['-ctl', ctl, '-cepdir', '/', '-cepext', '.raw', '-adcin', 'yes', '-samprate', String(SAMPLE_RATE)],
+      ...['-remove_silence', 'no', '-hypseg', hypseg, '-logfn', log],
+      ...['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', `${POCKETSPHINX_MODEL}/en-us.lm.bin`, '-dict', `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`],
+      ...tuning,
+    ];
+    try {
+      await run(POCKETSPHINX_BATCH, args);
+    } catch (err) {
+      const tail = await readFile(log, 'utf8').catch(() => '');
+      const errors = tail
+        .split('\n')
+        .filter((l) => /ERROR|FATAL/.test(l))
+        .slice(-3)
+        .join(' | ');
+      throw new EngineError(`pocketsphinx failed: ${errors || (err as Error).message}`);
+    }
+    const byId = new Map<string, Word[]>();
+    for (const line of (await readFile(hypseg, 'utf8').catch(() => '')).split('\n')) {
+      const parsed = parseHypseg(line);
+      if (parsed) byId.set(parsed.id, parsed.words);
+    }
+    const perSpan = spans.map((s, i) => (byId.get(`p${i}`) ?? []).map((w) => ({ word: w.word, start: round(w.start + s.start), end: round(w.end + s.start) })));
+    if (!options.vocabulary?.length) return perSpan;
+    const [vocabulary, dict] = await Promise.all([prepareVocabulary(options.vocabulary), loadDictionary()]);
+    return perSpan.map((words) => applyVocabulary(words, vocabulary, dict));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Decodes one phrase of 16 kHz mono PCM (found by voice activity; keep ~0.3 s before it) with the
+ * full decoder. Words with times in seconds from the start of the PCM.
+ */
+export async function decodePhrase(pcm: Int16Array, options: TranscribeOptions = {}): Promise<Word[]> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-phrase-'));
+  try {
+    const raw = path.join(work, 'phrase.raw');
+    await writeFile(raw, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    const [words] = await decodeSpans(raw, [{ start: 0, end: pcm.length / SAMPLE_RATE }], options);
+    return words ?? [];
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Words of one phrase as an utterance (null when nothing was recognized). */
+export function utteranceOf(words: Word[]): Utterance | null {
+  if (!words.length) return null;
+  return { start: words[0].start, end: words[words.length - 1].end, text: words.map((w) => w.word).join(' '), words };
+}
+
+/**
+ * Debian's pocketsphinx run as child processes: offline, no model download. Each track is cut
+ * into phrases by voice activity (with pre-roll, so no first syllable is lost), and all of its
+ * phrases are decoded by one full-decoder process.
+ */
 export class PocketsphinxEngine implements TranscriptionEngine {
   readonly name = 'pocketsphinx' as const;
+
+  /** Decoder flags and phrase detection other than the defaults: for bench/transcribe/run.ts, which compares them. */
+  constructor(private readonly settings: { tuning?: string[]; vad?: Partial<VadOptions> } = {}) {}
 
   async load(): Promise<void> {
     const { access } = await import('node:fs/promises');
@@ -70,29 +174,21 @@ export class PocketsphinxEngine implements TranscriptionEngine {
     }
   }
 
-  transcribe(wavFile: string): Promise<EngineResult> {
-    return new Promise((resolve, reject) => {
-      const utterances: Utterance[] = [];
-      const parser = new PocketsphinxParser((u) => utterances.push(u));
-      const child = spawnTied(POCKETSPHINX, pocketsphinxArgs(wavFile), { stdio: ['ignore', 'pipe', 'pipe'] });
-      let buffered = '';
-      let err = '';
-      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const l of lines) parser.line(l);
-      });
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        err = (err + d).slice(-1000);
-      });
-      child.once('error', (e) => reject(new EngineError(`pocketsphinx could not start: ${e.message}`)));
-      child.once('close', (code, signal) => {
-        if (buffered) parser.line(buffered);
-        if (signal) reject(new EngineError(`pocketsphinx stopped by ${signal}`));
-        else if (code !== 0) reject(new EngineError(`pocketsphinx exited with ${code}: ${err.trim()}`));
-        else resolve({ language: 'en', utterances });
-      });
-    });
+  async transcribe(wavFile: string, options: TranscribeOptions = {}): Promise<EngineResult> {
+    const pcm = wavSamples(await readFile(wavFile));
+    const spans = speechSpans(pcm, this.settings.vad);
+    const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-track-'));
+    try {
+      const raw = path.join(work, 'track.raw');
+      await writeFile(raw, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+      const perSpan = await decodeSpans(raw, spans, options, this.settings.tuning);
+      return { language: 'en', utterances: perSpan.map(utteranceOf).filter((u): u is Utterance => u !== null) };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }

@@ -5,7 +5,9 @@ import type { RecordingTrack } from '../platform/db/schema.js';
 import { run } from '../recordings/media.js';
 import type { TranscriptionJson } from '../recordings/schemas.js';
 import type { Services } from '../services.js';
+import { splitLong } from './phrases.js';
 import type { TranscriptionEngine } from './types.js';
+import { talkVocabulary } from './vocabulary.js';
 
 /** Converts any audio file to the 16 kHz mono 16-bit WAV every engine takes. */
 export async function toWav16k(input: string, output: string): Promise<void> {
@@ -19,8 +21,9 @@ function speakerOf(track: RecordingTrack) {
 
 /**
  * The `recording.transcribe` job: transcribes each speaker's own track (so every segment is
- * attributed exactly), shifts it by the track's offset, merges all by time, stores the
- * transcript and emits transcription_ready in the same transaction.
+ * attributed exactly) with the talk's own words given to the engine, cuts it into phrases,
+ * shifts it by the track's offset, merges all by time (speakers who take turns interleave),
+ * stores the transcript and emits transcription_ready in the same transaction.
  */
 export class Transcriber {
   constructor(
@@ -33,21 +36,26 @@ export class Transcriber {
     const rec = await recordings.repo.get(partnerId, recordingId);
     if (rec?.status !== 'ready' || rec.transcription) return null; // deleted, or a retried job already did it
     await this.engine.load();
+    const talk = await this.services.talks.repo.get(partnerId, rec.talk_id);
+    const vocabulary = talkVocabulary([talk?.name, talk?.description, ...rec.tracks.map((t) => t.name)]);
     const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-stt-'));
     try {
       const perTrack = await Promise.all(
         rec.tracks.map(async (track, i) => {
           const wav = path.join(work, `${i}.wav`);
           await toWav16k(await recordings.storage.fetch(track.storage_key), wav);
-          const result = await this.engine.transcribe(wav);
+          const result = await this.engine.transcribe(wav, { vocabulary });
           return {
             language: result.language,
-            segments: result.utterances.map((u) => ({
-              start: round(u.start + track.offset),
-              end: round(u.end + track.offset),
-              text: u.text,
-              speaker: speakerOf(track),
-            })),
+            segments: result.utterances.flatMap((whole) =>
+              splitLong(whole).map((u) => ({
+                start: round(u.start + track.offset),
+                end: round(u.end + track.offset),
+                text: u.text,
+                speaker: speakerOf(track),
+                ...(u.words ? { words: u.words.map((w) => ({ word: w.word, start: round(w.start + track.offset), end: round(w.end + track.offset) })) } : {}),
+              })),
+            ),
           };
         }),
       );

@@ -50,20 +50,26 @@ describe('transcription engines', () => {
   describe('http: an OpenAI-compatible /v1/audio/transcriptions server', () => {
     let server: http.Server;
     let url: string;
-    const seen: { auth?: string; model?: string; format?: string }[] = [];
+    const seen: { auth?: string; model?: string; format?: string; prompt?: string }[] = [];
     before(async () => {
       // A tiny real server of that API shape, recognizing with pocketsphinx behind it.
       server = http.createServer(async (req, res) => {
         const body = await new Response(req as unknown as ReadableStream, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
         const file = body.get('file') as File;
-        seen.push({ auth: req.headers.authorization, model: String(body.get('model')), format: String(body.get('response_format')) });
+        const prompt = body.get('prompt');
+        seen.push({
+          auth: req.headers.authorization,
+          model: String(body.get('model')),
+          format: String(body.get('response_format')),
+          ...(prompt ? { prompt: String(prompt) } : {}),
+        });
         if (req.url !== '/v1/audio/transcriptions' || !file) {
           res.writeHead(404).end('{}');
           return;
         }
         const upload = path.join(os.tmpdir(), `st-upload-${process.pid}.wav`);
         await writeFile(upload, Buffer.from(await file.arrayBuffer()));
-        const result = await new PocketsphinxEngine().transcribe(upload);
+        const result = await new PocketsphinxEngine().transcribe(upload, prompt ? { vocabulary: String(prompt).split(/,\s*/) } : {});
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ text: result.utterances.map((u) => u.text).join(' '), language: 'english', duration: 5, segments: result.utterances }));
@@ -83,6 +89,12 @@ describe('transcription engines', () => {
       assert.equal(result.language, 'en');
       assert.ok(wer(SENTENCE, result.utterances.map((u) => u.text).join(' ')) < 0.3);
       assert.deepEqual(seen.at(-1), { auth: 'Bearer sk-test-key', model: 'whisper-1', format: 'verbose_json' });
+    });
+
+    test("the talk's vocabulary goes to the server as the prompt", async () => {
+      const engine = createEngine(config({ TRANSCRIBE_ENGINE: 'http', TRANSCRIBE_HTTP_URL: url }));
+      await engine!.transcribe(wav, { vocabulary: ['stella', 'okonkwo'] });
+      assert.equal(seen.at(-1)?.prompt, 'stella, okonkwo');
     });
 
     test('a server error becomes a readable engine error; an unset URL fails at load', async () => {

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Word } from './types.js';
+
+/**
+ * The talk's own words (its name, description, participants' names) in the transcript.
+ *
+ * pocketsphinx 5-prealpha's command line cannot add words to its n-gram model (an `-lmctl` class
+ * of extra words loads, but with the class's fixed weight of 1.0 the decoder never chose them in
+ * our tries), so the vocabulary is applied after decoding: a run of one to four recognized words
+ * whose sounds are close to a vocabulary word's (phone edit distance at most 0.4 of its length, a
+ * vowel for another vowel or a voiced for an unvoiced consonant costing half) becomes that
+ * word ("rag nathan" -> "raghunathan"). Pronunciations come from pocketsphinx's own dictionary,
+ * and for words it lacks (most names) from Festival's letter-to-sound rules; a word neither knows
+ * is skipped.
+ */
+
+export const DICTIONARY = '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict';
+/** Vocabulary words shorter than this many phones are left out: too many ordinary words sound like them. */
+const MIN_PHONES = 4;
+const MAX_DISTANCE = 0.4;
+
+let dictionary: Promise<Map<string, string[]>> | null = null;
+
+/** pocketsphinx's pronunciation dictionary, first pronunciation of each word, loaded once. */
+export function loadDictionary(file = DICTIONARY): Promise<Map<string, string[]>> {
+  dictionary ??= readFile(file, 'utf8').then((text) => {
+    const map = new Map<string, string[]>();
+    for (const line of text.split('\n')) {
+      const [word, ...phones] = line.trim().split(/\s+/);
+      if (word && phones.length && !/\(\d+\)$/.test(word)) map.set(word, phones);
+    }
+    return map;
+  });
+  return dictionary;
+}
+
+/** The distinct lower-case words of a talk's name, description and participants' names. */
+export function talkVocabulary(texts: (string | null | undefined)[]): string[] {
+  const words = new Set<string>();
+  for (const text of texts)
+    for (const w of (text ?? '').toLowerCase().split(/[^a-z']+/)) {
+      const word = w.replace(/^'+|'+$/g, '');
+      if (word.length >= 3) words.add(word);
+    }
+  return [...words];
+}
+
+/** Festival's lexicon and letter-to-sound rules, in pocketsphinx's phone set; words it cannot say are left out. */
+async function festivalPronunciations(words: string[]): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  if (!words.length) return found;
+  const output = await new Promise<string>((resolve) => {
+    const child = spawn('festival', ['--pipe'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.once('error', () => resolve('')); // Festival not installed: no pronunciations for unknown words
+    child.once('close', () => resolve(out));
+    child.stdin.end(words.map((w) => `(print (lex.lookup "${w.replace(/[^a-z']/g, '')}" nil))\n`).join(''));
+  });
+  for (const line of output.split('\n')) {
+    const m = /^\("([a-z']+)" nil (.*)\)$/.exec(line.trim());
+    if (!m) continue;
+    const phones = m[2]
+      .replace(/[()]|\b\d\b/g, ' ')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((p) => (p === 'ax' ? 'AH' : p.toUpperCase()));
+    if (phones.length) found.set(m[1], phones);
+  }
+  return found;
+}
+
+export interface VocabularyWord {
+  word: string;
+  phones: string[];
+}
+
+/** The vocabulary words worth matching, each with a pronunciation. */
+export async function prepareVocabulary(words: string[]): Promise<VocabularyWord[]> {
+  const dict = await loadDictionary();
+  const missing = words.filter((w) => !dict.has(w));
+  const guessed = await festivalPronunciations(missing);
+  return words.map((word) => ({ word, phones: dict.get(word) ?? guessed.get(word) ?? [] })).filter((v) => v.phones.length >= MIN_PHONES);
+}
+
+const VOWELS = new Set(['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'EH', 'ER', 'EY', 'IH', 'IY', 'OW', 'OY', 'UH', 'UW']);
+/** Consonants that differ only in voicing or by a breath: the recognizer confuses them most. */
+const NEAR = [
+  ['P', 'B'],
+  ['T', 'D'],
+  ['K', 'G'],
+  ['F', 'V'],
+  ['TH', 'DH'],
+  ['T', 'TH'],
+  ['D', 'DH'],
+  ['S', 'Z'],
+  ['SH', 'ZH'],
+  ['CH', 'JH'],
+  ['M', 'N'],
+  ['N', 'NG'],
+].map(([a, b]) => `${a} ${b}`);
+
+/** What replacing one phone by another costs: 0 if equal, half between two vowels or two near consonants, else 1. */
+function substitution(a: string, b: string): number {
+  if (a === b) return 0;
+  if (VOWELS.has(a) && VOWELS.has(b)) return 0.5;
+  return NEAR.includes(`${a} ${b}`) || NEAR.includes(`${b} ${a}`) ? 0.5 : 1;
+}
+
+function editDistance(a: string[], b: string[]): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + substitution(a[i - 1], b[j - 1]));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * Replaces runs of one to four recognized words that sound like a vocabulary word with it,
+ * closest matches first, never overlapping. Times of a replaced run span its words.
+ */
+export function applyVocabulary(words: Word[], vocabulary: VocabularyWord[], dict: Map<string, string[]>): Word[] {
+  if (!vocabulary.length || !words.length) return words;
+  const candidates: { at: number; length: number; word: string; distance: number }[] = [];
+  for (let at = 0; at < words.length; at++)
+    for (let length = 1; length <= 4 && at + length <= words.length; length++) {
+      const run = words.slice(at, at + length);
+      const phones = run.flatMap((w) => dict.get(w.word) ?? []);
+      if (!phones.length || run.some((w) => !dict.has(w.word))) continue;
+      const text = run.map((w) => w.word).join(' ');
+      for (const v of vocabulary) {
+        if (text === v.word) continue;
+        const distance = editDistance(phones, v.phones) / Math.max(phones.length, v.phones.length);
+        if (distance <= MAX_DISTANCE) candidates.push({ at, length, word: v.word, distance });
+      }
+    }
+  // Words already equal to a vocabulary word are never replaced.
+  const taken = words.map((w) => vocabulary.some((v) => v.word === w.word));
+  const replaced = new Map<number, { length: number; word: string }>();
+  for (const c of candidates.sort((a, b) => a.distance - b.distance || b.length - a.length)) {
+    if (taken.slice(c.at, c.at + c.length).some(Boolean)) continue;
+    for (let i = c.at; i < c.at + c.length; i++) taken[i] = true;
+    replaced.set(c.at, c);
+  }
+  const out: Word[] = [];
+  for (let i = 0; i < words.length; ) {
+    const r = replaced.get(i);
+    if (r) {
+      out.push({ word: r.word, start: words[i].start, end: words[i + r.length - 1].end });
+      i += r.length;
+    } else out.push(words[i++]);
+  }
+  return out;
+}
