@@ -277,7 +277,7 @@ export class Recorder implements LiveTalkObserver {
     let end: number | null = null;
     await stopRtpReader(capture.child, () => {
       if (!capture.stopTap) return Promise.resolve();
-      end = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
+      if (this.live()?.continuousTaps) end = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
       return capture.stopTap().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed'));
     });
     if (end === null) return;
