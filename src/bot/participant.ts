@@ -9,6 +9,7 @@ interface WrtcTrack {
 }
 interface WrtcTransceiver {
   receiver: { track: WrtcTrack };
+  sender: { replaceTrack(track: WrtcTrack): Promise<void> };
 }
 interface WrtcPeer {
   addTransceiver(trackOrKind: WrtcTrack | 'audio', init: { direction: string }): WrtcTransceiver;
@@ -131,6 +132,7 @@ export class BotParticipant {
   private pc: WrtcPeer | null = null;
   private sinks: AudioSink[] = [];
   private micTrack: WrtcTrack | null = null;
+  private micSender: WrtcTransceiver['sender'] | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** The mic's audio source once media is negotiated, and where the played file is at. */
   private source: AudioSource | null = null;
@@ -239,7 +241,7 @@ export class BotParticipant {
     this.pc = pc;
     const source = new nonstandard.RTCAudioSource();
     this.micTrack = source.createTrack();
-    pc.addTransceiver(this.micTrack, { direction: 'sendonly' });
+    this.micSender = pc.addTransceiver(this.micTrack, { direction: 'sendonly' }).sender;
     for (let i = 0; i < slots; i++) {
       const t = pc.addTransceiver('audio', { direction: 'recvonly' });
       if (this.options.decode !== false) {
@@ -441,6 +443,25 @@ export class BotParticipant {
     this.timer = null;
   }
 
+  /** A network drop, for tests: the socket and the media go without a leave; the bot then comes back. */
+  dropConnection() {
+    this.ws?.terminate();
+    this.closeMedia();
+  }
+
+  /** Another microphone, as a person picking one: the mic track is replaced on the same connection. */
+  async switchMicrophone() {
+    if (!this.micSender) throw new Error('no media yet');
+    const source = new (wrtc().nonstandard.RTCAudioSource)();
+    const track = source.createTrack();
+    await this.micSender.replaceTrack(track);
+    this.micTrack?.stop();
+    this.micTrack = track;
+    this.stopAudio();
+    this.source = source;
+    this.updateMic();
+  }
+
   private closeMedia() {
     this.source = null;
     this.stopAudio();
@@ -448,6 +469,7 @@ export class BotParticipant {
     this.sinks = [];
     this.micTrack?.stop();
     this.micTrack = null;
+    this.micSender = null;
     this.pc?.close();
     this.pc = null;
   }

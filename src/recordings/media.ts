@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 /** Opus payload type our SDP files declare (what `tapSpeaker` is asked to stamp). */
 export const OPUS_PAYLOAD_TYPE = 111;
@@ -80,6 +80,27 @@ export async function freeRtpPort(): Promise<number> {
     if ((await canBind(port)) && (await canBind(port + 1))) return port;
   }
   throw new Error('no free UDP port pair on 127.0.0.1');
+}
+
+/**
+ * Waits until a process (ffmpeg) has bound the loopback UDP `port`, so that nothing sent to it
+ * from then on is lost. Read from /proc/net/udp (probing by binding the port ourselves could make
+ * ffmpeg's own bind fail); where that is not readable, a fixed wait. False on timeout.
+ */
+export async function udpPortBound(port: number, timeoutMs = 5_000): Promise<boolean> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const table = await readFile('/proc/net/udp', 'utf8').catch(() => null);
+    if (table === null) {
+      await new Promise((r) => setTimeout(r, 300));
+      return true;
+    }
+    // Lines read "sl local_address rem_address ...": the local address is the second field.
+    if (table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex.trim()))) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
 }
 
 /** The SDP ffmpeg reads to receive one speaker's Opus RTP on `port`. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
-import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, probeDuration, run, spawnTied, stopRtpReader, writeSdp } from './media.js';
+import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, probeDuration, run, spawnTied, stopRtpReader, udpPortBound, writeSdp } from './media.js';
 
 /** The job that transcribes a finished recording. */
 export const TRANSCRIBE_JOB = 'recording.transcribe';
@@ -36,6 +36,8 @@ interface Session {
   startedAt: Date;
   captures: Map<string, Capture>;
   trackCount: number;
+  /** The row's track list is written one change at a time (see updateTrack). */
+  trackWrites: Promise<void>;
   /** Quick capture failures in a row, per participant. */
   quickFailures: Map<string, number>;
   /** Observer calls for one talk run one after another, in the order they were made. */
@@ -129,6 +131,7 @@ export class Recorder implements LiveTalkObserver {
       startedAt: sessionStartedAt,
       captures: new Map(),
       trackCount: 0,
+      trackWrites: Promise.resolve(),
       quickFailures: new Map(),
       ops: Promise.resolve(),
       sdpDir: '',
@@ -198,9 +201,17 @@ export class Recorder implements LiveTalkObserver {
     child.once('exit', (code, signal) => this.captureExited(session, capture, code, signal));
     // The track is in the row before any audio arrives, so a crash from here on still finds it.
     await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks: [...rec.tracks, track] });
-    void this.measureOffset(session, capture, file);
+    // The tap starts a continuous stream (silence until the speaker's audio comes), so the track's
+    // time 0 is when the tap starts, provided ffmpeg is already reading: wait for its port first.
+    // (Measuring when ffmpeg first wrote to its file put a track seconds late on a loaded machine.)
+    if (!(await udpPortBound(port))) this.log.warn({ talkId, port }, 'a speaker capture was slow to start; its first moments may be lost');
     const live = this.live();
-    if (live) capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+    if (!live || capture.stopping || child.exitCode !== null) return;
+    const tappedAt = Date.now();
+    capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+    const offset = Math.max(0, (tappedAt - session.startedAt.getTime()) / 1000);
+    capture.track.offset = offset;
+    await this.updateTrack(session, track.file_name, { offset });
   }
 
   /**
@@ -226,31 +237,6 @@ export class Recorder implements LiveTalkObserver {
     else restart();
   }
 
-  /**
-   * The track's true offset is when its first audio arrived (the tap and ffmpeg take a moment to
-   * start): ffmpeg writes the file's header on the first decoded packet, so watch for it.
-   */
-  private async measureOffset(session: Session, capture: Capture, file: string): Promise<void> {
-    while (capture.child.exitCode === null && capture.child.signalCode === null) {
-      const size = await stat(file).then(
-        (s) => s.size,
-        () => 0,
-      );
-      if (size > 0) {
-        const offset = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
-        capture.track.offset = offset;
-        await this.enqueue(session, 'offset', async () => {
-          const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
-          if (rec?.status !== 'recording') return;
-          const tracks = rec.tracks.map((t) => (t.file_name === capture.track.file_name ? { ...t, offset } : t));
-          await this.services.recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks });
-        });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   speakerStopped(talkId: string, participantId: string): Promise<void> {
     const session = this.sessions.get(talkId);
     if (!session) return Promise.resolve();
@@ -259,7 +245,7 @@ export class Recorder implements LiveTalkObserver {
       session.quickFailures.delete(participantId);
       if (!capture) return;
       session.captures.delete(participantId);
-      await this.stopCapture(capture);
+      await this.stopCapture(session, capture);
     });
   }
 
@@ -272,7 +258,7 @@ export class Recorder implements LiveTalkObserver {
       if (session.recordingId) this.stopping.add(session.recordingId);
       this.sessions.delete(talkId);
       try {
-        await Promise.all([...session.captures.values()].map((c) => this.stopCapture(c)));
+        await Promise.all([...session.captures.values()].map((c) => this.stopCapture(session, c)));
         session.captures.clear();
         if (session.sdpDir) await rm(session.sdpDir, { recursive: true, force: true });
         if (!session.recordingId) return;
@@ -286,9 +272,30 @@ export class Recorder implements LiveTalkObserver {
     return Promise.resolve();
   }
 
-  private async stopCapture(capture: Capture): Promise<void> {
+  private async stopCapture(session: Session, capture: Capture): Promise<void> {
     capture.stopping = true;
-    await stopRtpReader(capture.child, () => capture.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed')) ?? Promise.resolve());
+    let end: number | null = null;
+    await stopRtpReader(capture.child, () => {
+      if (!capture.stopTap) return Promise.resolve();
+      if (this.live()?.continuousTaps) end = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
+      return capture.stopTap().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed'));
+    });
+    if (end === null) return;
+    const stoppedAt: number = end;
+    await this.updateTrack(session, capture.track.file_name, { end: stoppedAt });
+  }
+
+  /** Changes one track in the row; one write at a time per session (captures stop in parallel). */
+  private updateTrack(session: Session, fileName: string, change: Partial<RecordingTrack>): Promise<void> {
+    const { recordings } = this.services;
+    const write = session.trackWrites.then(async () => {
+      const rec = await recordings.repo.get(session.talk.partner_id, session.recordingId);
+      if (rec?.status !== 'recording') return;
+      const tracks = rec.tracks.map((t) => (t.file_name === fileName ? { ...t, ...change } : t));
+      await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks });
+    });
+    session.trackWrites = write.catch((err) => this.log.warn({ err, talkId: session.talk.id }, 'updating a track failed'));
+    return session.trackWrites;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -404,7 +411,8 @@ export class Recorder implements LiveTalkObserver {
       for (const track of rec.tracks) {
         const duration = await probeDuration(recordings.storage.localPath(track.storage_key));
         this.log.debug({ recordingId: rec.id, track: track.file_name, duration }, 'speaker track');
-        if (duration && duration > 0) tracks.push({ ...track, duration });
+        // Placed by where it ended (see RecordingTrack.end) when known; a crash leaves the start's estimate.
+        if (duration && duration > 0) tracks.push({ ...track, offset: track.end === undefined ? track.offset : Math.max(0, track.end - duration), duration });
         else await recordings.storage.delete(track.storage_key);
       }
       const start = new Date(rec.start_time).getTime();

@@ -36,7 +36,12 @@ export function installLiveRooms(services: Services) {
   services.renderTalkPage = talkPageRenderer(live, (t) => services.talks.shortUrl(t));
   services.partnerRouteExtensions.push(partnerLiveRoutes(live));
   services.publicRouteExtensions.push(publicLiveRoutes());
-  services.publicRouteExtensions.push((app, s) => signallingRoutes(app, s, live));
+  services.publicRouteExtensions.push((app, s) => {
+    // A stopping node closes its rooms first (pages reconnect at once, to a node that takes the
+    // talk over; recordings end with the room), before the server stops taking requests.
+    app.addHook('preClose', async () => live.closeAll());
+    return signallingRoutes(app, s, live);
+  });
   services.background.push({
     name: 'sfu',
     start: async () => {

@@ -43,6 +43,11 @@ export interface RtpTarget {
 
 export interface LiveTalks {
   addObserver(observer: LiveTalkObserver): void;
+  /**
+   * Taps send one continuous stream paced by the clock (silence through the speaker's gaps, see
+   * src/sfu/tap.ts), so a capture's file ends where its tap stopped.
+   */
+  readonly continuousTaps?: boolean;
   /** Forwards one speaker's Opus RTP (as received, re-stamped) to a UDP port; resolves to a stop function. */
   tapSpeaker(talkId: string, participantId: string, target: RtpTarget): Promise<() => Promise<void>>;
   /** Sends a caption to everyone in the room (shown live in the page). */

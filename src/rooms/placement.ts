@@ -143,12 +143,15 @@ const PROBE_CACHE_MS = 2_000;
 /** A node that has not answered its liveness probe in this long is taken for dead. */
 const PROBE_TIMEOUT_MS = 1_500;
 
-/** Asks another node's /healthz: any HTTP answer means alive; refused, reset or silent means dead. */
+/**
+ * Asks another node's /healthz: 200 means alive. Refused, reset, silent, or any other status (a
+ * stopping node answers 503 while it closes, and takes no new sockets) means it will not host the room.
+ */
 export async function probeNode(nodeUrl: string): Promise<boolean> {
   try {
     const res = await fetch(new URL('/healthz', nodeUrl), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await res.body?.cancel();
-    return true;
+    return res.ok;
   } catch {
     return false;
   }

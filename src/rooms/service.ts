@@ -61,6 +61,7 @@ export class RoomError extends Error {
 
 /** The live rooms of every talk: the signalling side of the media plane, and the `LiveTalks` seam. */
 export class LiveRooms implements LiveTalks {
+  readonly continuousTaps = true;
   readonly repo: RoomsRepository;
   private readonly rooms = new Map<string, Room>();
   private readonly byParticipant = new Map<string, Room>();

@@ -82,7 +82,7 @@ describe('scaled mode: the node hosting a talk dies (SIGKILL) or stops (SIGTERM)
       assert.equal(host.report.error, null);
       const gap = host.report.reconnectGapsMs[0];
       console.log(`node death (${signal}): the host was back with media ${gap} ms after node A went`);
-      assert.ok(gap < 8_000, `back within seconds (${gap} ms)`);
+      assert.ok(gap < 10_000, `back within seconds (${gap} ms)`);
       await waitFor(async () => (await recordings()).length === 2 && (await recordings())[1].tracks.length > 0, 'node B recording the host', 30_000);
       await sleep(6_000);
     } finally {
@@ -100,7 +100,8 @@ describe('scaled mode: the node hosting a talk dies (SIGKILL) or stops (SIGTERM)
       assert.equal(await saved(onA.id), 0, 'nothing announced for it');
     } else {
       // A stopping node saves what it recorded before it goes.
-      assert.equal((await b.services.recordings.repo.get(p.partnerId, onA.id))?.status, 'ready');
+      await waitFor(async () => (await b.services.recordings.repo.get(p.partnerId, onA.id))?.status === 'ready', 'node A saving its part as it stops', 60_000);
+      await waitFor(() => a.child.exitCode !== null, 'node A gone', 60_000);
     }
 
     // Node A comes back with its data directory: it finalizes its own recording, from its files.
@@ -116,7 +117,7 @@ describe('scaled mode: the node hosting a talk dies (SIGKILL) or stops (SIGTERM)
     await writeFile(fileA, Buffer.from(await (await fetch(via(a2.url, recA.url))).arrayBuffer()));
     const lastedA = (await probeDuration(fileA)) ?? 0;
     const untilKill = (killedAt - new Date(recA.start_time).getTime()) / 1000;
-    assert.ok(Math.abs(lastedA - untilKill) < 2, `node A's recording lasts ${lastedA} s, to within 2 s of the kill at ${untilKill.toFixed(1)} s`);
+    assert.ok(Math.abs(lastedA - untilKill) < 2, `node A's recording lasts ${lastedA} s, to within 2 s of the ${signal} at ${untilKill.toFixed(1)} s`);
     assert.ok((await maxVolume(fileA, Math.max(0, lastedA - 6), lastedA)) > -30, 'speech up to the kill');
 
     const recB = (await api(b, 'GET', `/api/v1/partners/recordings/${onB.id}`, { token: p.token })).body.recording;

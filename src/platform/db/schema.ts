@@ -132,6 +132,13 @@ export interface RecordingTrack {
   file_name: string;
   /** Seconds from the start of the recording at which this track starts. */
   offset: number;
+  /**
+   * Seconds from the start of the recording at which its capture stopped (its tap's last packet).
+   * The tap's stream is continuous and paced by the clock, so the file's length ends there: at
+   * finalize the offset is set to `end` minus the file's duration, which holds however late the
+   * capture's ffmpeg started reading on a loaded machine.
+   */
+  end?: number;
 }
 
 export interface RecordingsTable {
