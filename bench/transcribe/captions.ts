@@ -7,7 +7,12 @@
 //     "arrived": phrase end = when that audio reached the recognizer (what LiveCaptions records).
 //   - transcript readiness: talk end -> transcript stored (transcription_ready emitted), as a
 //     fraction of the talk's duration; also talk end -> recording ready.
-// Usage: npx tsx bench/transcribe/captions.ts [--phrases N]   (N per speaker, default 12)
+//   - caption WER against the post-talk transcript's WER on the same audio (goal: <= 1.5x).
+//   - CPU of the recorder and captioner per live talk (this process and its reaped children, from /proc).
+// Usage: npx tsx bench/transcribe/captions.ts [--phrases N] [--talks T] [--corpus festival|librivox]
+//   N phrases per speaker (default 12), T talks of two speakers at once (default 1); librivox: the
+//   utterances in /usr/share/pocketsphinx/test/data/librivox instead of Festival speech.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { captionsOf } from '../../src/captions/feature.js';
@@ -40,8 +45,13 @@ const LINES = [
 ];
 const GAP_S = 1.5;
 
-const argPhrases = process.argv.indexOf('--phrases');
-const perSpeaker = argPhrases > 0 ? Number(process.argv[argPhrases + 1]) : 12;
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const perSpeaker = Number(arg('--phrases') ?? 12);
+const talks = Number(arg('--talks') ?? 1);
+const corpus = arg('--corpus') === 'librivox' ? 'librivox' : 'festival';
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,18 +73,39 @@ class TimedRoom extends RtpTestRoom {
   }
 }
 
+/** CPU seconds used by this process and every child it reaped (ffmpeg, pocketsphinx, ...), from /proc. */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  // utime, stime, cutime, cstime are fields 14-17 of stat (12-15 after the command name).
+  return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+}
+
+/** The phrases one speaker says: Festival speech of LINES, or Debian's LibriVox utterances. */
+async function phrasesOf(i: number): Promise<{ lines: string[]; files: string[] }> {
+  if (corpus === 'librivox') {
+    const dir = '/usr/share/pocketsphinx/test/data/librivox';
+    const refs = readFileSync(path.join(dir, 'transcription'), 'utf8')
+      .split('\n')
+      .map((l) => /^<s> (.*) <\/s> \((.*)\)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null);
+    const picked = Array.from({ length: perSpeaker }, (_, k) => refs[(k * 2 + i) % refs.length]);
+    return { lines: picked.map((m) => m[1]), files: picked.map((m) => path.join(dir, `${m[2]}.wav`)) };
+  }
+  const lines = Array.from({ length: perSpeaker }, (_, k) => LINES[(k * 2 + i) % LINES.length]);
+  return { lines, files: await Promise.all(lines.map(speech)) };
+}
+
 async function main() {
   const load = () =>
     os
       .loadavg()
       .map((x) => x.toFixed(1))
       .join(' ');
-  console.log(`load average at start: ${load()} (${os.cpus().length} cores)`);
+  console.log(`load average at start: ${load()} (${os.cpus().length} cores); ${talks} talk(s) at once, ${corpus} speech`);
   const speakers = ['host-b', 'guest-b'];
   const voices: { id: string; wav: string; lines: string[]; phraseEnds: number[] }[] = [];
   for (const [i, id] of speakers.entries()) {
-    const lines = Array.from({ length: perSpeaker }, (_, k) => LINES[(k * 2 + i) % LINES.length]);
-    const files = await Promise.all(lines.map(speech));
+    const { lines, files } = await phrasesOf(i);
     const durations = await Promise.all(files.map(async (f) => (await probeDuration(f)) ?? 0));
     let t = 0;
     const phraseEnds = durations.map((d) => {
@@ -83,7 +114,7 @@ async function main() {
       t += GAP_S;
       return end;
     });
-    const wav = await withPauses(files, GAP_S, path.join(os.tmpdir(), `st-bench-cap-${id}-${process.pid}.wav`));
+    const wav = await withPauses(files, GAP_S, path.join(os.tmpdir(), `st-bench-cap-${corpus}-${id}-${process.pid}.wav`));
     voices.push({ id, wav, lines, phraseEnds });
   }
 
@@ -94,91 +125,115 @@ async function main() {
   await startBackground(t.services);
   try {
     const p = await createPartner(t, 'Bench');
-    const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Caption bench' } });
-    const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
-    if (!talk) throw new Error('talk not created');
-    for (const v of voices) room.voice(v.id, v.wav);
+    const live = await Promise.all(
+      Array.from({ length: talks }, async (_, n) => {
+        const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: `Caption bench ${n + 1}` } });
+        const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
+        if (!talk) throw new Error('talk not created');
+        return { talk, voices: voices.map((v) => ({ ...v, id: `${v.id}-${n + 1}` })) };
+      }),
+    );
+    const cpuAtStart = cpuSeconds();
     const startedAt = Date.now();
-    await room.talkStarted(talk);
-    await Promise.all(voices.map((v, i) => room.speakerStarted(talk.id, speaker(v.id, `Speaker ${i + 1}`, `s${i + 1}`))));
-    await Promise.all(voices.map((v) => room.finished(v.id)));
-    // Let the last phrase's caption come out while the talk is still live (it ends at a pause).
+    await Promise.all(
+      live.map(async ({ talk, voices: vs }) => {
+        for (const v of vs) room.voice(v.id, v.wav);
+        await room.talkStarted(talk);
+        await Promise.all(vs.map((v, i) => room.speakerStarted(talk.id, speaker(v.id, `Speaker ${i + 1}`, `s${i + 1}`))));
+      }),
+    );
+    await Promise.all(live.flatMap(({ voices: vs }) => vs.map((v) => room.finished(v.id))));
+    // Let the last phrase's caption come out while the talks are still live (it ends at a pause).
     await new Promise((r) => setTimeout(r, 3000));
     const endedAt = Date.now();
     const talkSeconds = (endedAt - startedAt) / 1000;
-    await room.talkStopped(talk.id);
+    await Promise.all(live.map(({ talk }) => room.talkStopped(talk.id)));
     const stopsDone = Date.now();
+    const cpuPerTalk = (cpuSeconds() - cpuAtStart) / talks / ((stopsDone - startedAt) / 1000);
 
     // Caption latency.
     const sent: number[] = [];
     const unmatched: string[] = [];
-    for (const v of voices) {
-      const key = [...room.senderStarted.keys()].find((k) => k.startsWith(`${v.id}:`));
-      const senderStart = key ? (room.senderStarted.get(key) as number) : startedAt;
-      const captions = room.broadcastAt.filter((c) => c.participantId === v.id && c.at <= endedAt);
-      // Each phrase's caption: the first caption broadcast after the phrase ended and before the next one ended.
-      for (const [k, end] of v.phraseEnds.entries()) {
-        const endAt = senderStart + end * 1000;
-        const nextEnd = k + 1 < v.phraseEnds.length ? senderStart + v.phraseEnds[k + 1] * 1000 : Number.POSITIVE_INFINITY;
-        const c = captions.find((x) => x.at >= endAt && x.at < nextEnd);
-        if (c) sent.push(c.at - endAt);
-        else unmatched.push(`${v.id} #${k + 1}`);
+    const liveWer: number[] = [];
+    for (const { voices: vs } of live) {
+      for (const v of vs) {
+        const key = [...room.senderStarted.keys()].find((k) => k.startsWith(`${v.id}:`));
+        const senderStart = key ? (room.senderStarted.get(key) as number) : startedAt;
+        const captions = room.broadcastAt.filter((c) => c.participantId === v.id && c.at <= endedAt);
+        // Each phrase's caption: the first caption broadcast after the phrase ended and before the next one ended.
+        for (const [k, end] of v.phraseEnds.entries()) {
+          const endAt = senderStart + end * 1000;
+          const nextEnd = k + 1 < v.phraseEnds.length ? senderStart + v.phraseEnds[k + 1] * 1000 : Number.POSITIVE_INFINITY;
+          const c = captions.find((x) => x.at >= endAt && x.at < nextEnd);
+          if (c) sent.push(c.at - endAt);
+          else unmatched.push(`${v.id} #${k + 1}`);
+        }
+        liveWer.push(
+          wer(
+            v.lines.join(' '),
+            room.broadcastAt
+              .filter((c) => c.participantId === v.id)
+              .map((c) => c.text)
+              .join(' '),
+          ),
+        );
       }
     }
-    const timings = captionsOf(t.services)?.timings.filter((x) => x.talkId === talk.id) ?? [];
+    const ids = new Set(live.map((l) => l.talk.id));
+    const timings = captionsOf(t.services)?.timings.filter((x) => ids.has(x.talkId)) ?? [];
     const arrived = timings.map((x) => x.latencyMs);
-    const liveWer = voices.map((v) =>
-      wer(
-        v.lines.join(' '),
-        room.broadcastAt
-          .filter((c) => c.participantId === v.id)
-          .map((c) => c.text)
-          .join(' '),
-      ),
-    );
-    console.log(`talk: ${talkSeconds.toFixed(1)} s, 2 speakers x ${perSpeaker} phrases; load average now ${load()}`);
+    const interims = captionsOf(t.services)?.interims.filter((x) => ids.has(x.talkId)).length ?? 0;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`talks: ${talks} x ${talkSeconds.toFixed(1)} s, 2 speakers x ${perSpeaker} phrases each; load average now ${load()}`);
     console.log(
-      `caption latency from phrase sent, ms (n=${sent.length}, ${unmatched.length} phrases without their own caption${unmatched.length ? `: ${unmatched.join(', ')}` : ''}): p50 ${percentile(sent, 50)} p95 ${percentile(sent, 95)} max ${Math.max(...sent)}`,
+      `caption latency from phrase sent, ms (n=${sent.length}, ${unmatched.length} phrases without their own caption${unmatched.length ? `: ${unmatched.slice(0, 10).join(', ')}` : ''}): p50 ${percentile(sent, 50)} p95 ${percentile(sent, 95)} max ${Math.max(...sent)}`,
     );
     console.log(
       `caption latency from audio arrival, ms (n=${arrived.length}): p50 ${percentile(arrived, 50)} p95 ${percentile(arrived, 95)} max ${Math.max(...arrived)}`,
     );
-    console.log(`caption WER per speaker: ${liveWer.map((w) => w.toFixed(2)).join(', ')}`);
+    console.log(`interim texts shown: ${interims}`);
+    console.log(`caption WER per speaker: ${liveWer.map((w) => w.toFixed(2)).join(', ')} (mean ${mean(liveWer).toFixed(2)})`);
+    console.log(`CPU (this process + ffmpeg + pocketsphinx: recorder and captioner) per live talk: ${cpuPerTalk.toFixed(2)} cores`);
 
-    // Transcript readiness.
-    const rec = await waitFor(
-      async () => {
-        const rows = await t.services.db.db.selectFrom('recordings').selectAll().where('talk_id', '=', talk.id).execute();
-        return rows.find((r) => r.status === 'ready' || r.status === 'failed');
-      },
-      'recording ready',
-      120_000,
-    );
-    const readyAt = Date.now();
-    const done = await waitFor(
-      async () => {
-        const row = await t.services.db.db.selectFrom('recordings').select(['transcription']).where('id', '=', rec.id).executeTakeFirst();
-        return row?.transcription ? row : undefined;
-      },
-      'transcript stored',
-      600_000,
-    );
-    const transcribedAt = Date.now();
-    const transcript = (typeof done.transcription === 'string' ? JSON.parse(done.transcription) : done.transcription) as {
-      segments: { text: string; speaker: { name: string } }[];
-    };
-    const batchWer = voices.map((v, i) =>
-      wer(
-        v.lines.join(' '),
-        transcript.segments
-          .filter((s) => s.speaker.name === `Speaker ${i + 1}`)
-          .map((s) => s.text)
-          .join(' '),
-      ),
-    );
+    // Transcript readiness and WER, for each talk.
+    const batchWer: number[] = [];
+    let lastTranscribedAt = 0;
+    for (const { talk } of live) {
+      const rec = await waitFor(
+        async () => {
+          const rows = await t.services.db.db.selectFrom('recordings').selectAll().where('talk_id', '=', talk.id).execute();
+          return rows.find((r) => r.status === 'ready' || r.status === 'failed');
+        },
+        'recording ready',
+        600_000,
+      );
+      const done = await waitFor(
+        async () => {
+          const row = await t.services.db.db.selectFrom('recordings').select(['transcription']).where('id', '=', rec.id).executeTakeFirst();
+          return row?.transcription ? row : undefined;
+        },
+        'transcript stored',
+        1_800_000,
+      );
+      lastTranscribedAt = Math.max(lastTranscribedAt, Date.now());
+      const transcript = (typeof done.transcription === 'string' ? JSON.parse(done.transcription) : done.transcription) as {
+        segments: { text: string; speaker: { name: string } }[];
+      };
+      for (const [i, v] of voices.entries()) {
+        batchWer.push(
+          wer(
+            v.lines.join(' '),
+            transcript.segments
+              .filter((s) => s.speaker.name === `Speaker ${i + 1}`)
+              .map((s) => s.text)
+              .join(' '),
+          ),
+        );
+      }
+    }
     const after = (at: number) => `${((at - endedAt) / 1000).toFixed(1)} s`;
     console.log(
-      `talk end -> captions stopped ${after(stopsDone)}, recording ${rec.status} ${after(readyAt)}, transcript stored ${after(transcribedAt)} = ${((transcribedAt - endedAt) / 1000 / talkSeconds).toFixed(2)} x the talk's duration (goal <= 0.5); transcript WER per speaker: ${batchWer.map((w) => w.toFixed(2)).join(', ')}; load average now ${load()}`,
+      `talk end -> captions stopped ${after(stopsDone)}, last transcript stored ${after(lastTranscribedAt)} = ${((lastTranscribedAt - endedAt) / 1000 / talkSeconds).toFixed(2)} x the talk's duration; transcript WER per speaker: ${batchWer.map((w) => w.toFixed(2)).join(', ')} (mean ${mean(batchWer).toFixed(2)}); caption WER / transcript WER = ${(mean(liveWer) / mean(batchWer)).toFixed(2)} (goal <= 1.5); load average now ${load()}`,
     );
   } finally {
     await t.close();

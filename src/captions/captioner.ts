@@ -6,6 +6,7 @@ import { iso } from '../platform/http.js';
 import { OPUS_PAYLOAD_TYPE, freeRtpPort, writeSdp } from '../recordings/media.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
+import { DecoderPool } from './decoder.js';
 import { type Phrase, SpeakerRecognizer } from './recognizer.js';
 import { CaptionsRepository } from './repository.js';
 
@@ -44,6 +45,9 @@ export class LiveCaptions implements LiveTalkObserver {
   private readonly talks = new Map<string, LiveTalk>();
   /** The most recent caption timings (bounded), read by the benchmark and the tests. */
   readonly timings: CaptionTiming[] = [];
+  /** When interim text was shown (bounded), read by the benchmark and the tests. */
+  readonly interims: { talkId: string; participantId: string; at: number }[] = [];
+  readonly pool = new DecoderPool();
 
   constructor(
     private readonly services: Services,
@@ -57,13 +61,14 @@ export class LiveCaptions implements LiveTalkObserver {
   }
 
   talkStarted(talk: Talk): void {
-    this.liveTalk(talk.id, talk.partner_id);
+    this.liveTalk(talk);
   }
 
-  private liveTalk(talkId: string, partnerId: string): LiveTalk {
+  private liveTalk(talk: Pick<Talk, 'id' | 'partner_id'>): LiveTalk {
+    const talkId = talk.id;
     let t = this.talks.get(talkId);
     if (!t) {
-      t = { talkId, partnerId, speakers: new Map(), ops: Promise.resolve(), saving: Promise.resolve() };
+      t = { talkId, partnerId: talk.partner_id, speakers: new Map(), ops: Promise.resolve(), saving: Promise.resolve() };
       this.talks.set(talkId, t);
     }
     return t;
@@ -81,7 +86,7 @@ export class LiveCaptions implements LiveTalkObserver {
     if (!t) {
       const talk = await this.services.talks.repo.byIdForRoom(talkId);
       if (!talk) return;
-      t = this.liveTalk(talkId, talk.partner_id);
+      t = this.liveTalk(talk);
     }
     const talk = t;
     return this.enqueue(talk, 'speaker start', async () => {
@@ -90,16 +95,16 @@ export class LiveCaptions implements LiveTalkObserver {
       const port = await freeRtpPort();
       const sdp = path.join(sdpDir, 'speaker.sdp');
       await writeSdp(sdp, port);
-      const recognizer = new SpeakerRecognizer(
-        sdp,
-        (phrase) => {
+      const where = { talkId, participantId: speaker.participantId };
+      const recognizer = new SpeakerRecognizer(sdp, {
+        decoder: (kind) => this.pool.take(kind),
+        onPartial: (text) => this.interim(talk, speaker, text),
+        onPhrase: (phrase) => {
           talk.saving = talk.saving.then(() => this.publish(talk, speaker, phrase)).catch((err) => this.log.error({ err, talkId }, 'saving a caption failed'));
         },
-        (err: Error & { orderly?: boolean }) =>
-          err.orderly
-            ? this.log.info({ talkId, participantId: speaker.participantId }, `live recognizer ended: ${err.message}`)
-            : this.log.error({ err, talkId, participantId: speaker.participantId }, 'live recognizer failed'),
-      );
+        onError: (err) => this.log.error({ err, ...where }, 'live recognizer failed'),
+        onNotice: (msg) => this.log.info(where, msg),
+      });
       const listening: Listening = { speaker, recognizer, stopTap: null, sdpDir };
       talk.speakers.set(speaker.participantId, listening);
       try {
@@ -140,6 +145,24 @@ export class LiveCaptions implements LiveTalkObserver {
     await l.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a caption tap failed'));
     await l.recognizer.stop();
     await rm(l.sdpDir, { recursive: true, force: true });
+  }
+
+  /**
+   * The text so far of a phrase being spoken: shown in the room only. It is not saved nor sent as
+   * next_caption, which the API defines as a caption "added to the real time transcript": a
+   * partner appending each next_caption would show every interim as a line of its own.
+   */
+  private interim(t: LiveTalk, speaker: SpeakerInfo, text: string): void {
+    this.live()?.broadcastCaption(t.talkId, {
+      seq: 0,
+      participantId: speaker.participantId,
+      name: speaker.name,
+      text,
+      timestamp: new Date().toISOString(),
+      interim: true,
+    });
+    this.interims.push({ talkId: t.talkId, participantId: speaker.participantId, at: Date.now() });
+    if (this.interims.length > 10_000) this.interims.splice(0, 5_000);
   }
 
   /** Saves the caption and emits next_caption in one transaction, then shows it in the room. */
@@ -189,8 +212,14 @@ export class LiveCaptions implements LiveTalkObserver {
     this.log.debug({ talkId: t.talkId, seq, latencyMs, text: phrase.text }, 'caption');
   }
 
+  /** Start-up: decoders are made ready for the first speaker. */
+  start(): void {
+    this.pool.warm();
+  }
+
   /** Shutdown: stops every recognizer (their last phrases are saved). */
   async stop(): Promise<void> {
     await Promise.all([...this.talks.keys()].map((id) => this.talkStopped(id)));
+    this.pool.close();
   }
 }

@@ -22,6 +22,7 @@ export function installCaptions(services: Services): void {
     name: 'captions',
     start: async () => {
       services.live?.addObserver(captions);
+      captions.start();
     },
     stop: () => captions.stop(),
   });

@@ -1,17 +1,48 @@
 import type { ChildProcess } from 'node:child_process';
 import { exited, rtpInputArgs, spawnTied } from '../recordings/media.js';
-import { POCKETSPHINX, PocketsphinxParser, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
+import { PocketsphinxParser } from '../transcription/pocketsphinx.js';
+import { type DecoderKind, PARTIAL_MS } from './decoder.js';
 
 const SAMPLE_RATE = 16_000;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;
-/** A gap in the audio longer than this is filled with silence, in steps of this length. */
+/** Near-silence is fed in steps of this length once no audio came for PAD_AFTER_MS. */
 const GAP_MS = 100;
+/**
+ * Not sooner: on a loaded machine ffmpeg's output stalls for a few hundred ms mid-phrase, and silence
+ * fed into a stall cut words apart (the first phrase of a stream, when everything is starting, suffered most).
+ */
+const PAD_AFTER_MS = 400;
+/** The interim decoder's copy of the audio is cut by a short silence after this much audio. */
+const INTERIM_CHUNK_MS = 1000;
+/** The silence that cuts it (the interim decoder ends an utterance after 0.1 s of silence). */
+const INTERIM_CUT_MS = 150;
+/**
+ * Audio before the first sound is not decoded: the detector took that near-silence for a phrase,
+ * whose cepstral mean then garbled the real first phrase. Decoding starts this long before it.
+ */
+const PREROLL_BYTES = BYTES_PER_SECOND / 4;
+/** A chunk whose RMS is above this (of 32768, about -45 dBFS) holds the first sound. */
+const SOUND_RMS = 180;
 
 /** Near-silence (±2 of 32768): exact zeros upset pocketsphinx's energy-based detector (log of 0). */
 function quietNoise(samples: number): Buffer {
   const pcm = new Int16Array(samples);
   for (let i = 0; i < samples; i++) pcm[i] = Math.round((Math.random() - 0.5) * 4);
   return Buffer.from(pcm.buffer);
+}
+
+/** The chunk with its exact zeros (digital silence, as a muted or silent tap sends) made ±1. */
+function dithered(pcm: Buffer): Buffer {
+  const out = Buffer.from(pcm);
+  for (let i = 0; i + 1 < out.length; i += 2) if (out.readInt16LE(i) === 0) out.writeInt16LE(Math.random() < 0.5 ? -1 : 1, i);
+  return out;
+}
+
+function rms(pcm: Buffer): number {
+  let sum = 0;
+  const n = Math.floor(pcm.length / 2);
+  for (let i = 0; i < n; i++) sum += pcm.readInt16LE(i * 2) ** 2;
+  return n ? Math.sqrt(sum / n) : 0;
 }
 
 /** A phrase one speaker said, with wall-clock times of when its audio reached us. */
@@ -23,85 +54,182 @@ export interface Phrase {
   endedAt: number;
 }
 
-/**
- * pocketsphinx_continuous options for live use: one decoding pass (`-fwdflat no -bestpath no`: the
- * second and third passes run when a phrase ends, adding seconds on a loaded machine) and a
- * narrower search (`-maxhmmpf 3000 -pl_window 10`: about half the CPU). Captions come out sooner
- * and a little less accurate; the recording's transcript (batch, all passes) is the exact record.
- */
-export function liveDecoderArgs(): string[] {
-  // The batch decoder's model and timing arguments, on stdin, with the slower passes off.
-  return [...pocketsphinxArgs('/dev/stdin'), '-fwdflat', 'no', '-bestpath', 'no', '-maxhmmpf', '3000', '-pl_window', '10'];
+export interface RecognizerEvents {
+  /** Started decoders (DecoderPool.take). */
+  decoder: (kind: DecoderKind) => ChildProcess;
+  /** The text so far of the phrase being spoken (at most every PARTIAL_MS). */
+  onPartial?: (text: string) => void;
+  onPhrase: (p: Phrase) => void;
+  onError: (err: Error) => void;
+  /** Something recoverable happened (the audio input stopped and is restarted). */
+  onNotice?: (msg: string) => void;
+}
+
+/** Reads a decoder's output lines (pocketsphinx_continuous -time yes) into `parser`. */
+function readLines(child: ChildProcess, parser: PocketsphinxParser): void {
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const l of lines) parser.line(l);
+  });
+  child.once('close', () => {
+    if (buffered) parser.line(buffered);
+  });
 }
 
 /**
  * One speaker's live recognizer: ffmpeg decodes the tapped Opus RTP (described by `sdpFile`) to
- * 16 kHz mono PCM, which streams into pocketsphinx_continuous; its voice-activity detector cuts
- * the stream into phrases at pauses and prints each about half a second after it ends.
+ * 16 kHz mono PCM, which streams into two pocketsphinx_continuous processes:
+ *   - the final decoder, with the post-talk transcript's options (every pass): its voice-activity
+ *     detector ends a phrase at a pause and prints it, about half a second later: the caption;
+ *   - the interim decoder (one pass, narrower search), whose copy of the audio is cut every second
+ *     by a short silence: the words so far of the phrase being spoken, shown until its caption.
+ *
+ * The audio input recovers by itself: ffmpeg's RTP reader exits after ~10 s without packets (a
+ * long mute, a dropped connection), and is then started again on the same port while the
+ * decoders keep running; the gap is fed as near-silence so the phrase in progress still ends.
  */
 export class SpeakerRecognizer {
-  private readonly decoder: ChildProcess;
-  private readonly recognizer: ChildProcess;
-  /** (byte offset in the PCM stream, wall-clock ms when that chunk arrived), for mapping times back. */
+  private input: ChildProcess | null = null;
+  private readonly final: ChildProcess;
+  private readonly interim: ChildProcess;
+  /** (byte offset in the decoded PCM stream, wall-clock ms when that chunk arrived), for mapping times back. */
   private readonly arrivals: [number, number][] = [];
   private bytes = 0;
   private stopped = false;
   private lastAudioAt = 0;
   private paddedMs = 0;
   private readonly gapTimer: NodeJS.Timeout;
+  /** Audio before the first sound (the last PREROLL_BYTES of it); null once decoding started. */
+  private preroll: Buffer[] | null = [];
+  /** Audio fed to the interim decoder since its last cut. */
+  private sinceCut = 0;
+  /** Words the interim decoder heard since the last caption. */
+  private partial: string[] = [];
+  private partialShownAt = 0;
+  private partialTimer: NodeJS.Timeout | null = null;
+  /** Restarts of the audio input in a row that got no audio (backs off). */
+  private quickExits = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private finalErr = '';
 
-  constructor(sdpFile: string, onPhrase: (p: Phrase) => void, onError: (err: Error) => void) {
-    this.decoder = spawnTied('ffmpeg', [...rtpInputArgs(sdpFile), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-flush_packets', '1', 'pipe:1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+  constructor(
+    private readonly sdpFile: string,
+    private readonly events: RecognizerEvents,
+  ) {
+    this.final = events.decoder('final');
+    this.interim = events.decoder('interim');
+    this.final.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.finalErr = (this.finalErr + d).slice(-500);
     });
-    // Node's child stdin is a socket, which pocketsphinx cannot open as /dev/stdin: `cat` turns it
-    // into a pipe. Its stdout to a pipe is block-buffered (phrases came out only at exit): stdbuf -oL.
-    this.recognizer = spawnTied('sh', ['-c', `cat | exec stdbuf -oL ${POCKETSPHINX} "$@"`, 'sh', ...liveDecoderArgs()], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+    this.interim.stderr?.resume();
+    readLines(
+      this.final,
+      new PocketsphinxParser((u) => {
+        this.clearPartial();
+        events.onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(u.start)), endedAt: this.arrivalOf(u.end) });
+      }),
+    );
+    readLines(
+      this.interim,
+      new PocketsphinxParser((u) => {
+        this.partial.push(u.text);
+        this.showPartial();
+      }),
+    );
+    this.final.once('error', (err) => events.onError(err));
+    this.final.once('close', (code) => {
+      if (code !== 0 && !this.stopped) events.onError(new Error(`live caption decoder exited with ${code}: ${this.finalErr.trim()}`));
     });
-    this.decoder.stderr?.resume();
-    this.recognizer.stderr?.resume();
-    this.recognizer.stdin?.on('error', () => undefined);
-    this.decoder.stdout?.on('data', (chunk: Buffer) => {
-      this.lastAudioAt = Date.now();
-      this.paddedMs = 0;
-      this.feed(chunk);
-    });
+    this.startInput();
     // No RTP while a speaker is silent (DTX, muted, or their audio ended) means no PCM, and the
-    // detector never sees the pause that ends a phrase: feed up to two seconds of near-silence in its place.
+    // detector never sees the pause that ends a phrase: feed up to two seconds of near-silence in its place
+    // (a tap that sends silence while a speaker sends nothing makes this rare).
     this.gapTimer = setInterval(() => {
-      if (!this.lastAudioAt || Date.now() - this.lastAudioAt < GAP_MS || this.paddedMs >= 2000) return;
+      if (!this.lastAudioAt || Date.now() - this.lastAudioAt < PAD_AFTER_MS || this.paddedMs >= 2000) return;
       this.feed(quietNoise((SAMPLE_RATE * GAP_MS) / 1000));
       this.paddedMs += GAP_MS;
     }, GAP_MS);
     this.gapTimer.unref();
-    this.decoder.once('close', () => this.recognizer.stdin?.end());
-    const parser = new PocketsphinxParser((u) => {
-      onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(u.start)), endedAt: this.arrivalOf(u.end) });
-    });
-    let buffered = '';
-    this.recognizer.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const l of lines) parser.line(l);
-    });
-    this.recognizer.once('close', (code, signal) => {
-      if (buffered) parser.line(buffered);
-      if (code === 0 || this.stopped) return;
-      // SIGTERM/SIGINT from outside: the process group is stopping (systemd, Ctrl-C), not a failure.
-      const orderly = signal === 'SIGTERM' || signal === 'SIGINT';
-      onError(Object.assign(new Error(signal ? `pocketsphinx stopped by ${signal}` : `pocketsphinx exited with ${code}`), { orderly }));
-    });
-    for (const child of [this.decoder, this.recognizer]) child.once('error', (err) => onError(err));
   }
 
-  private feed(pcm: Buffer): void {
-    if (!this.recognizer.stdin || this.recognizer.stdin.writableEnded) return;
+  /** ffmpeg: RTP in, PCM out; started again whenever it exits before stop(). */
+  private startInput(): void {
+    const input = spawnTied('ffmpeg', [...rtpInputArgs(this.sdpFile), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', '-flush_packets', '1', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.input = input;
+    let got = false;
+    // A read may end mid-sample: the odd byte waits for the next read, so samples stay aligned.
+    let odd: Buffer | null = null;
+    input.stderr?.resume();
+    input.stdout?.on('data', (data: Buffer) => {
+      got = true;
+      this.lastAudioAt = Date.now();
+      this.paddedMs = 0;
+      let chunk = odd ? Buffer.concat([odd, data]) : data;
+      odd = chunk.length % 2 ? chunk.subarray(chunk.length - 1) : null;
+      if (odd) chunk = chunk.subarray(0, chunk.length - 1);
+      if (chunk.length > 0) this.feed(chunk);
+    });
+    input.once('error', (err) => this.events.onError(err));
+    input.once('close', (code) => {
+      if (this.stopped) return;
+      this.quickExits = got ? 0 : this.quickExits + 1;
+      const delay = Math.min(2000, 50 * 2 ** Math.min(this.quickExits, 6));
+      this.events.onNotice?.(`audio input ended (ffmpeg exited with ${code}); listening again in ${delay} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.stopped) this.startInput();
+      }, delay);
+    });
+  }
+
+  private feed(chunk: Buffer): void {
+    if (this.stopped) return;
+    if (this.preroll) {
+      this.preroll.push(chunk);
+      let kept = this.preroll.reduce((n, b) => n + b.length, 0);
+      while (this.preroll.length > 1 && kept - this.preroll[0].length >= PREROLL_BYTES) kept -= this.preroll.shift()?.length ?? 0;
+      if (rms(chunk) < SOUND_RMS) return;
+      const start = this.preroll;
+      this.preroll = null;
+      for (const b of start) this.feed(b);
+      return;
+    }
+    const pcm = dithered(chunk);
     this.arrivals.push([this.bytes, Date.now()]);
     if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
     this.bytes += pcm.length;
-    this.recognizer.stdin?.write(pcm);
+    this.final.stdin?.write(pcm);
+    this.interim.stdin?.write(pcm);
+    this.sinceCut += pcm.length;
+    if (this.sinceCut >= (BYTES_PER_SECOND * INTERIM_CHUNK_MS) / 1000) {
+      this.sinceCut = 0;
+      this.interim.stdin?.write(quietNoise((SAMPLE_RATE * INTERIM_CUT_MS) / 1000));
+    }
+  }
+
+  /** Shows the words so far, at most every PARTIAL_MS (a later call within that time is deferred). */
+  private showPartial(): void {
+    if (this.partialTimer) return;
+    const wait = this.partialShownAt + PARTIAL_MS - Date.now();
+    const show = () => {
+      this.partialTimer = null;
+      if (this.partial.length === 0 || this.stopped) return;
+      this.partialShownAt = Date.now();
+      this.events.onPartial?.(this.partial.join(' '));
+    };
+    if (wait <= 0) show();
+    else this.partialTimer = setTimeout(show, wait);
+  }
+
+  private clearPartial(): void {
+    this.partial = [];
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = null;
   }
 
   /** Wall-clock ms when the PCM at `seconds` into the stream arrived. */
@@ -116,20 +244,26 @@ export class SpeakerRecognizer {
   }
 
   /**
-   * Stops decoding; pocketsphinx then finishes (and reports) the phrase in progress. Killed if it
-   * takes longer than `graceMs`.
+   * Stops decoding; the final decoder then finishes (and reports) the phrase in progress. Killed
+   * if it takes longer than `graceMs`.
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     clearInterval(this.gapTimer);
-    this.decoder.kill('SIGKILL');
-    await exited(this.decoder);
-    this.recognizer.stdin?.end();
-    const killer = setTimeout(() => this.recognizer.kill('SIGKILL'), graceMs);
+    this.clearPartial();
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.input) {
+      this.input.kill('SIGKILL');
+      await exited(this.input);
+    }
+    // Their end of input ends `cat`, then pocketsphinx (which prints the last phrase).
+    this.interim.stdin?.end();
+    this.final.stdin?.end();
+    const killers = [this.final, this.interim].map((c) => setTimeout(() => c.kill('SIGKILL'), graceMs));
     try {
-      await exited(this.recognizer);
+      await Promise.all([exited(this.final), exited(this.interim)]);
     } finally {
-      clearTimeout(killer);
+      for (const k of killers) clearTimeout(k);
     }
   }
 }

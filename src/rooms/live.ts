@@ -50,8 +50,11 @@ export interface LiveTalks {
   readonly continuousTaps?: boolean;
   /** Forwards one speaker's Opus RTP (as received, re-stamped) to a UDP port; resolves to a stop function. */
   tapSpeaker(talkId: string, participantId: string, target: RtpTarget): Promise<() => Promise<void>>;
-  /** Sends a caption to everyone in the room (shown live in the page). */
-  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }): void;
+  /**
+   * Sends a caption to everyone in the room (shown live in the page). `interim`: the text so far of a
+   * phrase still being spoken (seq 0; replaced by the next interim or the final caption of that speaker).
+   */
+  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }): void;
   /** Who is in the talk's room on this node now. */
   participants(talkId: string): Present[];
   /** Who is in a live talk now, wherever its room is hosted (the dashboard and the pre-join page show it). */

@@ -221,7 +221,7 @@ export class LiveRooms implements LiveTalks {
     return this.sfu.tap(participantId, target.port, target.payloadType);
   }
 
-  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }) {
+  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }) {
     this.rooms.get(talkId)?.broadcast({ type: 'caption', caption });
   }
 

@@ -84,6 +84,31 @@ export function recall(reference: string, hypothesis: string): number {
   return ref.length ? hits / ref.length : 1;
 }
 
+/** Plays `wav` in real time as Opus RTP to `target` (what a speaker's tap sends). */
+export function sendOpusRtp(wav: string, target: RtpTarget) {
+  return spawnTied(
+    'ffmpeg',
+    [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-i',
+      wav,
+      '-c:a',
+      'libopus',
+      '-b:a',
+      '48k',
+      '-payload_type',
+      String(target.payloadType),
+      '-f',
+      'rtp',
+      `rtp://${target.host}:${target.port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+}
+
 /**
  * Stands in for the live room (src/rooms) where it is not built yet: it calls the observers as
  * the room does and, on `tapSpeaker`, sends that speaker's speech as real Opus RTP (ffmpeg
@@ -107,29 +132,7 @@ export class RtpTestRoom implements LiveTalks {
   async tapSpeaker(_talkId: string, participantId: string, target: RtpTarget): Promise<() => Promise<void>> {
     const wav = this.voices.get(participantId);
     if (!wav) throw new Error(`no voice for ${participantId}`);
-    const child = spawnTied(
-      'ffmpeg',
-      [
-        '-nostdin',
-        '-loglevel',
-        'error',
-        '-re',
-        '-i',
-        wav,
-        '-c:a',
-        'libopus',
-        '-b:a',
-        '48k',
-        '-payload_type',
-        String(target.payloadType),
-        '-f',
-        'rtp',
-        `rtp://${target.host}:${target.port}`,
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'ignore'],
-      },
-    );
+    const child = sendOpusRtp(wav, target);
     const key = `${participantId}:${target.port}`;
     this.senders.set(key, child);
     return async () => {

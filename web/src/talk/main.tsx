@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import '../shared/theme.css';
 import './talk.css';
 import { type Participant, type RemovedPerson, RoomClient, type RoomState } from './room';
+import { type CaptionLine, withCaption } from './captions';
 
 interface PageData {
   talk: {
@@ -312,7 +313,7 @@ function InRoom({
   state: RoomState;
   levels: Record<string, number>;
   me: string;
-  captions: { name: string; text: string }[];
+  captions: CaptionLine[];
   bans: RemovedPerson[];
 }) {
   const [showCaptions, setShowCaptions] = useState(true);
@@ -419,8 +420,9 @@ function InRoom({
         </button>
         {showCaptions && (
           <div aria-live="polite" class="caption-lines">
+            {/* Interim text (a phrase still being spoken) is shown dimmed and left out of what screen readers announce. */}
             {captions.slice(-4).map((c, i) => (
-              <p key={i}>
+              <p key={i} class={c.interim ? 'interim' : undefined} aria-hidden={c.interim ? 'true' : undefined}>
                 <strong>{c.name}:</strong> {c.text}
               </p>
             ))}
@@ -471,7 +473,7 @@ function TalkPage() {
   const [removedMessage, setRemovedMessage] = useState('');
   const [state, setState] = useState<RoomState | null>(null);
   const [levels, setLevels] = useState<Record<string, number>>({});
-  const [captions, setCaptions] = useState<{ name: string; text: string }[]>([]);
+  const [captions, setCaptions] = useState<CaptionLine[]>([]);
   const client = useRef<RoomClient | null>(null);
   const join = (form: { name: string; username: string; photo_url: string }) => {
     // Still connecting (a slow or restarting server): a second click must not join twice.
@@ -483,7 +485,7 @@ function TalkPage() {
         setPhase('room');
       },
       onLevels: setLevels,
-      onCaption: (cap) => setCaptions((all) => [...all.slice(-20), cap]),
+      onCaption: (cap) => setCaptions((all) => withCaption(all, cap)),
       onError: (e) => setError(e),
       onEnded: () => setPhase('ended'),
       onLeft: () => setPhase('left'),

@@ -1,5 +1,6 @@
 /** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
 import { type RemovedPerson, type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../../../src/rooms/protocol.js';
+import type { CaptionLine } from './captions';
 
 export type { ParticipantView as Participant, RemovedPerson, RoomView as RoomState } from '../../../src/rooms/protocol.js';
 
@@ -21,7 +22,7 @@ function deviceId(): string {
 export interface RoomHandlers {
   onState(s: RoomView): void;
   onLevels(l: Record<string, number>): void;
-  onCaption(c: { name: string; text: string }): void;
+  onCaption(c: CaptionLine): void;
   /** A message to show (null: the last one no longer applies). */
   onError(message: string | null): void;
   onEnded(): void;
@@ -191,8 +192,8 @@ export class RoomClient {
         this.handlers.onLevels(m.levels as Record<string, number>);
         break;
       case 'caption': {
-        const c = m.caption as { name: string; text: string };
-        this.handlers.onCaption({ name: c.name, text: c.text });
+        const c = m.caption as { participantId?: string; name: string; text: string; interim?: boolean };
+        this.handlers.onCaption({ participantId: c.participantId ?? '', name: c.name, text: c.text, interim: c.interim === true });
         break;
       }
       case 'error':
