@@ -33,7 +33,9 @@ export async function buildApp(services: Services): Promise<App> {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[\w.-]{1,64}$/.test(sent) ? sent : randomUUID();
     },
-    trustProxy: config.TRUST_PROXY,
+    // A hop count as proxy-addr has always read it (this Fastify trusts nothing for a bare number):
+    // the peer and the hops after it up to that count are proxies, the next address is the client.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -142,6 +144,10 @@ export async function buildApp(services: Services): Promise<App> {
   for (const extra of services.publicRouteExtensions) await extra(app, services);
 
   return app;
+}
+
+function trustHops(count: number) {
+  return (_address: string, hop: number) => hop < count;
 }
 
 const fastifyCodes: Record<string, keyof typeof errorCatalogue> = {

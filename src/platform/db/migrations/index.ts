@@ -7,6 +7,7 @@ import * as m005 from './005_captions_recording_lease.js';
 import * as m006 from './006_millisecond_created_at.js';
 import * as m007 from './007_webhook_retention_indexes.js';
 import * as m008 from './008_room_nodes.js';
+import * as m009 from './009_login_backoff_embed_origins.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006_millisecond_created_at': m006,
   '007_webhook_retention_indexes': m007,
   '008_room_nodes': m008,
+  '009_login_backoff_embed_origins': m009,
 };
