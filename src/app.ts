@@ -16,6 +16,7 @@ import { ErrorEnvelope } from './platform/http.js';
 import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
 import { ping } from './platform/db/index.js';
+import { registerSecurityHeaders } from './platform/security-headers.js';
 import { serveAssets } from './platform/web.js';
 import type { Services } from './services.js';
 import { recordingFileRoutes, recordingRoutes } from './recordings/routes.js';
@@ -45,6 +46,7 @@ export async function buildApp(services: Services): Promise<App> {
     return payload;
   });
 
+  await registerSecurityHeaders(app, config);
   await app.register(cookie, { secret: config.SECRET_KEY });
   await app.register(formbody);
   // Partners' clients send form bodies under a JSON content type (the doc's own PUT/DELETE
