@@ -18,6 +18,7 @@ import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
 import { isDatabaseUnavailable } from './platform/db/index.js';
 import { SharedRedis } from './platform/redis.js';
+import { registerSecurityHeaders } from './platform/security-headers.js';
 import { serveAssets } from './platform/web.js';
 import type { Services } from './services.js';
 import { recordingFileRoutes, recordingRoutes } from './recordings/routes.js';
@@ -40,7 +41,9 @@ export async function buildApp(services: Services): Promise<App> {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && /^[\w.-]{1,64}$/.test(sent) ? sent : randomUUID();
     },
-    trustProxy: config.TRUST_PROXY,
+    // A hop count as proxy-addr has always read it (this Fastify trusts nothing for a bare number):
+    // the peer and the hops after it up to that count are proxies, the next address is the client.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
     bodyLimit: 1024 * 1024,
     // Errors Fastify and Node answer before any route runs (a malformed URL, an over-long path
     // parameter, headers past Node's limit) get our envelope and a request id like the rest.
@@ -60,6 +63,7 @@ export async function buildApp(services: Services): Promise<App> {
     if (hostile) throw hostile;
   });
 
+  await registerSecurityHeaders(app, config);
   await app.register(cookie, { secret: config.SECRET_KEY });
   await app.register(formbody);
   // Partners' clients send form bodies under a JSON content type (the doc's own PUT/DELETE
@@ -208,6 +212,11 @@ function answerClientError(log: FastifyBaseLogger | Services['log'], error: Erro
     );
   }
   socket.destroy(error);
+}
+
+/** Fastify's trustProxy for a hop count: the peer and the hops after it up to that count are proxies. */
+function trustHops(count: number) {
+  return (_address: string, hop: number) => hop < count;
 }
 
 const fastifyCodes: Record<string, keyof typeof errorCatalogue> = {

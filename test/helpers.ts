@@ -49,6 +49,8 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop',
     WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
     WEBHOOK_ALLOW_HTTP: 'true',
+    // Tests sign many users up from one address; test/security/edge-signup.test.ts tests the limit.
+    SIGNUPS_PER_HOUR: '1000',
     ...options.env,
   };
   let schema: string | undefined;

@@ -106,6 +106,20 @@ export class AccountsRepository {
     return q.deleteFrom('memberships').where('partner_id', '=', partnerId).where('user_id', '=', userId).executeTakeFirst();
   }
 
+  /** The origins allowed to frame this partner's talk pages (empty when none, or no such partner). */
+  async embedOrigins(partnerId: string): Promise<string[]> {
+    const row = await this.db.selectFrom('partners').select('embed_origins').where('id', '=', partnerId).executeTakeFirst();
+    return row?.embed_origins ?? [];
+  }
+
+  async setEmbedOrigins(partnerId: string, origins: string[]) {
+    await this.db
+      .updateTable('partners')
+      .set({ embed_origins: JSON.stringify(origins), updated_at: new Date() })
+      .where('id', '=', partnerId)
+      .execute();
+  }
+
   findPartner(partnerId: string) {
     return this.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirst();
   }

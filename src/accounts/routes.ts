@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { CSRF_COOKIE, SESSION_COOKIE, requireSession } from '../platform/auth.js';
+import { AddressLimit } from '../platform/address-limit.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { iso, isUuid } from '../platform/http.js';
 import type { Services } from '../services.js';
@@ -12,6 +14,8 @@ import {
   createInviteSchema,
   describeInviteSchema,
   forgotPasswordSchema,
+  getOrgSettingsSchema,
+  updateOrgSettingsSchema,
   listInvitesSchema,
   removeMemberSchema,
   resetPasswordSchema,
@@ -26,6 +30,7 @@ import {
   revokeTokenSchema,
   signUpSchema,
 } from './schemas.js';
+import { newSecret } from './credentials.js';
 import { createMailer } from './mailer.js';
 import type { AccountsService } from './service.js';
 import { TeamService } from './team.js';
@@ -48,7 +53,8 @@ export async function accountRoutes(app: App, { accounts, config, db, log }: Ser
   app.addSchema(TokenSchema);
   const secure = config.PUBLIC_URL.startsWith('https://');
   const session = requireSession(accounts);
-  const team = new TeamService(db.db, accounts.repo, createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, log }), config.PUBLIC_URL);
+  const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, log });
+  const team = new TeamService(db.db, accounts.repo, mailer, config.PUBLIC_URL);
 
   async function me(userId: string, csrfToken: string) {
     const user = await accounts.repo.findUser(userId);
@@ -64,6 +70,10 @@ export async function accountRoutes(app: App, { accounts, config, db, log }: Ser
 
   async function startSession(reply: FastifyReply, userId: string) {
     const { cookie, csrfToken, expiresAt } = await accounts.startSession(userId);
+    return setSessionCookies(reply, cookie, csrfToken, expiresAt);
+  }
+
+  function setSessionCookies(reply: FastifyReply, cookie: string, csrfToken: string, expiresAt: Date) {
     reply.setCookie(SESSION_COOKIE, cookie, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: expiresAt });
     reply.setCookie(CSRF_COOKIE, csrfToken, { httpOnly: false, sameSite: 'strict', secure, path: '/', expires: expiresAt });
     return csrfToken;
@@ -78,26 +88,34 @@ export async function accountRoutes(app: App, { accounts, config, db, log }: Ser
     return m;
   }
 
-  app.post('/api/v1/auth/signup', { schema: signUpSchema, config: { rateLimit: false } }, async (request, reply) => {
-    const user = await accounts.signUp(request.body);
-    return me(user.id, await startSession(reply, user.id));
-  });
-
-  // Login, forgot-password and reset are rate-limited per address: 10 attempts a minute each.
-  const attempts = new Map<string, { count: number; resetAt: number }>();
-  function limitPerAddress(request: FastifyRequest, what: string) {
-    const now = Date.now();
-    const key = `${what}:${request.ip}`;
-    const entry = attempts.get(key);
-    if (entry && entry.resetAt > now && entry.count >= 10) {
-      throw new AppError('rate_limited', `too many ${what} attempts; wait a minute`, undefined, {
-        'retry-after': String(Math.ceil((entry.resetAt - now) / 1000)),
-      });
-    }
-    if (!entry || entry.resetAt <= now) attempts.set(key, { count: 1, resetAt: now + 60_000 });
-    else entry.count++;
-    if (attempts.size > 50_000) attempts.clear();
+  // Per address: login, forgot-password and reset 10 a minute each (in a burst or spread); sign-up
+  // SIGNUPS_PER_HOUR at once, then as many an hour. Passwords are limited per account as well (login-backoff.ts).
+  const limits = { login: new AddressLimit(10), 'password reset': new AddressLimit(10), 'sign-up': new AddressLimit(config.SIGNUPS_PER_HOUR, 3_600_000) };
+  function limitPerAddress(request: FastifyRequest, what: keyof typeof limits) {
+    const wait = limits[what].take(request.ip);
+    if (wait > 0)
+      throw new AppError('rate_limited', `too many ${what} attempts from your address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
   }
+
+  // A known email gets the answer a new one gets (200, a session's shape and cookies), so sign-up
+  // tells nobody who has an account; the owner is mailed instead. The look-alike session is random
+  // and stored nowhere: the page then finds itself logged out (docs/security.md).
+  app.post('/api/v1/auth/signup', { schema: signUpSchema, config: { rateLimit: false } }, async (request, reply) => {
+    limitPerAddress(request, 'sign-up');
+    const result = await accounts.register(request.body);
+    if (result.created) return me(result.created.id, await startSession(reply, result.created.id));
+    mailer
+      .sendSignUpAttempt(result.existing.email, `${config.PUBLIC_URL}/dashboard/login`)
+      .catch((err) => log.warn({ err }, 'could not send the sign-up attempt notice'));
+    const csrfToken = setSessionCookies(reply, newSecret(), newSecret(18), new Date(Date.now() + 30 * 86_400_000));
+    const { email, name, username, photo_url } = request.body;
+    return {
+      user: { id: randomUUID(), email, name, username: username ?? null, photo_url: photo_url ?? null },
+      partners: [],
+      csrf_token: csrfToken,
+      error: null,
+    };
+  });
 
   app.post('/api/v1/auth/login', { schema: logInSchema }, async (request, reply) => {
     limitPerAddress(request, 'login');
@@ -142,6 +160,19 @@ export async function accountRoutes(app: App, { accounts, config, db, log }: Ser
     await membership(request, request.params.partnerId, true);
     const row = await accounts.revokeToken(request.params.partnerId, request.params.tokenId);
     return { token: { id: row.id, revoked_at: iso(row.revoked_at) }, error: null };
+  });
+
+  app.get('/api/v1/orgs/:partnerId/settings', { schema: getOrgSettingsSchema, preHandler: session }, async (request) => {
+    await membership(request, request.params.partnerId, false);
+    return { settings: { embed_origins: await accounts.repo.embedOrigins(request.params.partnerId) }, error: null };
+  });
+
+  app.put('/api/v1/orgs/:partnerId/settings', { schema: updateOrgSettingsSchema, preHandler: session }, async (request) => {
+    await membership(request, request.params.partnerId, 'settings');
+    // Kept as origins (scheme://host[:port], lower case), the form browsers compare with.
+    const origins = [...new Set(request.body.embed_origins.map((o) => new URL(o).origin))];
+    await accounts.repo.setEmbedOrigins(request.params.partnerId, origins);
+    return { settings: { embed_origins: origins }, error: null };
   });
 
   app.post('/api/v1/auth/forgot-password', { schema: forgotPasswordSchema }, async (request) => {

@@ -33,7 +33,7 @@ export const signUpSchema = {
     username: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$' })),
     photo_url: Type.Optional(Type.String({ pattern: '^https?://' })),
   }),
-  response: { 200: Me, ...errorResponses(400, 409) },
+  response: { 200: Me, ...errorResponses(400, 429) },
 };
 
 export const logInSchema = {
@@ -221,4 +221,30 @@ export const removeMemberSchema = {
   description: 'Owners and admins remove others (only owners remove owners); anyone may remove themselves; the last owner cannot go.',
   params: Type.Object({ partnerId: Type.String(), userId: Type.String() }),
   response: { 200: Ok, ...errorResponses(401, 403, 404, 409) },
+};
+
+const OrgSettings = Type.Object({
+  embed_origins: Type.Array(Type.String({ pattern: '^https://[^/?#\\s]+/?$', maxLength: 200 }), {
+    maxItems: 20,
+    description:
+      "https:// origins (scheme and host, no path) of the partner's own sites allowed to frame its talk pages and to open their room sockets. Empty: no site frames them.",
+  }),
+});
+
+export const getOrgSettingsSchema = {
+  summary: "An organization's settings",
+  tags: ['account'],
+  security: [{ session: [] }],
+  params: Type.Object({ partnerId: Type.String() }),
+  response: { 200: envelope('settings', OrgSettings), ...errorResponses(401, 404) },
+};
+
+export const updateOrgSettingsSchema = {
+  summary: "Change an organization's settings",
+  tags: ['account'],
+  security: [{ session: [] }],
+  description: 'Owners and admins.',
+  params: Type.Object({ partnerId: Type.String() }),
+  body: OrgSettings,
+  response: { 200: envelope('settings', OrgSettings), ...errorResponses(400, 401, 403, 404) },
 };

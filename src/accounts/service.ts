@@ -4,6 +4,7 @@ import type { MemberRole } from '../platform/db/schema.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { isUuid } from '../platform/http.js';
 import { newApiToken, newSecret, passwords, sha256 } from './credentials.js';
+import { LoginBackoff } from './login-backoff.js';
 import { AccountsRepository } from './repository.js';
 
 /** Who is calling a partner route: through an API token, or a dashboard session with a role. */
@@ -35,8 +36,11 @@ interface CachedToken {
 
 const SESSION_DAYS = 30;
 
+type SignUpInput = { email: string; password: string; name: string; username?: string; photo_url?: string };
+
 export class AccountsService {
   readonly repo: AccountsRepository;
+  private readonly backoff: LoginBackoff;
   private readonly tokenCache = new Map<string, CachedToken>();
   private readonly lastTouched = new Map<string, number>();
 
@@ -46,27 +50,42 @@ export class AccountsService {
     private readonly tokenCacheSeconds: number,
   ) {
     this.repo = new AccountsRepository(db);
+    this.backoff = new LoginBackoff(db);
   }
 
-  async signUp(input: { email: string; password: string; name: string; username?: string; photo_url?: string }) {
-    if (await this.repo.findUserByEmail(input.email)) {
-      throw new AppError('conflict', 'an account with this email exists; log in instead', 'email');
-    }
+  /** Creates an account; 409 if the email has one (the CLI and tests; the sign-up route uses register). */
+  async signUp(input: SignUpInput) {
+    const { created } = await this.register(input);
+    if (!created) throw new AppError('conflict', 'an account with this email exists; log in instead', 'email');
+    return created;
+  }
+
+  /**
+   * Sign-up that does not tell whether the email had an account: the password is hashed either way
+   * (the same time is spent), and the caller answers alike for `existing`.
+   */
+  async register(input: SignUpInput) {
     const { password, ...profile } = input;
     const password_hash = await passwords.hash(password);
+    const existing = await this.repo.findUserByEmail(input.email);
+    if (existing) return { existing };
     try {
-      return await this.repo.createUser(this.db, { ...profile, password_hash });
+      return { created: await this.repo.createUser(this.db, { ...profile, password_hash }) };
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new AppError('conflict', 'an account with this email exists; log in instead', 'email');
+      const raced = (err as { code?: string }).code === '23505' ? await this.repo.findUserByEmail(input.email) : undefined;
+      if (raced) return { existing: raced };
       throw err;
     }
   }
 
+  /** Checks a password, within the per-account backoff (login-backoff.ts): 429 while it must wait. */
   async logIn(email: string, password: string) {
+    await this.backoff.attempt(email);
     const user = await this.repo.findUserByEmail(email);
     // Verify against a dummy hash for unknown emails too, so timing does not reveal accounts.
     const ok = await passwords.verify(user?.password_hash ?? DUMMY_HASH, password);
     if (!user || !ok) throw new AppError('unauthorized', 'email or password is wrong');
+    await this.backoff.succeeded(email);
     return user;
   }
 

@@ -20,18 +20,6 @@ ${tags}
 `;
 }
 
-// Everything the page loads comes from this server; partners' own logo and background images are the exception.
-const csp = [
-  "default-src 'self'",
-  "img-src 'self' data: blob: https: http:",
-  "media-src 'self' blob:",
-  "style-src 'self' 'unsafe-inline'",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join('; ');
-
 export async function dashboardRoutes(app: App, _services: Services) {
   let html: string | null = null;
   const handler = async (_request: unknown, reply: import('fastify').FastifyReply) => {
@@ -39,10 +27,7 @@ export async function dashboardRoutes(app: App, _services: Services) {
     html ??= dashboardShell(assetTags('dashboard'));
     return reply
       .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('content-security-policy', csp)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'same-origin')
+      .header('cache-control', 'no-store') // security headers: src/platform/security-headers.ts, on every page
       .send(html);
   };
   app.get('/dashboard', { schema: { hide: true } }, handler);

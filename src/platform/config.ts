@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -27,9 +28,12 @@ const EnvSchema = Type.Object({
   TALK_LIST_CACHE_MB: Type.Number({ minimum: 0, default: 32 }),
   /** The longest a rendered talk list page is kept, even if no change was heard. */
   TALK_LIST_CACHE_SECONDS: Type.Number({ minimum: 1, default: 60 }),
-  TRUST_PROXY: Type.Boolean({ default: false }),
   /** The home page (`/`) lists the public talks of every partner on this server: live, upcoming, past. */
   HOME_PUBLIC_TALKS: Type.Boolean({ default: false }),
+  /** Accounts one address may create: this many at once, then this many an hour (0: no limit). */
+  SIGNUPS_PER_HOUR: Type.Integer({ minimum: 0, default: 5 }),
+  /** `true`/`false`, a hop count (`1`), or a comma list of the proxies' addresses/CIDRs: parsed by trustProxyOf. */
+  TRUST_PROXY: Type.String({ default: 'false' }),
   // Webhooks
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
   WEBHOOK_ALLOW_HTTP: Type.Boolean({ default: false }),
@@ -85,7 +89,9 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>;
 
-export interface Config extends Omit<Env, 'PUBLIC_URL' | 'SECRET_KEY' | 'WEBHOOK_RETRY_SCHEDULE'> {
+export interface Config extends Omit<Env, 'PUBLIC_URL' | 'SECRET_KEY' | 'WEBHOOK_RETRY_SCHEDULE' | 'TRUST_PROXY'> {
+  /** Which proxies' X-Forwarded-For to believe, as Fastify's `trustProxy` takes it. */
+  TRUST_PROXY: boolean | number | string[];
   PUBLIC_URL: string;
   SECRET_KEY: string;
   /** Retry delays in seconds after the first attempt. */
@@ -135,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (withDefaults.STORAGE === 's3' && !withDefaults.S3_BUCKET) {
     throw new ConfigError('Invalid configuration:\n  S3_BUCKET is required when STORAGE=s3');
   }
+  const trustProxy = trustProxyOf(withDefaults.TRUST_PROXY);
   const dataDir = path.resolve(withDefaults.DATA_DIR);
   const publicUrl = (withDefaults.PUBLIC_URL ?? `http://localhost:${withDefaults.PORT}`).replace(/\/+$/, '');
   const config: Config = {
@@ -143,11 +150,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     PUBLIC_URL: publicUrl,
     SECRET_KEY: withDefaults.SECRET_KEY ?? '',
     WEBHOOK_RETRY_SCHEDULE: schedule,
+    TRUST_PROXY: trustProxy,
     dbKind: withDefaults.DATABASE_URL ? 'postgres' : 'pglite',
     ...overrides,
   };
   if (!config.SECRET_KEY) config.SECRET_KEY = embeddedSecret(config);
   return config;
+}
+
+/**
+ * TRUST_PROXY: `true` believes every X-Forwarded-For hop (only safe behind a proxy that overwrites
+ * the header), a number believes that many hops from our side, a list believes the hops that come
+ * from those addresses or CIDRs. `1` is a hop count here, not `true`.
+ */
+function trustProxyOf(value: string): boolean | number | string[] {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === 'yes') return true;
+  if (v === 'false' || v === 'no' || v === '0') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim());
+  const bad = list.find((entry) => {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return true;
+    return bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TRUST_PROXY: expected true, false, a hop count or a comma list of proxy addresses/CIDRs; ${JSON.stringify(bad)} is none`,
+    );
+  }
+  return list;
 }
 
 /**

@@ -225,4 +225,10 @@ export class RoomsRepository {
       .orderBy('created_at')
       .execute();
   }
+
+  /** The addresses of the nodes hosting rooms now (scaled mode): our own origins too. */
+  async nodeUrls(): Promise<string[]> {
+    const rows = await this.db.selectFrom('room_nodes').select('node_url').distinct().execute();
+    return rows.map((r) => r.node_url);
+  }
 }

@@ -36,7 +36,20 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
         request.log.error({ err }, 'room message failed');
         reply({ type: 'error', code: 'internal_error', message: 'something went wrong on our side' });
       };
-      let queue = Promise.resolve();
+      // The Origin decides before any message is handled: a refused socket handles none.
+      const origin = request.headers.origin;
+      let refused = false;
+      let cookieHosts = origin === undefined;
+      const originChecked = (async () => {
+        const allowed = await originAllowed(services, rooms, code, origin);
+        if (allowed === 'refused') {
+          refused = true;
+          reply({ type: 'error', code: 'forbidden', message: `this room does not accept sockets from ${origin}` });
+          socket.close(4003, 'origin not allowed');
+        }
+        cookieHosts = allowed === 'own';
+      })();
+      let queue = originChecked.catch(fail);
       socket.on('message', (raw) => {
         alive = true;
         let msg: Record<string, unknown>;
@@ -57,6 +70,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
       });
 
       async function handle(msg: Record<string, unknown>) {
+        if (refused) return;
         if (msg.type === 'join') {
           if (joined) throw new RoomError('bad_request', 'already joined');
           const talk = await services.talks.repo.byShortCode(code);
@@ -66,7 +80,9 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
           // another node, by what that node's reading of the cookie said (handoff.ts).
           let sessionHost: SessionHost | null = verifyHandoff(services.config.SECRET_KEY, talk.id, msg.session);
           const handedOff = sessionHost !== null;
-          const user = sessionHost ? null : await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
+          // The cookie counts only on a socket opened by our own pages (or by a client with no Origin,
+          // which no browser is): another site's page cannot host with a partner's cookie.
+          const user = sessionHost || !cookieHosts ? null : await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
           if (user && (await services.accounts.resolveMembership(user, talk.partner_id))) {
             sessionHost = { userId: user.userId, name: user.name, username: user.username, photoUrl: user.photo_url };
           }
@@ -143,6 +159,22 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
       }
     });
   });
+}
+
+/**
+ * Which pages may open a talk's room socket: clients that send no Origin (bots, apps: no browser
+ * omits it), our own origins (PUBLIC_URL, this node's NODE_PUBLIC_URL, the nodes hosting rooms),
+ * and the talk's partner's embed origins (as guests or with join links, never by cookie).
+ */
+async function originAllowed(services: Services, rooms: LiveRooms, code: string, origin: string | undefined): Promise<'own' | 'embed' | 'refused'> {
+  if (origin === undefined) return 'own';
+  const { PUBLIC_URL, NODE_PUBLIC_URL } = services.config;
+  const originOf = (url: string) => new URL(url).origin;
+  if (origin === originOf(PUBLIC_URL) || (NODE_PUBLIC_URL && origin === originOf(NODE_PUBLIC_URL))) return 'own';
+  if ((await rooms.repo.nodeUrls()).some((u) => originOf(u) === origin)) return 'own';
+  const talk = await services.talks.repo.byShortCode(code);
+  if (talk && (await services.accounts.repo.embedOrigins(talk.partner_id)).includes(origin)) return 'embed';
+  return 'refused';
 }
 
 function iceServers(services: Services) {

@@ -3,6 +3,7 @@ import type { Services } from '../services.js';
 import { TalkSchema, createTalkSchema, deleteTalkSchema, endTalkSchema, getTalkSchema, listTalksSchema, updateTalkSchema } from './schemas.js';
 import { renderTalkPage } from './page.js';
 import { AppError } from '../platform/errors.js';
+import { allowFraming } from '../platform/security-headers.js';
 import { etagMatches, sendJsonText } from '../platform/http.js';
 
 /** The partner API for talks: the doc's two endpoints plus get/update/delete/end by id. */
@@ -48,6 +49,7 @@ export async function talkPageRoutes(app: App, services: Services) {
     const talk = await services.talks.repo.byShortCode(code);
     if (!talk) throw new AppError('not_found', 'no talk at this address');
     const theme = talk.theme_id ? await services.themes.getForPage(talk.partner_id, talk.theme_id) : null;
+    allowFraming(reply, services.config, await services.accounts.repo.embedOrigins(talk.partner_id));
     return reply
       .type('text/html; charset=utf-8')
       .send((await services.renderTalkPage?.(talk, theme, request)) ?? renderTalkPage(talk, theme, services.talks.shortUrl(talk)));

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, api, startApp, waitFor } from '../helpers.js';
+import { startSmtp } from '../smtp.js';
 import { startLoggedApp } from './logged-app.js';
 
 /** A browser-like session: cookie jar plus the CSRF header on state-changing calls. */
@@ -155,37 +154,7 @@ describe('forgot password', () => {
   });
 
   test('with SMTP_URL the link is emailed (to a real SMTP conversation) and not logged', async () => {
-    const received: string[] = [];
-    const smtp = net.createServer((socket) => {
-      let data = false;
-      let message = '';
-      socket.write('220 test ESMTP\r\n');
-      let buffer = '';
-      socket.on('data', (chunk) => {
-        buffer += chunk.toString('utf8');
-        let i = buffer.indexOf('\r\n');
-        while (i >= 0) {
-          const line = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
-          if (data) {
-            if (line === '.') {
-              data = false;
-              received.push(message);
-              socket.write('250 queued\r\n');
-            } else message += `${line}\n`;
-          } else if (/^(EHLO|HELO)/i.test(line)) socket.write('250 test\r\n');
-          else if (/^DATA/i.test(line)) {
-            data = true;
-            socket.write('354 go on\r\n');
-          } else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
-          else socket.write('250 ok\r\n');
-          i = buffer.indexOf('\r\n');
-        }
-      });
-    });
-    smtp.listen(0, '127.0.0.1');
-    await once(smtp, 'listening');
-    const port = (smtp.address() as net.AddressInfo).port;
+    const { port, received, close: closeSmtp } = await startSmtp();
     const a = await appWithLog({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Talks <talks@example.test>' });
     try {
       const { email } = await Session.signUp(a.url, 'Sam');
@@ -201,7 +170,7 @@ describe('forgot password', () => {
       await resetFlow(a.url, email, link.replace('token=3D', 'token='));
     } finally {
       await a.close();
-      smtp.close();
+      closeSmtp();
     }
   });
 });

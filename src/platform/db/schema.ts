@@ -28,8 +28,18 @@ export interface PartnersTable {
   id: Generated<string>;
   name: string;
   created_by_id: string | null;
+  /** https:// origins allowed to frame this partner's talk pages (migration 009). */
+  embed_origins: Json<string[]>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** Failed password attempts per email, known or not (migration 009). */
+export interface LoginFailuresTable {
+  email_hash: string;
+  failures: number;
+  blocked_until: NullableTimestamp;
+  last_failure_at: Timestamp;
 }
 
 export type MemberRole = 'owner' | 'admin' | 'member';
@@ -362,6 +372,7 @@ export interface Database {
   sessions: SessionsTable;
   partners: PartnersTable;
   memberships: MembershipsTable;
+  login_failures: LoginFailuresTable;
   api_tokens: ApiTokensTable;
   themes: ThemesTable;
   talks: TalksTable;

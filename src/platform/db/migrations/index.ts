@@ -7,6 +7,7 @@ import * as m005 from './005_captions_recording_lease.js';
 import * as m006 from './006_millisecond_created_at.js';
 import * as m007 from './007_webhook_retention_indexes.js';
 import * as m008 from './008_room_nodes.js';
+import * as m009 from './009_login_backoff_embed_origins.js';
 import * as m010 from './010_talk_bans.js';
 import * as m011 from './011_recording_failure_reason.js';
 
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   '006_millisecond_created_at': m006,
   '007_webhook_retention_indexes': m007,
   '008_room_nodes': m008,
+  '009_login_backoff_embed_origins': m009,
   '010_talk_bans': m010,
   '011_recording_failure_reason': m011,
 };

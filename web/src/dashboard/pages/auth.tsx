@@ -70,6 +70,10 @@ export function SignUp({ next }: { next: string | null }) {
       <p>
         Have an account? <Link href={`/dashboard/login${next ? `?next=${encodeURIComponent(next)}` : ''}`}>Log in</Link>
       </p>
+      <p class="muted">
+        Signing up with an email that already has an account changes nothing: we email its owner a note instead, and you log in with your password (or reset
+        it).
+      </p>
     </AuthCard>
   );
 }

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { roomSocketUrl } from '../../src/rooms/protocol.js';
+import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
+
+describe('the room socket checks Origin', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let talk: { id: string; short_url: string };
+  let cookie: string;
+  const sockets: WebSocket[] = [];
+  before(async () => {
+    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });
+    p = await createPartner(t, 'Origins');
+    talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Checked' } })).body.talk;
+    const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email: p.email, password: p.password } });
+    const session = login.headers.getSetCookie().find((c) => c.startsWith('st_session='));
+    assert.ok(session);
+    cookie = session.split(';')[0];
+  });
+  after(async () => {
+    for (const s of sockets) s.terminate();
+    await t.close();
+  });
+  const roles = async () =>
+    (await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/participants`, { token: p.token })).body.participants.map(
+      (x: { name: string; role: string }) => `${x.name}:${x.role}`,
+    );
+
+  test("another site's page with a partner's cookie is refused: an error message, then close 4003", async () => {
+    const socket = new WebSocket(roomSocketUrl(talk.short_url), { headers: { origin: 'https://evil.example', cookie } });
+    sockets.push(socket);
+    const messages: Record<string, unknown>[] = [];
+    socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'join', name: 'Mallory' })));
+    const [code, reason] = await once(socket, 'close');
+    assert.equal(code, 4003);
+    assert.equal(String(reason), 'origin not allowed');
+    assert.equal(messages.length, 1, JSON.stringify(messages));
+    assert.equal(messages[0].type, 'error');
+    assert.equal(messages[0].code, 'forbidden');
+    assert.match(String(messages[0].message), /evil\.example/);
+    assert.deepEqual(await roles(), [], 'nobody joined');
+  });
+
+  test('our own page with the cookie hosts; a client with no Origin joins as a guest', async () => {
+    const own = await joinRoom(talk.short_url, {}, { origin: new URL(t.url).origin, cookie });
+    sockets.push(own.socket);
+    const bot = await joinRoom(talk.short_url, { name: 'Bot' });
+    sockets.push(bot.socket);
+    const now = await roles();
+    assert.equal(now.length, 2);
+    assert.ok(now.includes('Bot:listener'), now.join(','));
+    assert.ok(
+      now.some((r: string) => r.endsWith(':host')),
+      now.join(','),
+    );
+  });
+
+  test("a partner's embed origin may open the socket, but its cookie does not make a host there", async () => {
+    const headers = { cookie, 'x-csrf-token': '' };
+    const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email: p.email, password: p.password } });
+    headers.cookie = (login.headers.getSetCookie().find((c) => c.startsWith('st_session=')) as string).split(';')[0];
+    headers['x-csrf-token'] = login.body.csrf_token;
+    const set = await api(t, 'PUT', `/api/v1/orgs/${p.partnerId}/settings`, { headers, json: { embed_origins: ['https://partner.example'] } });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const embedded = await joinRoom(talk.short_url, { name: 'Embedded' }, { origin: 'https://partner.example', cookie });
+    sockets.push(embedded.socket);
+    assert.ok((await roles()).includes('Embedded:listener'));
+  });
+});
