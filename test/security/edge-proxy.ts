@@ -53,7 +53,7 @@ export function postFrom(
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', localAddress: options.localAddress, headers: { 'content-type': 'application/json', ...options.headers } },
+      { method: 'POST', agent: false, localAddress: options.localAddress, headers: { 'content-type': 'application/json', ...options.headers } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
