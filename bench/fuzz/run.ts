@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { startApp } from '../../test/helpers.js';
 import { fuzz } from '../../test/fuzz/fuzzer.js';
-import { fuzzEnv, fuzzTarget } from '../../test/fuzz/target.js';
+import { fuzzEnv, fuzzTarget, startQueue } from '../../test/fuzz/target.js';
 
 /**
  * The long fuzz run: `npm run bench:fuzz` (FUZZ_REQUESTS, default 100,000; FUZZ_SEED to replay;
@@ -21,6 +21,7 @@ const rssMb = () => process.memoryUsage().rss / 1024 / 1024;
 const requests = Number(process.env.FUZZ_REQUESTS ?? 100_000);
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const t = await startApp({ background: false, env: fuzzEnv });
+await startQueue(t);
 console.log(`fuzz seed ${seed}, ${requests} requests, database ${t.config.dbKind}`);
 const samples: { done: number; heap: number; rss: number; rate: number }[] = [];
 const started = performance.now();

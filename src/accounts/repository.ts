@@ -6,11 +6,14 @@ export class AccountsRepository {
   constructor(private readonly db: Db) {}
 
   createUser(q: Queryable, user: { email: string; password_hash: string; name: string; username?: string | null; photo_url?: string | null }) {
-    return q
-      .insertInto('users')
-      .values({ ...user, username: user.username ?? null, photo_url: user.photo_url ?? null })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return (
+      q
+        .insertInto('users')
+        // Named columns only: the caller's object may carry whatever else a client sent.
+        .values({ email: user.email, password_hash: user.password_hash, name: user.name, username: user.username ?? null, photo_url: user.photo_url ?? null })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+    );
   }
 
   findUserByEmail(email: string) {

@@ -65,12 +65,13 @@ export class AccountsService {
    * (the same time is spent), and the caller answers alike for `existing`.
    */
   async register(input: SignUpInput) {
-    const { password, ...profile } = input;
-    const password_hash = await passwords.hash(password);
+    const password_hash = await passwords.hash(input.password);
     const existing = await this.repo.findUserByEmail(input.email);
     if (existing) return { existing };
+    // Only the profile's own fields: a client's extra keys (even `id` or `constructor`) are ignored.
+    const { email, name, username, photo_url } = input;
     try {
-      return { created: await this.repo.createUser(this.db, { ...profile, password_hash }) };
+      return { created: await this.repo.createUser(this.db, { email, name, username, photo_url, password_hash }) };
     } catch (err) {
       const raced = (err as { code?: string }).code === '23505' ? await this.repo.findUserByEmail(input.email) : undefined;
       if (raced) return { existing: raced };

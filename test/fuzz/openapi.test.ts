@@ -4,7 +4,7 @@ import vm from 'node:vm';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, startApp } from '../helpers.js';
 import { fuzz } from './fuzzer.js';
-import { fuzzEnv, fuzzTarget } from './target.js';
+import { fuzzEnv, fuzzTarget, startQueue } from './target.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -25,6 +25,7 @@ describe('fuzzing every operation of /openapi.json', () => {
   let t: TestApp;
   before(async () => {
     t = await startApp({ background: false, env: fuzzEnv });
+    await startQueue(t);
   });
   after(() => t.close());
 

@@ -4,6 +4,14 @@ import { type TestApp, type TestPartner, api, createPartner } from '../helpers.j
 import type { IdPool, Identity } from './fuzzer.js';
 
 /** The environment a fuzzed app runs with: no rate limit in the way, webhooks that cannot reach out. */
+/**
+ * The job queue, as on a serving node (routes such as a webhook's test enqueue jobs); the other
+ * background work (deliveries, rooms, recording) stays off, so the heap measured is the API's.
+ */
+export async function startQueue(t: TestApp): Promise<void> {
+  await t.services.background.find((job) => job.name === 'queue')?.start();
+}
+
 export const fuzzEnv = {
   RATE_LIMIT_PER_MINUTE: '100000000',
   WEBHOOK_ALLOW_PRIVATE_URLS: 'false',

@@ -69,6 +69,24 @@ describe('hostile values are 400s in our envelope, never 500s', () => {
     assert.equal(talk.body.talk.description, null);
   });
 
+  test('sign-up with keys the schema does not name (id, created_at, constructor): ignored, not written, not a 500', async () => {
+    const forged = '00000000-0000-4000-8000-000000000001';
+    const res = await api(t, 'POST', '/api/v1/auth/signup', {
+      json: {
+        email: 'extra-keys@example.com',
+        password: 'correct horse battery',
+        name: 'Extra',
+        id: forged,
+        created_at: '2001-01-01T00:00:00Z',
+        constructor: 'x',
+      },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const user = await t.services.db.db.selectFrom('users').selectAll().where('email', '=', 'extra-keys@example.com').executeTakeFirstOrThrow();
+    assert.notEqual(user.id, forged, 'the id is ours, not the client’s');
+    assert.ok(new Date(user.created_at).getFullYear() > 2001, 'created_at is ours');
+  });
+
   test('lone surrogates and invalid UTF-8 in a body', async () => {
     const json = (text: string) => ({ token: p.token, body: text, contentType: 'application/json' });
     assertEnvelope(await api(t, 'POST', '/api/p/talk', json('{"name":"a\\ud800b"}')), 400, 'validation_failed');
