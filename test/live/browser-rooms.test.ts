@@ -182,10 +182,14 @@ describe('room types, reconnects and talk_join in Chromium', () => {
       const before = serverView(talk.id, first)?.socket;
       assert.ok(before);
       before.terminate();
+      // The page says so while it is gone (it comes back a second later), and stops saying it once back.
+      const reconnecting = page.getByRole('alert').filter({ hasText: 'reconnecting' });
+      await reconnecting.waitFor({ timeout: 5000 });
       await waitFor(() => {
         const s = serverView(talk.id, first)?.socket;
         return s && s !== before && s.readyState === 1;
       }, 'the page to reconnect');
+      await reconnecting.waitFor({ state: 'detached', timeout: 10_000 });
       assert.equal(await participantIdOf(page), first);
 
       // A second person joining is a second talk_join; the resumes were none.

@@ -36,6 +36,8 @@ export interface RoomHandlers {
 type JoinForm = { name?: string; username?: string; photo_url?: string; token?: string; invite?: string; device?: string };
 
 export class RoomClient {
+  /** Joined, then the connection dropped: the page says it is reconnecting until it is back. */
+  private reconnecting = false;
   participantId: string | null = null;
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
@@ -118,6 +120,10 @@ export class RoomClient {
         return;
       }
       this.handlers.onError('Cannot reach the talk’s server yet: still trying…');
+    } else {
+      // In the talk: say so at once, and until we are back (a node that died hands the talk over in seconds).
+      this.reconnecting = true;
+      this.handlers.onError('Connection lost: reconnecting…');
     }
     this.retrySoon();
   }
@@ -162,7 +168,8 @@ export class RoomClient {
       case 'joined':
         this.participantId = m.participant_id as string;
         this.redirects = 0;
-        if (this.failedConnects > 0) this.handlers.onError(null);
+        if (this.failedConnects > 0 || this.reconnecting) this.handlers.onError(null);
+        this.reconnecting = false;
         this.failedConnects = 0;
         sessionStorage.setItem(this.resumeKey, m.resume as string);
         // A join link's secret is spent: out of the address bar and the history (anyone who saw the
