@@ -12,9 +12,10 @@ import type { Config } from './config.js';
 function directives(config: Config, frameAncestors: string[] = ["'none'"]): Record<string, string[]> {
   const own = new URL(config.PUBLIC_URL);
   const ws = `${own.protocol === 'https:' ? 'wss' : 'ws'}://${own.host}`;
-  // A room may live on another node (NODE_PUBLIC_URL): the page follows the redirect there. The
-  // nodes come and go, so in scaled mode any socket of the page's scheme is allowed.
-  const nodes = config.NODE_PUBLIC_URL ? [own.protocol === 'https:' ? 'wss:' : 'ws: wss:'] : [];
+  // A room may live on another node (scaled mode: a shared database): the page follows the
+  // redirect there. The nodes come and go, so any socket of the page's scheme is allowed.
+  const scaled = config.dbKind === 'postgres' || config.NODE_PUBLIC_URL !== undefined;
+  const nodes = scaled ? [own.protocol === 'https:' ? 'wss:' : 'ws: wss:'] : [];
   return {
     'default-src': ["'self'"],
     'script-src': ["'self'"],
