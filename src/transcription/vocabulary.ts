@@ -79,12 +79,16 @@ export interface VocabularyWord {
   phones: string[];
 }
 
-/** The vocabulary words worth matching, each with a pronunciation. */
+/**
+ * The vocabulary words worth matching, each with a pronunciation: only those the dictionary lacks.
+ * A word the dictionary has, the decoder can already recognize; matching it too only turned other
+ * words into it (a speaker named "Host" made "first of all" come out as "host of all").
+ */
 export async function prepareVocabulary(words: string[]): Promise<VocabularyWord[]> {
   const dict = await loadDictionary();
   const missing = words.filter((w) => !dict.has(w));
   const guessed = await festivalPronunciations(missing);
-  return words.map((word) => ({ word, phones: dict.get(word) ?? guessed.get(word) ?? [] })).filter((v) => v.phones.length >= MIN_PHONES);
+  return missing.map((word) => ({ word, phones: guessed.get(word) ?? [] })).filter((v) => v.phones.length >= MIN_PHONES);
 }
 
 const VOWELS = new Set(['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'EH', 'ER', 'EY', 'IH', 'IY', 'OW', 'OY', 'UH', 'UW']);
