@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Queryable } from '../platform/db/index.js';
-import type { ParticipantRole } from '../platform/db/schema.js';
+import type { ParticipantRole, TalkBansTable } from '../platform/db/schema.js';
 import { isUuid } from '../platform/http.js';
 
 /** Join tokens, talk invites, participants and subscriptions: partner id first wherever a partner reads. */
@@ -138,15 +138,8 @@ export class RoomsRepository {
   insertBan(
     partnerId: string,
     talkId: string,
-    row: {
-      participant_id: string;
-      name: string;
-      user_id: string | null;
-      uid: string | null;
-      token_hash: string | null;
-      device_id: string | null;
-      address: string | null;
-    },
+    // The table's own columns (schema.ts), the ban's subject always a participant here.
+    row: Pick<Selectable<TalkBansTable>, 'name' | 'user_id' | 'uid' | 'token_hash' | 'device_id' | 'address'> & { participant_id: string },
   ) {
     return this.db
       .insertInto('talk_bans')
