@@ -23,30 +23,24 @@ export async function speech(text: string): Promise<string> {
   return wav;
 }
 
-/** Concatenates WAVs with `gap` seconds of silence between them. */
-export async function withPauses(files: string[], gap: number, out: string): Promise<string> {
-  const inputs = files.flatMap((f) => ['-i', f]);
-  const silence = ['-f', 'lavfi', '-t', String(gap), '-i', 'anullsrc=r=16000:cl=mono'];
-  const parts = files.map((_, i) => (i < files.length - 1 ? `[${i}:a][${files.length}:a]` : `[${i}:a]`)).join('');
-  const n = files.length * 2 - 1;
-  await run('ffmpeg', [
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    ...inputs,
-    ...silence,
-    '-filter_complex',
-    `${parts}concat=n=${n}:v=0:a=1[o]`,
-    '-map',
-    '[o]',
-    '-ar',
-    '16000',
-    '-ac',
-    '1',
-    out,
-  ]);
+/**
+ * Speech files and seconds of digital silence (numbers) in a row, as one 16 kHz mono file; `output`
+ * is ffmpeg's output options (the default: a WAV, as its extension says).
+ */
+export async function concatAudio(pieces: (string | number)[], out: string, output: string[] = ['-ar', '16000', '-ac', '1']): Promise<string> {
+  const inputs = pieces.flatMap((p) => (typeof p === 'number' ? ['-f', 'lavfi', '-t', String(p), '-i', 'anullsrc=r=16000:cl=mono'] : ['-i', p]));
+  const chain = pieces.map((_, i) => `[${i}:a]aresample=16000,aformat=channel_layouts=mono[a${i}]`).join(';');
+  const concat = `${pieces.map((_, i) => `[a${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1[o]`;
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', `${chain};${concat}`, '-map', '[o]', ...output, out]);
   return out;
+}
+
+/** Concatenates WAVs with `gap` seconds of silence between them. */
+export function withPauses(files: string[], gap: number, out: string): Promise<string> {
+  return concatAudio(
+    files.flatMap((f, i) => (i < files.length - 1 ? [f, gap] : [f])),
+    out,
+  );
 }
 
 /** The lower-case words of a text, punctuation dropped (what WER and recall compare). */

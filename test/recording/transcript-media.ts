@@ -7,7 +7,7 @@ import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
 import { Transcriber } from '../../src/transcription/transcriber.js';
 import type { TestApp, TestPartner } from '../helpers.js';
 import { api } from '../helpers.js';
-import { speech } from './media.js';
+import { concatAudio, speech } from './media.js';
 
 /** Festival saying `text`, with the synthesizer's own leading and trailing silence cut (below -50 dB), so speech starts at 0. */
 export async function tightSpeech(text: string): Promise<{ file: string; seconds: number }> {
@@ -19,27 +19,8 @@ export async function tightSpeech(text: string): Promise<{ file: string; seconds
 }
 
 /** Speech files and seconds of digital silence in a row, encoded as a recorder's track is (AAC in mp4). */
-export async function composeTrack(pieces: (string | number)[], out: string): Promise<string> {
-  const inputs = pieces.flatMap((p) => (typeof p === 'number' ? ['-f', 'lavfi', '-t', String(p), '-i', 'anullsrc=r=16000:cl=mono'] : ['-i', p]));
-  const chain = pieces.map((_, i) => `[${i}:a]aresample=16000,aformat=channel_layouts=mono[a${i}]`).join(';');
-  const concat = `${pieces.map((_, i) => `[a${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1[o]`;
-  await run('ffmpeg', [
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    ...inputs,
-    '-filter_complex',
-    `${chain};${concat}`,
-    '-map',
-    '[o]',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '64k',
-    out,
-  ]);
-  return out;
+export function composeTrack(pieces: (string | number)[], out: string): Promise<string> {
+  return concatAudio(pieces, out, ['-c:a', 'aac', '-b:a', '64k']);
 }
 
 export interface TrackSpec {
