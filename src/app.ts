@@ -96,6 +96,7 @@ export async function buildApp(services: Services): Promise<App> {
       info: {
         title: 'smalltalk partner API',
         version: '1.0.0',
+        license: { name: 'MIT', identifier: 'MIT' },
         description:
           'Create and manage talks, groups, themes, recordings and webhooks. Authenticate with `Authorization: Bearer <API token>` ' +
           '(find the token in your organization settings). Every answer is an envelope with `"error": null` on success.',

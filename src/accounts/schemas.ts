@@ -25,6 +25,7 @@ const Me = Type.Object({ user: Type.Ref(UserSchema), partners: Type.Array(Partne
 export const signUpSchema = {
   summary: 'Sign up',
   tags: ['account'],
+  operationId: 'signUp',
   security: [],
   body: Type.Object({
     email: Type.String({ format: 'email', maxLength: 320 }),
@@ -39,6 +40,7 @@ export const signUpSchema = {
 export const logInSchema = {
   summary: 'Log in',
   tags: ['account'],
+  operationId: 'logIn',
   security: [],
   body: Type.Object({ email: Type.String(), password: Type.String() }),
   response: { 200: Me, ...errorResponses(400, 401, 429) },
@@ -47,14 +49,16 @@ export const logInSchema = {
 export const meSchema = {
   summary: 'The logged-in user and their organizations',
   tags: ['account'],
+  operationId: 'getCurrentUser',
   security: [{ session: [] }],
   response: { 200: Me, ...errorResponses(401) },
 };
 export const logOutSchema = {
   summary: 'Log out',
   tags: ['account'],
+  operationId: 'logOut',
   security: [{ session: [] }],
-  response: { 200: Type.Object({ ok: Type.Boolean(), error: Type.Null() }) },
+  response: { 200: Type.Object({ ok: Type.Boolean(), error: Type.Null() }), ...errorResponses(401, 403) },
 };
 
 const PartnerParams = Type.Object({ partnerId: Type.String() });
@@ -62,6 +66,7 @@ const PartnerParams = Type.Object({ partnerId: Type.String() });
 export const createOrgSchema = {
   summary: 'Create a partner organization (you become its owner)',
   tags: ['account'],
+  operationId: 'createOrg',
   security: [{ session: [] }],
   body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }),
   response: { 200: envelope('partner', PartnerSummary), ...errorResponses(400, 401) },
@@ -70,6 +75,7 @@ export const createOrgSchema = {
 export const listTokensSchema = {
   summary: "List the organization's API tokens",
   tags: ['account'],
+  operationId: 'listApiTokens',
   security: [{ session: [] }],
   params: PartnerParams,
   response: { 200: envelope('tokens', Type.Array(Type.Ref(TokenSchema))), ...errorResponses(401, 403, 404) },
@@ -78,6 +84,7 @@ export const listTokensSchema = {
 export const createTokenSchema = {
   summary: 'Create an API token (shown once)',
   tags: ['account'],
+  operationId: 'createApiToken',
   security: [{ session: [] }],
   params: PartnerParams,
   body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
@@ -94,6 +101,7 @@ export const createTokenSchema = {
 export const revokeTokenSchema = {
   summary: 'Revoke an API token',
   tags: ['account'],
+  operationId: 'revokeApiToken',
   security: [{ session: [] }],
   params: Type.Object({ partnerId: Type.String(), tokenId: Type.String() }),
   response: {
@@ -105,6 +113,7 @@ export const revokeTokenSchema = {
 export const membersSchema = {
   summary: "The organization's members",
   tags: ['account'],
+  operationId: 'listOrgMembers',
   security: [{ session: [] }],
   params: PartnerParams,
   response: {
@@ -133,6 +142,7 @@ const Ok = Type.Object({ ok: Type.Boolean(), error: Type.Null() });
 export const forgotPasswordSchema = {
   summary: 'Ask for a password reset link',
   tags: ['account'],
+  operationId: 'forgotPassword',
   security: [],
   description:
     'Emails a link valid for an hour (or, without SMTP_URL, writes it to the server log for the operator). Answers the same whether or not the email has an account.',
@@ -143,6 +153,7 @@ export const forgotPasswordSchema = {
 export const resetPasswordSchema = {
   summary: 'Choose a new password with a reset link',
   tags: ['account'],
+  operationId: 'resetPassword',
   security: [],
   description: 'Ends every other session of the account and logs this browser in.',
   body: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }), password: Type.String({ minLength: 8, maxLength: 200 }) }),
@@ -159,6 +170,7 @@ const InviteSchema = Type.Object({
 export const createInviteSchema = {
   summary: 'Invite a teammate by link',
   tags: ['account'],
+  operationId: 'createOrgInvite',
   security: [{ session: [] }],
   description: 'Owners and admins; only owners invite owners. The link works once, for a week.',
   params: PartnerParams,
@@ -172,6 +184,7 @@ export const createInviteSchema = {
 export const listInvitesSchema = {
   summary: 'Pending invites',
   tags: ['account'],
+  operationId: 'listOrgInvites',
   security: [{ session: [] }],
   params: PartnerParams,
   response: { 200: envelope('invites', Type.Array(InviteSchema)), ...errorResponses(401, 403, 404) },
@@ -180,6 +193,7 @@ export const listInvitesSchema = {
 export const revokeInviteSchema = {
   summary: 'Revoke a pending invite',
   tags: ['account'],
+  operationId: 'revokeOrgInvite',
   security: [{ session: [] }],
   params: Type.Object({ partnerId: Type.String(), inviteId: Type.String() }),
   response: { 200: Ok, ...errorResponses(401, 403, 404) },
@@ -188,6 +202,7 @@ export const revokeInviteSchema = {
 export const describeInviteSchema = {
   summary: 'What an invite link is for',
   tags: ['account'],
+  operationId: 'getOrgInvite',
   security: [],
   params: Type.Object({ token: Type.String() }),
   response: {
@@ -199,6 +214,7 @@ export const describeInviteSchema = {
 export const acceptInviteSchema = {
   summary: 'Accept an invite (join the organization)',
   tags: ['account'],
+  operationId: 'acceptOrgInvite',
   security: [{ session: [] }],
   params: Type.Object({ token: Type.String() }),
   response: { 200: envelope('partner', PartnerSummary), ...errorResponses(401, 404) },
@@ -207,6 +223,7 @@ export const acceptInviteSchema = {
 export const changeRoleSchema = {
   summary: "Change a member's role",
   tags: ['account'],
+  operationId: 'changeOrgMemberRole',
   security: [{ session: [] }],
   description: 'Owners and admins; only owners grant or take the owner role; the last owner stays owner.',
   params: Type.Object({ partnerId: Type.String(), userId: Type.String() }),
@@ -217,6 +234,7 @@ export const changeRoleSchema = {
 export const removeMemberSchema = {
   summary: 'Remove a member (or leave the organization)',
   tags: ['account'],
+  operationId: 'removeOrgMember',
   security: [{ session: [] }],
   description: 'Owners and admins remove others (only owners remove owners); anyone may remove themselves; the last owner cannot go.',
   params: Type.Object({ partnerId: Type.String(), userId: Type.String() }),
@@ -234,6 +252,7 @@ const OrgSettings = Type.Object({
 export const getOrgSettingsSchema = {
   summary: "An organization's settings",
   tags: ['account'],
+  operationId: 'getOrgSettings',
   security: [{ session: [] }],
   params: Type.Object({ partnerId: Type.String() }),
   response: { 200: envelope('settings', OrgSettings), ...errorResponses(401, 404) },
@@ -242,6 +261,7 @@ export const getOrgSettingsSchema = {
 export const updateOrgSettingsSchema = {
   summary: "Change an organization's settings",
   tags: ['account'],
+  operationId: 'updateOrgSettings',
   security: [{ session: [] }],
   description: 'Owners and admins.',
   params: Type.Object({ partnerId: Type.String() }),

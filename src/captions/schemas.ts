@@ -19,6 +19,7 @@ export const CaptionSchema = Type.Object(
 export const listCaptionsSchema = {
   summary: "A talk's live captions",
   tags: ['talks'],
+  operationId: 'listCaptions',
   description: 'Every caption recognized while the talk was live, in `seq` order, whether or not it was recorded. `after_seq` pages on.',
   params: Type.Object({ id: Type.String() }),
   querystring: Type.Object({

@@ -13,6 +13,7 @@ const ParticipantSchema = Type.Object({
 export const listParticipantsSchema = {
   summary: 'Who is in a live talk now',
   tags: ['live'],
+  operationId: 'listParticipants',
   description: "The people connected to the talk's room at this moment (empty when the talk is not live). The dashboard polls it.",
   params: Type.Object({ id: Type.String({ description: 'The talk id.' }) }),
   response: { 200: envelope('participants', Type.Array(ParticipantSchema)), ...errorResponses(401, 404) },

@@ -40,6 +40,7 @@ const GroupCreated = Type.Object({ ...GroupSchema.properties, group: Type.Ref(Gr
 export const createGroupSchema = {
   summary: 'Create a group of talks',
   tags: ['groups'],
+  operationId: 'createGroup',
   description: "The answer carries the group's fields at the top level (as the doc's sample) and under `group`.",
   body: CreateGroupBody,
   response: { 200: GroupCreated, ...errorResponses(400, 401, 409) },
@@ -48,6 +49,7 @@ export const createGroupSchema = {
 export const listGroupsSchema = {
   summary: "Get an organization's groups",
   tags: ['groups'],
+  operationId: 'listGroups',
   description: 'Ordered by rank.',
   querystring: Type.Object({ ...PaginationQuery }),
   response: { 200: envelope('groups', Type.Array(Type.Ref(GroupSchema)), { list: true }), ...errorResponses(401) },
@@ -56,6 +58,7 @@ export const listGroupsSchema = {
 export const getGroupSchema = {
   summary: 'Get one group',
   tags: ['groups'],
+  operationId: 'getGroup',
   params: IdParams,
   response: { 200: envelope('group', Type.Ref(GroupSchema)), ...errorResponses(401, 404) },
 };
@@ -63,6 +66,7 @@ export const getGroupSchema = {
 export const updateGroupSchema = {
   summary: 'Update a group',
   tags: ['groups'],
+  operationId: 'updateGroup',
   params: IdParams,
   body: UpdateGroupBody,
   response: { 200: envelope('group', Type.Ref(GroupSchema)), ...errorResponses(400, 401, 404) },
@@ -71,6 +75,7 @@ export const updateGroupSchema = {
 export const deleteGroupSchema = {
   summary: 'Delete a group',
   tags: ['groups'],
+  operationId: 'deleteGroup',
   description: 'The talks stay; only the group and its memberships go.',
   params: IdParams,
   response: { 200: envelope('group', Type.Ref(GroupSchema)), ...errorResponses(401, 404) },
@@ -91,6 +96,7 @@ const TalkGroups = envelope('talk_groups', Type.Array(TalkGroup));
 export const putGroupTalksSchema = {
   summary: 'Set the talks in a group',
   tags: ['groups'],
+  operationId: 'addTalksToGroup',
   description: 'The group then holds exactly `talk_ids`. Body (JSON or form) or query string.',
   body: GroupTalksBody,
   querystring: GroupTalksQuery,
@@ -100,6 +106,7 @@ export const putGroupTalksSchema = {
 export const deleteGroupTalksSchema = {
   summary: 'Remove talks from a group',
   tags: ['groups'],
+  operationId: 'removeTalksFromGroup',
   description: 'Removes `talk_ids` (all talks when absent); answers with the talks that remain.',
   body: GroupTalksBody,
   querystring: GroupTalksQuery,
@@ -109,6 +116,7 @@ export const deleteGroupTalksSchema = {
 export const getGroupTalksSchema = {
   summary: "Get one of your organization's groups with its talks",
   tags: ['groups'],
+  operationId: 'listGroupTalks',
   querystring: Type.Object({ group_id: Type.String() }),
   response: {
     200: Type.Object({ group: Type.Ref(GroupSchema), talks: Type.Array(Type.Ref('Talk')), error: Type.Null() }),

@@ -7,7 +7,7 @@ import { toSrt, toTxt, toVtt } from '../transcription/formats.js';
 import { Transcriber } from '../transcription/transcriber.js';
 import { Recorder, TRANSCRIBE_JOB } from './recorder.js';
 import { S3Storage } from './s3-storage.js';
-import { type TranscriptionJson, getTranscriptSchema, transcriptFormats } from './schemas.js';
+import { type TranscriptionJson, getTranscriptSchema, transcriptFormats, transcriptMediaTypes } from './schemas.js';
 import { RecordingsService } from './service.js';
 
 /**
@@ -85,9 +85,9 @@ export function installRecording(services: Services): void {
 
 const render: Record<(typeof transcriptFormats)[number], { type: string; body: (t: TranscriptionJson) => string } | null> = {
   json: null,
-  vtt: { type: 'text/vtt; charset=utf-8', body: toVtt },
-  srt: { type: 'application/x-subrip; charset=utf-8', body: toSrt },
-  txt: { type: 'text/plain; charset=utf-8', body: toTxt },
+  vtt: { type: `${transcriptMediaTypes.vtt}; charset=utf-8`, body: toVtt },
+  srt: { type: `${transcriptMediaTypes.srt}; charset=utf-8`, body: toSrt },
+  txt: { type: `${transcriptMediaTypes.txt}; charset=utf-8`, body: toTxt },
 };
 
 async function transcriptRoutes(app: App, { recordings }: Services) {

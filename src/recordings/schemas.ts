@@ -76,6 +76,7 @@ const IdParams = Type.Object({ id: Type.String() });
 export const listRecordingsSchema = {
   summary: 'Get recordings for talks or 1 talk',
   tags: ['recordings'],
+  operationId: 'listRecordings',
   description: 'Newest first. `talk_id` (query string) limits to one talk.',
   querystring: Type.Object({ talk_id: Type.Optional(Type.String()), ...PaginationQuery }),
   response: { 200: envelope('recordings', Type.Array(Type.Ref(RecordingSchema)), { list: true }), ...errorResponses(400, 401, 404) },
@@ -84,6 +85,7 @@ export const listRecordingsSchema = {
 export const getRecordingSchema = {
   summary: 'Get a recording',
   tags: ['recordings'],
+  operationId: 'getRecording',
   params: IdParams,
   response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(401, 404) },
 };
@@ -91,6 +93,7 @@ export const getRecordingSchema = {
 export const updateRecordingSchema = {
   summary: "Change a recording's share permission",
   tags: ['recordings'],
+  operationId: 'updateRecording',
   params: IdParams,
   body: Type.Object({ share_permission: Type.Union([Type.Literal('private'), Type.Literal('public')]) }),
   response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(400, 401, 404) },
@@ -99,19 +102,29 @@ export const updateRecordingSchema = {
 export const deleteRecordingSchema = {
   summary: 'Delete a recording and its files',
   tags: ['recordings'],
+  operationId: 'deleteRecording',
   params: IdParams,
   response: { 200: envelope('recording', Type.Ref(RecordingSchema)), ...errorResponses(401, 404) },
 };
 
 export const transcriptFormats = ['json', 'vtt', 'srt', 'txt'] as const;
+/** The media type each text export is sent with (the route sets it; the document declares it). */
+export const transcriptMediaTypes = { vtt: 'text/vtt', srt: 'application/x-subrip', txt: 'text/plain' } as const;
 
 export const getTranscriptSchema = (format: (typeof transcriptFormats)[number]) => ({
   summary: `Export a recording's transcript as ${format}`,
   tags: ['recordings'],
+  operationId: `getTranscript${format[0].toUpperCase()}${format.slice(1)}`,
   description:
     format === 'json'
       ? 'The transcript: segments in time order, each with its speaker. 404 until transcription_ready has fired.'
       : `The transcript as ${format === 'txt' ? 'plain text, one line per segment with its speaker' : format.toUpperCase()}. 404 until transcription_ready has fired.`,
   params: IdParams,
-  response: format === 'json' ? { 200: envelope('transcript', Type.Ref(TranscriptionSchema)), ...errorResponses(401, 404) } : errorResponses(401, 404),
+  response:
+    format === 'json'
+      ? { 200: envelope('transcript', Type.Ref(TranscriptionSchema)), ...errorResponses(401, 404) }
+      : {
+          200: { description: `The transcript as ${format}`, content: { [transcriptMediaTypes[format]]: { schema: Type.String() } } },
+          ...errorResponses(401, 404),
+        },
 });

@@ -20,6 +20,7 @@ export type CreateJoinTokenInput = Static<typeof CreateJoinTokenBody>;
 export const createJoinTokenSchema = {
   summary: 'Issue a join link for one person',
   tags: ['live'],
+  operationId: 'createJoinToken',
   description:
     "A personal link into the room with a role (the only way to make someone a host besides your dashboard). The token is shown once; it travels in the link's fragment so it never reaches a server log.",
   params: IdParams,
@@ -50,6 +51,7 @@ export type CreateInviteInput = Static<typeof CreateInviteBody>;
 export const createInviteSchema = {
   summary: 'Create an invite link',
   tags: ['live'],
+  operationId: 'createTalkInvite',
   params: IdParams,
   body: CreateInviteBody,
   response: { 200: envelope('invite', InviteSchema), ...errorResponses(400, 401, 404) },
@@ -58,6 +60,7 @@ export const createInviteSchema = {
 export const listInvitesSchema = {
   summary: "List a talk's invites",
   tags: ['live'],
+  operationId: 'listTalkInvites',
   params: IdParams,
   response: { 200: envelope('invites', Type.Array(InviteSchema)), ...errorResponses(401, 404) },
 };
@@ -65,6 +68,7 @@ export const listInvitesSchema = {
 export const revokeInviteSchema = {
   summary: 'Revoke an invite',
   tags: ['live'],
+  operationId: 'revokeTalkInvite',
   params: Type.Object({ id: Type.String(), invite_id: Type.String() }),
   response: { 200: envelope('invite', InviteSchema), ...errorResponses(401, 404) },
 };
@@ -74,6 +78,7 @@ export const SubscriptionSchema = Type.Object({ id: Type.String(), email: Type.S
 export const listSubscriptionsSchema = {
   summary: "List a talk's subscribers",
   tags: ['live'],
+  operationId: 'listTalkSubscriptions',
   params: IdParams,
   response: { 200: envelope('subscriptions', Type.Array(SubscriptionSchema)), ...errorResponses(401, 404) },
 };

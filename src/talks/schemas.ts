@@ -72,6 +72,7 @@ const TalkEnvelope = envelope('talk', Type.Ref(TalkSchema));
 export const createTalkSchema = {
   summary: 'Create a talk',
   tags: ['talks'],
+  operationId: 'createTalk',
   description: 'Make a talk for your org. JSON or form body. `name` is required.',
   body: CreateTalkBody,
   response: { 200: TalkEnvelope, ...errorResponses(400, 401, 409, 429) },
@@ -92,6 +93,7 @@ export type ListTalksFilter = Static<typeof ListTalksQuery>;
 export const listTalksSchema = {
   summary: 'Get talks, or one talk by id',
   tags: ['talks'],
+  operationId: 'listTalks',
   description:
     'Newest first. `talk_id` (query string, as `curl -G -d talk_id=…` sends it) returns that talk alone, or 404. ' +
     'Each answer carries an `ETag`; send it back in `If-None-Match` to get `304 Not Modified` while none of your talks changed.',
@@ -108,6 +110,7 @@ const IdParams = Type.Object({ id: Type.String() });
 export const getTalkSchema = {
   summary: 'Get one talk',
   tags: ['talks'],
+  operationId: 'getTalk',
   params: IdParams,
   response: { 200: TalkEnvelope, ...errorResponses(401, 404) },
 };
@@ -115,6 +118,7 @@ export const getTalkSchema = {
 export const updateTalkSchema = {
   summary: 'Update a talk',
   tags: ['talks'],
+  operationId: 'updateTalk',
   description:
     'Any field of creation. On the first talk of a series, a new `schedule` regenerates its upcoming occurrences and `schedule: null` ends the series (upcoming occurrences are deleted; past ones stay).',
   params: IdParams,
@@ -125,6 +129,7 @@ export const updateTalkSchema = {
 export const deleteTalkSchema = {
   summary: 'Delete a talk',
   tags: ['talks'],
+  operationId: 'deleteTalk',
   description: 'Removes the talk from its groups. Deleting the first talk of a series deletes the series.',
   params: IdParams,
   response: { 200: TalkEnvelope, ...errorResponses(401, 404) },
@@ -133,6 +138,7 @@ export const deleteTalkSchema = {
 export const endTalkSchema = {
   summary: 'End a live talk',
   tags: ['talks'],
+  operationId: 'endTalk',
   description: 'Closes the room for everyone; the page then says the talk has ended.',
   params: IdParams,
   response: { 200: TalkEnvelope, ...errorResponses(401, 404) },

@@ -48,19 +48,28 @@ const ThemeEnvelope = envelope('theme', Type.Ref(ThemeSchema));
 export const createThemeSchema = {
   summary: 'Create a theme',
   tags: ['themes'],
+  operationId: 'createTheme',
   body: CreateThemeBody,
   response: { 200: ThemeEnvelope, ...errorResponses(400, 401) },
 };
 export const listThemesSchema = {
   summary: 'List themes',
   tags: ['themes'],
+  operationId: 'listThemes',
   querystring: Type.Object({ ...PaginationQuery }),
   response: { 200: envelope('themes', Type.Array(Type.Ref(ThemeSchema)), { list: true }), ...errorResponses(401) },
 };
-export const getThemeSchema = { summary: 'Get a theme', tags: ['themes'], params: IdParams, response: { 200: ThemeEnvelope, ...errorResponses(401, 404) } };
+export const getThemeSchema = {
+  summary: 'Get a theme',
+  tags: ['themes'],
+  operationId: 'getTheme',
+  params: IdParams,
+  response: { 200: ThemeEnvelope, ...errorResponses(401, 404) },
+};
 export const updateThemeSchema = {
   summary: 'Update a theme',
   tags: ['themes'],
+  operationId: 'updateTheme',
   params: IdParams,
   body: UpdateThemeBody,
   response: { 200: ThemeEnvelope, ...errorResponses(400, 401, 404) },
@@ -68,6 +77,7 @@ export const updateThemeSchema = {
 export const deleteThemeSchema = {
   summary: 'Delete a theme',
   tags: ['themes'],
+  operationId: 'deleteTheme',
   description: 'Talks that used it fall back to the default theme.',
   params: IdParams,
   response: { 200: ThemeEnvelope, ...errorResponses(401, 404) },

@@ -10,6 +10,7 @@ import {
   listWebhooksSchema,
   replaySchema,
   retryDeliverySchema,
+  retryEndpointDeliverySchema,
   rotateSecretSchema,
   testWebhookSchema,
   updateWebhookSchema,
@@ -69,8 +70,8 @@ export async function webhookRoutes(app: App, webhooks: WebhooksService) {
     error: null,
   }));
 
-  app.post(`${base}/:id/deliveries/:delivery_id/retry`, { ...admin, schema: retryDeliverySchema }, async (request) => ({
-    delivery: await webhooks.retry(request.partner.partnerId, request.params.delivery_id ?? '', request.params.id),
+  app.post(`${base}/:id/deliveries/:delivery_id/retry`, { ...admin, schema: retryEndpointDeliverySchema }, async (request) => ({
+    delivery: await webhooks.retry(request.partner.partnerId, request.params.delivery_id, request.params.id),
     error: null,
   }));
 

@@ -75,6 +75,7 @@ const DeliveryEnvelope = envelope('delivery', Type.Ref(DeliverySchema));
 export const createWebhookSchema = {
   summary: 'Register a webhook endpoint',
   tags,
+  operationId: 'createWebhook',
   description: 'Returns the signing secret once. Owners and admins only.',
   body: CreateWebhookBody,
   response: { 200: WebhookEnvelope, ...errorResponses(400, 401, 403, 429) },
@@ -82,18 +83,21 @@ export const createWebhookSchema = {
 export const listWebhooksSchema = {
   summary: 'List webhook endpoints',
   tags,
+  operationId: 'listWebhooks',
   querystring: Type.Object({ ...PaginationQuery }),
   response: { 200: envelope('webhooks', Type.Array(Type.Ref(WebhookSchema)), { list: true }), ...errorResponses(400, 401, 403, 429) },
 };
 export const getWebhookSchema = {
   summary: 'Get a webhook endpoint',
   tags,
+  operationId: 'getWebhook',
   params: Params,
   response: { 200: WebhookEnvelope, ...errorResponses(401, 403, 404) },
 };
 export const updateWebhookSchema = {
   summary: 'Update a webhook endpoint',
   tags,
+  operationId: 'updateWebhook',
   description: 'Setting enabled=true re-enables a disabled endpoint and clears its reason.',
   params: Params,
   body: UpdateWebhookBody,
@@ -102,12 +106,14 @@ export const updateWebhookSchema = {
 export const deleteWebhookSchema = {
   summary: 'Delete a webhook endpoint',
   tags,
+  operationId: 'deleteWebhook',
   params: Params,
   response: { 200: WebhookEnvelope, ...errorResponses(401, 403, 404) },
 };
 export const rotateSecretSchema = {
   summary: 'Rotate the signing secret',
   tags,
+  operationId: 'rotateWebhookSecret',
   description: 'Returns the new secret once; the old one keeps signing too (both signatures in webhook-signature) for 24 h.',
   params: Params,
   response: { 200: WebhookEnvelope, ...errorResponses(401, 403, 404) },
@@ -115,6 +121,7 @@ export const rotateSecretSchema = {
 export const testWebhookSchema = {
   summary: 'Send a ping event',
   tags,
+  operationId: 'pingWebhook',
   description: 'Sends a `ping` event now and returns the delivery with its first attempt (retried on failure like any event).',
   params: Params,
   response: { 200: DeliveryEnvelope, ...errorResponses(401, 403, 404) },
@@ -122,6 +129,7 @@ export const testWebhookSchema = {
 export const listDeliveriesSchema = {
   summary: 'List deliveries of an endpoint',
   tags,
+  operationId: 'listWebhookDeliveries',
   description: 'Newest first, each with its attempts.',
   params: Params,
   querystring: Type.Object({ ...PaginationQuery, status: Type.Optional(DeliveryStatus), event_name: Type.Optional(Type.String()) }),
@@ -130,13 +138,21 @@ export const listDeliveriesSchema = {
 export const retryDeliverySchema = {
   summary: 'Redeliver one delivery',
   tags,
+  operationId: 'retryWebhookDelivery',
   description: 'Queues a new attempt now, with a fresh retry schedule.',
-  params: Type.Object({ id: Type.String(), delivery_id: Type.Optional(Type.String()) }),
+  params: Params,
   response: { 200: DeliveryEnvelope, ...errorResponses(401, 403, 404, 409) },
+};
+export const retryEndpointDeliverySchema = {
+  ...retryDeliverySchema,
+  operationId: 'retryWebhookEndpointDelivery',
+  description: 'The same as retryWebhookDelivery, addressed under its endpoint: 404 when the delivery is not one of that endpoint.',
+  params: Type.Object({ id: Type.String(), delivery_id: Type.String() }),
 };
 export const replaySchema = {
   summary: 'Redeliver everything since a time',
   tags,
+  operationId: 'replayWebhookEvents',
   description: 'Queues every event since `since` that the endpoint subscribes to, including ones it missed while disabled.',
   params: Params,
   querystring: Type.Object({ since: Type.String({ description: 'ISO 8601 date-time.' }) }),

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 
@@ -97,6 +101,35 @@ describe('idempotency, rate limits, errors, OpenAPI, health', () => {
     const ui = await fetch(`${t.url}/docs/`);
     assert.equal(ui.status, 200);
     assert.match(await ui.text(), /swagger/i);
+  });
+
+  test('every operation has a unique operationId and a tag, the text exports declare their media type, and Redocly lints the document clean', async () => {
+    const doc = await api(t, 'GET', '/openapi.json');
+    const ids = new Map<string, string>();
+    for (const [path, methods] of Object.entries(doc.body.paths as Record<string, Record<string, { operationId?: string; tags?: string[] }>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        assert.match(op.operationId ?? '', /^[a-z][A-Za-z]+$/, `${where} has a camelCase operationId`);
+        assert.ok(!ids.has(op.operationId!), `${where} and ${ids.get(op.operationId!)} share ${op.operationId}`);
+        ids.set(op.operationId!, where);
+        assert.ok(op.tags?.length, `${where} has a tag`);
+      }
+    }
+    assert.equal(ids.get('createTalk'), 'POST /api/p/talk');
+    const vtt = doc.body.paths['/api/v1/partners/recordings/{id}/transcript.vtt'].get.responses['200'];
+    assert.ok(vtt.content['text/vtt'], 'the VTT export is declared as text/vtt');
+
+    // Redocly's recommended rules with warnings as errors (redocly.yaml); offline, no telemetry.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-openapi-'));
+    const file = path.join(dir, 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc.body));
+    const lint = spawnSync(process.execPath, [path.resolve('node_modules/@redocly/cli/bin/cli.js'), 'lint', '--config', path.resolve('redocly.yaml'), file], {
+      encoding: 'utf8',
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+    });
+    assert.equal(lint.status, 0, `redocly lint failed:\n${lint.stdout}\n${lint.stderr}`);
+    // recommended-strict makes every rule an error, so a clean exit means no problem of any level.
+    assert.match(`${lint.stdout}${lint.stderr}`, /Your API description is valid/);
   });
 
   test('health and readiness', async () => {
