@@ -13,7 +13,7 @@ import { accountRoutes } from './accounts/routes.js';
 import { groupRoutes } from './groups/routes.js';
 import { homeRoutes } from './home/routes.js';
 import { AppError, type ErrorBody, type ErrorCode, errorCatalogue } from './platform/errors.js';
-import { ErrorEnvelope, hostileValue, utf8Body } from './platform/http.js';
+import { type App, ErrorEnvelope, hostileValue, utf8Body } from './platform/http.js';
 import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
 import { isDatabaseUnavailable } from './platform/db/index.js';
@@ -29,8 +29,6 @@ import { themeRoutes } from './themes/routes.js';
 const READY_TIMEOUT_MS = 2_000;
 /** Retry-After on a 503 while the database is unreachable. */
 const RETRY_AFTER_SECONDS = 5;
-
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** Builds the HTTP app on already-opened services. Features register their own routes. */
 export async function buildApp(services: Services): Promise<App> {

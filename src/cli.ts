@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Config, loadConfig } from './platform/config.js';
+import { type Command, ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
 import { closeServices, createCommandServices } from './services.js';
 import { botCommand, botUsage } from './bot/cli.js';
@@ -25,7 +25,6 @@ Configuration comes from the environment (see docs/configuration.md).
 With the embedded database, commands other than serve need the server stopped (PGlite is one process).`;
 
 /** Extra commands features add (webhook, bot, loadtest). */
-export type Command = (args: string[], config: () => Config) => Promise<number>;
 export const commands: Record<string, Command> = { webhook: webhookCommand, bot: botCommand, loadtest: loadtestCommand };
 const commandUsage: Record<string, string> = { webhook: webhookUsage, bot: botUsage };
 
@@ -114,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         const partnerId = values.partner;
         return await withServices(config(), async (s) => {
-          if (!(await s.accounts.repo.findPartner(partnerId).catch(() => undefined))) {
+          if (!(await s.accounts.findPartner(partnerId).catch(() => undefined))) {
             console.error(`no partner ${partnerId}`);
             return 1;
           }
@@ -128,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
             return 0;
           }
           if (sub === 'list') {
-            const rows = await s.accounts.repo.listTokens(partnerId);
+            const rows = await s.accounts.listTokens(partnerId);
             print(
               values.json ?? false,
               rows,

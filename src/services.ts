@@ -1,11 +1,12 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AccountsService } from './accounts/service.js';
-import type { App } from './app.js';
+import type { App } from './platform/http.js';
 import { GroupsService } from './groups/service.js';
 import type { Config } from './platform/config.js';
 import { type DatabaseHandle, migrate, openDatabase, waitForDatabase } from './platform/db/index.js';
 import type { Talk, Theme } from './platform/db/schema.js';
+import { FeatureNotInstalled } from './platform/errors.js';
 import { maintenance } from './platform/maintenance.js';
 import { Queue } from './platform/queue.js';
 import { RecordingsService } from './recordings/service.js';
@@ -113,13 +114,13 @@ export async function createServices(config: Config, options: ServiceOptions = {
     queue: new Queue(db, log, { schema: options.queueSchema ?? (config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`) }),
     accounts: new AccountsService(db.db, log, config.TOKEN_CACHE_SECONDS),
     talks,
-    groups: new GroupsService(db.db, talks.repo),
+    groups: new GroupsService(db.db, talks),
     // Deleting a theme clears it from its talks (on delete set null).
     themes: new ThemesService(db.db, (partnerId) => talks.changed(partnerId)),
     recordings: new RecordingsService(db.db, new LocalStorage(path.join(config.DATA_DIR, 'recordings')), config.PUBLIC_URL, config.SECRET_KEY),
     events: {
       emit: async () => {
-        throw new Error('the webhooks feature is not installed');
+        throw new FeatureNotInstalled('webhooks');
       },
     },
     partnerRouteExtensions: [],
@@ -128,7 +129,18 @@ export async function createServices(config: Config, options: ServiceOptions = {
     queueNames: [],
   };
   services.background.push({ name: 'queue', start: () => services.queue.start(services.queueNames), stop: () => services.queue.stop() });
-  services.background.push(maintenance(db.db, db.kind, talks, log));
+  const chores = maintenance(db.db, db.kind, log);
+  chores.chores.push(
+    {
+      name: 'series',
+      run: async () => {
+        const created = await talks.extendAllSeries();
+        if (created) log.info({ created }, 'series occurrences created');
+      },
+    },
+    { name: 'sessions', run: () => services.accounts.pruneExpiredSessions() },
+  );
+  services.background.push(chores);
   services.background.push(talkChanges(db, config.DATABASE_URL, config.DATABASE_SCHEMA, talks, log));
   for (const install of features) await install(services);
   return services;

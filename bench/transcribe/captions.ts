@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { captionsOf } from '../../src/captions/feature.js';
-import { probeDuration } from '../../src/recordings/media.js';
+import { probeDuration } from '../../src/platform/media.js';
 import type { RtpTarget } from '../../src/rooms/live.js';
 import { api, createPartner, startApp, waitFor } from '../../test/helpers.js';
 import { RtpTestRoom, speaker, speech, wer, withPauses } from '../../test/recording/media.js';

@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/platform/config.js';
-import { OPUS_PAYLOAD_TYPE, captureArgs, exited, freeRtpPort, probeDuration, run, spawnTied, writeSdp } from '../../src/recordings/media.js';
+import { OPUS_PAYLOAD_TYPE, captureArgs, exited, freeRtpPort, probeDuration, run, spawnTied, writeSdp } from '../../src/platform/media.js';
 import { createEngine } from '../../src/transcription/engine.js';
 import { POCKETSPHINX, PocketsphinxEngine, PocketsphinxParser, pocketsphinxArgs } from '../../src/transcription/pocketsphinx.js';
 import type { EngineResult, TranscriptionEngine, Utterance } from '../../src/transcription/types.js';
 import { talkVocabulary } from '../../src/transcription/vocabulary.js';
-import { toWav16k } from '../../src/transcription/transcriber.js';
+import { toWav16k } from '../../src/transcription/audio.js';
 import { speech, wer } from '../../test/recording/media.js';
 
 const FESTIVAL = [

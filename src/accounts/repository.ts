@@ -59,6 +59,10 @@ export class AccountsRepository {
     return this.db.deleteFrom('sessions').where('id', '=', sessionHash).execute();
   }
 
+  deleteExpiredSessions(now: Date) {
+    return this.db.deleteFrom('sessions').where('expires_at', '<', now).execute();
+  }
+
   deleteSessionsOf(userId: string) {
     return this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { CSRF_COOKIE, SESSION_COOKIE, requireSession } from '../platform/auth.js';
 import { AddressLimit } from '../platform/address-limit.js';
 import { AppError, notFound } from '../platform/errors.js';

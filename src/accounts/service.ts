@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { IdentityResolver, PartnerContext, SessionUser } from '../platform/auth.js';
 import type { Db } from '../platform/db/index.js';
 import type { MemberRole } from '../platform/db/schema.js';
 import { AppError, notFound } from '../platform/errors.js';
@@ -6,26 +7,6 @@ import { isUuid } from '../platform/http.js';
 import { newApiToken, newSecret, passwords, sha256 } from './credentials.js';
 import { LoginBackoff } from './login-backoff.js';
 import { AccountsRepository } from './repository.js';
-
-/** Who is calling a partner route: through an API token, or a dashboard session with a role. */
-export interface PartnerContext {
-  partnerId: string;
-  /** The user behind the call: the session's, or the user who created the token. */
-  userId: string | null;
-  tokenId: string | null;
-  role: MemberRole;
-  via: 'token' | 'session';
-}
-
-export interface SessionUser {
-  sessionHash: string;
-  csrfToken: string;
-  userId: string;
-  email: string;
-  name: string;
-  username: string | null;
-  photo_url: string | null;
-}
 
 interface CachedToken {
   partnerId: string;
@@ -38,7 +19,7 @@ const SESSION_DAYS = 30;
 
 type SignUpInput = { email: string; password: string; name: string; username?: string; photo_url?: string };
 
-export class AccountsService {
+export class AccountsService implements IdentityResolver {
   readonly repo: AccountsRepository;
   private readonly backoff: LoginBackoff;
   private readonly tokenCache = new Map<string, CachedToken>();
@@ -115,6 +96,26 @@ export class AccountsService {
 
   endSession(sessionHash: string) {
     return this.repo.deleteSession(sessionHash);
+  }
+
+  /** A partner organization by id, or undefined (operator commands). */
+  findPartner(partnerId: string) {
+    return this.repo.findPartner(partnerId);
+  }
+
+  /** A partner's API tokens (prefixes and names; never the tokens). */
+  listTokens(partnerId: string) {
+    return this.repo.listTokens(partnerId);
+  }
+
+  /** The sites a partner lets frame its talk pages (Content-Security-Policy frame-ancestors). */
+  embedOrigins(partnerId: string): Promise<string[]> {
+    return this.repo.embedOrigins(partnerId);
+  }
+
+  /** Forgets sessions past their expiry (an hourly maintenance chore). */
+  async pruneExpiredSessions(now = new Date()): Promise<void> {
+    await this.repo.deleteExpiredSessions(now);
   }
 
   /** Creates a partner organization with `userId` as its owner. */

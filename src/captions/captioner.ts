@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { FeatureNotInstalled } from '../platform/errors.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Talk } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
-import { OPUS_PAYLOAD_TYPE, freeRtpPort, writeSdp } from '../recordings/media.js';
+import { OPUS_PAYLOAD_TYPE, freeRtpPort, writeSdp } from '../platform/media.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
 import { DecoderPool } from './decoder.js';
@@ -84,7 +85,7 @@ export class LiveCaptions implements LiveTalkObserver {
   async speakerStarted(talkId: string, speaker: SpeakerInfo): Promise<void> {
     let t = this.talks.get(talkId);
     if (!t) {
-      const talk = await this.services.talks.repo.byIdForRoom(talkId);
+      const talk = await this.services.talks.byIdForRoom(talkId);
       if (!talk) return;
       t = this.liveTalk(talk);
     }
@@ -194,7 +195,7 @@ export class LiveCaptions implements LiveTalkObserver {
         });
       } catch (err) {
         // Without the webhooks feature the default sink refuses; captions still work in the room.
-        if (!/not installed/.test((err as Error).message)) throw err;
+        if (!(err instanceof FeatureNotInstalled)) throw err;
       }
       return row;
     });

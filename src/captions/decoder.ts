@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawnTied } from '../recordings/media.js';
+import { spawnTied } from '../platform/media.js';
 import { POCKETSPHINX, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
 
 /** Interim text of a phrase being spoken, at most this often. */

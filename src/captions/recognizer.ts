@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { exited, rtpInputArgs, spawnTied } from '../recordings/media.js';
+import { exited, rtpInputArgs, spawnTied } from '../platform/media.js';
 import { PocketsphinxParser } from '../transcription/pocketsphinx.js';
 import { type DecoderKind, PARTIAL_MS } from './decoder.js';
 

@@ -1,4 +1,4 @@
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { iso } from '../platform/http.js';
 import { notFound } from '../platform/errors.js';
 import type { Services } from '../services.js';
@@ -11,7 +11,7 @@ export function captionRoutes(repo: CaptionsRepository) {
     app.addSchema(CaptionSchema);
     app.get('/api/v1/partners/talks/:id/captions', { schema: listCaptionsSchema }, async (request) => {
       const { partnerId } = request.partner;
-      const talk = await talks.repo.get(partnerId, request.params.id);
+      const talk = await talks.find(partnerId, request.params.id);
       if (!talk) throw notFound('talk');
       const rows = await repo.list(partnerId, talk.id, { afterSeq: request.query.after_seq, limit: request.query.limit });
       return {

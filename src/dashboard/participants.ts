@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { envelope, errorResponses, Nullable } from '../platform/http.js';
 import type { Services } from '../services.js';
 

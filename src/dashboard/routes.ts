@@ -1,4 +1,4 @@
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { assetTags } from '../platform/web.js';
 import type { Services } from '../services.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import type { Services } from '../services.js';
 import {
   GroupSchema,

@@ -1,17 +1,17 @@
-import type { TalksRepository } from '../talks/repository.js';
-import type { Db } from '../platform/db/index.js';
+import type { Db, Queryable } from '../platform/db/index.js';
 import type { Group } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { iso, page, pageSize, parseIdList } from '../platform/http.js';
 import { GroupsRepository } from './repository.js';
 import type { CreateGroupInput, GroupJson, UpdateGroupInput } from './schemas.js';
+import type { TalksService } from '../talks/service.js';
 
 export class GroupsService {
   readonly repo: GroupsRepository;
 
   constructor(
     private readonly db: Db,
-    private readonly talks: TalksRepository,
+    private readonly talks: Pick<TalksService, 'existingIds'>,
   ) {
     this.repo = new GroupsRepository(db);
   }
@@ -104,8 +104,8 @@ export class GroupsService {
     return { group, talks: await this.repo.talksOf(partnerId, group.id) };
   }
 
-  private async requireTalks(partnerId: string, talkIds: string[], tx: Parameters<TalksRepository['getMany']>[2]) {
-    const found = new Set((await this.talks.getMany(partnerId, talkIds, tx)).map((t) => t.id));
+  private async requireTalks(partnerId: string, talkIds: string[], tx: Queryable) {
+    const found = await this.talks.existingIds(partnerId, talkIds, tx);
     const missing = talkIds.filter((id) => !found.has(id));
     if (missing.length > 0) throw new AppError('not_found', `talk not found: ${missing.join(', ')}`, 'talk_ids');
   }

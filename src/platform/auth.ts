@@ -1,7 +1,35 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccountsService, PartnerContext, SessionUser } from '../accounts/service.js';
-import { safeEqual } from '../accounts/credentials.js';
+import { safeEqual } from './compare.js';
+import type { MemberRole } from './db/schema.js';
 import { AppError } from './errors.js';
+
+/** Who a partner API call acts for: set on `request.partner`. */
+export interface PartnerContext {
+  partnerId: string;
+  /** The user behind the call: the session's, or the user who created the token. */
+  userId: string | null;
+  tokenId: string | null;
+  role: MemberRole;
+  via: 'token' | 'session';
+}
+
+/** A signed-in dashboard user: set on `request.sessionUser`. */
+export interface SessionUser {
+  sessionHash: string;
+  csrfToken: string;
+  userId: string;
+  email: string;
+  name: string;
+  username: string | null;
+  photo_url: string | null;
+}
+
+/** What turns a token or a session cookie into an identity (the accounts feature implements it). */
+export interface IdentityResolver {
+  resolveToken(header: string | undefined): Promise<PartnerContext | null>;
+  resolveSession(cookie: string | undefined): Promise<SessionUser | null>;
+  resolveMembership(user: SessionUser, partnerId: string | undefined): Promise<PartnerContext | null>;
+}
 
 export const SESSION_COOKIE = 'st_session';
 export const CSRF_COOKIE = 'st_csrf';
@@ -19,7 +47,7 @@ declare module 'fastify' {
 const unsafe = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Loads the session cookie (if any) and enforces CSRF on state-changing requests that rely on it. */
-export function loadSession(accounts: AccountsService) {
+export function loadSession(accounts: IdentityResolver) {
   return async (request: FastifyRequest) => {
     request.sessionUser = await accounts.resolveSession(request.cookies[SESSION_COOKIE]);
   };
@@ -34,7 +62,7 @@ function checkCsrf(request: FastifyRequest, user: SessionUser) {
 }
 
 /** A dashboard route: a logged-in user, CSRF-checked. */
-export function requireSession(accounts: AccountsService) {
+export function requireSession(accounts: IdentityResolver) {
   const load = loadSession(accounts);
   return async (request: FastifyRequest) => {
     await load(request);
@@ -47,7 +75,7 @@ export function requireSession(accounts: AccountsService) {
  * Every /api/p/* and /api/v1/partners/* route: an API token in Authorization (with or
  * without `Bearer `), or a dashboard session acting for a partner named in X-Partner-Id.
  */
-export function requirePartner(accounts: AccountsService) {
+export function requirePartner(accounts: IdentityResolver) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const header = request.headers.authorization;
     if (header) {

@@ -199,3 +199,6 @@ function embeddedSecret(config: Config): string {
   return secret;
 }
 export const configKeys = Object.keys(EnvSchema.properties);
+
+/** A `smalltalk` subcommand a feature adds: its arguments and the config (parsed when first asked for); resolves to the exit code. */
+export type Command = (args: string[], config: () => Config) => Promise<number>;

@@ -2,6 +2,12 @@ import type { ExpressionBuilder } from 'kysely';
 import type { FastifyReply } from 'fastify';
 import { type Static, type TNull, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { AppError, validation } from './errors.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** The app every feature registers its routes on: Fastify with TypeBox schemas as types. */
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** Schema of the error envelope, shared by every route's OpenAPI responses. */
 export const ErrorEnvelope = Type.Object(

@@ -1,23 +1,40 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { TalksService } from '../talks/service.js';
 import type { Db } from './db/index.js';
 import { pruneIdempotencyKeys } from './idempotency.js';
 
 const EVERY_MS = 60 * 60 * 1000;
 const LOCK_KEY = 7_311_001; // any constant: one node at a time runs the hourly chores
 
+/** An hourly chore a feature hands to maintenance (top up recurring series, forget expired sessions). */
+export interface Chore {
+  name: string;
+  run(): Promise<void>;
+}
+
 /**
- * Hourly chores: top up recurring series to their horizon, forget day-old idempotency keys and
- * expired sessions. On several nodes an advisory lock lets one of them do it.
+ * Hourly chores: the platform's own (forget day-old idempotency keys) and those features add to
+ * `chores` while they are built. On several nodes an advisory lock lets one of them do it. One
+ * failing chore is logged and does not stop the others.
  */
-export function maintenance(db: Db, kind: 'pglite' | 'postgres', talks: TalksService, log: Logger) {
+export function maintenance(db: Db, kind: 'pglite' | 'postgres', log: Logger) {
   let timer: NodeJS.Timeout | undefined;
+  const list: Chore[] = [
+    {
+      name: 'idempotency keys',
+      run: async () => {
+        await pruneIdempotencyKeys(db);
+      },
+    },
+  ];
   const chores = async () => {
-    const created = await talks.extendAllSeries();
-    await pruneIdempotencyKeys(db);
-    await db.deleteFrom('sessions').where('expires_at', '<', new Date()).execute();
-    if (created) log.info({ created }, 'series occurrences created');
+    for (const chore of list) {
+      try {
+        await chore.run();
+      } catch (err) {
+        log.error({ err, chore: chore.name }, 'maintenance chore failed');
+      }
+    }
   };
   const runOnce = async () => {
     try {
@@ -38,6 +55,8 @@ export function maintenance(db: Db, kind: 'pglite' | 'postgres', talks: TalksSer
   };
   return {
     name: 'maintenance',
+    /** Features add their chores here before the background jobs start. */
+    chores: list,
     runOnce,
     async start() {
       timer = setInterval(runOnce, EVERY_MS);

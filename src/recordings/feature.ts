@@ -1,13 +1,14 @@
 import path from 'node:path';
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { notFound } from '../platform/errors.js';
 import type { Services } from '../services.js';
 import { createEngine } from '../transcription/engine.js';
 import { toSrt, toTxt, toVtt } from '../transcription/formats.js';
-import { Transcriber } from '../transcription/transcriber.js';
+import { Transcriber } from './transcriber.js';
 import { Recorder, TRANSCRIBE_JOB } from './recorder.js';
 import { S3Storage } from './s3-storage.js';
-import { type TranscriptionJson, getTranscriptSchema, transcriptFormats, transcriptMediaTypes } from './schemas.js';
+import type { TranscriptionJson } from '../transcription/schema.js';
+import { getTranscriptSchema, transcriptFormats, transcriptMediaTypes } from './schemas.js';
 import { RecordingsService } from './service.js';
 
 /**

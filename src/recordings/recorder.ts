@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
-import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, probeDuration, run, spawnTied, stopRtpReader, udpPortBound, writeSdp } from './media.js';
+import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, probeDuration, run, spawnTied, stopRtpReader, udpPortBound, writeSdp } from '../platform/media.js';
 
 /** The job that transcribes a finished recording. */
 export const TRANSCRIBE_JOB = 'recording.transcribe';

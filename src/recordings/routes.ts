@@ -1,8 +1,9 @@
 import send from '@fastify/send';
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { AppError } from '../platform/errors.js';
 import type { Services } from '../services.js';
-import { RecordingSchema, TranscriptionSchema, deleteRecordingSchema, getRecordingSchema, listRecordingsSchema, updateRecordingSchema } from './schemas.js';
+import { TranscriptionSchema } from '../transcription/schema.js';
+import { RecordingSchema, deleteRecordingSchema, getRecordingSchema, listRecordingsSchema, updateRecordingSchema } from './schemas.js';
 import { contentTypeOf } from './storage.js';
 
 export async function recordingRoutes(app: App, { recordings }: Services) {

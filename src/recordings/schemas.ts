@@ -1,36 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Nullable, PaginationQuery, envelope, errorResponses } from '../platform/http.js';
-
-export const Speaker = Type.Object({
-  user_id: Nullable(Type.String()),
-  uid: Type.Optional(Nullable(Type.String())),
-  username: Nullable(Type.String()),
-  name: Type.String(),
-});
-
-export const TranscriptionSchema = Type.Object(
-  {
-    text: Type.String(),
-    language: Type.String(),
-    engine: Type.String(),
-    segments: Type.Array(
-      Type.Object({
-        start: Type.Number(),
-        end: Type.Number(),
-        text: Type.String(),
-        speaker: Speaker,
-        words: Type.Optional(
-          Type.Array(Type.Object({ word: Type.String(), start: Type.Number(), end: Type.Number() }), {
-            description: 'Word times, when the engine gives them.',
-          }),
-        ),
-      }),
-    ),
-  },
-  { $id: 'Transcription', description: 'Segments in time order, each with its speaker.' },
-);
-
-export type TranscriptionJson = Static<typeof TranscriptionSchema>;
+import { TranscriptionSchema } from '../transcription/schema.js';
 
 export const RecordingSchema = Type.Object(
   {

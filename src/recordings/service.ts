@@ -3,7 +3,7 @@ import type { Db } from '../platform/db/index.js';
 import type { Recording } from '../platform/db/schema.js';
 import { notFound } from '../platform/errors.js';
 import { iso, page, pageSize } from '../platform/http.js';
-import { safeEqual } from '../accounts/credentials.js';
+import { safeEqual } from '../platform/compare.js';
 import { RecordingsRepository } from './repository.js';
 import type { RecordingJson } from './schemas.js';
 import type { RecordingStorage } from './storage.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { safeEqual } from '../accounts/credentials.js';
+import { safeEqual } from '../platform/compare.js';
 
 /** A partner member joining as host, as the node that read their session cookie saw them. */
 export interface SessionHost {

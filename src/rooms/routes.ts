@@ -1,5 +1,5 @@
 import { newSecret, sha256 } from '../accounts/credentials.js';
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { iso } from '../platform/http.js';
 import type { Services } from '../services.js';
@@ -124,7 +124,7 @@ export function publicLiveRoutes() {
   return async (app: App, services: Services) => {
     app.post('/t/:code/subscribe', { schema: { hide: true, body: SubscribeBody } }, async (request) => {
       const { code } = request.params as { code: string };
-      const talk = await services.talks.repo.byShortCode(code);
+      const talk = await services.talks.byShortCode(code);
       if (!talk) throw new AppError('not_found', 'no talk at this address');
       if (!talk.subscriptions_allowed) throw new AppError('forbidden', 'this talk does not take subscriptions');
       const body = request.body as { email: string; name?: string };
@@ -134,14 +134,14 @@ export function publicLiveRoutes() {
 
     // The bot accepts a talk id: this points it at the talk's page.
     app.get('/t/by-id/:id', { schema: { hide: true } }, async (request, reply) => {
-      const talk = await services.talks.repo.byIdForRoom((request.params as { id: string }).id);
+      const talk = await services.talks.byIdForRoom((request.params as { id: string }).id);
       if (!talk) throw new AppError('not_found', 'no such talk');
       return reply.redirect(services.talks.shortUrl(talk), 302);
     });
 
     app.get('/t/:code/calendar.ics', { schema: { hide: true } }, async (request, reply) => {
       const { code } = request.params as { code: string };
-      const talk = await services.talks.repo.byShortCode(code);
+      const talk = await services.talks.byShortCode(code);
       if (!talk) throw new AppError('not_found', 'no talk at this address');
       const stamp = (d: Date) =>
         d

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { newSecret, safeEqual, sha256 } from '../accounts/credentials.js';
+import { newSecret, sha256 } from '../accounts/credentials.js';
+import { safeEqual } from '../platform/compare.js';
 import type { Config } from '../platform/config.js';
 import type { Db } from '../platform/db/index.js';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, FeatureNotInstalled } from '../platform/errors.js';
 import { httpUrl } from '../platform/http.js';
 import type { SfuPool } from '../sfu/pool.js';
 import type { IceCandidate } from '../sfu/protocol.js';
@@ -147,7 +148,7 @@ export class LiveRooms implements LiveTalks {
 
   private async reloadTalks(rooms: Room[]) {
     if (rooms.length === 0) return;
-    const talks = new Map((await this.talks.repo.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
+    const talks = new Map((await this.talks.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
     for (const room of rooms) {
       const talk = talks.get(room.talk.id);
       if (room.closed) continue;
@@ -334,7 +335,7 @@ export class LiveRooms implements LiveTalks {
         });
       } catch (err) {
         // Until the webhooks feature is installed the default sink refuses; joining must still work.
-        if (!/not installed/.test((err as Error).message)) throw err;
+        if (!(err instanceof FeatureNotInstalled)) throw err;
       }
     });
     const current = this.openRoom(talk);

@@ -73,7 +73,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
         if (refused) return;
         if (msg.type === 'join') {
           if (joined) throw new RoomError('bad_request', 'already joined');
-          const talk = await services.talks.repo.byShortCode(code);
+          const talk = await services.talks.byShortCode(code);
           if (!talk) throw new RoomError('not_found', 'no talk at this address');
           const str = (k: string) => (typeof msg[k] === 'string' ? (msg[k] as string) : undefined);
           // A member of the talk's organization hosts: by their session cookie, or, sent here by
@@ -172,8 +172,8 @@ async function originAllowed(services: Services, rooms: LiveRooms, code: string,
   const originOf = (url: string) => new URL(url).origin;
   if (origin === originOf(PUBLIC_URL) || (NODE_PUBLIC_URL && origin === originOf(NODE_PUBLIC_URL))) return 'own';
   if ((await rooms.repo.nodeUrls()).some((u) => originOf(u) === origin)) return 'own';
-  const talk = await services.talks.repo.byShortCode(code);
-  if (talk && (await services.accounts.repo.embedOrigins(talk.partner_id)).includes(origin)) return 'embed';
+  const talk = await services.talks.byShortCode(code);
+  if (talk && (await services.accounts.embedOrigins(talk.partner_id)).includes(origin)) return 'embed';
   return 'refused';
 }
 

@@ -1,4 +1,4 @@
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import type { Services } from '../services.js';
 import { TalkSchema, createTalkSchema, deleteTalkSchema, endTalkSchema, getTalkSchema, listTalksSchema, updateTalkSchema } from './schemas.js';
 import { renderTalkPage } from './page.js';
@@ -46,10 +46,10 @@ export async function talkRoutes(app: App, { talks }: Services) {
 export async function talkPageRoutes(app: App, services: Services) {
   app.get('/t/:code', { schema: { hide: true } }, async (request, reply) => {
     const { code } = request.params as { code: string };
-    const talk = await services.talks.repo.byShortCode(code);
+    const talk = await services.talks.byShortCode(code);
     if (!talk) throw new AppError('not_found', 'no talk at this address');
     const theme = talk.theme_id ? await services.themes.getForPage(talk.partner_id, talk.theme_id) : null;
-    allowFraming(reply, services.config, await services.accounts.repo.embedOrigins(talk.partner_id));
+    allowFraming(reply, services.config, await services.accounts.embedOrigins(talk.partner_id));
     return reply
       .type('text/html; charset=utf-8')
       .send((await services.renderTalkPage?.(talk, theme, request)) ?? renderTalkPage(talk, theme, services.talks.shortUrl(talk)));

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import rrulePkg from 'rrule';
-import type { Db, Tx } from '../platform/db/index.js';
+import type { Db, Queryable, Tx } from '../platform/db/index.js';
 import type { Talk, TalkUpdate } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { page, pageSize } from '../platform/http.js';
@@ -70,6 +70,31 @@ export class TalksService {
     const talk = await this.repo.get(partnerId, talkId);
     if (!talk) throw notFound('talk', 'talk_id');
     return talk;
+  }
+
+  /** One of the partner's talks, or undefined. */
+  find(partnerId: string, talkId: string): Promise<Talk | undefined> {
+    return this.repo.get(partnerId, talkId);
+  }
+
+  /** Which of these ids are the partner's talks (in `q`'s transaction when given). */
+  async existingIds(partnerId: string, talkIds: string[], q?: Queryable): Promise<Set<string>> {
+    return new Set((await this.repo.getMany(partnerId, talkIds, q)).map((t) => t.id));
+  }
+
+  /** The talk behind a short URL, whatever its partner: the code is the capability. */
+  byShortCode(code: string): Promise<Talk | undefined> {
+    return this.repo.byShortCode(code);
+  }
+
+  /** By id alone, for the live room (its join token or short code was already checked). */
+  byIdForRoom(talkId: string): Promise<Talk | undefined> {
+    return this.repo.byIdForRoom(talkId);
+  }
+
+  /** Talks of live rooms, whatever their partner. */
+  byIdsForRooms(talkIds: string[]): Promise<Talk[]> {
+    return this.repo.byIdsForRooms(talkIds);
   }
 
   /**

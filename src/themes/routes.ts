@@ -1,4 +1,4 @@
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import type { Services } from '../services.js';
 import { ThemeSchema, createThemeSchema, deleteThemeSchema, getThemeSchema, listThemesSchema, updateThemeSchema } from './schemas.js';
 

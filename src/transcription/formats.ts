@@ -1,4 +1,4 @@
-import type { TranscriptionJson } from '../recordings/schemas.js';
+import type { TranscriptionJson } from './schema.js';
 
 function clock(seconds: number, separator: '.' | ','): string {
   const ms = Math.max(0, Math.round(seconds * 1000));

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { run } from '../recordings/media.js';
+import { run } from '../platform/media.js';
 import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, Word } from './types.js';
 import { EngineError } from './types.js';
 import { SAMPLE_RATE, type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';

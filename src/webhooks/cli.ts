@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Command } from '../cli.js';
+import type { Command } from '../platform/config.js';
 import { closeServices, createCommandServices } from '../services.js';
 import { webhooksOf } from './index.js';
 import type { CreateWebhookInput } from './schemas.js';

@@ -1,4 +1,5 @@
 import { Sealer } from '../platform/sealed.js';
+import { FeatureNotInstalled } from '../platform/errors.js';
 import type { Services } from '../services.js';
 import { DELIVER_QUEUE, Outbox } from './outbox.js';
 import { SecretsCodec } from './repository.js';
@@ -11,7 +12,7 @@ const installed = new WeakMap<Services, WebhooksService>();
 /** The webhooks service of an installed app (for the CLI). */
 export function webhooksOf(services: Services): WebhooksService {
   const w = installed.get(services);
-  if (!w) throw new Error('the webhooks feature is not installed');
+  if (!w) throw new FeatureNotInstalled('webhooks');
   return w;
 }
 

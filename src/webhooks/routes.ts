@@ -1,4 +1,4 @@
-import type { App } from '../app.js';
+import type { App } from '../platform/http.js';
 import { requireAdmin } from '../platform/auth.js';
 import {
   DeliverySchema,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { captionsOf } from '../../src/captions/feature.js';
-import { exited, type spawnTied } from '../../src/recordings/media.js';
+import { exited, type spawnTied } from '../../src/platform/media.js';
 import type { RtpTarget } from '../../src/rooms/live.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { exited, probeDuration } from '../../src/recordings/media.js';
+import { exited, probeDuration } from '../../src/platform/media.js';
 import { api, startApp, testDb, waitFor } from '../helpers.js';
 import { eventsOf, meanVolume, speech, withPauses } from './media.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration, run } from '../../src/recordings/media.js';
+import { probeDuration, run } from '../../src/platform/media.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { meanVolume, speech, spokenBy, wer, withPauses } from './media.js';

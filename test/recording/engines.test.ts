@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/platform/config.js';
 import { EngineError, createEngine } from '../../src/transcription/engine.js';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
-import { toWav16k } from '../../src/transcription/transcriber.js';
+import { toWav16k } from '../../src/transcription/audio.js';
 import { freePort } from '../helpers.js';
 import { speech, wer } from './media.js';
 

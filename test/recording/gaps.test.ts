@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration, run } from '../../src/recordings/media.js';
+import { probeDuration, run } from '../../src/platform/media.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { maxVolume, speech, withPauses } from './media.js';

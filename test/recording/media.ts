@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Talk } from '../../src/platform/db/schema.js';
-import { exited, run, spawnTied } from '../../src/recordings/media.js';
+import { exited, run, spawnTied } from '../../src/platform/media.js';
 import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from '../../src/rooms/live.js';
 import type { TestApp } from '../helpers.js';
 

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { probeDuration } from '../../src/recordings/media.js';
+import { probeDuration } from '../../src/platform/media.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, eventsOf, meanVolume, speaker, speech, spokenBy, wer, withPauses } from './media.js';
 

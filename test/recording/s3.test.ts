@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import S3rver from 's3rver';
-import { probeDuration } from '../../src/recordings/media.js';
+import { probeDuration } from '../../src/platform/media.js';
 import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, eventsOf, speaker, speech } from './media.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TranscriptionJson } from '../../src/recordings/schemas.js';
+import type { TranscriptionJson } from '../../src/transcription/schema.js';
 import { CUE_LINE_CHARS, CUE_MAX_SECONDS, toSrt, toVtt } from '../../src/transcription/formats.js';
 import { splitLong } from '../../src/transcription/phrases.js';
 import { type ParsedCue, parseCues } from './transcript-media.js';

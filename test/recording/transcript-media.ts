@@ -1,10 +1,10 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordingTrack } from '../../src/platform/db/schema.js';
-import { probeDuration, run } from '../../src/recordings/media.js';
-import type { TranscriptionJson } from '../../src/recordings/schemas.js';
+import { probeDuration, run } from '../../src/platform/media.js';
+import type { TranscriptionJson } from '../../src/transcription/schema.js';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
-import { Transcriber } from '../../src/transcription/transcriber.js';
+import { Transcriber } from '../../src/recordings/transcriber.js';
 import type { TestApp, TestPartner } from '../helpers.js';
 import { api } from '../helpers.js';
 import { concatAudio, speech } from './media.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { PocketsphinxEngine, decodePhrase } from '../../src/transcription/pocketsphinx.js';
-import { toWav16k } from '../../src/transcription/transcriber.js';
+import { toWav16k } from '../../src/transcription/audio.js';
 import { wavSamples } from '../../src/transcription/vad.js';
 import { talkVocabulary } from '../../src/transcription/vocabulary.js';
 import { readFile } from 'node:fs/promises';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration } from '../../src/recordings/media.js';
+import { probeDuration } from '../../src/platform/media.js';
 import { type TestApp, api, createPartner, dropSchema, startApp, waitFor } from '../helpers.js';
 import { speechWav } from '../live/media.js';
 import { eventsOf, maxVolume } from '../recording/media.js';

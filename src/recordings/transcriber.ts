@@ -1,18 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { DatabaseHandle } from '../platform/db/index.js';
 import type { RecordingTrack } from '../platform/db/schema.js';
-import { run } from '../recordings/media.js';
-import type { TranscriptionJson } from '../recordings/schemas.js';
-import type { Services } from '../services.js';
-import { splitLong } from './phrases.js';
-import type { TranscriptionEngine } from './types.js';
-import { talkVocabulary } from './vocabulary.js';
+import type { TalksService } from '../talks/service.js';
+import { toWav16k } from '../transcription/audio.js';
+import { splitLong } from '../transcription/phrases.js';
+import type { TranscriptionJson } from '../transcription/schema.js';
+import type { TranscriptionEngine } from '../transcription/types.js';
+import { talkVocabulary } from '../transcription/vocabulary.js';
+import type { EventSink } from '../webhooks/events.js';
+import type { RecordingsService } from './service.js';
 
-/** Converts any audio file to the 16 kHz mono 16-bit WAV every engine takes. */
-export async function toWav16k(input: string, output: string): Promise<void> {
-  // A second of trailing silence lets pocketsphinx close an utterance that runs to the end of the file.
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', input, '-af', 'apad=pad_dur=1', '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', output]);
+/** What the transcription job reads and writes. */
+export interface TranscriberDeps {
+  db: DatabaseHandle;
+  recordings: RecordingsService;
+  talks: Pick<TalksService, 'find'>;
+  events: EventSink;
 }
 
 function speakerOf(track: RecordingTrack) {
@@ -27,7 +32,7 @@ function speakerOf(track: RecordingTrack) {
  */
 export class Transcriber {
   constructor(
-    private readonly services: Services,
+    private readonly services: TranscriberDeps,
     readonly engine: TranscriptionEngine,
   ) {}
 
@@ -36,7 +41,7 @@ export class Transcriber {
     const rec = await recordings.repo.get(partnerId, recordingId);
     if (rec?.status !== 'ready' || rec.transcription) return null; // deleted, or a retried job already did it
     await this.engine.load();
-    const talk = await this.services.talks.repo.get(partnerId, rec.talk_id);
+    const talk = await this.services.talks.find(partnerId, rec.talk_id);
     const vocabulary = talkVocabulary([talk?.name, talk?.description, ...rec.tracks.map((t) => t.name)]);
     const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-stt-'));
     try {

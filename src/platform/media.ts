@@ -1,3 +1,7 @@
+/**
+ * ffmpeg and RTP plumbing shared by the recorder, the live captioner and the transcriber: spawning
+ * tied child processes, SDP files for an RTP input, free UDP ports, probing durations.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
