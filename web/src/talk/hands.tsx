@@ -31,8 +31,14 @@ export function HandQueue({ client, state, me, isHost }: { client: RoomClient; s
               {p.id === me && ' (you)'}
             </span>
             {isHost && (
-              <button type="button" class={i === 0 ? 'primary' : undefined} onClick={() => client.send({ type: 'moderate', action: 'bring_up', target: p.id })}>
-                Bring up {p.name}
+              // The name is in the row already: the button shows its verb, and says whom to a screen reader.
+              <button
+                type="button"
+                class={i === 0 ? 'primary' : undefined}
+                aria-label={`Bring up ${p.name}`}
+                onClick={() => client.send({ type: 'moderate', action: 'bring_up', target: p.id })}
+              >
+                Bring up
               </button>
             )}
           </li>

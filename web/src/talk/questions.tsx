@@ -84,13 +84,23 @@ export function QuestionPanel({ client, state, me, isHost }: { client: RoomClien
               </div>
               <span class="controls">
                 {isHost && (
-                  <button type="button" class={i === 0 ? 'primary' : undefined} onClick={() => client.send({ type: 'pick_question', question: q.id })}>
-                    Take question from {q.name}
+                  <button
+                    type="button"
+                    class={i === 0 ? 'primary' : undefined}
+                    aria-label={`Take question from ${q.name}`}
+                    onClick={() => client.send({ type: 'pick_question', question: q.id })}
+                  >
+                    Take
                   </button>
                 )}
                 {(isHost || q.participant_id === me) && (
-                  <button type="button" class="danger" onClick={() => client.send({ type: 'remove_question', question: q.id })}>
-                    {q.participant_id === me ? 'Withdraw' : `Remove question from ${q.name}`}
+                  <button
+                    type="button"
+                    class="danger"
+                    aria-label={q.participant_id === me ? 'Withdraw your question' : `Remove question from ${q.name}`}
+                    onClick={() => client.send({ type: 'remove_question', question: q.id })}
+                  >
+                    {q.participant_id === me ? 'Withdraw' : 'Remove'}
                   </button>
                 )}
               </span>
