@@ -8,7 +8,7 @@ import { hears, openLiveBrowser, participantIdOf } from '../live/chromium.js';
 import { axeViolations } from './axe.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', RECONNECT_GRACE_SECONDS: '30', LIVE_CAPTIONS: 'false' };
-/** Set to write docs/screenshots/talk-questions-*.png from this run. */
+/** Set to write docs/screenshots/talk-questions-host.png and talk-questions-asker.png from this run. */
 const screenshots = process.env.UPDATE_SCREENSHOTS === '1';
 
 /** During a talk, in real Chromium at phone width with a bot in the room too: the hand line, the question queue, reactions. */
@@ -25,6 +25,8 @@ describe('the talk page during a talk: raised hands in order, the question queue
   const phone = { viewport: { width: 360, height: 800 } };
   const open = async (url: string, name: string | null) => {
     const page = await (await browser.newContext(phone)).newPage();
+    // Five other suites may share the machine's two cores: a click can wait its turn.
+    page.setDefaultTimeout(60_000);
     await page.goto(url);
     if (name) await page.getByLabel('Display name').fill(name);
     await page.getByRole('button', { name: 'Join' }).click();
@@ -112,15 +114,19 @@ describe('the talk page during a talk: raised hands in order, the question queue
       await ada.getByTestId('reaction-stream').locator('[data-emoji="🎉"]', { hasText: 'Bert Bot' }).first().waitFor();
       await waitFor(() => bot.reactions.some((r) => r.emoji === '👏'), 'the bot to get the applause');
 
-      // With every panel open: axe finds nothing, and nothing scrolls sideways at 360 px.
-      await host.getByText('Answered (', { exact: false }).count();
+      // With every panel open (hands raised again, a question on stage, one waiting, reactions
+      // floating): axe finds nothing, and nothing scrolls sideways at 360 px.
+      await bo.getByRole('button', { name: 'Raise hand' }).click();
+      bot.send({ type: 'hand', raised: true });
+      await waitFor(async () => (await line.count()) === 2, 'two hands up again');
+      await bo.getByTestId('my-place').waitFor();
       for (const page of [host, bo]) {
         assert.deepEqual(await axeViolations(page), [], 'axe on the talk page with hands, questions and reactions');
         assert.ok(await noSidewaysScroll(page), 'no sideways scrolling at 360 px');
       }
       if (screenshots) {
         await host.screenshot({ path: 'docs/screenshots/talk-questions-host.png', fullPage: true });
-        await bo.screenshot({ path: 'docs/screenshots/talk-questions-listener.png', fullPage: true });
+        await ada.screenshot({ path: 'docs/screenshots/talk-questions-asker.png', fullPage: true });
       }
 
       // Answered: Ada back to listening; the bot's question is taken next, then answered too.
