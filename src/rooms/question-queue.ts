@@ -1,5 +1,8 @@
 import type { QuestionView } from './protocol.js';
 
+/** Answered questions the room shows (the latest). */
+export const ANSWERED_SHOWN = 20;
+
 /** A room's question queue as everyone sees it, in the order asked. */
 export class QuestionQueue {
   private readonly items = new Map<string, QuestionView>();
@@ -8,8 +11,15 @@ export class QuestionQueue {
   /** The room's writes, one after another (a pick and its finish must not be stored in reverse). */
   saving: Promise<void> = Promise.resolve();
 
+  /**
+   * What everyone is sent: every question waiting or on stage, and the latest answered ones (the
+   * whole list goes out on every change, to every socket: an hour of answered questions need not).
+   */
   view(): QuestionView[] {
-    return [...this.items.values()];
+    const all = [...this.items.values()];
+    const answered = all.filter((q) => q.status === 'answered');
+    const shown = new Set(answered.slice(-ANSWERED_SHOWN));
+    return all.filter((q) => q.status !== 'answered' || shown.has(q));
   }
 
   get(id: unknown): QuestionView | undefined {
@@ -30,6 +40,6 @@ export class QuestionQueue {
 
   /** The question whose asker is on stage answering it, if any. */
   onStage(): QuestionView | undefined {
-    return this.view().find((q) => q.status === 'on_stage');
+    return [...this.items.values()].find((q) => q.status === 'on_stage');
   }
 }
