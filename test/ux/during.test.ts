@@ -125,8 +125,14 @@ describe('the talk page during a talk: raised hands in order, the question queue
         assert.ok(await noSidewaysScroll(page), 'no sideways scrolling at 360 px');
       }
       if (screenshots) {
-        await host.screenshot({ path: 'docs/screenshots/talk-questions-host.png', fullPage: true });
-        await ada.screenshot({ path: 'docs/screenshots/talk-questions-asker.png', fullPage: true });
+        // The phone's screen scrolled to the questions (a full-page capture draws the sticky toolbar mid-page).
+        for (const [page, file] of [
+          [host, 'talk-questions-host.png'],
+          [ada, 'talk-questions-asker.png'],
+        ] as const) {
+          await page.getByRole('region', { name: 'Questions' }).scrollIntoViewIfNeeded();
+          await page.screenshot({ path: `docs/screenshots/${file}` });
+        }
       }
 
       // Answered: Ada back to listening; the bot's question is taken next, then answered too.
