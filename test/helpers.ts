@@ -194,9 +194,12 @@ export async function waitFor<T>(
  */
 export async function joinRoom(shortUrl: string, message: Record<string, unknown>, headers: Record<string, string> = {}) {
   const socket = new WebSocket(roomSocketUrl(shortUrl), { headers });
+  // Everything from the first message on: the room's state may come in the same read as `joined`.
+  const messages: Record<string, any>[] = [];
   const joined = new Promise<Record<string, unknown>>((resolve, reject) => {
     socket.on('message', (raw) => {
       const msg = JSON.parse(String(raw));
+      messages.push(msg);
       if (msg.type === 'joined') resolve(msg);
       if (msg.type === 'error') reject(new Error(JSON.stringify(msg)));
     });
@@ -204,7 +207,7 @@ export async function joinRoom(shortUrl: string, message: Record<string, unknown
   });
   socket.on('open', () => socket.send(JSON.stringify({ type: 'join', ...message })));
   const msg = await joined;
-  return { socket, participantId: msg.participant_id as string, resume: msg.resume as string };
+  return { socket, participantId: msg.participant_id as string, resume: msg.resume as string, messages };
 }
 
 /** Every message a room socket receives from now on, and its close code once it closed. */

@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
-import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../rooms/protocol.js';
+import {
+  type Reaction,
+  type RoomReactionsMessage,
+  type RoomStateMessage,
+  type RoomUpdateMessage,
+  type RoomView,
+  applyUpdate,
+  roomSocketUrl,
+} from '../rooms/protocol.js';
 
 /** The parts of @roamhq/wrtc (a native libwebrtc binding) the bot uses. */
 interface WrtcTrack {
@@ -165,6 +173,8 @@ export class BotParticipant {
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
+  /** Every reaction the room broadcast since joining (others' and our own), in order. */
+  readonly reactions: RoomReactionsMessage['reactions'] = [];
   /** The server lets this participant speak now; otherwise no audio is fed (no packets sent). */
   private publishing = false;
   private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
@@ -363,6 +373,7 @@ export class BotParticipant {
         this.updateMic();
       }
     }
+    if (m.type === 'reactions') this.reactions.push(...(m as unknown as RoomReactionsMessage).reactions);
     for (let i = 0; i < this.waiters.length; i++) {
       if (this.waiters[i](m)) this.waiters.splice(i--, 1);
     }
@@ -398,6 +409,29 @@ export class BotParticipant {
 
   send(m: Record<string, unknown>) {
     this.ws?.send(JSON.stringify(m));
+  }
+
+  /** Sends a reaction (the room takes a few at once, then one every half second). */
+  react(emoji: Reaction) {
+    this.send({ type: 'react', emoji });
+  }
+
+  /** Asks a question in a `questions` room; resolves once the queue shows it (rejects with the room's refusal). */
+  async ask(text: string): Promise<string> {
+    this.send({ type: 'ask', text });
+    const mine = () => this.state?.questions.find((q) => q.participant_id === this.report.participantId && q.text === text.trim().replace(/\s+/g, ' '));
+    const answer = await this.next((m) => m.type === 'error' || ((m.type === 'update' || m.type === 'state') && !!mine()));
+    if (answer.type === 'error') throw new Error(`${answer.code}: ${answer.message}`);
+    return (mine() as { id: string }).id;
+  }
+
+  /** As a host: takes a question (its asker comes on stage) or marks it answered. */
+  pickQuestion(id: string) {
+    this.send({ type: 'pick_question', question: id });
+  }
+
+  finishQuestion(id: string) {
+    this.send({ type: 'finish_question', question: id });
   }
 
   /** Packet counts and concealment from libwebrtc's stats (the light listeners use only these). */

@@ -49,6 +49,8 @@ export interface RoomView {
   hands: string[];
   /** Who is heard in each of the client's receive slots. */
   slots: (string | null)[];
+  /** The question queue (rooms of type `questions`; empty otherwise), in the order asked. */
+  questions: QuestionView[];
 }
 
 /** The whole room, sent to a client when it joins or resumes. */
@@ -67,6 +69,7 @@ export interface RoomUpdateMessage {
   talk?: TalkView;
   hands?: string[];
   slots?: (string | null)[];
+  questions?: QuestionView[];
 }
 
 /** The room after `update`: a new object (the old one is not changed). */
@@ -85,6 +88,7 @@ export function applyUpdate(room: RoomView, update: RoomUpdateMessage): RoomView
     participants,
     hands: update.hands ?? room.hands,
     slots: update.slots ?? room.slots,
+    questions: update.questions ?? room.questions,
   };
 }
 
@@ -103,3 +107,44 @@ export interface RoomBansMessage {
   type: 'bans';
   bans: RemovedPerson[];
 }
+
+/** The reactions a client may send: a fixed set, so nothing else can be broadcast to the room. */
+export const REACTIONS = ['👏', '❤️', '😂', '😮', '🎉', '👍'] as const;
+export type Reaction = (typeof REACTIONS)[number];
+
+/** Sent by a client: `{ type: 'react', emoji }`. Not stored; at most a few per second per participant. */
+export interface ReactMessage {
+  type: 'react';
+  emoji: Reaction;
+}
+
+/** To everyone, at most every 250 ms: the reactions sent since the last one (at most 100). */
+export interface RoomReactionsMessage {
+  type: 'reactions';
+  reactions: { participant_id: string; emoji: Reaction }[];
+}
+
+/** The longest question, in characters (code points). */
+export const QUESTION_MAX_CHARS = 280;
+
+/** A question in a `questions` room: asked (open), its asker on stage answering it (on_stage), or answered. */
+export interface QuestionView {
+  id: string;
+  /** The asker (null once they left and the room was re-opened since: the text stays, the person is gone). */
+  participant_id: string | null;
+  name: string;
+  text: string;
+  status: 'open' | 'on_stage' | 'answered';
+  asked_at: string;
+}
+
+/**
+ * A client's questions: anyone asks (`ask`, in `questions` rooms); only hosts pick one (its asker is
+ * brought on stage, whoever answered before goes back to listening) and mark it answered (the asker
+ * goes back to listening); the asker withdraws an open question of their own, a host removes any.
+ */
+export type QuestionMessage =
+  | { type: 'ask'; text: string }
+  | { type: 'pick_question'; question: string }
+  | { type: 'finish_question'; question: string }
+  | { type: 'remove_question'; question: string };

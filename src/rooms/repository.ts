@@ -224,4 +224,35 @@ export class RoomsRepository {
     const rows = await this.db.selectFrom('room_nodes').select('node_url').distinct().execute();
     return rows.map((r) => r.node_url);
   }
+
+  /** A question asked in a talk's room (its id made by the room, so the queue need not wait for the row). */
+  insertQuestion(partnerId: string, talkId: string, row: { id: string; participant_id: string; name: string; text: string; created_at: Date }) {
+    return this.db
+      .insertInto('talk_questions')
+      .values({ ...row, status: 'open', partner_id: partnerId, talk_id: talkId })
+      .execute();
+  }
+
+  setQuestionStatus(partnerId: string, talkId: string, id: string, status: 'open' | 'on_stage' | 'answered' | 'removed') {
+    return this.db
+      .updateTable('talk_questions')
+      .set({ status, answered_at: status === 'answered' ? new Date() : null })
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** A talk's questions still shown (not removed), in the order asked. */
+  questions(partnerId: string, talkId: string) {
+    return this.db
+      .selectFrom('talk_questions')
+      .select(['id', 'participant_id', 'name', 'text', 'status', 'created_at'])
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('status', '!=', 'removed')
+      .orderBy('created_at')
+      .limit(1000)
+      .execute();
+  }
 }

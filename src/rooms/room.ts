@@ -1,6 +1,8 @@
 import type { WebSocket } from 'ws';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
 import type { ParticipantView, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
+import { QuestionQueue } from './question-queue.js';
+import { RoomReactions } from './reactions.js';
 
 /** How many speakers a client hears at once: its offer carries this many receive slots. */
 export const SLOTS = 4;
@@ -77,10 +79,13 @@ export class Room {
   /** The last levels broadcast had someone speaking (so a silent one must follow). */
   levelsShown = false;
   closed = false;
+  /** The question queue (`questions` rooms) and the reactions waiting for the next broadcast. */
+  readonly questions = new QuestionQueue();
+  readonly reactions = new RoomReactions();
   /** What the room's broadcasts have sent to its sockets: messages and bytes, counted per recipient. */
   readonly sent = { messages: 0, bytes: 0 };
   /** The room as the last update left it, serialized: what the next update is measured against. */
-  private readonly shown = { participants: new Map<string, string>(), talk: '', hands: '', slots: '' };
+  private readonly shown = { participants: new Map<string, string>(), talk: '', hands: '', slots: '', questions: '' };
 
   constructor(public talk: Talk) {}
 
@@ -149,6 +154,7 @@ export class Room {
       participants: [...this.participants.values()].map((p) => p.toJson()),
       hands: this.hands(),
       slots: this.slots,
+      questions: this.questions.view(),
     };
   }
 
@@ -170,7 +176,7 @@ export class Room {
     shown.participants = now;
     const talk = this.talkView();
     const hands = this.hands();
-    const changed = (key: 'talk' | 'hands' | 'slots', value: unknown) => {
+    const changed = (key: 'talk' | 'hands' | 'slots' | 'questions', value: unknown) => {
       const text = JSON.stringify(value);
       if (text === shown[key]) return false;
       shown[key] = text;
@@ -179,7 +185,9 @@ export class Room {
     if (changed('talk', talk)) message.talk = talk;
     if (changed('hands', hands)) message.hands = hands;
     if (changed('slots', this.slots)) message.slots = this.slots;
-    const empty = !message.participants.length && !message.left.length && !message.talk && !message.hands && !message.slots;
+    const questions = this.questions.view();
+    if (changed('questions', questions)) message.questions = questions;
+    const empty = !message.participants.length && !message.left.length && !message.talk && !message.hands && !message.slots && !message.questions;
     return empty ? null : message;
   }
 

@@ -17,6 +17,8 @@ import type { LiveTalkObserver, LiveTalks, Present, RtpTarget, SpeakerInfo } fro
 import { type RoomPlacement, localPlacement } from './placement.js';
 import type { RoomBansMessage } from './protocol.js';
 import { JoinLimit } from './join-limit.js';
+import { QuestionDesk, QuestionRefused, isQuestionMessage } from './questions.js';
+import { isReaction } from './reactions.js';
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
@@ -76,6 +78,7 @@ export class LiveRooms implements LiveTalks {
   /** Live talks seen with no room on any node, since when (sweepOrphans). */
   private readonly orphanedSince = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly questionDesk: QuestionDesk;
 
   constructor(
     private readonly db: Db,
@@ -88,6 +91,7 @@ export class LiveRooms implements LiveTalks {
   ) {
     this.repo = new RoomsRepository(db);
     this.guestJoins = new JoinLimit(config.GUEST_JOINS_PER_MINUTE);
+    this.questionDesk = new QuestionDesk(this.repo, log, { bringUp: (r, t) => this.bringUp(r, t), bringDown: (r, t) => this.bringDown(r, t) });
     this.levelTimer = setInterval(() => this.tickLevels(), 250);
     this.levelTimer.unref();
   }
@@ -339,6 +343,7 @@ export class LiveRooms implements LiveTalks {
       }
     });
     const current = this.openRoom(talk);
+    await this.questionDesk.load(current);
     const p = new Participant(
       id,
       newSecret(24),
@@ -531,6 +536,8 @@ export class LiveRooms implements LiveTalks {
     if (p.graceTimer) clearTimeout(p.graceTimer);
     room.participants.delete(p.id);
     this.byParticipant.delete(p.id);
+    room.reactions.forget(p.id);
+    this.questionDesk.leftStage(room, p);
     void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
     if (room.participants.size === 0 && !room.closed) {
       room.emptyTimer = setTimeout(() => void this.endTalk(room.talk), this.config.EMPTY_ROOM_TIMEOUT_SECONDS * 1000);
@@ -640,6 +647,8 @@ export class LiveRooms implements LiveTalks {
       }
       if (any || room.levelsShown) room.broadcast({ type: 'levels', levels });
       room.levelsShown = any;
+      const reactions = room.reactions.drain();
+      if (reactions) room.broadcast(reactions);
     }
   }
 
@@ -674,8 +683,38 @@ export class LiveRooms implements LiveTalks {
   }
 
   /** A participant's own actions and a host's moderation. */
-  async act(room: Room, p: Participant, msg: { type: string; muted?: boolean; raised?: boolean; action?: string; target?: string; ban?: string }) {
+  async act(
+    room: Room,
+    p: Participant,
+    msg: {
+      type: string;
+      muted?: boolean;
+      raised?: boolean;
+      action?: string;
+      target?: string;
+      ban?: string;
+      emoji?: unknown;
+      text?: unknown;
+      question?: unknown;
+    },
+  ) {
     const target = msg.target ? room.participants.get(msg.target) : undefined;
+    if (msg.type === 'react') {
+      // Over the participant's limit: dropped without a word (a flood gets no answer to read either).
+      if (!isReaction(msg.emoji)) throw new RoomError('bad_request', 'not a reaction this room takes');
+      room.reactions.add(p.id, msg.emoji);
+      return;
+    }
+    if (isQuestionMessage(msg)) {
+      try {
+        this.questionDesk.act(room, p, msg);
+      } catch (err) {
+        if (err instanceof QuestionRefused) throw new RoomError(err.code, err.message);
+        throw err;
+      }
+      this.refresh(room);
+      return;
+    }
     switch (msg.type) {
       case 'mute':
         if (msg.muted === false && !p.canSpeak) throw new RoomError('not_allowed', 'you cannot speak in this room now: raise your hand');
@@ -708,23 +747,10 @@ export class LiveRooms implements LiveTalks {
           if (target.role === 'host') throw new RoomError('not_allowed', 'hosts cannot be removed');
           await this.ban(room, target);
           return;
-        } else if (msg.action === 'bring_up') {
-          if (room.talk.room_type === 'questions') {
-            // One question at a time: whoever was up before goes back down.
-            for (const other of room.participants.values()) {
-              if (other !== target && other.role === 'listener' && other.onStage) {
-                other.onStage = false;
-                other.muted = true;
-              }
-            }
-          }
-          target.onStage = true;
-          target.handRaisedAt = null;
-          target.muted = target.role !== 'host' && room.talk.mic_behavior === 'start_off';
-        } else if (msg.action === 'bring_down') {
+        } else if (msg.action === 'bring_up') this.bringUp(room, target);
+        else if (msg.action === 'bring_down') {
           if (target.role === 'host') throw new RoomError('not_allowed', 'hosts stay on stage');
-          target.onStage = false;
-          target.muted = true;
+          this.bringDown(room, target);
         } else throw new RoomError('bad_request', 'unknown action');
         break;
       }
@@ -732,6 +758,25 @@ export class LiveRooms implements LiveTalks {
         throw new RoomError('bad_request', `unknown message ${msg.type}`);
     }
     this.refresh(room);
+  }
+
+  /** On stage, mic by the talk's rule; in a questions room one at a time: whoever was up goes back down. */
+  private bringUp(room: Room, target: Participant) {
+    if (room.talk.room_type === 'questions') {
+      for (const other of room.participants.values()) {
+        if (other !== target && other.role === 'listener' && other.onStage) this.bringDown(room, other);
+      }
+    }
+    target.onStage = true;
+    target.handRaisedAt = null;
+    target.muted = target.role !== 'host' && room.talk.mic_behavior === 'start_off';
+  }
+
+  /** Back to listening; a question they were on stage for is answered. */
+  private bringDown(room: Room, target: Participant) {
+    target.onStage = false;
+    target.muted = true;
+    this.questionDesk.leftStage(room, target);
   }
 
   roomOf(talkId: string) {

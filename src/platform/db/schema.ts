@@ -250,6 +250,18 @@ export interface TalkParticipantsTable {
 }
 
 /** People a host removed from a talk, until a host lifts it (src/rooms/service.ts). */
+export interface TalkQuestionsTable {
+  id: string;
+  partner_id: string;
+  talk_id: string;
+  participant_id: string | null;
+  name: string;
+  text: string;
+  status: 'open' | 'on_stage' | 'answered' | 'removed';
+  created_at: Timestamp;
+  answered_at: NullableTimestamp;
+}
+
 export interface TalkBansTable {
   id: Generated<string>;
   partner_id: string;
@@ -392,6 +404,7 @@ export interface Database {
   talk_subscriptions: TalkSubscriptionsTable;
   room_nodes: RoomNodesTable;
   talk_bans: TalkBansTable;
+  talk_questions: TalkQuestionsTable;
   password_resets: PasswordResetsTable;
   invites: InvitesTable;
 }

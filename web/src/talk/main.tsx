@@ -4,6 +4,9 @@ import '../shared/theme.css';
 import './talk.css';
 import { type Participant, type RemovedPerson, RoomClient, type RoomState } from './room';
 import { type CaptionLine, withCaption } from './captions';
+import { HandQueue } from './hands';
+import { QuestionPanel } from './questions';
+import { Reactions } from './reactions';
 
 interface PageData {
   talk: {
@@ -319,7 +322,6 @@ function InRoom({
   const [showCaptions, setShowCaptions] = useState(true);
   const self = state.participants.find((p) => p.id === me);
   const isHost = self?.role === 'host';
-  const hands = state.hands.map((id) => state.participants.find((p) => p.id === id)).filter(Boolean) as Participant[];
   const announcement = useAnnouncements(state, levels, me);
   return (
     <main class="page room">
@@ -382,23 +384,8 @@ function InRoom({
           ))}
         </ul>
       </section>
-      {hands.length > 0 && (
-        <section aria-label="Raised hands" class="card">
-          <h2>Raised hands</h2>
-          <ol>
-            {hands.map((p) => (
-              <li key={p.id}>
-                {p.name}
-                {isHost && (
-                  <button type="button" onClick={() => client.send({ type: 'moderate', action: 'bring_up', target: p.id })}>
-                    Bring up {p.name}
-                  </button>
-                )}
-              </li>
-            ))}
-          </ol>
-        </section>
-      )}
+      <HandQueue client={client} state={state} me={me} isHost={isHost} />
+      <QuestionPanel client={client} state={state} me={me} isHost={isHost} />
       {isHost && bans.length > 0 && (
         <section aria-label="Removed from this talk" class="card">
           <h2>Removed from this talk</h2>
@@ -429,6 +416,7 @@ function InRoom({
           </div>
         )}
       </section>
+      <Reactions client={client} participants={state.participants} />
       <nav class="toolbar" aria-label="Your controls">
         {self?.can_speak ? (
           // The label says what the button does; the state is said once, next to it (no aria-pressed:

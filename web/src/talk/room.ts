@@ -1,5 +1,13 @@
 /** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
-import { type RemovedPerson, type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate, roomSocketUrl } from '../../../src/rooms/protocol.js';
+import {
+  type RemovedPerson,
+  type RoomReactionsMessage,
+  type RoomStateMessage,
+  type RoomUpdateMessage,
+  type RoomView,
+  applyUpdate,
+  roomSocketUrl,
+} from '../../../src/rooms/protocol.js';
 import type { CaptionLine } from './captions';
 
 export type { ParticipantView as Participant, RemovedPerson, RoomView as RoomState } from '../../../src/rooms/protocol.js';
@@ -60,6 +68,8 @@ export class RoomClient {
   /** Sockets closed before we joined (the server, or the node it sent us to, did not answer). */
   private failedConnects = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Who shows the room's reactions as they come (reactions.tsx): never stored, so not in the room's state. */
+  private readonly reactionListeners = new Set<(r: RoomReactionsMessage['reactions']) => void>();
 
   constructor(
     private readonly code: string,
@@ -156,6 +166,12 @@ export class RoomClient {
     this.connect(sessionStorage.getItem(this.resumeKey));
   }
 
+  /** Calls `listener` with each batch of reactions; returns the unsubscribe. */
+  onReactions(listener: (r: RoomReactionsMessage['reactions']) => void): () => void {
+    this.reactionListeners.add(listener);
+    return () => this.reactionListeners.delete(listener);
+  }
+
   send(message: Record<string, unknown>) {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
@@ -221,6 +237,9 @@ export class RoomClient {
         break;
       case 'bans':
         this.handlers.onBans(m.bans as RemovedPerson[]);
+        break;
+      case 'reactions':
+        for (const l of this.reactionListeners) l((m as unknown as RoomReactionsMessage).reactions);
         break;
     }
   }
