@@ -4,6 +4,7 @@ import '../shared/theme.css';
 import './talk.css';
 import { type Participant, type RemovedPerson, RoomClient, type RoomState } from './room';
 import { type CaptionLine, withCaption } from './captions';
+import { tabStorage } from './storage';
 
 interface PageData {
   talk: {
@@ -502,7 +503,7 @@ function TalkPage() {
   // A reload within the server's grace period comes back as the same participant, without the form.
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, on the first render
   useEffect(() => {
-    if (phase === 'prejoin' && sessionStorage.getItem(`smalltalk:resume:${data.talk.code}`)) join({ name: '', username: '', photo_url: '' });
+    if (phase === 'prejoin' && tabStorage.get(`smalltalk:resume:${data.talk.code}`)) join({ name: '', username: '', photo_url: '' });
   }, []);
   if (phase === 'ended')
     return (
