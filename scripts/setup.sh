@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
-# `npm install` rather than `npm ci`: it installs the versions pinned in package-lock.json,
-# and (unlike npm ci) tolerates optional platform packages the registry does not serve
-# (Windows/macOS builds that vite and the whisper binding list as optional).
-npm install --no-audit --no-fund
+# Exactly the versions in package-lock.json, into a fresh node_modules. The lock also lists the
+# whisper binding's builds for other platforms (optional: npm skips those that do not match).
+# package.json's allowScripts names the install scripts we need (argon2's prebuilt-binary check, esbuild's binary
+# checks, the whisper binding's): npm 11.16+ warns about any other (npm 12 skips them); npm 10
+# (Node 20's own) ignores the field and runs install scripts as it always did.
+npm ci --no-audit --no-fund
 npm run build

@@ -192,8 +192,8 @@ export async function waitFor<T>(
  * Joins a talk's room over its real WebSocket, as the talk page does, without media: resolves on
  * `joined`; rejects with the room's `error` message (its JSON) or the socket's error.
  */
-export async function joinRoom(shortUrl: string, message: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const socket = new WebSocket(roomSocketUrl(shortUrl), { headers });
+export async function joinRoom(shortUrl: string, message: Record<string, unknown>, headers: Record<string, string> = {}, from?: { localAddress: string }) {
+  const socket = new WebSocket(roomSocketUrl(shortUrl), { headers, ...from });
   // Everything from the first message on: the room's state may come in the same read as `joined`.
   const messages: Record<string, any>[] = [];
   const joined = new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { exited, rtpInputArgs, spawnTied } from '../platform/media.js';
+import { exited, orderlySignal, rtpInputArgs, spawnTied } from '../platform/media.js';
 import { PocketsphinxParser } from '../transcription/pocketsphinx.js';
 import { type DecoderKind, PARTIAL_MS } from './decoder.js';
 
@@ -140,8 +140,12 @@ export class SpeakerRecognizer {
       }),
     );
     this.final.once('error', (err) => events.onError(err));
-    this.final.once('close', (code) => {
-      if (code !== 0 && !this.stopped) events.onError(new Error(`live caption decoder exited with ${code}: ${this.finalErr.trim()}`));
+    this.final.once('close', (code, signal) => {
+      if (code === 0 || this.stopped) return;
+      // SIGTERM/SIGINT reach the decoder too when the service stops (systemd signals the whole
+      // group), often before our own stop() runs: an orderly stop, not a failure.
+      if (orderlySignal(signal)) return events.onNotice?.(`live caption decoder stopped by ${signal}`);
+      events.onError(new Error(`live caption decoder exited with ${code ?? signal}: ${this.finalErr.trim()}`));
     });
     this.startInput();
     // No RTP while a speaker is silent (DTX, muted, or their audio ended) means no PCM, and the
@@ -175,8 +179,9 @@ export class SpeakerRecognizer {
       if (chunk.length > 0) this.feed(chunk);
     });
     input.once('error', (err) => this.events.onError(err));
-    input.once('close', (code) => {
+    input.once('close', (code, signal) => {
       if (this.stopped) return;
+      if (orderlySignal(signal)) return this.events.onNotice?.(`audio input stopped by ${signal}`);
       this.quickExits = got ? 0 : this.quickExits + 1;
       const delay = Math.min(2000, 50 * 2 ** Math.min(this.quickExits, 6));
       this.events.onNotice?.(`audio input ended (ffmpeg exited with ${code}); listening again in ${delay} ms`);

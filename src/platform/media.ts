@@ -192,3 +192,8 @@ export async function stopRtpReader(child: ChildProcess, afterSignal?: () => Pro
     clearTimeout(killer);
   }
 }
+
+/** A child ended by the signals a service manager or an operator stops a service with (not a crash). */
+export function orderlySignal(signal: NodeJS.Signals | null): boolean {
+  return signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP';
+}

@@ -4,9 +4,10 @@ import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
+import { AppError } from '../platform/errors.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
-import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, probeDuration, run, spawnTied, stopRtpReader, udpPortBound, writeSdp } from '../platform/media.js';
+import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, orderlySignal, probeDuration, run, spawnTied, stopRtpReader, udpPortBound, writeSdp } from '../platform/media.js';
 
 /** The job that transcribes a finished recording. */
 export const TRANSCRIBE_JOB = 'recording.transcribe';
@@ -208,7 +209,17 @@ export class Recorder implements LiveTalkObserver {
     const live = this.live();
     if (!live || capture.stopping || child.exitCode !== null) return;
     const tappedAt = Date.now();
-    capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+    try {
+      capture.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+    } catch (err) {
+      // The speaker left (or the room closed: the server is stopping) while their capture started:
+      // their leaving stops the capture next, in this same queue.
+      if (err instanceof AppError && err.code === 'not_found') {
+        this.log.info({ talkId, participantId: speaker.participantId }, 'the speaker left before their capture started');
+        return;
+      }
+      throw err;
+    }
     const offset = Math.max(0, (tappedAt - session.startedAt.getTime()) / 1000);
     capture.track.offset = offset;
     await this.updateTrack(session, track.file_name, { offset });
@@ -223,6 +234,13 @@ export class Recorder implements LiveTalkObserver {
     const id = capture.speaker.participantId;
     if (capture.stopping || session.captures.get(id) !== capture || this.sessions.get(session.talk.id) !== session) return;
     session.captures.delete(id);
+    if (orderlySignal(signal)) {
+      // systemd (or an operator) stopping the service signals every process of the group: the
+      // capture ends with the server, in order; its file so far is kept.
+      void capture.stopTap?.().catch(() => undefined);
+      this.log.info({ talkId: session.talk.id, participantId: id, signal }, 'a speaker capture was stopped by a signal (the service is stopping)');
+      return;
+    }
     void capture.stopTap?.().catch(() => undefined);
     const quick = Date.now() - capture.startedAt < QUICK_FAILURE_MS;
     const failures = quick ? (session.quickFailures.get(id) ?? 0) + 1 : 0;

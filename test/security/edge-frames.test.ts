@@ -17,6 +17,7 @@ describe('security headers in Chromium: framing, and the talk page under its CSP
   let embedder: http.Server;
   let embedderOrigin: string;
   const cspComplaints: string[] = [];
+  const pageErrors: string[] = [];
 
   before(async () => {
     ({ t, p, browser, close } = await openLiveBrowser({ RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' }));
@@ -36,10 +37,12 @@ describe('security headers in Chromium: framing, and the talk page under its CSP
   });
 
   const watch = (page: Page) =>
-    page.on('console', (m) => {
-      if (process.env.EDGE_DEBUG) console.log('page:', m.text());
-      if (/Content Security Policy/i.test(m.text())) cspComplaints.push(m.text());
-    });
+    page
+      .on('pageerror', (e) => pageErrors.push(e.message))
+      .on('console', (m) => {
+        if (process.env.EDGE_DEBUG) console.log('page:', m.text());
+        if (/Content Security Policy/i.test(m.text())) cspComplaints.push(m.text());
+      });
 
   async function framed(page: Page, talkUrl: string) {
     await page.goto(`${embedderOrigin}/?src=${encodeURIComponent(talkUrl)}`);
@@ -80,6 +83,47 @@ describe('security headers in Chromium: framing, and the talk page under its CSP
       assert.deepEqual(cspComplaints, [], 'no Content-Security-Policy violation in the framed talk page');
     } finally {
       await ctx.close();
+    }
+  });
+
+  test('a guest joins inside the frame on the partner site: the room sees them, and they hear the host', async () => {
+    const embedding = await createPartner(t, 'Embeds too');
+    await t.services.accounts.repo.setEmbedOrigins(embedding.partnerId, [embedderOrigin]);
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: embedding.token, json: { name: 'Framed room', mic_behavior: 'start_off' } })).body.talk;
+    const participants = async () =>
+      (await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/participants`, { token: embedding.token })).body.participants as { name: string }[];
+    const jt = (
+      await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: embedding.token, json: { name: 'Hana Host', role: 'host', uid: 'h1' } })
+    ).body.join_token;
+    const guestCtx = await browser.newContext();
+    const hostCtx = await browser.newContext();
+    try {
+      const page = await guestCtx.newPage();
+      watch(page);
+      const frame = await framed(page, talk.short_url);
+      await frame.getByLabel('Display name').fill('Fern Framed');
+      await frame.getByRole('button', { name: 'Join' }).click();
+      await frame.getByRole('button', { name: 'Unmute mic' }).waitFor();
+      assert.deepEqual(
+        (await participants()).map((x) => x.name),
+        ['Fern Framed'],
+        'the room sees the guest who joined inside the frame',
+      );
+      const host = await hostCtx.newPage();
+      watch(host);
+      await host.goto(jt.join_url);
+      await host.getByRole('button', { name: 'Join' }).click();
+      await frame
+        .waitForFunction(() => ((window as W).smalltalk?.receivedLevel() ?? 0) > 0.02, null, { timeout: 20_000, polling: 50 })
+        .catch(() => {
+          throw new Error('timed out waiting for the framed guest to hear the host');
+        });
+      assert.deepEqual(cspComplaints, [], 'no Content-Security-Policy violation in the framed room');
+      // Chromium denies a third-party frame its sessionStorage (third-party cookies blocked): the page must cope.
+      assert.deepEqual(pageErrors, [], 'no uncaught error in the framed page');
+    } finally {
+      await guestCtx.close();
+      await hostCtx.close();
     }
   });
 

@@ -20,6 +20,8 @@ export async function startProxy(target: string): Promise<{ url: string; close()
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
+  // Upgraded sockets leave the HTTP server's bookkeeping: close() ends them itself.
+  const tunnels = new Set<net.Socket>();
   server.on('upgrade', (req, socket, head) => {
     const upstream = net.connect(Number(to.port), to.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
@@ -31,6 +33,10 @@ export async function startProxy(target: string): Promise<{ url: string; close()
     });
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
+    for (const s of [upstream, socket as net.Socket]) {
+      tunnels.add(s);
+      s.on('close', () => tunnels.delete(s));
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -39,6 +45,7 @@ export async function startProxy(target: string): Promise<{ url: string; close()
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const s of tunnels) s.destroy();
         server.close(() => resolve());
       }),
   };

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { freePort, waitFor } from '../helpers.js';
+import { speech } from '../recording/media.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -58,4 +63,106 @@ describe('what the smalltalk command prints when it refuses', () => {
       assert.equal(res.stdout, '');
     });
   }
+});
+
+/** The commands of the processes in one process group (ps: every process, filtered by group id). */
+async function groupCommands(pgid: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ps', ['-eo', 'pgid=,comm=']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([group]) => Number(group) === pgid)
+    .map(([, comm]) => comm);
+}
+
+describe('an orderly stop is not an error', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-stop-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('SIGTERM to the process group (as systemd stops it) mid-talk, captions and recording running: no log line at error level or above', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: url,
+      RTC_LISTEN_IP: '127.0.0.1',
+      SFU_WORKERS: '1',
+      SECRET_KEY: randomBytes(24).toString('hex'),
+    };
+    const created = await smalltalk(['partner', 'create', '--name', 'Stops', '--email', 'stop@example.test', '--json'], env);
+    assert.equal(created.code, 0, created.stderr);
+    const token = JSON.parse(created.stdout).api_token as string;
+    // Its own process group, like a systemd unit's processes: the server, its ffmpeg and pocketsphinx.
+    const server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'serve'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    server.stdout.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
+    });
+    server.stderr.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
+    });
+    const exited = once(server, 'exit');
+    const pgid = server.pid as number;
+    let bot: BotParticipant | null = null;
+    try {
+      await waitFor(
+        () =>
+          fetch(`${url}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        'the server to be ready',
+        120_000,
+      );
+      const call = async (route: string, json: unknown) =>
+        (
+          await fetch(`${url}${route}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify(json),
+          })
+        ).json() as Promise<Record<string, any>>;
+      const talk = (await call('/api/p/talk', { name: 'Stopped mid-sentence' })).talk;
+      const joinUrl = (await call(`/api/v1/partners/talks/${talk.id}/join_tokens`, { name: 'Hana Host', role: 'host', uid: 'h1' })).join_token.join_url;
+      bot = new BotParticipant({ pageUrl: joinUrl, audio: await decodeAudio(await speech('We are talking about the garden today.')), decode: false });
+      await bot.join();
+      bot.send({ type: 'mute', muted: false });
+      // Recording (ffmpeg) and live captions (ffmpeg into pocketsphinx) both running in the group.
+      await waitFor(
+        async () => {
+          const commands = await groupCommands(pgid);
+          return commands.includes('ffmpeg') && commands.some((c) => c.startsWith('pocketsphinx'));
+        },
+        'the recorder and the caption decoder to run',
+        60_000,
+      );
+      process.kill(-pgid, 'SIGTERM');
+      const [code, signal] = await exited;
+      assert.equal(code, 0, `the server exits 0 (signal ${signal})\n${output}`);
+    } finally {
+      if (server.exitCode === null && server.signalCode === null) process.kill(-pgid, 'SIGKILL');
+      await bot?.leave().catch(() => undefined);
+    }
+    const lines = output.split('\n').filter((l) => l.trim() !== '');
+    const parsed = lines.map((l) => {
+      try {
+        return JSON.parse(l) as { level: number; msg: string };
+      } catch {
+        return { level: 60, msg: `not a JSON log line: ${l}` };
+      }
+    });
+    assert.ok(
+      parsed.some((l) => l.level === 30),
+      'the server logged at info level (the output was read)',
+    );
+    const errors = parsed.filter((l) => l.level >= 50);
+    assert.deepEqual(errors, [], 'no line at error level or above');
+  });
 });

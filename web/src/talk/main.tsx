@@ -7,6 +7,7 @@ import { type CaptionLine, withCaption } from './captions';
 import { HandQueue } from './hands';
 import { QuestionPanel } from './questions';
 import { Reactions } from './reactions';
+import { tabStorage } from './storage';
 
 interface PageData {
   talk: {
@@ -490,7 +491,7 @@ function TalkPage() {
   // A reload within the server's grace period comes back as the same participant, without the form.
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, on the first render
   useEffect(() => {
-    if (phase === 'prejoin' && sessionStorage.getItem(`smalltalk:resume:${data.talk.code}`)) join({ name: '', username: '', photo_url: '' });
+    if (phase === 'prejoin' && tabStorage.get(`smalltalk:resume:${data.talk.code}`)) join({ name: '', username: '', photo_url: '' });
   }, []);
   if (phase === 'ended')
     return (

@@ -9,6 +9,7 @@ import {
   roomSocketUrl,
 } from '../../../src/rooms/protocol.js';
 import type { CaptionLine } from './captions';
+import { tabStorage } from './storage';
 
 export type { ParticipantView as Participant, RemovedPerson, RoomView as RoomState } from '../../../src/rooms/protocol.js';
 
@@ -96,7 +97,7 @@ export class RoomClient {
       this.mic = null; // listen only
     }
     if (this.mic) this.mic.enabled = false; // until the server says we may speak
-    this.connect(sessionStorage.getItem(this.resumeKey));
+    this.connect(tabStorage.get(this.resumeKey));
   }
 
   private connect(resume: string | null) {
@@ -147,7 +148,7 @@ export class RoomClient {
       this.wsUrl = this.homeUrl;
       this.handoff = undefined;
       this.redirects = 0;
-      this.connect(sessionStorage.getItem(this.resumeKey));
+      this.connect(tabStorage.get(this.resumeKey));
     }, 1000);
   }
 
@@ -163,7 +164,7 @@ export class RoomClient {
     if (++this.redirects > 5) return this.connectionFailed();
     this.wsUrl = wsUrl;
     this.handoff = handoff;
-    this.connect(sessionStorage.getItem(this.resumeKey));
+    this.connect(tabStorage.get(this.resumeKey));
   }
 
   /** Calls `listener` with each batch of reactions; returns the unsubscribe. */
@@ -187,7 +188,7 @@ export class RoomClient {
         if (this.failedConnects > 0 || this.reconnecting) this.handlers.onError(null);
         this.reconnecting = false;
         this.failedConnects = 0;
-        sessionStorage.setItem(this.resumeKey, m.resume as string);
+        tabStorage.set(this.resumeKey, m.resume as string);
         // A join link's secret is spent: out of the address bar and the history (anyone who saw the
         // screen could use a host's). A reload comes back through the resume secret instead.
         if (/(^#|&)(token|invite)=/.test(location.hash)) history.replaceState(history.state, '', location.pathname + location.search);
@@ -220,7 +221,7 @@ export class RoomClient {
         break;
       }
       case 'error':
-        if (!this.participantId) sessionStorage.removeItem(this.resumeKey);
+        if (!this.participantId) tabStorage.remove(this.resumeKey);
         if (m.code === 'removed') {
           this.finish(() => this.handlers.onRemoved(m.message as string));
           break;
@@ -288,7 +289,7 @@ export class RoomClient {
   private finish(then: () => void) {
     this.done = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    sessionStorage.removeItem(this.resumeKey);
+    tabStorage.remove(this.resumeKey);
     this.pc?.close();
     this.pc = null;
     this.mic?.stop();
