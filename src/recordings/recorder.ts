@@ -7,7 +7,18 @@ import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
 import { AppError } from '../platform/errors.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
-import { OPUS_PAYLOAD_TYPE, captureArgs, freeRtpPort, orderlySignal, probeDuration, run, spawnTied, stopRtpReader, udpPortBound, writeSdp } from '../platform/media.js';
+import {
+  OPUS_PAYLOAD_TYPE,
+  captureArgs,
+  freeRtpPort,
+  orderlySignal,
+  probeDuration,
+  run,
+  spawnTied,
+  stopRtpReader,
+  udpPortBound,
+  writeSdp,
+} from '../platform/media.js';
 
 /** The job that transcribes a finished recording. */
 export const TRANSCRIBE_JOB = 'recording.transcribe';
