@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { IdentityResolver, PartnerContext, SessionUser } from '../platform/auth.js';
 import type { Db } from '../platform/db/index.js';
-import type { MemberRole } from '../platform/db/schema.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { isUuid } from '../platform/http.js';
 import { newApiToken, newSecret, passwords, sha256 } from './credentials.js';
