@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration, run } from '../../src/recordings/media.js';
+import { probeDuration, run } from '../../src/platform/media.js';
 import { api, createPartner, startApp } from '../../test/helpers.js';
 import { maxVolume, speech, withPauses } from '../../test/recording/media.js';
 import { Receiver } from '../../test/webhooks/receiver.js';
