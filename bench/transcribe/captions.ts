@@ -9,9 +9,10 @@
 //     fraction of the talk's duration; also talk end -> recording ready.
 //   - caption WER against the post-talk transcript's WER on the same audio (goal: <= 1.5x).
 //   - CPU of the recorder and captioner per live talk (this process and its reaped children, from /proc).
-// Usage: npx tsx bench/transcribe/captions.ts [--phrases N] [--talks T] [--corpus festival|librivox]
-//   N phrases per speaker (default 12), T talks of two speakers at once (default 1); librivox: the
-//   utterances in /usr/share/pocketsphinx/test/data/librivox instead of Festival speech.
+// Usage: npx tsx bench/transcribe/captions.ts [--phrases N] [--talks T] [--speakers S] [--corpus festival|librivox]
+//   N phrases per speaker (default 12), T talks at once (default 1) of S speakers speaking at the same
+//   time (default 2; 1 is an ordinary talk, one person speaking); librivox: the utterances in
+//   /usr/share/pocketsphinx/test/data/librivox instead of Festival speech.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,7 @@ const arg = (name: string) => {
 };
 const perSpeaker = Number(arg('--phrases') ?? 12);
 const talks = Number(arg('--talks') ?? 1);
+const speakerCount = Math.max(1, Math.min(2, Number(arg('--speakers') ?? 2)));
 const corpus = arg('--corpus') === 'librivox' ? 'librivox' : 'festival';
 
 function percentile(values: number[], p: number): number {
@@ -62,12 +64,18 @@ function percentile(values: number[], p: number): number {
 class TimedRoom extends RtpTestRoom {
   readonly senderStarted = new Map<string, number>();
   readonly broadcastAt: { participantId: string; text: string; at: number }[] = [];
+  /** Interim text (the words so far of a phrase being spoken), kept apart from captions. */
+  readonly interimAt: { participantId: string; text: string; at: number }[] = [];
   override async tapSpeaker(talkId: string, participantId: string, target: RtpTarget) {
     const stop = await super.tapSpeaker(talkId, participantId, target);
     if (!this.senderStarted.has(`${participantId}:${target.port}`)) this.senderStarted.set(`${participantId}:${target.port}`, Date.now());
     return stop;
   }
-  override broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string }) {
+  override broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }) {
+    if (caption.interim) {
+      this.interimAt.push({ participantId: caption.participantId, text: caption.text, at: Date.now() });
+      return;
+    }
     super.broadcastCaption(talkId, caption);
     this.broadcastAt.push({ participantId: caption.participantId, text: caption.text, at: Date.now() });
   }
@@ -102,8 +110,8 @@ async function main() {
       .map((x) => x.toFixed(1))
       .join(' ');
   console.log(`load average at start: ${load()} (${os.cpus().length} cores); ${talks} talk(s) at once, ${corpus} speech`);
-  const speakers = ['host-b', 'guest-b'];
-  const voices: { id: string; wav: string; lines: string[]; phraseEnds: number[] }[] = [];
+  const speakers = ['host-b', 'guest-b'].slice(0, speakerCount);
+  const voices: { id: string; wav: string; lines: string[]; phraseEnds: number[]; speechSeconds: number }[] = [];
   for (const [i, id] of speakers.entries()) {
     const { lines, files } = await phrasesOf(i);
     const durations = await Promise.all(files.map(async (f) => (await probeDuration(f)) ?? 0));
@@ -115,7 +123,7 @@ async function main() {
       return end;
     });
     const wav = await withPauses(files, GAP_S, path.join(os.tmpdir(), `st-bench-cap-${corpus}-${id}-${process.pid}.wav`));
-    voices.push({ id, wav, lines, phraseEnds });
+    voices.push({ id, wav, lines, phraseEnds, speechSeconds: durations.reduce((a, b) => a + b, 0) });
   }
 
   const room = new TimedRoom();
@@ -153,6 +161,8 @@ async function main() {
 
     // Caption latency.
     const sent: number[] = [];
+    /** Phrases that had interim text shown between their start and their caption. */
+    let withInterim = 0;
     const unmatched: string[] = [];
     const liveWer: number[] = [];
     for (const { voices: vs } of live) {
@@ -167,6 +177,8 @@ async function main() {
           const c = captions.find((x) => x.at >= endAt && x.at < nextEnd);
           if (c) sent.push(c.at - endAt);
           else unmatched.push(`${v.id} #${k + 1}`);
+          const previousEnd = k > 0 ? senderStart + v.phraseEnds[k - 1] * 1000 : senderStart;
+          if (c && room.interimAt.some((x) => x.participantId === v.id && x.at > previousEnd && x.at < c.at)) withInterim++;
         }
         liveWer.push(
           wer(
@@ -184,16 +196,24 @@ async function main() {
     const arrived = timings.map((x) => x.latencyMs);
     const interims = captionsOf(t.services)?.interims.filter((x) => ids.has(x.talkId)).length ?? 0;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`talks: ${talks} x ${talkSeconds.toFixed(1)} s, 2 speakers x ${perSpeaker} phrases each; load average now ${load()}`);
+    const speechSeconds = voices.reduce((sum, v) => sum + v.speechSeconds, 0) * talks;
+    console.log(`talks: ${talks} x ${talkSeconds.toFixed(1)} s, ${speakerCount} speaker(s) x ${perSpeaker} phrases each; load average now ${load()}`);
     console.log(
       `caption latency from phrase sent, ms (n=${sent.length}, ${unmatched.length} phrases without their own caption${unmatched.length ? `: ${unmatched.slice(0, 10).join(', ')}` : ''}): p50 ${percentile(sent, 50)} p95 ${percentile(sent, 95)} max ${Math.max(...sent)}`,
+    );
+    const missed = [...sent, ...unmatched.map(() => Number.POSITIVE_INFINITY)];
+    console.log(
+      `caption latency from phrase sent, phrases without their own caption counted as missed (n=${missed.length}): p50 ${percentile(missed, 50)} p95 ${percentile(missed, 95)}; within 1.5 s: ${sent.filter((x) => x <= 1500).length} of ${missed.length}`,
     );
     console.log(
       `caption latency from audio arrival, ms (n=${arrived.length}): p50 ${percentile(arrived, 50)} p95 ${percentile(arrived, 95)} max ${Math.max(...arrived)}`,
     );
-    console.log(`interim texts shown: ${interims}`);
+    console.log(`interim texts shown: ${interims}; phrases with interim text before their caption: ${withInterim} of ${sent.length}`);
     console.log(`caption WER per speaker: ${liveWer.map((w) => w.toFixed(2)).join(', ')} (mean ${mean(liveWer).toFixed(2)})`);
     console.log(`CPU (this process + ffmpeg + pocketsphinx: recorder and captioner) per live talk: ${cpuPerTalk.toFixed(2)} cores`);
+    console.log(
+      `CPU per second of speech (all of it, ${speechSeconds.toFixed(0)} s of speech): ${((cpuPerTalk * talks * ((stopsDone - startedAt) / 1000)) / speechSeconds).toFixed(3)} s`,
+    );
 
     // Transcript readiness and WER, for each talk.
     const batchWer: number[] = [];

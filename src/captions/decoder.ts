@@ -11,8 +11,25 @@ export const PARTIAL_MS = 500;
  * reading the live PCM; its voice-activity detector ends a phrase at a pause and prints it.
  */
 export function finalDecoderArgs(): string[] {
-  return pocketsphinxArgs('/dev/stdin');
+  return [...pocketsphinxArgs('/dev/stdin'), ...LIVE_TUNING, '-vad_postspeech', String(END_OF_PHRASE_FRAMES)];
 }
+
+/**
+ * A phrase ends after this many 10-ms frames of silence (pocketsphinx's default is 50): the pause
+ * the post-talk transcript's phrase detector splits at (VAD_DEFAULTS.minPause, 0.35 s). Every frame
+ * of it is latency.
+ */
+export const END_OF_PHRASE_FRAMES = 35;
+
+/**
+ * The live decoder scores the 2 best Gaussians of each mixture instead of 4: about a third less CPU
+ * for a little accuracy (20 Festival phrases + 5 LibriVox utterances: WER 8.3% -> 8.8% and 28.2% ->
+ * 31.0%, within the 1.5x of the post-talk transcript's that captions may have; docs/benchmarks.md).
+ * Narrower beams cost more accuracy (16.1% / 46.5%) for the same saving; -ds 2, -maxhmmpf 3000 and
+ * -pl_window 10 saved nothing measurable. The live decoder has to keep up with every speaker of every
+ * live talk on the node.
+ */
+export const LIVE_TUNING: string[] = ['-topn', '2'];
 
 /**
  * The interim decoder: one pass and a narrow search (beams 1e-30/1e-20, at most 1500 HMMs, the 2
@@ -38,9 +55,11 @@ export type DecoderKind = 'final' | 'interim';
  */
 function startDecoder(kind: DecoderKind): ChildProcess {
   const args = kind === 'final' ? finalDecoderArgs() : interimDecoderArgs();
-  // When the CPU is short, the interim decoder (a seventh of the work) goes first, or its text came
-  // after the caption it leads up to (seen at load average ~28 on 2 cores). No effect on an idle machine.
-  const nice = kind === 'final' ? 'nice -n 5 ' : '';
+  // When the CPU is short, the captions go first: the interim decoder runs at a lower priority (its
+  // text is dropped when it comes after the caption it leads up to, see recognizer.ts). The other way
+  // round (final at nice 5) left captions 24-119 s late at load average 20-30 on 2 cores.
+  // No effect on an idle machine.
+  const nice = kind === 'interim' ? 'nice -n 10 ' : '';
   const child = spawnTied('sh', ['-c', `cat | exec ${nice}stdbuf -oL ${POCKETSPHINX} "$@"`, 'sh', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin?.on('error', () => undefined);
   return child;

@@ -114,6 +114,12 @@ export class SpeakerRecognizer {
   private quickExits = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private finalErr = '';
+  /** Bytes written to the interim decoder (the audio plus the silences that cut it). */
+  private interimBytes = 0;
+  /** (offset in the interim decoder's stream, offset in the final decoder's stream) at each chunk of audio. */
+  private readonly interimMap: [number, number][] = [];
+  /** Where (seconds into the final decoder's stream) the last caption ended: interim text before that is stale. */
+  private captionedTo = 0;
 
   constructor(
     private readonly sdpFile: string,
@@ -129,12 +135,16 @@ export class SpeakerRecognizer {
       this.final,
       new PocketsphinxParser((u) => {
         this.clearPartial();
+        this.captionedTo = Math.max(this.captionedTo, u.end);
         events.onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(u.start)), endedAt: this.arrivalOf(u.end) });
       }),
     );
     readLines(
       this.interim,
       new PocketsphinxParser((u) => {
+        // When the CPU is short the interim decoder (at a lower priority) falls behind: words of a
+        // phrase whose caption is already out would show again after it.
+        if (this.finalSecondsOf(u.end) <= this.captionedTo) return;
         this.partial.push(u.text);
         this.showPartial();
       }),
@@ -207,13 +217,18 @@ export class SpeakerRecognizer {
     const pcm = dithered(chunk);
     this.arrivals.push([this.bytes, Date.now()]);
     if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
+    this.interimMap.push([this.interimBytes, this.bytes]);
+    if (this.interimMap.length > 4000) this.interimMap.splice(0, 2000);
     this.bytes += pcm.length;
     this.final.stdin?.write(pcm);
     this.interim.stdin?.write(pcm);
+    this.interimBytes += pcm.length;
     this.sinceCut += pcm.length;
     if (this.sinceCut >= (BYTES_PER_SECOND * INTERIM_CHUNK_MS) / 1000) {
       this.sinceCut = 0;
-      this.interim.stdin?.write(quietNoise((SAMPLE_RATE * INTERIM_CUT_MS) / 1000));
+      const cut = quietNoise((SAMPLE_RATE * INTERIM_CUT_MS) / 1000);
+      this.interim.stdin?.write(cut);
+      this.interimBytes += cut.length;
     }
   }
 
@@ -235,6 +250,17 @@ export class SpeakerRecognizer {
     this.partial = [];
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = null;
+  }
+
+  /** Seconds into the final decoder's stream of `seconds` into the interim decoder's (which has the cuts in it). */
+  private finalSecondsOf(seconds: number): number {
+    const offset = Math.round(seconds * BYTES_PER_SECOND);
+    let found: [number, number] = [0, 0];
+    for (const entry of this.interimMap) {
+      if (entry[0] > offset) break;
+      found = entry;
+    }
+    return (found[1] + Math.max(0, offset - found[0])) / BYTES_PER_SECOND;
   }
 
   /** Wall-clock ms when the PCM at `seconds` into the stream arrived. */
