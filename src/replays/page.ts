@@ -94,7 +94,6 @@ export function replayPageRenderer(services: Services, repo: ReplaysRepository) 
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)} · smalltalk</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-${state === 'pending' ? '<meta http-equiv="refresh" content="60">' : ''}
 ${previewTags({ title, description, url, image: httpUrl(talk.thumbnail_url), type: state === 'replay' ? 'music.song' : 'website', audio: audioUrl })}
 ${assets}
 <style>:root{${escapeHtml(themeVariables(theme?.colors as Record<string, unknown> | undefined))}}body{${bg}}</style>

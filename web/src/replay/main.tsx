@@ -63,6 +63,18 @@ if (replay) {
     app.textContent = '';
     render(<Replay data={data} />, app);
   }
+  // While the replay is being finished, look again every 30 s and show it once it is there.
+  if (data.state === 'pending') {
+    const timer = setInterval(async () => {
+      const html = await fetch(location.href, { cache: 'no-store' })
+        .then((r) => r.text())
+        .catch(() => '');
+      if (html && !html.includes('"state":"pending"')) {
+        clearInterval(timer);
+        location.reload();
+      }
+    }, 30_000);
+  }
 }
 
 const series = document.getElementById('series-data');
