@@ -1,6 +1,7 @@
 import { installCaptions } from './captions/feature.js';
 import { installDashboard } from './dashboard/feature.js';
 import { installRecording } from './recordings/feature.js';
+import { installReminders } from './reminders/feature.js';
 import { installReplays } from './replays/feature.js';
 import { installLiveRooms } from './rooms/index.js';
 import type { Services } from './services.js';
@@ -13,4 +14,12 @@ import { installWebhooks } from './webhooks/index.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installLiveRooms, installRecording, installCaptions, installReplays];
+export const features: FeatureInstaller[] = [
+  installDashboard,
+  installWebhooks,
+  installLiveRooms,
+  installRecording,
+  installCaptions,
+  installReplays,
+  installReminders,
+];

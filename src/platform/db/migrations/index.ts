@@ -10,6 +10,7 @@ import * as m008 from './008_room_nodes.js';
 import * as m009 from './009_login_backoff_embed_origins.js';
 import * as m010 from './010_talk_bans.js';
 import * as m011 from './011_recording_failure_reason.js';
+import * as m012 from './012_reminders.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '009_login_backoff_embed_origins': m009,
   '010_talk_bans': m010,
   '011_recording_failure_reason': m011,
+  '012_reminders': m012,
 };
