@@ -14,6 +14,7 @@ const SRC = path.resolve(import.meta.dirname);
 /**
  * Files still in the one import circle left: services.ts both declares `Services` (what features
  * take) and installs the features (features.ts), which import that type back. Issue 17, item 1.
+ * (reminders/ and replays/ were written on the same installer pattern in parallel with this test.)
  */
 const KNOWN_CIRCLES = new Set<string>([
   'captions/captioner.ts',
@@ -25,6 +26,9 @@ const KNOWN_CIRCLES = new Set<string>([
   'features.ts',
   'recordings/feature.ts',
   'recordings/recorder.ts',
+  'reminders/feature.ts',
+  'replays/feature.ts',
+  'replays/page.ts',
   'rooms/index.ts',
   'rooms/routes.ts',
   'rooms/signalling.ts',

@@ -1,6 +1,8 @@
 import { installCaptions } from './captions/feature.js';
 import { installDashboard } from './dashboard/feature.js';
 import { installRecording } from './recordings/feature.js';
+import { installReminders } from './reminders/feature.js';
+import { installReplays } from './replays/feature.js';
 import { installLiveRooms } from './rooms/index.js';
 import type { Services } from './services.js';
 import { installWebhooks } from './webhooks/index.js';
@@ -12,4 +14,12 @@ import { installWebhooks } from './webhooks/index.js';
  */
 export type FeatureInstaller = (services: Services) => Promise<void> | void;
 
-export const features: FeatureInstaller[] = [installDashboard, installWebhooks, installLiveRooms, installRecording, installCaptions];
+export const features: FeatureInstaller[] = [
+  installDashboard,
+  installWebhooks,
+  installLiveRooms,
+  installRecording,
+  installCaptions,
+  installReplays,
+  installReminders,
+];

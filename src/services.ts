@@ -42,6 +42,8 @@ export interface Services {
   publicRouteExtensions: RouteExtension[];
   /** The talk page renderer, once the live room provides one. */
   renderTalkPage?: (talk: Talk, theme: Theme | null, request: FastifyRequest) => Promise<string>;
+  /** The page an ended talk's short URL shows (its replay), once the replays feature provides one. */
+  renderReplayPage?: (talk: Talk, theme: Theme | null, request: FastifyRequest) => Promise<string>;
   /** Started after the HTTP server listens; stopped in reverse order on close. */
   background: { name: string; start(): Promise<void>; stop(): Promise<void> }[];
   /** Job queues features use; created when the queue starts. */

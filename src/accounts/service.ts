@@ -107,6 +107,11 @@ export class AccountsService implements IdentityResolver {
     return this.repo.listTokens(partnerId);
   }
 
+  /** Whether the user belongs to the partner's organization (any role). */
+  async isMember(partnerId: string, userId: string): Promise<boolean> {
+    return Boolean(await this.repo.membership(partnerId, userId));
+  }
+
   /** The sites a partner lets frame its talk pages (Content-Security-Policy frame-ancestors). */
   embedOrigins(partnerId: string): Promise<string[]> {
     return this.repo.embedOrigins(partnerId);

@@ -85,6 +85,10 @@ const EnvSchema = Type.Object({
   LIVE_CAPTIONS: Type.Boolean({ default: true }),
   SMTP_URL: Type.Optional(Type.String()),
   MAIL_FROM: Type.String({ default: 'smalltalk <no-reply@localhost>' }),
+  /** Subscribers of a talk get a reminder email this many minutes before it starts (needs SMTP_URL). */
+  REMINDER_LEAD_MINUTES: Type.Number({ minimum: 1, maximum: 10080, default: 15 }),
+  /** How often a node looks for talks about to start and replays just ready, to queue their emails. */
+  REMINDER_SCAN_SECONDS: Type.Number({ minimum: 0.1, default: 30 }),
 });
 
 type Env = Static<typeof EnvSchema>;

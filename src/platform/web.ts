@@ -23,8 +23,8 @@ function loadManifest(): Record<string, ManifestEntry> {
   return manifest;
 }
 
-/** `<script>` and `<link>` tags of a front-end entry (`dashboard` or `talk`), with their hashed names. */
-export function assetTags(entry: 'dashboard' | 'talk'): string {
+/** `<script>` and `<link>` tags of a front-end entry (`dashboard`, `talk` or `replay`), with their hashed names. */
+export function assetTags(entry: 'dashboard' | 'talk' | 'replay'): string {
   const all = loadManifest();
   const key = `src/${entry}/main.tsx`;
   const root = all[key];

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Talk, Theme } from '../platform/db/schema.js';
 import { assetTags } from '../platform/web.js';
+import { previewTags } from '../replays/html.js';
 import { httpUrl } from '../platform/http.js';
 import { escapeHtml } from '../talks/page.js';
 import { DEFAULT_THEME_COLORS, contrastProblems, parseHex, textOn } from '../themes/contrast.js';
@@ -72,10 +73,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${name} · smalltalk</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<meta name="description" content="${description}">
-<meta property="og:title" content="${name}"><meta property="og:description" content="${description}">
-<meta property="og:type" content="website"><meta property="og:url" content="${escapeHtml(url)}">
-${httpUrl(talk.thumbnail_url) ? `<meta property="og:image" content="${escapeHtml(httpUrl(talk.thumbnail_url) as string)}">` : ''}
+${previewTags({ title: talk.name, description: talk.description || `${talk.name}: a live audio talk on smalltalk.`, url, image: httpUrl(talk.thumbnail_url) })}
 ${assets}
 <style>:root{${escapeHtml(colors)}}body{${bg}}</style>
 </head><body><div id="app"><main class="fallback">${logo ? `<img class="logo" src="${escapeHtml(logo)}" alt="">` : ''}<h1>${name}</h1>${when}<p>${description}</p>${talk.status === 'ended' ? '<p role="status">This talk has ended.</p>' : '<noscript>Joining the live audio needs JavaScript.</noscript>'}</main></div>

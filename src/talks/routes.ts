@@ -50,8 +50,7 @@ export async function talkPageRoutes(app: App, services: Services) {
     if (!talk) throw new AppError('not_found', 'no talk at this address');
     const theme = talk.theme_id ? await services.themes.getForPage(talk.partner_id, talk.theme_id) : null;
     allowFraming(reply, services.config, await services.accounts.embedOrigins(talk.partner_id));
-    return reply
-      .type('text/html; charset=utf-8')
-      .send((await services.renderTalkPage?.(talk, theme, request)) ?? renderTalkPage(talk, theme, services.talks.shortUrl(talk)));
+    const render = talk.status === 'ended' && services.renderReplayPage ? services.renderReplayPage : services.renderTalkPage;
+    return reply.type('text/html; charset=utf-8').send((await render?.(talk, theme, request)) ?? renderTalkPage(talk, theme, services.talks.shortUrl(talk)));
   });
 }

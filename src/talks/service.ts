@@ -248,7 +248,8 @@ export class TalksService {
     const duration = head.end_time ? head.end_time.getTime() - head.start_time.getTime() : null;
     let created = 0;
     for (const when of rule.between(now, until, true).slice(0, SERIES_MAX_OCCURRENCES)) {
-      if (when.getTime() === head.start_time.getTime() || existing.has(when.getTime())) continue;
+      // The rule works in whole seconds: a first talk at 10:00:00.250 is its 10:00:00 occurrence, not another one.
+      if (Math.floor(when.getTime() / 1000) === Math.floor(head.start_time.getTime() / 1000) || existing.has(when.getTime())) continue;
       await this.repo.insert(tx, head.partner_id, {
         created_by_id: head.created_by_id,
         name: head.name,

@@ -249,6 +249,24 @@ export interface TalkParticipantsTable {
   left_at: NullableTimestamp;
 }
 
+/** A talk's reminder emails of one kind, queued once (src/reminders). */
+export interface ReminderBatchesTable {
+  partner_id: string;
+  talk_id: string;
+  kind: 'starting' | 'replay';
+  recipients: number;
+  created_at: Generated<Timestamp>;
+}
+
+/** One reminder email sent (its address lower-cased), so a retried job does not send it again. */
+export interface ReminderSendsTable {
+  partner_id: string;
+  talk_id: string;
+  kind: 'starting' | 'replay';
+  email: string;
+  sent_at: Generated<Timestamp>;
+}
+
 /** People a host removed from a talk, until a host lifts it (src/rooms/service.ts). */
 export interface TalkQuestionsTable {
   id: string;
@@ -405,6 +423,8 @@ export interface Database {
   room_nodes: RoomNodesTable;
   talk_bans: TalkBansTable;
   talk_questions: TalkQuestionsTable;
+  reminder_batches: ReminderBatchesTable;
+  reminder_sends: ReminderSendsTable;
   password_resets: PasswordResetsTable;
   invites: InvitesTable;
 }
