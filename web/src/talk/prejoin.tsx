@@ -180,16 +180,14 @@ export function MicCheck({ onPick }: { onPick(deviceId: string): void }) {
       )}
       {on && (
         <>
-          <label>
-            Microphone
-            <select value={picked} onChange={(e) => void start((e.target as HTMLSelectElement).value)}>
-              {devices.map((d, i) => (
-                <option key={d.deviceId} value={d.deviceId}>
-                  {d.label || `Microphone ${i + 1}`}
-                </option>
-              ))}
-            </select>
-          </label>
+          <label for="mic-select">Microphone</label>
+          <select id="mic-select" value={picked} onChange={(e) => void start((e.target as HTMLSelectElement).value)}>
+            {devices.map((d, i) => (
+              <option key={d.deviceId} value={d.deviceId}>
+                {d.label || `Microphone ${i + 1}`}
+              </option>
+            ))}
+          </select>
           <div class="meter-row">
             <span id="mic-level-label">Level</span>
             <meter
