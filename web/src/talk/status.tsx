@@ -107,7 +107,7 @@ export function NetworkIndicator({ client }: { client: RoomClient }) {
         <rect x="6" y="5" width="3" height="9" fill={quality === 'good' || quality === 'fair' ? 'currentColor' : 'none'} stroke="currentColor" />
         <rect x="11" y="1" width="3" height="13" fill={quality === 'good' ? 'currentColor' : 'none'} stroke="currentColor" />
       </svg>
-      Network: {words[quality]}
+      <span class="word">Network: {words[quality]}</span>
       {figures.length > 0 && (
         <span class="figures" data-testid="network-figures">
           {' '}
