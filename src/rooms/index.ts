@@ -33,7 +33,7 @@ export function installLiveRooms(services: Services) {
     talkUpdated: (talk) => live.talkUpdated(talk),
     changedElsewhere: (partnerId) => live.talksChangedElsewhere(partnerId),
   });
-  services.renderTalkPage = talkPageRenderer(live, (t) => services.talks.shortUrl(t));
+  services.renderTalkPage = talkPageRenderer(live, (t) => services.talks.shortUrl(t), { transcribes: config.TRANSCRIBE_ENGINE !== 'none' });
   services.partnerRouteExtensions.push(partnerLiveRoutes(live));
   services.publicRouteExtensions.push(publicLiveRoutes());
   services.publicRouteExtensions.push((app, s) => {

@@ -32,8 +32,13 @@ export function themeVariables(colors: Record<string, unknown> | null | undefine
     .join('');
 }
 
+/** Who is in the talk now, as the page shows them before joining (no ids: names, roles and photos only). */
+export async function presentPeople(rooms: LiveRooms, talk: Talk) {
+  return (await rooms.present(talk)).map((p) => ({ name: p.name, role: p.role, photo_url: httpUrl(p.photoUrl) }));
+}
+
 /** The talk page: server-rendered preview (title, Open Graph, the talk's text) around the Preact bundle. */
-export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string) {
+export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string, options: { transcribes: boolean } = { transcribes: false }) {
   return async (talk: Talk, theme: Theme | null, _request: FastifyRequest): Promise<string> => {
     const name = escapeHtml(talk.name);
     const description = escapeHtml(talk.description ?? '');
@@ -54,10 +59,13 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
         room_type: talk.room_type,
         mic_behavior: talk.mic_behavior,
         subscriptions_allowed: talk.subscriptions_allowed,
+        // Said before anyone joins: the talk is recorded (and then transcribed, when an engine is set).
+        recording: talk.recording,
+        transcribed: talk.recording && options.transcribes,
         url,
       },
       theme: { logo_url: logo, background_url: background },
-      present: (await rooms.present(talk)).map((p) => ({ name: p.name, role: p.role, photo_url: httpUrl(p.photoUrl) })),
+      present: await presentPeople(rooms, talk),
     };
     // JSON inside <script>: '<' escaped so no "</script>" can end the block early.
     const json = JSON.stringify(data).replace(/</g, '\\u003c');

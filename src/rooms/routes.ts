@@ -4,7 +4,16 @@ import { AppError, notFound, validation } from '../platform/errors.js';
 import { iso } from '../platform/http.js';
 import type { Services } from '../services.js';
 import { escapeHtml } from '../talks/page.js';
-import { SubscribeBody, createInviteSchema, createJoinTokenSchema, listInvitesSchema, listSubscriptionsSchema, revokeInviteSchema } from './schemas.js';
+import {
+  SubscribeBody,
+  createInviteSchema,
+  presentSchema,
+  createJoinTokenSchema,
+  listInvitesSchema,
+  listSubscriptionsSchema,
+  revokeInviteSchema,
+} from './schemas.js';
+import { presentPeople } from './page.js';
 import type { LiveRooms } from './service.js';
 
 function expiryOf(value: string | null | undefined): Date | null {
@@ -130,6 +139,14 @@ export function publicLiveRoutes() {
       const body = request.body as { email: string; name?: string };
       await (services.live as LiveRooms).repo.insertSubscription(talk.partner_id, talk.id, body.email.trim(), body.name?.trim() || null);
       return { subscription: { talk_id: talk.id, calendar_url: `${services.talks.shortUrl(talk)}/calendar.ics` }, error: null };
+    });
+
+    // The page before joining polls this: who is there now, without joining the media.
+    app.get('/t/:code/present', { schema: presentSchema }, async (request, reply) => {
+      const talk = await services.talks.repo.byShortCode(request.params.code);
+      if (!talk) throw new AppError('not_found', 'no talk at this address');
+      reply.header('cache-control', 'no-store');
+      return { present: await presentPeople(services.live as LiveRooms, talk), error: null };
     });
 
     // The bot accepts a talk id: this points it at the talk's page.

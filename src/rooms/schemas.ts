@@ -87,3 +87,13 @@ export const SubscribeBody = Type.Object({
   email: Type.String({ format: 'email', maxLength: 254 }),
   name: Type.Optional(Type.String({ maxLength: 60 })),
 });
+
+/** GET /t/:code/present: who is in the talk now, for the page before joining (no ids). */
+export const presentSchema = {
+  hide: true,
+  params: Type.Object({ code: Type.String({ maxLength: 64 }) }),
+  response: {
+    200: envelope('present', Type.Array(Type.Object({ name: Type.String(), role: Type.String(), photo_url: Nullable(Type.String()) }))),
+    ...errorResponses(404),
+  },
+} as const;

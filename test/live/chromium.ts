@@ -2,8 +2,11 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../helpers.js';
 import { speechWav } from './media.js';
 
-/** Debian's Chromium, headless, with fake media capture playing `wav` (flags from the WebRTC notes). */
-export function launch(wav: string): Promise<Browser> {
+/**
+ * Debian's Chromium, headless, with fake media capture playing `wav` (flags from the WebRTC notes).
+ * `denyMicrophone`: permission requests are denied instead of granted (a user who blocked the mic).
+ */
+export function launch(wav: string, options: { denyMicrophone?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: false,
@@ -12,7 +15,7 @@ export function launch(wav: string): Promise<Browser> {
       '--no-sandbox',
       '--disable-gpu',
       '--disable-dev-shm-usage',
-      '--use-fake-ui-for-media-stream',
+      options.denyMicrophone ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}`,
       '--autoplay-policy=no-user-gesture-required',

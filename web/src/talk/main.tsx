@@ -8,6 +8,10 @@ import { HandQueue } from './hands';
 import { QuestionPanel } from './questions';
 import { Reactions } from './reactions';
 import { tabStorage } from './storage';
+import { MicCheck, RecordingNotice, WhoIsHere } from './prejoin';
+import { ShareButton } from './share';
+import { Shortcuts } from './shortcuts';
+import { LiveStatus } from './status';
 
 interface PageData {
   talk: {
@@ -21,6 +25,8 @@ interface PageData {
     access: string;
     room_type: string;
     subscriptions_allowed: boolean;
+    recording: boolean;
+    transcribed: boolean;
     url: string;
   };
   theme: { logo_url: string | null; background_url: string | null };
@@ -120,7 +126,8 @@ function Subscribe() {
   );
 }
 
-function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string; photo_url: string }): void; error: string | null }) {
+function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string; photo_url: string }, micId: string): void; error: string | null }) {
+  const mic = useRef('');
   const [name, setName] = useState('');
   const [username, setUsername] = useState('');
   const [photo, setPhoto] = useState('');
@@ -129,18 +136,8 @@ function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string
   return (
     <main class="page">
       <Header />
-      {data.present.length > 0 && (
-        <section class="card" aria-label="In the talk now">
-          <h2>In the talk now</h2>
-          <ul class="people">
-            {data.present.map((p) => (
-              <li key={p.name}>
-                <Avatar p={p} /> {p.name} <span class="role">{p.role}</span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
+      <RecordingNotice recording={data.talk.recording} transcribed={data.talk.transcribed} />
+      <WhoIsHere code={data.talk.code} initial={data.present} />
       {data.talk.start_time && new Date(data.talk.start_time).getTime() > Date.now() && (
         <p class="lobby">
           <Countdown to={data.talk.start_time} />
@@ -155,7 +152,7 @@ function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string
           class="card join"
           onSubmit={(e) => {
             e.preventDefault();
-            onJoin({ name, username, photo_url: photo });
+            onJoin({ name, username, photo_url: photo }, mic.current);
           }}
         >
           <h2>Join the talk</h2>
@@ -180,11 +177,21 @@ function PreJoin({ onJoin, error }: { onJoin(f: { name: string; username: string
           </button>
         </form>
       )}
+      {!inviteOnly && (
+        <MicCheck
+          onPick={(id) => {
+            mic.current = id;
+          }}
+        />
+      )}
       {error && (
         <p role="alert" class="error">
           {error}
         </p>
       )}
+      <div class="prejoin-share">
+        <ShareButton url={data.talk.url} title={data.talk.name} />
+      </div>
       {data.talk.subscriptions_allowed && <Subscribe />}
     </main>
   );
@@ -330,6 +337,7 @@ function InRoom({
       <p class="visually-hidden" aria-live="polite" data-testid="announcer">
         {announcement}
       </p>
+      <LiveStatus state={state} levels={levels} me={me} recording={data.talk.recording} client={client} />
       {!state.talk.live && (
         <p class="lobby" role="status">
           Lobby: {state.talk.start_time ? <Countdown to={state.talk.start_time} /> : 'waiting for a host'}
@@ -423,7 +431,12 @@ function InRoom({
           // The label says what the button does; the state is said once, next to it (no aria-pressed:
           // a toggle whose name also flips reads as "Unmute mic, pressed").
           <>
-            <button type="button" class={self.muted ? 'mic-off' : 'mic-on primary'} onClick={() => client.send({ type: 'mute', muted: !self.muted })}>
+            <button
+              type="button"
+              class={self.muted ? 'mic-off' : 'mic-on primary'}
+              aria-keyshortcuts="M"
+              onClick={() => client.send({ type: 'mute', muted: !self.muted })}
+            >
               {self.muted ? 'Unmute mic' : 'Mute mic'}
             </button>
             <span class="visually-hidden" data-testid="my-mic">
@@ -431,7 +444,7 @@ function InRoom({
             </span>
           </>
         ) : (
-          <button type="button" onClick={() => client.send({ type: 'hand', raised: !self?.hand_raised })}>
+          <button type="button" aria-keyshortcuts="H" onClick={() => client.send({ type: 'hand', raised: !self?.hand_raised })}>
             {self?.hand_raised ? 'Lower hand' : 'Raise hand'}
           </button>
         )}
@@ -448,6 +461,14 @@ function InRoom({
         <button type="button" onClick={() => client.leave()}>
           Leave
         </button>
+        <ShareButton url={data.talk.url} title={data.talk.name} />
+        <Shortcuts
+          canSpeak={!!self?.can_speak}
+          muted={!!self?.muted}
+          handRaised={!!self?.hand_raised}
+          onMute={() => client.send({ type: 'mute', muted: !self?.muted })}
+          onHand={() => client.send({ type: 'hand', raised: !self?.hand_raised })}
+        />
       </nav>
     </main>
   );
@@ -464,7 +485,7 @@ function TalkPage() {
   const [levels, setLevels] = useState<Record<string, number>>({});
   const [captions, setCaptions] = useState<CaptionLine[]>([]);
   const client = useRef<RoomClient | null>(null);
-  const join = (form: { name: string; username: string; photo_url: string }) => {
+  const join = (form: { name: string; username: string; photo_url: string }, micId = '') => {
     // Still connecting (a slow or restarting server): a second click must not join twice.
     if (client.current?.active) return;
     setError(null);
@@ -486,7 +507,7 @@ function TalkPage() {
       onBans: setBans,
     });
     client.current = c;
-    void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined });
+    void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined }, micId);
   };
   // A reload within the server's grace period comes back as the same participant, without the form.
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, on the first render

@@ -88,10 +88,11 @@ export class RoomClient {
     return !this.done;
   }
 
-  async join(form: JoinForm) {
+  /** `micId`: the microphone picked before joining (a device id from enumerateDevices), else the default. */
+  async join(form: JoinForm, micId?: string) {
     this.form = { ...form, device: deviceId() };
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: { deviceId: micId || undefined, echoCancellation: true, noiseSuppression: true } });
       this.mic = stream.getAudioTracks()[0] ?? null;
     } catch {
       this.mic = null; // listen only
@@ -280,6 +281,11 @@ export class RoomClient {
     let sq = 0;
     for (const v of buf) sq += v * v;
     return Math.sqrt(sq / buf.length);
+  }
+
+  /** The connection's WebRTC statistics (null before media is negotiated): the network indicator reads them. */
+  stats(): Promise<RTCStatsReport> | null {
+    return this.pc?.getStats() ?? null;
   }
 
   micEnabled() {
