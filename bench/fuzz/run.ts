@@ -1,3 +1,4 @@
+import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { startApp } from '../../test/helpers.js';
@@ -22,7 +23,8 @@ const requests = Number(process.env.FUZZ_REQUESTS ?? 100_000);
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const t = await startApp({ background: false, env: fuzzEnv });
 await startQueue(t);
-console.log(`fuzz seed ${seed}, ${requests} requests, database ${t.config.dbKind}`);
+const start = { heap: heapMb(), rss: rssMb() };
+console.log(`fuzz seed ${seed}, ${requests} requests, database ${t.config.dbKind}, heap ${start.heap.toFixed(1)} MB, rss ${start.rss.toFixed(0)} MB at start`);
 const samples: { done: number; heap: number; rss: number; rate: number }[] = [];
 const started = performance.now();
 try {
@@ -52,8 +54,9 @@ try {
         by_code: report.byCode,
         problems: report.problems.length,
         credentials_renewed: report.reprovisioned,
-        heap_mb: { after_first_sample: heaps[0]?.toFixed(1), max: Math.max(...heaps).toFixed(1), end: heapMb().toFixed(1) },
-        rss_mb_end: rssMb().toFixed(0),
+        heap_mb: { start: start.heap.toFixed(1), after_first_sample: heaps[0]?.toFixed(1), max: Math.max(...heaps).toFixed(1), end: heapMb().toFixed(1) },
+        rss_mb: { start: start.rss.toFixed(0), end: rssMb().toFixed(0) },
+        load_average: os.loadavg().map((l) => l.toFixed(2)),
       },
       null,
       2,
