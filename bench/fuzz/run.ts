@@ -34,12 +34,19 @@ try {
     requests,
     concurrency: Number(process.env.FUZZ_CONCURRENCY ?? 8),
     identities: () => fuzzTarget(t),
-    every: Math.max(500, Math.floor(requests / 20)),
-    onProgress: (done) => {
+    every: Math.max(500, Math.floor(requests / 50)),
+    onProgress: (done, sofar) => {
       const sample = { done, heap: heapMb(), rss: rssMb(), rate: done / ((performance.now() - started) / 1000) };
       samples.push(sample);
-      console.log(`${done} requests, ${sample.rate.toFixed(0)} req/s, heap ${sample.heap.toFixed(1)} MB, rss ${sample.rss.toFixed(0)} MB`);
+      // The figures so far on every line: a run stopped early still leaves them.
+      const statuses = Object.entries(sofar.byStatus)
+        .map(([status, n]) => `${status}×${n}`)
+        .join(' ');
+      console.log(
+        `${done} requests, ${sample.rate.toFixed(0)} req/s, heap ${sample.heap.toFixed(1)} MB, rss ${sample.rss.toFixed(0)} MB, ${Math.round((performance.now() - started) / 1000)} s, load ${os.loadavg()[0].toFixed(1)}; ${statuses}; ${sofar.problems.length} problems`,
+      );
     },
+    onProblem: (p) => console.log(`PROBLEM (as found) ${p.problem}\n  ${p.request}`),
   });
   const heaps = samples.map((s) => s.heap);
   console.log(
