@@ -26,6 +26,11 @@ export interface ChaosOptions {
   faults: Fault[];
   seed: number;
   log?: (line: string) => void;
+  /**
+   * Run the compiled server (`node bin/smalltalk.js`, which loads dist/ once `npm run build` made it),
+   * as `npm start` does in production, instead of the sources through tsx (the test's default).
+   */
+  compiled?: boolean;
 }
 
 export interface ChaosResult {
@@ -61,15 +66,19 @@ export function random(seed: number) {
 const root = path.join(import.meta.dirname, '..', '..');
 const cli = path.join(root, 'src', 'cli.ts');
 
+/** How to run the `smalltalk` command: the sources through tsx, or the compiled CLI. */
+const command = (compiled: boolean) => (compiled ? [path.join(root, 'bin', 'smalltalk.js')] : ['--import', 'tsx', cli]);
+
 class Server {
   child: ChildProcess | null = null;
   constructor(
     readonly env: Record<string, string>,
     readonly url: string,
+    readonly compiled = false,
   ) {}
 
   async start() {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+    const child = spawn(process.execPath, [...command(this.compiled), 'serve'], {
       cwd: root,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -146,7 +155,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (dice < 0.15) return { status: 500 };
     return { status: 200, delayMs: 50 + Math.floor(rand() * 400) };
   };
-  const server = new Server(env, url);
+  const server = new Server(env, url, options.compiled);
   const result: ChaosResult = {
     seed: options.seed,
     faults: [],
@@ -166,7 +175,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', cli, 'partner', 'create', '--name', 'Chaos', '--email', `chaos-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      [
+        ...command(options.compiled ?? false),
+        'partner',
+        'create',
+        '--name',
+        'Chaos',
+        '--email',
+        `chaos-${randomBytes(3).toString('hex')}@example.test`,
+        '--json',
+      ],
       { cwd: root, env: { ...process.env, ...env } },
     );
     const token = (JSON.parse(stdout) as { api_token: string }).api_token;
@@ -287,6 +305,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await cluster.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A schedule of `kills` SIGKILLs (each mid-talk and mid-delivery) with one other fault after every `every` kills
+ * (terminate, Postgres restart, Redis restart in turn, from a seeded start).
+ */
+export function killSchedule(kills: number, every: number, seed: number): Fault[] {
+  const first = Math.floor(random(seed ^ 0x5eed)() * 3);
+  const others: Fault[] = ['terminate', 'postgres-restart', 'redis-restart'];
+  const out: Fault[] = [];
+  for (let i = 1; i <= kills; i++) {
+    out.push('sigkill');
+    if (i % every === 0) out.push(others[(first + i / every) % others.length]);
+  }
+  return out;
 }
 
 /** A random schedule of `n` faults, half of them SIGKILLs (each mid-talk and mid-delivery). */
