@@ -69,7 +69,7 @@ const saved = cut.map((r) => r.savedAfterReadyMs);
 const bad = cut.filter((r) => r.problems.length > 0);
 if (cut.length) {
   console.log(
-    `\nrecordings cut by a SIGKILL: ${cut.length} checked, ${bad.length} with problems; last track's end vs the kill: p50 ${pct(gaps, 50).toFixed(2)} s, p95 ${pct(gaps, 95).toFixed(2)} s, max ${Math.max(...gaps).toFixed(2)} s; ` +
+    `\nrecordings cut by a SIGKILL: ${cut.length} checked, ${bad.length} with problems (${cut.filter((r) => r.bytesAtKill === 0).length} cut before their capture had written a byte); last track's end vs the kill: p50 ${pct(gaps, 50).toFixed(2)} s, p95 ${pct(gaps, 95).toFixed(2)} s, max ${Math.max(...gaps).toFixed(2)} s; ` +
       `track start after the bot's voice: p50 ${pct(lags, 50).toFixed(1)} s, max ${Math.max(...lags).toFixed(1)} s; finalized after ready: p50 ${pct(saved, 50)} ms, max ${Math.max(...saved)} ms`,
   );
 }

@@ -238,14 +238,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       let readyAt = 0;
       if (fault === 'sigkill') {
         const spokeFrom = live.speakingSince;
+        const bytesAtKill = live.trackBytes(recording);
         await server.kill();
         const killedAt = Date.now();
         await server.start();
         readyAt = Date.now();
-        const checked = await live.checkInterrupted(recording, killedAt, spokeFrom, readyAt);
+        const checked = await live.checkInterrupted(recording, killedAt, spokeFrom, readyAt, bytesAtKill);
         result.interrupted.push(checked);
         log(
-          `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s): mix ${checked.mixS.toFixed(1)} s, tracks ${checked.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${checked.trackEndS.toFixed(1)} s in, started ${checked.startLagS.toFixed(1)} s after the voice came), saved ${checked.savedAfterReadyMs} ms after ready${checked.problems.length ? `; PROBLEMS: ${checked.problems.join('; ')}` : ''}`,
+          `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s): mix ${checked.mixS.toFixed(1)} s, tracks ${checked.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${checked.trackEndS.toFixed(1)} s in, started ${checked.startLagS.toFixed(1)} s after the voice came), saved ${checked.savedAfterReadyMs} ms after ready, ${checked.bytesAtKill} track bytes on disk at the kill${checked.problems.length ? `; PROBLEMS: ${checked.problems.join('; ')}` : ''}`,
         );
       } else if (fault === 'terminate') {
         await cluster.terminate();

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -45,6 +46,11 @@ export interface InterruptedRecording {
   startLagS: number;
   /** ms from the server's return (ready) to the recording finalized (status ready). */
   savedAfterReadyMs: number;
+  /**
+   * Bytes of speaker track files on the server's disk just before the kill: 0 means the capture had
+   * not written anything yet (its ffmpeg not started on a loaded machine), not that the kill lost it.
+   */
+  bytesAtKill: number;
   /** Problems found (empty when the recording is playable and covers the talk to within 2 s of the kill). */
   problems: string[];
 }
@@ -149,7 +155,7 @@ export class LiveTalk {
    * recording to be finalized, downloads its mix and tracks, and checks each plays to the end and
    * lasts as long as the bot spoke before the kill, to within 2 s.
    */
-  async checkInterrupted(id: string, killedAt: number, spokeFrom: number, readyAt: number): Promise<InterruptedRecording> {
+  async checkInterrupted(id: string, killedAt: number, spokeFrom: number, readyAt: number, bytesAtKill: number): Promise<InterruptedRecording> {
     let rec: RecordingRow | undefined;
     await waitFor(
       async () => {
@@ -163,7 +169,7 @@ export class LiveTalk {
     const r = rec as RecordingRow;
     const spokeS = (killedAt - spokeFrom) / 1000;
     const untilKillS = (killedAt - new Date(r.start_time).getTime()) / 1000;
-    const out: InterruptedRecording = { id, spokeS, untilKillS, mixS: 0, trackS: [], trackEndS: 0, startLagS: 0, savedAfterReadyMs, problems: [] };
+    const out: InterruptedRecording = { id, spokeS, untilKillS, mixS: 0, trackS: [], trackEndS: 0, startLagS: 0, savedAfterReadyMs, bytesAtKill, problems: [] };
     if (r.status !== 'ready' || !r.url) {
       out.problems.push(`recording ${id} ${r.status}`);
       return out;
@@ -203,6 +209,19 @@ export class LiveTalk {
       if (!(loud > -30)) out.problems.push(`track ${track.file_name} silent in its last 3 s (${loud} dB)`);
     }
     return out;
+  }
+
+  /** Bytes of the recording's speaker tracks on the server's disk now (local storage under its data directory). */
+  trackBytes(recordingId: string): number {
+    const root = path.join(this.dir, 'recordings');
+    if (!existsSync(root)) return 0;
+    let bytes = 0;
+    for (const partner of readdirSync(root)) {
+      const dir = path.join(root, partner, recordingId);
+      if (!existsSync(dir)) continue;
+      for (const f of readdirSync(dir)) if (f.endsWith('.m4a')) bytes += statSync(path.join(dir, f)).size;
+    }
+    return bytes;
   }
 
   /** Ends the talk (its last recording is finalized) and lets the bot go. */
