@@ -402,6 +402,8 @@ export interface FuzzOptions {
   seed: number;
   requests: number;
   concurrency?: number;
+  /** How long one request may take before it counts as a problem ("no answer"); default 15 s. */
+  timeoutMs?: number;
   /** Who sends; called again (fresh credentials) when a probe finds the caller's own token or session gone. */
   identities: () => Promise<{ identities: Identity[]; ids: IdPool; alive: () => Promise<boolean> }>;
   /** Called every `every` requests (memory samples, progress), with the report so far. */
@@ -462,7 +464,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           headers: { ...identity.headers(req.method), ...req.headers },
           body: typeof req.body === 'string' || req.body === undefined ? req.body : new Uint8Array(req.body),
           redirect: 'manual',
-          signal: AbortSignal.timeout(15_000),
+          signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
         });
         const text = await res.text();
         report.byStatus[res.status] = (report.byStatus[res.status] ?? 0) + 1;
