@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -66,6 +66,8 @@ export function random(seed: number) {
 const root = path.join(import.meta.dirname, '..', '..');
 const cli = path.join(root, 'src', 'cli.ts');
 
+const tied = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', process.execPath] : [process.execPath];
+
 /** How to run the `smalltalk` command: the sources through tsx, or the compiled CLI. */
 const command = (compiled: boolean) => (compiled ? [path.join(root, 'bin', 'smalltalk.js')] : ['--import', 'tsx', cli]);
 
@@ -78,7 +80,9 @@ class Server {
   ) {}
 
   async start() {
-    const child = spawn(process.execPath, [...command(this.compiled), 'serve'], {
+    // Tied to this process (setpriv --pdeathsig): a test runner that kills this process on its
+    // timeout does not leave the server running.
+    const child = spawn(tied[0], [...tied.slice(1), ...command(this.compiled), 'serve'], {
       cwd: root,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'ignore', 'inherit'],
