@@ -3,11 +3,12 @@ import { test } from 'node:test';
 import { runChaos } from './scenario.js';
 import { missingBinaries } from './servers.js';
 
-// The short chaos run: one of each fault while webhooks are delivered (the long one, with 50+
-// SIGKILLs, is bench/chaos/run.ts). Random moments; the seed is printed to replay them.
+// The short chaos run: one of each fault while webhooks are delivered and a talk is live, a host bot
+// speaking and the server recording it (the long one, with 50+ SIGKILLs, is bench/chaos/run.ts).
+// Random moments; the seed is printed to replay them.
 const skip = missingBinaries({ postgres: true, redis: true });
 
-test('chaos: SIGKILL mid-delivery, connections terminated, Postgres and Redis restarted: ready again each time, no webhook lost', {
+test('chaos: SIGKILL mid-talk and mid-delivery, connections terminated, Postgres and Redis restarted: ready again each time, no webhook lost', {
   skip,
   timeout: 600_000,
 }, async () => {
@@ -24,5 +25,16 @@ test('chaos: SIGKILL mid-delivery, connections terminated, Postgres and Redis re
   assert.deepEqual(result.bad, [], 'no 5xx other than our 503');
   assert.deepEqual(result.lost, [], 'no acknowledged webhook lost');
   assert.ok(result.acknowledged >= 10, `${result.acknowledged} events produced`);
+  // The recording the SIGKILL cut: finalized after the restart, playable, as long as the talk up to the kill.
+  assert.equal(result.interrupted.length, 1, 'one recording cut by the SIGKILL');
+  for (const rec of result.interrupted) {
+    process.stderr.write(
+      `# cut recording: ${rec.untilKillS.toFixed(1)} s to the kill, bot spoke ${rec.spokeS.toFixed(1)} s; mix ${rec.mixS.toFixed(1)} s, tracks ${rec.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${rec.trackEndS.toFixed(1)} s in, its start ${rec.startLagS.toFixed(1)} s after the voice came); saved ${rec.savedAfterReadyMs} ms after ready\n`,
+    );
+    assert.deepEqual(rec.problems, [], `recording ${rec.id}`);
+  }
+  // The cut one and the one after the restart (ended with the talk), each announced exactly once.
+  assert.ok(result.saved.length >= 2, `${result.saved.length} recordings`);
+  for (const rec of result.saved) assert.deepEqual([rec.status, rec.events], ['ready', 1], `recording ${rec.id}: ready, recording_saved once`);
   for (const f of result.faults.filter((f) => f.fault !== 'sigkill')) assert.ok(f.readyMs < 30_000, `${f.fault}: ready after ${f.readyMs} ms`);
 });

@@ -1,20 +1,24 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitFor } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { PrivatePostgres, PrivateRedis } from './servers.js';
+import { type InterruptedRecording, LiveTalk } from './talk.js';
 
 /**
  * The chaos scenario, shared by the short test (test/chaos/chaos.test.ts) and the long run
  * (bench/chaos/run.ts): `smalltalk serve` as a child process on our own Postgres and Redis, webhooks
- * produced all along, and a random schedule (seeded, the seed printed) of SIGKILLs of the server
- * mid-delivery, every database connection terminated, Postgres restarted and Redis restarted.
- * After each fault the server must be ready again; at the end every acknowledged webhook must have
- * arrived and no request may have answered a 5xx other than a 503 in our envelope.
+ * produced all along, a live talk with a host bot speaking all along (so the server records it), and a
+ * random schedule (seeded, the seed printed) of SIGKILLs of the server mid-talk and mid-delivery,
+ * every database connection terminated, Postgres restarted and Redis restarted.
+ * After each fault the server must be ready again; after each SIGKILL the recording it cut must be
+ * finalized once the server is back, every track playable and as long as the bot spoke before the
+ * kill (to within 2 s); at the end every acknowledged webhook must have arrived, `recording_saved`
+ * exactly once per recording, and no request may have answered a 5xx other than a 503 in our envelope.
  */
 export type Fault = 'sigkill' | 'terminate' | 'postgres-restart' | 'redis-restart';
 
@@ -22,6 +26,11 @@ export interface ChaosOptions {
   faults: Fault[];
   seed: number;
   log?: (line: string) => void;
+  /**
+   * Run the compiled server (`node bin/smalltalk.js`, which loads dist/ once `npm run build` made it),
+   * as `npm start` does in production, instead of the sources through tsx (the test's default).
+   */
+  compiled?: boolean;
 }
 
 export interface ChaosResult {
@@ -34,6 +43,12 @@ export interface ChaosResult {
   bad: string[];
   answered503: number;
   requests: number;
+  /** Each recording a SIGKILL cut, as checked once the server was back. */
+  interrupted: InterruptedRecording[];
+  /** Every recording of the talk, and how many distinct `recording_saved` events named it. */
+  saved: { id: string; status: string; events: number }[];
+  /** Bots that gave up reconnecting while the server was away (joined again as new ones). */
+  botsReplaced: number;
 }
 
 /** A small seeded PRNG (mulberry32), so that a schedule can be replayed from its printed seed. */
@@ -51,15 +66,23 @@ export function random(seed: number) {
 const root = path.join(import.meta.dirname, '..', '..');
 const cli = path.join(root, 'src', 'cli.ts');
 
+const tied = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', process.execPath] : [process.execPath];
+
+/** How to run the `smalltalk` command: the sources through tsx, or the compiled CLI. */
+const command = (compiled: boolean) => (compiled ? [path.join(root, 'bin', 'smalltalk.js')] : ['--import', 'tsx', cli]);
+
 class Server {
   child: ChildProcess | null = null;
   constructor(
     readonly env: Record<string, string>,
     readonly url: string,
+    readonly compiled = false,
   ) {}
 
   async start() {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+    // Tied to this process (setpriv --pdeathsig): a test runner that kills this process on its
+    // timeout does not leave the server running.
+    const child = spawn(tied[0], [...tied.slice(1), ...command(this.compiled), 'serve'], {
       cwd: root,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -82,7 +105,8 @@ class Server {
           .catch(() => false);
       },
       'the server to be ready',
-      120_000,
+      // A fresh `serve` took over 2 minutes to its first ready on this 2-core machine at load 57.
+      300_000,
     );
   }
 
@@ -123,6 +147,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     WEBHOOK_ALLOW_HTTP: 'true',
     WEBHOOK_TIMEOUT_MS: '1500',
     WEBHOOK_RETRY_SCHEDULE: '0,0.3,0.5,1,1,1,1,1,2,2,2,2,5,5,5,5,5',
+    // The live talk: media on loopback, one SFU worker, no transcription (it would only add load).
+    RTC_LISTEN_IP: '127.0.0.1',
+    SFU_WORKERS: '1',
+    TRANSCRIBE_ENGINE: 'none',
   };
   // Slow answers keep deliveries in flight; some fail (and are retried).
   let flaky = true;
@@ -132,14 +160,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (dice < 0.15) return { status: 500 };
     return { status: 200, delayMs: 50 + Math.floor(rand() * 400) };
   };
-  const server = new Server(env, url);
-  const result: ChaosResult = { seed: options.seed, faults: [], acknowledged: 0, delivered: 0, lost: [], bad: [], answered503: 0, requests: 0 };
+  const server = new Server(env, url, options.compiled);
+  const result: ChaosResult = {
+    seed: options.seed,
+    faults: [],
+    acknowledged: 0,
+    delivered: 0,
+    lost: [],
+    bad: [],
+    answered503: 0,
+    requests: 0,
+    interrupted: [],
+    saved: [],
+    botsReplaced: 0,
+  };
   const acknowledged = new Set<string>();
   let producing = true;
+  let talk: LiveTalk | null = null;
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', cli, 'partner', 'create', '--name', 'Chaos', '--email', `chaos-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      [
+        ...command(options.compiled ?? false),
+        'partner',
+        'create',
+        '--name',
+        'Chaos',
+        '--email',
+        `chaos-${randomBytes(3).toString('hex')}@example.test`,
+        '--json',
+      ],
       { cwd: root, env: { ...process.env, ...env } },
     );
     const token = (JSON.parse(stdout) as { api_token: string }).api_token;
@@ -157,6 +207,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const hook = await call('POST', '/api/v1/partners/webhooks', { url: `${receiver.url}/hook` });
     if (hook.status !== 200) throw new Error(`webhook not created: ${JSON.stringify(hook.body)}`);
     const hookId = hook.body.webhook.id as string;
+    talk = new LiveTalk(call, dataDir, log);
+    await talk.create();
+    const live = talk;
 
     const produce = async () => {
       while (producing) {
@@ -179,14 +232,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const producers = Array.from({ length: 4 }, produce);
 
     for (const [i, fault] of options.faults.entries()) {
-      // A moment while deliveries are in flight.
+      // The bot speaking into a recording (joined again if it gave up while the server was away).
+      const recording = await live.speakingInto();
+      // A moment while deliveries are in flight, the talk recording for 1-4 s more.
       const seen = receiver.received.length;
       await waitFor(() => receiver.received.length >= seen + 3 && receiver.pending > 0, 'deliveries in flight', 60_000);
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(rand() * 500)));
+      await new Promise((resolve) => setTimeout(resolve, 1000 + Math.floor(rand() * 3000)));
       const started = Date.now();
+      let readyAt = 0;
       if (fault === 'sigkill') {
+        const spokeFrom = live.speakingSince;
+        const bytesAtKill = live.trackBytes(recording);
         await server.kill();
+        const killedAt = Date.now();
         await server.start();
+        readyAt = Date.now();
+        const checked = await live.checkInterrupted(recording, killedAt, spokeFrom, readyAt, bytesAtKill);
+        result.interrupted.push(checked);
+        log(
+          `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s): mix ${checked.mixS.toFixed(1)} s, tracks ${checked.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${checked.trackEndS.toFixed(1)} s in, started ${checked.startLagS.toFixed(1)} s after the voice came), saved ${checked.savedAfterReadyMs} ms after ready, ${checked.bytesAtKill} track bytes on disk at the kill${checked.problems.length ? `; PROBLEMS: ${checked.problems.join('; ')}` : ''}`,
+        );
       } else if (fault === 'terminate') {
         await cluster.terminate();
         await server.ready();
@@ -207,12 +272,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           60_000,
         );
       }
-      const readyMs = Date.now() - started;
+      const readyMs = (readyAt || Date.now()) - started;
       result.faults.push({ fault, readyMs });
       log(`${i + 1}/${options.faults.length} ${fault}: ready after ${readyMs} ms (${receiver.received.length} deliveries so far)`);
     }
     producing = false;
     await Promise.all(producers);
+    await live.end();
     flaky = false;
     server.alive();
     const delivered = () => new Set(receiver.received.filter((r) => r.answered !== undefined && r.answered < 300).map((r) => r.json.id));
@@ -223,9 +289,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     result.acknowledged = acknowledged.size;
     result.delivered = got.size;
     result.lost = [...acknowledged].filter((id) => !got.has(id));
+    // Every recording of the talk finalized, and announced exactly once (retries repeat an event's id).
+    await waitFor(
+      async () => (await live.recordings()).every((r) => r.status === 'ready' || r.status === 'failed'),
+      'every recording of the talk finalized',
+      120_000,
+    ).catch(() => {});
+    const recordings = await live.recordings();
+    const announced = (id: string) =>
+      new Set(receiver.received.filter((r) => r.json.event_name === 'recording_saved' && r.json.body.id === id).map((r) => r.json.id)).size;
+    await receiver.until(() => recordings.every((r) => announced(r.id) >= 1), 'recording_saved for every recording', 60_000).catch(() => {});
+    result.saved = (await live.recordings()).map((r) => ({ id: r.id, status: r.status, events: announced(r.id) }));
+    result.botsReplaced = live.replaced;
     return result;
   } finally {
     producing = false;
+    await talk?.end().catch(() => {});
     await server.kill();
     await receiver.close();
     await redis.stop();
@@ -234,7 +313,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
-/** A random schedule of `n` faults, half of them SIGKILLs. */
+/**
+ * A schedule of `kills` SIGKILLs (each mid-talk and mid-delivery) with one other fault after every `every` kills
+ * (terminate, Postgres restart, Redis restart in turn, from a seeded start).
+ */
+export function killSchedule(kills: number, every: number, seed: number): Fault[] {
+  const first = Math.floor(random(seed ^ 0x5eed)() * 3);
+  const others: Fault[] = ['terminate', 'postgres-restart', 'redis-restart'];
+  const out: Fault[] = [];
+  for (let i = 1; i <= kills; i++) {
+    out.push('sigkill');
+    if (i % every === 0) out.push(others[(first + i / every) % others.length]);
+  }
+  return out;
+}
+
+/** A random schedule of `n` faults, half of them SIGKILLs (each mid-talk and mid-delivery). */
 export function schedule(n: number, seed: number): Fault[] {
   const rand = random(seed ^ 0x5eed);
   const kinds: Fault[] = ['sigkill', 'sigkill', 'sigkill', 'terminate', 'postgres-restart', 'redis-restart'];

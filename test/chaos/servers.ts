@@ -161,7 +161,22 @@ export class PrivateRedis {
 
   async start() {
     if (!this.port) this.port = await freePort();
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    // Tied to this process (setpriv --pdeathsig) so that a killed test run does not leave it running.
+    const child = spawn(
+      existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : 'redis-server',
+      [
+        ...(existsSync('/usr/bin/setpriv') ? ['--pdeathsig', 'KILL', 'redis-server'] : []),
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
     this.child = child;
     await waitFor(
       () =>

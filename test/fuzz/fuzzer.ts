@@ -402,10 +402,14 @@ export interface FuzzOptions {
   seed: number;
   requests: number;
   concurrency?: number;
+  /** How long one request may take before it counts as a problem ("no answer"); default 15 s. */
+  timeoutMs?: number;
   /** Who sends; called again (fresh credentials) when a probe finds the caller's own token or session gone. */
   identities: () => Promise<{ identities: Identity[]; ids: IdPool; alive: () => Promise<boolean> }>;
-  /** Called every `every` requests (memory samples, progress). */
-  onProgress?: (done: number) => Promise<void> | void;
+  /** Called every `every` requests (memory samples, progress), with the report so far. */
+  onProgress?: (done: number, report: FuzzReport) => Promise<void> | void;
+  /** Called on each problem as it is found (a long run shows them before it ends). */
+  onProblem?: (problem: { request: string; problem: string }) => void;
   every?: number;
 }
 
@@ -439,6 +443,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     elapsedMs: 0,
   };
   const every = options.every ?? 500;
+  const found = (problem: { request: string; problem: string }) => {
+    report.problems.push(problem);
+    options.onProblem?.(problem);
+  };
   let next = 0;
   let checking: Promise<void> | null = null;
   const worker = async () => {
@@ -456,7 +464,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           headers: { ...identity.headers(req.method), ...req.headers },
           body: typeof req.body === 'string' || req.body === undefined ? req.body : new Uint8Array(req.body),
           redirect: 'manual',
-          signal: AbortSignal.timeout(15_000),
+          signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
         });
         const text = await res.text();
         report.byStatus[res.status] = (report.byStatus[res.status] ?? 0) + 1;
@@ -467,19 +475,19 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
           // pages and files
         }
         const problem = problemWith(res.status, res.headers, text);
-        if (problem) report.problems.push({ request: label, problem });
+        if (problem) found({ request: label, problem });
         if (res.status < 300 && req.path.startsWith('/api/')) {
           // An id the request itself sent in its body may come back as a value (a name, say).
           const sent = typeof req.body === 'string' ? req.body : '';
           const leaked = identity.mustNotSee?.find((id) => text.includes(id) && !sent.includes(id));
-          if (leaked) report.problems.push({ request: label, problem: `another partner's id ${leaked} in a ${res.status} answer` });
+          if (leaked) found({ request: label, problem: `another partner's id ${leaked} in a ${res.status} answer` });
         }
       } catch (err) {
         // The client refusing to send (a header it finds invalid) is not the server's fault;
         // the server dropping the connection is.
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
         if (!/ERR_INVALID|UND_ERR_REQ_CONTENT_LENGTH_MISMATCH|ERR_INVALID_URL/.test(cause) && !(err instanceof TypeError && !cause)) {
-          report.problems.push({ request: label, problem: `no answer: ${(err as Error).message} ${cause}` });
+          found({ request: label, problem: `no answer: ${(err as Error).message} ${cause}` });
         }
       }
       report.requests++;
@@ -489,7 +497,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
             who = await options.identities();
             report.reprovisioned++;
           }
-          await options.onProgress?.(n + 1);
+          report.elapsedMs = Math.round(performance.now() - started);
+          await options.onProgress?.(n + 1, report);
         })().finally(() => {
           checking = null;
         });
