@@ -143,7 +143,7 @@ export function publicLiveRoutes() {
 
     // The page before joining polls this: who is there now, without joining the media.
     app.get('/t/:code/present', { schema: presentSchema }, async (request, reply) => {
-      const talk = await services.talks.repo.byShortCode(request.params.code);
+      const talk = await services.talks.byShortCode(request.params.code);
       if (!talk) throw new AppError('not_found', 'no talk at this address');
       reply.header('cache-control', 'no-store');
       return { present: await presentPeople(services.live as LiveRooms, talk), error: null };

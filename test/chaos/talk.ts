@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration } from '../../src/recordings/media.js';
+import { probeDuration } from '../../src/platform/media.js';
 import { waitFor } from '../helpers.js';
 import { speechWav } from '../live/media.js';
 import { maxVolume } from '../recording/media.js';
