@@ -449,6 +449,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
   let next = 0;
   let checking: Promise<void> | null = null;
+  /** Another partner's ids a write of this run sent and had accepted (they may be stored as text). */
+  const storedAsText = new Set<string>();
   const worker = async () => {
     for (;;) {
       if (checking) await checking;
@@ -476,12 +478,15 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         }
         const problem = problemWith(res.status, res.headers, text);
         if (problem) found({ request: label, problem });
+        const sent = typeof req.body === 'string' ? req.body : '';
         if (res.status < 300 && req.path.startsWith('/api/')) {
-          // An id the request itself sent in its body may come back as a value (a name, say).
-          const sent = typeof req.body === 'string' ? req.body : '';
-          const leaked = identity.mustNotSee?.find((id) => text.includes(id) && !sent.includes(id));
+          // An id the request itself sent in its body may come back as a value (a name, say); so
+          // may one an earlier request stored as a name or description. Such an id is a leak only
+          // where the answer gives it as an id (`id`, `talk_id`, `talk_ids`...).
+          const leaked = identity.mustNotSee?.find((id) => text.includes(id) && !sent.includes(id) && (!storedAsText.has(id) || givenAsId(text, id)));
           if (leaked) found({ request: label, problem: `another partner's id ${leaked} in a ${res.status} answer` });
         }
+        if (res.status < 300 && req.method !== 'GET') for (const id of identity.mustNotSee ?? []) if (sent.includes(id)) storedAsText.add(id);
       } catch (err) {
         // The client refusing to send (a header it finds invalid) is not the server's fault;
         // the server dropping the connection is.
@@ -508,4 +513,22 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
   report.elapsedMs = Math.round(performance.now() - started);
   return report;
+}
+
+/** Whether `id` is a value of an id field (`id`, `*_id`, `*_ids`) anywhere in a JSON answer. */
+export function givenAsId(text: string, id: string): boolean {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return true; // not JSON: no field to tell it by, so count it
+  }
+  const walk = (value: unknown, key: string): boolean => {
+    const idKey = /(^|_)ids?$/.test(key);
+    if (typeof value === 'string') return idKey && value === id;
+    if (Array.isArray(value)) return value.some((v) => walk(v, key));
+    if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => walk(v, k));
+    return false;
+  };
+  return walk(body, '');
 }
