@@ -158,11 +158,8 @@ describe('the replay page', () => {
     await page.waitForURL(new RegExp(`/dashboard/o/${p.partnerId}/recordings/${rec.id}$`));
     await page.getByRole('button', { name: /Play from 0:50/ }).click();
     await page.locator('.transcript li.current', { hasText: 'Nearly done' }).waitFor();
-    await page.getByLabel('Search the transcript').fill('compost');
-    await page.getByRole('status').filter({ hasText: '1 of 4 lines' }).waitFor();
     assert.ok((await audio()).src.includes('sig='), 'the dashboard plays the signed link');
     await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).pause());
-    assert.ok((await page.getByRole('link', { name: 'Download subtitles (.srt)' }).count()) === 1);
     // Someone of another partner, signed in, gets no link.
     await context.clearCookies();
   });

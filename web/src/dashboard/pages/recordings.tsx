@@ -1,9 +1,16 @@
-import { useMemo, useState } from 'preact/hooks';
-import { type Download, TranscriptPlayer, clock } from '../../replay/player';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { type Partner, type Recording, type Segment, type Talk, call } from '../api';
 import { Link, navigate } from '../router';
 import { orgPath } from '../session';
 import { ConfirmButton, Empty, FormAlert, type FormError, Loading, SelectField, formatTime, toFormError, useLoad } from '../ui';
+
+const clock = (s: number) => {
+  const t = Math.max(0, Math.floor(s));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const sec = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+};
 
 const vttTime = (s: number) => {
   const ms = Math.round(s * 1000);
@@ -13,12 +20,6 @@ const vttTime = (s: number) => {
 
 export function transcriptText(segments: Segment[]): string {
   return segments.map((s) => `[${clock(s.start)}] ${s.speaker.name}: ${s.text}`).join('\n') + '\n';
-}
-
-const srtTime = (s: number) => vttTime(s).replace('.', ',');
-
-export function transcriptSrt(segments: Segment[]): string {
-  return segments.map((s, i) => `${i + 1}\n${srtTime(s.start)} --> ${srtTime(s.end)}\n${s.speaker.name}: ${s.text}\n`).join('\n');
 }
 
 export function transcriptVtt(segments: Segment[]): string {
@@ -72,6 +73,8 @@ export function RecordingsPage({ partner, talkId }: { partner: Partner; talkId: 
 export function RecordingDetail({ partner, id }: { partner: Partner; id: string }) {
   const p = { partner: partner.id };
   const rec = useLoad(() => call<{ recording: Recording }>('GET', `/api/v1/partners/recordings/${id}`, undefined, p), [partner.id, id]);
+  const audio = useRef<HTMLAudioElement>(null);
+  const [now, setNow] = useState(0);
   const [error, setError] = useState<FormError | null>(null);
   const r = rec.data?.recording;
   const files = useMemo(() => {
@@ -80,60 +83,103 @@ export function RecordingDetail({ partner, id }: { partner: Partner; id: string 
     return {
       txt: URL.createObjectURL(new Blob([transcriptText(segments)], { type: 'text/plain' })),
       vtt: URL.createObjectURL(new Blob([transcriptVtt(segments)], { type: 'text/vtt' })),
-      srt: URL.createObjectURL(new Blob([transcriptSrt(segments)], { type: 'application/x-subrip' })),
     };
   }, [r?.transcription]);
   if (!r) return <Loading error={rec.error} />;
   const base = r.file_name.replace(/\.[^.]+$/, '');
-  const downloads: Download[] = [
-    ...(r.url ? [{ label: `Download ${r.file_name}`, href: r.url, download: r.file_name }] : []),
-    ...(files
-      ? [
-          { label: 'Download transcript (.txt)', href: files.txt, download: `${base}-transcript.txt` },
-          { label: 'Download subtitles (.vtt)', href: files.vtt, download: `${base}-transcript.vtt` },
-          { label: 'Download subtitles (.srt)', href: files.srt, download: `${base}-transcript.srt` },
-        ]
-      : []),
-  ];
   return (
     <>
       <h1>Recording of {formatTime(r.start_time)}</h1>
-      <TranscriptPlayer
-        audioUrl={r.url}
-        lines={r.transcription?.segments.map((s) => ({ start: s.start, end: s.end, text: s.text, speaker: s.speaker.name })) ?? null}
-        downloads={downloads}
-        transcriptNote={r.url ? 'No transcript yet. It appears here once transcription finishes.' : `The file is not ready (${r.status}).`}
-      >
-        <SelectField
-          label="Who may download"
-          name="share_permission"
-          value={r.share_permission}
-          onValue={async (v) => {
-            setError(null);
-            try {
-              await call('PATCH', `/api/v1/partners/recordings/${r.id}`, { share_permission: v }, p);
-              rec.reload();
-            } catch (err) {
-              setError(toFormError(err));
-            }
-          }}
-          options={[
-            ['private', 'Private: signed, expiring links only'],
-            ['public', "Public: anyone with the link, and a replay page at the talk's short URL"],
-          ]}
-          error={error}
-        />
-        <FormAlert error={error} fields={['share_permission']} />
-        <ConfirmButton
-          label="Delete recording"
-          what=""
-          confirm="The files and transcript are deleted for good."
-          onConfirm={async () => {
-            await call('DELETE', `/api/v1/partners/recordings/${r.id}`, undefined, p);
-            navigate(`${orgPath(partner.id, 'recordings')}?talk_id=${r.talk_id}`);
-          }}
-        />
-      </TranscriptPlayer>
+      <div class="player-layout">
+        <section class="card" aria-labelledby="player">
+          <h2 id="player">Listen</h2>
+          {r.url ? (
+            // biome-ignore lint/a11y/useMediaCaption: the transcript beside the player is the caption track
+            <audio ref={audio} controls preload="metadata" src={r.url} onTimeUpdate={(e) => setNow((e.target as HTMLAudioElement).currentTime)} />
+          ) : (
+            <p class="muted">The file is not ready ({r.status}).</p>
+          )}
+          <ul class="plain downloads">
+            {r.url && (
+              <li>
+                <a href={r.url} download={r.file_name}>
+                  Download {r.file_name}
+                </a>
+              </li>
+            )}
+            {files && (
+              <>
+                <li>
+                  <a href={files.txt} download={`${base}-transcript.txt`}>
+                    Download transcript (.txt)
+                  </a>
+                </li>
+                <li>
+                  <a href={files.vtt} download={`${base}-transcript.vtt`}>
+                    Download subtitles (.vtt)
+                  </a>
+                </li>
+              </>
+            )}
+          </ul>
+          <SelectField
+            label="Who may download"
+            name="share_permission"
+            value={r.share_permission}
+            onValue={async (v) => {
+              setError(null);
+              try {
+                await call('PATCH', `/api/v1/partners/recordings/${r.id}`, { share_permission: v }, p);
+                rec.reload();
+              } catch (err) {
+                setError(toFormError(err));
+              }
+            }}
+            options={[
+              ['private', 'Private: signed, expiring links only'],
+              ['public', 'Public: anyone with the link'],
+            ]}
+            error={error}
+          />
+          <FormAlert error={error} fields={['share_permission']} />
+          <ConfirmButton
+            label="Delete recording"
+            what=""
+            confirm="The files and transcript are deleted for good."
+            onConfirm={async () => {
+              await call('DELETE', `/api/v1/partners/recordings/${r.id}`, undefined, p);
+              navigate(`${orgPath(partner.id, 'recordings')}?talk_id=${r.talk_id}`);
+            }}
+          />
+        </section>
+        <section class="card transcript" aria-labelledby="transcript">
+          <h2 id="transcript">Transcript</h2>
+          {!r.transcription ? (
+            <p class="muted">No transcript yet. It appears here once transcription finishes.</p>
+          ) : (
+            <ol class="plain">
+              {r.transcription.segments.map((s, i) => (
+                <li key={i} class={now >= s.start && now < s.end ? 'current' : undefined}>
+                  <button
+                    type="button"
+                    class="link"
+                    aria-label={`Play from ${clock(s.start)}`}
+                    onClick={() => {
+                      if (!audio.current) return;
+                      audio.current.currentTime = s.start;
+                      setNow(s.start);
+                      audio.current.play().catch(() => {});
+                    }}
+                  >
+                    {clock(s.start)}
+                  </button>{' '}
+                  <strong class="speaker">{s.speaker.name}</strong> <span>{s.text}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+      </div>
     </>
   );
 }
