@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { toneMp4 } from '../recording/media.js';
 import { ensureWebBuilt, launchChromium } from './chromium.js';
 
 /** A request for a recording file as the server saw it, and the status it answered. */
@@ -57,23 +56,7 @@ describe('dashboard recording player in Chromium: seeking by Range requests', ()
     // Ten minutes of audio at 128 kb/s (about 9.6 MB), finalized with its index at the front as the mixer does.
     const storageKey = `${p.partnerId}/${talkId}/20301204.mp4`;
     const file = t.services.recordings.storage.localPath(storageKey);
-    mkdirSync(path.dirname(file), { recursive: true });
-    execFileSync('ffmpeg', [
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=frequency=330:beep_factor=4:duration=${LENGTH}`,
-      '-c:a',
-      'aac',
-      '-b:a',
-      '128k',
-      '-movflags',
-      '+faststart',
-      '-y',
-      file,
-    ]);
+    toneMp4(file, LENGTH, { bitrate: '128k', beeps: true });
     size = statSync(file).size;
     await t.services.recordings.storage.commit(storageKey);
     const rec = await t.services.recordings.repo.insert(t.services.db.db, p.partnerId, {

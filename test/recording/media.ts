@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -213,4 +213,26 @@ export function spokenBy(transcription: { segments: { text: string; speaker: { n
     .filter((s) => s.speaker.name === name)
     .map((s) => s.text)
     .join(' ');
+}
+
+/** A 330 Hz tone of `seconds` as AAC in an mp4 with its index at the front, as the mixer finalizes a recording. */
+export function toneMp4(file: string, seconds: number, options: { bitrate?: string; beeps?: boolean } = {}): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const source = `sine=frequency=330${options.beeps ? ':beep_factor=4' : ''}:duration=${seconds}`;
+  execFileSync('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    source,
+    '-c:a',
+    'aac',
+    '-b:a',
+    options.bitrate ?? '48k',
+    '-movflags',
+    '+faststart',
+    '-y',
+    file,
+  ]);
 }

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { statSync } from 'node:fs';
 import type { Recording } from '../../src/platform/db/schema.js';
 import type { TestApp, TestPartner } from '../helpers.js';
+import { toneMp4 } from '../recording/media.js';
 
 /** A transcript of four lines over the first minute, two speakers. */
 export const LINES = [
@@ -25,23 +24,7 @@ export async function addRecording(
   const name = `${Date.now()}-${Math.floor(Math.random() * 1e6)}.mp4`;
   const storageKey = `${p.partnerId}/${talkId}/${name}`;
   const file = t.services.recordings.storage.localPath(storageKey);
-  mkdirSync(path.dirname(file), { recursive: true });
-  execFileSync('ffmpeg', [
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=330:duration=60',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '48k',
-    '-movflags',
-    '+faststart',
-    '-y',
-    file,
-  ]);
+  toneMp4(file, 60);
   await t.services.recordings.storage.commit(storageKey);
   const segments = LINES.map((l) => ({ start: l.start, end: l.end, text: l.text, speaker: { user_id: null, username: null, name: l.speaker } }));
   return t.services.recordings.repo.insert(t.services.db.db, p.partnerId, {

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
 import { remindersOf } from '../../src/reminders/feature.js';
 import { ensureWebBuilt, launchChromium } from '../dashboard/chromium.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
