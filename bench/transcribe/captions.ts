@@ -2,8 +2,8 @@
 // database, job queue), with the RTP stand-in room of test/recording/captions.test.ts: two speakers
 // each play a Festival talk of many phrases as real-time Opus RTP, at the same time.
 //   - caption latency: phrase end -> caption broadcast to the room, p50/p95 over every phrase.
-//     "sent": phrase end = when the sender played the phrase's last sample (sender start + the
-//     phrase's end offset in the WAV; the sender's own start-up delay counts against us).
+//     "sent": phrase end = when the sender played the phrase's last sample (the sender's first RTP
+//     packet, seen by a relay in this process, + the phrase's end offset in the WAV).
 //     "arrived": phrase end = when that audio reached the recognizer (what LiveCaptions records).
 //   - transcript readiness: talk end -> transcript stored (transcription_ready emitted), as a
 //     fraction of the talk's duration; also talk end -> recording ready.
@@ -13,6 +13,7 @@
 //   N phrases per speaker (default 12), T talks at once (default 1) of S speakers speaking at the same
 //   time (default 2; 1 is an ordinary talk, one person speaking); librivox: the utterances in
 //   /usr/share/pocketsphinx/test/data/librivox instead of Festival speech.
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,10 +67,24 @@ class TimedRoom extends RtpTestRoom {
   readonly broadcastAt: { participantId: string; text: string; at: number }[] = [];
   /** Interim text (the words so far of a phrase being spoken), kept apart from captions. */
   readonly interimAt: { participantId: string; text: string; at: number }[] = [];
+  /**
+   * The sender's RTP goes through a relay here, which notes when its first packet came out: the
+   * phrase ends are counted from then, not from when the sender ffmpeg was spawned (its own start-up,
+   * 0.1-2 s on a busy machine, is the test's and not the server's). The relay only forwards.
+   */
   override async tapSpeaker(talkId: string, participantId: string, target: RtpTarget) {
-    const stop = await super.tapSpeaker(talkId, participantId, target);
-    if (!this.senderStarted.has(`${participantId}:${target.port}`)) this.senderStarted.set(`${participantId}:${target.port}`, Date.now());
-    return stop;
+    const key = `${participantId}:${target.port}`;
+    const relay = dgram.createSocket('udp4');
+    relay.on('message', (packet) => {
+      if (!this.senderStarted.has(key)) this.senderStarted.set(key, Date.now());
+      relay.send(packet, target.port, target.host);
+    });
+    await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));
+    const stop = await super.tapSpeaker(talkId, participantId, { ...target, host: '127.0.0.1', port: relay.address().port });
+    return async () => {
+      await stop();
+      relay.close();
+    };
   }
   override broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }) {
     if (caption.interim) {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Talk } from '../../src/platform/db/schema.js';
@@ -10,17 +10,34 @@ import type { TestApp } from '../helpers.js';
 
 const cacheDir = path.join(os.tmpdir(), 'smalltalk-speech-cache');
 
-/** Festival's slt HTS voice saying `text` (cached per text): a real 16 kHz WAV of speech. */
-export async function speech(text: string): Promise<string> {
+const synthesizing = new Map<string, Promise<string>>();
+
+/**
+ * Festival's slt HTS voice saying `text` (cached per text): a real 16 kHz WAV of speech. The same
+ * text asked for twice at once is made once, and the file appears whole (written aside, then renamed).
+ */
+export function speech(text: string): Promise<string> {
   mkdirSync(cacheDir, { recursive: true });
   const name = createHash('sha1').update(text).digest('hex').slice(0, 16);
   const wav = path.join(cacheDir, `${name}.wav`);
-  if (existsSync(wav)) return wav;
-  const txt = path.join(cacheDir, `${name}.txt`);
-  writeFileSync(txt, `${text}\n`);
-  await run('text2wave', ['-eval', '(voice_cmu_us_slt_arctic_hts)', txt, '-o', `${wav}.tmp.wav`]);
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', `${wav}.tmp.wav`, '-ar', '16000', '-ac', '1', wav]);
-  return wav;
+  if (existsSync(wav)) return Promise.resolve(wav);
+  const pending = synthesizing.get(wav);
+  if (pending) return pending;
+  const made = (async () => {
+    const scratch = path.join(cacheDir, `${name}.${process.pid}.${randomUUID()}`);
+    writeFileSync(`${scratch}.txt`, `${text}\n`);
+    try {
+      await run('text2wave', ['-eval', '(voice_cmu_us_slt_arctic_hts)', `${scratch}.txt`, '-o', `${scratch}.raw.wav`]);
+      await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', `${scratch}.raw.wav`, '-ar', '16000', '-ac', '1', `${scratch}.wav`]);
+      renameSync(`${scratch}.wav`, wav);
+    } finally {
+      for (const f of [`${scratch}.txt`, `${scratch}.raw.wav`, `${scratch}.wav`]) rmSync(f, { force: true });
+      synthesizing.delete(wav);
+    }
+    return wav;
+  })();
+  synthesizing.set(wav, made);
+  return made;
 }
 
 /**
