@@ -11,7 +11,7 @@ export async function themeRoutes(app: App, { themes }: Services) {
   }));
 
   app.get('/api/v1/partners/themes', { schema: listThemesSchema }, async (request) => {
-    const result = await themes.list(request.partner.partnerId, request.query.limit, request.query.cursor);
+    const result = await themes.list(request.partner.partnerId, request.query);
     return { themes: result.items.map((t) => themes.toJson(t)), next_cursor: result.next_cursor, error: null };
   });
 

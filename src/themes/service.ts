@@ -1,17 +1,22 @@
 import type { Db } from '../platform/db/index.js';
 import type { Theme } from '../platform/db/schema.js';
 import { notFound, validation } from '../platform/errors.js';
-import { afterCursor, iso, isUuid, page } from '../platform/http.js';
+import { iso, page, pageSize } from '../platform/http.js';
 import { contrastProblems } from './contrast.js';
+import { ThemesRepository } from './repository.js';
 import type { CreateThemeInput, ThemeJson, UpdateThemeInput } from './schemas.js';
 
 /** Themes of a partner's talk pages (colors, logo, background). Every method takes the partner id first. */
 export class ThemesService {
+  private readonly repo: ThemesRepository;
+
   constructor(
-    private readonly db: Db,
+    db: Db,
     /** Called when a change here changed the partner's talks too. */
     private readonly talksChanged: (partnerId: string) => void = () => {},
-  ) {}
+  ) {
+    this.repo = new ThemesRepository(db);
+  }
 
   toJson(theme: Theme): ThemeJson {
     return {
@@ -27,45 +32,32 @@ export class ThemesService {
   }
 
   async get(partnerId: string, themeId: string): Promise<Theme> {
-    const theme = isUuid(themeId)
-      ? await this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId).where('id', '=', themeId).executeTakeFirst()
-      : undefined;
+    const theme = await this.repo.get(partnerId, themeId);
     if (!theme) throw notFound('theme');
     return theme;
   }
 
   /** For the talk page: the theme, or null (default theme) when it is gone. */
-  getForPage(partnerId: string, themeId: string): Promise<Theme | null> {
-    return this.get(partnerId, themeId).catch(() => null);
+  async getForPage(partnerId: string, themeId: string): Promise<Theme | null> {
+    return (await this.repo.get(partnerId, themeId)) ?? null;
   }
 
-  async list(partnerId: string, limit = 50, cursor?: string) {
-    let query = this.db.selectFrom('themes').selectAll().where('partner_id', '=', partnerId);
-    const after = afterCursor(cursor, 'created_at', 'asc');
-    if (after) query = query.where(after);
-    const rows = await query
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(limit + 1)
-      .execute();
-    return page(rows, limit, (t) => [iso(t.created_at), t.id]);
+  /** A page when asked for one (`limit` or `cursor`), else every theme, as the other lists. */
+  async list(partnerId: string, query: { limit?: number; cursor?: string }) {
+    const limit = pageSize(query);
+    return page(await this.repo.list(partnerId, limit, query.cursor), limit, (t) => [iso(t.created_at), t.id]);
   }
 
   create(partnerId: string, input: CreateThemeInput): Promise<Theme> {
     checkImageUrl(input.logo_url, 'logo_url');
     checkImageUrl(input.background_url, 'background_url');
     checkContrast(input.colors ?? {});
-    return this.db
-      .insertInto('themes')
-      .values({
-        partner_id: partnerId,
-        name: input.name.trim(),
-        colors: JSON.stringify(input.colors ?? {}),
-        logo_url: input.logo_url ?? null,
-        background_url: input.background_url ?? null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return this.repo.insert(partnerId, {
+      name: input.name.trim(),
+      colors: JSON.stringify(input.colors ?? {}),
+      logo_url: input.logo_url ?? null,
+      background_url: input.background_url ?? null,
+    });
   }
 
   async update(partnerId: string, themeId: string, input: UpdateThemeInput): Promise<Theme> {
@@ -73,18 +65,18 @@ export class ThemesService {
     checkImageUrl(input.logo_url, 'logo_url');
     checkImageUrl(input.background_url, 'background_url');
     if (input.colors !== undefined) checkContrast(input.colors);
-    const changes: Record<string, unknown> = { updated_at: new Date() };
-    if (input.name !== undefined) changes.name = input.name.trim();
-    if (input.colors !== undefined) changes.colors = JSON.stringify(input.colors);
-    if (input.logo_url !== undefined) changes.logo_url = input.logo_url;
-    if (input.background_url !== undefined) changes.background_url = input.background_url;
-    return this.db.updateTable('themes').set(changes).where('partner_id', '=', partnerId).where('id', '=', themeId).returningAll().executeTakeFirstOrThrow();
+    const theme = await this.repo.update(partnerId, themeId, {
+      ...(input.name !== undefined && { name: input.name.trim() }),
+      ...(input.colors !== undefined && { colors: JSON.stringify(input.colors) }),
+      ...(input.logo_url !== undefined && { logo_url: input.logo_url }),
+      ...(input.background_url !== undefined && { background_url: input.background_url }),
+    });
+    if (!theme) throw notFound('theme');
+    return theme;
   }
 
   async delete(partnerId: string, themeId: string): Promise<Theme> {
-    const theme = isUuid(themeId)
-      ? await this.db.deleteFrom('themes').where('partner_id', '=', partnerId).where('id', '=', themeId).returningAll().executeTakeFirst()
-      : undefined;
+    const theme = await this.repo.delete(partnerId, themeId);
     if (!theme) throw notFound('theme');
     this.talksChanged(partnerId);
     return theme;

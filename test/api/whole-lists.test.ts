@@ -5,7 +5,8 @@ import { type TestApp, type TestPartner, api, createPartner, startApp } from '..
 
 /**
  * The API doc shows the talk, recording and group lists whole, and partners' clients were written
- * to it: without `limit` or `cursor` a list has every row; pages only when asked for.
+ * to it: without `limit` or `cursor` a list has every row; pages only when asked for. Themes (ours,
+ * not the doc's) list the same way.
  */
 describe('lists without limit or cursor are whole', () => {
   let t: TestApp;
@@ -21,6 +22,7 @@ describe('lists without limit or cursor are whole', () => {
       await sql`insert into talks (partner_id, name, short_code)
         select ${partner}::uuid, 'talk ' || g, ${partner.slice(0, 8)} || '-' || g from generate_series(1, ${count}) g`.execute(db);
       await sql`insert into groups (partner_id, name, rank) select ${partner}::uuid, 'group ' || g, g from generate_series(1, ${count}) g`.execute(db);
+      await sql`insert into themes (partner_id, name) select ${partner}::uuid, 'theme ' || g from generate_series(1, ${count}) g`.execute(db);
       await sql`insert into recordings (partner_id, talk_id, file_name, storage_key)
         select partner_id, id, 'r.webm', 'k/' || id from talks where partner_id = ${partner}::uuid`.execute(db);
     }
@@ -31,6 +33,7 @@ describe('lists without limit or cursor are whole', () => {
     ['/api/v1/partners/talks', 'talks'],
     ['/api/v1/partners/recordings', 'recordings'],
     ['/api/v1/partners/groups', 'groups'],
+    ['/api/v1/partners/themes', 'themes'],
   ] as const) {
     test(`${path}: every row without limit or cursor; pages of the asked size with limit; 50 with a cursor alone`, async () => {
       const whole = await api(t, 'GET', path, { token: p.token });
