@@ -6,35 +6,9 @@ import { test } from 'node:test';
 /**
  * The import rules of docs/architecture.md, checked on the source: `platform/` imports no feature,
  * no feature imports another's repository or reaches through another's service to its `.repo`,
- * and the import graph has no circles beyond the ones still listed below (each to be removed by the
- * redesign; the test also fails when a listed one has gone, so the list only shrinks).
+ * nothing below the composition root (compose.ts) imports it, and the import graph has no circles.
  */
 const SRC = path.resolve(import.meta.dirname);
-
-/**
- * Files still in the one import circle left: services.ts both declares `Services` (what features
- * take) and installs the features (features.ts), which import that type back. Issue 17, item 1.
- * (reminders/ and replays/ were written on the same installer pattern in parallel with this test.)
- */
-const KNOWN_CIRCLES = new Set<string>([
-  'captions/captioner.ts',
-  'captions/feature.ts',
-  'captions/routes.ts',
-  'dashboard/feature.ts',
-  'dashboard/participants.ts',
-  'dashboard/routes.ts',
-  'features.ts',
-  'recordings/feature.ts',
-  'recordings/recorder.ts',
-  'reminders/feature.ts',
-  'replays/feature.ts',
-  'replays/page.ts',
-  'rooms/index.ts',
-  'rooms/routes.ts',
-  'rooms/signalling.ts',
-  'services.ts',
-  'webhooks/index.ts',
-]);
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -88,7 +62,7 @@ test("no code reaches through another feature's service to its repository", () =
   assert.deepEqual(bad, []);
 });
 
-test('the import graph has no circles (beyond the known ones, which only shrink)', () => {
+test('the import graph has no circles', () => {
   // Tarjan's strongly connected components: a component of more than one file is a circle.
   let index = 0;
   const stack: string[] = [];
@@ -117,9 +91,10 @@ test('the import graph has no circles (beyond the known ones, which only shrink)
     }
   };
   for (const v of graph.keys()) if (!meta.has(v)) visit(v);
-  const inCircles = new Set(circles.flat());
-  const added = [...inCircles].filter((f) => !KNOWN_CIRCLES.has(f)).sort();
-  const gone = [...KNOWN_CIRCLES].filter((f) => !inCircles.has(f)).sort();
-  assert.deepEqual(added, [], `new files in an import circle:\n${circles.map((c) => c.join(', ')).join('\n')}`);
-  assert.deepEqual(gone, [], 'these files are no longer in a circle: remove them from KNOWN_CIRCLES');
+  assert.deepEqual(circles, [], `files in an import circle:\n${circles.map((c) => c.join(', ')).join('\n')}`);
+});
+
+test('only the entry points import the composition root', () => {
+  const importers = [...graph].filter(([, targets]) => targets.includes('compose.ts')).map(([file]) => file);
+  assert.deepEqual(importers.sort(), ['cli.ts', 'server.ts']);
 });

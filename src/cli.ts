@@ -2,7 +2,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Command, ConfigError, type Config, loadConfig } from './platform/config.js';
 import { DataDirInUseError, migrate, openDatabase } from './platform/db/index.js';
-import { closeServices, createCommandServices } from './services.js';
+import { closeServices, createCommandServices } from './compose.js';
+import type { Services } from './services.js';
 import { botCommand, botUsage } from './bot/cli.js';
 import { loadtestCommand } from './bot/loadtest.js';
 import { webhookCommand, webhookUsage } from './webhooks/cli.js';
@@ -25,7 +26,7 @@ Configuration comes from the environment (see docs/configuration.md).
 With the embedded database, commands other than serve need the server stopped (PGlite is one process).`;
 
 /** Extra commands features add (webhook, bot, loadtest). */
-export const commands: Record<string, Command> = { webhook: webhookCommand, bot: botCommand, loadtest: loadtestCommand };
+export const commands: Record<string, Command<Services>> = { webhook: webhookCommand, bot: botCommand, loadtest: loadtestCommand };
 const commandUsage: Record<string, string> = { webhook: webhookUsage, bot: botUsage };
 
 /** The usage line of `command sub` (or of `command`), without its description. */
@@ -47,7 +48,7 @@ function print(json: boolean, value: unknown, text: string) {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
 
-async function withServices<T>(config: Config, fn: (s: Awaited<ReturnType<typeof createCommandServices>>) => Promise<T>): Promise<T> {
+async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
   const services = await createCommandServices(config);
   try {
     return await fn(services);
@@ -148,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
           return await extra(
             [sub, ...rest].filter((a) => a !== undefined),
             config,
+            (work) => withServices(config(), work),
           );
       }
     }

@@ -1,7 +1,7 @@
 import { buildApp } from './app.js';
 import type { Config } from './platform/config.js';
 import { isDatabaseUnavailable, redactUrl } from './platform/db/index.js';
-import { closeServices, createLogger, createServices, startBackground } from './services.js';
+import { closeServices, createLogger, createServices, startBackground } from './compose.js';
 
 /** Starts the whole server (embedded or scaled, per config) and stops it cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<void> {

@@ -9,7 +9,8 @@ import { buildApp } from '../src/app.js';
 import type { App } from '../src/platform/http.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import { roomSocketUrl } from '../src/rooms/protocol.js';
-import { type Services, closeServices, createServices, startBackground } from '../src/services.js';
+import { closeServices, createServices, startBackground } from '../src/compose.js';
+import type { Services } from '../src/services.js';
 
 /**
  * Tests run against the real app over HTTP, on real PGlite (default) or on the real Postgres

@@ -2,7 +2,7 @@
 // Fastify route as the baseline, in its own process so the load generator does not share its loop.
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
-import { createServices, startBackground } from '../../src/services.js';
+import { createServices, startBackground } from '../../src/compose.js';
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '1000000000' });
 const services = await createServices(config, { inMemory: config.dbKind === 'pglite' });

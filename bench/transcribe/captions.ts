@@ -144,7 +144,7 @@ async function main() {
   const room = new TimedRoom();
   const t = await startApp({ background: false });
   t.services.live = room;
-  const { startBackground } = await import('../../src/services.js');
+  const { startBackground } = await import('../../src/compose.js');
   await startBackground(t.services);
   try {
     const p = await createPartner(t, 'Bench');

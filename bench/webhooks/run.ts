@@ -16,7 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../../src/platform/config.js';
-import { type Services, closeServices, createServices, startBackground } from '../../src/services.js';
+import { closeServices, createServices, startBackground } from '../../src/compose.js';
+import type { Services } from '../../src/services.js';
 
 const { values } = parseArgs({
   options: {

@@ -1,4 +1,4 @@
-import type { FeatureInstaller } from '../features.js';
+import type { FeatureInstaller } from '../services.js';
 import { participantRoutes } from './participants.js';
 import { dashboardRoutes } from './routes.js';
 

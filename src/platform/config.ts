@@ -204,5 +204,9 @@ function embeddedSecret(config: Config): string {
 }
 export const configKeys = Object.keys(EnvSchema.properties);
 
-/** A `smalltalk` subcommand a feature adds: its arguments and the config (parsed when first asked for); resolves to the exit code. */
-export type Command = (args: string[], config: () => Config) => Promise<number>;
+/**
+ * A `smalltalk` subcommand a feature adds: its arguments, the config (parsed when first asked for)
+ * and, for a command that needs the app's services (`S`), a way to have them opened around its work
+ * and closed after (the CLI owns that: a feature never builds the app itself); resolves to the exit code.
+ */
+export type Command<S = never> = (args: string[], config: () => Config, withServices: <T>(work: (services: S) => Promise<T>) => Promise<T>) => Promise<number>;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../platform/config.js';
-import { closeServices, createCommandServices } from '../services.js';
+import type { Services } from '../services.js';
 import { webhooksOf } from './index.js';
 import type { CreateWebhookInput } from './schemas.js';
 
@@ -10,7 +10,7 @@ smalltalk webhook rm --partner ID --id WEBHOOK_ID
 smalltalk webhook test --partner ID --id WEBHOOK_ID [--json]`;
 
 /** `smalltalk webhook add|list|rm|test`: the partner API's webhook management, for operators. */
-export const webhookCommand: Command = async (args, config) => {
+export const webhookCommand: Command<Services> = async (args, _config, withServices) => {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
@@ -28,9 +28,8 @@ export const webhookCommand: Command = async (args, config) => {
     return 2;
   }
   const partnerId = values.partner;
-  const services = await createCommandServices(config());
   const out = (value: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-  try {
+  return withServices(async (services) => {
     const webhooks = webhooksOf(services);
     if (sub === 'add') {
       if (!values.url) {
@@ -70,7 +69,5 @@ export const webhookCommand: Command = async (args, config) => {
     const attempt = delivery.attempts[0];
     out(delivery, `${delivery.status}: ${attempt?.status_code ?? attempt?.error ?? 'no attempt'} in ${attempt?.latency_ms ?? 0} ms`);
     return delivery.status === 'succeeded' ? 0 : 1;
-  } finally {
-    await closeServices(services);
-  }
+  });
 };

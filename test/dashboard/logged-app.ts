@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
-import { type Services, closeServices, createServices } from '../../src/services.js';
+import { closeServices, createServices } from '../../src/compose.js';
+import type { Services } from '../../src/services.js';
 import { dropSchema, freePort, testDb } from '../helpers.js';
 
 export interface LoggedApp {

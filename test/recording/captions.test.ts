@@ -87,7 +87,7 @@ describe('live captions (RTP in, captions out)', () => {
     await receiver.start();
     t = await startApp({ background: false });
     t.services.live = room;
-    const { startBackground } = await import('../../src/services.js');
+    const { startBackground } = await import('../../src/compose.js');
     await startBackground(t.services);
     p = await createPartner(t, 'Acme');
     other = await createPartner(t, 'Other');

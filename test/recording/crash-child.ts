@@ -1,7 +1,7 @@
 // A server recording a talk, for crash.test.ts to SIGKILL mid-talk. Prints one JSON line once
 // the speaker's track is being written. Usage: node --import tsx crash-child.ts <dataDir> <wav>
 import { probeDuration } from '../../src/platform/media.js';
-import { startBackground } from '../../src/services.js';
+import { startBackground } from '../../src/compose.js';
 import { api, createPartner, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, speaker } from './media.js';
 

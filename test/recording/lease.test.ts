@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Recorder } from '../../src/recordings/recorder.js';
-import { startBackground } from '../../src/services.js';
+import { startBackground } from '../../src/compose.js';
 import { type TestApp, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, eventsOf } from './media.js';
 

@@ -23,7 +23,7 @@ describe('recording a live talk (RTP in, mp4 out)', () => {
     guestWav = await withPauses(await Promise.all(GUEST_LINES.map(speech)), 1.0, path.join(tmp, `st-guest-${process.pid}.wav`));
     t = await startApp({ background: false });
     t.services.live = room;
-    const { startBackground } = await import('../../src/services.js');
+    const { startBackground } = await import('../../src/compose.js');
     await startBackground(t.services);
     p = await createPartner(t, 'Acme');
     other = await createPartner(t, 'Other');
