@@ -536,7 +536,10 @@ export class BotParticipant {
         return;
       } catch (err) {
         lastError = (err as Error).message;
+        // terminate() on a socket still connecting emits 'error': with its listeners gone that
+        // was an unhandled error, and it ended the whole process (a chaos run died of it).
         this.ws?.removeAllListeners();
+        this.ws?.on('error', () => undefined);
         this.ws?.terminate();
       }
     }
