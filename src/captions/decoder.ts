@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { spawnTied } from '../platform/media.js';
 import { POCKETSPHINX, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
 
@@ -47,6 +48,34 @@ export function interimDecoderArgs(): string[] {
 }
 
 export type DecoderKind = 'final' | 'interim';
+
+/**
+ * Kills a decoder now, queued audio and all: `sh` and its children (`cat`, pocketsphinx), which a
+ * signal to `sh` alone would leave decoding what was queued.
+ */
+export function killDecoder(decoder: ChildProcess): void {
+  decoder.stdin?.destroy();
+  for (const pid of childrenOf(decoder.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  decoder.kill('SIGKILL');
+}
+
+/** The processes `pid` started (and those they started), from /proc; none where /proc lacks it. */
+export function childrenOf(pid: number | undefined): number[] {
+  if (!pid) return [];
+  let direct: number[] = [];
+  try {
+    direct = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return direct.flatMap((child) => [child, ...childrenOf(child)]);
+}
 
 /**
  * pocketsphinx_continuous on its stdin. Node gives a child a socket as stdin, which pocketsphinx

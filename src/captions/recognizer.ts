@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { exited, orderlySignal, rtpInputArgs, spawnTied } from '../platform/media.js';
 import { PocketsphinxParser } from '../transcription/pocketsphinx.js';
-import { type DecoderKind, PARTIAL_MS } from './decoder.js';
+import { type DecoderKind, PARTIAL_MS, killDecoder } from './decoder.js';
 
 const SAMPLE_RATE = 16_000;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;
@@ -23,6 +23,15 @@ const INTERIM_CUT_MS = 150;
 const PREROLL_BYTES = BYTES_PER_SECOND / 4;
 /** A chunk whose RMS is above this (of 32768, about -45 dBFS) holds the first sound. */
 const SOUND_RMS = 180;
+/**
+ * Captions later than this mean the caption decoder has fallen behind (the CPU is short and it
+ * decodes slower than people speak): a caption 30 s late is worse than none. It is replaced by a
+ * fresh decoder that starts from the audio arriving now; the audio it skips is in the recording,
+ * and the post-talk transcript has it.
+ */
+export const MAX_CAPTION_LAG_MS = 8000;
+/** Audio queued in this process for the caption decoder beyond the OS pipes' own buffers: behind too. */
+const MAX_QUEUED_BYTES = BYTES_PER_SECOND * 5;
 
 /** Near-silence (±2 of 32768): exact zeros upset pocketsphinx's energy-based detector (log of 0). */
 function quietNoise(samples: number): Buffer {
@@ -93,7 +102,11 @@ function readLines(child: ChildProcess, parser: PocketsphinxParser): void {
  */
 export class SpeakerRecognizer {
   private input: ChildProcess | null = null;
-  private readonly final: ChildProcess;
+  private final: ChildProcess;
+  /** Where (byte offset in the stream) the current caption decoder's input began. */
+  private finalBase = 0;
+  /** Times the caption decoder fell behind and was replaced (tests and logs read it). */
+  catchUps = 0;
   private readonly interim: ChildProcess;
   /** (byte offset in the decoded PCM stream, wall-clock ms when that chunk arrived), for mapping times back. */
   private readonly arrivals: [number, number][] = [];
@@ -127,18 +140,8 @@ export class SpeakerRecognizer {
   ) {
     this.final = events.decoder('final');
     this.interim = events.decoder('interim');
-    this.final.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      this.finalErr = (this.finalErr + d).slice(-500);
-    });
+    this.attachFinal(this.final);
     this.interim.stderr?.resume();
-    readLines(
-      this.final,
-      new PocketsphinxParser((u) => {
-        this.clearPartial();
-        this.captionedTo = Math.max(this.captionedTo, u.end);
-        events.onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(u.start)), endedAt: this.arrivalOf(u.end) });
-      }),
-    );
     readLines(
       this.interim,
       new PocketsphinxParser((u) => {
@@ -149,14 +152,6 @@ export class SpeakerRecognizer {
         this.showPartial();
       }),
     );
-    this.final.once('error', (err) => events.onError(err));
-    this.final.once('close', (code, signal) => {
-      if (code === 0 || this.stopped) return;
-      // SIGTERM/SIGINT reach the decoder too when the service stops (systemd signals the whole
-      // group), often before our own stop() runs: an orderly stop, not a failure.
-      if (orderlySignal(signal)) return events.onNotice?.(`live caption decoder stopped by ${signal}`);
-      events.onError(new Error(`live caption decoder exited with ${code ?? signal}: ${this.finalErr.trim()}`));
-    });
     this.startInput();
     // No RTP while a speaker is silent (DTX, muted, or their audio ended) means no PCM, and the
     // detector never sees the pause that ends a phrase: feed up to two seconds of near-silence in its place
@@ -167,6 +162,48 @@ export class SpeakerRecognizer {
       this.paddedMs += GAP_MS;
     }, GAP_MS);
     this.gapTimer.unref();
+  }
+
+  /** Reads a caption decoder's phrases; output of one that was replaced is ignored. */
+  private attachFinal(decoder: ChildProcess): void {
+    const base = this.finalBase / BYTES_PER_SECOND;
+    decoder.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.finalErr = (this.finalErr + d).slice(-500);
+    });
+    readLines(
+      decoder,
+      new PocketsphinxParser((u) => {
+        if (decoder !== this.final) return;
+        this.clearPartial();
+        const end = base + u.end;
+        this.captionedTo = Math.max(this.captionedTo, end);
+        const endedAt = this.arrivalOf(end);
+        this.events.onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(base + u.start)), endedAt });
+        const lagMs = Date.now() - endedAt;
+        if (lagMs > MAX_CAPTION_LAG_MS && !this.stopped) this.catchUp(`its last caption came ${(lagMs / 1000).toFixed(1)} s after the words`);
+      }),
+    );
+    decoder.once('error', (err) => this.events.onError(err));
+    decoder.once('close', (code, signal) => {
+      if (code === 0 || this.stopped || decoder !== this.final) return;
+      // SIGTERM/SIGINT reach the decoder too when the service stops (systemd signals the whole
+      // group), often before our own stop() runs: an orderly stop, not a failure.
+      if (orderlySignal(signal)) return this.events.onNotice?.(`live caption decoder stopped by ${signal}`);
+      this.events.onError(new Error(`live caption decoder exited with ${code ?? signal}: ${this.finalErr.trim()}`));
+    });
+  }
+
+  /** The caption decoder is behind: a fresh one takes over from the audio arriving now, the old one is killed. */
+  private catchUp(why: string): void {
+    const old = this.final;
+    this.finalBase = this.bytes;
+    this.final = this.events.decoder('final');
+    this.attachFinal(this.final);
+    this.catchUps++;
+    this.events.onNotice?.(
+      `live captions fell behind (${why}; the machine is short of CPU): captions go on from now, the audio in between is in the recording and its transcript`,
+    );
+    killDecoder(old);
   }
 
   /** ffmpeg: RTP in, PCM out; started again whenever it exits before stop(). */
@@ -215,6 +252,8 @@ export class SpeakerRecognizer {
       return;
     }
     const pcm = dithered(chunk);
+    const queued = this.final.stdin?.writableLength ?? 0;
+    if (queued > MAX_QUEUED_BYTES) this.catchUp(`${(queued / BYTES_PER_SECOND).toFixed(0)} s of audio waited for it`);
     this.arrivals.push([this.bytes, Date.now()]);
     if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
     this.interimMap.push([this.interimBytes, this.bytes]);
