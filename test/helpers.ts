@@ -221,3 +221,13 @@ export function socketInbox(socket: WebSocket) {
   });
   return { messages, closed: () => closeCode };
 }
+
+/**
+ * A test's reason to skip (a service it needs is not configured), or false. Under CI the service
+ * must be there: CI sets TEST_DATABASE_URL and TEST_REDIS_URL to the machine's own, and a run that
+ * skipped them would pass without testing scaled mode at all.
+ */
+export function skipUnlessCi(reason: string | false): string | false {
+  if (reason && process.env.CI) throw new Error(`CI: ${reason}; under CI this is required, not skipped`);
+  return reason;
+}

@@ -8,7 +8,7 @@ import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { SESSION_COOKIE } from '../../src/platform/auth.js';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, createPartner, dropSchema, startApp, waitFor } from '../helpers.js';
+import { type TestApp, type TestPartner, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
 import { hears, launch } from '../live/chromium.js';
 import { speechWav } from '../live/media.js';
 
@@ -16,7 +16,7 @@ import { speechWav } from '../live/media.js';
 // sending the sockets of the others' rooms on. Needs TEST_DATABASE_URL (CI sets it to this
 // machine's Postgres); skipped with a notice otherwise.
 const postgres = process.env.TEST_DATABASE_URL;
-const skip = !postgres ? 'live rooms on several nodes need TEST_DATABASE_URL (a real Postgres)' : false;
+const skip = skipUnlessCi(!postgres ? 'live rooms on several nodes need TEST_DATABASE_URL (a real Postgres)' : false);
 
 /** The same talk page, opened through another node. */
 const via = (node: TestApp, url: string) => url.replace(/^https?:\/\/[^/]+/, node.url);

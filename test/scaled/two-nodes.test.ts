@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, createPartner, dropSchema, startApp, waitFor } from '../helpers.js';
+import { type TestApp, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
 
 // Scaled mode: two nodes on one Postgres and one Redis. Needs TEST_DATABASE_URL and
 // TEST_REDIS_URL (CI sets both to this machine's servers); skipped with a notice otherwise.
 const postgres = process.env.TEST_DATABASE_URL;
 const redis = process.env.TEST_REDIS_URL;
-const skip = !postgres || !redis ? 'scaled mode needs TEST_DATABASE_URL and TEST_REDIS_URL (a real Postgres and Redis)' : false;
+const skip = skipUnlessCi(!postgres || !redis ? 'scaled mode needs TEST_DATABASE_URL and TEST_REDIS_URL (a real Postgres and Redis)' : false);
 
 describe('scaled mode: two nodes, one Postgres, one Redis', { skip }, () => {
   const schema = `t_${randomBytes(6).toString('hex')}`;
