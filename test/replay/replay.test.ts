@@ -160,6 +160,13 @@ describe('the replay page', () => {
     await page.locator('.transcript li.current', { hasText: 'Nearly done' }).waitFor();
     assert.ok((await audio()).src.includes('sig='), 'the dashboard plays the signed link');
     await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).pause());
+    // The same player as the replay page: search, and the transcript as the API writes it (VTT with cues, SRT).
+    await page.getByLabel('Search the transcript').fill('compost');
+    await page.getByRole('status').filter({ hasText: '1 of 4 lines' }).waitFor();
+    const [srt] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download subtitles (.srt)' }).click()]);
+    assert.match(readFileSync(await srt.path(), 'utf8'), /00:00:30,000 --> /);
+    const [vtt] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download subtitles (.vtt)' }).click()]);
+    assert.match(readFileSync(await vtt.path(), 'utf8'), /^WEBVTT\n\n1\n00:00:00\.\d{3} --> /);
     // Someone of another partner, signed in, gets no link.
     await context.clearCookies();
   });
