@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import '../shared/theme.css';
+import '../shared/page.css';
 import './replay.css';
 import { describeRule } from '../dashboard/recurrence';
 import { type Download, type Line, TranscriptPlayer } from '../shared/player';

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import '../shared/theme.css';
+import '../shared/page.css';
 import './talk.css';
 import { type Participant, type RemovedPerson, RoomClient, type RoomState } from './room';
 import { type CaptionLine, withCaption } from './captions';
