@@ -154,7 +154,7 @@ describe('dashboard series page in Chromium', () => {
     await axeSweep(null);
     const theme = await api(t, 'POST', '/api/v1/partners/themes', {
       token: p.token,
-      json: { name: 'Meadow', colors: { background: '#fdf6e3', text: '#1f2933', accent: '#1d4ed8', surface: '#ffffff' } },
+      json: { name: 'Meadow', colors: { background: '#fdf6e3', text: '#1f2933', accent: '#ffb000', surface: '#ffffff' } },
     });
     assert.equal(theme.status, 200, JSON.stringify(theme.body));
     const themeId = theme.body.theme.id;

@@ -116,7 +116,7 @@ describe('the replay page', () => {
   test('with a theme: every color from the theme, and axe finds nothing', async () => {
     const theme = await api(t, 'POST', '/api/v1/partners/themes', {
       token: p.token,
-      json: { name: 'Meadow', colors: { background: '#fdf6e3', text: '#1f2933', accent: '#1d4ed8', surface: '#ffffff' } },
+      json: { name: 'Meadow', colors: { background: '#fdf6e3', text: '#1f2933', accent: '#ffb000', surface: '#ffffff' } },
     });
     assert.equal(theme.status, 200, JSON.stringify(theme.body));
     const talk = await endedTalk({ name: 'Themed replay', theme_id: theme.body.theme.id });
