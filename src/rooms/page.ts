@@ -63,6 +63,8 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
         recording: talk.recording,
         transcribed: talk.recording && options.transcribes,
         url,
+        // Any talk's code leads to its series' page (/t/<code>/series), so no lookup of the first talk.
+        series_url: talk.schedule || talk.schedule_talk_id ? `${url}/series` : null,
       },
       theme: { logo_url: logo, background_url: background },
       present: await presentPeople(rooms, talk),

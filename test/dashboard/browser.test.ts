@@ -196,7 +196,7 @@ describe('dashboard in Chromium', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download transcript (.txt)' }).click()]);
     assert.equal(download.suggestedFilename(), 'launch-party-transcript.txt');
     const txt = readFileSync(await download.path(), 'utf8');
-    assert.equal(txt, '[0:00] Nora: Welcome everyone.\n[0:03] Sam: Thanks for having me.\n');
+    assert.equal(txt, '[00:00:00] Nora: Welcome everyone.\n[00:00:03] Sam: Thanks for having me.\n');
     const href = (await page.getByRole('link', { name: 'Download launch-party.mp4' }).getAttribute('href')) ?? '';
     const mp4 = await page.evaluate(async (u) => {
       const r = await fetch(u);

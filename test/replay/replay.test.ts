@@ -116,7 +116,7 @@ describe('the replay page', () => {
   test('with a theme: every color from the theme, and axe finds nothing', async () => {
     const theme = await api(t, 'POST', '/api/v1/partners/themes', {
       token: p.token,
-      json: { name: 'Meadow', colors: { background: '#fdf6e3', text: '#1f2933', accent: '#1d4ed8', surface: '#ffffff' } },
+      json: { name: 'Meadow', colors: { background: '#fdf6e3', text: '#1f2933', accent: '#ffb000', surface: '#ffffff' } },
     });
     assert.equal(theme.status, 200, JSON.stringify(theme.body));
     const talk = await endedTalk({ name: 'Themed replay', theme_id: theme.body.theme.id });
@@ -160,6 +160,13 @@ describe('the replay page', () => {
     await page.locator('.transcript li.current', { hasText: 'Nearly done' }).waitFor();
     assert.ok((await audio()).src.includes('sig='), 'the dashboard plays the signed link');
     await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).pause());
+    // The same player as the replay page: search, and the transcript as the API writes it (VTT with cues, SRT).
+    await page.getByLabel('Search the transcript').fill('compost');
+    await page.getByRole('status').filter({ hasText: '1 of 4 lines' }).waitFor();
+    const [srt] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download subtitles (.srt)' }).click()]);
+    assert.match(readFileSync(await srt.path(), 'utf8'), /00:00:30,000 --> /);
+    const [vtt] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download subtitles (.vtt)' }).click()]);
+    assert.match(readFileSync(await vtt.path(), 'utf8'), /^WEBVTT\n\n1\n00:00:00\.\d{3} --> /);
     // Someone of another partner, signed in, gets no link.
     await context.clearCookies();
   });

@@ -56,6 +56,21 @@ export async function call<T = Record<string, unknown>>(method: string, path: st
   return data as T;
 }
 
+/** A file of the partner API as text (a transcript as VTT, SRT or plain text), acting for `partner`. */
+export async function callText(path: string, partner: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { 'x-partner-id': partner }, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', 'the server could not be reached; check your connection and try again');
+  }
+  if (!res.ok) {
+    const e = ((await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null)?.error;
+    throw new ApiError(res.status, e?.code ?? 'internal_error', e?.message ?? `the server answered ${res.status}`);
+  }
+  return res.text();
+}
+
 export interface Partner {
   id: string;
   name: string;

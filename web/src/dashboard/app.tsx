@@ -3,6 +3,7 @@ import { type Me, call, setCsrf } from './api';
 import { AcceptInvite, ForgotPassword, LogIn, NewOrg, ResetPassword, SignUp } from './pages/auth';
 import { GroupDetail, GroupsPage } from './pages/groups';
 import { RecordingDetail, RecordingsPage } from './pages/recordings';
+import { SeriesPage } from './pages/series';
 import { SettingsPage } from './pages/settings';
 import { TalkDetail, TalkForm, TalksPage } from './pages/talks';
 import { ThemeEditor, ThemesPage } from './pages/themes';
@@ -74,6 +75,8 @@ export function App() {
           ) : (
             <TalksPage partner={p} />
           )
+        ) : org.section === 'series' && id ? (
+          <SeriesPage partner={p} id={id} />
         ) : org.section === 'groups' ? (
           id ? (
             <GroupDetail partner={p} id={id} />

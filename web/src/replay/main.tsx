@@ -1,8 +1,9 @@
 import { render } from 'preact';
 import '../shared/theme.css';
+import '../shared/page.css';
 import './replay.css';
 import { describeRule } from '../dashboard/recurrence';
-import { type Download, type Line, TranscriptPlayer } from './player';
+import { type Download, type Line, TranscriptPlayer } from '../shared/player';
 
 interface ReplayData {
   talk: { name: string; description: string | null; start_time: string | null; url: string; series_url: string | null };

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import '../shared/theme.css';
+import '../shared/page.css';
 import './talk.css';
 import { type Participant, type RemovedPerson, RoomClient, type RoomState } from './room';
 import { type CaptionLine, withCaption } from './captions';
@@ -28,6 +29,8 @@ interface PageData {
     recording: boolean;
     transcribed: boolean;
     url: string;
+    /** The series page, when the talk is one of a recurring series. */
+    series_url: string | null;
   };
   theme: { logo_url: string | null; background_url: string | null };
   present: { name: string; role: string; photo_url: string | null }[];
@@ -86,6 +89,11 @@ function Header() {
               <time dateTime={talk.end_time}>{fmt(talk.end_time)}</time>
             </>
           )}
+        </p>
+      )}
+      {talk.series_url && (
+        <p class="series-link">
+          <a href={talk.series_url}>More talks in this series</a>
         </p>
       )}
     </header>

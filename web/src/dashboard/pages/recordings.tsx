@@ -1,30 +1,9 @@
-import { useMemo, useRef, useState } from 'preact/hooks';
-import { type Partner, type Recording, type Segment, type Talk, call } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { type Download, TranscriptPlayer, clock } from '../../shared/player';
+import { type Partner, type Recording, type Talk, call, callText } from '../api';
 import { Link, navigate } from '../router';
 import { orgPath } from '../session';
 import { ConfirmButton, Empty, FormAlert, type FormError, Loading, SelectField, formatTime, toFormError, useLoad } from '../ui';
-
-const clock = (s: number) => {
-  const t = Math.max(0, Math.floor(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = String(t % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
-};
-
-const vttTime = (s: number) => {
-  const ms = Math.round(s * 1000);
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`;
-};
-
-export function transcriptText(segments: Segment[]): string {
-  return segments.map((s) => `[${clock(s.start)}] ${s.speaker.name}: ${s.text}`).join('\n') + '\n';
-}
-
-export function transcriptVtt(segments: Segment[]): string {
-  return `WEBVTT\n\n${segments.map((s, i) => `${i + 1}\n${vttTime(s.start)} --> ${vttTime(s.end)}\n<v ${s.speaker.name}>${s.text}\n`).join('\n')}`;
-}
 
 export function RecordingsPage({ partner, talkId }: { partner: Partner; talkId: string | null }) {
   const p = { partner: partner.id };
@@ -70,116 +49,94 @@ export function RecordingsPage({ partner, talkId }: { partner: Partner; talkId: 
   );
 }
 
+const transcriptFiles = [
+  ['txt', 'Download transcript (.txt)', 'text/plain'],
+  ['vtt', 'Download subtitles (.vtt)', 'text/vtt'],
+  ['srt', 'Download subtitles (.srt)', 'application/x-subrip'],
+] as const;
+
+/**
+ * The transcript as the partner API writes it (the same VTT, SRT and text as the public replay's
+ * downloads), fetched with the session and offered as files to save: a link cannot send X-Partner-Id.
+ */
+function useTranscriptDownloads(partnerId: string, rec: Recording | undefined): Download[] {
+  const [files, setFiles] = useState<Download[]>([]);
+  const id = rec?.transcription ? rec.id : null;
+  const base = rec?.file_name.replace(/\.[^.]+$/, '') ?? '';
+  useEffect(() => {
+    setFiles([]);
+    if (!id) return;
+    let live = true;
+    const urls: string[] = [];
+    Promise.all(transcriptFiles.map(([ext]) => callText(`/api/v1/partners/recordings/${id}/transcript.${ext}`, partnerId))).then(
+      (texts) => {
+        if (!live) return;
+        setFiles(
+          transcriptFiles.map(([ext, label, type], i) => {
+            const href = URL.createObjectURL(new Blob([texts[i] as string], { type }));
+            urls.push(href);
+            return { label, href, download: `${base}-transcript.${ext}` };
+          }),
+        );
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+      for (const u of urls) URL.revokeObjectURL(u);
+    };
+  }, [partnerId, id, base]);
+  return files;
+}
+
 export function RecordingDetail({ partner, id }: { partner: Partner; id: string }) {
   const p = { partner: partner.id };
   const rec = useLoad(() => call<{ recording: Recording }>('GET', `/api/v1/partners/recordings/${id}`, undefined, p), [partner.id, id]);
-  const audio = useRef<HTMLAudioElement>(null);
-  const [now, setNow] = useState(0);
   const [error, setError] = useState<FormError | null>(null);
   const r = rec.data?.recording;
-  const files = useMemo(() => {
-    const segments = r?.transcription?.segments;
-    if (!segments) return null;
-    return {
-      txt: URL.createObjectURL(new Blob([transcriptText(segments)], { type: 'text/plain' })),
-      vtt: URL.createObjectURL(new Blob([transcriptVtt(segments)], { type: 'text/vtt' })),
-    };
-  }, [r?.transcription]);
+  const transcriptDownloads = useTranscriptDownloads(partner.id, r);
   if (!r) return <Loading error={rec.error} />;
-  const base = r.file_name.replace(/\.[^.]+$/, '');
+  const downloads: Download[] = [...(r.url ? [{ label: `Download ${r.file_name}`, href: r.url, download: r.file_name }] : []), ...transcriptDownloads];
   return (
     <>
       <h1>Recording of {formatTime(r.start_time)}</h1>
-      <div class="player-layout">
-        <section class="card" aria-labelledby="player">
-          <h2 id="player">Listen</h2>
-          {r.url ? (
-            // biome-ignore lint/a11y/useMediaCaption: the transcript beside the player is the caption track
-            <audio ref={audio} controls preload="metadata" src={r.url} onTimeUpdate={(e) => setNow((e.target as HTMLAudioElement).currentTime)} />
-          ) : (
-            <p class="muted">The file is not ready ({r.status}).</p>
-          )}
-          <ul class="plain downloads">
-            {r.url && (
-              <li>
-                <a href={r.url} download={r.file_name}>
-                  Download {r.file_name}
-                </a>
-              </li>
-            )}
-            {files && (
-              <>
-                <li>
-                  <a href={files.txt} download={`${base}-transcript.txt`}>
-                    Download transcript (.txt)
-                  </a>
-                </li>
-                <li>
-                  <a href={files.vtt} download={`${base}-transcript.vtt`}>
-                    Download subtitles (.vtt)
-                  </a>
-                </li>
-              </>
-            )}
-          </ul>
-          <SelectField
-            label="Who may download"
-            name="share_permission"
-            value={r.share_permission}
-            onValue={async (v) => {
-              setError(null);
-              try {
-                await call('PATCH', `/api/v1/partners/recordings/${r.id}`, { share_permission: v }, p);
-                rec.reload();
-              } catch (err) {
-                setError(toFormError(err));
-              }
-            }}
-            options={[
-              ['private', 'Private: signed, expiring links only'],
-              ['public', 'Public: anyone with the link'],
-            ]}
-            error={error}
-          />
-          <FormAlert error={error} fields={['share_permission']} />
-          <ConfirmButton
-            label="Delete recording"
-            what=""
-            confirm="The files and transcript are deleted for good."
-            onConfirm={async () => {
-              await call('DELETE', `/api/v1/partners/recordings/${r.id}`, undefined, p);
-              navigate(`${orgPath(partner.id, 'recordings')}?talk_id=${r.talk_id}`);
-            }}
-          />
-        </section>
-        <section class="card transcript" aria-labelledby="transcript">
-          <h2 id="transcript">Transcript</h2>
-          {!r.transcription ? (
-            <p class="muted">No transcript yet. It appears here once transcription finishes.</p>
-          ) : (
-            <ol class="plain">
-              {r.transcription.segments.map((s, i) => (
-                <li key={i} class={now >= s.start && now < s.end ? 'current' : undefined}>
-                  <button
-                    type="button"
-                    class="link"
-                    aria-label={`Play from ${clock(s.start)}`}
-                    onClick={() => {
-                      if (!audio.current) return;
-                      audio.current.currentTime = s.start;
-                      setNow(s.start);
-                      audio.current.play().catch(() => {});
-                    }}
-                  >
-                    {clock(s.start)}
-                  </button>{' '}
-                  <strong class="speaker">{s.speaker.name}</strong> <span>{s.text}</span>
-                </li>
-              ))}
-            </ol>
-          )}
-        </section>
-      </div>
+      <TranscriptPlayer
+        audioUrl={r.url}
+        lines={r.transcription?.segments.map((s) => ({ start: s.start, end: s.end, text: s.text, speaker: s.speaker.name })) ?? null}
+        downloads={downloads}
+        audioNote={`The file is not ready (${r.status}).`}
+        transcriptNote="No transcript yet. It appears here once transcription finishes."
+      >
+        <SelectField
+          label="Who may download"
+          name="share_permission"
+          value={r.share_permission}
+          onValue={async (v) => {
+            setError(null);
+            try {
+              await call('PATCH', `/api/v1/partners/recordings/${r.id}`, { share_permission: v }, p);
+              rec.reload();
+            } catch (err) {
+              setError(toFormError(err));
+            }
+          }}
+          options={[
+            ['private', 'Private: signed, expiring links only'],
+            ['public', "Public: anyone with the link, and a replay page at the talk's short URL"],
+          ]}
+          error={error}
+        />
+        <FormAlert error={error} fields={['share_permission']} />
+        <ConfirmButton
+          label="Delete recording"
+          what=""
+          confirm="The files and transcript are deleted for good."
+          onConfirm={async () => {
+            await call('DELETE', `/api/v1/partners/recordings/${r.id}`, undefined, p);
+            navigate(`${orgPath(partner.id, 'recordings')}?talk_id=${r.talk_id}`);
+          }}
+        />
+      </TranscriptPlayer>
     </>
   );
 }

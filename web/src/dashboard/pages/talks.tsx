@@ -135,7 +135,11 @@ export function TalksPage({ partner }: { partner: Partner }) {
                 <p class="muted">
                   <span class={`badge ${t.status}`}>{t.status}</span> {roomTypeName(t.room_type)} · {t.start_time ? formatTime(t.start_time) : 'no start time'}
                 </p>
-                {(t.schedule || t.schedule_talk_id) && <p class="muted">{seriesText(talks.data?.talks ?? [], t)}</p>}
+                {(t.schedule || t.schedule_talk_id) && (
+                  <p class="muted">
+                    {seriesText(talks.data?.talks ?? [], t)} · <Link href={orgPath(partner.id, `series/${t.schedule_talk_id ?? t.id}`)}>The whole series</Link>
+                  </p>
+                )}
                 {rest.length > 0 && (
                   <details>
                     <summary>and {rest.length} more</summary>
@@ -398,10 +402,11 @@ export function TalkDetail({ partner, id }: { partner: Partner; id: string }) {
             <dd>{formatTime(t.end_time)}</dd>
             <dt>Repeats</dt>
             <dd>
-              {t.schedule ? (
-                describeRule(t.schedule, t.start_time)
-              ) : t.schedule_talk_id ? (
-                <Link href={orgPath(partner.id, `talks/${t.schedule_talk_id}`)}>Part of a series</Link>
+              {t.schedule || t.schedule_talk_id ? (
+                <>
+                  {t.schedule ? describeRule(t.schedule, t.start_time) : 'Part of a series'} ·{' '}
+                  <Link href={orgPath(partner.id, `series/${t.schedule_talk_id ?? t.id}`)}>The whole series</Link>
+                </>
               ) : (
                 'Does not repeat'
               )}

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import './player.css';
 
 /** One line of a transcript: its times in seconds, who spoke and what. */
 export interface Line {
@@ -56,12 +57,15 @@ export function TranscriptPlayer({
   audioUrl,
   lines,
   downloads,
+  audioNote = 'The audio is not ready yet.',
   transcriptNote,
   children,
 }: {
   audioUrl: string | null;
   lines: Line[] | null;
   downloads: Download[];
+  /** Said in place of the player when there is no audio. */
+  audioNote?: string;
   /** Said in place of the transcript when there is none. */
   transcriptNote: string;
   /** More controls under the downloads (the dashboard's share setting). */
@@ -110,7 +114,7 @@ export function TranscriptPlayer({
             onSeeked={(e) => setNow((e.target as HTMLAudioElement).currentTime)}
           />
         ) : (
-          <p>The audio is not ready yet.</p>
+          <p>{audioNote}</p>
         )}
         {downloads.length > 0 && (
           <>
