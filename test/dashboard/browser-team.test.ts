@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { WebSocket } from 'ws';
 import { joinRoom } from '../helpers.js';
 import { Receiver } from '../webhooks/receiver.js';
-import { ensureWebBuilt, launchChromium } from './chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
 import { type LoggedApp, startLoggedApp } from './logged-app.js';
 
 const OWNER = { name: 'Olga Owner', email: 'olga@example.test', password: 'owner password 123' };
@@ -39,13 +39,7 @@ describe('dashboard in Chromium: team, password reset, talk editing, live room, 
     });
     return { status: r.status, body: (await r.json()) as any };
   };
-  const logIn = async (who: { email: string; password: string }) => {
-    await page.goto('/dashboard/login');
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/dashboard\/o\/[0-9a-f-]{36}\/talks$/);
-  };
+  const logIn = (who: { email: string; password: string }) => logInToDashboard(page, who);
   const nav = (name: string) => page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name });
   const logOut = async () => {
     await page.getByRole('button', { name: 'Log out' }).click();

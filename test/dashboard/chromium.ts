@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { webDist } from '../../src/platform/web.js';
 
 function newestMtime(dir: string): number {
@@ -45,4 +45,13 @@ export async function launchChromium(baseURL: string, viewport = { width: 1200, 
     ],
   });
   return { context, userDataDir };
+}
+
+/** Logs `who` in on the dashboard's login page and waits for their organization's talks list. */
+export async function logInToDashboard(page: Page, who: { email: string; password: string }): Promise<void> {
+  await page.goto('/dashboard/login');
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/dashboard\/o\/[0-9a-f-]{36}\/talks$/);
 }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { toneMp4 } from '../recording/media.js';
-import { ensureWebBuilt, launchChromium } from './chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
 
 /** A request for a recording file as the server saw it, and the status it answered (undefined until its headers went out). */
 interface Seen {
@@ -95,11 +95,7 @@ describe('dashboard recording player in Chromium: seeking by Range requests', ()
 
     ({ context, userDataDir } = await launchChromium(t.url));
     page = await context.newPage();
-    await page.goto('/dashboard/login');
-    await page.getByLabel('Email').fill(p.email);
-    await page.getByLabel('Password').fill(p.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/dashboard\/o\/[0-9a-f-]{36}\/talks$/);
+    await logInToDashboard(page, p);
   });
   after(async () => {
     await context?.close();

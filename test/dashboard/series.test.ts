@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { addRecording } from '../replay/fixtures.js';
 import { axeViolations } from '../ux/axe.js';
-import { ensureWebBuilt, launchChromium } from './chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
 
 /**
  * A recurring talk in the dashboard, in real Chromium: its own page (next talk first, past ones with
@@ -50,11 +50,7 @@ describe('dashboard series page in Chromium', () => {
 
     ({ context, userDataDir } = await launchChromium(t.url));
     page = await context.newPage();
-    await page.goto('/dashboard/login');
-    await page.getByLabel('Email').fill(p.email);
-    await page.getByLabel('Password').fill(p.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/dashboard\/o\/[0-9a-f-]{36}\/talks$/);
+    await logInToDashboard(page, p);
   });
   after(async () => {
     await context?.close();

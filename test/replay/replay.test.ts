@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
-import { ensureWebBuilt, launchChromium } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard } from '../dashboard/chromium.js';
 import { axeViolations } from '../ux/axe.js';
 import { LINES, addRecording } from './fixtures.js';
 
@@ -148,11 +148,7 @@ describe('the replay page', () => {
     assert.deepEqual(await axeViolations(page), []);
 
     // Signed in to the partner's dashboard: the page links to the dashboard's copy, which plays with its transcript.
-    await page.goto('/dashboard/login');
-    await page.getByLabel('Email').fill(p.email);
-    await page.getByLabel('Password').fill(p.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/dashboard\/o\/[0-9a-f-]{36}\/talks$/);
+    await logInToDashboard(page, p);
     await page.goto(talk.short_url);
     await page.getByRole('link', { name: 'Listen to the recording in the dashboard' }).click();
     await page.waitForURL(new RegExp(`/dashboard/o/${p.partnerId}/recordings/${rec.id}$`));

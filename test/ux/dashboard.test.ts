@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard } from '../dashboard/chromium.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { axeViolations } from './axe.js';
 
@@ -19,11 +19,7 @@ describe('dashboard lists in Chromium', () => {
     p = await createPartner(t, 'Garden Club');
     ({ context, userDataDir } = await launchChromium(t.url));
     page = await context.newPage();
-    await page.goto('/dashboard/login');
-    await page.getByLabel('Email').fill(p.email);
-    await page.getByLabel('Password').fill(p.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/dashboard\/o\//);
+    await logInToDashboard(page, p);
   });
   after(async () => {
     await context?.close();
