@@ -216,7 +216,8 @@ export class Recorder implements LiveTalkObserver {
     // The tap starts a continuous stream (silence until the speaker's audio comes), so the track's
     // time 0 is when the tap starts, provided ffmpeg is already reading: wait for its port first.
     // (Measuring when ffmpeg first wrote to its file put a track seconds late on a loaded machine.)
-    if (!(await udpPortBound(port))) this.log.warn({ talkId, port }, 'a speaker capture was slow to start; its first moments may be lost');
+    const listening = await udpPortBound(port);
+    if (!listening) this.log.warn({ talkId, port }, 'a speaker capture was slow to start; its first moments may be lost');
     const live = this.live();
     if (!live || capture.stopping || child.exitCode !== null) return;
     const tappedAt = Date.now();
@@ -234,6 +235,22 @@ export class Recorder implements LiveTalkObserver {
     const offset = Math.max(0, (tappedAt - session.startedAt.getTime()) / 1000);
     capture.track.offset = offset;
     await this.updateTrack(session, track.file_name, { offset });
+    // Tapped before ffmpeg listened: what the tap sent until then is lost, and the file starts when
+    // ffmpeg binds its port (the stream is continuous). Watched aside, not to hold up this talk's queue.
+    if (!listening) void this.placeAtListen(session, capture);
+  }
+
+  /** Moves the offset of a capture tapped before its ffmpeg listened to the moment it does (see startCapture). */
+  private async placeAtListen(session: Session, capture: Capture): Promise<void> {
+    const listening = await udpPortBound(capture.port, 60_000, () => !capture.stopping && capture.child.exitCode === null);
+    if (!listening || capture.stopping) return;
+    const offset = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
+    this.log.info(
+      { talkId: session.talk.id, track: capture.track.file_name, from: capture.track.offset, to: offset },
+      'a late capture placed where it started listening',
+    );
+    capture.track.offset = offset;
+    await this.updateTrack(session, capture.track.file_name, { offset });
   }
 
   /**

@@ -1,8 +1,10 @@
 // A server recording a talk, for crash tests to SIGKILL mid-talk. Prints one JSON line once the
 // speaker's track is being written (mode `audio`, the default), or once the track is in the row
 // while its capture's ffmpeg is stopped (SIGSTOP) before it wrote anything (mode `before-audio`:
-// what a heavily loaded machine does to a capture that is slow to start).
-// Usage: node --import tsx crash-child.ts <dataDir> <wav> [audio|before-audio]
+// what a heavily loaded machine does to a capture that is slow to start), or (mode `late-listen`)
+// stopped like that for 8 s, past the recorder's 5 s wait for it to listen, then let go: printed
+// once the track holds 2 s of audio.
+// Usage: node --import tsx crash-child.ts <dataDir> <wav> [audio|before-audio|late-listen]
 import { readFile, stat } from 'node:fs/promises';
 import { probeDuration } from '../../src/platform/media.js';
 import { startBackground } from '../../src/services.js';
@@ -11,8 +13,11 @@ import { RtpTestRoom, speaker } from './media.js';
 
 const [dataDir, wav, mode = 'audio'] = process.argv.slice(2);
 
-/** Stops (SIGSTOP) every recorder capture ffmpeg (`-i <tmp>/smalltalk-rtp-…/<n>.sdp`) this process starts, as soon as it appears. */
-function stopCaptures(): () => number[] {
+/**
+ * Stops (SIGSTOP) every recorder capture ffmpeg (`-i <tmp>/smalltalk-rtp-…/<n>.sdp`) this process
+ * starts, as soon as it appears; continues it (SIGCONT) `resumeAfterMs` later if given.
+ */
+function stopCaptures(resumeAfterMs?: number): () => number[] {
   const stopped = new Set<number>();
   let running = true;
   void (async () => {
@@ -24,6 +29,7 @@ function stopCaptures(): () => number[] {
         if (!cmdline.some((a) => a.includes('smalltalk-rtp-') && a.endsWith('.sdp'))) continue;
         process.kill(pid, 'SIGSTOP');
         stopped.add(pid);
+        if (resumeAfterMs !== undefined) setTimeout(() => process.kill(pid, 'SIGCONT'), resumeAfterMs);
       }
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -43,7 +49,7 @@ const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { na
 const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
 if (!talk) throw new Error('no talk');
 room.voice('host', wav);
-const stoppedCaptures = mode === 'before-audio' ? stopCaptures() : () => [];
+const stoppedCaptures = mode === 'before-audio' ? stopCaptures() : mode === 'late-listen' ? stopCaptures(8_000) : () => [];
 const startedAt = new Date();
 await room.talkStarted(talk, startedAt);
 // Resolves once the capture is started and the speaker tapped (RTP flowing to its port).
@@ -51,6 +57,7 @@ await room.speakerStarted(talk.id, speaker('host', 'Hana Host', 'hana'));
 const rec = (await t.services.recordings.repo.list(p.partnerId, { talkId: talk.id, limit: 1 }))[0];
 const track = t.services.recordings.storage.localPath(rec.tracks[0].storage_key);
 if (mode === 'audio') await waitFor(async () => ((await probeDuration(track)) ?? 0) > 0.5, 'track on disk');
+if (mode === 'late-listen') await waitFor(async () => ((await probeDuration(track)) ?? 0) > 2, 'two seconds on disk', 60_000);
 const bytes = await stat(track).then(
   (s) => s.size,
   () => 0,
