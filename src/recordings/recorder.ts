@@ -447,7 +447,9 @@ export class Recorder implements LiveTalkObserver {
   /**
    * Mixes the speaker tracks at their offsets into the recording's mp4, then (in one transaction)
    * marks it ready, emits recording_saved and enqueues its transcription. Only the transaction
-   * that moves the row out of recording/processing emits, so the event fires once.
+   * that moves the row out of recording/processing emits, so the event fires once. `endedAt` is
+   * null for a recording a crash cut (recovery): if none of its tracks has audio on disk, it is
+   * marked failed instead (failNothingSaved).
    */
   async finalize(given: Recording, endedAt: Date | null): Promise<void> {
     const { recordings, db, queue, config } = this.services;
