@@ -5,7 +5,7 @@
  * database connection terminated, Postgres restarted, Redis restarted. Prints the seed, each fault's
  * time back to ready, each cut recording's check (finalized after the restart, mix and tracks decode
  * to the end and reach the kill to within 2 s), and the totals: webhooks acknowledged, delivered and
- * lost (must be 0), recording_saved per recording (must be exactly 1), answers outside 200/503
+ * lost (must be 0), recording_saved per recording (must be exactly 1; none for one a kill cut before any audio was on disk, which must be failed with that reason), answers outside 200/503
  * (must be 0).
  *
  *   npm run bench:chaos                          # 110 random faults (about 55 SIGKILLs), a random seed
@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killSchedule, runChaos, schedule } from '../../test/chaos/scenario.js';
 import { missingBinaries } from '../../test/chaos/servers.js';
+import { settledOnce } from '../../test/chaos/talk.js';
 
 const { values } = parseArgs({
   options: {
@@ -62,20 +63,22 @@ for (const [kind, times] of byKind) {
     `${kind.padEnd(18)} ${String(times.length).padStart(6)} ${`${pct(times, 50)} ms`.padStart(10)} ${`${pct(times, 95)} ms`.padStart(11)} ${`${Math.max(...times)} ms`.padStart(11)}`,
   );
 }
-const cut = result.interrupted;
+// Cut before the capture had written any audio: failed with that reason (checked in talk.ts), no track to measure.
+const failedCut = result.interrupted.filter((r) => r.status === 'failed' && r.problems.length === 0);
+const cut = result.interrupted.filter((r) => !failedCut.includes(r));
 const gaps = cut.map((r) => Math.abs(r.trackEndS - r.untilKillS));
 const lags = cut.map((r) => r.startLagS);
 const saved = cut.map((r) => r.savedAfterReadyMs);
 const bad = cut.filter((r) => r.problems.length > 0);
 if (cut.length) {
   console.log(
-    `\nrecordings cut by a SIGKILL: ${cut.length} checked, ${bad.length} with problems (${cut.filter((r) => r.bytesAtKill === 0).length} cut before their capture had written a byte); last track's end vs the kill: p50 ${pct(gaps, 50).toFixed(2)} s, p95 ${pct(gaps, 95).toFixed(2)} s, max ${Math.max(...gaps).toFixed(2)} s; ` +
+    `\nrecordings cut by a SIGKILL: ${cut.length} saved and checked, ${failedCut.length} failed as cut before any audio was on disk, ${bad.length} with problems (${cut.filter((r) => r.bytesAtKill === 0).length} cut before their capture had written a byte); last track's end vs the kill: p50 ${pct(gaps, 50).toFixed(2)} s, p95 ${pct(gaps, 95).toFixed(2)} s, max ${Math.max(...gaps).toFixed(2)} s; ` +
       `track start after the bot's voice: p50 ${pct(lags, 50).toFixed(1)} s, max ${Math.max(...lags).toFixed(1)} s; finalized after ready: p50 ${pct(saved, 50)} ms, max ${Math.max(...saved)} ms`,
   );
 }
-const notOnce = result.saved.filter((r) => r.status !== 'ready' || r.events !== 1);
+const notOnce = result.saved.filter((r) => !settledOnce(r));
 console.log(
-  `recordings of the talk: ${result.saved.length}, ${result.saved.length - notOnce.length} ready with recording_saved exactly once${notOnce.length ? `; NOT: ${notOnce.map((r) => `${r.id} ${r.status} ×${r.events}`).join(', ')}` : ''}; bots replaced after giving up: ${result.botsReplaced}`,
+  `recordings of the talk: ${result.saved.length}, ${result.saved.length - notOnce.length} ready with recording_saved exactly once (or failed with nothing to save, never announced)${notOnce.length ? `; NOT: ${notOnce.map((r) => `${r.id} ${r.status} ×${r.events}`).join(', ')}` : ''}; bots replaced after giving up: ${result.botsReplaced}`,
 );
 console.log(
   `webhooks: ${result.acknowledged} acknowledged, ${result.delivered} delivered, ${result.lost.length} lost; requests: ${result.requests}, ${result.answered503} answered 503 (our envelope, Retry-After), ${result.bad.length} other errors`,

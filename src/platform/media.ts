@@ -89,12 +89,13 @@ export async function freeRtpPort(): Promise<number> {
 /**
  * Waits until a process (ffmpeg) has bound the loopback UDP `port`, so that nothing sent to it
  * from then on is lost. Read from /proc/net/udp (probing by binding the port ourselves could make
- * ffmpeg's own bind fail); where that is not readable, a fixed wait. False on timeout.
+ * ffmpeg's own bind fail); where that is not readable, a fixed wait. False on timeout, or once
+ * `stillWaiting` says to stop.
  */
-export async function udpPortBound(port: number, timeoutMs = 5_000): Promise<boolean> {
+export async function udpPortBound(port: number, timeoutMs = 5_000, stillWaiting: () => boolean = () => true): Promise<boolean> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && stillWaiting()) {
     const table = await readFile('/proc/net/udp', 'utf8').catch(() => null);
     if (table === null) {
       await new Promise((r) => setTimeout(r, 300));

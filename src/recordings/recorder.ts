@@ -216,7 +216,8 @@ export class Recorder implements LiveTalkObserver {
     // The tap starts a continuous stream (silence until the speaker's audio comes), so the track's
     // time 0 is when the tap starts, provided ffmpeg is already reading: wait for its port first.
     // (Measuring when ffmpeg first wrote to its file put a track seconds late on a loaded machine.)
-    if (!(await udpPortBound(port))) this.log.warn({ talkId, port }, 'a speaker capture was slow to start; its first moments may be lost');
+    const listening = await udpPortBound(port);
+    if (!listening) this.log.warn({ talkId, port }, 'a speaker capture was slow to start; its first moments may be lost');
     const live = this.live();
     if (!live || capture.stopping || child.exitCode !== null) return;
     const tappedAt = Date.now();
@@ -234,6 +235,22 @@ export class Recorder implements LiveTalkObserver {
     const offset = Math.max(0, (tappedAt - session.startedAt.getTime()) / 1000);
     capture.track.offset = offset;
     await this.updateTrack(session, track.file_name, { offset });
+    // Tapped before ffmpeg listened: what the tap sent until then is lost, and the file starts when
+    // ffmpeg binds its port (the stream is continuous). Watched aside, not to hold up this talk's queue.
+    if (!listening) void this.placeAtListen(session, capture);
+  }
+
+  /** Moves the offset of a capture tapped before its ffmpeg listened to the moment it does (see startCapture). */
+  private async placeAtListen(session: Session, capture: Capture): Promise<void> {
+    const listening = await udpPortBound(capture.port, 60_000, () => !capture.stopping && capture.child.exitCode === null);
+    if (!listening || capture.stopping) return;
+    const offset = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
+    this.log.info(
+      { talkId: session.talk.id, track: capture.track.file_name, from: capture.track.offset, to: offset },
+      'a late capture placed where it started listening',
+    );
+    capture.track.offset = offset;
+    await this.updateTrack(session, capture.track.file_name, { offset });
   }
 
   /**
@@ -398,6 +415,26 @@ export class Recorder implements LiveTalkObserver {
     if (done) this.log.error({ recordingId: rec.id, owner: rec.owner_node }, 'a recording was abandoned by its node: marked failed');
   }
 
+  /**
+   * Marks failed, with the reason, a recording a crash cut before any speaker's audio was written
+   * (on a loaded machine a capture's ffmpeg can take seconds to start): no `recording_saved`.
+   */
+  private async failNothingSaved(rec: Recording): Promise<void> {
+    const reason =
+      rec.tracks.length > 0
+        ? 'The server stopped (a crash or a kill) before any speaker’s audio of this recording was written to disk, so there is nothing to save. If the talk went on, the talk’s next recording has it from the restart.'
+        : 'The server stopped (a crash or a kill) before anyone spoke in this recording, so there is nothing to save. If the talk went on, the talk’s next recording has it from the restart.';
+    const done = await this.services.db.db
+      .updateTable('recordings')
+      .set({ status: 'failed', failure_reason: reason, tracks: JSON.stringify([]), updated_at: new Date() })
+      .where('partner_id', '=', rec.partner_id)
+      .where('id', '=', rec.id)
+      .where('status', 'in', ['recording', 'processing'])
+      .returning('id')
+      .executeTakeFirst();
+    if (done) this.log.warn({ recordingId: rec.id, tracks: rec.tracks.length }, 'a recording cut by a restart had no audio on disk: marked failed');
+  }
+
   /** Shutdown: stops capturing and finalizes every live session, so a clean stop loses nothing. */
   async stop(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -410,7 +447,9 @@ export class Recorder implements LiveTalkObserver {
   /**
    * Mixes the speaker tracks at their offsets into the recording's mp4, then (in one transaction)
    * marks it ready, emits recording_saved and enqueues its transcription. Only the transaction
-   * that moves the row out of recording/processing emits, so the event fires once.
+   * that moves the row out of recording/processing emits, so the event fires once. `endedAt` is
+   * null for a recording a crash cut (recovery): if none of its tracks has audio on disk, it is
+   * marked failed instead (failNothingSaved).
    */
   async finalize(given: Recording, endedAt: Date | null): Promise<void> {
     const { recordings, db, queue, config } = this.services;
@@ -436,15 +475,27 @@ export class Recorder implements LiveTalkObserver {
       return;
     }
     try {
+      const start = new Date(rec.start_time).getTime();
       const tracks: (RecordingTrack & { duration: number })[] = [];
       for (const track of rec.tracks) {
-        const duration = await probeDuration(recordings.storage.localPath(track.storage_key));
+        const file = recordings.storage.localPath(track.storage_key);
+        const duration = await probeDuration(file);
         this.log.debug({ recordingId: rec.id, track: track.file_name, duration }, 'speaker track');
-        // Placed by where it ended (see RecordingTrack.end) when known; a crash leaves the start's estimate.
-        if (duration && duration > 0) tracks.push({ ...track, offset: track.end === undefined ? track.offset : Math.max(0, track.end - duration), duration });
-        else await recordings.storage.delete(track.storage_key);
+        if (!(duration && duration > 0)) {
+          await recordings.storage.delete(track.storage_key);
+          continue;
+        }
+        const writtenUntil = await stat(file).then(
+          (s) => (s.mtimeMs - start) / 1000,
+          () => null,
+        );
+        tracks.push({ ...track, offset: trackOffset(track, duration, writtenUntil), duration });
       }
-      const start = new Date(rec.start_time).getTime();
+      if (endedAt === null && tracks.length === 0) {
+        // Cut by a crash before any audio reached the disk: a silent file would pass for the talk.
+        await this.failNothingSaved(rec);
+        return;
+      }
       const spoken = Math.max(0, ...tracks.map((t) => t.offset + t.duration));
       const total = Math.max(endedAt ? (endedAt.getTime() - start) / 1000 : spoken, 0.1);
       const out = recordings.storage.localPath(rec.storage_key);
@@ -498,6 +549,20 @@ export class Recorder implements LiveTalkObserver {
       this.busy.delete(rec.id);
     }
   }
+}
+
+/**
+ * Where a track starts on the recording's timeline (seconds), given its file's `duration` and when
+ * the file was last written (`writtenUntil`, seconds from the recording's start; null if unknown).
+ * A capture that was stopped has its `end` (see RecordingTrack.end): it is placed by that. One a
+ * crash cut keeps the estimate of its start (the tap's time), except that a file cannot hold audio
+ * from after its last write: a track that would end past it by more than a fragment (0.5 s) is
+ * placed to end there (its stream ran ahead of the clock, so its start was the wrong anchor).
+ */
+export function trackOffset(track: RecordingTrack, duration: number, writtenUntil: number | null): number {
+  if (track.end !== undefined) return Math.max(0, track.end - duration);
+  if (writtenUntil !== null && track.offset + duration > writtenUntil + 0.5) return Math.max(0, writtenUntil - duration);
+  return track.offset;
 }
 
 /** The transcription queue of a node: its own with local storage (the files are on its disk), the shared one with S3. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OPUS_SILENCE, RtpTap, TAP_GAP_MS } from './tap.js';
+import { OPUS_SILENCE, RtpTap, TAP_GAP_MS, TAP_MAX_AHEAD_MS } from './tap.js';
 
 interface Sent {
   pt: number;
@@ -102,4 +102,66 @@ test('a tap fills from its creation when the publisher has not sent yet', () => 
   const tap = new RtpTap(out, 111, 1000);
   assert.equal(tap.fill(1100), 0);
   assert.equal(tap.fill(1000 + TAP_GAP_MS), TAP_GAP_MS / 20);
+});
+
+test('a burst of late packets after a stall does not put the stream ahead of the clock (it used to add the stall twice)', () => {
+  const out = sink();
+  const tap = new RtpTap(out, 111, 0);
+  // The publisher's packets as they are sent, 20 ms apart; `arrive` delivers them at `now`.
+  let next = 0;
+  const arrive = (now: number) => {
+    tap.forward(packet(next, 960 * next), now);
+    next++;
+  };
+  /** Stream time sent so far (RTP time of the newest packet from the first, plus its 20 ms). */
+  const streamMs = () => step(out.sent[0].ts, out.sent.at(-1)?.ts ?? 0, 2 ** 32) / 48 + 20;
+  let now = 0;
+  let worstAheadMs = Number.NEGATIVE_INFINITY;
+  const tick = () => {
+    tap.fill(now);
+    worstAheadMs = Math.max(worstAheadMs, streamMs() - now);
+  };
+  // Three times: 5 s in real time, then a 1.5 s stall (nothing arrives, the clock ticks on and the
+  // tap sends silence through it), then the 75 packets of the stall at once, as a publisher that
+  // catches up (the bot's audio timer, a jittery network, this thread descheduled) sends them.
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 250; i++, now += 20) {
+      arrive(now);
+      tick();
+    }
+    for (let i = 0; i < 75; i++, now += 20) tick();
+    for (let i = 0; i < 75; i++) arrive(now);
+    tick();
+  }
+  for (let i = 0; i < 250; i++, now += 20) {
+    arrive(now);
+    tick();
+  }
+  const sent = out.sent;
+  for (let i = 1; i < sent.length; i++) {
+    assert.equal(step(sent[i - 1].seq, sent[i].seq, 0x10000), 1, `sequence continuous at ${i}`);
+    assert.equal(step(sent[i - 1].ts, sent[i].ts, 2 ** 32), 960, `timestamp continuous at ${i}`);
+  }
+  // Before, the stream ran 4.5 s ahead here (each stall once as silence and once as late audio).
+  assert.ok(worstAheadMs <= TAP_MAX_AHEAD_MS + 20, `the stream ran ${worstAheadMs} ms ahead of the clock`);
+  assert.ok(Math.abs(streamMs() - now) <= TAP_MAX_AHEAD_MS + 20, `${streamMs()} ms of stream for ${now} ms of talk`);
+  // The publisher's live packets after each burst are taken again: the last 5 s are all its own.
+  const publisherFrames = sent.slice(-250).filter((s) => !s.payload.equals(OPUS_SILENCE)).length;
+  assert.ok(publisherFrames >= 240, `${publisherFrames} of the last 250 frames are the publisher's`);
+});
+
+test('jitter shorter than the gap passes through: no packet dropped, no silence added', () => {
+  const out = sink();
+  const tap = new RtpTap(out, 111, 0);
+  // 10 s of packets, every tenth 150 ms late (its successors bunched behind it).
+  let now = 0;
+  for (let i = 0; i < 500; i++) {
+    const due = i * 20;
+    const at = i % 10 === 5 ? due + 150 : due;
+    now = Math.max(now, at);
+    tap.fill(now);
+    tap.forward(packet(i, 960 * i), now);
+  }
+  assert.equal(out.sent.length, 500);
+  assert.ok(out.sent.every((s) => !s.payload.equals(OPUS_SILENCE)));
 });

@@ -9,6 +9,11 @@ const FRAME_MS = 20;
 export const TAP_GAP_MS = 200;
 /** At most this much silence is sent in one go (a stalled thread catches up over several ticks). */
 const MAX_FILL_FRAMES = 50;
+/**
+ * How far the stream may run ahead of the wall clock (network jitter on the packet a stream resumes
+ * with puts it ahead by that much). A publisher packet that would take it further is dropped.
+ */
+export const TAP_MAX_AHEAD_MS = 200;
 
 /** Where a tap's packets go: a connected UDP socket (`send(buffer)`). */
 export interface TapSink {
@@ -28,7 +33,13 @@ export interface TapSink {
  *   that is fixed while packets flow (their spacing and order kept) and set again after every gap;
  * - sends 20 ms Opus silence frames, paced by the clock, whenever the publisher has been silent for
  *   `TAP_GAP_MS`, so the reader's timeline keeps running at wall-clock speed through the gap: muted
- *   time is silence in the recording, and what follows lands at its true time.
+ *   time is silence in the recording, and what follows lands at its true time;
+ * - never runs ahead of the wall clock by more than `TAP_MAX_AHEAD_MS`: a publisher whose packets
+ *   come in a burst after a stall (its own, the network's, or this thread's: a loaded machine) would
+ *   otherwise add the stall twice, once as the silence sent through it and again as the late audio
+ *   appended after it, and the reader's file would last longer than the talk (5.2 s in 30 s once,
+ *   under load 54), so a track placed by its start ran past the end of a recording cut by a crash.
+ *   The late packets whose time the silence already covered are dropped instead.
  */
 export class RtpTap {
   private readonly ssrc = randomInt(1, 0xffffffff);
@@ -37,8 +48,12 @@ export class RtpTap {
   private ts = randomInt(0, 0x100000000);
   /** Publisher → tap offsets; null until the first packet and after each gap. */
   private offsets: { seq: number; ts: number } | null = null;
-  /** When the stream was last advanced (a publisher packet, or the end of the silence sent). */
-  private advancedAt: number;
+  /** Clock time of the tap's creation: the stream's time 0. */
+  private readonly origin: number;
+  /** How much stream time (ms) has been sent: where the newest packet sent ends. */
+  private streamMs = 0;
+  /** When the publisher last sent a packet (or the tap was created). */
+  private heardAt: number;
   private filling = false;
   private closed = false;
 
@@ -47,7 +62,8 @@ export class RtpTap {
     private readonly payloadType: number,
     now: number,
   ) {
-    this.advancedAt = now;
+    this.origin = now;
+    this.heardAt = now;
   }
 
   /**
@@ -56,11 +72,22 @@ export class RtpTap {
    */
   forward(packet: Buffer, now: number): void {
     if (this.closed) return;
+    this.heardAt = now;
     const inSeq = packet.readUInt16BE(2);
     const inTs = packet.readUInt32BE(4);
     if (!this.offsets) this.offsets = { seq: (this.seq + 1 - inSeq) & 0xffff, ts: (this.ts + FRAME_TS - inTs) >>> 0 };
     const seq = (inSeq + this.offsets.seq) & 0xffff;
     const ts = (inTs + this.offsets.ts) >>> 0;
+    const newer = ((seq - this.seq) & 0xffff) < 0x8000;
+    // Signed distance in RTP time from the newest packet sent (a late packet's is negative).
+    const advanceMs = newer ? ((ts - this.ts) | 0) / 48 : 0;
+    if (advanceMs > 0 && this.streamMs + advanceMs > now - this.origin + TAP_MAX_AHEAD_MS) {
+      // Ahead of the clock (see the class comment): dropped, and the next packet placed right after
+      // the newest sent, so the stream takes the publisher again as soon as the clock catches up.
+      this.offsets = null;
+      this.filling = false;
+      return;
+    }
     const out = Buffer.allocUnsafe(packet.length);
     packet.copy(out);
     out[1] = (packet[1] & 0x80) | (this.payloadType & 0x7f);
@@ -69,11 +96,11 @@ export class RtpTap {
     out.writeUInt32BE(this.ssrc, 8);
     this.sink.send(out);
     // A late packet (older than the newest sent) does not move the stream back.
-    if (((seq - this.seq) & 0xffff) < 0x8000) {
+    if (newer) {
       this.seq = seq;
       this.ts = ts;
+      this.streamMs += Math.max(0, advanceMs);
     }
-    this.advancedAt = now;
     this.filling = false;
   }
 
@@ -83,15 +110,14 @@ export class RtpTap {
    */
   fill(now: number): number {
     if (this.closed) return 0;
-    const idle = now - this.advancedAt;
-    if (!this.filling && idle < TAP_GAP_MS) return 0;
-    const frames = Math.min(MAX_FILL_FRAMES, Math.floor(idle / FRAME_MS));
+    if (!this.filling && now - this.heardAt < TAP_GAP_MS) return 0;
+    const frames = Math.min(MAX_FILL_FRAMES, Math.floor((now - this.origin - this.streamMs) / FRAME_MS));
     if (frames <= 0) return 0;
     this.filling = true;
     // The publisher's next packet continues after this silence, whatever its own numbers.
     this.offsets = null;
     for (let i = 0; i < frames; i++) this.sendSilence();
-    this.advancedAt += frames * FRAME_MS;
+    this.streamMs += frames * FRAME_MS;
     return frames;
   }
 

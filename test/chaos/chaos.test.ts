@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runChaos } from './scenario.js';
 import { missingBinaries } from './servers.js';
+import { settledOnce } from './talk.js';
 
 // The short chaos run: one of each fault while webhooks are delivered and a talk is live, a host bot
 // speaking and the server recording it (the long one, with 50+ SIGKILLs, is bench/chaos/run.ts).
@@ -28,6 +29,10 @@ test('chaos: SIGKILL mid-talk and mid-delivery, connections terminated, Postgres
   // The recording the SIGKILL cut: finalized after the restart, playable, as long as the talk up to the kill.
   assert.equal(result.interrupted.length, 1, 'one recording cut by the SIGKILL');
   for (const rec of result.interrupted) {
+    if (rec.status === 'failed') {
+      process.stderr.write(`# cut recording: ${rec.untilKillS.toFixed(1)} s to the kill, before its capture wrote any audio: failed, "${rec.failureReason}"\n`);
+      continue;
+    }
     process.stderr.write(
       `# cut recording: ${rec.untilKillS.toFixed(1)} s to the kill, bot spoke ${rec.spokeS.toFixed(1)} s; mix ${rec.mixS.toFixed(1)} s, tracks ${rec.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${rec.trackEndS.toFixed(1)} s in, its start ${rec.startLagS.toFixed(1)} s after the voice came); saved ${rec.savedAfterReadyMs} ms after ready\n`,
     );
@@ -35,6 +40,7 @@ test('chaos: SIGKILL mid-talk and mid-delivery, connections terminated, Postgres
   }
   // The cut one and the one after the restart (ended with the talk), each announced exactly once.
   assert.ok(result.saved.length >= 2, `${result.saved.length} recordings`);
-  for (const rec of result.saved) assert.deepEqual([rec.status, rec.events], ['ready', 1], `recording ${rec.id}: ready, recording_saved once`);
+  // (One the kill cut before its capture wrote any audio is failed with that reason, never announced.)
+  for (const rec of result.saved) assert.ok(settledOnce(rec), `recording ${rec.id}: ${rec.status} (${rec.failureReason}), recording_saved ×${rec.events}`);
   for (const f of result.faults.filter((f) => f.fault !== 'sigkill')) assert.ok(f.readyMs < 30_000, `${f.fault}: ready after ${f.readyMs} ms`);
 });

@@ -46,7 +46,7 @@ export interface ChaosResult {
   /** Each recording a SIGKILL cut, as checked once the server was back. */
   interrupted: InterruptedRecording[];
   /** Every recording of the talk, and how many distinct `recording_saved` events named it. */
-  saved: { id: string; status: string; events: number }[];
+  saved: { id: string; status: string; failureReason: string | null; events: number }[];
   /** Bots that gave up reconnecting while the server was away (joined again as new ones). */
   botsReplaced: number;
 }
@@ -253,7 +253,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const checked = await live.checkInterrupted(recording, killedAt, spokeFrom, readyAt, bytesAtKill);
         result.interrupted.push(checked);
         log(
-          `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s): mix ${checked.mixS.toFixed(1)} s, tracks ${checked.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${checked.trackEndS.toFixed(1)} s in, started ${checked.startLagS.toFixed(1)} s after the voice came), saved ${checked.savedAfterReadyMs} ms after ready, ${checked.bytesAtKill} track bytes on disk at the kill${checked.problems.length ? `; PROBLEMS: ${checked.problems.join('; ')}` : ''}`,
+          checked.status === 'failed'
+            ? `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s) before its capture wrote a byte: failed, "${checked.failureReason}", ${checked.savedAfterReadyMs} ms after ready`
+            : `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s): mix ${checked.mixS.toFixed(1)} s, tracks ${checked.trackS.map((d) => d.toFixed(1)).join(', ')} s (last ends ${checked.trackEndS.toFixed(1)} s in, started ${checked.startLagS.toFixed(1)} s after the voice came), saved ${checked.savedAfterReadyMs} ms after ready, ${checked.bytesAtKill} track bytes on disk at the kill${checked.problems.length ? `; PROBLEMS: ${checked.problems.join('; ')}` : ''}`,
         );
       } else if (fault === 'terminate') {
         await cluster.terminate();
@@ -301,8 +303,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const recordings = await live.recordings();
     const announced = (id: string) =>
       new Set(receiver.received.filter((r) => r.json.event_name === 'recording_saved' && r.json.body.id === id).map((r) => r.json.id)).size;
-    await receiver.until(() => recordings.every((r) => announced(r.id) >= 1), 'recording_saved for every recording', 60_000).catch(() => {});
-    result.saved = (await live.recordings()).map((r) => ({ id: r.id, status: r.status, events: announced(r.id) }));
+    await receiver
+      .until(() => recordings.every((r) => r.status === 'failed' || announced(r.id) >= 1), 'recording_saved for every recording saved', 60_000)
+      .catch(() => {});
+    result.saved = (await live.recordings()).map((r) => ({ id: r.id, status: r.status, failureReason: r.failure_reason, events: announced(r.id) }));
     result.botsReplaced = live.replaced;
     return result;
   } finally {

@@ -20,6 +20,7 @@ export type Call = (method: string, route: string, json?: unknown) => Promise<{ 
 export interface RecordingRow {
   id: string;
   status: string;
+  failure_reason: string | null;
   start_time: string;
   duration: number | null;
   url: string | null;
@@ -29,6 +30,13 @@ export interface RecordingRow {
 /** What was checked of one recording interrupted by a SIGKILL. */
 export interface InterruptedRecording {
   id: string;
+  /**
+   * `ready`, or `failed` when the kill came before the capture had written any audio (bytesAtKill 0,
+   * or a header):
+   * then there is nothing to save, and the recording says so in `failureReason` (no recording_saved).
+   */
+  status: string;
+  failureReason: string | null;
   /** Seconds the bot had been speaking into this recording when the server was killed. */
   spokeS: number;
   /** Seconds from the recording's start to the kill. */
@@ -56,6 +64,21 @@ export interface InterruptedRecording {
 }
 
 const run = promisify(execFile);
+
+/** The reason the recorder gives a recording a crash cut before any audio reached the disk. */
+export function nothingSaved(reason: string | null): boolean {
+  return reason !== null && /nothing to save/.test(reason);
+}
+
+/**
+ * A recording of the talk as it must end: `ready` and announced by exactly one distinct
+ * `recording_saved`, or (cut by a kill before any audio was on disk) `failed` with that reason and
+ * never announced.
+ */
+export function settledOnce(r: { status: string; events: number; failureReason: string | null }): boolean {
+  if (r.status === 'ready') return r.events === 1;
+  return r.status === 'failed' && nothingSaved(r.failureReason) && r.events === 0;
+}
 
 /** Decodes the whole file: ffmpeg must read it to the end without an error. */
 async function decodes(file: string): Promise<string | null> {
@@ -169,7 +192,22 @@ export class LiveTalk {
     const r = rec as RecordingRow;
     const spokeS = (killedAt - spokeFrom) / 1000;
     const untilKillS = (killedAt - new Date(r.start_time).getTime()) / 1000;
-    const out: InterruptedRecording = { id, spokeS, untilKillS, mixS: 0, trackS: [], trackEndS: 0, startLagS: 0, savedAfterReadyMs, bytesAtKill, problems: [] };
+    const out: InterruptedRecording = {
+      id,
+      status: r.status,
+      failureReason: r.failure_reason,
+      spokeS,
+      untilKillS,
+      mixS: 0,
+      trackS: [],
+      trackEndS: 0,
+      startLagS: 0,
+      savedAfterReadyMs,
+      bytesAtKill,
+      problems: [],
+    };
+    // At most a file header (ffmpeg writes one at the first packet, the first audio 0.5 s later).
+    if (r.status === 'failed' && bytesAtKill <= 2048 && nothingSaved(r.failure_reason)) return out;
     if (r.status !== 'ready' || !r.url) {
       out.problems.push(`recording ${id} ${r.status}`);
       return out;

@@ -1,11 +1,45 @@
-// A server recording a talk, for crash.test.ts to SIGKILL mid-talk. Prints one JSON line once
-// the speaker's track is being written. Usage: node --import tsx crash-child.ts <dataDir> <wav>
+// A server recording a talk, for crash tests to SIGKILL mid-talk. Prints one JSON line once the
+// speaker's track is being written (mode `audio`, the default), or once the track is in the row
+// while its capture's ffmpeg is stopped (SIGSTOP) before it wrote anything (mode `before-audio`:
+// what a heavily loaded machine does to a capture that is slow to start), or (mode `late-listen`)
+// stopped like that for 8 s, past the recorder's 5 s wait for it to listen, then let go: printed
+// once the track holds 2 s of audio.
+// Usage: node --import tsx crash-child.ts <dataDir> <wav> [audio|before-audio|late-listen]
+import { readFile, stat } from 'node:fs/promises';
 import { probeDuration } from '../../src/platform/media.js';
 import { startBackground } from '../../src/compose.js';
 import { api, createPartner, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, speaker } from './media.js';
 
-const [dataDir, wav] = process.argv.slice(2);
+const [dataDir, wav, mode = 'audio'] = process.argv.slice(2);
+
+/**
+ * Stops (SIGSTOP) every recorder capture ffmpeg (`-i <tmp>/smalltalk-rtp-…/<n>.sdp`) this process
+ * starts, as soon as it appears; continues it (SIGCONT) `resumeAfterMs` later if given.
+ */
+function stopCaptures(resumeAfterMs?: number): () => number[] {
+  const stopped = new Set<number>();
+  let running = true;
+  void (async () => {
+    while (running) {
+      const children = await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '');
+      for (const pid of children.split(' ').filter(Boolean).map(Number)) {
+        if (stopped.has(pid)) continue;
+        const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+        if (!cmdline.some((a) => a.includes('smalltalk-rtp-') && a.endsWith('.sdp'))) continue;
+        process.kill(pid, 'SIGSTOP');
+        stopped.add(pid);
+        if (resumeAfterMs !== undefined) setTimeout(() => process.kill(pid, 'SIGCONT'), resumeAfterMs);
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return () => {
+    running = false;
+    return [...stopped];
+  };
+}
+
 const t = await startApp({ dataDir, onDisk: true, background: false });
 const room = new RtpTestRoom();
 t.services.live = room;
@@ -15,12 +49,19 @@ const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { na
 const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
 if (!talk) throw new Error('no talk');
 room.voice('host', wav);
+const stoppedCaptures = mode === 'before-audio' ? stopCaptures() : mode === 'late-listen' ? stopCaptures(8_000) : () => [];
 const startedAt = new Date();
 await room.talkStarted(talk, startedAt);
+// Resolves once the capture is started and the speaker tapped (RTP flowing to its port).
 await room.speakerStarted(talk.id, speaker('host', 'Hana Host', 'hana'));
 const rec = (await t.services.recordings.repo.list(p.partnerId, { talkId: talk.id, limit: 1 }))[0];
 const track = t.services.recordings.storage.localPath(rec.tracks[0].storage_key);
-await waitFor(async () => ((await probeDuration(track)) ?? 0) > 0.5, 'track on disk');
+if (mode === 'audio') await waitFor(async () => ((await probeDuration(track)) ?? 0) > 0.5, 'track on disk');
+if (mode === 'late-listen') await waitFor(async () => ((await probeDuration(track)) ?? 0) > 2, 'two seconds on disk', 60_000);
+const bytes = await stat(track).then(
+  (s) => s.size,
+  () => 0,
+);
 process.stdout.write(
-  `${JSON.stringify({ token: p.token, partnerId: p.partnerId, talkId: talk.id, recordingId: rec.id, startedAt: startedAt.getTime(), track })}\n`,
+  `${JSON.stringify({ token: p.token, partnerId: p.partnerId, talkId: talk.id, recordingId: rec.id, startedAt: startedAt.getTime(), track, bytes, stopped: stoppedCaptures() })}\n`,
 );

@@ -6,10 +6,14 @@ import { test } from 'node:test';
 import { Recorder } from '../../src/recordings/recorder.js';
 import { startBackground } from '../../src/compose.js';
 import { type TestApp, api, createPartner, startApp, waitFor } from '../helpers.js';
-import { RtpTestRoom, eventsOf } from './media.js';
+import { RtpTestRoom, eventsOf, toneMp4 } from './media.js';
 
-/** A recording row as a recording node leaves it: status 'recording', its owner and last heartbeat. */
-async function openRecording(t: TestApp, partnerId: string, talkId: string, owner: string, heartbeatAgoMs: number) {
+/**
+ * A recording row as a recording node leaves it: status 'recording', its owner and last heartbeat;
+ * with `audio`, one speaker track of 2 s on this node's disk (recovery fails, rather than saves, a
+ * recording with no audio on disk: crash-early.test.ts).
+ */
+async function openRecording(t: TestApp, partnerId: string, talkId: string, owner: string, heartbeatAgoMs: number, audio = false) {
   const id = crypto.randomUUID();
   await t.services.recordings.repo.insert(t.services.db.db, partnerId, {
     id,
@@ -26,6 +30,20 @@ async function openRecording(t: TestApp, partnerId: string, talkId: string, owne
     created_by_id: null,
     user_id: null,
   });
+  if (audio) {
+    const track = {
+      participant_id: 'p',
+      user_id: null,
+      uid: null,
+      name: 'Hana Host',
+      username: null,
+      storage_key: `${partnerId}/${id}/12345678-1.m4a`,
+      file_name: '12345678-1.m4a',
+      offset: 1,
+    };
+    toneMp4(t.services.recordings.storage.localPath(track.storage_key), 2);
+    await t.services.recordings.repo.update(partnerId, id, { tracks: [track] });
+  }
   return id;
 }
 
@@ -34,7 +52,8 @@ const statusOf = async (t: TestApp, partnerId: string, id: string) => (await t.s
 test('several servers on one database: a restart finalizes its own and abandoned recordings, not another live node’s', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-lease-'));
   const self = `${os.hostname()}:${path.resolve(dataDir)}`;
-  let t = await startApp({ dataDir, onDisk: true });
+  // No transcription: it would start on the finalized tracks and outlive the app.
+  let t = await startApp({ dataDir, onDisk: true, env: { TRANSCRIBE_ENGINE: 'none' } });
   let ids: { liveElsewhere: string; abandoned: string; mine: string };
   let partnerId: string;
   try {
@@ -42,15 +61,15 @@ test('several servers on one database: a restart finalizes its own and abandoned
     partnerId = p.partnerId;
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Shared database' } })).body.talk;
     ids = {
-      liveElsewhere: await openRecording(t, partnerId, talk.id, 'node-b:/srv/smalltalk', 1_000),
-      abandoned: await openRecording(t, partnerId, talk.id, 'node-c:/srv/smalltalk', 5 * 60_000),
-      mine: await openRecording(t, partnerId, talk.id, self, 1_000),
+      liveElsewhere: await openRecording(t, partnerId, talk.id, 'node-b:/srv/smalltalk', 1_000, true),
+      abandoned: await openRecording(t, partnerId, talk.id, 'node-c:/srv/smalltalk', 5 * 60_000, true),
+      mine: await openRecording(t, partnerId, talk.id, self, 1_000, true),
     };
   } finally {
     await t.close();
   }
   // Node b is still heartbeating while this node restarts (however long the restart takes here).
-  t = await startApp({ dataDir, onDisk: true, background: false });
+  t = await startApp({ dataDir, onDisk: true, background: false, env: { TRANSCRIBE_ENGINE: 'none' } });
   try {
     await t.services.db.db.updateTable('recordings').set({ heartbeat_at: new Date() }).where('id', '=', ids.liveElsewhere).execute();
     await startBackground(t.services);
@@ -67,7 +86,7 @@ test('several servers on one database: a restart finalizes its own and abandoned
 });
 
 test('a recording node renews its lease while live; its sweep takes a recording whose owner went quiet', async () => {
-  const t = await startApp();
+  const t = await startApp({ env: { TRANSCRIBE_ENGINE: 'none' } });
   const room = new RtpTestRoom();
   const recorder = new Recorder(t.services, () => room, 600);
   try {
@@ -75,7 +94,7 @@ test('a recording node renews its lease while live; its sweep takes a recording 
     const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Heartbeat' } });
     const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
     assert.ok(talk);
-    const quiet = await openRecording(t, p.partnerId, talk.id, 'node-d:/srv/smalltalk', 0);
+    const quiet = await openRecording(t, p.partnerId, talk.id, 'node-d:/srv/smalltalk', 0, true);
     recorder.startLease();
     await recorder.talkStarted(talk, new Date());
     const live = (await t.services.recordings.repo.list(p.partnerId, { talkId: talk.id, limit: 10 })).find((r) => r.id !== quiet);

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { exited, probeDuration } from '../../src/platform/media.js';
+import { api, startApp, testDb } from '../helpers.js';
+import { eventsOf, speech, withPauses } from './media.js';
+
+// A capture whose ffmpeg listens only 8 s after it started (stopped meanwhile, as a starved process
+// on a loaded machine): the recorder taps the speaker after its 5 s wait anyway, and what the tap sent
+// until ffmpeg listened is lost, so the file starts then. The track used to stay placed at the tap's
+// time: after a SIGKILL it ended about 3 s before the kill.
+test('SIGKILL after a capture that started listening late: its track is placed where it listened and ends at the kill', {
+  skip: testDb !== 'pglite',
+}, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-crash-late-'));
+  const lines = [
+    'The lighthouse keeper wrote down every ship that passed in the night.',
+    'In the morning he walked down to the harbour to count the boats.',
+    'Some of them had come from very far away across the northern sea.',
+    'He always asked the sailors where they had been and what they had seen.',
+  ];
+  const wav = await withPauses(await Promise.all(lines.map(speech)), 0.5, path.join(dataDir, 'talk.wav'));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'crash-child.ts'), dataDir, wav, 'late-listen'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await exited(child);
+    const info = JSON.parse(first) as { token: string; talkId: string; recordingId: string; startedAt: number; stopped: number[] };
+    assert.equal(info.stopped.length, 1, 'the capture ffmpeg was held back');
+
+    const t = await startApp({ dataDir, onDisk: true, env: { TRANSCRIBE_ENGINE: 'none' } });
+    try {
+      const rec = (await api(t, 'GET', `/api/v1/partners/recordings/${info.recordingId}`, { token: info.token })).body.recording;
+      assert.equal(rec.status, 'ready');
+      assert.equal((await eventsOf(t, 'recording_saved')).length, 1);
+      assert.equal(rec.tracks.length, 1);
+      const file = path.join(dataDir, 'track.m4a');
+      await writeFile(file, Buffer.from(await (await fetch(rec.tracks[0].url)).arrayBuffer()));
+      const lasted = (await probeDuration(file)) ?? 0;
+      const untilKill = (killedAt - new Date(rec.start_time).getTime()) / 1000;
+      const trackEnd = rec.tracks[0].offset + lasted;
+      console.log(
+        `crash-late: track ${lasted.toFixed(2)} s from ${rec.tracks[0].offset.toFixed(2)} s, ending ${trackEnd.toFixed(2)} s in; the kill ${untilKill.toFixed(2)} s in`,
+      );
+      assert.ok(rec.tracks[0].offset > 6, `the track starts where ffmpeg listened (8 s after it started), not at the tap: ${rec.tracks[0].offset} s`);
+      assert.ok(Math.abs(trackEnd - untilKill) < 2, `the track ends ${trackEnd.toFixed(2)} s in, the kill came ${untilKill.toFixed(2)} s in`);
+    } finally {
+      await t.close();
+    }
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
