@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
@@ -54,4 +54,15 @@ export async function logInToDashboard(page: Page, who: { email: string; passwor
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL(/\/dashboard\/o\/[0-9a-f-]{36}\/talks$/);
+}
+
+/**
+ * Where a test saves a screenshot of what it checked: docs/screenshots/ when UPDATE_SCREENSHOTS=1
+ * (to refresh the committed pictures), else a scratch folder, so a test run leaves the tree as it was.
+ */
+export function screenshotPath(file: string): string {
+  if (process.env.UPDATE_SCREENSHOTS === '1') return path.join('docs', 'screenshots', file);
+  const dir = path.join(os.tmpdir(), 'smalltalk-screenshots');
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, file);
 }

@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { addRecording } from '../replay/fixtures.js';
 import { axeViolations } from '../ux/axe.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard, screenshotPath } from './chromium.js';
 
 /**
  * A recurring talk in the dashboard, in real Chromium: its own page (next talk first, past ones with
@@ -81,7 +81,7 @@ describe('dashboard series page in Chromium', () => {
     // The public series page is one click away.
     assert.equal(await page.getByRole('link', { name: 'Public series page' }).getAttribute('href'), `${head.short_url}/series`);
     assert.deepEqual(await axeViolations(page), [], 'axe on the series page');
-    await page.screenshot({ path: 'docs/screenshots/dashboard-series.png' });
+    await page.screenshot({ path: screenshotPath('dashboard-series.png') });
 
     // A talk of the series says so and links the same page.
     await page.goto(`${base()}/talks/${next.id}`);
@@ -104,7 +104,7 @@ describe('dashboard series page in Chromium', () => {
       await page.getByRole('link', { name: label }).waitFor();
     assert.deepEqual(await axeViolations(page), [], 'axe on the recording page');
     await page.getByLabel('Search the transcript').fill('');
-    await page.screenshot({ path: 'docs/screenshots/dashboard-recording.png' });
+    await page.screenshot({ path: screenshotPath('dashboard-recording.png') });
   });
 
   test('the live talk page of a series links its series page, quietly; a one-off talk has no such link', async () => {

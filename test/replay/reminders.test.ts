@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { remindersOf } from '../../src/reminders/feature.js';
-import { ensureWebBuilt, launchChromium } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../dashboard/chromium.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { startSmtp } from '../smtp.js';
 import { addRecording } from './fixtures.js';
@@ -99,7 +99,7 @@ describe('reminders', () => {
       assert.ok(await t.services.db.db.selectFrom('talk_subscriptions').select('id').where('id', '=', sub.id).executeTakeFirst(), 'opening alone keeps it');
       await page.getByRole('button', { name: 'Unsubscribe' }).click();
       await page.getByRole('status').filter({ hasText: 'sam@example.test gets no more emails about Seed swap <live>' }).waitFor();
-      await page.screenshot({ path: 'docs/screenshots/unsubscribed.png' });
+      await page.screenshot({ path: screenshotPath('unsubscribed.png') });
     } finally {
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });

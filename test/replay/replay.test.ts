@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, logInToDashboard, screenshotPath } from '../dashboard/chromium.js';
 import { axeViolations } from '../ux/axe.js';
 import { LINES, addRecording } from './fixtures.js';
 
@@ -104,12 +104,12 @@ describe('the replay page', () => {
     // Fits a 360 px phone: nothing wider than the screen.
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
     assert.deepEqual(await axeViolations(page), []);
-    await page.screenshot({ path: 'docs/screenshots/replay-360.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('replay-360.png'), fullPage: true });
     await page.setViewportSize({ width: 1200, height: 800 });
     await page.getByRole('button', { name: /Play from 0:30/ }).click();
     await page.locator('.transcript li.current').waitFor();
     await page.evaluate(() => (document.querySelector('audio') as HTMLAudioElement).pause());
-    await page.screenshot({ path: 'docs/screenshots/replay.png' });
+    await page.screenshot({ path: screenshotPath('replay.png') });
     await page.setViewportSize({ width: 360, height: 740 });
   });
 
@@ -129,7 +129,7 @@ describe('the replay page', () => {
     assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(253, 246, 227)');
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
     assert.deepEqual(await axeViolations(page), []);
-    await page.screenshot({ path: 'docs/screenshots/replay-themed-360.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('replay-themed-360.png'), fullPage: true });
   });
 
   test('a private recording: "ended" for the public (no file, no transcript), a link to the dashboard copy for the partner\'s signed-in people', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
-import { ensureWebBuilt, launchChromium } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../dashboard/chromium.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
 import { axeViolations } from '../ux/axe.js';
 import { addRecording } from './fixtures.js';
@@ -64,7 +64,7 @@ describe('the series page', () => {
     await page.getByRole('button', { name: 'Subscribe to the series' }).click();
     await page.getByRole('status').filter({ hasText: 'lee@example.test will get an email before each talk of this series' }).waitFor();
     assert.deepEqual(await axeViolations(page), []);
-    await page.screenshot({ path: 'docs/screenshots/series-360.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('series-360.png'), fullPage: true });
     const subs = await t.services.db.db.selectFrom('talk_subscriptions').selectAll().where('email', '=', 'lee@example.test').execute();
     assert.deepEqual(
       subs.map((s) => s.talk_id),
