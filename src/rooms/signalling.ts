@@ -102,8 +102,8 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
             socket,
           );
           if ('nodeUrl' in result && result.nodeUrl === null) {
-            // Hosted by a node at this node's own address (no NODE_PUBLIC_URL): nowhere to send the
-            // client. Its claim goes stale within three heartbeats if that node is gone; the page retries.
+            // Hosted by another live node at this node's own address (no NODE_PUBLIC_URL): nowhere to
+            // send the client. The page retries (a load balancer may send it to that node next).
             socket.close(1013, 'the node hosting this talk cannot be reached: try again shortly');
             return;
           }
