@@ -25,6 +25,7 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   redirects: 0,
   reconnects: 0,
   reconnectGapsMs: [],
+  reconnectedAtMs: [],
   ...over,
 });
 
