@@ -79,6 +79,8 @@ export class LiveRooms implements LiveTalks {
   private readonly orphanedSince = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly questionDesk: QuestionDesk;
+  /** closeAll has begun: joins are turned away. */
+  private stopping = false;
 
   constructor(
     private readonly db: Db,
@@ -268,6 +270,8 @@ export class LiveRooms implements LiveTalks {
       await this.endTalk(talk);
       throw new RoomError('ended', 'this talk has ended');
     }
+    // Stopping: no room opens here again (nor takes anyone back); the client tries again, elsewhere.
+    if (this.stopping) return { nodeUrl: null };
     if (this.rooms.has(talk.id)) return this.joinHere(talk, request, sessionHost, socket);
     this.claiming.set(talk.id, (this.claiming.get(talk.id) ?? 0) + 1);
     try {
@@ -534,13 +538,16 @@ export class LiveRooms implements LiveTalks {
   }
 
   async closeAll() {
+    this.stopping = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     // A renewal under way could claim again what the closes below release.
     await this.heartbeating;
+    // The claims (and this node's liveness) go first: the pages the closes below send away find
+    // their talks free on the node they reach next, not held by a node that is going.
+    await this.placement.releaseAll().catch((err) => this.log.warn({ err }, 'could not release the live rooms'));
     for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'shutdown');
     clearInterval(this.levelTimer);
-    await this.placement.releaseAll().catch((err) => this.log.warn({ err }, 'could not release the live rooms'));
   }
 
   // ---- while in the room
