@@ -220,6 +220,28 @@ export class LiveRooms implements LiveTalks {
 
   addObserver(observer: LiveTalkObserver) {
     this.observers.push(observer);
+    // A node takes joins as soon as it listens, before its background work has started: a room
+    // reopened by participants back after a restart may be live before the recorder observes. It
+    // hears what is live already, as it would have.
+    const call = (fn: () => void | Promise<void> | undefined) => {
+      try {
+        Promise.resolve(fn()).catch((err) => this.log.error({ err }, 'live-talk observer failed'));
+      } catch (err) {
+        this.log.error({ err }, 'live-talk observer failed');
+      }
+    };
+    for (const room of this.rooms.values()) {
+      if (!room.live || room.closed || !room.sessionStartedAt) continue;
+      const { talk, sessionStartedAt } = room;
+      call(() => observer.talkStarted?.(talk, sessionStartedAt));
+      for (const p of room.participants.values()) {
+        if (p.announcedSpeaker) call(() => observer.speakerStarted?.(talk.id, this.speakerInfo(p)));
+      }
+    }
+  }
+
+  private speakerInfo(p: Participant): SpeakerInfo {
+    return { participantId: p.id, userId: p.userId, uid: p.uid, name: p.name, username: p.username, photoUrl: p.photoUrl };
   }
 
   async tapSpeaker(talkId: string, participantId: string, target: RtpTarget) {
@@ -609,7 +631,7 @@ export class LiveRooms implements LiveTalks {
       this.sfu.setPublish(p.id, publishing);
       if (room.live && p.canSpeak && !p.muted && !p.announcedSpeaker) {
         p.announcedSpeaker = true;
-        const info: SpeakerInfo = { participantId: p.id, userId: p.userId, uid: p.uid, name: p.name, username: p.username, photoUrl: p.photoUrl };
+        const info = this.speakerInfo(p);
         const talkId = room.talk.id;
         this.notify((o) => o.speakerStarted?.(talkId, info));
       } else if (!p.canSpeak) this.stopSpeaking(room, p);
