@@ -26,6 +26,7 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   reconnects: 0,
   reconnectGapsMs: [],
   reconnectedAtMs: [],
+  reconnectTries: [],
   ...over,
 });
 

@@ -134,6 +134,8 @@ export interface ParticipantReport {
   reconnectGapsMs: number[];
   /** For each reconnect: when media connected again (ms since the epoch), to set against a server's return. */
   reconnectedAtMs: number[];
+  /** The failed tries of the latest reconnect: ms after the drop, and why (where a reconnect's time went). */
+  reconnectTries: string[];
 }
 
 /** How long a dropped bot keeps trying to come back. */
@@ -176,6 +178,7 @@ export class BotParticipant {
     reconnects: 0,
     reconnectGapsMs: [],
     reconnectedAtMs: [],
+    reconnectTries: [],
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
@@ -190,6 +193,8 @@ export class BotParticipant {
   private leaving = false;
   /** Media was negotiated once: a dropped socket from then on is reconnected. */
   private inTalk = false;
+  /** When the latest connect reached each step (performance.now()), for a reconnect's account of its time. */
+  private steps: Record<string, number> = {};
   /** A reconnect loop is running (a socket closing under one of its tries is that loop's to handle). */
   private reconnecting = false;
 
@@ -199,6 +204,7 @@ export class BotParticipant {
 
   private mark(phase: string) {
     this.report.phases[phase] ??= Math.round(performance.now() - this.startedAt);
+    this.steps[phase] = performance.now();
   }
 
   /** Connects, joins and offers; resolves once the server answered (media flows shortly after). */
@@ -569,11 +575,13 @@ export class BotParticipant {
   private async reconnect() {
     const droppedAt = performance.now();
     let lastError = '';
+    this.report.reconnectTries = [];
     // Soon, then twice a second (a refused connection costs the server nothing), for two minutes.
     for (let attempt = 0; performance.now() - droppedAt < RECONNECT_GIVE_UP_MS && !this.leaving; attempt++) {
       await new Promise((r) => setTimeout(r, attempt === 0 ? 250 : 500));
       if (this.leaving) return;
       try {
+        this.steps = {};
         await this.connect();
         const pc = this.pc;
         const deadline = performance.now() + 10_000;
@@ -582,10 +590,16 @@ export class BotParticipant {
         if (pc?.connectionState !== 'connected') throw new Error(open() ? 'media did not connect again' : 'the socket closed before media connected');
         this.report.reconnects++;
         this.report.reconnectGapsMs.push(Math.round(performance.now() - droppedAt));
+        const at = (step: string) => (this.steps[step] ? `${step} +${Math.round(this.steps[step] - droppedAt)}` : `no ${step}`);
+        this.report.reconnectTries.push(
+          `back: ${['open', 'joined', 'offered', 'answered'].map(at).join(', ')}, connected +${Math.round(performance.now() - droppedAt)} ms`,
+        );
         this.report.reconnectedAtMs.push(Date.now());
         return;
       } catch (err) {
         lastError = (err as Error).message;
+        const tries = this.report.reconnectTries;
+        if (tries.length < 50) tries.push(`+${Math.round(performance.now() - droppedAt)} ms ${lastError}`);
         this.ws?.removeAllListeners();
         this.ws?.on('error', () => undefined);
         this.ws?.terminate();
