@@ -41,7 +41,8 @@ export interface StartOptions {
 
 export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'smalltalk-test-'));
-  const port = await freePort();
+  // A fixed PORT: a node restarted at the address it had (restart tests).
+  const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   const env: Record<string, string> = {
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,

@@ -76,6 +76,12 @@ if (cut.length) {
       `track start after the bot's voice: p50 ${pct(lags, 50).toFixed(1)} s, max ${Math.max(...lags).toFixed(1)} s; finalized after ready: p50 ${pct(saved, 50)} ms, max ${Math.max(...saved)} ms`,
   );
 }
+const back = result.botBackMs.filter((ms): ms is number => ms !== null);
+if (result.botBackMs.length) {
+  console.log(
+    `the bot back in the talk with media after each SIGKILL, from the server ready: ${back.length} of ${result.botBackMs.length} within 60 s; p50 ${pct(back, 50)} ms, p95 ${pct(back, 95)} ms, max ${Math.max(...back)} ms`,
+  );
+}
 const notOnce = result.saved.filter((r) => !settledOnce(r));
 console.log(
   `recordings of the talk: ${result.saved.length}, ${result.saved.length - notOnce.length} ready with recording_saved exactly once (or failed with nothing to save, never announced)${notOnce.length ? `; NOT: ${notOnce.map((r) => `${r.id} ${r.status} ×${r.events}`).join(', ')}` : ''}; bots replaced after giving up: ${result.botsReplaced}`,

@@ -25,6 +25,8 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   redirects: 0,
   reconnects: 0,
   reconnectGapsMs: [],
+  reconnectedAtMs: [],
+  reconnectTries: [],
   ...over,
 });
 

@@ -132,7 +132,14 @@ export interface ParticipantReport {
   reconnects: number;
   /** For each reconnect: ms from the drop to media connected again. */
   reconnectGapsMs: number[];
+  /** For each reconnect: when media connected again (ms since the epoch), to set against a server's return. */
+  reconnectedAtMs: number[];
+  /** The failed tries of the latest reconnect: ms after the drop, and why (where a reconnect's time went). */
+  reconnectTries: string[];
 }
+
+/** How long a dropped bot keeps trying to come back. */
+const RECONNECT_GIVE_UP_MS = 120_000;
 
 /** A real participant from the command line: signalling over the room socket, media with libwebrtc. */
 export class BotParticipant {
@@ -170,6 +177,8 @@ export class BotParticipant {
     redirects: 0,
     reconnects: 0,
     reconnectGapsMs: [],
+    reconnectedAtMs: [],
+    reconnectTries: [],
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
@@ -182,6 +191,12 @@ export class BotParticipant {
   /** The resume secret of this participant, to come back as the same one after a drop. */
   private resume: string | null = null;
   private leaving = false;
+  /** Media was negotiated once: a dropped socket from then on is reconnected. */
+  private inTalk = false;
+  /** When the latest connect reached each step (performance.now()), for a reconnect's account of its time. */
+  private steps: Record<string, number> = {};
+  /** A reconnect loop is running (a socket closing under one of its tries is that loop's to handle). */
+  private reconnecting = false;
 
   constructor(private readonly options: ParticipantOptions) {
     this.report.decoding = options.decode !== false;
@@ -189,6 +204,7 @@ export class BotParticipant {
 
   private mark(phase: string) {
     this.report.phases[phase] ??= Math.round(performance.now() - this.startedAt);
+    this.steps[phase] = performance.now();
   }
 
   /** Connects, joins and offers; resolves once the server answered (media flows shortly after). */
@@ -219,6 +235,8 @@ export class BotParticipant {
         });
         ws.once('error', reject);
       });
+      // Errors after opening come with a close, which is what the waits below and the reconnect go by.
+      ws.on('error', () => undefined);
       this.send({
         type: 'join',
         name: this.options.name ?? 'bot',
@@ -226,7 +244,7 @@ export class BotParticipant {
         invite: this.options.invite ?? hash.get('invite') ?? undefined,
         resume: this.resume ?? undefined,
       });
-      joined = await this.next((m) => m.type === 'joined' || m.type === 'error' || m.type === 'redirect');
+      joined = await this.nextOn(ws, (m) => m.type === 'joined' || m.type === 'error' || m.type === 'redirect');
       if (joined.type !== 'redirect') {
         ws.on('close', (code) => this.socketClosed(ws, code));
         break;
@@ -275,11 +293,12 @@ export class BotParticipant {
       if (this.options.decode === false) void this.watchFirstPacket(pc);
     };
     this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
-    const answer = await this.next((m) => m.type === 'answer' || m.type === 'error');
+    const answer = await this.nextOn(this.ws as WebSocket, (m) => m.type === 'answer' || m.type === 'error');
     if (answer.type === 'error') throw new Error(`${answer.code}: ${answer.message}`);
     this.mark('answered');
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
     this.source = source;
+    this.inTalk = true;
     this.updateMic();
   }
 
@@ -386,6 +405,36 @@ export class BotParticipant {
       this.waiters.push((m) => {
         if (!match(m)) return false;
         clearTimeout(timer);
+        resolve(m);
+        return true;
+      });
+    });
+  }
+
+  /**
+   * The next message matching `match` on `ws`, failing as soon as that socket closes: a node that
+   * goes away mid-join (or refuses it by closing, as a node that cannot place the room does) is
+   * tried again at once instead of after the timeout.
+   */
+  private nextOn(ws: WebSocket, match: (m: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const stop = (err: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        reject(err);
+      };
+      const onClose = (code: number, reason: Buffer) => stop(new Error(`the socket closed (${code}${reason.length ? ` ${reason}` : ''})`));
+      const timer = setTimeout(() => stop(new Error('timed out waiting for the server')), timeoutMs);
+      if (ws.readyState !== WebSocket.OPEN) return stop(new Error('the socket is not open'));
+      ws.once('close', onClose);
+      this.waiters.push((m) => {
+        if (done) return true;
+        if (!match(m)) return false;
+        done = true;
+        clearTimeout(timer);
+        ws.off('close', onClose);
         resolve(m);
         return true;
       });
@@ -516,26 +565,41 @@ export class BotParticipant {
   private socketClosed(ws: WebSocket, code: number) {
     this.stopAudio();
     if (this.leaving || ws !== this.ws || code === 4000 || code === 4001 || code === 4003) return;
-    void this.reconnect();
+    if (!this.inTalk || this.reconnecting) return;
+    this.reconnecting = true;
+    void this.reconnect().finally(() => {
+      this.reconnecting = false;
+    });
   }
 
   private async reconnect() {
     const droppedAt = performance.now();
     let lastError = '';
-    for (let attempt = 0; attempt < 60 && !this.leaving; attempt++) {
-      await new Promise((r) => setTimeout(r, attempt === 0 ? 250 : 1000));
+    this.report.reconnectTries = [];
+    // Soon, then twice a second (a refused connection costs the server nothing), for two minutes.
+    for (let attempt = 0; performance.now() - droppedAt < RECONNECT_GIVE_UP_MS && !this.leaving; attempt++) {
+      await new Promise((r) => setTimeout(r, attempt === 0 ? 250 : 500));
       if (this.leaving) return;
       try {
+        this.steps = {};
         await this.connect();
         const pc = this.pc;
         const deadline = performance.now() + 10_000;
-        while (pc && pc.connectionState !== 'connected' && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        if (pc?.connectionState !== 'connected') throw new Error('media did not connect again');
+        const open = () => this.ws?.readyState === WebSocket.OPEN;
+        while (pc && pc.connectionState !== 'connected' && open() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        if (pc?.connectionState !== 'connected') throw new Error(open() ? 'media did not connect again' : 'the socket closed before media connected');
         this.report.reconnects++;
         this.report.reconnectGapsMs.push(Math.round(performance.now() - droppedAt));
+        const at = (step: string) => (this.steps[step] ? `${step} +${Math.round(this.steps[step] - droppedAt)}` : `no ${step}`);
+        this.report.reconnectTries.push(
+          `back: ${['open', 'joined', 'offered', 'answered'].map(at).join(', ')}, connected +${Math.round(performance.now() - droppedAt)} ms`,
+        );
+        this.report.reconnectedAtMs.push(Date.now());
         return;
       } catch (err) {
         lastError = (err as Error).message;
+        const tries = this.report.reconnectTries;
+        if (tries.length < 50) tries.push(`+${Math.round(performance.now() - droppedAt)} ms ${lastError}`);
         // terminate() on a socket still connecting emits 'error': with its listeners gone that
         // was an unhandled error, and it ended the whole process (a chaos run died of it).
         this.ws?.removeAllListeners();

@@ -1,3 +1,4 @@
+import { NodeLock } from '../platform/db/node-lock.js';
 import type { Services } from '../services.js';
 import { SfuPool } from '../sfu/pool.js';
 import { talkPageRenderer } from './page.js';
@@ -22,6 +23,7 @@ export function installLiveRooms(services: Services) {
           (config.NODE_PUBLIC_URL ?? config.PUBLIC_URL).replace(/\/+$/, ''),
           config.ROOM_HEARTBEAT_SECONDS * 1000,
           !!config.NODE_PUBLIC_URL,
+          new NodeLock(config.DATABASE_URL as string, services.db.db, services.log),
         )
       : localPlacement;
   rooms = new LiveRooms(services.db.db, config, services.log, services.talks, services.events, sfu, placement);

@@ -40,10 +40,25 @@ export const localPlacement: RoomPlacement = {
 };
 
 /**
+ * Whether another node's process lives, as the database sees it (a lock it holds on a connection of
+ * its own: platform/db/node-lock.ts). A SIGKILLed node is gone at once; a slow one is not.
+ */
+export interface NodeLiveness {
+  /** Holds this node's liveness from now on. */
+  hold(nodeId: string): Promise<void>;
+  /** Whether the node with this id is alive (holds its liveness). */
+  held(nodeId: string): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+/**
  * Scaled: a `room_nodes` row per open room names the node hosting it. The first node that gets a
  * join for a talk claims it; the host renews its claim every heartbeat and deletes it when the room
- * closes. A claim whose heartbeat is older than three heartbeats belongs to a dead (or cut off) node:
- * the next claim takes it over, and that node gives its room up at its next renewal. Times are the
+ * closes. A claim is taken over by the next claim when its node is gone: at once when that node's
+ * process has no session with the database any more (killed, crashed: `NodeLiveness`) and does not
+ * answer at its address; after three heartbeats without a renewal in any case (a node cut off or
+ * frozen), and that node gives its room up at its next renewal. A node that is only slow (its
+ * liveness held, its heartbeats late, its address slow to answer) keeps its rooms. Times are the
  * database's, so the nodes' clocks do not matter.
  */
 export class SharedPlacement implements RoomPlacement {
@@ -61,6 +76,8 @@ export class SharedPlacement implements RoomPlacement {
     private readonly nodeUrl: string,
     readonly heartbeatMs: number,
     private readonly ownUrl: boolean,
+    /** Whether a node's process lives (a lock it holds in the database); see `claim`. */
+    private readonly liveness: NodeLiveness,
     /** Whether the node at an address answers (its /healthz); see `claim`. */
     private readonly isAlive: (nodeUrl: string) => Promise<boolean> = probeNode,
   ) {}
@@ -70,6 +87,7 @@ export class SharedPlacement implements RoomPlacement {
   }
 
   async start() {
+    await this.liveness.hold(this.nodeId);
     if (this.ownUrl) await this.db.deleteFrom('room_nodes').where('node_url', '=', this.nodeUrl).where('node_id', '!=', this.nodeId).execute();
   }
 
@@ -89,11 +107,14 @@ export class SharedPlacement implements RoomPlacement {
       const holder = await this.db.selectFrom('room_nodes').select(['node_id', 'node_url']).where('talk_id', '=', talkId).executeTakeFirst();
       // Gone between the two statements (its room just closed): claim again.
       if (!holder) continue;
-      if (holder.node_url === this.nodeUrl) return { local: false, nodeUrl: null };
-      // A node that died keeps its claims until they go stale (three heartbeats, 30 s by default),
-      // and everyone sent to it meanwhile fails: its address not answering at all (refused, or no
-      // answer within PROBE_TIMEOUT_MS) lets this node take the room over now.
-      if (await this.answers(holder.node_url)) return { local: false, nodeUrl: holder.node_url };
+      // A claim that is not stale yet, of another process. Alive as the database sees it: the room
+      // is there, even if that node is slow to answer (at our own address: nowhere to send the client).
+      if (await this.liveness.held(holder.node_id)) return { local: false, nodeUrl: holder.node_url === this.nodeUrl ? null : holder.node_url };
+      // Its process has no session with the database: killed or crashed (this node restarted after a
+      // SIGKILL, say), or alive with its connection being made again after a database outage, which
+      // its address still answering tells apart. At our own address there is no telling: a shared
+      // PUBLIC_URL is one node, or a load balancer that could not reach the room's node anyway.
+      if (holder.node_url !== this.nodeUrl && (await this.answers(holder.node_url))) return { local: false, nodeUrl: holder.node_url };
       const taken = await this.db
         .updateTable('room_nodes')
         .set({ node_id: this.nodeId, node_url: this.nodeUrl, heartbeat_at: sql`now()`, claimed_at: sql`now()` })
@@ -134,7 +155,11 @@ export class SharedPlacement implements RoomPlacement {
   }
 
   async releaseAll() {
-    await this.db.deleteFrom('room_nodes').where('node_id', '=', this.nodeId).execute();
+    try {
+      await this.db.deleteFrom('room_nodes').where('node_id', '=', this.nodeId).execute();
+    } finally {
+      await this.liveness.release();
+    }
   }
 }
 

@@ -90,7 +90,7 @@ export class RoomsRepository {
   }
 
   /**
-   * Who is in a talk whose room another node hosts: joined since that node claimed the room, not
+   * Who is in a talk whose room another node hosts: joined (or came back) since that node claimed the room, not
    * left, and only while the claim is fresh (a dead node's participants never marked their leaving).
    */
   presentElsewhere(partnerId: string, talkId: string, staleSeconds: number) {
@@ -101,7 +101,7 @@ export class RoomsRepository {
       .where('p.partner_id', '=', partnerId)
       .where('p.talk_id', '=', talkId)
       .where('p.left_at', 'is', null)
-      .where('p.joined_at', '>=', sql<Date>`n.claimed_at`)
+      .where(sql<Date>`coalesce(p.rejoined_at, p.joined_at)`, '>=', sql<Date>`n.claimed_at`)
       .where('n.heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
       .orderBy('p.joined_at')
       .limit(500)
@@ -128,6 +128,30 @@ export class RoomsRepository {
         ),
       )
       .limit(1000)
+      .execute();
+  }
+
+  /**
+   * A participant of the talk's room as it was before this node opened it (on another node, or here
+   * before a restart), by the hash of their resume secret, unless they left.
+   */
+  participantToResume(partnerId: string, talkId: string, resumeHash: string) {
+    return this.db
+      .selectFrom('talk_participants')
+      .select(['id', 'role', 'name', 'username', 'photo_url', 'uid', 'user_id'])
+      .where('partner_id', '=', partnerId)
+      .where('talk_id', '=', talkId)
+      .where('resume_hash', '=', resumeHash)
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+  }
+
+  markRejoined(partnerId: string, participantId: string) {
+    return this.db
+      .updateTable('talk_participants')
+      .set({ rejoined_at: sql`now()` })
+      .where('partner_id', '=', partnerId)
+      .where('id', '=', participantId)
       .execute();
   }
 
@@ -168,7 +192,16 @@ export class RoomsRepository {
   matchingBan(
     partnerId: string,
     talkId: string,
-    who: { userId: string | null; uid: string | null; tokenHash: string | null; deviceId: string | null; address: string | null; guest: boolean },
+    who: {
+      userId: string | null;
+      uid: string | null;
+      tokenHash: string | null;
+      deviceId: string | null;
+      address: string | null;
+      guest: boolean;
+      /** A participant coming back as themselves: removed as that participant. */
+      participantId?: string;
+    },
   ) {
     return this.db
       .selectFrom('talk_bans')
@@ -180,6 +213,7 @@ export class RoomsRepository {
         const any = [];
         if (who.userId) any.push(eb('user_id', '=', who.userId));
         if (who.uid) any.push(eb('uid', '=', who.uid));
+        if (who.participantId) any.push(eb('participant_id', '=', who.participantId));
         if (who.tokenHash) any.push(eb('token_hash', '=', who.tokenHash));
         if (who.guest && who.deviceId) any.push(eb('device_id', '=', who.deviceId));
         if (who.guest && who.address) any.push(eb('address', '=', who.address));

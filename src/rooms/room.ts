@@ -68,6 +68,8 @@ export class Participant {
 /** A talk's live room: participants, the hand queue and the speaker slots. */
 export class Room {
   readonly participants = new Map<string, Participant>();
+  /** Everyone admitted to this room since it opened (here), those gone since too. */
+  readonly admitted = new Set<string>();
   slots: (string | null)[] = new Array(SLOTS).fill(null);
   live = false;
   sessionStartedAt: Date | null = null;

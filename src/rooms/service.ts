@@ -79,6 +79,8 @@ export class LiveRooms implements LiveTalks {
   private readonly orphanedSince = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly questionDesk: QuestionDesk;
+  /** closeAll has begun: joins are turned away. */
+  private stopping = false;
 
   constructor(
     private readonly db: Db,
@@ -218,6 +220,28 @@ export class LiveRooms implements LiveTalks {
 
   addObserver(observer: LiveTalkObserver) {
     this.observers.push(observer);
+    // A node takes joins as soon as it listens, before its background work has started: a room
+    // reopened by participants back after a restart may be live before the recorder observes. It
+    // hears what is live already, as it would have.
+    const call = (fn: () => void | Promise<void> | undefined) => {
+      try {
+        Promise.resolve(fn()).catch((err) => this.log.error({ err }, 'live-talk observer failed'));
+      } catch (err) {
+        this.log.error({ err }, 'live-talk observer failed');
+      }
+    };
+    for (const room of this.rooms.values()) {
+      if (!room.live || room.closed || !room.sessionStartedAt) continue;
+      const { talk, sessionStartedAt } = room;
+      call(() => observer.talkStarted?.(talk, sessionStartedAt));
+      for (const p of room.participants.values()) {
+        if (p.announcedSpeaker) call(() => observer.speakerStarted?.(talk.id, this.speakerInfo(p)));
+      }
+    }
+  }
+
+  private speakerInfo(p: Participant): SpeakerInfo {
+    return { participantId: p.id, userId: p.userId, uid: p.uid, name: p.name, username: p.username, photoUrl: p.photoUrl };
   }
 
   async tapSpeaker(talkId: string, participantId: string, target: RtpTarget) {
@@ -268,6 +292,8 @@ export class LiveRooms implements LiveTalks {
       await this.endTalk(talk);
       throw new RoomError('ended', 'this talk has ended');
     }
+    // Stopping: no room opens here again (nor takes anyone back); the client tries again, elsewhere.
+    if (this.stopping) return { nodeUrl: null };
     if (this.rooms.has(talk.id)) return this.joinHere(talk, request, sessionHost, socket);
     this.claiming.set(talk.id, (this.claiming.get(talk.id) ?? 0) + 1);
     try {
@@ -293,13 +319,15 @@ export class LiveRooms implements LiveTalks {
         return { room, participant: p, resumed: true };
       }
     }
-    const identity = await this.identify(talk, request, sessionHost);
-    const guest = !request.token && !identity.userId;
     const banKeys = {
       tokenHash: request.token ? sha256(request.token) : null,
       deviceId: typeof request.device === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(request.device) ? request.device : null,
       address: request.address ?? null,
     };
+    const resumed = request.resume ? await this.resumeFromEarlierRoom(talk, request.resume, banKeys, socket) : null;
+    if (resumed) return resumed;
+    const identity = await this.identify(talk, request, sessionHost);
+    const guest = !request.token && !identity.userId;
     const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: identity.userId, uid: identity.uid, guest, ...banKeys });
     if (ban) throw new RoomError('removed', REMOVED_MESSAGE);
     // Guests (no join token, not a member: a display name, perhaps an invite) are counted per
@@ -309,6 +337,7 @@ export class LiveRooms implements LiveTalks {
       if (wait > 0) throw new RoomError('rate_limited', `too many guests joined from your network just now: try again in ${wait} s`);
     }
     const id = randomUUID();
+    const secret = newSecret(24);
     await this.db.transaction().execute(async (tx) => {
       if (identity.invite) {
         const used = await this.repo.useInvite(tx, talk.id, sha256(identity.invite), new Date());
@@ -326,6 +355,7 @@ export class LiveRooms implements LiveTalks {
           username: identity.username,
           photo_url: identity.photoUrl,
           role: identity.role,
+          resume_hash: sha256(secret),
         })
         .execute();
       try {
@@ -342,21 +372,41 @@ export class LiveRooms implements LiveTalks {
         if (!(err instanceof FeatureNotInstalled)) throw err;
       }
     });
+    return this.admit(talk, id, secret, identity, banKeys, socket, false);
+  }
+
+  /**
+   * A participant of the talk's room before this node opened it (this node before a SIGKILL and a
+   * restart, or another node that died or gave the room up) comes back as themselves: same id, role
+   * and name, their resume secret still good, no second talk_join, no invite spent again, not counted
+   * as a new guest. The room they come back to is a new one: on stage by their role, hands down.
+   */
+  private async resumeFromEarlierRoom(talk: Talk, secret: string, banKeys: Participant['banKeys'], socket: WebSocket) {
+    const row = await this.repo.participantToResume(talk.partner_id, talk.id, sha256(secret));
+    // Admitted to this room before (and gone since: left, removed): not again by their secret.
+    if (!row || this.rooms.get(talk.id)?.admitted.has(row.id)) return null;
+    const guest = !banKeys.tokenHash && !row.user_id;
+    const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: row.user_id, uid: row.uid, guest, participantId: row.id, ...banKeys });
+    if (ban) throw new RoomError('removed', REMOVED_MESSAGE);
+    await this.repo.markRejoined(talk.partner_id, row.id);
+    const identity: Identity = { role: row.role, name: row.name, username: row.username, photoUrl: row.photo_url, uid: row.uid, userId: row.user_id };
+    return this.admit(talk, row.id, secret, identity, banKeys, socket, true);
+  }
+
+  /** Into the room (opened now if it is not yet), live if it is time. */
+  private async admit(talk: Talk, id: string, secret: string, identity: Identity, banKeys: Participant['banKeys'], socket: WebSocket, resumed: boolean) {
     const current = this.openRoom(talk);
     await this.questionDesk.load(current);
-    const p = new Participant(
-      id,
-      newSecret(24),
-      identity.role,
-      identity.name,
-      identity.username,
-      identity.photoUrl,
-      identity.uid,
-      identity.userId,
-      current.talk,
-    );
+    // Two sockets resuming the same participant at once: the later one takes over the first's place.
+    const already = current.participants.get(id);
+    if (already && !already.closed) {
+      this.attach(current, already, socket);
+      return { room: current, participant: already, resumed: true };
+    }
+    const p = new Participant(id, secret, identity.role, identity.name, identity.username, identity.photoUrl, identity.uid, identity.userId, current.talk);
     p.banKeys = banKeys;
     current.participants.set(p.id, p);
+    current.admitted.add(p.id);
     this.byParticipant.set(p.id, current);
     if (current.emptyTimer) {
       clearTimeout(current.emptyTimer);
@@ -364,7 +414,7 @@ export class LiveRooms implements LiveTalks {
     }
     this.attach(current, p, socket);
     if (!current.live && this.shouldBeLive(current)) await this.goLive(current);
-    return { room: current, participant: p, resumed: false };
+    return { room: current, participant: p, resumed };
   }
 
   private async identify(talk: Talk, request: JoinRequest, sessionHost: SessionHost | null): Promise<Identity & { invite?: string }> {
@@ -495,9 +545,12 @@ export class LiveRooms implements LiveTalks {
       p.closed = true;
       if (p.graceTimer) clearTimeout(p.graceTimer);
       this.byParticipant.delete(p.id);
+      // The talk goes on: they come back as themselves (their row stays, not left), where it is hosted next.
       if (goesOn) p.socket?.close(4004, reason === 'moved' ? 'the room moved to another node: reconnect' : 'the server is restarting: reconnect');
-      else p.socket?.close(4000, 'the talk has ended');
-      void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
+      else {
+        p.socket?.close(4000, 'the talk has ended');
+        void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
+      }
     }
     room.participants.clear();
     this.sfu.closeTalk(talkId);
@@ -507,13 +560,16 @@ export class LiveRooms implements LiveTalks {
   }
 
   async closeAll() {
+    this.stopping = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     // A renewal under way could claim again what the closes below release.
     await this.heartbeating;
+    // The claims (and this node's liveness) go first: the pages the closes below send away find
+    // their talks free on the node they reach next, not held by a node that is going.
+    await this.placement.releaseAll().catch((err) => this.log.warn({ err }, 'could not release the live rooms'));
     for (const id of [...this.rooms.keys()]) this.closeRoom(id, 'shutdown');
     clearInterval(this.levelTimer);
-    await this.placement.releaseAll().catch((err) => this.log.warn({ err }, 'could not release the live rooms'));
   }
 
   // ---- while in the room
@@ -575,7 +631,7 @@ export class LiveRooms implements LiveTalks {
       this.sfu.setPublish(p.id, publishing);
       if (room.live && p.canSpeak && !p.muted && !p.announcedSpeaker) {
         p.announcedSpeaker = true;
-        const info: SpeakerInfo = { participantId: p.id, userId: p.userId, uid: p.uid, name: p.name, username: p.username, photoUrl: p.photoUrl };
+        const info = this.speakerInfo(p);
         const talkId = room.talk.id;
         this.notify((o) => o.speakerStarted?.(talkId, info));
       } else if (!p.canSpeak) this.stopSpeaking(room, p);

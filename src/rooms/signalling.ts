@@ -102,9 +102,10 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
             socket,
           );
           if ('nodeUrl' in result && result.nodeUrl === null) {
-            // Hosted by a node at this node's own address (no NODE_PUBLIC_URL): nowhere to send the
-            // client. Its claim goes stale within three heartbeats if that node is gone; the page retries.
-            socket.close(1013, 'the node hosting this talk cannot be reached: try again shortly');
+            // This node is stopping, or the talk is hosted by another live node at this node's own
+            // address (no NODE_PUBLIC_URL): nowhere to send the client. The page and the bot try again
+            // (a load balancer may send them to another node next).
+            socket.close(1013, 'this talk cannot be joined on this node now: try again shortly');
             return;
           }
           if ('nodeUrl' in result) {

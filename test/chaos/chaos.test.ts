@@ -38,6 +38,10 @@ test('chaos: SIGKILL mid-talk and mid-delivery, connections terminated, Postgres
     );
     assert.deepEqual(rec.problems, [], `recording ${rec.id}`);
   }
+  // The bot back in the talk within seconds of the server's return (it was ~35 s while the restarted
+  // server waited for its old claim on the room to go stale).
+  assert.equal(result.botBackMs.length, 1);
+  for (const ms of result.botBackMs) assert.ok(ms !== null && ms <= 10_000, `the bot back with media ${ms} ms after the server was ready`);
   // The cut one and the one after the restart (ended with the talk), each announced exactly once.
   assert.ok(result.saved.length >= 2, `${result.saved.length} recordings`);
   // (One the kill cut before its capture wrote any audio is failed with that reason, never announced.)

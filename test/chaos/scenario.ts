@@ -49,6 +49,8 @@ export interface ChaosResult {
   saved: { id: string; status: string; failureReason: string | null; events: number }[];
   /** Bots that gave up reconnecting while the server was away (joined again as new ones). */
   botsReplaced: number;
+  /** For each SIGKILL: ms from the server ready again to the bot back in the talk with media (null: it did not come back within 60 s). */
+  botBackMs: (number | null)[];
 }
 
 /** A small seeded PRNG (mulberry32), so that a schedule can be replayed from its printed seed. */
@@ -176,6 +178,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     interrupted: [],
     saved: [],
     botsReplaced: 0,
+    botBackMs: [],
   };
   const acknowledged = new Set<string>();
   let producing = true;
@@ -246,12 +249,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (fault === 'sigkill') {
         const spokeFrom = live.speakingSince;
         const bytesAtKill = live.trackBytes(recording);
+        const bot = live.bot;
+        const reconnectsBefore = bot?.report.reconnects ?? 0;
         await server.kill();
         const killedAt = Date.now();
         await server.start();
         readyAt = Date.now();
         const checked = await live.checkInterrupted(recording, killedAt, spokeFrom, readyAt, bytesAtKill);
         result.interrupted.push(checked);
+        // The bot in the talk: back with media (as the same participant), counted from the server's return.
+        const back = await waitFor(() => bot && (bot.report.reconnects > reconnectsBefore || bot.report.error !== null), 'the bot back', 60_000)
+          .then(() => (bot?.report.error === null ? (bot.report.reconnectedAtMs.at(-1) ?? 0) - readyAt : null))
+          .catch(() => null);
+        result.botBackMs.push(back);
+        log(`  the bot was back with media ${back === null ? 'NOT within 60 s' : `${back} ms after the server was ready`}`);
         log(
           checked.status === 'failed'
             ? `  recording cut ${checked.untilKillS.toFixed(1)} s in (bot spoke ${checked.spokeS.toFixed(1)} s) before its capture wrote a byte: failed, "${checked.failureReason}", ${checked.savedAfterReadyMs} ms after ready`

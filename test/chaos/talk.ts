@@ -123,7 +123,10 @@ export class LiveTalk {
       this.seenReconnects = bot.report.reconnects;
       bot.send({ type: 'mute', muted: false });
       this.speakingSince = Date.now();
-      this.log(`  the bot came back (${bot.report.reconnectGapsMs.at(-1)} ms after its socket dropped) and speaks again`);
+      const tries = bot.report.reconnectTries;
+      this.log(
+        `  the bot came back (${bot.report.reconnectGapsMs.at(-1)} ms after its socket dropped) and speaks again; failed tries: ${tries.length - 1}; ${tries.slice(-3).join('; ')}`,
+      );
     }, 50);
   }
 

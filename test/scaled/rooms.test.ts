@@ -6,6 +6,7 @@ import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { SESSION_COOKIE } from '../../src/platform/auth.js';
+import { nodeLockKey } from '../../src/platform/db/node-lock.js';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { type TestApp, type TestPartner, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
@@ -152,6 +153,41 @@ describe('scaled mode: live rooms across two nodes', { skip }, () => {
       }
     } finally {
       await rescued.leave();
+    }
+  });
+
+  test('a node that is alive but slow keeps its room; once its process is gone the room is taken over at once', async () => {
+    const talk = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Slow host' } })).body.talk;
+    // A hosting node that answers nothing at its address (a stalled event loop, a loaded machine) but
+    // whose process still holds its session with the database, as a live node's does (node-lock.ts).
+    const slow = new pg.Client({ connectionString: postgres });
+    await slow.connect();
+    await slow.query('select pg_advisory_lock($1::bigint)', [nodeLockKey('slow-node')]);
+    await db.query(`insert into ${schema}.room_nodes (talk_id, node_id, node_url) values ($1, 'slow-node', 'http://127.0.0.1:9')`, [talk.id]);
+    const keepFresh = setInterval(() => void db.query(`update ${schema}.room_nodes set heartbeat_at = now() where node_id = 'slow-node'`), 200);
+    try {
+      const sent = await socketJoin(roomSocketUrl(via(b, talk.short_url)), { name: 'Patient' });
+      assert.equal(
+        sent.messages.find((m) => m.type === 'redirect')?.ws_url,
+        'ws://127.0.0.1:9/t/' + talk.short_url.split('/t/')[1] + '/ws',
+        'sent on to the slow node',
+      );
+      assert.equal((await roomNode(talk.id))?.node_id, 'slow-node', 'its claim kept');
+      sent.ws.close();
+      // Its process dies: the database drops its session and with it the lock.
+      await slow.end();
+      const started = Date.now();
+      const joined = await socketJoin(roomSocketUrl(via(b, talk.short_url)), { name: 'Patient' });
+      assert.ok(
+        joined.messages.some((m) => m.type === 'state'),
+        'joined on node b',
+      );
+      assert.equal((await roomNode(talk.id))?.node_url, b.url, 'node b holds the talk now');
+      assert.ok(Date.now() - started < 5000, `taken over at the first join after (${Date.now() - started} ms), not when the claim went stale`);
+      joined.ws.close();
+    } finally {
+      clearInterval(keepFresh);
+      await slow.end().catch(() => undefined);
     }
   });
 

@@ -247,6 +247,10 @@ export interface TalkParticipantsTable {
   role: ParticipantRole;
   joined_at: Timestamp;
   left_at: NullableTimestamp;
+  /** sha256 of the participant's resume secret (rooms/service.ts). */
+  resume_hash: string | null;
+  /** When they last came back as themselves to a room that had lost them (a restart, a takeover). */
+  rejoined_at: NullableTimestamp;
 }
 
 /** A talk's reminder emails of one kind, queued once (src/reminders). */

@@ -69,6 +69,8 @@ export class RoomClient {
   /** Sockets closed before we joined (the server, or the node it sent us to, did not answer). */
   private failedConnects = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Retries since the last join (the first one comes sooner). */
+  private retries = 0;
   /** Who shows the room's reactions as they come (reactions.tsx): never stored, so not in the room's state. */
   private readonly reactionListeners = new Set<(r: RoomReactionsMessage['reactions']) => void>();
 
@@ -120,13 +122,14 @@ export class RoomClient {
 
   /**
    * The socket closed, or could not open. Dropped, or the room moved to another node: come back as
-   * the same participant (within the server's grace period). Never joined: the server is down, or a
-   * node sent us to one that just died (another node takes its talks over within about 30 s): keep
-   * trying for a while.
+   * the same participant (within the server's grace period; after the server restarted, the same
+   * participant again from the database, or a fresh join with the same name and link). Never
+   * joined: the server is down, or a node sent us to one that just died (another node takes its
+   * talks over within seconds): keep trying for about a minute.
    */
   private connectionFailed() {
     if (!this.participantId) {
-      if (++this.failedConnects > 45) {
+      if (++this.failedConnects > 90) {
         this.handlers.onError('Could not reach the server hosting this talk. Try again in a moment.');
         this.finish(() => undefined);
         return;
@@ -140,9 +143,14 @@ export class RoomClient {
     this.retrySoon();
   }
 
-  /** Connects again in a second, through this page's own server. */
+  /**
+   * Connects again through this page's own server: soon after a drop, then about twice a second
+   * (jittered, so a crowd does not come back in lockstep), until joined. A server that restarts is
+   * back within seconds; a refused connection costs it nothing meanwhile.
+   */
   private retrySoon() {
     if (this.retryTimer) return;
+    const delay = this.retries++ === 0 ? 250 : 500 + Math.random() * 250;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.done) return;
@@ -150,7 +158,7 @@ export class RoomClient {
       this.handoff = undefined;
       this.redirects = 0;
       this.connect(tabStorage.get(this.resumeKey));
-    }, 1000);
+    }, delay);
   }
 
   /** Another node hosts the talk: join there instead. */
@@ -189,6 +197,7 @@ export class RoomClient {
         if (this.failedConnects > 0 || this.reconnecting) this.handlers.onError(null);
         this.reconnecting = false;
         this.failedConnects = 0;
+        this.retries = 0;
         tabStorage.set(this.resumeKey, m.resume as string);
         // A join link's secret is spent: out of the address bar and the history (anyone who saw the
         // screen could use a host's). A reload comes back through the resume secret instead.
