@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { spawnTied } from '../platform/media.js';
 import { POCKETSPHINX, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
 
@@ -65,16 +65,40 @@ export function killDecoder(decoder: ChildProcess): void {
   decoder.kill('SIGKILL');
 }
 
-/** The processes `pid` started (and those they started), from /proc; none where /proc lacks it. */
+/**
+ * The processes `pid` started (and those they started), from each process's parent in /proc
+ * (`/proc/PID/task/PID/children` is documented as unreliable while the children run); none where
+ * there is no /proc.
+ */
 export function childrenOf(pid: number | undefined): number[] {
   if (!pid) return [];
-  let direct: number[] = [];
+  const parentOf = new Map<number, number>();
+  let entries: string[] = [];
   try {
-    direct = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
   } catch {
     return [];
   }
-  return direct.flatMap((child) => [child, ...childrenOf(child)]);
+  for (const e of entries) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      parentOf.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const visit = (parent: number) => {
+    for (const [child, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(child);
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
 }
 
 /**

@@ -57,8 +57,12 @@ test('a caption decoder that falls behind is replaced, and the captions after it
     });
     // The first caption decoder gets 100 ms of every second; the ones after it run freely.
     const starved = finals[0];
+    /** The most processes (cat, pocketsphinx) one SIGSTOP reached: the starving must be real. */
+    let stoppedAtOnce = 0;
     const signal = (sig: NodeJS.Signals) => {
-      for (const pid of childrenOf(starved.pid)) {
+      const pids = childrenOf(starved.pid);
+      if (sig === 'SIGSTOP') stoppedAtOnce = Math.max(stoppedAtOnce, pids.length);
+      for (const pid of pids) {
         try {
           process.kill(pid, sig);
         } catch {
@@ -83,6 +87,7 @@ test('a caption decoder that falls behind is replaced, and the captions after it
 
     const lags = phrases.map((p) => ({ text: p.text, lagMs: p.at - p.endedAt, sinceStartS: (p.endedAt - sentAt) / 1000 }));
     assert.deepEqual(errors, []);
+    assert.ok(stoppedAtOnce >= 2, `the starved decoder's processes were found and stopped (${stoppedAtOnce} at once)`);
     assert.ok(recognizer.catchUps >= 1, `the starved decoder was replaced: ${JSON.stringify(lags)}; notices: ${notices.join(' | ')}`);
     assert.ok(
       notices.some((n) => /fell behind/.test(n)),
