@@ -49,9 +49,11 @@ function wrtc(): Wrtc {
   if (!wrtcModule) {
     wrtcModule = createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
     // Measured: once an RTCAudioSink has existed, a natural exit segfaults in wrtc's native
-    // teardown (and an unstopped source track keeps the process alive forever). An explicit
-    // exit when the loop is empty skips that teardown and keeps the exit code.
-    process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
+    // teardown (and an unstopped source track keeps the process alive forever). Exiting again from
+    // the 'exit' event ends the process there, before that teardown, with the code it was ending
+    // with. (From 'beforeExit' it cut in ahead of the test runner's own end: the summary was not
+    // printed and an in-process test file exited 1 with every test passed.)
+    process.once('exit', (code) => process.exit(code));
   }
   return wrtcModule;
 }

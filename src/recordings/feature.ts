@@ -61,7 +61,7 @@ export function installRecording(services: Services): void {
         const workerIds: string[] = [];
         for (const queue of queues) {
           workerIds.push(
-            await services.queue.boss.work<{ partnerId: string; recordingId: string }>(queue, { batchSize: 1, pollingIntervalSeconds: 5 }, async ([job]) => {
+            await services.queue.work<{ partnerId: string; recordingId: string }>(queue, { pollingIntervalSeconds: 5 }, async (job) => {
               try {
                 await transcriber.transcribeRecording(job.data.partnerId, job.data.recordingId);
               } catch (err) {

@@ -54,7 +54,7 @@ export function installReminders(services: Services): void {
         log.info('SMTP_URL is not set: no reminder emails are sent to talk subscribers');
         return;
       }
-      const workerId = await services.queue.boss.work<ReminderJob>(REMINDER_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
+      const workerId = await services.queue.work<ReminderJob>(REMINDER_QUEUE, { pollingIntervalSeconds: 2 }, async (job) => {
         try {
           await reminders.send(job.data);
         } catch (err) {
