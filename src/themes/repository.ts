@@ -31,7 +31,11 @@ export class ThemesRepository {
       .executeTakeFirstOrThrow();
   }
 
-  update(partnerId: string, themeId: string, changes: Partial<Pick<Theme, 'name' | 'logo_url' | 'background_url'>> & { colors?: string }): Promise<Theme | undefined> {
+  update(
+    partnerId: string,
+    themeId: string,
+    changes: Partial<Pick<Theme, 'name' | 'logo_url' | 'background_url'>> & { colors?: string },
+  ): Promise<Theme | undefined> {
     if (!isUuid(themeId)) return Promise.resolve(undefined);
     return this.db
       .updateTable('themes')
