@@ -76,10 +76,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
     await db.close();
     throw err;
   }
-  const talks = new TalksService(db.db, config.PUBLIC_URL, {
-    bytes: config.TALK_LIST_CACHE_MB * 1024 * 1024,
-    maxAgeMs: config.TALK_LIST_CACHE_SECONDS * 1000,
-  });
+  const talks = new TalksService(
+    db.db,
+    { publicUrl: config.PUBLIC_URL, liveStreams: config.LIVE_STREAM },
+    {
+      bytes: config.TALK_LIST_CACHE_MB * 1024 * 1024,
+      maxAgeMs: config.TALK_LIST_CACHE_SECONDS * 1000,
+    },
+  );
   const services: Services = {
     config,
     log,

@@ -1,3 +1,4 @@
+import { installAudience } from './audience/feature.js';
 import { installCaptions } from './captions/feature.js';
 import { installDashboard } from './dashboard/feature.js';
 import { installRecording } from './recordings/feature.js';
@@ -14,6 +15,7 @@ export const features: FeatureInstaller[] = [
   installLiveRooms,
   installRecording,
   installCaptions,
+  installAudience,
   installReplays,
   installReminders,
 ];

@@ -83,6 +83,7 @@ const EnvSchema = Type.Object({
   TRANSCRIBE_HTTP_API_KEY: Type.Optional(Type.String()),
   TRANSCRIBE_HTTP_MODEL: Type.String({ default: 'whisper-1' }),
   LIVE_CAPTIONS: Type.Boolean({ default: true }),
+  LIVE_STREAM: Type.Boolean({ default: true }),
   SMTP_URL: Type.Optional(Type.String()),
   MAIL_FROM: Type.String({ default: 'smalltalk <no-reply@localhost>' }),
   /** Subscribers of a talk get a reminder email this many minutes before it starts (needs SMTP_URL). */

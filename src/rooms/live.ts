@@ -57,6 +57,8 @@ export interface LiveTalks {
   broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }): void;
   /** Who is in the talk's room on this node now. */
   participants(talkId: string): Present[];
+  /** The public URL of the node hosting the talk's room when another node hosts it; null when this node does or none does. */
+  hostedElsewhere(talkId: string): Promise<string | null>;
   /** Who is in a live talk now, wherever its room is hosted (the dashboard and the pre-join page show it). */
   present(talk: Pick<Talk, 'id' | 'partner_id'>): Promise<Present[]>;
 }

@@ -108,6 +108,17 @@ export class RoomsRepository {
       .execute();
   }
 
+  /** The node hosting a talk's room, while its claim is fresh (every partner's: the talk id is the key). */
+  async hostOf(talkId: string, staleSeconds: number): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('room_nodes')
+      .select('node_url')
+      .where('talk_id', '=', talkId)
+      .where('heartbeat_at', '>', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+      .executeTakeFirst();
+    return row?.node_url ?? null;
+  }
+
   /**
    * Live talks that no node hosts (none renewed a claim within staleSeconds; with one node, none
    * at all): left live by a node that stopped or crashed. Every partner's: a sweep of the platform.

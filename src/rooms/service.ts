@@ -267,6 +267,11 @@ export class LiveRooms implements LiveTalks {
     return rows.map((r) => ({ participantId: r.id, name: r.name, role: r.role, photoUrl: r.photo_url }));
   }
 
+  async hostedElsewhere(talkId: string): Promise<string | null> {
+    if (this.rooms.has(talkId) || this.placement.heartbeatMs === 0) return null;
+    return this.repo.hostOf(talkId, this.placement.staleSeconds);
+  }
+
   /** Everyone observing is called; one throwing observer cannot take down the room. */
   private notify(fn: (o: LiveTalkObserver) => void | Promise<void> | undefined) {
     for (const o of this.observers) {

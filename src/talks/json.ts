@@ -10,7 +10,8 @@ import type { TalkJson } from './schemas.js';
  * builds the JSON text of a list page, so the hot list endpoint neither parses 23 columns per row
  * into JavaScript values nor serializes them again).
  *   value: the column as stored; time: ISO 8601 in UTC with milliseconds and "+00:00";
- *   number: a numeric column as a JSON number; short_url: the public URL of the talk's page.
+ *   number: a numeric column as a JSON number; short_url: the public URL of the talk's page;
+ *   hls_url: the talk's live audience stream (src/audience/) while it is live, else null.
  */
 const TALK_JSON = {
   id: 'value',
@@ -35,17 +36,30 @@ const TALK_JSON = {
   subscriptions_allowed: 'value',
   recording: 'value',
   status: 'value',
-} as const satisfies Record<keyof TalkJson, 'value' | 'time' | 'number' | 'short_url'>;
+  hls_url: 'hls_url',
+} as const satisfies Record<keyof TalkJson, 'value' | 'time' | 'number' | 'short_url' | 'hls_url'>;
+
+/** What a talk's URLs are made from: the server's public URL, and whether live talks are streamed (LIVE_STREAM). */
+export interface TalkUrls {
+  publicUrl: string;
+  liveStreams: boolean;
+}
 
 /** The page behind a talk's short URL. */
 export function shortUrl(publicUrl: string, talk: Pick<Talk, 'short_code'>): string {
   return `${publicUrl}/t/${talk.short_code}`;
 }
 
-export function talkToJson(talk: Talk, publicUrl: string): TalkJson {
+/** The talk's LL-HLS playlist (src/audience/routes.ts), while it is live. */
+export function hlsUrl(urls: TalkUrls, talk: Pick<Talk, 'short_code' | 'status' | 'stream_key'>): string | null {
+  return urls.liveStreams && talk.status === 'live' ? `${shortUrl(urls.publicUrl, talk)}/live/${talk.stream_key}/index.m3u8` : null;
+}
+
+export function talkToJson(talk: Talk, urls: TalkUrls): TalkJson {
   const out: Record<string, unknown> = {};
   for (const [key, kind] of Object.entries(TALK_JSON)) {
-    if (kind === 'short_url') out[key] = shortUrl(publicUrl, talk);
+    if (kind === 'short_url') out[key] = shortUrl(urls.publicUrl, talk);
+    else if (kind === 'hls_url') out[key] = hlsUrl(urls, talk);
     else {
       const value = talk[key as keyof Talk];
       if (kind === 'time') out[key] = iso(value as Date | null);
@@ -65,28 +79,34 @@ const compiled = new Map<string, RawBuilder<string>>();
 
 /**
  * The same JSON as `talkToJson`, as text made by the database from the `talks` row in scope.
- * Compiled once per public URL (which goes in as a literal) into one SQL fragment, so a list
+ * Compiled once per public URL (which goes in as a literal) and LIVE_STREAM into one SQL fragment, so a list
  * request does not build and compile 22 fields again.
  */
-export function talkJsonSql(db: Kysely<Database>, publicUrl: string): RawBuilder<string> {
-  const done = compiled.get(publicUrl);
+export function talkJsonSql(db: Kysely<Database>, urls: TalkUrls): RawBuilder<string> {
+  const { publicUrl, liveStreams } = urls;
+  const cacheKey = `${liveStreams}:${publicUrl}`;
+  const done = compiled.get(cacheKey);
   if (done) return done;
   const fields = Object.entries(TALK_JSON).map(([key, kind]) => {
     const column = sql.ref(`talks.${key}`);
     const value =
       kind === 'short_url'
         ? sql`${sql.lit(`${publicUrl}/t/`)}::text || talks.short_code`
-        : kind === 'time'
-          ? isoSql(column)
-          : kind === 'number'
-            ? sql`${column}::float8`
-            : column;
+        : kind === 'hls_url'
+          ? liveStreams
+            ? sql`case when talks.status = 'live' then ${sql.lit(`${publicUrl}/t/`)}::text || talks.short_code || '/live/' || talks.stream_key || '/index.m3u8' end`
+            : sql`null::text`
+          : kind === 'time'
+            ? isoSql(column)
+            : kind === 'number'
+              ? sql`${column}::float8`
+              : column;
     return sql`${value} as ${sql.id(key)}`;
   });
   // to_json of a row is compact (no spaces) and keeps the columns' order; json_build_object is not.
   const query = sql<string>`(select to_json(j) from (select ${sql.join(fields)}) as j)::text`.compile(db);
   if (query.parameters.length > 0) throw new Error('talk JSON must compile without parameters');
   const fragment = sql.raw<string>(query.sql);
-  compiled.set(publicUrl, fragment);
+  compiled.set(cacheKey, fragment);
   return fragment;
 }

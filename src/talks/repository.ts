@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db, Queryable } from '../platform/db/index.js';
 import type { NewTalk, Talk, TalkUpdate } from '../platform/db/schema.js';
 import { afterCursor, isUuid } from '../platform/http.js';
-import { isoSql, talkJsonSql } from './json.js';
+import { type TalkUrls, isoSql, talkJsonSql } from './json.js';
 import type { ListTalksFilter } from './schemas.js';
 
 /** Talks, always within one partner: every method takes the partner id first. */
@@ -28,11 +28,11 @@ export class TalksRepository {
   async listJson(
     partnerId: string,
     filter: ListTalksFilter & { limit: number | undefined },
-    publicUrl: string,
+    urls: TalkUrls,
   ): Promise<{ json: string; created_at: string; id: string }[]> {
     const query = this.listQuery(partnerId, filter);
     if (!query) return [];
-    return query.select([talkJsonSql(this.db, publicUrl).as('json'), isoSql(sql.ref('talks.created_at')).as('created_at'), 'id']).execute();
+    return query.select([talkJsonSql(this.db, urls).as('json'), isoSql(sql.ref('talks.created_at')).as('created_at'), 'id']).execute();
   }
 
   /**

@@ -35,6 +35,12 @@ export const TalkSchema = Type.Object(
     subscriptions_allowed: Type.Boolean(),
     recording: Type.Boolean({ description: 'Whether the talk is recorded (default true).' }),
     status: Type.Union([Type.Literal('scheduled'), Type.Literal('live'), Type.Literal('ended')]),
+    hls_url: Nullable(
+      Type.String({
+        description:
+          "While the talk is live, its audio as a low-latency HLS stream (the stage's mix, about 1-2 s behind) for the partner's own player (AVPlayer, ExoPlayer, hls.js); null otherwise. The URL carries a key: give it only to people who may listen.",
+      }),
+    ),
   },
   { $id: 'Talk' },
 );

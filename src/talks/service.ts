@@ -4,7 +4,7 @@ import type { Db, Queryable, Tx } from '../platform/db/index.js';
 import type { Talk, TalkUpdate } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { page, pageSize } from '../platform/http.js';
-import { shortUrl, talkToJson } from './json.js';
+import { type TalkUrls, shortUrl, talkToJson } from './json.js';
 import { type CachedPage, TalkListCache } from './list-cache.js';
 import { TalksRepository } from './repository.js';
 import type { CreateTalkInput, ListTalksFilter, TalkJson, UpdateTalkInput } from './schemas.js';
@@ -45,7 +45,7 @@ export class TalksService {
 
   constructor(
     private readonly db: Db,
-    private readonly publicUrl: string,
+    private readonly urls: TalkUrls,
     listCache: { bytes: number; maxAgeMs: number } = { bytes: 0, maxAgeMs: 0 },
   ) {
     this.repo = new TalksRepository(db);
@@ -59,11 +59,11 @@ export class TalksService {
   }
 
   toJson(talk: Talk): TalkJson {
-    return talkToJson(talk, this.publicUrl);
+    return talkToJson(talk, this.urls);
   }
 
   shortUrl(talk: Pick<Talk, 'short_code'>): string {
-    return shortUrl(this.publicUrl, talk);
+    return shortUrl(this.urls.publicUrl, talk);
   }
 
   async get(partnerId: string, talkId: string): Promise<Talk> {
@@ -105,7 +105,7 @@ export class TalksService {
   async listPage(partnerId: string, filter: ListTalksFilter): Promise<CachedPage> {
     return this.listCache.page(partnerId, cacheKey(filter), async () => {
       const limit = filter.talk_id !== undefined ? 1 : pageSize(filter);
-      const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.publicUrl);
+      const rows = await this.repo.listJson(partnerId, { ...filter, limit }, this.urls);
       if (filter.talk_id !== undefined && rows.length === 0) throw notFound('talk', 'talk_id');
       const result = page(rows, limit, (t) => [t.created_at, t.id]);
       return Buffer.from(`{"talks":[${result.items.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(result.next_cursor)},"error":null}`);

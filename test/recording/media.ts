@@ -169,6 +169,10 @@ export class RtpTestRoom implements LiveTalks {
     return [];
   }
 
+  async hostedElsewhere(): Promise<null> {
+    return null;
+  }
+
   async talkStarted(talk: Talk, at = new Date()) {
     for (const o of this.observers) await o.talkStarted?.(talk, at);
   }

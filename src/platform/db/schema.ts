@@ -103,6 +103,8 @@ export interface TalksTable {
   schedule: string | null;
   schedule_talk_id: string | null;
   short_code: string;
+  /** The key in the talk's audience stream URL (`hls_url`). */
+  stream_key: Generated<string>;
   status: Generated<TalkStatus>;
   started_at: NullableTimestamp;
   ended_at: NullableTimestamp;

@@ -13,6 +13,7 @@ import * as m011 from './011_recording_failure_reason.js';
 import * as m012 from './012_talk_questions.js';
 import * as m013 from './013_reminders.js';
 import * as m014 from './014_participant_resume.js';
+import * as m015 from './015_talk_stream_key.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '012_talk_questions': m012,
   '013_reminders': m013,
   '014_participant_resume': m014,
+  '015_talk_stream_key': m015,
 };

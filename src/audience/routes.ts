@@ -1,0 +1,126 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Talk } from '../platform/db/schema.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import type { Services } from '../services.js';
+import type { AudienceStreams } from './service.js';
+import type { LiveStream } from './stream.js';
+
+const StreamParams = Type.Object({ code: Type.String({ maxLength: 32 }), key: Type.String({ maxLength: 64 }) });
+const MediaParams = Type.Object({
+  code: Type.String({ maxLength: 32 }),
+  key: Type.String({ maxLength: 64 }),
+  epoch: Type.String({ maxLength: 16 }),
+  name: Type.String({ maxLength: 40 }),
+});
+const PlaylistQuery = Type.Object({
+  _HLS_msn: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e9 })),
+  _HLS_part: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  _HLS_skip: Type.Optional(Type.String({ maxLength: 8 })),
+});
+
+/** How long a talk looked up by its short code is trusted (every part request would otherwise read the database). */
+const LOOKUP_MS = 2_000;
+/** Parts and segments never change once made (their URLs carry the stream's epoch). */
+const IMMUTABLE = 'public, max-age=86400, immutable';
+/** Set on a request one node passes to the node hosting the talk, so it is never passed on again. */
+const HOP_HEADER = 'x-smalltalk-stream-hop';
+
+type StreamTalkRow = Pick<Talk, 'id' | 'status' | 'stream_key'>;
+
+/**
+ * The audience stream's public URLs, under the talk's short URL:
+ *   /t/:code/live/:key/index.m3u8          the LL-HLS media playlist (blocking reload with _HLS_msn/_HLS_part)
+ *   /t/:code/live/:key/:epoch/init.mp4     the init segment
+ *   /t/:code/live/:key/:epoch/:msn.m4s     a segment;  :msn.:part.m4s  a part
+ * Any node answers: the node hosting the talk's room makes the stream, another passes the request on to it.
+ * Everything a cache may keep says so, so a CDN or nginx in front fans it out (docs/operations.md).
+ */
+export function audienceRoutes(streams: AudienceStreams) {
+  return async (app: App, services: Services) => {
+    const looked = new Map<string, { talk: StreamTalkRow | null; at: number }>();
+    const lookup = async (code: string): Promise<StreamTalkRow | null> => {
+      const hit = looked.get(code);
+      if (hit && Date.now() - hit.at < LOOKUP_MS) return hit.talk;
+      const row = await services.talks.byShortCode(code);
+      const talk = row ? { id: row.id, status: row.status, stream_key: row.stream_key } : null;
+      if (looked.size > 10_000) looked.clear();
+      looked.set(code, { talk, at: Date.now() });
+      return talk;
+    };
+
+    /** The local stream, or null after passing the request to the node that hosts the talk. */
+    const streamFor = async (request: FastifyRequest, reply: FastifyReply, code: string, key: string): Promise<LiveStream | null> => {
+      const talk = await lookup(code);
+      if (!talk || !services.config.LIVE_STREAM) throw new AppError('not_found', 'no live stream at this address');
+      const local = streams.streamOf(talk, key);
+      if (local) return local;
+      if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');
+      const nodeUrl = request.headers[HOP_HEADER] ? null : await services.live?.hostedElsewhere(talk.id);
+      if (!nodeUrl) throw new AppError('service_unavailable', 'the talk is live but its stream is not ready yet', undefined, { 'retry-after': '1' });
+      await passOn(request, reply, nodeUrl);
+      return null;
+    };
+
+    app.get('/t/:code/live/:key/index.m3u8', { schema: { hide: true, params: StreamParams, querystring: PlaylistQuery } }, async (request, reply) => {
+      const { code, key } = request.params;
+      const stream = await streamFor(request, reply, code, key);
+      if (!stream) return reply;
+      const { _HLS_msn: msn, _HLS_part: part } = request.query;
+      const target = stream.targetDuration;
+      if (msn !== undefined) {
+        if (stream.tooFarAhead(msn)) throw new AppError('bad_request', `segment ${msn} is too far ahead of the live edge`);
+        if (!(await stream.wait(msn, part, 3 * target * 1000))) throw unavailable();
+      } else if (!stream.edge && !stream.ended && !(await stream.wait(0, 0, 5_000))) {
+        // A stream that just started has no part yet: the first playlist waits for one.
+        throw unavailable();
+      }
+      return reply
+        .header('content-type', 'application/vnd.apple.mpegurl')
+        .header('cache-control', msn !== undefined ? `public, max-age=${target}` : 'public, max-age=1')
+        .header('access-control-allow-origin', '*')
+        .send(stream.playlist());
+    });
+
+    app.get('/t/:code/live/:key/:epoch/:name', { schema: { hide: true, params: MediaParams } }, async (request, reply) => {
+      const { code, key, epoch, name } = request.params;
+      const stream = await streamFor(request, reply, code, key);
+      if (!stream) return reply;
+      if (epoch !== stream.epoch) throw new AppError('not_found', 'this stream has restarted since; reload the playlist');
+      let body: Buffer | null;
+      if (name === 'init.mp4') body = (await stream.waitForInit(5_000)) ? stream.init : null;
+      else {
+        const m = /^(\d{1,9})(?:\.(\d{1,4}))?\.m4s$/.exec(name);
+        if (!m) throw new AppError('not_found', 'no such part');
+        const msn = Number(m[1]);
+        const part = m[2] === undefined ? undefined : Number(m[2]);
+        // The part a preload hint names is held until it is made.
+        if (part !== undefined && !stream.part(msn, part) && stream.isNextPart(msn, part)) await stream.wait(msn, part, 3 * stream.targetDuration * 1000);
+        body = part === undefined ? stream.segment(msn) : stream.part(msn, part);
+      }
+      if (!body) throw new AppError('not_found', 'no such part (it is not made yet, or no longer kept)');
+      return reply.header('content-type', 'audio/mp4').header('cache-control', IMMUTABLE).header('access-control-allow-origin', '*').send(body);
+    });
+  };
+}
+
+function unavailable(): AppError {
+  return new AppError('service_unavailable', 'the stream has not reached that part in time', undefined, { 'retry-after': '1' });
+}
+
+/** Answers with what the node hosting the talk answers for the same path. */
+async function passOn(request: FastifyRequest, reply: FastifyReply, nodeUrl: string): Promise<void> {
+  let answer: Response;
+  try {
+    answer = await fetch(`${nodeUrl}${request.url}`, { headers: { [HOP_HEADER]: '1' }, signal: AbortSignal.timeout(15_000) });
+  } catch {
+    throw new AppError('service_unavailable', 'the node hosting this talk did not answer', undefined, { 'retry-after': '1' });
+  }
+  reply.code(answer.status);
+  for (const name of ['content-type', 'cache-control', 'retry-after', 'access-control-allow-origin']) {
+    const value = answer.headers.get(name);
+    if (value) reply.header(name, value);
+  }
+  reply.send(Buffer.from(await answer.arrayBuffer()));
+}

@@ -1,0 +1,198 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Talk } from '../platform/db/schema.js';
+import { OPUS_PAYLOAD_TYPE } from '../platform/media.js';
+import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
+import { AacEncoder, PART_SECONDS } from './encoder.js';
+import { StageMixer } from './mixer.js';
+import { LiveStream, type StreamOptions } from './stream.js';
+
+/** A stream nobody has asked for in this long stops (the next request starts it again). */
+const IDLE_MS = 60_000;
+/** An ended stream is kept this long, so players still get its last parts and the end of the playlist. */
+const ENDED_KEPT_MS = 30_000;
+
+export const STREAM_OPTIONS: StreamOptions = { partsPerSegment: 8, partTarget: PART_SECONDS, windowSegments: 6 };
+
+interface Running {
+  stream: LiveStream;
+  mixer: StageMixer;
+  encoder: AacEncoder;
+  taps: Map<string, () => Promise<void>>;
+  lastRequest: number;
+}
+
+interface HostedTalk {
+  talkId: string;
+  speakers: Map<string, SpeakerInfo>;
+  running: Running | null;
+  /** Starting and stopping taps of this talk, one after another in the order they were asked for. */
+  ops: Promise<unknown>;
+}
+
+/** What a stream request may read: the talk it is for and its key (`talks.stream_key`). */
+export type StreamTalk = Pick<Talk, 'id' | 'status' | 'stream_key'>;
+
+/**
+ * The audience tier's origin on the node hosting a talk: the talk's stage mixed live (every
+ * speaker's tap, see mixer.ts), encoded to AAC parts (encoder.ts) and served as LL-HLS
+ * (stream.ts). A stream starts at its first request and stops after IDLE_MS without one, so a
+ * talk nobody streams costs nothing.
+ */
+export class AudienceStreams implements LiveTalkObserver {
+  private readonly hosted = new Map<string, HostedTalk>();
+  private readonly ended = new Map<string, { stream: LiveStream; timer: NodeJS.Timeout }>();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly live: () => LiveTalks | undefined,
+    private readonly log: Logger,
+    readonly options: StreamOptions = STREAM_OPTIONS,
+  ) {}
+
+  start(): void {
+    this.sweeper ??= setInterval(() => this.sweep(), 10_000).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    await Promise.all([...this.hosted.values()].map((t) => this.halt(t, true)));
+    this.hosted.clear();
+    for (const { timer } of this.ended.values()) clearTimeout(timer);
+    this.ended.clear();
+  }
+
+  talkStarted(talk: Talk): void {
+    if (!this.hosted.has(talk.id)) this.hosted.set(talk.id, { talkId: talk.id, speakers: new Map(), running: null, ops: Promise.resolve() });
+  }
+
+  speakerStarted(talkId: string, speaker: SpeakerInfo): void {
+    const t = this.hosted.get(talkId);
+    if (!t) return;
+    t.speakers.set(speaker.participantId, speaker);
+    const running = t.running;
+    if (running) this.enqueue(t, () => this.tap(t, running, speaker.participantId));
+  }
+
+  speakerStopped(talkId: string, participantId: string): void {
+    const t = this.hosted.get(talkId);
+    if (!t) return;
+    t.speakers.delete(participantId);
+    const running = t.running;
+    if (running) this.enqueue(t, () => this.untap(running, participantId));
+  }
+
+  async talkStopped(talkId: string): Promise<void> {
+    const t = this.hosted.get(talkId);
+    if (!t) return;
+    this.hosted.delete(talkId);
+    await this.halt(t, true);
+  }
+
+  /** Whether this node hosts the talk's room (so its stream is made here). */
+  hosts(talkId: string): boolean {
+    return this.hosted.has(talkId) || this.ended.has(talkId);
+  }
+
+  /**
+   * The stream of a talk hosted here, started if it is not running; null when the key is wrong or
+   * the talk is not live here. An ended stream is still served for a while after the talk.
+   */
+  streamOf(talk: StreamTalk, key: string): LiveStream | null {
+    if (!sameKey(talk.stream_key, key)) return null;
+    const ended = this.ended.get(talk.id);
+    const t = this.hosted.get(talk.id);
+    if (!t) return ended?.stream ?? null;
+    if (!t.running) this.run(t);
+    const running = t.running as Running | null;
+    if (!running) return null;
+    running.lastRequest = Date.now();
+    return running.stream;
+  }
+
+  private run(t: HostedTalk): void {
+    const stream = new LiveStream(this.options);
+    let encoder: AacEncoder;
+    const mixer = new StageMixer((pcm) => encoder.write(pcm));
+    encoder = new AacEncoder(
+      (init) => stream.setInit(init),
+      (part) => stream.addPart(part.data, part.duration),
+    );
+    const running: Running = { stream, mixer, encoder, taps: new Map(), lastRequest: Date.now() };
+    t.running = running;
+    void encoder.exited.then(() => {
+      if (t.running !== running) return;
+      this.log.warn({ talkId: t.talkId }, 'the audience stream encoder exited; the next request starts it again');
+      void this.halt(t, false);
+    });
+    mixer.start();
+    this.log.info({ talkId: t.talkId, speakers: t.speakers.size }, 'audience stream started');
+    for (const participantId of t.speakers.keys()) this.enqueue(t, () => this.tap(t, running, participantId));
+  }
+
+  private async tap(t: HostedTalk, running: Running, participantId: string): Promise<void> {
+    if (t.running !== running || running.taps.has(participantId) || !t.speakers.has(participantId)) return;
+    const live = this.live();
+    if (!live) return;
+    const port = await running.mixer.addSpeaker(participantId);
+    try {
+      running.taps.set(participantId, await live.tapSpeaker(t.talkId, participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE }));
+    } catch (err) {
+      running.mixer.removeSpeaker(participantId);
+      this.log.info({ err, talkId: t.talkId, participantId }, 'a speaker left before the audience stream could tap them');
+    }
+  }
+
+  private async untap(running: Running, participantId: string): Promise<void> {
+    const stopTap = running.taps.get(participantId);
+    running.taps.delete(participantId);
+    running.mixer.removeSpeaker(participantId);
+    await stopTap?.().catch(() => undefined);
+  }
+
+  /** Stops a running stream; `ended`: the talk is over, so players are told (ENDLIST) and its last parts kept a while. */
+  private async halt(t: HostedTalk, ended: boolean): Promise<void> {
+    const running = t.running;
+    if (!running) return;
+    t.running = null;
+    await t.ops;
+    running.mixer.close();
+    await Promise.all([...running.taps.values()].map((stop) => stop().catch(() => undefined)));
+    await running.encoder.close();
+    running.stream.end();
+    if (ended) {
+      const timer = setTimeout(() => this.ended.delete(t.talkId), ENDED_KEPT_MS);
+      timer.unref();
+      this.ended.set(t.talkId, { stream: running.stream, timer });
+    }
+    this.log.info({ talkId: t.talkId, ended }, 'audience stream stopped');
+  }
+
+  private enqueue(t: HostedTalk, op: () => Promise<void>): void {
+    t.ops = t.ops.then(op).catch((err) => this.log.error({ err, talkId: t.talkId }, 'audience stream tap failed'));
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const t of this.hosted.values()) if (t.running && now - t.running.lastRequest > IDLE_MS) void this.halt(t, false);
+  }
+
+  /** How many streams run on this node and how many speakers they mix (for /metrics and the benchmark). */
+  stats(): { streams: number; speakers: number } {
+    let streams = 0;
+    let speakers = 0;
+    for (const t of this.hosted.values()) {
+      if (!t.running) continue;
+      streams++;
+      speakers += t.running.mixer.speakers;
+    }
+    return { streams, speakers };
+  }
+}
+
+function sameKey(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

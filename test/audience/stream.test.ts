@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { probeDuration, run } from '../../src/platform/media.js';
+import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { maxVolume, speech, withPauses } from '../recording/media.js';
+
+/** Speech with pauses, at 48 kHz, looped by the bot while it speaks. */
+async function voice(): Promise<Int16Array> {
+  const lines = ['Good evening and welcome to the river talk.', 'The old bridge was built two hundred years ago.'];
+  const spoken = await withPauses(await Promise.all(lines.map(speech)), 0.5, path.join(os.tmpdir(), `st-hls-${process.pid}.wav`));
+  const out = path.join(os.tmpdir(), `st-hls-${process.pid}-48k.wav`);
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
+  return decodeAudio(out);
+}
+
+/** The part the playlist's preload hint names: [msn, part]. */
+function hinted(playlist: string): [number, number] {
+  const m = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[^/"]+\/(\d+)\.(\d+)\.m4s"/.exec(playlist);
+  assert.ok(m, `a preload hint in\n${playlist}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+describe('the audience stream: a live talk as LL-HLS', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  before(async () => {
+    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false' } });
+    p = await createPartner(t, 'Acme');
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  test('hls_url while live; blocking reload, parts and segments; the speech is in the stream; ENDLIST when the talk ends', async () => {
+    const audio = await voice();
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'River talk', recording: false } })).body.talk;
+    assert.equal(talk.hls_url, null, 'no stream before the talk is live');
+    const joinUrl = (
+      await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h' } })
+    ).body.join_token.join_url;
+    const host = new BotParticipant({ pageUrl: joinUrl, audio, decode: false });
+    try {
+      await host.join();
+      host.send({ type: 'mute', muted: false });
+      const live = await waitFor(async () => {
+        const r = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token });
+        const got = r.body.talks[0];
+        return got.status === 'live' && got.hls_url ? got : undefined;
+      }, 'the talk live with an hls_url');
+      const url = new URL(live.hls_url);
+      assert.match(url.pathname, /^\/t\/[a-z0-9]+\/live\/[0-9a-f]{32}\/index\.m3u8$/);
+      const list = (await api(t, 'GET', '/api/v1/partners/talks', { token: p.token })).body.talks.find((x: { id: string }) => x.id === talk.id);
+      assert.equal(list.hls_url, live.hls_url, 'the list (made by the database) and the single talk agree');
+      const local = (u: string) => `${t.url}${new URL(u, live.hls_url).pathname}${new URL(u, live.hls_url).search}`;
+
+      // A wrong key is a 404 in our envelope; the right one a playlist.
+      const wrong = await fetch(local(live.hls_url.replace(/\/live\/[0-9a-f]{32}\//, `/live/${'0'.repeat(32)}/`)));
+      assert.equal(wrong.status, 404);
+      assert.equal((await wrong.json()).error.code, 'not_found');
+      const first = await fetch(local(live.hls_url));
+      assert.equal(first.status, 200);
+      assert.equal(first.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+      assert.equal(first.headers.get('cache-control'), 'public, max-age=1');
+      assert.equal(first.headers.get('access-control-allow-origin'), '*');
+      const playlist = await first.text();
+      for (const tag of ['#EXT-X-PART-INF:PART-TARGET=0.256', '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES', '#EXT-X-MAP:URI=', '#EXT-X-PART:DURATION=']) {
+        assert.ok(playlist.includes(tag), `${tag} in\n${playlist}`);
+      }
+      const epoch = /#EXT-X-MAP:URI="([^/]+)\/init\.mp4"/.exec(playlist)?.[1];
+      assert.ok(epoch);
+      const init = await fetch(local(`${epoch}/init.mp4`));
+      assert.equal(init.status, 200);
+      assert.equal(init.headers.get('cache-control'), 'public, max-age=86400, immutable');
+      const parts: Buffer[] = [Buffer.from(await init.arrayBuffer())];
+
+      // Follow the live edge as a player does for ~6 s: ask for the hinted part's playlist (held until
+      // it exists), then fetch that part.
+      let [msn, part] = hinted(playlist);
+      assert.equal((await fetch(local(`index.m3u8?_HLS_msn=${msn + 5}`))).status, 400, 'too far ahead');
+      const waits: number[] = [];
+      while (parts.length < 25) {
+        const asked = Date.now();
+        const r = await fetch(local(`index.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`));
+        assert.equal(r.status, 200);
+        waits.push(Date.now() - asked);
+        const text = await r.text();
+        assert.ok(text.includes(`${epoch}/${msn}.${part}.m4s`), `part ${msn}.${part} listed after the blocking reload`);
+        const media: Response = await fetch(local(`${epoch}/${msn}.${part}.m4s`));
+        assert.equal(media.status, 200);
+        assert.equal(media.headers.get('cache-control'), 'public, max-age=86400, immutable');
+        parts.push(Buffer.from(await media.arrayBuffer()));
+        [msn, part] = hinted(text);
+      }
+      assert.ok(Math.max(...waits) < 1_500, `every blocking reload answered within a part or so: ${waits.join(', ')} ms`);
+      assert.ok(waits.filter((w) => w > 100).length >= 10, `the reloads were held until the part existed: ${waits.join(', ')} ms`);
+      // A whole segment is its parts.
+      const segment = await fetch(local(`${epoch}/${msn - 1}.m4s`));
+      assert.equal(segment.status, 200);
+      const file = path.join(t.dataDir, 'stream.mp4');
+      await writeFile(file, Buffer.concat(parts));
+      const duration = (await probeDuration(file)) ?? 0;
+      // The first part starts where the stream was when we joined it (its decode time), so the file ends at least 24 parts in.
+      assert.ok(duration >= 24 * 0.256 - 0.05, `24 parts of 0.256 s: the file ends at ${duration} s`);
+      const loudest = await maxVolume(file, 0, duration);
+      assert.ok(loudest > -20, `the speech is in the stream (loudest ${loudest} dB)`);
+
+      // The talk ends: the playlist says so, and the talk has no stream any more.
+      await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+      const ended = await waitFor(async () => {
+        const text = await (await fetch(local('index.m3u8'))).text();
+        return text.includes('#EXT-X-ENDLIST') ? text : undefined;
+      }, 'ENDLIST after the talk ended');
+      assert.ok(!ended.includes('PRELOAD-HINT'));
+      const after = (await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token })).body.talks[0];
+      assert.equal(after.hls_url, null);
+    } finally {
+      await host.leave();
+    }
+  });
+});
