@@ -1,6 +1,7 @@
 import { buildApp } from './app.js';
 import type { Config } from './platform/config.js';
 import { isDatabaseUnavailable, redactUrl } from './platform/db/index.js';
+import { LISTEN_BACKLOG } from './platform/http.js';
 import { closeServices, createLogger, createServices, startBackground } from './compose.js';
 
 /** Starts the whole server (embedded or scaled, per config) and stops it cleanly on SIGINT/SIGTERM. */
@@ -26,7 +27,7 @@ export async function serve(config: Config): Promise<void> {
     process.exit(1);
   }
   const app = await buildApp(services);
-  await app.listen({ port: config.PORT, host: config.HOST });
+  await app.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG });
   await startBackground(services);
   services.log.info(
     { url: config.PUBLIC_URL, database: config.dbKind, dataDir: config.dbKind === 'pglite' ? config.DATA_DIR : undefined },

@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { buildApp } from '../src/app.js';
-import type { App } from '../src/platform/http.js';
+import { type App, LISTEN_BACKLOG } from '../src/platform/http.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import { roomSocketUrl } from '../src/rooms/protocol.js';
 import { closeServices, createServices, startBackground } from '../src/compose.js';
@@ -68,7 +68,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   const config = loadConfig(env);
   const services = await createServices(config, { inMemory: kind === 'pglite' && !options.onDisk });
   const app = await buildApp(services);
-  await app.listen({ port, host: '127.0.0.1' });
+  await app.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   if (options.background !== false) await startBackground(services);
   const url = `http://127.0.0.1:${port}`;
   let closed = false;

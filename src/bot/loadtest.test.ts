@@ -21,6 +21,7 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   concealmentTimeline: [],
   error: null,
   startedAtMs: 0,
+  micStartedAtMs: null,
   phases: {},
   redirects: 0,
   reconnects: 0,

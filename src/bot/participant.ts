@@ -126,6 +126,8 @@ export interface ParticipantReport {
   error: string | null;
   /** When this participant started to join (ms since the epoch), to place its join in a run. */
   startedAtMs: number | null;
+  /** Wall-clock ms when the mic first started feeding `audio` (from its start: sample k went in at this + k / 48 ms). */
+  micStartedAtMs: number | null;
   /** ms from starting to each step of joining (socket open, joined, offered, answered, connected, first packet). */
   phases: Record<string, number>;
   /** How many times a node sent the socket on to the node hosting the talk (scaled mode). */
@@ -175,6 +177,7 @@ export class BotParticipant {
     concealmentTimeline: [],
     error: null,
     startedAtMs: null,
+    micStartedAtMs: null,
     phases: {},
     redirects: 0,
     reconnects: 0,
@@ -342,6 +345,7 @@ export class BotParticipant {
     const frame = 480;
     const silence = new Int16Array(frame);
     const start = performance.now();
+    if (this.report.micStartedAtMs === null && this.audioPos === 0) this.report.micStartedAtMs = Date.now();
     let sent = 0;
     // RTCAudioSource wants 10 ms frames; the timer catches up on late ticks.
     this.timer = setInterval(() => {

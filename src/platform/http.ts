@@ -10,6 +10,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** Schema of the error envelope, shared by every route's OpenAPI responses. */
+/**
+ * The listen backlog (the kernel caps it at net.core.somaxconn). Node's default, 511, overflowed
+ * when a thousand audience listeners connected within a second: the kernel dropped their SYNs and
+ * they retried 1, 3 and 7 s later (bench/audience; TcpExtListenOverflows in `nstat`).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const ErrorEnvelope = Type.Object(
   {
     error: Type.Object({

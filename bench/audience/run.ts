@@ -1,0 +1,267 @@
+/**
+ * The audience tier under load: one live hosted_events talk (a bot speaking a beep every 3 s), its
+ * LL-HLS stream followed by N light listeners (bench/audience/clients.ts, in CLIENT_PROCS other
+ * processes), straight at the origin and through nginx as a caching edge (proxy_cache +
+ * proxy_cache_lock, the front docs/operations.md recommends). Prints, for each N:
+ *   - stream latency: a beep sent by the speaker's mic -> the part holding it available to a
+ *     listener (p50/p95), and the same plus the player's PART-HOLD-BACK (what hls.js plays at);
+ *   - origin: requests/s, main-thread CPU per request, and the ratio to a bare Node http server
+ *     answering the same requests in this run (the baseline); listeners per origin core;
+ *   - through the edge: origin requests/s, edge hit ratio, origin and nginx CPU;
+ *   - listener errors (must be 0) and playlist/part p50/p99 (a blocking request waits for its part);
+ *   - memory (RSS) of the server process.
+ *   npm run bench:audience -- 500 1000       (listener counts; default 500 1000)
+ * nginx comes from `bash scripts/setup-system.sh --bench`; without it the edge runs are skipped.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BotParticipant } from '../../src/bot/participant.js';
+import { percentile } from '../../src/bot/loadtest.js';
+import { api, createPartner, freePort, startApp, waitFor } from '../../test/helpers.js';
+import { threadCpuMicros } from '../sfu/threads.js';
+
+const counts = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
+if (counts.length === 0) counts.push(500, 1000);
+const CLIENT_PROCS = 2;
+const RAMP_S = 4;
+const WINDOW_S = 10;
+const BEEP_EVERY_MS = 3000;
+const PART_SAMPLES = 12 * 1024;
+/** What one hls.js listener in low-latency mode asks of the origin without an edge: a blocking playlist and a part per 0.256 s part. */
+const LL_REQUESTS_PER_S = 2 / 0.256;
+
+/** A 3 s loop: 150 ms of 1 kHz at -10 dBFS, then silence; sample 0 is a beep's onset. */
+function beeps(): Int16Array {
+  const loop = new Int16Array((48_000 * BEEP_EVERY_MS) / 1000);
+  for (let i = 0; i < 48_000 * 0.15; i++) loop[i] = Math.round(10_000 * Math.sin((2 * Math.PI * 1000 * i) / 48_000));
+  return loop;
+}
+
+const mainThread = `/proc/${process.pid}/task/${process.pid}/stat`;
+const cpuOf = (pid: number) => threadCpuMicros(`/proc/${pid}/stat`);
+/** A process and its children (nginx's master and workers), µs of CPU. */
+const treeCpu = (pid: number) => {
+  let children: number[] = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
+  } catch {
+    // no children
+  }
+  return [pid, ...children].reduce((sum, p) => sum + cpuOf(p), 0);
+};
+
+async function clients(url: string, n: number, seconds: number, mode?: string): Promise<{ procs: ChildProcess[]; done: Promise<Record<string, any>[]> }> {
+  const procs: ChildProcess[] = [];
+  const outputs: Promise<Record<string, any>>[] = [];
+  for (let i = 0; i < CLIENT_PROCS; i++) {
+    const args = ['--import', 'tsx', path.join(import.meta.dirname, 'clients.ts'), url, String(Math.ceil(n / CLIENT_PROCS)), String(seconds)];
+    if (mode) args.push(mode);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    procs.push(child);
+    outputs.push(
+      new Promise((resolve) => {
+        let out = '';
+        child.stdout?.on('data', (d) => {
+          out += d;
+        });
+        child.once('exit', () => resolve(out ? JSON.parse(out) : { requests: 0, errors: -1 }));
+      }),
+    );
+  }
+  return { procs, done: Promise.all(outputs) };
+}
+
+function merge(reports: Record<string, any>[]) {
+  const sum = (k: string) => reports.reduce((a, r) => a + (r[k] ?? 0), 0);
+  const worst = (kind: string, p: string) => Math.max(...reports.map((r) => r[kind]?.[p] ?? 0));
+  return {
+    requests: sum('requests'),
+    errors: sum('errors'),
+    clientCpuMicros: sum('cpuMicros'),
+    errorSamples: reports.flatMap((r) => r.errorSamples ?? []).slice(0, 5),
+    playlist: { p50: worst('playlist', 'p50'), p99: worst('playlist', 'p99') },
+    part: { p50: worst('part', 'p50'), p99: worst('part', 'p99') },
+    static: { p50: worst('static', 'p50'), p99: worst('static', 'p99') },
+  };
+}
+
+/** Runs n listeners against url; measures `measured` pids' CPU over the steady window. */
+async function measure(url: string, n: number, pids: Record<string, () => number>, mode?: string) {
+  const run = await clients(url, n, RAMP_S + WINDOW_S + 2, mode);
+  await new Promise((r) => setTimeout(r, RAMP_S * 1000));
+  const before = Object.fromEntries(Object.entries(pids).map(([k, f]) => [k, f()]));
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, f]) => [k, (f() - before[k]) / 1e6 / seconds]));
+  const report = merge(await run.done);
+  return { ...report, cpu, rps: report.requests / (RAMP_S + WINDOW_S + 2) };
+}
+
+async function main() {
+  console.log(
+    `bench:audience on ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false' } });
+  const p = await createPartner(t, 'Bench');
+  const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Bench', room_type: 'hosted_events', recording: false } })).body.talk;
+  const joinUrl = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Host', role: 'host', uid: 'h' } }))
+    .body.join_token.join_url;
+  const host = new BotParticipant({ pageUrl: joinUrl, audio: beeps(), decode: false });
+  const bare = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const b=Buffer.alloc(2200,1);require('http').createServer((q,s)=>{s.writeHead(200,{'content-type':'audio/mp4'});s.end(b)}).listen(+process.argv[1],'127.0.0.1')",
+      String(await freePort()),
+    ],
+    { stdio: 'ignore' },
+  );
+  let nginx: ChildProcess | null = null;
+  let edgeLog = '';
+  try {
+    await host.join();
+    host.send({ type: 'mute', muted: false });
+    const hlsUrl: string = await waitFor(async () => {
+      const r = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token });
+      return r.body.talks[0].hls_url;
+    }, 'hls_url');
+    const origin = `${t.url}${new URL(hlsUrl).pathname}`;
+
+    // Latency: follow the edge for 24 s and find each beep's onset in what arrived.
+    const arrivals: number[] = [];
+    const media: Buffer[] = [];
+    const first = await (await fetch(origin)).text();
+    let hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^/"]+)\/(\d+)\.(\d+)\.m4s"/.exec(first);
+    const epoch = hint?.[1];
+    media.push(Buffer.from(await (await fetch(new URL(`${epoch}/init.mp4`, origin))).arrayBuffer()));
+    const until = Date.now() + 24_000;
+    while (hint && Date.now() < until) {
+      const [pl, part] = await Promise.all([
+        fetch(`${origin}?_HLS_msn=${hint[2]}&_HLS_part=${hint[3]}`).then((r) => r.text()),
+        fetch(new URL(`${epoch}/${hint[2]}.${hint[3]}.m4s`, origin)).then(async (r) => Buffer.from(await r.arrayBuffer())),
+      ]);
+      arrivals.push(Date.now());
+      media.push(part);
+      hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^/"]+)\/(\d+)\.(\d+)\.m4s"/.exec(pl);
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-audience-'));
+    writeFileSync(path.join(dir, 'stream.mp4'), Buffer.concat(media));
+    const pcm = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', path.join(dir, 'stream.mp4'), '-f', 's16le', '-ac', '1', '-ar', '48000', '-'], {
+      maxBuffer: 1 << 28,
+    });
+    const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length >> 1);
+    const micStart = host.report.micStartedAtMs ?? 0;
+    const latencies: number[] = [];
+    let quiet = 0;
+    for (let at = 0; at + 240 <= samples.length; at += 240) {
+      let sq = 0;
+      for (let i = at; i < at + 240; i++) sq += (samples[i] / 32768) ** 2;
+      const loud = Math.sqrt(sq / 240) > 0.05;
+      if (loud && quiet >= 100) {
+        const arrived = arrivals[Math.floor(at / PART_SAMPLES)];
+        if (arrived !== undefined) {
+          const sent = micStart + Math.floor((arrived - micStart) / BEEP_EVERY_MS) * BEEP_EVERY_MS;
+          latencies.push(arrived - sent);
+        }
+      }
+      quiet = loud ? 0 : quiet + 1;
+    }
+    const holdBack = Number(/PART-HOLD-BACK=([\d.]+)/.exec(first)?.[1] ?? 0) * 1000;
+    console.log(
+      `latency, beep sent -> its part at the listener: p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms (${latencies.length} beeps); ` +
+        `plus PART-HOLD-BACK ${holdBack} ms (where hls.js plays): p50 ${(percentile(latencies, 50) ?? 0) + holdBack} ms, p95 ${(percentile(latencies, 95) ?? 0) + holdBack} ms`,
+    );
+
+    const encoder = execFileSync('pgrep', ['-P', String(process.pid), '-f', 's16le'])
+      .toString()
+      .trim()
+      .split('\n')[0];
+    const idle = await measure(origin, 0, { main: () => threadCpuMicros(mainThread), encoder: () => cpuOf(Number(encoder)) });
+    console.log(
+      `stream with no listeners: main thread ${(idle.cpu.main * 100).toFixed(1)}% of a core (the bot's mic and the mixer), encoder ffmpeg ${(idle.cpu.encoder * 100).toFixed(1)}%`,
+    );
+
+    let edgeUrl: string | null = null;
+    try {
+      execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+      const edgePort = await freePort();
+      const prefix = mkdtempSync(path.join(os.tmpdir(), 'bench-edge-'));
+      const conf = readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'nginx-edge.conf'), 'utf8')
+        .replace(/listen 80;/, `listen 127.0.0.1:${edgePort};`)
+        .replace(/server 127\.0\.0\.1:8080;/, `server ${new URL(t.url).host};`)
+        .replace(/\/var\/cache\/nginx\/smalltalk/g, path.join(prefix, 'cache'));
+      writeFileSync(
+        path.join(prefix, 'nginx.conf'),
+        `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log;\nevents { worker_connections 8192; }\nhttp {\n  log_format edge '$upstream_cache_status $status';\n  access_log ${prefix}/access.log edge;\n  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;\n${conf}\n}\n`,
+      );
+      nginx = spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off; user root;'], { stdio: 'inherit' });
+      await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${edgePort}/`).then(
+            () => true,
+            () => false,
+          ),
+        'nginx up',
+      );
+      edgeUrl = `http://127.0.0.1:${edgePort}${new URL(hlsUrl).pathname}`;
+      edgeLog = path.join(prefix, 'access.log');
+    } catch (err) {
+      console.log(`no nginx edge (${(err as Error).message.split('\n')[0]}): bash scripts/setup-system.sh --bench installs it`);
+    }
+
+    const rssAtStart = Math.round(process.memoryUsage().rss / 1e6);
+    const bareUrl = `http://127.0.0.1:${bare.spawnargs.at(-1) as string}/part`;
+    for (const n of counts) {
+      const base = await measure(bareUrl, n, { bare: () => cpuOf(bare.pid as number) }, '--static');
+      const o = await measure(origin, n, { main: () => threadCpuMicros(mainThread), encoder: () => cpuOf(Number(encoder)) });
+      const rss = Math.round(process.memoryUsage().rss / 1e6);
+      const heap = Math.round(process.memoryUsage().heapUsed / 1e6);
+      const perReq = ((o.cpu.main - idle.cpu.main) * 1e6) / o.rps;
+      const perBare = (base.cpu.bare * 1e6) / base.rps;
+      console.log(
+        `${n} listeners at the origin: ${o.rps.toFixed(0)} req/s, errors ${o.errors}${o.errorSamples.length ? ` (${o.errorSamples.join('; ')})` : ''}; main thread ${(o.cpu.main * 100).toFixed(0)}% ` +
+          `(${perReq.toFixed(1)} µs/request above idle); bare http ${base.rps.toFixed(0)} req/s at ${(base.cpu.bare * 100).toFixed(0)}% (${perBare.toFixed(1)} µs/request): ratio ${(perReq / perBare).toFixed(2)}x; ` +
+          `~${Math.round(1e6 / (perReq * LL_REQUESTS_PER_S))} listeners per origin core at ${LL_REQUESTS_PER_S.toFixed(1)} req/s each (the clients here reached ${(o.rps / n).toFixed(1)}); playlist p50/p99 ${o.playlist.p50}/${o.playlist.p99} ms, part ${o.part.p50}/${o.part.p99} ms; ` +
+          `clients' CPU ${((o.clientCpuMicros / 1e6 / (RAMP_S + WINDOW_S + 2) / n) * 1e6).toFixed(0)} µs/s per listener; server RSS ${rss} MB (heap ${heap} MB; ${rssAtStart} MB before any listener, with the bot and PGlite in it)`,
+      );
+      if (edgeUrl && nginx?.pid) {
+        const log = edgeLog;
+        writeFileSync(log, '');
+        execFileSync('kill', ['-USR1', String(nginx.pid)]);
+        const e = await measure(edgeUrl, n, { main: () => threadCpuMicros(mainThread), nginx: () => treeCpu(nginx?.pid as number) });
+        const statuses = readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' ')[0]);
+        const hits = statuses.filter((s) => s === 'HIT').length;
+        const toOrigin = statuses.filter((s) => s === 'MISS' || s === 'EXPIRED' || s === 'BYPASS' || s === '-').length;
+        console.log(
+          `${n} listeners through nginx: ${e.rps.toFixed(0)} req/s, errors ${e.errors}${e.errorSamples.length ? ` (${e.errorSamples.join('; ')})` : ''}; edge hit ratio ${((100 * hits) / Math.max(1, statuses.length)).toFixed(1)}% ` +
+            `(${statuses.length} logged, ${toOrigin} went to the origin: ${(toOrigin / (RAMP_S + WINDOW_S + 2)).toFixed(1)}/s); origin main thread ${(e.cpu.main * 100).toFixed(0)}%, nginx ${(e.cpu.nginx * 100).toFixed(0)}%; ` +
+            `playlist p50/p99 ${e.playlist.p50}/${e.playlist.p99} ms, part ${e.part.p50}/${e.part.p99} ms`,
+        );
+      }
+    }
+  } finally {
+    nginx?.kill('SIGQUIT');
+    bare.kill();
+    await host.leave().catch(() => undefined);
+    await t.close();
+  }
+}
+
+await main();
+process.exit(0);
