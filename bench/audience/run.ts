@@ -11,6 +11,9 @@
  *   - listener errors (must be 0) and playlist/part p50/p99 (a blocking request waits for its part);
  *   - memory (RSS) of the server process.
  *   npm run bench:audience -- 500 1000       (listener counts; default 500 1000)
+ *   npm run bench:audience -- 1000 --webrtc 200   (then the whole scenario at once: a second speaker,
+ *       200 WebRTC listeners (10 of them decoding, for concealment) and the last count of LL-HLS
+ *       listeners through the edge)
  * nginx comes from `bash scripts/setup-system.sh --bench`; without it the edge runs are skipped.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -18,14 +21,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BotParticipant } from '../../src/bot/participant.js';
-import { percentile } from '../../src/bot/loadtest.js';
+import { percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api, createPartner, freePort, startApp, waitFor } from '../../test/helpers.js';
+import { speechWav } from '../../test/live/media.js';
 import { threadCpuMicros } from '../sfu/threads.js';
 
-const counts = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
+const argv = process.argv.slice(2);
+const webrtcAt = argv.indexOf('--webrtc');
+const webrtc = webrtcAt >= 0 ? Number(argv.splice(webrtcAt, 2)[1]) : 0;
+const counts = argv.map(Number).filter((n) => n > 0);
 if (counts.length === 0) counts.push(500, 1000);
 const CLIENT_PROCS = 2;
 const RAMP_S = 4;
@@ -114,7 +118,7 @@ async function main() {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false' } });
+  const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false', GUEST_JOINS_PER_MINUTE: '0' } });
   const p = await createPartner(t, 'Bench');
   const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Bench', room_type: 'hosted_events', recording: false } })).body.talk;
   const joinUrl = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Host', role: 'host', uid: 'h' } }))
@@ -254,6 +258,31 @@ async function main() {
             `playlist p50/p99 ${e.playlist.p50}/${e.playlist.p99} ms, part ${e.part.p50}/${e.part.p99} ms`,
         );
       }
+    }
+    if (webrtc > 0) {
+      // The whole scenario at once: two speakers, WebRTC listeners and LL-HLS listeners (through the edge when there is one).
+      const n = counts.at(-1) ?? 1000;
+      const speakerUrl = (
+        await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Second', role: 'speaker', uid: 's' } })
+      ).body.join_token.join_url;
+      const stay = RAMP_S + WINDOW_S + 2 + Math.ceil(webrtc / 40) + 8;
+      const second = runSwarm(speakerUrl, 1, stay + 5, { play: speechWav() });
+      const swarm = Promise.all([
+        runSwarm(talk.short_url, 10, stay, { decode: 10, spacingMs: 100 }),
+        runSwarm(talk.short_url, Math.ceil((webrtc - 10) / 2), stay, { decode: 0, spacingMs: 25 }),
+        runSwarm(talk.short_url, Math.floor((webrtc - 10) / 2), stay, { decode: 0, spacingMs: 25 }),
+      ]);
+      await new Promise((r) => setTimeout(r, Math.ceil(webrtc / 40) * 1000 + 4000));
+      const target = edgeUrl ?? origin;
+      const e = await measure(target, n, { main: () => threadCpuMicros(mainThread), encoder: () => cpuOf(Number(encoder)) });
+      const result = summarize((await swarm).flat());
+      await second;
+      console.log(
+        `scenario: 2 speakers, ${webrtc} WebRTC listeners (receiving ${(100 * result.fractionReceiving).toFixed(1)}%, loss ${(100 * result.loss).toFixed(2)}%, ` +
+          `concealment ${(100 * result.concealment).toFixed(2)}% over the 10 decoding, join p50/p99 ${result.joinP50}/${result.joinP99} ms${result.errors.length ? `, errors: ${result.errors.join('; ')}` : ''}) ` +
+          `and ${n} LL-HLS listeners ${edgeUrl ? 'through nginx' : 'at the origin'} (${e.rps.toFixed(0)} req/s, errors ${e.errors}, playlist p99 ${e.playlist.p99} ms, part p99 ${e.part.p99} ms): ` +
+          `server main thread ${(e.cpu.main * 100).toFixed(0)}%, encoder ${(e.cpu.encoder * 100).toFixed(1)}%, RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
+      );
     }
   } finally {
     nginx?.kill('SIGQUIT');
