@@ -14,7 +14,8 @@ export class AacEncoder {
   private readonly child: ChildProcess;
   readonly exited: Promise<void>;
 
-  constructor(onInit: (init: Buffer) => void, onPart: (part: Fragment) => void, bitrate = '64k') {
+  /** `startAt`: the media time (s) of the first part, see FragmentReader. */
+  constructor(onInit: (init: Buffer) => void, onPart: (part: Fragment) => void, startAt = 0, bitrate = '64k') {
     this.child = spawnTied(
       'ffmpeg',
       [
@@ -25,7 +26,7 @@ export class AacEncoder {
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
-    const reader = new FragmentReader(onInit, onPart);
+    const reader = new FragmentReader(onInit, onPart, startAt);
     this.child.stdout?.on('data', (chunk: Buffer) => reader.push(chunk));
     this.child.stdin?.on('error', () => undefined);
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));

@@ -16,9 +16,14 @@ export class FragmentReader {
   private timescale = 0;
   private trexDuration = 0;
 
+  /**
+   * `startAt`: seconds added to every fragment's decode time (tfdt), so the media timeline can go
+   * on from where an earlier run of the same stream was (ffmpeg's mp4 muxer always starts at 0).
+   */
   constructor(
     private readonly onInit: (init: Buffer) => void,
     private readonly onFragment: (fragment: Fragment) => void,
+    private readonly startAt = 0,
   ) {}
 
   push(chunk: Buffer): void {
@@ -40,7 +45,7 @@ export class FragmentReader {
       const trex = findPath(data, ['moov', 'mvex', 'trex']);
       if (trex) this.trexDuration = trex.readUInt32BE(8 + 4 + 8);
       this.onInit(Buffer.concat(this.init));
-    } else if (type === 'moof') this.moof = data;
+    } else if (type === 'moof') this.moof = this.startAt && this.timescale ? shiftDecodeTime(data, BigInt(Math.round(this.startAt * this.timescale))) : data;
     else if (type === 'mdat' && this.moof) {
       const duration = this.timescale ? fragmentTicks(this.moof, this.trexDuration) / this.timescale : 0;
       this.onFragment({ data: Buffer.concat([this.moof, data]), duration });
@@ -87,6 +92,19 @@ function findPath(box: Buffer, path: string[]): Buffer | null {
     current = found;
   }
   return current;
+}
+
+/** A copy of a `moof` whose first track's decode time (tfdt) is `ticks` later. */
+function shiftDecodeTime(moof: Buffer, ticks: bigint): Buffer {
+  const copy = Buffer.from(moof);
+  const traf = findPath(copy, ['moof', 'traf']);
+  if (!traf) return copy;
+  for (const child of children(traf)) {
+    if (child.type !== 'tfdt') continue;
+    if (child.data.readUInt8(8) === 1) child.data.writeBigUInt64BE(child.data.readBigUInt64BE(12) + ticks, 12);
+    else child.data.writeUInt32BE(Number((BigInt(child.data.readUInt32BE(12)) + ticks) & 0xffffffffn), 12);
+  }
+  return copy;
 }
 
 /** The media duration of a `moof`'s first track, in its timescale (trun sample durations, or the defaults). */

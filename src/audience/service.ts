@@ -24,6 +24,8 @@ interface Running {
 
 interface HostedTalk {
   talkId: string;
+  /** When the talk went live (ms): its streams number their segments from here. */
+  startedAt: number;
   speakers: Map<string, SpeakerInfo>;
   running: Running | null;
   /** Starting and stopping taps of this talk, one after another in the order they were asked for. */
@@ -63,8 +65,11 @@ export class AudienceStreams implements LiveTalkObserver {
     this.ended.clear();
   }
 
-  talkStarted(talk: Talk): void {
-    if (!this.hosted.has(talk.id)) this.hosted.set(talk.id, { talkId: talk.id, speakers: new Map(), running: null, ops: Promise.resolve() });
+  talkStarted(talk: Talk, sessionStartedAt: Date): void {
+    if (this.hosted.has(talk.id)) return;
+    // started_at survives the room moving to another node; the session's start is this node's.
+    const startedAt = (talk.started_at ?? sessionStartedAt).getTime();
+    this.hosted.set(talk.id, { talkId: talk.id, startedAt, speakers: new Map(), running: null, ops: Promise.resolve() });
   }
 
   speakerStarted(talkId: string, speaker: SpeakerInfo): void {
@@ -112,12 +117,17 @@ export class AudienceStreams implements LiveTalkObserver {
   }
 
   private run(t: HostedTalk): void {
-    const stream = new LiveStream(this.options);
+    // Segment numbers and media time follow the time since the talk went live, so this run goes on
+    // past every segment an earlier run made (here or on a node that hosted the talk before).
+    const segmentSeconds = this.options.partsPerSegment * this.options.partTarget;
+    const firstMsn = Math.floor((Date.now() - t.startedAt) / 1000 / segmentSeconds) + 1;
+    const stream = new LiveStream(this.options, new Date(), firstMsn);
     let encoder: AacEncoder;
     const mixer = new StageMixer((pcm) => encoder.write(pcm));
     encoder = new AacEncoder(
       (init) => stream.setInit(init),
       (part) => stream.addPart(part.data, part.duration),
+      firstMsn * segmentSeconds,
     );
     const running: Running = { stream, mixer, encoder, taps: new Map(), lastRequest: Date.now() };
     t.running = running;

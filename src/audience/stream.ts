@@ -36,9 +36,15 @@ export class LiveStream {
   private readonly segments: Segment[] = [];
   private readonly waiters = new Set<Waiter>();
 
+  /**
+   * `firstMsn`: the first segment's number. A talk's stream numbers its segments by the time since
+   * the talk started (service.ts), so a stream started again (after an idle stop, a crash of its
+   * encoder, or on another node after a failover) goes on past every number an earlier run used.
+   */
   constructor(
     readonly options: StreamOptions,
     startedAt = new Date(),
+    private readonly firstMsn = 0,
   ) {
     this.epoch = startedAt.getTime().toString(36);
   }
@@ -52,7 +58,7 @@ export class LiveStream {
     if (this.ended) return;
     let current = this.segments.at(-1);
     if (!current || current.complete) {
-      current = { msn: current ? current.msn + 1 : 0, parts: [], durations: [], complete: false, startedAt: at, whole: null };
+      current = { msn: current ? current.msn + 1 : this.firstMsn, parts: [], durations: [], complete: false, startedAt: at, whole: null };
       this.segments.push(current);
     }
     current.parts.push(data);
@@ -134,7 +140,7 @@ export class LiveStream {
   /** Whether a request for segment `msn` is too far ahead to ever be answered in time (more than two segments). */
   tooFarAhead(msn: number): boolean {
     const edge = this.edge;
-    return msn > (edge?.msn ?? 0) + 2;
+    return msn > (edge?.msn ?? this.firstMsn) + 2;
   }
 
   segment(msn: number): Buffer | null {
@@ -167,7 +173,7 @@ export class LiveStream {
       `#EXT-X-TARGETDURATION:${target}`,
       `#EXT-X-PART-INF:PART-TARGET=${partTarget.toFixed(3)}`,
       `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(3 * partTarget).toFixed(3)},HOLD-BACK=${(3 * target).toFixed(1)}`,
-      `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? 0}`,
+      `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? this.firstMsn}`,
       '#EXT-X-INDEPENDENT-SEGMENTS',
       `#EXT-X-MAP:URI="${this.epoch}/init.mp4"`,
     ];

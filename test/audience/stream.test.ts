@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,13 @@ async function voice(): Promise<Int16Array> {
   const out = path.join(os.tmpdir(), `st-hls-${process.pid}-48k.wav`);
   await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
   return decodeAudio(out);
+}
+
+/** A part's decode time (its moof's tfdt), in its timescale's ticks. */
+function decodeTime(part: Buffer): bigint {
+  const at = part.indexOf('tfdt');
+  assert.ok(at > 0, 'a tfdt box');
+  return part[at + 4] === 1 ? part.readBigUInt64BE(at + 8) : BigInt(part.readUInt32BE(at + 8));
 }
 
 /** The part the playlist's preload hint names: [msn, part]. */
@@ -35,7 +43,7 @@ describe('the audience stream: a live talk as LL-HLS', () => {
     await t?.close();
   });
 
-  test('hls_url while live; blocking reload, parts and segments; the speech is in the stream; ENDLIST when the talk ends', async () => {
+  test('hls_url while live; blocking reload, parts and segments; the speech is in the stream; a dead encoder restarts where time is; ENDLIST when the talk ends', async () => {
     const audio = await voice();
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'River talk', recording: false } })).body.talk;
     assert.equal(talk.hls_url, null, 'no stream before the talk is live');
@@ -107,6 +115,27 @@ describe('the audience stream: a live talk as LL-HLS', () => {
       assert.ok(duration >= 24 * 0.256 - 0.05, `24 parts of 0.256 s: the file ends at ${duration} s`);
       const loudest = await maxVolume(file, 0, duration);
       assert.ok(loudest > -20, `the speech is in the stream (loudest ${loudest} dB)`);
+
+      // The encoder dies: the next request starts the stream again, with a new epoch, and its
+      // segment numbers and media time go on past the old run's (a player sees time go on, with a gap).
+      const lastMsn = msn;
+      const lastTime = decodeTime(parts.at(-1) as Buffer);
+      const encoder = execFileSync('pgrep', ['-P', String(process.pid), '-f', 's16le'])
+        .toString()
+        .trim();
+      process.kill(Number(encoder), 'SIGKILL');
+      const again = await waitFor(async () => {
+        const r = await fetch(local('index.m3u8'));
+        const text = r.status === 200 ? await r.text() : '';
+        const e = /#EXT-X-MAP:URI="([^/]+)\/init\.mp4"/.exec(text)?.[1];
+        return e && e !== epoch && text.includes('#EXT-X-PART:') ? { text, epoch: e } : undefined;
+      }, 'the stream started again after its encoder died');
+      const restartedAt = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(again.text)?.[1]);
+      assert.ok(restartedAt > lastMsn, `the new run starts at segment ${restartedAt}, after the old run's ${lastMsn}`);
+      const firstNew = /#EXT-X-PART:DURATION=[\d.]+,URI="([^"]+)"/.exec(again.text)?.[1] as string;
+      const newPart = Buffer.from(await (await fetch(local(firstNew))).arrayBuffer());
+      assert.ok(decodeTime(newPart) > lastTime, `media time goes on: ${decodeTime(newPart)} after ${lastTime}`);
+      assert.equal((await fetch(local(`${epoch}/${lastMsn}.0.m4s`))).status, 404, "the old run's parts are gone");
 
       // The talk ends: the playlist says so, and the talk has no stream any more.
       await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
