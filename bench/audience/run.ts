@@ -1,6 +1,6 @@
 /**
  * The audience tier under load: one live hosted_events talk (a bot speaking a beep every 3 s), its
- * LL-HLS stream followed by N light listeners (bench/audience/clients.ts, in CLIENT_PROCS other
+ * LL-HLS stream followed by N light listeners (src/bot/stream-listeners.ts, in CLIENT_PROCS other
  * processes), straight at the origin and through nginx as a caching edge (proxy_cache +
  * proxy_cache_lock, the front docs/operations.md recommends). Prints, for each N:
  *   - stream latency: a beep sent by the speaker's mic -> the part holding it available to a
@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BotParticipant } from '../../src/bot/participant.js';
-import { percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
+import { percentile, runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
 import { api, createPartner, freePort, startApp, waitFor } from '../../test/helpers.js';
 import { speechWav } from '../../test/live/media.js';
 import { threadCpuMicros } from '../sfu/threads.js';
@@ -63,51 +63,17 @@ const treeCpu = (pid: number) => {
   return [pid, ...children].reduce((sum, p) => sum + cpuOf(p), 0);
 };
 
-async function clients(url: string, n: number, seconds: number, mode?: string): Promise<{ procs: ChildProcess[]; done: Promise<Record<string, any>[]> }> {
-  const procs: ChildProcess[] = [];
-  const outputs: Promise<Record<string, any>>[] = [];
-  for (let i = 0; i < CLIENT_PROCS; i++) {
-    const args = ['--import', 'tsx', path.join(import.meta.dirname, 'clients.ts'), url, String(Math.ceil(n / CLIENT_PROCS)), String(seconds)];
-    if (mode) args.push(mode);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    procs.push(child);
-    outputs.push(
-      new Promise((resolve) => {
-        let out = '';
-        child.stdout?.on('data', (d) => {
-          out += d;
-        });
-        child.once('exit', () => resolve(out ? JSON.parse(out) : { requests: 0, errors: -1 }));
-      }),
-    );
-  }
-  return { procs, done: Promise.all(outputs) };
-}
-
-function merge(reports: Record<string, any>[]) {
-  const sum = (k: string) => reports.reduce((a, r) => a + (r[k] ?? 0), 0);
-  const worst = (kind: string, p: string) => Math.max(...reports.map((r) => r[kind]?.[p] ?? 0));
-  return {
-    requests: sum('requests'),
-    errors: sum('errors'),
-    clientCpuMicros: sum('cpuMicros'),
-    errorSamples: reports.flatMap((r) => r.errorSamples ?? []).slice(0, 5),
-    playlist: { p50: worst('playlist', 'p50'), p99: worst('playlist', 'p99') },
-    part: { p50: worst('part', 'p50'), p99: worst('part', 'p99') },
-    static: { p50: worst('static', 'p50'), p99: worst('static', 'p99') },
-  };
-}
-
 /** Runs n listeners against url; measures `measured` pids' CPU over the steady window. */
-async function measure(url: string, n: number, pids: Record<string, () => number>, mode?: string) {
-  const run = await clients(url, n, RAMP_S + WINDOW_S + 2, mode);
+async function measure(url: string, n: number, pids: Record<string, () => number>, mode?: '--static') {
+  const per = Math.ceil(n / CLIENT_PROCS);
+  const done = Promise.all(Array.from({ length: n > 0 ? CLIENT_PROCS : 0 }, () => runStreamListeners(url, per, RAMP_S + WINDOW_S + 2, mode)));
   await new Promise((r) => setTimeout(r, RAMP_S * 1000));
   const before = Object.fromEntries(Object.entries(pids).map(([k, f]) => [k, f()]));
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = Object.fromEntries(Object.entries(pids).map(([k, f]) => [k, (f() - before[k]) / 1e6 / seconds]));
-  const report = merge(await run.done);
+  const report = summarizeStream(await done, n);
   return { ...report, cpu, rps: report.requests / (RAMP_S + WINDOW_S + 2) };
 }
 
@@ -238,7 +204,7 @@ async function main() {
       console.log(
         `${n} listeners at the origin: ${o.rps.toFixed(0)} req/s, errors ${o.errors}${o.errorSamples.length ? ` (${o.errorSamples.join('; ')})` : ''}; main thread ${(o.cpu.main * 100).toFixed(0)}% ` +
           `(${perReq.toFixed(1)} µs/request above idle); bare http ${base.rps.toFixed(0)} req/s at ${(base.cpu.bare * 100).toFixed(0)}% (${perBare.toFixed(1)} µs/request): ratio ${(perReq / perBare).toFixed(2)}x; ` +
-          `~${Math.round(1e6 / (perReq * LL_REQUESTS_PER_S))} listeners per origin core at ${LL_REQUESTS_PER_S.toFixed(1)} req/s each (the clients here reached ${(o.rps / n).toFixed(1)}); playlist p50/p99 ${o.playlist.p50}/${o.playlist.p99} ms, part ${o.part.p50}/${o.part.p99} ms; ` +
+          `~${Math.round(1e6 / (perReq * LL_REQUESTS_PER_S))} listeners per origin core at ${LL_REQUESTS_PER_S.toFixed(1)} req/s each (the clients here reached ${(o.rps / n).toFixed(1)}); playlist p50/p99 ${o.playlistP50}/${o.playlistP99} ms, part ${o.partP50}/${o.partP99} ms; ` +
           `clients' CPU ${((o.clientCpuMicros / 1e6 / (RAMP_S + WINDOW_S + 2) / n) * 1e6).toFixed(0)} µs/s per listener; server RSS ${rss} MB (heap ${heap} MB; ${rssAtStart} MB before any listener, with the bot and PGlite in it)`,
       );
       if (edgeUrl && nginx?.pid) {
@@ -255,7 +221,7 @@ async function main() {
         console.log(
           `${n} listeners through nginx: ${e.rps.toFixed(0)} req/s, errors ${e.errors}${e.errorSamples.length ? ` (${e.errorSamples.join('; ')})` : ''}; edge hit ratio ${((100 * hits) / Math.max(1, statuses.length)).toFixed(1)}% ` +
             `(${statuses.length} logged, ${toOrigin} went to the origin: ${(toOrigin / (RAMP_S + WINDOW_S + 2)).toFixed(1)}/s); origin main thread ${(e.cpu.main * 100).toFixed(0)}%, nginx ${(e.cpu.nginx * 100).toFixed(0)}%; ` +
-            `playlist p50/p99 ${e.playlist.p50}/${e.playlist.p99} ms, part ${e.part.p50}/${e.part.p99} ms`,
+            `playlist p50/p99 ${e.playlistP50}/${e.playlistP99} ms, part ${e.partP50}/${e.partP99} ms`,
         );
       }
     }
@@ -280,7 +246,7 @@ async function main() {
       console.log(
         `scenario: 2 speakers, ${webrtc} WebRTC listeners (receiving ${(100 * result.fractionReceiving).toFixed(1)}%, loss ${(100 * result.loss).toFixed(2)}%, ` +
           `concealment ${(100 * result.concealment).toFixed(2)}% over the 10 decoding, join p50/p99 ${result.joinP50}/${result.joinP99} ms${result.errors.length ? `, errors: ${result.errors.join('; ')}` : ''}) ` +
-          `and ${n} LL-HLS listeners ${edgeUrl ? 'through nginx' : 'at the origin'} (${e.rps.toFixed(0)} req/s, errors ${e.errors}, playlist p99 ${e.playlist.p99} ms, part p99 ${e.part.p99} ms): ` +
+          `and ${n} LL-HLS listeners ${edgeUrl ? 'through nginx' : 'at the origin'} (${e.rps.toFixed(0)} req/s, errors ${e.errors}, playlist p99 ${e.playlistP99} ms, part p99 ${e.partP99} ms): ` +
           `server main thread ${(e.cpu.main * 100).toFixed(0)}%, encoder ${(e.cpu.encoder * 100).toFixed(1)}%, RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
       );
     }

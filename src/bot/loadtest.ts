@@ -111,7 +111,65 @@ export function summarize(reports: ParticipantReport[]): LoadResult {
   };
 }
 
-/** `smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P]` */
+/** What a process of light LL-HLS listeners (stream-listeners.ts) reports. */
+export interface StreamListenersReport {
+  requests: number;
+  errors: number;
+  bytes: number;
+  cpuMicros: number;
+  errorSamples: string[];
+  playlist?: { n: number; p50: number | null; p99: number | null };
+  part?: { n: number; p50: number | null; p99: number | null };
+  /** The --static baseline's requests. */
+  static?: { n: number; p50: number | null; p99: number | null };
+}
+
+/** Runs `count` light LL-HLS listeners of `playlistUrl` for `seconds` in a child process (`--static`: the baseline's plain GETs). */
+export function runStreamListeners(playlistUrl: string, count: number, seconds: number, mode?: '--static'): Promise<StreamListenersReport> {
+  const self = fileURLToPath(new URL(`./stream-listeners${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+  const args = ['--import', 'tsx', self, playlistUrl, String(count), String(seconds), ...(mode ? [mode] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+    });
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
+      } catch {
+        reject(new Error(`a stream listeners process failed: ${out.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** The stream listeners' reports as one: totals, and the worst process's percentiles. */
+export function summarizeStream(reports: StreamListenersReport[], listeners: number) {
+  const worst = (kind: 'playlist' | 'part' | 'static', p: 'p50' | 'p99') => Math.max(0, ...reports.map((r) => r[kind]?.[p] ?? 0));
+  return {
+    listeners,
+    requests: reports.reduce((a, r) => a + r.requests, 0),
+    errors: reports.reduce((a, r) => a + r.errors, 0),
+    /** Parts the listeners fetched. */
+    parts: reports.reduce((a, r) => a + (r.part?.n ?? 0), 0),
+    /** CPU the listeners' own processes used (µs). */
+    clientCpuMicros: reports.reduce((a, r) => a + r.cpuMicros, 0),
+    staticP50: worst('static', 'p50'),
+    staticP99: worst('static', 'p99'),
+    errorSamples: reports.flatMap((r) => r.errorSamples).slice(0, 5),
+    playlistP50: worst('playlist', 'p50'),
+    playlistP99: worst('playlist', 'p99'),
+    partP50: worst('part', 'p50'),
+    partP99: worst('part', 'p99'),
+  };
+}
+
+/**
+ * `smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P]
+ *   [--stream-url HLS_URL --stream-listeners M]`
+ */
 export async function loadtestCommand(args: string[], _config: () => Config): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -123,13 +181,17 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
       play: { type: 'string' },
       processes: { type: 'string' },
       'server-pid': { type: 'string' },
+      'stream-url': { type: 'string' },
+      'stream-listeners': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0])) {
     console.error(
-      'usage: smalltalk loadtest <short_url|join_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID] [--json]\n' +
-        "(guests from one address are limited by the server's GUEST_JOINS_PER_MINUTE: pass a join_url, or set it to 0 on the server under test)",
+      'usage: smalltalk loadtest <short_url|join_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID]\n' +
+        '                          [--stream-url HLS_URL --stream-listeners M] [--json]\n' +
+        "(guests from one address are limited by the server's GUEST_JOINS_PER_MINUTE: pass a join_url, or set it to 0 on the server under test;\n" +
+        " HLS_URL is the talk's hls_url from the partner API, while it is live: M light LL-HLS listeners follow it)",
     );
     return 2;
   }
@@ -149,7 +211,12 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   const runs: Promise<ParticipantReport[]>[] = [];
   for (let i = 0, left = listeners; left > 0; i++, left -= per)
     runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
-  const reports = (await Promise.all(runs)).flat();
+  const streamListeners = values['stream-url'] ? Number(values['stream-listeners'] ?? 100) : 0;
+  const streamPer = Math.ceil(streamListeners / processes);
+  const streamRuns: Promise<StreamListenersReport>[] = [];
+  for (let left = streamListeners; left > 0; left -= streamPer)
+    streamRuns.push(runStreamListeners(values['stream-url'] as string, Math.min(streamPer, left), seconds));
+  const [reports, streamReports] = await Promise.all([Promise.all(runs).then((r) => r.flat()), Promise.all(streamRuns)]);
   const cpu1 = serverPid ? processCpu(serverPid) : null;
   const wall = (performance.now() - wall0) / 1000;
   await speakerRun;
@@ -157,6 +224,7 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
     ...summarize(reports),
     // Cores the server process kept busy over the run (1 = one core), all its threads included.
     serverCpu: cpu0 !== null && cpu1 !== null ? Math.round(((cpu1 - cpu0) / wall) * 1000) / 1000 : null,
+    stream: streamListeners > 0 ? summarizeStream(streamReports, streamListeners) : null,
   };
   if (values.json) console.log(JSON.stringify(result));
   else console.log(JSON.stringify(result, null, 2));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { speechWav } from './media.js';
 
 /** The `smalltalk` command as an operator runs it (bin/smalltalk.js), on this machine. */
@@ -61,8 +61,13 @@ describe('live audio between command-line participants', () => {
   test('the smalltalk bot join and loadtest commands join for real and report what they heard', async () => {
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Commands' } })).body.talk;
     const speaker = new BotParticipant({ pageUrl: talk.short_url, name: 'Speaker', audio: speech });
+    let hlsUrl = '';
     try {
       await speaker.join();
+      hlsUrl = await waitFor(
+        async () => (await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token })).body.talks[0].hls_url,
+        'hls_url',
+      );
       const bot = JSON.parse((await smalltalk(['bot', 'join', talk.short_url, '--name', 'CLI Listener', '--seconds', '4', '--json'])).stdout);
       assert.equal(bot.role, 'listener');
       assert.ok(bot.joinMs > 0, `a join time (${bot.joinMs})`);
@@ -86,6 +91,10 @@ describe('live audio between command-line participants', () => {
       '2',
       '--server-pid',
       String(process.pid),
+      '--stream-url',
+      hlsUrl,
+      '--stream-listeners',
+      '6',
       '--json',
     ]);
     const r = JSON.parse(stdout.trim().split('\n').pop() as string);
@@ -94,5 +103,10 @@ describe('live audio between command-line participants', () => {
     assert.equal(r.fractionReceiving, 1, JSON.stringify(r));
     assert.ok(r.joinP50 > 0 && r.joinP99 >= r.joinP50, `join p50 ${r.joinP50}, p99 ${r.joinP99}`);
     assert.ok(r.serverCpu > 0, `the server's CPU (${r.serverCpu})`);
+    // The stream's light LL-HLS listeners followed the live edge (the stream starts at their first
+    // request, so its first part takes a moment), with no errors.
+    assert.equal(r.stream.listeners, 6);
+    assert.equal(r.stream.errors, 0, JSON.stringify(r.stream));
+    assert.ok(r.stream.parts >= 6, `the stream listeners fetched parts: ${JSON.stringify(r.stream)}`);
   });
 });

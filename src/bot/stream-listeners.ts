@@ -1,9 +1,10 @@
 /**
- * Light LL-HLS listeners for bench/audience/run.ts, in their own process: each follows the live
- * edge as hls.js does in low-latency mode (a blocking playlist reload for the hinted part and that
- * part, both at once, then the next), on its own keep-alive connection.
- *   tsx bench/audience/clients.ts <playlist url> <listeners> <seconds>
- *   tsx bench/audience/clients.ts <url> <listeners> <seconds> --static   (the baseline: the same pace of GETs of one URL)
+ * Light LL-HLS listeners of a talk's audience stream (`smalltalk loadtest --stream-listeners`,
+ * bench/audience), in their own process: each follows the live edge as hls.js does in
+ * low-latency mode (a blocking playlist reload for the hinted part and that part, both at once,
+ * then the next), on its own keep-alive connection; they arrive spread over the first second.
+ *   node stream-listeners.js <playlist url> <listeners> <seconds>
+ *   node stream-listeners.js <url> <listeners> <seconds> --static   (the baseline: the same pace of GETs of one URL)
  * Prints one JSON line: requests, errors, bytes, p50/p99 ms per kind, and this process's CPU.
  */
 import http from 'node:http';
