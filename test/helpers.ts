@@ -54,6 +54,8 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     WEBHOOK_ALLOW_HTTP: 'true',
     // Tests sign many users up from one address; test/security/edge-signup.test.ts tests the limit.
     SIGNUPS_PER_HOUR: '1000',
+    // The SFU engine the live tests run on (scripts/test.sh runs some of them on each).
+    ...(process.env.SFU_ENGINE ? { SFU_ENGINE: process.env.SFU_ENGINE } : {}),
     ...options.env,
   };
   let schema: string | undefined;

@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../platform/config.js';
 import type { FromWorker, IceCandidate, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
 
+/** How long stop() waits for each worker to close its peers before terminating it. */
+const STOP_WAIT_MS = 3000;
+
 type Request = ToWorker extends infer M ? (M extends { reqId: number } ? Omit<M, 'reqId'> : never) : never;
 
 interface WorkerHandle {
@@ -48,7 +51,14 @@ export class SfuPool {
   async start() {
     if (this.started) return;
     this.started = true;
-    const n = this.config.SFU_WORKERS || os.availableParallelism();
+    // node-datachannel can live in one thread of a process only: loaded in a second worker, its
+    // callbacks entered the other thread's V8 isolate and the process aborted ("HandleScope::HandleScope
+    // Entering the V8 API without proper locking in place"). libdatachannel runs ICE, DTLS and SRTP in
+    // its own threads, so its one worker thread only rewrites and hands over packets.
+    const datachannel = this.config.SFU_ENGINE === 'datachannel';
+    const n = datachannel ? 1 : this.config.SFU_WORKERS || os.availableParallelism();
+    if (datachannel && this.config.SFU_WORKERS > 1)
+      this.log.warn({ SFU_WORKERS: this.config.SFU_WORKERS }, 'SFU_ENGINE=datachannel runs one SFU worker thread');
     const ports: Record<number, Record<number, MessagePort>> = {};
     for (let i = 0; i < n; i++) ports[i] = {};
     for (let i = 0; i < n; i++) {
@@ -78,7 +88,7 @@ export class SfuPool {
         iceServers: turn,
         negotiations: this.config.SFU_NEGOTIATIONS,
       };
-      const url = new URL(`./worker${ext}`, import.meta.url);
+      const url = new URL(`./${datachannel ? 'dc-worker' : 'worker'}${ext}`, import.meta.url);
       const init = { workerData: { options, relayPorts: ports[i] }, transferList: Object.values(ports[i]) };
       // Running from sources (tsx), the worker registers tsx's loader before importing the TypeScript.
       const worker =
@@ -94,11 +104,15 @@ export class SfuPool {
       });
       this.workers.push(handle);
     }
-    this.log.info({ workers: n }, 'SFU workers started');
+    this.log.info({ workers: n, engine: this.config.SFU_ENGINE }, 'SFU workers started');
   }
 
   async stop() {
     const all = this.workers.splice(0);
+    // Each worker closes its peers first (bounded: a worker that does not answer is terminated all the same).
+    await Promise.all(
+      all.map((w) => Promise.race([this.request(w, { type: 'stop' }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS))])),
+    );
     await Promise.all(all.map((w) => w.worker.terminate()));
     this.placement.clear();
     this.publishSent.clear();

@@ -20,7 +20,9 @@ export type ToWorker =
   | { type: 'closeTalk'; talkId: string }
   | { type: 'tap'; reqId: number; participantId: string; port: number; payloadType: number }
   | { type: 'untap'; reqId: number; tapId: number }
-  | { type: 'stats'; reqId: number };
+  | { type: 'stats'; reqId: number }
+  /** Sent before the worker is terminated: it closes its peers (libdatachannel aborts the process otherwise). */
+  | { type: 'stop'; reqId: number };
 
 /** A client's trickled ICE candidate (the browser's RTCIceCandidateInit). */
 export interface IceCandidate {

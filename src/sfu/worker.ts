@@ -557,6 +557,8 @@ async function handle(msg: ToWorker) {
       closeTap(msg.tapId);
       return null;
     }
+    case 'stop':
+      return null;
     case 'stats': {
       const u = process.cpuUsage();
       let connected = 0;
