@@ -7,6 +7,7 @@ import { DELIVER_QUEUE, type DeliverJob, jobOptions } from './outbox.js';
 import { type AttemptOutcome, type DeliveryPolicy, decideAttempt } from './policy.js';
 import { signedHeaders } from './signing.js';
 import { type AttemptResult, type TransportOptions, postWebhook } from './transport.js';
+import { Wakeups } from './wakeups.js';
 
 export interface WorkerOptions extends DeliveryPolicy, TransportOptions {
   dbKind: 'pglite' | 'postgres';
@@ -24,15 +25,6 @@ const RECLAIM_EVERY_MS = 10_000;
 const PRUNE_EVERY_MS = 3600_000;
 /** Fetched jobs held in memory for endpoints at their in-flight cap, over all endpoints. */
 const MAX_HELD = 1024;
-/**
- * With nothing to do the loop polls less and less often, up to this. Jobs this process queues
- * wake it at once (an emit's nudge) or when they fall due (retries, deferrals); only jobs queued
- * elsewhere (another node, or a reclaim) wait for a poll. Polling every 50 ms took 5-6% of a core
- * on an idle embedded server (PGlite runs on the HTTP thread): 72-89 ms of CPU a second, 22 without.
- */
-const IDLE_POLL_MAX_MS = 1000;
-/** Due-time timers kept for `wakeAt` at most (beyond that, polling finds the jobs). */
-const MAX_DUE = 10_000;
 
 /**
  * Fetches delivery jobs and runs each attempt on its own: a job is completed the moment its
@@ -44,18 +36,10 @@ export class DeliveryWorker {
   private inFlight = 0;
   private readonly perEndpoint = new Map<string, number>();
   private readonly blockedUntil = new Map<string, number>();
-  private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private reclaimTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
-  private nudgeTimer: NodeJS.Timeout | null = null;
   private idle: (() => void) | null = null;
-  /** A nudge that came while the loop was busy: the next sleep returns at once. */
-  private nudged = false;
-  /** The next sleep when a fetch finds nothing: pollMs after work, doubling to IDLE_POLL_MAX_MS. */
-  private idleMs: number;
-  /** One timer per job this process queued for later, firing when it falls due. */
-  private readonly dueTimers = new Set<NodeJS.Timeout>();
   /** Jobs fetched for an endpoint at its in-flight cap, launched as its attempts finish (still active in pg-boss). */
   private readonly held = new Map<string, Held[]>();
   private heldCount = 0;
@@ -68,6 +52,7 @@ export class DeliveryWorker {
   private readonly maxInFlight: number;
   private readonly perEndpointCap: number;
   private readonly pollMs: number;
+  private readonly wakeups: Wakeups;
 
   constructor(
     private readonly db: Db,
@@ -79,34 +64,11 @@ export class DeliveryWorker {
     this.maxInFlight = options.maxInFlight ?? 256;
     this.perEndpointCap = options.perEndpoint ?? 64;
     this.pollMs = options.pollMs ?? 50;
-    this.idleMs = this.pollMs;
+    this.wakeups = new Wakeups(this.pollMs);
   }
 
   /** Asks the loop to poll soon (after an emit commits). */
-  nudge = () => {
-    if (!this.running) return;
-    this.idleMs = this.pollMs;
-    if (!this.wake) this.nudged = true;
-    if (this.nudgeTimer) return;
-    this.nudgeTimer = setTimeout(() => {
-      this.nudgeTimer = null;
-      this.wake?.();
-    }, 3);
-  };
-
-  /** Wakes the loop when a job queued for `at` falls due. */
-  private wakeAt(at: Date) {
-    if (!this.running || this.dueTimers.size >= MAX_DUE) return;
-    const timer = setTimeout(
-      () => {
-        this.dueTimers.delete(timer);
-        this.nudge();
-      },
-      Math.min(2 ** 31 - 1, Math.max(0, at.getTime() - Date.now())),
-    );
-    timer.unref();
-    this.dueTimers.add(timer);
-  }
+  nudge = () => this.wakeups.nudge();
 
   async start() {
     if (this.running) return;
@@ -114,6 +76,7 @@ export class DeliveryWorker {
     // a process that died mid-attempt. Postgres may have other live nodes: wait for expiry there.
     await this.reclaim(this.options.dbKind === 'pglite');
     this.running = true;
+    this.wakeups.start();
     this.loopDone = this.loop();
     this.reclaimTimer = setInterval(() => {
       this.reclaim(false).catch((err) => this.log.error({ err }, 'webhook job reclaim failed'));
@@ -135,10 +98,7 @@ export class DeliveryWorker {
     this.running = false;
     if (this.reclaimTimer) clearInterval(this.reclaimTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    if (this.nudgeTimer) clearTimeout(this.nudgeTimer);
-    for (const timer of this.dueTimers) clearTimeout(timer);
-    this.dueTimers.clear();
-    this.wake?.();
+    this.wakeups.stop();
     await this.loopDone;
     await this.releaseHeld();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
@@ -161,27 +121,11 @@ export class DeliveryWorker {
     if ((await this.queue.reclaimActive(DELIVER_QUEUE, { everyActive })) > 0) this.nudge();
   }
 
-  private sleep(ms: number) {
-    if (this.nudged) {
-      this.nudged = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
-  }
-
   private async loop() {
     while (this.running) {
       const free = Math.min(this.maxInFlight - this.inFlight, MAX_HELD - this.heldCount, 100);
       if (free <= 0) {
-        await this.sleep(this.pollMs);
+        await this.wakeups.sleep(this.pollMs);
         continue;
       }
       let jobs: QueueJob<DeliverJob>[];
@@ -189,22 +133,20 @@ export class DeliveryWorker {
         jobs = await this.queue.fetch<DeliverJob>(DELIVER_QUEUE, free);
       } catch (err) {
         this.log.error({ err }, 'webhook job fetch failed');
-        await this.sleep(1000);
+        await this.wakeups.sleep(1000);
         continue;
       }
       if (jobs.length === 0) {
-        const ms = this.idleMs;
-        this.idleMs = Math.min(IDLE_POLL_MAX_MS, this.idleMs * 2);
-        await this.sleep(ms);
+        await this.wakeups.idle();
         continue;
       }
-      this.idleMs = this.pollMs;
+      this.wakeups.busy();
       try {
         await this.dispatch(jobs);
       } catch (err) {
         // The jobs stay active and are reclaimed after expiry: nothing is lost.
         this.log.error({ err }, 'webhook dispatch failed');
-        await this.sleep(1000);
+        await this.wakeups.sleep(1000);
       }
     }
   }
@@ -266,7 +208,7 @@ export class DeliveryWorker {
           [...disabled, ...deferred].map(({ job }) => job.id),
         );
       });
-      for (const { until } of deferred) this.wakeAt(new Date(until));
+      for (const { until } of deferred) this.wakeups.wakeAt(new Date(until));
     }
   }
 
@@ -319,7 +261,7 @@ export class DeliveryWorker {
           this.idle();
           this.idle = null;
         }
-        this.wake?.();
+        this.wakeups.wakeNow();
       });
   }
 
@@ -366,7 +308,7 @@ export class DeliveryWorker {
   private deferIfBlocked(next: Held, then?: () => void): boolean {
     const blocked = this.blockedUntil.get(next.row.endpoint_id) ?? 0;
     if (blocked <= Date.now()) return false;
-    this.wakeAt(new Date(blocked));
+    this.wakeups.wakeAt(new Date(blocked));
     this.db
       .transaction()
       .execute(async (tx) => {
@@ -401,7 +343,7 @@ export class DeliveryWorker {
     if (outcome.ok) this.blockedUntil.delete(row.endpoint_id);
     else if (outcome.nextAttemptAt) this.blockedUntil.set(row.endpoint_id, outcome.nextAttemptAt.getTime());
     const moved = await this.deliveryLog.record(row, jobId, outcome, now);
-    if (moved && outcome.nextAttemptAt) this.wakeAt(outcome.nextAttemptAt);
+    if (moved && outcome.nextAttemptAt) this.wakeups.wakeAt(outcome.nextAttemptAt);
     return outcome;
   }
 }
