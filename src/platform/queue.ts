@@ -1,15 +1,25 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
-import type { DatabaseHandle, SqlExecutor, Tx } from './db/index.js';
+import type { DatabaseHandle, Tx } from './db/index.js';
+
+/** How long `stop` waits for job handlers still running after pg-boss's own graceful stop. */
+const STOP_WAIT_MS = 20_000;
+
+/** A job fetched from a queue (active in pg-boss until completed). */
+export type QueueJob<T> = PgBoss.Job<T>;
+
+/** A job to insert: its data, when it may start, and pg-boss's retry and expiry options. */
+export interface JobToInsert<T> extends Pick<PgBoss.JobInsert<T>, 'retryLimit' | 'retryDelay' | 'expireInSeconds'> {
+  data: T;
+  startAfter?: Date;
+}
 
 /**
  * The durable job queue (pg-boss) on the same database as everything else: Postgres, or
  * PGlite through the shared connection. Jobs are sent inside the transaction of the change that
- * causes them (`sendInTx`), so a crash can never keep the change and lose the job.
+ * causes them (`sendInTx`, `insertInTx`), so a crash can never keep the change and lose the job.
+ * Every statement on pg-boss's own tables lives here, behind the methods below.
  */
-/** How long `stop` waits for job handlers still running after pg-boss's own graceful stop. */
-const STOP_WAIT_MS = 20_000;
-
 export class Queue {
   readonly boss: PgBoss;
   /** pg-boss's schema. */
@@ -45,7 +55,7 @@ export class Queue {
 
   /** Enqueues within `tx`: the job exists if and only if the transaction commits. */
   sendInTx<T extends object>(tx: Tx, name: string, data: T, options: PgBoss.SendOptions = {}) {
-    return this.boss.send(name, data, { ...options, db: this.handle.executorFor(tx) as PgBoss.Db });
+    return this.boss.send(name, data, { ...options, db: this.executorFor(tx) });
   }
 
   /**
@@ -66,8 +76,68 @@ export class Queue {
     return this.boss.send(name, data, options);
   }
 
-  executor(tx: Tx): SqlExecutor {
-    return this.handle.executorFor(tx);
+  /** Inserts jobs into `name` within `tx`, in one statement: they exist if and only if `tx` commits. */
+  async insertInTx<T extends object>(tx: Tx, name: string, jobs: JobToInsert<T>[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.boss.insert(
+      jobs.map((job) => ({ name, ...job })),
+      { db: this.executorFor(tx) },
+    );
+  }
+
+  /** Takes up to `batchSize` jobs of `name` that are due, making them active (pg-boss's `fetch`). */
+  fetch<T>(name: string, batchSize: number): Promise<QueueJob<T>[]> {
+    return this.boss.fetch<T>(name, { batchSize });
+  }
+
+  /** Marks jobs of `name` done. */
+  async complete(name: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.boss.complete(name, ids);
+  }
+
+  /**
+   * Marks jobs of `name` done within `tx`. pg-boss's complete() reads its third argument as output
+   * data, so the connection option must be the fourth: passed third, it would run on the shared
+   * connection, which on PGlite waits forever for the transaction that is waiting for it.
+   */
+  async completeInTx(tx: Tx, name: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const complete = this.boss.complete.bind(this.boss) as unknown as (
+      name: string,
+      ids: string[],
+      data: null,
+      options: PgBoss.ConnectionOptions,
+    ) => Promise<unknown>;
+    await complete(name, ids, null, { db: this.executorFor(tx) });
+  }
+
+  /** Puts these active jobs of `name` back in the queue, due now (jobs fetched but never started). Returns how many. */
+  releaseActive(name: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.retryActive(name, 'id = any($2::uuid[])', [ids]);
+  }
+
+  /**
+   * Puts active jobs of `name` whose worker died back in the queue, due now: those past their
+   * expiry, or every active one (`everyActive`: when no other worker can be alive). pg-boss's own
+   * maintenance recovers expired jobs too, but only every 2 min. Returns how many.
+   */
+  reclaimActive(name: string, options: { everyActive: boolean }): Promise<number> {
+    return this.retryActive(name, options.everyActive ? 'true' : 'started_on + expire_in < now()', []);
+  }
+
+  private async retryActive(name: string, condition: string, values: unknown[]): Promise<number> {
+    const result = await this.handle.executor.executeSql(
+      `update ${quoteIdent(this.schema)}.job set state = 'retry', start_after = now()
+        where name = $1 and state = 'active' and ${condition} returning id`,
+      [name, ...values],
+    );
+    return result.rows.length;
+  }
+
+  /** The executor pg-boss takes as its `db` option, bound to `tx`. */
+  private executorFor(tx: Tx): PgBoss.Db {
+    return this.handle.executorFor(tx) as PgBoss.Db;
   }
 
   async stop(): Promise<void> {
@@ -81,4 +151,9 @@ export class Queue {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** A quoted SQL identifier. */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }

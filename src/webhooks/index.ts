@@ -1,6 +1,7 @@
 import { Sealer } from '../platform/sealed.js';
 import { FeatureNotInstalled } from '../platform/errors.js';
 import type { Services } from '../services.js';
+import { DeliveryLog } from './delivery-log.js';
 import { DELIVER_QUEUE, Outbox } from './outbox.js';
 import { SecretsCodec } from './repository.js';
 import { webhookRoutes } from './routes.js';
@@ -22,17 +23,16 @@ export function installWebhooks(services: Services) {
   const secrets = new SecretsCodec(new Sealer(config.SECRET_KEY, 'webhook signing secrets'));
   let worker: DeliveryWorker | null = null;
   const outbox = new Outbox(services.queue, config.WEBHOOK_TIMEOUT_MS, () => worker?.nudge());
-  worker = new DeliveryWorker(services.db.db, services.queue, services.log, secrets, {
+  const deliveryLog = new DeliveryLog(services.db.db, services.queue, secrets, config.WEBHOOK_TIMEOUT_MS);
+  worker = new DeliveryWorker(services.db.db, services.queue, deliveryLog, services.log, {
     dbKind: services.db.kind,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_URLS,
     allowHttp: config.WEBHOOK_ALLOW_HTTP,
     schedule: config.WEBHOOK_RETRY_SCHEDULE,
     disableAfterHours: config.WEBHOOK_DISABLE_AFTER_HOURS,
-    // The schema createServices gives pg-boss (the Queue does not expose it).
-    queueSchema: config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`,
   });
-  const webhooks = new WebhooksService(services.db.db, outbox, worker, config, secrets);
+  const webhooks = new WebhooksService(services.db.db, outbox, worker, deliveryLog, config, secrets);
   installed.set(services, webhooks);
   services.events = outbox;
   services.queueNames.push(DELIVER_QUEUE);

@@ -88,11 +88,11 @@ export class Outbox implements EventSink {
 
   /** Queues attempts inside `tx`; `startAfter` delays them. */
   async queueJobs(tx: Tx, jobs: DeliverJob[], startAfter?: Date) {
-    if (jobs.length === 0) return;
     const options = jobOptions(this.timeoutMs);
-    await this.queue.boss.insert(
-      jobs.map((data) => ({ name: DELIVER_QUEUE, data, ...options, ...(startAfter ? { startAfter } : {}) })),
-      { db: this.queue.executor(tx) as never },
+    await this.queue.insertInTx(
+      tx,
+      DELIVER_QUEUE,
+      jobs.map((data) => ({ data, ...options, ...(startAfter ? { startAfter } : {}) })),
     );
   }
 }

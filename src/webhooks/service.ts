@@ -4,6 +4,7 @@ import type { WebhookDeliveryStatus, WebhookEndpointsTable, WebhookSecret } from
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { decodeCursor, iso, page } from '../platform/http.js';
 import type { Selectable } from 'kysely';
+import type { DeliveryLog } from './delivery-log.js';
 import type { DeliverJob, Outbox } from './outbox.js';
 import { type SecretsCodec, WebhooksRepository } from './repository.js';
 import { type CreateWebhookInput, type DeliveryJson, type UpdateWebhookInput, type WebhookJson, subscribableEvents } from './schemas.js';
@@ -22,6 +23,7 @@ export class WebhooksService {
     private readonly db: Db,
     private readonly outbox: Outbox,
     private readonly worker: DeliveryWorker,
+    private readonly deliveryLog: DeliveryLog,
     private readonly config: Pick<Config, 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOW_PRIVATE_URLS' | 'WEBHOOK_TIMEOUT_MS'>,
     secrets: SecretsCodec,
   ) {
@@ -118,7 +120,7 @@ export class WebhooksService {
     const { deliveryId } = await this.db
       .transaction()
       .execute((tx) => this.outbox.emitPing(tx, partnerId, endpoint.id, new Date(Date.now() + this.config.WEBHOOK_TIMEOUT_MS + 5000)));
-    const [row] = await this.worker.loadRows([deliveryId]);
+    const [row] = await this.deliveryLog.load([deliveryId]);
     await this.worker.attempt(row, null);
     return this.delivery(partnerId, deliveryId);
   }

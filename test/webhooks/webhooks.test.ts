@@ -10,14 +10,31 @@ import { Receiver } from './receiver.js';
 function countFetches(t: TestApp) {
   const boss = t.services.queue.boss;
   const fetch = boss.fetch.bind(boss);
+  let last = 0;
+  let waiters: ((gapMs: number) => void)[] = [];
   const counter = {
     count: 0,
     restore() {
       boss.fetch = fetch;
     },
+    /** Resolves at the next fetch. */
+    next: () => new Promise<number>((resolve) => waiters.push(resolve)),
+    /** Resolves at a fetch that comes `ms` or more after the one before it: the worker is at its idle poll. */
+    async idling(ms: number, what = 'the worker to poll at its idle rate') {
+      const deadline = Date.now() + 15_000;
+      while ((await counter.next()) < ms) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    },
   };
   boss.fetch = ((name: string, ...rest: unknown[]) => {
-    if (name === DELIVER_QUEUE) counter.count++;
+    if (name === DELIVER_QUEUE) {
+      counter.count++;
+      const now = Date.now();
+      const gap = last ? now - last : 0;
+      last = now;
+      const woken = waiters;
+      waiters = [];
+      for (const w of woken) w(gap);
+    }
     return (fetch as (...a: unknown[]) => unknown)(name, ...rest);
   }) as typeof boss.fetch;
   return counter;
@@ -43,6 +60,7 @@ async function deliveriesOf(t: TestApp, p: TestPartner, id: string, query = '') 
     status: string;
     event_id: string;
     event_name: string;
+    next_attempt_at: string | null;
     attempts: { status_code: number | null; attempted_at: string; error: string | null }[];
   }[];
 }
@@ -145,14 +163,21 @@ describe('webhooks', () => {
       await emit(t, p.partnerId, 'talk_join', { talk_id: 'idle' });
       await r.until((x) => x.length === 1, 'the first attempt');
       assert.ok(r.received[0].at - emitted < 500, `the first attempt came ${r.received[0].at - emitted} ms after the emit`);
-      // Three seconds with nothing due: polling every 50 ms would be 60 fetches.
+      const [logged] = await waitFor(async () => {
+        const list = await deliveriesOf(t, p, hook.id);
+        return list[0]?.status === 'pending' && list[0].attempts.length === 1 && list;
+      }, 'the first attempt logged with its retry scheduled');
+      const due = Date.parse(logged.next_attempt_at as string);
+      assert.ok(due - Date.parse(logged.attempts[0].attempted_at) >= 3000, `the retry is scheduled for ${logged.next_attempt_at}, before the Retry-After`);
+      // About three seconds with nothing due: polling every 50 ms would be 60 fetches.
       fetches.count = 0;
-      await new Promise((resolve) => setTimeout(resolve, 2900));
-      assert.ok(fetches.count <= 10, `${fetches.count} fetches in 2.9 s of idling`);
+      const idleFrom = Date.now();
       await r.until((x) => x.length === 2, 'the retry');
-      // Due 3 s after the first attempt; the idle polls (about 1 s apart by then) would find it up to a second late.
-      const gap = r.received[1].at - r.received[0].at;
-      assert.ok(gap >= 2900 && gap < 3300, `retried ${gap} ms after the first attempt`);
+      const idled = r.received[1].at - idleFrom;
+      assert.ok(fetches.count <= 10, `${fetches.count} fetches in ${idled} ms of idling`);
+      // The idle polls (about 1 s apart by then) would find it up to a second late.
+      const late = r.received[1].at - due;
+      assert.ok(late >= 0 && late < 300, `retried ${late} ms after it was due`);
       await api(t, 'DELETE', `${base}/${hook.id}`, { token: p.token });
     } finally {
       fetches.restore();
@@ -163,8 +188,8 @@ describe('webhooks', () => {
     const fetches = countFetches(t);
     try {
       const quiet = await createPartner(t, 'No endpoints');
-      // Let the worker back off to its idle poll (50 ms doubling to 1 s).
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // The worker backs off to its idle poll (50 ms doubling to 1 s).
+      await fetches.idling(900);
       fetches.count = 0;
       const started = Date.now();
       // Spread over a second, as joins arrive: each emit used to put the worker back to a 50 ms poll.
@@ -172,7 +197,8 @@ describe('webhooks', () => {
         await emit(t, quiet.partnerId, 'talk_join', { talk_id: `nobody-${i}` });
         await new Promise((resolve) => setTimeout(resolve, 35));
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Fetches an emit caused would have come by the worker's next poll.
+      await fetches.next();
       const seconds = (Date.now() - started) / 1000;
       assert.ok(
         fetches.count <= Math.ceil(seconds) + 1,
