@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
-import type { ParticipantView, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
+import type { MediaTier, ParticipantView, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
 import { QuestionQueue } from './question-queue.js';
 import { RoomReactions } from './reactions.js';
 
@@ -20,6 +20,10 @@ export class Participant {
   level = 0;
   /** A media peer exists on an SFU worker. */
   hasMedia = false;
+  /** How they hear the room: a WebRTC peer, or the talk's stream (the audience tier: no peer, no offer taken). */
+  tier: MediaTier = 'webrtc';
+  /** The tier (and stream URL) this participant's socket was last told. */
+  shownTier: string | null = null;
   /** speakerStarted was sent and speakerStopped not yet. */
   announcedSpeaker = false;
   graceTimer: NodeJS.Timeout | null = null;
@@ -40,6 +44,11 @@ export class Participant {
   ) {
     this.onStage = role === 'host' || talk.room_type === 'default' || role === 'speaker';
     this.muted = role !== 'host' && talk.mic_behavior === 'start_off';
+  }
+
+  /** In the audience tier: hears the stream, has no peer connection. */
+  get onStream() {
+    return this.tier === 'audience';
   }
 
   get canSpeak() {

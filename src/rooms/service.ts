@@ -10,12 +10,13 @@ import { AppError, FeatureNotInstalled } from '../platform/errors.js';
 import { httpUrl } from '../platform/http.js';
 import type { SfuPool } from '../sfu/pool.js';
 import type { IceCandidate } from '../sfu/protocol.js';
+import { streamPath } from '../talks/json.js';
 import type { TalksService } from '../talks/service.js';
 import type { EventSink } from '../webhooks/events.js';
 import type { SessionHost } from './handoff.js';
 import type { LiveTalkObserver, LiveTalks, Present, RtpTarget, SpeakerInfo } from './live.js';
 import { type RoomPlacement, localPlacement } from './placement.js';
-import type { RoomBansMessage } from './protocol.js';
+import type { MediaTier, RoomBansMessage, RoomTierMessage } from './protocol.js';
 import { JoinLimit } from './join-limit.js';
 import { QuestionDesk, QuestionRefused, isQuestionMessage } from './questions.js';
 import { isReaction } from './reactions.js';
@@ -410,6 +411,7 @@ export class LiveRooms implements LiveTalks {
     }
     const p = new Participant(id, secret, identity.role, identity.name, identity.username, identity.photoUrl, identity.uid, identity.userId, current.talk);
     p.banKeys = banKeys;
+    p.tier = this.listeningTier(current, p);
     current.participants.set(p.id, p);
     current.admitted.add(p.id);
     this.byParticipant.set(p.id, current);
@@ -631,6 +633,9 @@ export class LiveRooms implements LiveTalks {
   refresh(room: Room) {
     if (room.closed) return;
     for (const p of room.participants.values()) {
+      // On stage (brought up, or the room type changed): heard by everyone, so on WebRTC.
+      if (p.canSpeak && p.tier === 'audience') p.tier = 'webrtc';
+      if (p.socket && p.shownTier !== this.tierKey(room, p)) p.send(this.tierMessage(room, p));
       if (!p.hasMedia) continue;
       const publishing = room.publishing(p);
       this.sfu.setPublish(p.id, publishing);
@@ -664,6 +669,7 @@ export class LiveRooms implements LiveTalks {
   }
 
   async offer(room: Room, p: Participant, sdp: string): Promise<string> {
+    if (p.tier === 'audience') throw new RoomError('not_allowed', 'you listen through the stream: no peer connection is taken from you now');
     let answer: string;
     try {
       answer = await this.sfu.answer(room.talk.id, p.id, sdp, room.publishing(p));
@@ -675,6 +681,11 @@ export class LiveRooms implements LiveTalks {
       throw err;
     }
     p.hasMedia = true;
+    if (p.onStream) {
+      // Brought down to the stream while the worker answered.
+      this.dropMedia(room, p);
+      throw new RoomError('not_allowed', 'you listen through the stream: no peer connection is taken from you now');
+    }
     this.refresh(room);
     return answer;
   }
@@ -777,6 +788,12 @@ export class LiveRooms implements LiveTalks {
       return;
     }
     switch (msg.type) {
+      case 'listen_by_stream':
+        if (p.canSpeak) throw new RoomError('not_allowed', 'you are on stage: you speak and listen over WebRTC');
+        if (!this.config.LIVE_STREAM) throw new RoomError('not_allowed', 'this server has no audience stream');
+        p.tier = 'audience';
+        this.dropMedia(room, p);
+        break;
       case 'mute':
         if (msg.muted === false && !p.canSpeak) throw new RoomError('not_allowed', 'you cannot speak in this room now: raise your hand');
         p.muted = msg.muted !== false;
@@ -833,11 +850,40 @@ export class LiveRooms implements LiveTalks {
     target.muted = target.role !== 'host' && room.talk.mic_behavior === 'start_off';
   }
 
-  /** Back to listening; a question they were on stage for is answered. */
+  /** Back to listening (to the stream if the talk is past its WebRTC listeners); a question they were on stage for is answered. */
   private bringDown(room: Room, target: Participant) {
     target.onStage = false;
     target.muted = true;
+    target.tier = this.listeningTier(room, target);
+    if (target.tier === 'audience') this.dropMedia(room, target);
     this.questionDesk.leftStage(room, target);
+  }
+
+  /**
+   * How a listener hears the room: on WebRTC, unless in a `hosted_events` talk that already has
+   * AUDIENCE_WEBRTC_LISTENERS listeners on WebRTC (not counting them): then through the stream.
+   */
+  private listeningTier(room: Room, p: Participant): MediaTier {
+    if (p.canSpeak || !this.config.LIVE_STREAM || room.talk.room_type !== 'hosted_events') return 'webrtc';
+    let onWebRtc = 0;
+    for (const other of room.participants.values()) if (other !== p && !other.closed && !other.canSpeak && other.tier === 'webrtc') onWebRtc++;
+    return onWebRtc >= this.config.AUDIENCE_WEBRTC_LISTENERS ? 'audience' : 'webrtc';
+  }
+
+  /** The talk's stream, while it is live (a path: the page plays it from whichever node served it). */
+  streamUrl(room: Room): string | null {
+    return this.config.LIVE_STREAM && room.live ? streamPath(room.talk) : null;
+  }
+
+  /** What a participant was last told of their tier: a WebRTC peer needs no stream URL. */
+  private tierKey(room: Room, p: Participant): string {
+    return p.tier === 'audience' ? `audience ${this.streamUrl(room)}` : 'webrtc';
+  }
+
+  /** The participant's tier, for `joined` or a `tier` message; remembered as told. */
+  tierMessage(room: Room, p: Participant): RoomTierMessage {
+    p.shownTier = this.tierKey(room, p);
+    return { type: 'tier', tier: p.tier, hls_url: this.streamUrl(room) };
   }
 
   roomOf(talkId: string) {
