@@ -327,6 +327,7 @@ function InRoom({
   me,
   captions,
   bans,
+  listening,
 }: {
   client: RoomClient;
   state: RoomState;
@@ -334,6 +335,7 @@ function InRoom({
   me: string;
   captions: CaptionLine[];
   bans: RemovedPerson[];
+  listening: Listening;
 }) {
   const [showCaptions, setShowCaptions] = useState(true);
   const self = state.participants.find((p) => p.id === me);
@@ -346,6 +348,13 @@ function InRoom({
         {announcement}
       </p>
       <LiveStatus state={state} levels={levels} me={me} recording={data.talk.recording} client={client} />
+      {listening.tier === 'audience' && (
+        <p class="stream-note" data-testid="stream-note">
+          {listening.fallback
+            ? 'Your connection could not carry live audio directly, so you listen through the stream, a second or two behind the stage.'
+            : 'You listen through the live stream, a second or two behind the stage.'}
+        </p>
+      )}
       {!state.talk.live && (
         <p class="lobby" role="status">
           Lobby: {state.talk.start_time ? <Countdown to={state.talk.start_time} /> : 'waiting for a host'}
@@ -482,6 +491,12 @@ function InRoom({
   );
 }
 
+/** How this page hears the room (room.ts): WebRTC, or the stream (the audience tier), and why. */
+interface Listening {
+  tier: 'webrtc' | 'audience';
+  fallback: boolean;
+}
+
 function TalkPage() {
   // Ended, or past its end time with nobody in it (the server ends it at the next join attempt).
   const over = data.talk.status === 'ended' || (data.talk.end_time !== null && Date.parse(data.talk.end_time) <= Date.now());
@@ -492,6 +507,7 @@ function TalkPage() {
   const [state, setState] = useState<RoomState | null>(null);
   const [levels, setLevels] = useState<Record<string, number>>({});
   const [captions, setCaptions] = useState<CaptionLine[]>([]);
+  const [listening, setListening] = useState<Listening>({ tier: 'webrtc', fallback: false });
   const client = useRef<RoomClient | null>(null);
   const join = (form: { name: string; username: string; photo_url: string }, micId = '') => {
     // Still connecting (a slow or restarting server): a second click must not join twice.
@@ -513,6 +529,7 @@ function TalkPage() {
         setPhase('removed');
       },
       onBans: setBans,
+      onTier: (tier, fallback) => setListening({ tier, fallback }),
     });
     client.current = c;
     void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined }, micId);
@@ -557,7 +574,15 @@ function TalkPage() {
             {error}
           </p>
         )}
-        <InRoom client={client.current} state={state} levels={levels} me={client.current.participantId ?? ''} captions={captions} bans={bans} />
+        <InRoom
+          client={client.current}
+          state={state}
+          levels={levels}
+          me={client.current.participantId ?? ''}
+          captions={captions}
+          bans={bans}
+          listening={listening}
+        />
       </>
     );
   }
