@@ -51,9 +51,22 @@ export interface RoomView {
   slots: (string | null)[];
   /** The question queue (rooms of type `questions`; empty otherwise), in the order asked. */
   questions: QuestionView[];
+  /** How many are in the room (the audience tier's `participants` list only the stage). */
+  counts: RoomCounts;
 }
 
-/** The whole room, sent to a client when it joins or resumes. */
+/** How many are in the room: everyone, those who may speak, those listening through the stream. */
+export interface RoomCounts {
+  participants: number;
+  speakers: number;
+  audience: number;
+}
+
+/**
+ * The whole room, sent to a client when it joins, resumes or changes tier. In the audience tier,
+ * `participants` is the stage (hosts, whoever may speak, raised hands) and its updates come at most
+ * every 500 ms: `counts` says how many are in the room.
+ */
 export interface RoomStateMessage extends RoomView {
   type: 'state';
 }
@@ -70,6 +83,7 @@ export interface RoomUpdateMessage {
   hands?: string[];
   slots?: (string | null)[];
   questions?: QuestionView[];
+  counts?: RoomCounts;
 }
 
 /** The room after `update`: a new object (the old one is not changed). */
@@ -89,6 +103,7 @@ export function applyUpdate(room: RoomView, update: RoomUpdateMessage): RoomView
     hands: update.hands ?? room.hands,
     slots: update.slots ?? room.slots,
     questions: update.questions ?? room.questions,
+    counts: update.counts ?? room.counts,
   };
 }
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
 import type { RoomTierMessage } from '../../src/rooms/protocol.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp, waitFor } from '../helpers.js';
 import { member } from './member.js';
 
 /** The audience tier over the real room socket: who is put on the stream, told so, and moved on promotion. */
@@ -12,7 +12,9 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
   let p: TestPartner;
   const sockets: WebSocket[] = [];
   before(async () => {
-    t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false', AUDIENCE_WEBRTC_LISTENERS: '1' } });
+    t = await startApp({
+      env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false', AUDIENCE_WEBRTC_LISTENERS: '1', GUEST_JOINS_PER_MINUTE: '0' },
+    });
     p = await createPartner(t, 'Tiers');
   });
   after(async () => {
@@ -54,7 +56,11 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
 
       // Counted and listed like everyone; talk_join for each of the three.
       await host.sees((r) => r.participants.length === 3, 'the host to see all three');
-      await second.sees((r) => r.participants.some((x) => x.id === host.participantId) && r.participants.length === 3, 'the audience member to see the room');
+      // The audience tier sees the stage (the host) and the counts.
+      await second.sees(
+        (r) => r.counts.participants === 3 && r.participants.map((x) => x.id).join() === host.participantId,
+        'the audience member to see the stage and the count',
+      );
       await receiver.until((r: Received[]) => r.filter((x) => x.json.event_name === 'talk_join').length >= 3, 'three talk_join');
       assert.ok(receiver.received.some((x) => x.json.event_name === 'talk_join' && x.json.body.name === 'Sam Second'));
 
@@ -101,5 +107,74 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       [a, b, c].map((m) => joinedOf(m).tier),
       ['webrtc', 'webrtc', 'webrtc'],
     );
+  });
+
+  test('audience sockets get the stage and the counts, batched: their messages stay small however many join', async () => {
+    const talk = await createTalk({ name: 'Keynote', room_type: 'hosted_events' });
+    const host = await join(talk.short_url, { token: await hostToken(talk.id) });
+    const peer = await join(talk.short_url, { name: 'Wes WebRTC' });
+    assert.equal(joinedOf(peer).tier, 'webrtc');
+    const N = 200;
+    const started = Date.now();
+    // joinRoom's `messages`: everything the socket got, from `joined` on.
+    const crowd: { socket: WebSocket; messages: Record<string, any>[]; participantId: string }[] = [];
+    for (let i = 0; i < N; i += 25) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(25, N - i) }, async (_, k) => {
+          const m = await joinRoom(talk.short_url, { name: `Listener ${i + k}` });
+          sockets.push(m.socket);
+          return { socket: m.socket, messages: m.messages, participantId: m.participantId };
+        }),
+      );
+      crowd.push(...batch);
+    }
+    const everyone = N + 2;
+    await host.sees((r) => r.counts.participants === everyone && r.participants.length === everyone, 'the host to see everyone');
+    const all = (c: (typeof crowd)[number]) => c.messages;
+    const lastCounts = (c: (typeof crowd)[number]) => all(c).reduce((n, m) => (m.type === 'state' || m.counts ? (m.counts?.participants ?? n) : n), 0);
+    await waitFor(() => crowd.every((c) => lastCounts(c) === everyone) || undefined, 'every audience socket to count everyone');
+    const elapsed = Date.now() - started;
+
+    // Each audience socket: its state listed the stage only (the host), its updates came at most every 500 ms, all small.
+    let most = 0;
+    let mostUpdates = 0;
+    let bytes = 0;
+    for (const c of crowd) {
+      const messages = all(c).filter((m) => m.type === 'state' || m.type === 'update');
+      const state = messages.find((m) => m.type === 'state');
+      assert.deepEqual(
+        state?.participants.map((x: { id: string }) => x.id),
+        [host.participantId],
+        'the stage: the host',
+      );
+      const updates = messages.filter((m) => m.type === 'update');
+      mostUpdates = Math.max(mostUpdates, updates.length);
+      for (const m of messages) {
+        const size = JSON.stringify(m).length;
+        most = Math.max(most, size);
+        bytes += size;
+      }
+    }
+    assert.equal(crowd.filter((c) => all(c).some((m) => m.type === 'joined' && m.tier === 'audience')).length, N, 'all past the first listener on the stream');
+    assert.ok(most < 1_500, `the largest state or update an audience socket got: ${most} bytes`);
+    assert.ok(mostUpdates <= Math.ceil(elapsed / 500) + 1, `at most one update per 500 ms: ${mostUpdates} in ${elapsed} ms`);
+    // The WebRTC listener, for comparison, was sent every participant who joined.
+    const peerBytes = peer.messages.filter((m) => m.type === 'state' || m.type === 'update').reduce((n, m) => n + JSON.stringify(m).length, 0);
+    console.log(
+      `${N} audience sockets joined in ${elapsed} ms: each got at most ${mostUpdates} updates, ${Math.round(bytes / N)} bytes of room state on average (largest message ${most} B); the WebRTC listener got ${peerBytes} bytes`,
+    );
+    assert.ok(peerBytes > N * 100, 'the WebRTC listener was sent every participant who joined');
+
+    // A raised hand joins the stage for everyone on the stream (and leaves it when lowered).
+    const raiser = crowd[7];
+    const sees = (c: (typeof crowd)[number], inStage: boolean) =>
+      c.messages.some(
+        (m) =>
+          m.type === 'update' && (inStage ? m.participants.some((x: { id: string }) => x.id === raiser.participantId) : m.left.includes(raiser.participantId)),
+      );
+    raiser.socket.send(JSON.stringify({ type: 'hand', raised: true }));
+    await waitFor(() => crowd.every((c) => sees(c, true)) || undefined, 'every audience socket to see the raised hand on the stage');
+    raiser.socket.send(JSON.stringify({ type: 'hand', raised: false }));
+    await waitFor(() => crowd.every((c) => sees(c, false)) || undefined, 'and see it go');
   });
 });

@@ -366,7 +366,7 @@ function InRoom({
         </p>
       )}
       <section aria-label="Participants" class="card">
-        <h2>Participants ({state.participants.length})</h2>
+        <h2>Participants ({state.counts.participants})</h2>
         <ul class="people">
           {state.participants.map((p) => (
             <li key={p.id} class={(levels[p.id] ?? 0) > 0.08 ? 'speaking' : ''} data-participant={p.id}>
@@ -409,6 +409,12 @@ function InRoom({
             </li>
           ))}
         </ul>
+        {/* The audience tier is shown the stage only: the rest are counted. */}
+        {state.counts.participants > state.participants.length && (
+          <p class="more-listening" data-testid="more-listening">
+            and {state.counts.participants - state.participants.length} more listening
+          </p>
+        )}
       </section>
       <HandQueue client={client} state={state} me={me} isHost={isHost} />
       <QuestionPanel client={client} state={state} me={me} isHost={isHost} />

@@ -31,8 +31,9 @@ export function LiveStatus({
   recording: boolean;
   client: RoomClient;
 }) {
-  const speakers = state.participants.filter((p) => p.can_speak).length;
-  const listeners = state.participants.length - speakers;
+  // From the room's counts: an audience-tier page's list has only the stage.
+  const { speakers } = state.counts;
+  const listeners = state.counts.participants - speakers;
   const talking = speakingNow(state, levels);
   return (
     <section class="card status-bar" aria-label="Talk status">
