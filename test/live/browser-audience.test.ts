@@ -12,16 +12,20 @@ const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: '
 
 // any: the page's diagnostics object (window.smalltalk) is untyped here
 type W = any;
-const streamOf = (page: Page) => page.evaluate(() => (window as W).smalltalk.stream() as { currentTime: number; fatalErrors: number } | null);
+const streamOf = (page: Page) => page.evaluate(() => (window as W).smalltalk.stream() as { currentTime: number; fatalErrors: number; errors: string[] } | null);
 const peerState = (page: Page) => page.evaluate(() => (window as W).smalltalk.peerState() as string | null);
 
 /** Waits until the page's stream plays: its <audio> time moves on by a second, with no fatal hls.js error. */
 async function streamPlays(page: Page) {
+  let last: unknown = null;
   const start = await waitFor(async () => (await streamOf(page))?.currentTime || undefined, 'the stream to start playing', 30_000);
   const later = await waitFor(async () => {
     const s = await streamOf(page);
+    last = s;
     return s && s.currentTime >= start + 1 ? s : undefined;
-  }, 'the stream to play on for a second');
+  }, 'the stream to play on for a second').catch((err) => {
+    throw new Error(`${err.message}: from ${start} s, the player is now ${JSON.stringify(last)}`);
+  });
   assert.equal(later.fatalErrors, 0, 'hls.js reported no fatal error');
 }
 

@@ -292,10 +292,17 @@ function useAnnouncements(state: RoomState, levels: Record<string, number>, me: 
   useEffect(() => {
     const prev = before.current;
     const said: string[] = [];
+    // The audience tier's pages are shown the stage only: people come onto it and leave it without joining or leaving.
+    const stageOnly = state.counts.participants > state.participants.length;
     if (prev) {
       for (const p of state.participants) {
         const was = prev.get(p.id);
         const who = p.id === me ? 'You' : p.name;
+        if (!was && stageOnly) {
+          if (p.hand_raised) said.push(`${who} raised a hand`);
+          else if (p.can_speak) said.push(`${who} can speak now`);
+          continue;
+        }
         if (!was) {
           said.push(`${p.name} joined`);
           continue;
@@ -305,7 +312,7 @@ function useAnnouncements(state: RoomState, levels: Record<string, number>, me: 
         else if (p.can_speak && was.muted !== p.muted) said.push(`${whose} microphone is ${p.muted ? 'off' : 'on'}`);
         if (was.hand_raised !== p.hand_raised) said.push(`${who} ${p.hand_raised ? 'raised a hand' : 'lowered a hand'}`);
       }
-      for (const id of prev.keys()) if (!state.participants.some((p) => p.id === id)) said.push(`${prev.get(id)?.name} left`);
+      if (!stageOnly) for (const id of prev.keys()) if (!state.participants.some((p) => p.id === id)) said.push(`${prev.get(id)?.name} left`);
     }
     before.current = new Map(state.participants.map((p) => [p.id, p]));
     if (said.length) setText(said.join('. '));

@@ -113,7 +113,13 @@ export class RoomClient {
     (window as unknown as { smalltalk: unknown }).smalltalk = {
       receivedLevel: () => this.receivedLevel(),
       client: this,
-      stream: () => (this.stream?.playing ? { currentTime: this.stream.audio.currentTime, fatalErrors: this.stream.fatalErrors } : null),
+      stream: () => {
+        const s = this.stream;
+        if (!s?.playing) return null;
+        const { currentTime, paused, readyState, buffered } = s.audio;
+        const bufferedTo = buffered.length ? buffered.end(buffered.length - 1) : 0;
+        return { currentTime, paused, readyState, bufferedTo, fatalErrors: s.fatalErrors, errors: s.errors };
+      },
       peerState: () => this.pc?.connectionState ?? null,
     };
   }

@@ -15,6 +15,8 @@ export class StreamPlayer {
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   /** Fatal errors hls.js reported since the page loaded (tests read it). */
   fatalErrors = 0;
+  /** The last few errors hls.js reported, fatal or not (`details`, for diagnostics). */
+  readonly errors: string[] = [];
 
   constructor() {
     this.audio.autoplay = true;
@@ -36,6 +38,8 @@ export class StreamPlayer {
       const hls = new HlsJs({ lowLatencyMode: true, backBufferLength: 10 });
       this.hls = hls;
       hls.on(HlsJs.Events.ERROR, (_event, data) => {
+        this.errors.push(`${data.details}${data.fatal ? ' (fatal)' : ''}`);
+        if (this.errors.length > 10) this.errors.shift();
         if (!data.fatal || this.hls !== hls) return;
         this.fatalErrors++;
         if (data.type === HlsJs.ErrorTypes.MEDIA_ERROR) return hls.recoverMediaError();
