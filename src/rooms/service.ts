@@ -207,6 +207,8 @@ export class LiveRooms implements LiveTalks {
     const up = talk.room_type === 'default';
     if (typeChanged) {
       for (const p of room.participants.values()) {
+        // Only `hosted_events` talks have an audience tier: everyone else hears over WebRTC (refresh tells them).
+        if (talk.room_type !== 'hosted_events') p.tier = 'webrtc';
         if (p.role === 'host' || p.role === 'speaker' || p.onStage === up) continue;
         p.onStage = up;
         p.muted = up ? talk.mic_behavior === 'start_off' : true;

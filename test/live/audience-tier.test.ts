@@ -98,7 +98,7 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
     }
   });
 
-  test('other room types keep everyone on WebRTC whatever the threshold', async () => {
+  test('other room types keep everyone on WebRTC whatever the threshold; a talk edited to one moves its audience to WebRTC', async () => {
     const talk = await createTalk({ name: 'Open floor', room_type: 'questions' });
     const a = await join(talk.short_url, { name: 'Ann' });
     const b = await join(talk.short_url, { name: 'Ben' });
@@ -107,6 +107,15 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       [a, b, c].map((m) => joinedOf(m).tier),
       ['webrtc', 'webrtc', 'webrtc'],
     );
+    const events = await createTalk({ name: 'Panel', room_type: 'hosted_events' });
+    await join(events.short_url, { name: 'Dee' });
+    const eve = await join(events.short_url, { name: 'Eve' });
+    assert.equal(joinedOf(eve).tier, 'audience');
+    const from = eve.inbox.messages.length;
+    const edited = await api(t, 'PATCH', `/api/v1/partners/talks/${events.id}`, { token: p.token, json: { room_type: 'questions' } });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    assert.equal((await nextTier(eve, from)).tier, 'webrtc');
+    await waitFor(() => eve.inbox.messages.slice(from).some((m) => m.type === 'state' && m.participants.length === 2) || undefined, 'the whole room, afresh');
   });
 
   test('audience sockets get the stage and the counts, batched: their messages stay small however many join', async () => {
