@@ -57,7 +57,8 @@ export function LiveStatus({
         <span class="counts" data-testid="counts">
           {speakers} {speakers === 1 ? 'speaker' : 'speakers'} · {listeners} {listeners === 1 ? 'listener' : 'listeners'}
         </span>
-        <NetworkIndicator client={client} />
+        {/* The stream (the audience tier) has no peer connection to measure: HTTP and hls.js's buffer take care of it. */}
+        {client.tier !== 'audience' && <NetworkIndicator client={client} />}
       </div>
       {/* Not a live region: the page's announcer already says who starts speaking. */}
       <p class="speaking-now" data-testid="speaking-now">
