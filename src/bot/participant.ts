@@ -266,6 +266,13 @@ export class BotParticipant {
     this.resume = (joined.resume as string | undefined) ?? null;
     // A reconnect negotiates anew: the old connection's media is gone with its node or socket.
     this.closeMedia();
+    // In the audience tier (a `hosted_events` talk past its WebRTC listeners): the server takes no
+    // offer; the bot stays in the room (counted, sees the state) without media.
+    if (joined.tier === 'audience') {
+      this.mark('audience');
+      this.inTalk = true;
+      return;
+    }
     const slots = joined.slots as number;
     const { RTCPeerConnection, nonstandard } = wrtc();
     // max-bundle: one transport for all five m-lines. By default libwebrtc gathers for each m-line
@@ -593,7 +600,8 @@ export class BotParticipant {
         const deadline = performance.now() + 10_000;
         const open = () => this.ws?.readyState === WebSocket.OPEN;
         while (pc && pc.connectionState !== 'connected' && open() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        if (pc?.connectionState !== 'connected') throw new Error(open() ? 'media did not connect again' : 'the socket closed before media connected');
+        // No peer at all: back in the audience tier (connect() made none).
+        if (pc && pc.connectionState !== 'connected') throw new Error(open() ? 'media did not connect again' : 'the socket closed before media connected');
         this.report.reconnects++;
         this.report.reconnectGapsMs.push(Math.round(performance.now() - droppedAt));
         const at = (step: string) => (this.steps[step] ? `${step} +${Math.round(this.steps[step] - droppedAt)}` : `no ${step}`);

@@ -86,6 +86,11 @@ const EnvSchema = Type.Object({
   TRANSCRIBE_HTTP_MODEL: Type.String({ default: 'whisper-1' }),
   LIVE_CAPTIONS: Type.Boolean({ default: true }),
   LIVE_STREAM: Type.Boolean({ default: true }),
+  /**
+   * In a `hosted_events` talk, a listener who joins when this many listeners already hear it over
+   * WebRTC listens through the LL-HLS stream instead (the audience tier); needs LIVE_STREAM.
+   */
+  AUDIENCE_WEBRTC_LISTENERS: Type.Integer({ minimum: 0, default: 200 }),
   SMTP_URL: Type.Optional(Type.String()),
   MAIL_FROM: Type.String({ default: 'smalltalk <no-reply@localhost>' }),
   /** Subscribers of a talk get a reminder email this many minutes before it starts (needs SMTP_URL). */

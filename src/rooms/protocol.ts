@@ -51,9 +51,22 @@ export interface RoomView {
   slots: (string | null)[];
   /** The question queue (rooms of type `questions`; empty otherwise), in the order asked. */
   questions: QuestionView[];
+  /** How many are in the room (the audience tier's `participants` list only the stage). */
+  counts: RoomCounts;
 }
 
-/** The whole room, sent to a client when it joins or resumes. */
+/** How many are in the room: everyone, those who may speak, those listening through the stream. */
+export interface RoomCounts {
+  participants: number;
+  speakers: number;
+  audience: number;
+}
+
+/**
+ * The whole room, sent to a client when it joins, resumes or changes tier. In the audience tier,
+ * `participants` is the stage (hosts, whoever may speak, raised hands) and its updates come at most
+ * every 500 ms: `counts` says how many are in the room.
+ */
 export interface RoomStateMessage extends RoomView {
   type: 'state';
 }
@@ -70,6 +83,7 @@ export interface RoomUpdateMessage {
   hands?: string[];
   slots?: (string | null)[];
   questions?: QuestionView[];
+  counts?: RoomCounts;
 }
 
 /** The room after `update`: a new object (the old one is not changed). */
@@ -89,6 +103,7 @@ export function applyUpdate(room: RoomView, update: RoomUpdateMessage): RoomView
     hands: update.hands ?? room.hands,
     slots: update.slots ?? room.slots,
     questions: update.questions ?? room.questions,
+    counts: update.counts ?? room.counts,
   };
 }
 
@@ -148,3 +163,47 @@ export type QuestionMessage =
   | { type: 'pick_question'; question: string }
   | { type: 'finish_question'; question: string }
   | { type: 'remove_question'; question: string };
+
+/**
+ * How a participant hears the room: `webrtc`, a peer of the SFU (everyone on stage, and listeners
+ * up to AUDIENCE_WEBRTC_LISTENERS), or `audience`, the talk's LL-HLS stream of its stage (a second or
+ * two behind, no peer connection: listeners of a `hosted_events` talk past that many, and listeners
+ * whose peer connection could not connect). Audience members are participants like the others.
+ */
+export type MediaTier = 'webrtc' | 'audience';
+
+/**
+ * The first answer to `join`: who the client is in the room, how to resume, and how it hears the room.
+ * `tier: 'audience'`: the client plays `hls_url` and sends no offer (one is refused).
+ */
+export interface RoomJoinedMessage {
+  type: 'joined';
+  participant_id: string;
+  resume: string;
+  resumed: boolean;
+  /** Receive slots an offer carries (webrtc). */
+  slots: number;
+  ice_servers: { urls: string[]; username?: string; credential?: string }[];
+  tier: MediaTier;
+  /** The talk's stream (a path on this server, which any node answers) while the talk is live; null otherwise. */
+  hls_url: string | null;
+}
+
+/**
+ * To one participant, when how they hear the room changes: brought on stage (`webrtc`: the client
+ * offers, as after `joined`), brought down while the talk is past its WebRTC listeners (`audience`:
+ * the client closes its peer connection and plays the stream), the talk going live (`hls_url` set).
+ */
+export interface RoomTierMessage {
+  type: 'tier';
+  tier: MediaTier;
+  hls_url: string | null;
+}
+
+/**
+ * Sent by a listener whose peer connection could not connect: `{ type: 'listen_by_stream' }`. The
+ * server drops its media and answers with `tier` (`audience`); refused to those who may speak.
+ */
+export interface ListenByStreamMessage {
+  type: 'listen_by_stream';
+}

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
-import type { ParticipantView, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
+import type { MediaTier, ParticipantView, RoomCounts, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
 import { QuestionQueue } from './question-queue.js';
 import { RoomReactions } from './reactions.js';
 
@@ -20,6 +20,10 @@ export class Participant {
   level = 0;
   /** A media peer exists on an SFU worker. */
   hasMedia = false;
+  /** How they hear the room: a WebRTC peer, or the talk's stream (the audience tier: no peer, no offer taken). */
+  tier: MediaTier = 'webrtc';
+  /** The tier (and stream URL) this participant's socket was last told. */
+  shownTier: string | null = null;
   /** speakerStarted was sent and speakerStopped not yet. */
   announcedSpeaker = false;
   graceTimer: NodeJS.Timeout | null = null;
@@ -40,6 +44,11 @@ export class Participant {
   ) {
     this.onStage = role === 'host' || talk.room_type === 'default' || role === 'speaker';
     this.muted = role !== 'host' && talk.mic_behavior === 'start_off';
+  }
+
+  /** In the audience tier: hears the stream, has no peer connection. */
+  get onStream() {
+    return this.tier === 'audience';
   }
 
   get canSpeak() {
@@ -78,6 +87,8 @@ export class Room {
   endTimer: NodeJS.Timeout | null = null;
   /** A coalesced update broadcast is pending. */
   updateTimer: NodeJS.Timeout | null = null;
+  /** A stage update to the audience tier is pending. */
+  stageTimer: NodeJS.Timeout | null = null;
   /** The last levels broadcast had someone speaking (so a silent one must follow). */
   levelsShown = false;
   closed = false;
@@ -87,7 +98,9 @@ export class Room {
   /** What the room's broadcasts have sent to its sockets: messages and bytes, counted per recipient. */
   readonly sent = { messages: 0, bytes: 0 };
   /** The room as the last update left it, serialized: what the next update is measured against. */
-  private readonly shown = { participants: new Map<string, string>(), talk: '', hands: '', slots: '', questions: '' };
+  private readonly shown = shownView();
+  /** The same for the audience tier's sockets, which see only the stage (stageUpdate). */
+  private readonly shownStage = shownView();
 
   constructor(public talk: Talk) {}
 
@@ -96,9 +109,21 @@ export class Room {
     for (const p of this.participants.values()) this.sendText(p, text);
   }
 
-  /** The whole room to one participant (who joined or resumed). */
+  /** To the participants of one tier only (updates: the full room to WebRTC peers, the stage to the audience). */
+  broadcastToTier(message: unknown, tier: MediaTier) {
+    const text = JSON.stringify(message);
+    for (const p of this.participants.values()) if (p.tier === tier) this.sendText(p, text);
+  }
+
+  /** Whether anyone here listens through the stream (so stage updates are worth making). */
+  hasAudience(): boolean {
+    for (const p of this.participants.values()) if (p.onStream) return true;
+    return false;
+  }
+
+  /** The room to one participant (who joined, resumed or changed tier): the whole room, or the stage in the audience tier. */
   sendState(p: Participant) {
-    this.sendText(p, JSON.stringify(this.state()));
+    this.sendText(p, JSON.stringify(this.state(p.onStream)));
   }
 
   private sendText(p: Participant, text: string) {
@@ -148,15 +173,36 @@ export class Room {
     return changed;
   }
 
-  /** The whole room, for a client that joins or resumes. */
-  state(): RoomStateMessage {
+  /**
+   * Who the audience tier sees: hosts, whoever may speak, and raised hands (so a hand's owner sees
+   * their own). Its 10,000 sockets get this and the counts, never everyone who comes and goes.
+   */
+  onStageView(p: Participant): boolean {
+    return p.role === 'host' || p.canSpeak || p.handRaisedAt !== null;
+  }
+
+  /** How many are in the room, by what they do. */
+  counts(): RoomCounts {
+    let speakers = 0;
+    let audience = 0;
+    for (const p of this.participants.values()) {
+      if (p.canSpeak) speakers++;
+      if (p.onStream) audience++;
+    }
+    return { participants: this.participants.size, speakers, audience };
+  }
+
+  /** The whole room, for a client that joins or resumes; `stageOnly`: its stage and counts (the audience tier). */
+  state(stageOnly = false): RoomStateMessage {
+    const everyone = [...this.participants.values()];
     return {
       type: 'state',
       talk: this.talkView(),
-      participants: [...this.participants.values()].map((p) => p.toJson()),
+      participants: (stageOnly ? everyone.filter((p) => this.onStageView(p)) : everyone).map((p) => p.toJson()),
       hands: this.hands(),
       slots: this.slots,
       questions: this.questions.view(),
+      counts: this.counts(),
     };
   }
 
@@ -165,10 +211,19 @@ export class Room {
    * in between already has some of it in its state: applying it again changes nothing.
    */
   update(): RoomUpdateMessage | null {
-    const shown = this.shown;
+    return this.diff(this.shown, () => true);
+  }
+
+  /** The same for the audience tier: what changed on the stage, and the counts. */
+  stageUpdate(): RoomUpdateMessage | null {
+    return this.diff(this.shownStage, (p) => this.onStageView(p));
+  }
+
+  private diff(shown: ReturnType<typeof shownView>, shows: (p: Participant) => boolean): RoomUpdateMessage | null {
     const message: RoomUpdateMessage = { type: 'update', participants: [], left: [] };
     const now = new Map<string, string>();
     for (const p of this.participants.values()) {
+      if (!shows(p)) continue;
       const view = p.toJson();
       const text = JSON.stringify(view);
       now.set(p.id, text);
@@ -178,7 +233,7 @@ export class Room {
     shown.participants = now;
     const talk = this.talkView();
     const hands = this.hands();
-    const changed = (key: 'talk' | 'hands' | 'slots' | 'questions', value: unknown) => {
+    const changed = (key: 'talk' | 'hands' | 'slots' | 'questions' | 'counts', value: unknown) => {
       const text = JSON.stringify(value);
       if (text === shown[key]) return false;
       shown[key] = text;
@@ -189,7 +244,10 @@ export class Room {
     if (changed('slots', this.slots)) message.slots = this.slots;
     const questions = this.questions.view();
     if (changed('questions', questions)) message.questions = questions;
-    const empty = !message.participants.length && !message.left.length && !message.talk && !message.hands && !message.slots && !message.questions;
+    const counts = this.counts();
+    if (changed('counts', counts)) message.counts = counts;
+    const empty =
+      !message.participants.length && !message.left.length && !message.talk && !message.hands && !message.slots && !message.questions && !message.counts;
     return empty ? null : message;
   }
 
@@ -205,4 +263,9 @@ export class Room {
       live: this.live,
     };
   }
+}
+
+/** A room as some sockets were last shown it, serialized. */
+function shownView() {
+  return { participants: new Map<string, string>(), talk: '', hands: '', slots: '', questions: '', counts: '' };
 }

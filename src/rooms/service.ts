@@ -10,12 +10,13 @@ import { AppError, FeatureNotInstalled } from '../platform/errors.js';
 import { httpUrl } from '../platform/http.js';
 import type { SfuPool } from '../sfu/pool.js';
 import type { IceCandidate } from '../sfu/protocol.js';
+import { streamPath } from '../talks/json.js';
 import type { TalksService } from '../talks/service.js';
 import type { EventSink } from '../webhooks/events.js';
 import type { SessionHost } from './handoff.js';
 import type { LiveTalkObserver, LiveTalks, Present, RtpTarget, SpeakerInfo } from './live.js';
 import { type RoomPlacement, localPlacement } from './placement.js';
-import type { RoomBansMessage } from './protocol.js';
+import type { MediaTier, RoomBansMessage, RoomTierMessage } from './protocol.js';
 import { JoinLimit } from './join-limit.js';
 import { QuestionDesk, QuestionRefused, isQuestionMessage } from './questions.js';
 import { isReaction } from './reactions.js';
@@ -23,6 +24,8 @@ import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 
 const UPDATE_COALESCE_MS = 50;
+/** The audience tier's sockets get the stage's changes at most this often (ws costs ~12 µs a message: 10,000 sockets, 240 ms of a core a second at most). */
+const STAGE_UPDATE_MS = 500;
 /** A larger room's update waits this much longer per 500 participants (at most UPDATE_COALESCE_MAX_MS). */
 const UPDATE_COALESCE_MAX_MS = 500;
 
@@ -204,6 +207,8 @@ export class LiveRooms implements LiveTalks {
     const up = talk.room_type === 'default';
     if (typeChanged) {
       for (const p of room.participants.values()) {
+        // Only `hosted_events` talks have an audience tier: everyone else hears over WebRTC (refresh tells them).
+        if (talk.room_type !== 'hosted_events') p.tier = 'webrtc';
         if (p.role === 'host' || p.role === 'speaker' || p.onStage === up) continue;
         p.onStage = up;
         p.muted = up ? talk.mic_behavior === 'start_off' : true;
@@ -410,6 +415,7 @@ export class LiveRooms implements LiveTalks {
     }
     const p = new Participant(id, secret, identity.role, identity.name, identity.username, identity.photoUrl, identity.uid, identity.userId, current.talk);
     p.banKeys = banKeys;
+    p.tier = this.listeningTier(current, p);
     current.participants.set(p.id, p);
     current.admitted.add(p.id);
     this.byParticipant.set(p.id, current);
@@ -542,7 +548,7 @@ export class LiveRooms implements LiveTalks {
     if (!room || room.closed) return;
     room.closed = true;
     this.rooms.delete(talkId);
-    for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer]) if (t) clearTimeout(t);
+    for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer, room.stageTimer]) if (t) clearTimeout(t);
     const goesOn = reason === 'moved' || reason === 'shutdown';
     if (!goesOn) room.broadcast({ type: 'ended', reason });
     for (const p of room.participants.values()) {
@@ -631,6 +637,14 @@ export class LiveRooms implements LiveTalks {
   refresh(room: Room) {
     if (room.closed) return;
     for (const p of room.participants.values()) {
+      // On stage (brought up, or the room type changed): heard by everyone, so on WebRTC.
+      if (p.canSpeak && p.tier === 'audience') p.tier = 'webrtc';
+      if (p.socket && p.shownTier !== this.tierKey(room, p)) {
+        const wasOnStream = p.shownTier?.startsWith('audience');
+        p.send(this.tierMessage(room, p));
+        // The other tier sees the room another way (the whole room, or the stage): start it afresh.
+        if (wasOnStream !== undefined && wasOnStream !== p.onStream) room.sendState(p);
+      }
       if (!p.hasMedia) continue;
       const publishing = room.publishing(p);
       this.sfu.setPublish(p.id, publishing);
@@ -654,16 +668,26 @@ export class LiveRooms implements LiveTalks {
    * about 2 MB of JSON per join, which the bench's listeners spent seconds parsing).
    */
   private scheduleUpdate(room: Room) {
-    if (room.updateTimer || room.closed) return;
+    if (room.closed) return;
+    if (!room.stageTimer) {
+      // The audience tier: what changed on the stage, and the counts, batched for its (many) sockets.
+      room.stageTimer = setTimeout(() => {
+        room.stageTimer = null;
+        const update = room.closed || !room.hasAudience() ? null : room.stageUpdate();
+        if (update) room.broadcastToTier(update, 'audience');
+      }, STAGE_UPDATE_MS);
+    }
+    if (room.updateTimer) return;
     const delay = Math.min(UPDATE_COALESCE_MAX_MS, UPDATE_COALESCE_MS * Math.max(1, Math.ceil(room.participants.size / 500)));
     room.updateTimer = setTimeout(() => {
       room.updateTimer = null;
       const update = room.closed ? null : room.update();
-      if (update) room.broadcast(update);
+      if (update) room.broadcastToTier(update, 'webrtc');
     }, delay);
   }
 
   async offer(room: Room, p: Participant, sdp: string): Promise<string> {
+    if (p.tier === 'audience') throw new RoomError('not_allowed', 'you listen through the stream: no peer connection is taken from you now');
     let answer: string;
     try {
       answer = await this.sfu.answer(room.talk.id, p.id, sdp, room.publishing(p));
@@ -675,6 +699,11 @@ export class LiveRooms implements LiveTalks {
       throw err;
     }
     p.hasMedia = true;
+    if (p.onStream) {
+      // Brought down to the stream while the worker answered.
+      this.dropMedia(room, p);
+      throw new RoomError('not_allowed', 'you listen through the stream: no peer connection is taken from you now');
+    }
     this.refresh(room);
     return answer;
   }
@@ -777,6 +806,12 @@ export class LiveRooms implements LiveTalks {
       return;
     }
     switch (msg.type) {
+      case 'listen_by_stream':
+        if (p.canSpeak) throw new RoomError('not_allowed', 'you are on stage: you speak and listen over WebRTC');
+        if (!this.config.LIVE_STREAM) throw new RoomError('not_allowed', 'this server has no audience stream');
+        p.tier = 'audience';
+        this.dropMedia(room, p);
+        break;
       case 'mute':
         if (msg.muted === false && !p.canSpeak) throw new RoomError('not_allowed', 'you cannot speak in this room now: raise your hand');
         p.muted = msg.muted !== false;
@@ -833,11 +868,40 @@ export class LiveRooms implements LiveTalks {
     target.muted = target.role !== 'host' && room.talk.mic_behavior === 'start_off';
   }
 
-  /** Back to listening; a question they were on stage for is answered. */
+  /** Back to listening (to the stream if the talk is past its WebRTC listeners); a question they were on stage for is answered. */
   private bringDown(room: Room, target: Participant) {
     target.onStage = false;
     target.muted = true;
+    target.tier = this.listeningTier(room, target);
+    if (target.tier === 'audience') this.dropMedia(room, target);
     this.questionDesk.leftStage(room, target);
+  }
+
+  /**
+   * How a listener hears the room: on WebRTC, unless in a `hosted_events` talk that already has
+   * AUDIENCE_WEBRTC_LISTENERS listeners on WebRTC (not counting them): then through the stream.
+   */
+  private listeningTier(room: Room, p: Participant): MediaTier {
+    if (p.canSpeak || !this.config.LIVE_STREAM || room.talk.room_type !== 'hosted_events') return 'webrtc';
+    let onWebRtc = 0;
+    for (const other of room.participants.values()) if (other !== p && !other.closed && !other.canSpeak && other.tier === 'webrtc') onWebRtc++;
+    return onWebRtc >= this.config.AUDIENCE_WEBRTC_LISTENERS ? 'audience' : 'webrtc';
+  }
+
+  /** The talk's stream, while it is live (a path: the page plays it from whichever node served it). */
+  streamUrl(room: Room): string | null {
+    return this.config.LIVE_STREAM && room.live ? streamPath(room.talk) : null;
+  }
+
+  /** What a participant was last told of their tier: a WebRTC peer needs no stream URL. */
+  private tierKey(room: Room, p: Participant): string {
+    return p.tier === 'audience' ? `audience ${this.streamUrl(room)}` : 'webrtc';
+  }
+
+  /** The participant's tier, for `joined` or a `tier` message; remembered as told. */
+  tierMessage(room: Room, p: Participant): RoomTierMessage {
+    p.shownTier = this.tierKey(room, p);
+    return { type: 'tier', tier: p.tier, hls_url: this.streamUrl(room) };
   }
 
   roomOf(talkId: string) {

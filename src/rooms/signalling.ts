@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { SESSION_COOKIE } from '../platform/auth.js';
 import type { Services } from '../services.js';
 import { type SessionHost, signHandoff, verifyHandoff } from './handoff.js';
-import { roomSocketUrl } from './protocol.js';
+import { type RoomJoinedMessage, roomSocketUrl } from './protocol.js';
 import type { Participant, Room } from './room.js';
 import { RoomError, type LiveRooms } from './service.js';
 
@@ -119,14 +119,18 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
             return;
           }
           joined = result;
-          reply({
+          const { tier, hls_url } = rooms.tierMessage(result.room, result.participant);
+          const answer: RoomJoinedMessage = {
             type: 'joined',
             participant_id: result.participant.id,
             resume: result.participant.resumeSecret,
             resumed: result.resumed,
             slots: rooms.slotCount(),
             ice_servers: iceServers(services),
-          });
+            tier,
+            hls_url,
+          };
+          reply(answer);
           result.room.sendState(result.participant);
           rooms.refresh(result.room);
           await rooms.sendBans(result.room, result.participant);

@@ -52,7 +52,12 @@ export function shortUrl(publicUrl: string, talk: Pick<Talk, 'short_code'>): str
 
 /** The talk's LL-HLS playlist (src/audience/routes.ts), while it is live. */
 export function hlsUrl(urls: TalkUrls, talk: Pick<Talk, 'short_code' | 'status' | 'stream_key'>): string | null {
-  return urls.liveStreams && talk.status === 'live' ? `${shortUrl(urls.publicUrl, talk)}/live/${talk.stream_key}/index.m3u8` : null;
+  return urls.liveStreams && talk.status === 'live' ? `${urls.publicUrl}${streamPath(talk)}` : null;
+}
+
+/** The path of the talk's LL-HLS playlist on any node (the talk page plays it from its own server). */
+export function streamPath(talk: Pick<Talk, 'short_code' | 'stream_key'>): string {
+  return `${shortUrl('', talk)}/live/${talk.stream_key}/index.m3u8`;
 }
 
 export function talkToJson(talk: Talk, urls: TalkUrls): TalkJson {

@@ -1,42 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
-import { type QuestionView, type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../../src/rooms/protocol.js';
+import type { QuestionView, RoomView } from '../../src/rooms/protocol.js';
 import { REACTION_BURST, REACTION_REFILL_MS } from '../../src/rooms/reactions.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, socketInbox, startApp, waitFor } from '../helpers.js';
-
-/** One room socket and the room as it saw it (state, then updates), plus everything else it got. */
-async function member(shortUrl: string, join: Record<string, unknown>) {
-  const joined = await joinRoom(shortUrl, join);
-  const inbox = socketInbox(joined.socket);
-  let room: RoomView | null = null;
-  const apply = (m: Record<string, any>) => {
-    if (m.type === 'state') room = m as RoomStateMessage;
-    if (m.type === 'update' && room) room = applyUpdate(room, m as RoomUpdateMessage);
-  };
-  // What came with `joined` (the state, often), then the rest as it comes.
-  for (const m of joined.messages) apply(m);
-  joined.socket.on('message', (raw) => apply(JSON.parse(String(raw))));
-  const send = (m: Record<string, unknown>) => joined.socket.send(JSON.stringify(m));
-  return {
-    ...joined,
-    inbox,
-    send,
-    room: () => room,
-    /** Waits until the room this socket sees satisfies `check`. */
-    sees: (check: (r: RoomView) => unknown, what: string) => waitFor(() => room && check(room), what),
-    /** Sends `m` and resolves with the error it earned (or fails once a ping's pong came back first). */
-    refused: async (m: Record<string, unknown>) => {
-      const from = inbox.messages.length;
-      send(m);
-      send({ type: 'ping' });
-      const answer = await waitFor(() => inbox.messages.slice(from).find((x) => x.type === 'error' || x.type === 'pong'), `an answer to ${m.type}`);
-      assert.equal(answer.type, 'error', `${JSON.stringify(m)} was refused`);
-      return answer as { code: string; message: string };
-    },
-  };
-}
+import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { member } from './member.js';
 
 describe('reactions and the question queue over the real room socket', () => {
   let t: TestApp;

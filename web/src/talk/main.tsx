@@ -292,10 +292,17 @@ function useAnnouncements(state: RoomState, levels: Record<string, number>, me: 
   useEffect(() => {
     const prev = before.current;
     const said: string[] = [];
+    // The audience tier's pages are shown the stage only: people come onto it and leave it without joining or leaving.
+    const stageOnly = state.counts.participants > state.participants.length;
     if (prev) {
       for (const p of state.participants) {
         const was = prev.get(p.id);
         const who = p.id === me ? 'You' : p.name;
+        if (!was && stageOnly) {
+          if (p.hand_raised) said.push(`${who} raised a hand`);
+          else if (p.can_speak) said.push(`${who} can speak now`);
+          continue;
+        }
         if (!was) {
           said.push(`${p.name} joined`);
           continue;
@@ -305,7 +312,7 @@ function useAnnouncements(state: RoomState, levels: Record<string, number>, me: 
         else if (p.can_speak && was.muted !== p.muted) said.push(`${whose} microphone is ${p.muted ? 'off' : 'on'}`);
         if (was.hand_raised !== p.hand_raised) said.push(`${who} ${p.hand_raised ? 'raised a hand' : 'lowered a hand'}`);
       }
-      for (const id of prev.keys()) if (!state.participants.some((p) => p.id === id)) said.push(`${prev.get(id)?.name} left`);
+      if (!stageOnly) for (const id of prev.keys()) if (!state.participants.some((p) => p.id === id)) said.push(`${prev.get(id)?.name} left`);
     }
     before.current = new Map(state.participants.map((p) => [p.id, p]));
     if (said.length) setText(said.join('. '));
@@ -327,6 +334,7 @@ function InRoom({
   me,
   captions,
   bans,
+  listening,
 }: {
   client: RoomClient;
   state: RoomState;
@@ -334,6 +342,7 @@ function InRoom({
   me: string;
   captions: CaptionLine[];
   bans: RemovedPerson[];
+  listening: Listening;
 }) {
   const [showCaptions, setShowCaptions] = useState(true);
   const self = state.participants.find((p) => p.id === me);
@@ -346,6 +355,13 @@ function InRoom({
         {announcement}
       </p>
       <LiveStatus state={state} levels={levels} me={me} recording={data.talk.recording} client={client} />
+      {listening.tier === 'audience' && (
+        <p class="stream-note" data-testid="stream-note">
+          {listening.fallback
+            ? 'Your connection could not carry live audio directly, so you listen through the stream, a second or two behind the stage.'
+            : 'You listen through the live stream, a second or two behind the stage.'}
+        </p>
+      )}
       {!state.talk.live && (
         <p class="lobby" role="status">
           Lobby: {state.talk.start_time ? <Countdown to={state.talk.start_time} /> : 'waiting for a host'}
@@ -357,7 +373,7 @@ function InRoom({
         </p>
       )}
       <section aria-label="Participants" class="card">
-        <h2>Participants ({state.participants.length})</h2>
+        <h2>Participants ({state.counts.participants})</h2>
         <ul class="people">
           {state.participants.map((p) => (
             <li key={p.id} class={(levels[p.id] ?? 0) > 0.08 ? 'speaking' : ''} data-participant={p.id}>
@@ -400,6 +416,12 @@ function InRoom({
             </li>
           ))}
         </ul>
+        {/* The audience tier is shown the stage only: the rest are counted. */}
+        {state.counts.participants > state.participants.length && (
+          <p class="more-listening" data-testid="more-listening">
+            and {state.counts.participants - state.participants.length} more listening
+          </p>
+        )}
       </section>
       <HandQueue client={client} state={state} me={me} isHost={isHost} />
       <QuestionPanel client={client} state={state} me={me} isHost={isHost} />
@@ -482,6 +504,12 @@ function InRoom({
   );
 }
 
+/** How this page hears the room (room.ts): WebRTC, or the stream (the audience tier), and why. */
+interface Listening {
+  tier: 'webrtc' | 'audience';
+  fallback: boolean;
+}
+
 function TalkPage() {
   // Ended, or past its end time with nobody in it (the server ends it at the next join attempt).
   const over = data.talk.status === 'ended' || (data.talk.end_time !== null && Date.parse(data.talk.end_time) <= Date.now());
@@ -492,6 +520,7 @@ function TalkPage() {
   const [state, setState] = useState<RoomState | null>(null);
   const [levels, setLevels] = useState<Record<string, number>>({});
   const [captions, setCaptions] = useState<CaptionLine[]>([]);
+  const [listening, setListening] = useState<Listening>({ tier: 'webrtc', fallback: false });
   const client = useRef<RoomClient | null>(null);
   const join = (form: { name: string; username: string; photo_url: string }, micId = '') => {
     // Still connecting (a slow or restarting server): a second click must not join twice.
@@ -513,6 +542,7 @@ function TalkPage() {
         setPhase('removed');
       },
       onBans: setBans,
+      onTier: (tier, fallback) => setListening({ tier, fallback }),
     });
     client.current = c;
     void c.join({ ...form, token: secrets.get('token') ?? undefined, invite: secrets.get('invite') ?? undefined }, micId);
@@ -557,7 +587,15 @@ function TalkPage() {
             {error}
           </p>
         )}
-        <InRoom client={client.current} state={state} levels={levels} me={client.current.participantId ?? ''} captions={captions} bans={bans} />
+        <InRoom
+          client={client.current}
+          state={state}
+          levels={levels}
+          me={client.current.participantId ?? ''}
+          captions={captions}
+          bans={bans}
+          listening={listening}
+        />
       </>
     );
   }

@@ -1,8 +1,14 @@
-/** The room connection: signalling socket, one RTCPeerConnection (mic + receive slots), resume on reconnect. */
+/**
+ * The room connection: signalling socket, one RTCPeerConnection (mic + receive slots) or, in the
+ * audience tier, the talk's stream (stream.ts), resume on reconnect.
+ */
 import {
+  type MediaTier,
   type RemovedPerson,
+  type RoomJoinedMessage,
   type RoomReactionsMessage,
   type RoomStateMessage,
+  type RoomTierMessage,
   type RoomUpdateMessage,
   type RoomView,
   applyUpdate,
@@ -10,6 +16,15 @@ import {
 } from '../../../src/rooms/protocol.js';
 import type { CaptionLine } from './captions';
 import { tabStorage } from './storage';
+import { StreamPlayer } from './stream';
+
+/**
+ * A listener's peer connection that has not connected this long after its offer gives way to the
+ * stream. Here and on a LAN it connects in well under a second; through a TURN relay far away, in
+ * two or three; a crowd joining at once waits its negotiation turn (SFU_NEGOTIATIONS) for a few more.
+ * Past 8 s of silence people leave, so the stream takes over then (at once if ICE reports failure).
+ */
+export const WEBRTC_FALLBACK_MS = 8_000;
 
 export type { ParticipantView as Participant, RemovedPerson, RoomView as RoomState } from '../../../src/rooms/protocol.js';
 
@@ -40,6 +55,8 @@ export interface RoomHandlers {
   onRemoved(message: string): void;
   /** To hosts: who is removed from the talk now. */
   onBans(bans: RemovedPerson[]): void;
+  /** How this page hears the room now; `fallback`: on the stream because WebRTC could not connect. */
+  onTier(tier: MediaTier, fallback: boolean): void;
 }
 
 type JoinForm = { name?: string; username?: string; photo_url?: string; token?: string; invite?: string; device?: string };
@@ -55,6 +72,17 @@ export class RoomClient {
   private micSender: RTCRtpSender | null = null;
   private audioCtx: AudioContext | null = null;
   private analyser: AnalyserNode | null = null;
+  /** What the server said in `joined`: receive slots and ICE servers for an offer. */
+  private slots = 0;
+  private iceServers: RTCIceServer[] = [];
+  /** How we hear the room: a peer connection, or the stream (the audience tier). */
+  tier: MediaTier = 'webrtc';
+  /** On the stream because our peer connection did not connect (not because of the crowd). */
+  private fellBack = false;
+  private stream: StreamPlayer | null = null;
+  /** The stream's audio as the level analyser hears it. */
+  private streamSource: MediaStreamAudioSourceNode | null = null;
+  private fallbackTimer: ReturnType<typeof setTimeout> | null = null;
   private resumeKey: string;
   private form: JoinForm = {};
   private done = false;
@@ -82,7 +110,18 @@ export class RoomClient {
     this.homeUrl = roomSocketUrl(new URL(`/t/${code}`, location.href));
     this.wsUrl = this.homeUrl;
     // For tests and diagnostics: the level of what this page receives, measured with WebAudio.
-    (window as unknown as { smalltalk: unknown }).smalltalk = { receivedLevel: () => this.receivedLevel(), client: this };
+    (window as unknown as { smalltalk: unknown }).smalltalk = {
+      receivedLevel: () => this.receivedLevel(),
+      client: this,
+      stream: () => {
+        const s = this.stream;
+        if (!s?.playing) return null;
+        const { currentTime, paused, readyState, buffered } = s.audio;
+        const bufferedTo = buffered.length ? buffered.end(buffered.length - 1) : 0;
+        return { currentTime, paused, readyState, bufferedTo, fatalErrors: s.fatalErrors, errors: s.errors };
+      },
+      peerState: () => this.pc?.connectionState ?? null,
+    };
   }
 
   /** Joining or in the room (not refused, ended or left). */
@@ -202,8 +241,19 @@ export class RoomClient {
         // A join link's secret is spent: out of the address bar and the history (anyone who saw the
         // screen could use a host's). A reload comes back through the resume secret instead.
         if (/(^#|&)(token|invite)=/.test(location.hash)) history.replaceState(history.state, '', location.pathname + location.search);
-        await this.negotiate(m.slots as number, m.ice_servers as RTCIceServer[]);
+        {
+          const joined = m as unknown as RoomJoinedMessage;
+          this.slots = joined.slots;
+          this.iceServers = joined.ice_servers;
+          // Joined again (a reconnect): a peer connection is negotiated anew, a stream goes on playing.
+          await this.setTier(joined.tier, joined.hls_url);
+        }
         break;
+      case 'tier': {
+        const tier = m as unknown as RoomTierMessage;
+        await this.setTier(tier.tier, tier.hls_url);
+        break;
+      }
       case 'answer':
         await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp as string });
         break;
@@ -232,6 +282,8 @@ export class RoomClient {
       }
       case 'error':
         if (!this.participantId) tabStorage.remove(this.resumeKey);
+        // An offer that crossed our move to the stream: nothing to tell the person.
+        if (m.code === 'not_allowed' && this.tier === 'audience' && !this.pc) break;
         if (m.code === 'removed') {
           this.finish(() => this.handlers.onRemoved(m.message as string));
           break;
@@ -255,15 +307,92 @@ export class RoomClient {
     }
   }
 
-  private async negotiate(slots: number, iceServers: RTCIceServer[]) {
+  /**
+   * Hears the room the way the server says: `webrtc` (again, after a reconnect) negotiates a peer
+   * connection; `audience` closes it and plays the stream (from the live edge: a second or two behind).
+   */
+  private async setTier(tier: MediaTier, hlsUrl: string | null) {
+    this.tier = tier;
+    if (tier === 'audience') {
+      this.closePeer();
+      // Not live yet (the lobby): the server tells us the stream's URL when the talk starts.
+      if (hlsUrl) await this.listen(hlsUrl);
+    } else {
+      this.fellBack = false;
+      this.stopStream();
+      await this.negotiate();
+    }
+    this.handlers.onTier(tier, this.fellBack);
+  }
+
+  private async listen(url: string) {
+    if (!this.stream) {
+      const stream = new StreamPlayer();
+      this.stream = stream;
+      // Each start of playback (again after a restart) feeds the level analyser, as the WebRTC slots do.
+      stream.audio.addEventListener('playing', () => {
+        const captured = stream.capture();
+        if (!captured?.getAudioTracks().length || this.stream !== stream) return;
+        const { ctx, analyser } = this.levelMeter();
+        this.streamSource?.disconnect();
+        this.streamSource = ctx.createMediaStreamSource(captured);
+        this.streamSource.connect(analyser);
+      });
+    }
+    await this.stream.play(url);
+  }
+
+  private stopStream() {
+    this.stream?.stop();
+    this.streamSource?.disconnect();
+    this.streamSource = null;
+  }
+
+  private closePeer() {
+    if (this.fallbackTimer) clearTimeout(this.fallbackTimer);
+    this.fallbackTimer = null;
     this.pc?.close();
+    this.pc = null;
+    this.micSender = null;
+  }
+
+  /** What measures the level of what this page receives (created on first use). */
+  private levelMeter(): { ctx: AudioContext; analyser: AnalyserNode } {
+    this.audioCtx ??= new AudioContext();
+    this.analyser ??= Object.assign(this.audioCtx.createAnalyser(), { fftSize: 2048 });
+    return { ctx: this.audioCtx, analyser: this.analyser };
+  }
+
+  /**
+   * Our peer connection did not connect in WEBRTC_FALLBACK_MS (or failed): a listener asks the server
+   * for the stream instead (it answers with `tier`). Someone on stage stays: the stream cannot carry
+   * their voice, and the page says the connection is lost as before.
+   */
+  private fallBack(pc: RTCPeerConnection) {
+    if (this.pc !== pc || pc.connectionState === 'connected' || this.done) return;
+    const self = this.room?.participants.find((p) => p.id === this.participantId);
+    if (self?.can_speak) return;
+    this.fellBack = true;
+    this.send({ type: 'listen_by_stream' });
+  }
+
+  private async negotiate() {
+    this.closePeer();
+    const { slots, iceServers } = this;
     // max-bundle: one transport (and one set of candidates) for the mic and every slot.
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
+    this.fallbackTimer = setTimeout(() => this.fallBack(pc), WEBRTC_FALLBACK_MS);
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected' && this.fallbackTimer && this.pc === pc) {
+        clearTimeout(this.fallbackTimer);
+        this.fallbackTimer = null;
+      }
+      if (pc.connectionState === 'failed') this.fallBack(pc);
+    });
     this.micSender = (this.mic ? pc.addTransceiver(this.mic, { direction: 'sendonly' }) : pc.addTransceiver('audio', { direction: 'sendonly' })).sender;
     if (this.mic && !this.mic.enabled) void this.micSender.replaceTrack(null);
-    this.audioCtx ??= new AudioContext();
-    this.analyser ??= Object.assign(this.audioCtx.createAnalyser(), { fftSize: 2048 });
+    const meter = this.levelMeter();
     for (let i = 0; i < slots; i++) {
       const t = pc.addTransceiver('audio', { direction: 'recvonly' });
       const stream = new MediaStream([t.receiver.track]);
@@ -271,7 +400,7 @@ export class RoomClient {
       el.srcObject = stream;
       el.autoplay = true;
       void el.play().catch(() => undefined);
-      this.audioCtx.createMediaStreamSource(stream).connect(this.analyser);
+      meter.ctx.createMediaStreamSource(stream).connect(meter.analyser);
     }
     // Trickle ICE: the offer goes at once, each candidate after it as the browser finds it (gathering
     // can take seconds behind STUN or TURN; the SFU answers meanwhile and learns the page's address
@@ -305,8 +434,8 @@ export class RoomClient {
     this.done = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     tabStorage.remove(this.resumeKey);
-    this.pc?.close();
-    this.pc = null;
+    this.closePeer();
+    this.stopStream();
     this.mic?.stop();
     this.ws?.close();
     then();

@@ -31,8 +31,9 @@ export function LiveStatus({
   recording: boolean;
   client: RoomClient;
 }) {
-  const speakers = state.participants.filter((p) => p.can_speak).length;
-  const listeners = state.participants.length - speakers;
+  // From the room's counts: an audience-tier page's list has only the stage.
+  const { speakers } = state.counts;
+  const listeners = state.counts.participants - speakers;
   const talking = speakingNow(state, levels);
   return (
     <section class="card status-bar" aria-label="Talk status">
@@ -56,7 +57,8 @@ export function LiveStatus({
         <span class="counts" data-testid="counts">
           {speakers} {speakers === 1 ? 'speaker' : 'speakers'} · {listeners} {listeners === 1 ? 'listener' : 'listeners'}
         </span>
-        <NetworkIndicator client={client} />
+        {/* The stream (the audience tier) has no peer connection to measure: HTTP and hls.js's buffer take care of it. */}
+        {client.tier !== 'audience' && <NetworkIndicator client={client} />}
       </div>
       {/* Not a live region: the page's announcer already says who starts speaking. */}
       <p class="speaking-now" data-testid="speaking-now">

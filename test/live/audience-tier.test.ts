@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebSocket } from 'ws';
+import type { RoomTierMessage } from '../../src/rooms/protocol.js';
+import { type Received, Receiver } from '../webhooks/receiver.js';
+import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp, waitFor } from '../helpers.js';
+import { member } from './member.js';
+
+/** The audience tier over the real room socket: who is put on the stream, told so, and moved on promotion. */
+describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEBRTC_LISTENERS', () => {
+  let t: TestApp;
+  let p: TestPartner;
+  const sockets: WebSocket[] = [];
+  before(async () => {
+    t = await startApp({
+      env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false', AUDIENCE_WEBRTC_LISTENERS: '1', GUEST_JOINS_PER_MINUTE: '0' },
+    });
+    p = await createPartner(t, 'Tiers');
+  });
+  after(async () => {
+    for (const s of sockets) s.terminate();
+    await t.close();
+  });
+  const createTalk = async (json: Record<string, unknown>) =>
+    (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { recording: false, ...json } })).body.talk;
+  const join = async (shortUrl: string, message: Record<string, unknown>) => {
+    const m = await member(shortUrl, message);
+    sockets.push(m.socket);
+    return m;
+  };
+  const hostToken = async (talkId: string) => {
+    const url = (await api(t, 'POST', `/api/v1/partners/talks/${talkId}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host' } })).body
+      .join_token.join_url as string;
+    return new URLSearchParams(new URL(url).hash.slice(1)).get('token') as string;
+  };
+  const joinedOf = (m: { messages: Record<string, unknown>[] }) => m.messages.find((x) => x.type === 'joined') as Record<string, unknown>;
+  /** The next `tier` message this member gets after `from` messages. */
+  const nextTier = (m: Awaited<ReturnType<typeof join>>, from: number) =>
+    waitFor(() => m.inbox.messages.slice(from).find((x) => x.type === 'tier') as RoomTierMessage | undefined, 'a tier message');
+
+  test('the listener past the threshold gets the stream, is counted and emits talk_join; offers are refused; promotion and demotion move them', async () => {
+    const receiver = await new Receiver().start();
+    try {
+      await api(t, 'POST', '/api/v1/partners/webhooks', { token: p.token, json: { url: `${receiver.url}/hook`, events: ['talk_join'] } });
+      const talk = await createTalk({ name: 'Town hall', room_type: 'hosted_events' });
+      const host = await join(talk.short_url, { token: await hostToken(talk.id) });
+      assert.equal(joinedOf(host).tier, 'webrtc', 'hosts are on WebRTC');
+      const first = await join(talk.short_url, { name: 'Fay First' });
+      assert.equal(joinedOf(first).tier, 'webrtc', 'the first listener is within the threshold');
+      const second = await join(talk.short_url, { name: 'Sam Second' });
+      const joined = joinedOf(second);
+      assert.equal(joined.tier, 'audience', 'one listener is on WebRTC already: the second is on the stream');
+      const live = (await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token })).body.talks[0];
+      assert.equal(joined.hls_url, new URL(live.hls_url).pathname, 'the stream the talk JSON gives partners, as a path on this server');
+      assert.equal((await fetch(new URL(joined.hls_url as string, t.url))).status, 200, 'the stream plays from this server');
+
+      // Counted and listed like everyone; talk_join for each of the three.
+      await host.sees((r) => r.participants.length === 3, 'the host to see all three');
+      // The audience tier sees the stage (the host) and the counts.
+      await second.sees(
+        (r) => r.counts.participants === 3 && r.participants.map((x) => x.id).join() === host.participantId,
+        'the audience member to see the stage and the count',
+      );
+      await receiver.until((r: Received[]) => r.filter((x) => x.json.event_name === 'talk_join').length >= 3, 'three talk_join');
+      assert.ok(receiver.received.some((x) => x.json.event_name === 'talk_join' && x.json.body.name === 'Sam Second'));
+
+      // No peer connection for the stream's listener; a hand goes up over the socket.
+      const refused = await second.refused({ type: 'offer', sdp: 'v=0\r\n' });
+      assert.equal(refused.code, 'not_allowed');
+      second.send({ type: 'hand', raised: true });
+      await host.sees((r) => r.hands[0] === second.participantId, 'the raised hand');
+
+      // Brought up: to WebRTC (an offer is taken then); brought down while past the threshold: back to the stream.
+      let from = second.inbox.messages.length;
+      host.send({ type: 'moderate', action: 'bring_up', target: second.participantId });
+      assert.deepEqual(await nextTier(second, from), { type: 'tier', tier: 'webrtc', hls_url: joined.hls_url });
+      from = second.inbox.messages.length;
+      host.send({ type: 'moderate', action: 'bring_down', target: second.participantId });
+      assert.deepEqual(await nextTier(second, from), { type: 'tier', tier: 'audience', hls_url: joined.hls_url });
+      assert.equal((await second.refused({ type: 'offer', sdp: 'v=0\r\n' })).code, 'not_allowed');
+
+      // A listener whose WebRTC failed asks for the stream; a host may not (they speak).
+      from = first.inbox.messages.length;
+      first.send({ type: 'listen_by_stream' });
+      assert.equal((await nextTier(first, from)).tier, 'audience');
+      assert.equal((await host.refused({ type: 'listen_by_stream' })).code, 'not_allowed');
+      // Now nobody listens over WebRTC: brought up and down, the first listener is back on WebRTC (under the threshold).
+      host.send({ type: 'moderate', action: 'bring_up', target: first.participantId });
+      await first.sees((r) => r.participants.find((x) => x.id === first.participantId)?.can_speak, 'on stage');
+      from = first.inbox.messages.length;
+      host.send({ type: 'moderate', action: 'bring_down', target: first.participantId });
+      await first.sees((r) => !r.participants.find((x) => x.id === first.participantId)?.can_speak, 'off stage');
+      await host.sees((r) => r.participants.length === 3, 'still three');
+      const told = first.inbox.messages.slice(from).filter((x) => x.type === 'tier');
+      assert.deepEqual(told, [], 'on WebRTC since brought up, and it stays there: nothing to tell');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('other room types keep everyone on WebRTC whatever the threshold; a talk edited to one moves its audience to WebRTC', async () => {
+    const talk = await createTalk({ name: 'Open floor', room_type: 'questions' });
+    const a = await join(talk.short_url, { name: 'Ann' });
+    const b = await join(talk.short_url, { name: 'Ben' });
+    const c = await join(talk.short_url, { name: 'Cid' });
+    assert.deepEqual(
+      [a, b, c].map((m) => joinedOf(m).tier),
+      ['webrtc', 'webrtc', 'webrtc'],
+    );
+    const events = await createTalk({ name: 'Panel', room_type: 'hosted_events' });
+    await join(events.short_url, { name: 'Dee' });
+    const eve = await join(events.short_url, { name: 'Eve' });
+    assert.equal(joinedOf(eve).tier, 'audience');
+    const from = eve.inbox.messages.length;
+    const edited = await api(t, 'PATCH', `/api/v1/partners/talks/${events.id}`, { token: p.token, json: { room_type: 'questions' } });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    assert.equal((await nextTier(eve, from)).tier, 'webrtc');
+    await waitFor(() => eve.inbox.messages.slice(from).some((m) => m.type === 'state' && m.participants.length === 2) || undefined, 'the whole room, afresh');
+  });
+
+  test('audience sockets get the stage and the counts, batched: their messages stay small however many join', async () => {
+    const talk = await createTalk({ name: 'Keynote', room_type: 'hosted_events' });
+    const host = await join(talk.short_url, { token: await hostToken(talk.id) });
+    const peer = await join(talk.short_url, { name: 'Wes WebRTC' });
+    assert.equal(joinedOf(peer).tier, 'webrtc');
+    const N = 200;
+    const started = Date.now();
+    // joinRoom's `messages`: everything the socket got, from `joined` on.
+    const crowd: { socket: WebSocket; messages: Record<string, any>[]; participantId: string }[] = [];
+    for (let i = 0; i < N; i += 25) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(25, N - i) }, async (_, k) => {
+          const m = await joinRoom(talk.short_url, { name: `Listener ${i + k}` });
+          sockets.push(m.socket);
+          return { socket: m.socket, messages: m.messages, participantId: m.participantId };
+        }),
+      );
+      crowd.push(...batch);
+    }
+    const everyone = N + 2;
+    await host.sees((r) => r.counts.participants === everyone && r.participants.length === everyone, 'the host to see everyone');
+    const all = (c: (typeof crowd)[number]) => c.messages;
+    const lastCounts = (c: (typeof crowd)[number]) => all(c).reduce((n, m) => (m.type === 'state' || m.counts ? (m.counts?.participants ?? n) : n), 0);
+    await waitFor(() => crowd.every((c) => lastCounts(c) === everyone) || undefined, 'every audience socket to count everyone');
+    const elapsed = Date.now() - started;
+
+    // Each audience socket: its state listed the stage only (the host), its updates came at most every 500 ms, all small.
+    let most = 0;
+    let mostUpdates = 0;
+    let bytes = 0;
+    for (const c of crowd) {
+      const messages = all(c).filter((m) => m.type === 'state' || m.type === 'update');
+      const state = messages.find((m) => m.type === 'state');
+      assert.deepEqual(
+        state?.participants.map((x: { id: string }) => x.id),
+        [host.participantId],
+        'the stage: the host',
+      );
+      const updates = messages.filter((m) => m.type === 'update');
+      mostUpdates = Math.max(mostUpdates, updates.length);
+      for (const m of messages) {
+        const size = JSON.stringify(m).length;
+        most = Math.max(most, size);
+        bytes += size;
+      }
+    }
+    assert.equal(crowd.filter((c) => all(c).some((m) => m.type === 'joined' && m.tier === 'audience')).length, N, 'all past the first listener on the stream');
+    assert.ok(most < 1_500, `the largest state or update an audience socket got: ${most} bytes`);
+    assert.ok(mostUpdates <= Math.ceil(elapsed / 500) + 1, `at most one update per 500 ms: ${mostUpdates} in ${elapsed} ms`);
+    // The WebRTC listener, for comparison, was sent every participant who joined.
+    const peerBytes = peer.messages.filter((m) => m.type === 'state' || m.type === 'update').reduce((n, m) => n + JSON.stringify(m).length, 0);
+    console.log(
+      `${N} audience sockets joined in ${elapsed} ms: each got at most ${mostUpdates} updates, ${Math.round(bytes / N)} bytes of room state on average (largest message ${most} B); the WebRTC listener got ${peerBytes} bytes`,
+    );
+    assert.ok(peerBytes > N * 100, 'the WebRTC listener was sent every participant who joined');
+
+    // A raised hand joins the stage for everyone on the stream (and leaves it when lowered).
+    const raiser = crowd[7];
+    const sees = (c: (typeof crowd)[number], inStage: boolean) =>
+      c.messages.some(
+        (m) =>
+          m.type === 'update' && (inStage ? m.participants.some((x: { id: string }) => x.id === raiser.participantId) : m.left.includes(raiser.participantId)),
+      );
+    raiser.socket.send(JSON.stringify({ type: 'hand', raised: true }));
+    await waitFor(() => crowd.every((c) => sees(c, true)) || undefined, 'every audience socket to see the raised hand on the stage');
+    raiser.socket.send(JSON.stringify({ type: 'hand', raised: false }));
+    await waitFor(() => crowd.every((c) => sees(c, false)) || undefined, 'and see it go');
+  });
+});
