@@ -53,6 +53,11 @@ export function runSwarm(
   let argv = [process.execPath, ...args];
   if (options.cpu !== undefined && options.cpu !== null) argv = ['taskset', '-c', String(options.cpu), ...argv];
   if (options.nice) argv = ['nice', '-n', String(options.nice), ...argv];
+  return runForJson(argv, 'a load-test process');
+}
+
+/** Runs a load process (its stderr passed through) and resolves to the JSON of its last stdout line. */
+function runForJson<T>(argv: string[], what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -62,9 +67,9 @@ export function runSwarm(
     child.on('error', reject);
     child.on('close', () => {
       try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '[]'));
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
       } catch {
-        reject(new Error(`a load-test process failed: ${out.slice(0, 200)}`));
+        reject(new Error(`${what} failed: ${out.slice(0, 200)}`));
       }
     });
   });
@@ -127,22 +132,10 @@ export interface StreamListenersReport {
 /** Runs `count` light LL-HLS listeners of `playlistUrl` for `seconds` in a child process (`--static`: the baseline's plain GETs). */
 export function runStreamListeners(playlistUrl: string, count: number, seconds: number, mode?: '--static'): Promise<StreamListenersReport> {
   const self = fileURLToPath(new URL(`./stream-listeners${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-  const args = ['--import', 'tsx', self, playlistUrl, String(count), String(seconds), ...(mode ? [mode] : [])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c;
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
-      } catch {
-        reject(new Error(`a stream listeners process failed: ${out.slice(0, 200)}`));
-      }
-    });
-  });
+  return runForJson(
+    [process.execPath, '--import', 'tsx', self, playlistUrl, String(count), String(seconds), ...(mode ? [mode] : [])],
+    'a stream listeners process',
+  );
 }
 
 /** The stream listeners' reports as one: totals, and the worst process's percentiles. */
