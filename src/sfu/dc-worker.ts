@@ -1,12 +1,11 @@
-import { createSocket, type Socket } from 'node:dgram';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
 import { isRtcp, levelOf, type OfferedMedia, offeredMedia, SlotWriter, strip } from './dc-rtp.js';
 import { usableCandidate, usableOffer } from './offer.js';
-import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
-import { RtpTap } from './tap.js';
+import type { SfuWorkerOptions } from './protocol.js';
+import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
 
 /**
  * One SFU worker thread of the datachannel engine (SFU_ENGINE=datachannel): the same protocol as
@@ -17,7 +16,7 @@ import { RtpTap } from './tap.js';
 const { options, relayPorts } = workerData as { options: SfuWorkerOptions; relayPorts: Record<number, MessagePort> };
 const port = parentPort as NonNullable<typeof parentPort>;
 const loopback = options.listenIp === '127.0.0.1';
-const send = (m: FromWorker) => port.postMessage(m);
+const core = new WorkerCore<Peer>(options, port, relayPorts);
 
 interface Slot {
   /**
@@ -28,55 +27,15 @@ interface Slot {
   writer: SlotWriter;
 }
 
-interface Peer {
-  participantId: string;
-  talkId: string;
+interface Peer extends CorePeer {
   pc: PeerConnection;
   /** The client's microphone track (the offer's first m-line), held for the same reason as the slots'. */
   mic: Track | null;
   slots: Slot[];
   media: OfferedMedia[];
-  publish: boolean;
   levelExtId: number | null;
-  level: number;
-  taps: Map<number, Tap>;
-  closed: boolean;
   /** What the connection's state callback reaches the peer through (emptied when it closes). */
   held: { peer: Peer | null } | null;
-}
-
-interface Tap {
-  participantId: string;
-  socket: Socket;
-  rtp: RtpTap;
-  peer: Peer | null;
-  orphanTimer: NodeJS.Timeout | null;
-}
-
-const ORPHAN_TAP_MS = 60_000;
-const TAP_TICK_MS = 20;
-
-interface TalkState {
-  slots: (string | null)[];
-  workers: number[];
-  peers: Set<Peer>;
-}
-
-const peers = new Map<string, Peer>();
-const talks = new Map<string, TalkState>();
-let forwardedPackets = 0;
-let receivedPackets = 0;
-let nextTapId = 1;
-const tapsById = new Map<number, Tap>();
-let tapClock: NodeJS.Timeout | null = null;
-
-function talkState(talkId: string): TalkState {
-  let t = talks.get(talkId);
-  if (!t) {
-    t = { slots: [], workers: [], peers: new Set() };
-    talks.set(talkId, t);
-  }
-  return t;
 }
 
 /**
@@ -142,65 +101,10 @@ function announced(sdp: string): string {
   return sdp.replace(/^(a=candidate:\S+ \d+ UDP \d+ )(\S+)( \d+ typ host)/gim, (_m, a: string, _addr: string, b: string) => `${a}${ip}${b}`);
 }
 
-// Negotiation turns: the same bound as the werift worker's (SFU_NEGOTIATIONS at once, turn ends at
-// connected, failed or closed, or after 500 ms); see worker.ts.
-const NEGOTIATIONS = options.negotiations;
-const NEGOTIATION_TURN_MS = 500;
-let negotiations = 0;
-const waitingTurns: (() => void)[] = [];
-
-async function negotiationTurn(): Promise<() => void> {
-  if (negotiations >= NEGOTIATIONS) await new Promise<void>((resolve) => waitingTurns.push(resolve));
-  else negotiations++;
-  let given = false;
-  const timer = setTimeout(() => giveBack(), NEGOTIATION_TURN_MS);
-  const giveBack = () => {
-    if (given) return;
-    given = true;
-    clearTimeout(timer);
-    const next = waitingTurns.shift();
-    if (next) next();
-    else negotiations--;
-  };
-  return giveBack;
-}
-
-const JOIN_TIMINGS_KEPT = 1000;
-const joinTimings: WorkerStats['joins'] = [];
-const waitingOffers = new Map<string, { talkId: string; cancelled: boolean }>();
-
-async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
-  const arrived = performance.now();
-  const waiting = { talkId: msg.talkId, cancelled: false };
-  waitingOffers.set(msg.participantId, waiting);
-  const giveBack = await negotiationTurn();
-  const superseded = waitingOffers.get(msg.participantId) !== waiting;
-  if (!superseded) waitingOffers.delete(msg.participantId);
-  if (waiting.cancelled || superseded) {
-    giveBack();
-    throw new Error(superseded ? 'a newer offer replaced this one' : 'the participant left before its media was negotiated');
-  }
-  const timing: WorkerStats['joins'][number] = { turnMs: Math.round(performance.now() - arrived), answerMs: 0, connectedMs: null };
-  joinTimings.push(timing);
-  if (joinTimings.length > JOIN_TIMINGS_KEPT) joinTimings.shift();
-  try {
-    const answer = await negotiate(msg, giveBack, () => {
-      timing.connectedMs ??= Math.round(performance.now() - arrived);
-    });
-    timing.answerMs = Math.round(performance.now() - arrived);
-    return answer;
-  } catch (err) {
-    giveBack();
-    throw err;
-  }
-}
-
 /** How long the answer waits for libdatachannel's candidate gathering (host candidates take a few ms). */
 const GATHERING_MS = 3000;
 
-async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: () => void, onConnected: () => void): Promise<string> {
-  const old = peers.get(msg.participantId);
-  if (old) closePeer(old);
+async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: () => void): Promise<string> {
   const offer = datachannelOffer(msg.sdp);
   const media = offeredMedia(offer);
   const pc = new PeerConnection(msg.participantId, rtcConfig());
@@ -218,9 +122,7 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
     closed: false,
     held: null,
   };
-  peers.set(msg.participantId, peer);
-  talkState(msg.talkId).peers.add(peer);
-  adoptTaps(peer);
+  core.addPeer(peer);
   // The state callback stays registered until the connection's wrapper is collected, so it must not
   // hold the peer (and through it the connection and its tracks): it reaches it through `held`, which
   // closePeer empties. Otherwise every closed peer stayed in memory for good.
@@ -231,7 +133,7 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
     if (!p || p.closed) return;
     if (state === 'connected') onConnected();
     if (state === 'connected' || state === 'failed' || state === 'closed') giveBack();
-    send({ type: 'peerState', participantId: p.participantId, state });
+    core.send({ type: 'peerState', participantId: p.participantId, state });
   });
   // libdatachannel makes a track per offered m-line as it applies the offer (reported on this thread
   // a moment later): the first is the client's microphone, the others its receive slots.
@@ -245,7 +147,8 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
         peer.mic = track;
         track.onMessage((packet) => {
           try {
-            onPublisherRtp(peer, packet);
+            if (isRtcp(packet)) return;
+            core.onPublisherPacket(peer, levelOf(packet, peer.levelExtId), () => strip(packet));
           } catch {
             // the peer is closing
           }
@@ -275,102 +178,33 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
   return clientAnswer(announced(local.sdp));
 }
 
-function onPublisherRtp(peer: Peer, packet: Buffer) {
-  if (isRtcp(packet)) return;
-  receivedPackets++;
-  if (!peer.publish || peer.closed) return; // a participant who may not speak: dropped here
-  peer.level = peer.level * 0.8 + levelOf(packet, peer.levelExtId) * 0.2;
-  const talk = talks.get(peer.talkId);
-  if (!talk) return;
-  const slot = talk.slots.indexOf(peer.participantId);
-  if (slot < 0 && peer.taps.size === 0) return;
-  const stripped = strip(packet);
-  if (!stripped) return;
-  const now = performance.now();
-  for (const tap of peer.taps.values()) tap.rtp.forward(stripped, now);
-  if (slot < 0) return;
-  forwardLocal(talk, slot, peer.participantId, stripped);
-  for (const w of talk.workers) {
-    if (w === options.index) continue;
-    const relay: RelayedPacket = { talkId: peer.talkId, slot, from: peer.participantId, packet: stripped };
-    relayPorts[w]?.postMessage(relay);
-  }
-}
-
-function forwardLocal(talk: TalkState, slot: number, from: string, packet: Uint8Array) {
-  const buf = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
-  const now = performance.now();
-  for (const sub of talk.peers) {
-    if (sub.participantId === from || sub.closed) continue;
-    const s = sub.slots[slot];
-    if (!s) continue;
-    try {
-      if (!s.track.isOpen()) continue;
-      forwardedPackets++;
-      s.track.sendMessageBinary(s.writer.write(buf, from, now));
-    } catch {
-      // The track closed (the peer is going).
-    }
-  }
-}
-
-for (const p of Object.values(relayPorts)) {
-  p.on('message', (m: RelayedPacket) => {
-    const talk = talks.get(m.talkId);
-    if (talk) forwardLocal(talk, m.slot, m.from, m.packet);
-  });
-}
-
-function closeTap(tapId: number) {
-  const tap = tapsById.get(tapId);
-  if (!tap) return;
-  tapsById.delete(tapId);
-  tap.peer?.taps.delete(tapId);
-  if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-  tap.rtp.close(() => tap.socket.close());
-  if (tapsById.size === 0 && tapClock) {
-    clearInterval(tapClock);
-    tapClock = null;
-  }
-}
-
-function orphanTap(id: number, tap: Tap) {
-  tap.peer = null;
-  if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-  tap.orphanTimer = setTimeout(() => closeTap(id), ORPHAN_TAP_MS);
-  tap.orphanTimer.unref();
-}
-
-function adoptTaps(peer: Peer) {
-  for (const [id, tap] of tapsById) {
-    if (tap.participantId !== peer.participantId || tap.peer === peer) continue;
-    tap.peer?.taps.delete(id);
-    if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-    tap.orphanTimer = null;
-    tap.peer = peer;
-    peer.taps.set(id, tap);
-  }
-}
-
-/** Peers whose close is queued (see closePeer). */
-const closing = new Set<Peer>();
 /** Garbage collections `stop` runs (each followed by a turn of the loop, where finalizers run). */
 const STOP_GC_ROUNDS = 5;
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
-function closePeer(peer: Peer) {
-  if (peer.closed) return;
-  peer.closed = true;
-  peers.delete(peer.participantId);
-  for (const [id, tap] of peer.taps) orphanTap(id, tap);
-  peer.taps.clear();
-  const talk = talks.get(peer.talkId);
-  talk?.peers.delete(peer);
-  if (talk && talk.peers.size === 0 && talk.slots.length === 0) talks.delete(peer.talkId);
-  // Spread over ticks, as in the werift worker; the tracks are released only after the close.
-  closing.add(peer);
-  setImmediate(() => {
+const engine: MediaEngine<Peer> = {
+  negotiate,
+  addCandidate(peer, candidate) {
+    if (!usableCandidate(candidate.candidate, loopback)) return;
+    try {
+      peer.pc.addRemoteCandidate(candidate.candidate.replace(/^a=/, ''), candidate.sdpMid ?? peer.media[0]?.mid ?? '0');
+    } catch {
+      // A candidate libdatachannel cannot parse or pair: the client is found from its checks anyway.
+    }
+  },
+  sendToSlot(sub, slot, from, packet, now) {
+    const s = sub.slots[slot];
+    if (!s) return false;
+    try {
+      if (!s.track.isOpen()) return false;
+      s.track.sendMessageBinary(s.writer.write(packet, from, now));
+      return true;
+    } catch {
+      return false; // the track closed (the peer is going)
+    }
+  },
+  closeMedia(peer) {
     // Each track's close drops its message callback, which holds the peer: with it registered, the
     // track, the peer and the connection could never be collected.
     for (const track of [peer.mic, ...peer.slots.map((s) => s.track)]) {
@@ -388,120 +222,30 @@ function closePeer(peer: Peer) {
     if (peer.held) peer.held.peer = null;
     peer.mic = null;
     peer.slots = [];
-    closing.delete(peer);
-  });
-}
+  },
+  connected(peer) {
+    try {
+      return peer.pc.state() === 'connected';
+    } catch {
+      return false; // closed
+    }
+  },
+  /**
+   * A worker's teardown finalizes node-datachannel's objects in an order that aborts the process (a
+   * Track's finalizer releases a thread-safe function already freed: SIGABRT in
+   * napi_release_threadsafe_function, or SIGBUS). So, once the core has closed every peer, their
+   * closes are let run and the garbage collector run until their objects are finalized while the
+   * worker still lives. node-datachannel's cleanup() is not called: it closes every Track it ever
+   * made, including collected ones (SIGBUS in rtc::Track::close).
+   */
+  async stop() {
+    // The core queues each close for the next turn of the loop (setImmediate): this one runs after them.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < STOP_GC_ROUNDS; i++) {
+      collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  },
+};
 
-setInterval(() => {
-  const levels: [string, number][] = [];
-  for (const p of peers.values()) if (p.publish) levels.push([p.participantId, Math.round(p.level * 100) / 100]);
-  if (levels.length) send({ type: 'levels', levels });
-}, 200).unref();
-
-async function handle(msg: ToWorker) {
-  switch (msg.type) {
-    case 'offer':
-      return handleOffer(msg);
-    case 'candidate': {
-      const p = peers.get(msg.participantId);
-      if (p && !p.closed && usableCandidate(msg.candidate.candidate, loopback)) {
-        try {
-          p.pc.addRemoteCandidate(msg.candidate.candidate.replace(/^a=/, ''), msg.candidate.sdpMid ?? p.media[0]?.mid ?? '0');
-        } catch {
-          // A candidate libdatachannel cannot parse or pair: the client is found from its checks anyway.
-        }
-      }
-      return null;
-    }
-    case 'publish': {
-      const p = peers.get(msg.participantId);
-      if (p) {
-        p.publish = msg.publish;
-        if (!msg.publish) p.level = 0;
-      }
-      return null;
-    }
-    case 'slots': {
-      const t = talkState(msg.talkId);
-      t.slots = msg.slots;
-      t.workers = msg.workers;
-      return null;
-    }
-    case 'close': {
-      const p = peers.get(msg.participantId);
-      if (p) closePeer(p);
-      const waiting = waitingOffers.get(msg.participantId);
-      if (waiting) waiting.cancelled = true;
-      return null;
-    }
-    case 'closeTalk': {
-      for (const waiting of waitingOffers.values()) if (waiting.talkId === msg.talkId) waiting.cancelled = true;
-      const t = talks.get(msg.talkId);
-      if (t) for (const p of [...t.peers]) closePeer(p);
-      talks.delete(msg.talkId);
-      return null;
-    }
-    case 'tap': {
-      const p = peers.get(msg.participantId) ?? null;
-      const socket = createSocket('udp4');
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.connect(msg.port, '127.0.0.1', () => resolve());
-      });
-      socket.on('error', () => undefined);
-      const id = nextTapId++;
-      const tap: Tap = { participantId: msg.participantId, socket, rtp: new RtpTap(socket, msg.payloadType, performance.now()), peer: p, orphanTimer: null };
-      tapsById.set(id, tap);
-      if (p) p.taps.set(id, tap);
-      else orphanTap(id, tap);
-      tapClock ??= setInterval(() => {
-        const now = performance.now();
-        for (const t of tapsById.values()) t.rtp.fill(now);
-      }, TAP_TICK_MS);
-      return id;
-    }
-    case 'untap': {
-      closeTap(msg.tapId);
-      return null;
-    }
-    case 'stop': {
-      // A worker's teardown finalizes node-datachannel's objects in an order that aborts the process
-      // (a Track's finalizer releases a thread-safe function already freed: SIGABRT in
-      // napi_release_threadsafe_function, or SIGBUS). So every peer is closed, and the garbage
-      // collector run until their objects are finalized while the worker still lives.
-      // node-datachannel's cleanup() is not called: it closes every Track it ever made, including
-      // collected ones (SIGBUS in rtc::Track::close).
-      for (const tapId of [...tapsById.keys()]) closeTap(tapId);
-      for (const p of [...peers.values()]) closePeer(p);
-      while (closing.size > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (let i = 0; i < STOP_GC_ROUNDS; i++) {
-        collectGarbage();
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return null;
-    }
-    case 'stats': {
-      const u = process.cpuUsage();
-      let connected = 0;
-      for (const p of peers.values()) {
-        try {
-          if (p.pc.state() === 'connected') connected++;
-        } catch {
-          // closed
-        }
-      }
-      return { peers: peers.size, connected, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system, joins: joinTimings };
-    }
-  }
-}
-
-port.on('message', (msg: ToWorker) => {
-  handle(msg).then(
-    (value) => {
-      if ('reqId' in msg) send({ type: 'reply', reqId: msg.reqId, ok: true, value });
-    },
-    (err: Error) => {
-      if ('reqId' in msg) send({ type: 'reply', reqId: msg.reqId, ok: false, error: err.message });
-    },
-  );
-});
+core.run(engine);

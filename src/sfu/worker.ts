@@ -1,14 +1,13 @@
 import { createPrivateKey, createPublicKey, createSign, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { RTCPeerConnection as PeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
-import type { FromWorker, RelayedPacket, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
+import type { SfuWorkerOptions } from './protocol.js';
 import { forwarded, sendForwarded } from './forward.js';
 import { usableCandidate, usableOffer } from './offer.js';
 import { PortCursor } from './ports.js';
-import { RtpTap } from './tap.js';
+import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
 
 // werift's CommonJS build, so that its UDP port finder (an internal module) can be replaced: see PortCursor.
 const require = createRequire(import.meta.url);
@@ -101,60 +100,12 @@ const { options, relayPorts } = workerData as { options: SfuWorkerOptions; relay
 const port = parentPort as NonNullable<typeof parentPort>;
 /** Loopback mode: werift binds and announces 127.0.0.1 only. */
 const loopback = options.listenIp === '127.0.0.1';
-const send = (m: FromWorker) => port.postMessage(m);
+const core = new WorkerCore<Peer>(options, port, relayPorts);
 
-interface Peer {
-  participantId: string;
-  talkId: string;
+interface Peer extends CorePeer {
   pc: PeerConnection;
   slotTransceivers: RTCRtpTransceiver[];
-  publish: boolean;
   levelExtId: number | null;
-  /** Smoothed speaking level 0..1. */
-  level: number;
-  taps: Map<number, Tap>;
-  closed: boolean;
-}
-
-/** A copy of one speaker's RTP sent to a local port (recorder, captions): see tap.ts. */
-interface Tap {
-  participantId: string;
-  socket: Socket;
-  rtp: RtpTap;
-  /**
-   * The speaker's peer; null while they have none on this worker (they left, or reconnect: a new
-   * peer of the same participant takes the tap over). An untap, or ORPHAN_TAP_MS without a peer, closes it.
-   */
-  peer: Peer | null;
-  orphanTimer: NodeJS.Timeout | null;
-}
-
-/** How long the tap of a speaker who left waits for its untap, or for the speaker to come back. */
-const ORPHAN_TAP_MS = 60_000;
-/** The clock that paces the silence taps send through a speaker's gaps (runs only while there are taps). */
-const TAP_TICK_MS = 20;
-
-interface TalkState {
-  slots: (string | null)[];
-  workers: number[];
-  peers: Set<Peer>;
-}
-
-const peers = new Map<string, Peer>();
-const talks = new Map<string, TalkState>();
-let forwardedPackets = 0;
-let receivedPackets = 0;
-let nextTapId = 1;
-const tapsById = new Map<number, Tap>();
-let tapClock: NodeJS.Timeout | null = null;
-
-function talkState(talkId: string): TalkState {
-  let t = talks.get(talkId);
-  if (!t) {
-    t = { slots: [], workers: [], peers: new Set() };
-    talks.set(talkId, t);
-  }
-  return t;
 }
 
 function rtcConfig() {
@@ -169,83 +120,7 @@ function rtcConfig() {
   };
 }
 
-/**
- * Joins the worker negotiates at once (offer to connected: SDP, ICE, DTLS); the others wait their
- * turn in arrival order. The same thread forwards the talk's audio: with a hundred handshakes in
- * flight, each turn of its event loop ran so much of them that packets to those already listening
- * went out late. bench:sfu, 100 arriving in about a second: concealment while they joined 1.3-5.2%
- * with no limit, 1.7-2.8% with 8 at once, 0.6% with 4; join p50 / p99 460-763 / 1,038-1,504 ms
- * with no limit, 476-687 / 844-951 ms with 8, 956-1,456 / 1,783-2,968 ms with 4.
- */
-const NEGOTIATIONS = options.negotiations;
-/**
- * A turn is given back when the peer connects, fails or closes, or after this long regardless. A turn
- * bounds the handshakes in flight, most of whose time is network round trips: a client far away
- * (three or four round trips to connect) keeps connecting outside its turn, so the worker still starts
- * at least NEGOTIATIONS joins per half second; one that never connects (broken or hostile) delays the
- * joins behind it by at most this long.
- */
-const NEGOTIATION_TURN_MS = 500;
-let negotiations = 0;
-const waitingTurns: (() => void)[] = [];
-
-/** Waits for a negotiation turn; resolves to the function that gives it back (once). */
-async function negotiationTurn(): Promise<() => void> {
-  if (negotiations >= NEGOTIATIONS) await new Promise<void>((resolve) => waitingTurns.push(resolve));
-  else negotiations++;
-  let given = false;
-  const timer = setTimeout(() => giveBack(), NEGOTIATION_TURN_MS);
-  const giveBack = () => {
-    if (given) return;
-    given = true;
-    clearTimeout(timer);
-    const next = waitingTurns.shift();
-    if (next) next();
-    else negotiations--;
-  };
-  return giveBack;
-}
-
-/** The latest joins' timings (WorkerStats.joins). */
-const JOIN_TIMINGS_KEPT = 1000;
-const joinTimings: WorkerStats['joins'] = [];
-
-/**
- * Offers waiting for a turn, by participant. A participant who leaves (or whose talk closes) while
- * its offer waits has no peer yet for `close` to find: its offer is marked and dropped at its turn.
- */
-const waitingOffers = new Map<string, { talkId: string; cancelled: boolean }>();
-
-async function handleOffer(msg: Extract<ToWorker, { type: 'offer' }>): Promise<string> {
-  const arrived = performance.now();
-  const waiting = { talkId: msg.talkId, cancelled: false };
-  waitingOffers.set(msg.participantId, waiting);
-  const giveBack = await negotiationTurn();
-  // Turns come in arrival order: a newer offer of the same participant still waiting replaces this one.
-  const superseded = waitingOffers.get(msg.participantId) !== waiting;
-  if (!superseded) waitingOffers.delete(msg.participantId);
-  if (waiting.cancelled || superseded) {
-    giveBack();
-    throw new Error(superseded ? 'a newer offer replaced this one' : 'the participant left before its media was negotiated');
-  }
-  const timing: WorkerStats['joins'][number] = { turnMs: Math.round(performance.now() - arrived), answerMs: 0, connectedMs: null };
-  joinTimings.push(timing);
-  if (joinTimings.length > JOIN_TIMINGS_KEPT) joinTimings.shift();
-  try {
-    const answer = await negotiate(msg, giveBack, () => {
-      timing.connectedMs ??= Math.round(performance.now() - arrived);
-    });
-    timing.answerMs = Math.round(performance.now() - arrived);
-    return answer;
-  } catch (err) {
-    giveBack();
-    throw err;
-  }
-}
-
-async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: () => void, onConnected: () => void): Promise<string> {
-  const old = peers.get(msg.participantId);
-  if (old) closePeer(old);
+async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: () => void): Promise<string> {
   const pc = new RTCPeerConnection(rtcConfig());
   pc.connectionStateChange.subscribe((state) => {
     if (state === 'connected') onConnected();
@@ -262,13 +137,11 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
     taps: new Map(),
     closed: false,
   };
-  peers.set(msg.participantId, peer);
-  talkState(msg.talkId).peers.add(peer);
-  adoptTaps(peer);
+  core.addPeer(peer);
   const ext = /a=extmap:(\d+)(?:\/\w+)? urn:ietf:params:rtp-hdrext:ssrc-audio-level/.exec(msg.sdp);
   peer.levelExtId = ext ? Number(ext[1]) : null;
   // Only the client's microphone m-line sends to us, so any remote track is the mic.
-  pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => onPublisherRtp(peer, rtp)));
+  pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((rtp) => core.onPublisherPacket(peer, levelOf(peer, rtp), () => strip(rtp))));
   await pc.setRemoteDescription({ type: 'offer', sdp: usableOffer(msg.sdp, loopback) });
   const transceivers = pc.getTransceivers();
   for (const t of transceivers) noDefaultStun(t.dtlsTransport.iceTransport.connection);
@@ -286,7 +159,7 @@ async function negotiate(msg: Extract<ToWorker, { type: 'offer' }>, giveBack: ()
       peer.slotTransceivers.push(t);
     }
   });
-  pc.connectionStateChange.subscribe((state) => send({ type: 'peerState', participantId: peer.participantId, state }));
+  pc.connectionStateChange.subscribe((state) => core.send({ type: 'peerState', participantId: peer.participantId, state }));
   await pc.setLocalDescription(await pc.createAnswer());
   if (pc.iceGatheringState !== 'complete') {
     await new Promise<void>((resolve) => {
@@ -396,185 +269,30 @@ function strip(rtp: RtpPacket): Buffer {
   return out;
 }
 
-function onPublisherRtp(peer: Peer, rtp: RtpPacket) {
-  receivedPackets++;
-  if (!peer.publish || peer.closed) return; // a participant who may not speak: dropped here
-  const level = levelOf(peer, rtp);
-  peer.level = peer.level * 0.8 + level * 0.2;
-  const talk = talks.get(peer.talkId);
-  if (!talk) return;
-  const slot = talk.slots.indexOf(peer.participantId);
-  if (slot < 0 && peer.taps.size === 0) return;
-  const packet = strip(rtp);
-  if (peer.taps.size > 0) {
-    const now = performance.now();
-    for (const tap of peer.taps.values()) tap.rtp.forward(packet, now);
-  }
-  if (slot < 0) return;
-  forwardLocal(talk, slot, peer.participantId, packet);
-  for (const w of talk.workers) {
-    if (w === options.index) continue;
-    const relay: RelayedPacket = { talkId: peer.talkId, slot, from: peer.participantId, packet };
-    relayPorts[w]?.postMessage(relay);
-  }
-}
+/** The last packet forwarded and its precomputed copy (forward.ts): every subscriber of a packet shares one. */
+let lastPacket: Buffer | null = null;
+let lastForwarded: ReturnType<typeof forwarded> | null = null;
 
-function forwardLocal(talk: TalkState, slot: number, from: string, packet: Uint8Array) {
-  const buf = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
-  const f = forwarded(buf);
-  for (const sub of talk.peers) {
-    if (sub.participantId === from || sub.closed) continue;
+const engine: MediaEngine<Peer> = {
+  negotiate,
+  async addCandidate(peer, candidate) {
+    // werift pairs it, or keeps it until it has the remote description.
+    if (usableCandidate(candidate.candidate, loopback)) await peer.pc.addIceCandidate(candidate).catch(() => undefined);
+  },
+  sendToSlot(sub, slot, _from, packet) {
     const t = sub.slotTransceivers[slot];
-    if (!t) continue;
-    forwardedPackets++;
-    sendForwarded(t.sender, f);
-  }
-}
-
-for (const [w, p] of Object.entries(relayPorts)) {
-  p.on('message', (m: RelayedPacket) => {
-    const talk = talks.get(m.talkId);
-    if (talk) forwardLocal(talk, m.slot, m.from, m.packet);
-  });
-  void w;
-}
-
-/** Closes a tap, with its closing packet (see RtpTap.close) sent before the socket closes. */
-function closeTap(tapId: number) {
-  const tap = tapsById.get(tapId);
-  if (!tap) return;
-  tapsById.delete(tapId);
-  tap.peer?.taps.delete(tapId);
-  if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-  tap.rtp.close(() => tap.socket.close());
-  if (tapsById.size === 0 && tapClock) {
-    clearInterval(tapClock);
-    tapClock = null;
-  }
-}
-
-/** A tap without a peer waits ORPHAN_TAP_MS for one (or for its untap). */
-function orphanTap(id: number, tap: Tap) {
-  tap.peer = null;
-  if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-  tap.orphanTimer = setTimeout(() => closeTap(id), ORPHAN_TAP_MS);
-  tap.orphanTimer.unref();
-}
-
-/** A new peer of a participant (a reconnect, a renegotiation) takes over the taps of the old one. */
-function adoptTaps(peer: Peer) {
-  for (const [id, tap] of tapsById) {
-    if (tap.participantId !== peer.participantId || tap.peer === peer) continue;
-    tap.peer?.taps.delete(id);
-    if (tap.orphanTimer) clearTimeout(tap.orphanTimer);
-    tap.orphanTimer = null;
-    tap.peer = peer;
-    peer.taps.set(id, tap);
-  }
-}
-
-function closePeer(peer: Peer) {
-  if (peer.closed) return;
-  peer.closed = true;
-  peers.delete(peer.participantId);
-  // Taps stay open, sending silence, for their untap or for the participant's next peer.
-  for (const [id, tap] of peer.taps) orphanTap(id, tap);
-  peer.taps.clear();
-  const talk = talks.get(peer.talkId);
-  talk?.peers.delete(peer);
-  if (talk && talk.peers.size === 0 && talk.slots.length === 0) talks.delete(peer.talkId);
-  // Closing is spread over ticks: many simultaneous closes otherwise stall the loop.
-  setImmediate(() => void peer.pc.close().catch(() => undefined));
-}
-
-setInterval(() => {
-  const levels: [string, number][] = [];
-  for (const p of peers.values()) if (p.publish) levels.push([p.participantId, Math.round(p.level * 100) / 100]);
-  if (levels.length) send({ type: 'levels', levels });
-}, 200).unref();
-
-async function handle(msg: ToWorker) {
-  switch (msg.type) {
-    case 'offer':
-      return handleOffer(msg);
-    case 'candidate': {
-      // The signalling answers one message at a time, so a candidate comes after its offer's answer;
-      // werift pairs it, or keeps it until it has the remote description.
-      const p = peers.get(msg.participantId);
-      if (p && !p.closed && usableCandidate(msg.candidate.candidate, loopback)) await p.pc.addIceCandidate(msg.candidate).catch(() => undefined);
-      return null;
+    if (!t) return false;
+    if (packet !== lastPacket || !lastForwarded) {
+      lastPacket = packet;
+      lastForwarded = forwarded(packet);
     }
-    case 'publish': {
-      const p = peers.get(msg.participantId);
-      if (p) {
-        p.publish = msg.publish;
-        if (!msg.publish) p.level = 0;
-      }
-      return null;
-    }
-    case 'slots': {
-      const t = talkState(msg.talkId);
-      t.slots = msg.slots;
-      t.workers = msg.workers;
-      return null;
-    }
-    case 'close': {
-      const p = peers.get(msg.participantId);
-      if (p) closePeer(p);
-      const waiting = waitingOffers.get(msg.participantId);
-      if (waiting) waiting.cancelled = true;
-      return null;
-    }
-    case 'closeTalk': {
-      for (const waiting of waitingOffers.values()) if (waiting.talkId === msg.talkId) waiting.cancelled = true;
-      const t = talks.get(msg.talkId);
-      if (t) for (const p of [...t.peers]) closePeer(p);
-      talks.delete(msg.talkId);
-      return null;
-    }
-    case 'tap': {
-      // A participant between two peers (reconnecting, renegotiating) is tapped all the same: their
-      // next peer takes the tap over, and the reader gets silence meanwhile.
-      const p = peers.get(msg.participantId) ?? null;
-      const socket = createSocket('udp4');
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.connect(msg.port, '127.0.0.1', () => resolve());
-      });
-      socket.on('error', () => undefined);
-      const id = nextTapId++;
-      const tap: Tap = { participantId: msg.participantId, socket, rtp: new RtpTap(socket, msg.payloadType, performance.now()), peer: p, orphanTimer: null };
-      tapsById.set(id, tap);
-      if (p) p.taps.set(id, tap);
-      else orphanTap(id, tap);
-      tapClock ??= setInterval(() => {
-        const now = performance.now();
-        for (const t of tapsById.values()) t.rtp.fill(now);
-      }, TAP_TICK_MS);
-      return id;
-    }
-    case 'untap': {
-      closeTap(msg.tapId);
-      return null;
-    }
-    case 'stop':
-      return null;
-    case 'stats': {
-      const u = process.cpuUsage();
-      let connected = 0;
-      for (const p of peers.values()) if (p.pc.connectionState === 'connected') connected++;
-      return { peers: peers.size, connected, forwardedPackets, receivedPackets, cpuMicros: u.user + u.system, joins: joinTimings };
-    }
-  }
-}
+    sendForwarded(t.sender, lastForwarded);
+    return true;
+  },
+  closeMedia(peer) {
+    void peer.pc.close().catch(() => undefined);
+  },
+  connected: (peer) => peer.pc.connectionState === 'connected',
+};
 
-port.on('message', (msg: ToWorker) => {
-  handle(msg).then(
-    (value) => {
-      if ('reqId' in msg) send({ type: 'reply', reqId: msg.reqId, ok: true, value });
-    },
-    (err: Error) => {
-      if ('reqId' in msg) send({ type: 'reply', reqId: msg.reqId, ok: false, error: err.message });
-    },
-  );
-});
+core.run(engine);
