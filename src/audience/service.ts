@@ -26,6 +26,8 @@ interface HostedTalk {
   talkId: string;
   /** When the talk went live (ms): its streams number their segments from here. */
   startedAt: number;
+  /** The last segment an earlier run of its stream on this node made (-1: none). */
+  lastMsn: number;
   speakers: Map<string, SpeakerInfo>;
   running: Running | null;
   /** Starting and stopping taps of this talk, one after another in the order they were asked for. */
@@ -69,7 +71,7 @@ export class AudienceStreams implements LiveTalkObserver {
     if (this.hosted.has(talk.id)) return;
     // started_at survives the room moving to another node; the session's start is this node's.
     const startedAt = (talk.started_at ?? sessionStartedAt).getTime();
-    this.hosted.set(talk.id, { talkId: talk.id, startedAt, speakers: new Map(), running: null, ops: Promise.resolve() });
+    this.hosted.set(talk.id, { talkId: talk.id, startedAt, lastMsn: -1, speakers: new Map(), running: null, ops: Promise.resolve() });
   }
 
   speakerStarted(talkId: string, speaker: SpeakerInfo): void {
@@ -117,10 +119,12 @@ export class AudienceStreams implements LiveTalkObserver {
   }
 
   private run(t: HostedTalk): void {
-    // Segment numbers and media time follow the time since the talk went live, so this run goes on
-    // past every segment an earlier run made (here or on a node that hosted the talk before).
+    // Segment numbers and media time go on past every segment an earlier run made: past the last one
+    // of this node's earlier run, and by the time since the talk went live (+ 2 segments) past one on
+    // a node that hosted the talk before (its clock is assumed close to ours). Each segment is 8 parts
+    // of exactly 0.256 s, so segment m starts at media time m * S, in every run.
     const segmentSeconds = this.options.partsPerSegment * this.options.partTarget;
-    const firstMsn = Math.floor((Date.now() - t.startedAt) / 1000 / segmentSeconds) + 1;
+    const firstMsn = Math.max(Math.floor((Date.now() - t.startedAt) / 1000 / segmentSeconds) + 2, t.lastMsn + 1);
     const stream = new LiveStream(this.options, new Date(), firstMsn);
     let encoder: AacEncoder;
     const mixer = new StageMixer((pcm) => encoder.write(pcm));
@@ -166,6 +170,7 @@ export class AudienceStreams implements LiveTalkObserver {
     const running = t.running;
     if (!running) return;
     t.running = null;
+    t.lastMsn = Math.max(t.lastMsn, running.stream.edge?.msn ?? -1);
     await t.ops;
     running.mixer.close();
     await Promise.all([...running.taps.values()].map((stop) => stop().catch(() => undefined)));
