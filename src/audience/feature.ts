@@ -2,18 +2,10 @@ import type { Services } from '../services.js';
 import { audienceRoutes } from './routes.js';
 import { AudienceStreams } from './service.js';
 
-const installed = new WeakMap<Services, AudienceStreams>();
-
-/** The audience streams installed on these services (tests and the benchmark read their stats). */
-export function audienceOf(services: Services): AudienceStreams | undefined {
-  return installed.get(services);
-}
-
 /** The audience tier (when LIVE_STREAM is on): each live talk's stage as LL-HLS, from the node hosting it. */
 export function installAudience(services: Services): void {
   if (!services.config.LIVE_STREAM) return;
   const streams = new AudienceStreams(() => services.live, services.log.child({ component: 'audience' }));
-  installed.set(services, streams);
   services.publicRouteExtensions.push(audienceRoutes(streams));
   services.background.push({
     name: 'audience',

@@ -53,7 +53,7 @@ export function audienceRoutes(streams: AudienceStreams) {
     /** The local stream, or null after passing the request to the node that hosts the talk. */
     const streamFor = async (request: FastifyRequest, reply: FastifyReply, code: string, key: string): Promise<LiveStream | null> => {
       const talk = await lookup(code);
-      if (!talk || !services.config.LIVE_STREAM) throw new AppError('not_found', 'no live stream at this address');
+      if (!talk) throw new AppError('not_found', 'no live stream at this address');
       const local = streams.streamOf(talk, key);
       if (local) return local;
       if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');

@@ -97,11 +97,6 @@ export class AudienceStreams implements LiveTalkObserver {
     await this.halt(t, true);
   }
 
-  /** Whether this node hosts the talk's room (so its stream is made here). */
-  hosts(talkId: string): boolean {
-    return this.hosted.has(talkId) || this.ended.has(talkId);
-  }
-
   /**
    * The stream of a talk hosted here, started if it is not running; null when the key is wrong or
    * the talk is not live here. An ended stream is still served for a while after the talk.
@@ -191,18 +186,6 @@ export class AudienceStreams implements LiveTalkObserver {
   private sweep(): void {
     const now = Date.now();
     for (const t of this.hosted.values()) if (t.running && now - t.running.lastRequest > IDLE_MS) void this.halt(t, false);
-  }
-
-  /** How many streams run on this node and how many speakers they mix (for /metrics and the benchmark). */
-  stats(): { streams: number; speakers: number } {
-    let streams = 0;
-    let speakers = 0;
-    for (const t of this.hosted.values()) {
-      if (!t.running) continue;
-      streams++;
-      speakers += t.running.mixer.speakers;
-    }
-    return { streams, speakers };
   }
 }
 
