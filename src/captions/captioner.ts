@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Talk } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
-import { OPUS_PAYLOAD_TYPE, freeRtpPort, writeSdp } from '../platform/media.js';
+import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, udpPortBound, writeSdp } from '../platform/media.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
 import { DecoderPool } from './decoder.js';
@@ -15,7 +15,10 @@ interface Listening {
   speaker: SpeakerInfo;
   recognizer: SpeakerRecognizer;
   stopTap: (() => Promise<void>) | null;
+  /** Holds the tap's packets until the recognizer's ffmpeg listens (the first words are not lost). */
+  hold: RtpHold;
   sdpDir: string;
+  stopped: boolean;
 }
 
 interface LiveTalk {
@@ -97,6 +100,7 @@ export class LiveCaptions implements LiveTalkObserver {
       const sdp = path.join(sdpDir, 'speaker.sdp');
       await writeSdp(sdp, port);
       const where = { talkId, participantId: speaker.participantId };
+      const hold = await RtpHold.open();
       const recognizer = new SpeakerRecognizer(sdp, {
         decoder: (kind) => this.pool.take(kind),
         onPartial: (text) => this.interim(talk, speaker, text),
@@ -106,11 +110,14 @@ export class LiveCaptions implements LiveTalkObserver {
         onError: (err) => this.log.error({ err, ...where }, 'live recognizer failed'),
         onNotice: (msg) => this.log.info(where, msg),
       });
-      const listening: Listening = { speaker, recognizer, stopTap: null, sdpDir };
+      const listening: Listening = { speaker, recognizer, stopTap: null, hold, sdpDir, stopped: false };
       talk.speakers.set(speaker.participantId, listening);
       try {
         const live = this.live();
-        if (live) listening.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE });
+        if (live)
+          listening.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port: hold.port, payloadType: OPUS_PAYLOAD_TYPE });
+        // Watched aside, not to hold up the talk's queue.
+        void udpPortBound(port, 60_000, () => !listening.stopped).then((bound) => bound && hold.release(port));
       } catch (err) {
         talk.speakers.delete(speaker.participantId);
         await this.stopListening(listening);
@@ -143,7 +150,9 @@ export class LiveCaptions implements LiveTalkObserver {
   }
 
   private async stopListening(l: Listening): Promise<void> {
+    l.stopped = true;
     await l.stopTap?.().catch((err) => this.log.warn({ err }, 'stopping a caption tap failed'));
+    l.hold.close();
     await l.recognizer.stop();
     await rm(l.sdpDir, { recursive: true, force: true });
   }

@@ -108,6 +108,89 @@ export async function udpPortBound(port: number, timeoutMs = 5_000, stillWaiting
   return false;
 }
 
+/**
+ * A loopback UDP port that holds the RTP sent to it until its receiver listens, then passes on what
+ * it held and everything after. A tap can start the moment a speaker does, before ffmpeg (seconds
+ * on a busy machine) has bound its own port: what the speaker said meanwhile reaches the file late,
+ * not never. ffmpeg places packets by their RTP timestamps, so a burst is written where it belongs.
+ */
+export class RtpHold {
+  /** At most this many packets wait (30 s of 20-ms Opus); older ones are dropped past it. */
+  static readonly MAX_HELD = 1500;
+  /**
+   * What was held goes out this many packets every FLUSH_EVERY_MS: 10,000 packets/s, 50 times real
+   * time, without overflowing the receiver's socket buffer (a few hundred small datagrams).
+   */
+  static readonly FLUSH_BATCH = 4;
+  static readonly FLUSH_EVERY_MS = 2;
+  private held: Buffer[] = [];
+  private target: number | null = null;
+  private flushing = false;
+  private closed = false;
+  /** Packets dropped while holding (the receiver took longer than MAX_HELD packets to listen). */
+  dropped = 0;
+
+  private constructor(private readonly socket: dgram.Socket) {
+    socket.on('message', (packet) => {
+      if (this.closed) return;
+      if (this.target !== null && !this.flushing) return this.send(packet, this.target);
+      this.held.push(packet);
+      if (this.held.length > RtpHold.MAX_HELD) {
+        this.held.shift();
+        this.dropped++;
+      }
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async open(): Promise<RtpHold> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => resolve());
+    });
+    return new RtpHold(socket);
+  }
+
+  /** Where a tap should send. */
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** Passes on what was held (in order, paced), then every packet as it comes, to `port`. A second call changes nothing. */
+  release(port: number): void {
+    if (this.target !== null || this.closed) return;
+    this.target = port;
+    this.flushing = true;
+    const pump = () => {
+      if (this.closed || this.target === null) return;
+      for (const packet of this.held.splice(0, RtpHold.FLUSH_BATCH)) this.send(packet, this.target);
+      if (this.held.length > 0) setTimeout(pump, RtpHold.FLUSH_EVERY_MS);
+      else this.flushing = false;
+    };
+    pump();
+  }
+
+  /** True once everything held has gone out (and packets pass straight on). */
+  get passing(): boolean {
+    return this.target !== null && !this.flushing;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.held = [];
+    try {
+      this.socket.close();
+    } catch {
+      // closed already
+    }
+  }
+
+  private send(packet: Buffer, port: number): void {
+    this.socket.send(packet, port, '127.0.0.1', () => undefined);
+  }
+}
+
 /** The SDP ffmpeg reads to receive one speaker's Opus RTP on `port`. */
 export function opusSdp(port: number, payloadType = OPUS_PAYLOAD_TYPE): string {
   return [

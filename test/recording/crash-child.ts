@@ -2,14 +2,15 @@
 // speaker's track is being written (mode `audio`, the default), or once the track is in the row
 // while its capture's ffmpeg is stopped (SIGSTOP) before it wrote anything (mode `before-audio`:
 // what a heavily loaded machine does to a capture that is slow to start), or (mode `late-listen`)
-// stopped like that for 8 s, past the recorder's 5 s wait for it to listen, then let go: printed
-// once the track holds 2 s of audio.
+// stopped like that for 8 s, then let go: printed once the track holds 2 s of audio (the taps
+// of this mode are played from a process of their own, sending from the first moment as the SFU's do).
 // Usage: node --import tsx crash-child.ts <dataDir> <wav> [audio|before-audio|late-listen]
 import { readFile, stat } from 'node:fs/promises';
 import { probeDuration } from '../../src/platform/media.js';
 import { startBackground } from '../../src/compose.js';
 import { api, createPartner, startApp, waitFor } from '../helpers.js';
 import { RtpTestRoom, speaker } from './media.js';
+import { PlayedRoom } from './rtp-player.js';
 
 const [dataDir, wav, mode = 'audio'] = process.argv.slice(2);
 
@@ -17,8 +18,8 @@ const [dataDir, wav, mode = 'audio'] = process.argv.slice(2);
  * Stops (SIGSTOP) every recorder capture ffmpeg (`-i <tmp>/smalltalk-rtp-…/<n>.sdp`) this process
  * starts, as soon as it appears; continues it (SIGCONT) `resumeAfterMs` later if given.
  */
+const stopped = new Set<number>();
 function stopCaptures(resumeAfterMs?: number): () => number[] {
-  const stopped = new Set<number>();
   let running = true;
   void (async () => {
     while (running) {
@@ -41,7 +42,9 @@ function stopCaptures(resumeAfterMs?: number): () => number[] {
 }
 
 const t = await startApp({ dataDir, onDisk: true, background: false });
-const room = new RtpTestRoom();
+// late-listen checks where the track sits against the kill: its taps must start sending at once, as
+// the SFU's do (an ffmpeg sender started at the tap took up to seconds under load).
+const room = mode === 'late-listen' ? new PlayedRoom() : new RtpTestRoom();
 t.services.live = room;
 await startBackground(t.services);
 const p = await createPartner(t, 'Crashy');
@@ -49,11 +52,15 @@ const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { na
 const talk = await t.services.talks.repo.get(p.partnerId, created.body.talk.id);
 if (!talk) throw new Error('no talk');
 room.voice('host', wav);
+if (room instanceof PlayedRoom) await room.voiceOpus('host', wav);
 const stoppedCaptures = mode === 'before-audio' ? stopCaptures() : mode === 'late-listen' ? stopCaptures(8_000) : () => [];
 const startedAt = new Date();
 await room.talkStarted(talk, startedAt);
 // Resolves once the capture is started and the speaker tapped (RTP flowing to its port).
 await room.speakerStarted(talk.id, speaker('host', 'Hana Host', 'hana'));
+// The recorder no longer waits for its ffmpeg to listen before the tap (a hold keeps the packets):
+// wait here for the capture to be caught and stopped.
+if (mode !== 'audio') await waitFor(async () => stopped.size > 0, 'the capture ffmpeg stopped', 30_000);
 const rec = (await t.services.recordings.repo.list(p.partnerId, { talkId: talk.id, limit: 1 }))[0];
 const track = t.services.recordings.storage.localPath(rec.tracks[0].storage_key);
 if (mode === 'audio') await waitFor(async () => ((await probeDuration(track)) ?? 0) > 0.5, 'track on disk');

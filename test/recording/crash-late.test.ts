@@ -8,13 +8,14 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { exited, probeDuration } from '../../src/platform/media.js';
 import { api, startApp, testDb } from '../helpers.js';
-import { eventsOf, speech, withPauses } from './media.js';
+import { eventsOf, maxVolume, speech, withPauses } from './media.js';
 
 // A capture whose ffmpeg listens only 8 s after it started (stopped meanwhile, as a starved process
-// on a loaded machine): the recorder taps the speaker after its 5 s wait anyway, and what the tap sent
-// until ffmpeg listened is lost, so the file starts then. The track used to stay placed at the tap's
-// time: after a SIGKILL it ended about 3 s before the kill.
-test('SIGKILL after a capture that started listening late: its track is placed where it listened and ends at the kill', {
+// on a loaded machine): the recorder taps the speaker at once, into a hold that keeps the packets
+// until ffmpeg listens, so the file starts at the tap with the speaker's first words in it. (Before
+// the hold, what the tap sent until ffmpeg listened was lost and the track started 8 s in; earlier
+// still, it stayed placed at the tap's time and ended about 3 s before the kill.)
+test('SIGKILL after a capture that started listening late: its track starts at the tap, keeps the first words, and ends at the kill', {
   skip: testDb !== 'pglite',
 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-crash-late-'));
@@ -53,7 +54,10 @@ test('SIGKILL after a capture that started listening late: its track is placed w
       console.log(
         `crash-late: track ${lasted.toFixed(2)} s from ${rec.tracks[0].offset.toFixed(2)} s, ending ${trackEnd.toFixed(2)} s in; the kill ${untilKill.toFixed(2)} s in`,
       );
-      assert.ok(rec.tracks[0].offset > 6, `the track starts where ffmpeg listened (8 s after it started), not at the tap: ${rec.tracks[0].offset} s`);
+      assert.ok(rec.tracks[0].offset < 2, `the track starts at the tap, not where ffmpeg listened 8 s later: ${rec.tracks[0].offset} s`);
+      // The first sentence is spoken from the tap's first moments: it is in the file, not lost.
+      const firstWords = await maxVolume(file, 0, 2);
+      assert.ok(firstWords > -30, `speech in the track's first 2 s (loudest ${firstWords} dB)`);
       assert.ok(Math.abs(trackEnd - untilKill) < 2, `the track ends ${trackEnd.toFixed(2)} s in, the kill came ${untilKill.toFixed(2)} s in`);
     } finally {
       await t.close();

@@ -49,6 +49,9 @@ test('SIGKILL mid-talk: after restart the recording up to the kill is playable, 
       const { writeFile } = await import('node:fs/promises');
       await writeFile(file, Buffer.from(await res.arrayBuffer()));
       const duration = await probeDuration(file);
+      console.log(
+        `crash: track offsets ${rec.tracks.map((x: { offset: number }) => x.offset).join(', ')} s, mix ${duration} s, killed at ${expected.toFixed(2)} s`,
+      );
       assert.ok(duration !== null && duration >= expected - 2 && duration <= expected + 0.5, `duration ${duration} s, killed at ${expected.toFixed(2)} s`);
       assert.ok((await meanVolume(file)) > -45, 'not silent');
       await waitFor(async () => (await eventsOf(t, 'transcription_ready')).length > 0, 'transcription_ready', 60_000);
