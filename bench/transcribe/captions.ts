@@ -1,9 +1,10 @@
 // Caption latency and transcript readiness, end to end through the app (real ffmpeg, pocketsphinx,
 // database, job queue), with the RTP stand-in room of test/recording/captions.test.ts: two speakers
-// each play a Festival talk of many phrases as real-time Opus RTP, at the same time.
+// each play a Festival talk of many phrases as real-time Opus RTP, at the same time, from a player
+// process of their own (as a real SFU's taps come from outside the app's event loop).
 //   - caption latency: phrase end -> caption broadcast to the room, p50/p95 over every phrase.
-//     "sent": phrase end = when the sender played the phrase's last sample (the sender's first RTP
-//     packet, seen by a relay in this process, + the phrase's end offset in the WAV).
+//     "sent": phrase end = when the sender played the phrase's last sample (the speaker's first RTP
+//     packet, as the player process sent it (test/recording/rtp-player.ts), + the phrase's end offset in the WAV).
 //     "arrived": phrase end = when that audio reached the recognizer (what LiveCaptions records).
 //   - transcript readiness: talk end -> transcript stored (transcription_ready emitted), as a
 //     fraction of the talk's duration; also talk end -> recording ready.
@@ -13,15 +14,14 @@
 //   N phrases per speaker (default 12), T talks at once (default 1) of S speakers speaking at the same
 //   time (default 2; 1 is an ordinary talk, one person speaking); librivox: the utterances in
 //   /usr/share/pocketsphinx/test/data/librivox instead of Festival speech.
-import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { captionsOf } from '../../src/captions/feature.js';
 import { probeDuration } from '../../src/platform/media.js';
-import type { RtpTarget } from '../../src/rooms/live.js';
 import { api, createPartner, startApp, waitFor } from '../../test/helpers.js';
-import { RtpTestRoom, speaker, speech, wer, withPauses } from '../../test/recording/media.js';
+import { speaker, speech, wer, withPauses } from '../../test/recording/media.js';
+import { PlayedRoom, encodeVoice } from '../../test/recording/rtp-player.js';
 
 const LINES = [
   'Welcome everyone to our weekly talk about the garden.',
@@ -61,31 +61,15 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-/** The stand-in room, also noting when each sender started and when each caption was broadcast. */
-class TimedRoom extends RtpTestRoom {
-  readonly senderStarted = new Map<string, number>();
+/**
+ * The stand-in room, also noting when each caption was broadcast. Its taps are played by an
+ * RtpPlayer in a process of its own (test/recording/rtp-player.ts): the phrase ends are counted
+ * from the moment the speaker's first packet was sent.
+ */
+class TimedRoom extends PlayedRoom {
   readonly broadcastAt: { participantId: string; text: string; at: number }[] = [];
   /** Interim text (the words so far of a phrase being spoken), kept apart from captions. */
   readonly interimAt: { participantId: string; text: string; at: number }[] = [];
-  /**
-   * The sender's RTP goes through a relay here, which notes when its first packet came out: the
-   * phrase ends are counted from then, not from when the sender ffmpeg was spawned (its own start-up,
-   * 0.1-2 s on a busy machine, is the test's and not the server's). The relay only forwards.
-   */
-  override async tapSpeaker(talkId: string, participantId: string, target: RtpTarget) {
-    const key = `${participantId}:${target.port}`;
-    const relay = dgram.createSocket('udp4');
-    relay.on('message', (packet) => {
-      if (!this.senderStarted.has(key)) this.senderStarted.set(key, Date.now());
-      relay.send(packet, target.port, target.host);
-    });
-    await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));
-    const stop = await super.tapSpeaker(talkId, participantId, { ...target, host: '127.0.0.1', port: relay.address().port });
-    return async () => {
-      await stop();
-      relay.close();
-    };
-  }
   override broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }) {
     if (caption.interim) {
       this.interimAt.push({ participantId: caption.participantId, text: caption.text, at: Date.now() });
@@ -126,7 +110,7 @@ async function main() {
       .join(' ');
   console.log(`load average at start: ${load()} (${os.cpus().length} cores); ${talks} talk(s) at once, ${corpus} speech`);
   const speakers = ['host-b', 'guest-b'].slice(0, speakerCount);
-  const voices: { id: string; wav: string; lines: string[]; phraseEnds: number[]; speechSeconds: number }[] = [];
+  const voices: { id: string; wav: string; opus: string; lines: string[]; phraseEnds: number[]; speechSeconds: number }[] = [];
   for (const [i, id] of speakers.entries()) {
     const { lines, files } = await phrasesOf(i);
     const durations = await Promise.all(files.map(async (f) => (await probeDuration(f)) ?? 0));
@@ -138,7 +122,7 @@ async function main() {
       return end;
     });
     const wav = await withPauses(files, GAP_S, path.join(os.tmpdir(), `st-bench-cap-${corpus}-${id}-${process.pid}.wav`));
-    voices.push({ id, wav, lines, phraseEnds, speechSeconds: durations.reduce((a, b) => a + b, 0) });
+    voices.push({ id, wav, opus: await encodeVoice(wav), lines, phraseEnds, speechSeconds: durations.reduce((a, b) => a + b, 0) });
   }
 
   const room = new TimedRoom();
@@ -160,7 +144,7 @@ async function main() {
     const startedAt = Date.now();
     await Promise.all(
       live.map(async ({ talk, voices: vs }) => {
-        for (const v of vs) room.voice(v.id, v.wav);
+        for (const v of vs) room.opus.set(v.id, v.opus);
         await room.talkStarted(talk);
         await Promise.all(vs.map((v, i) => room.speakerStarted(talk.id, speaker(v.id, `Speaker ${i + 1}`, `s${i + 1}`))));
       }),
@@ -182,8 +166,7 @@ async function main() {
     const liveWer: number[] = [];
     for (const { voices: vs } of live) {
       for (const v of vs) {
-        const key = [...room.senderStarted.keys()].find((k) => k.startsWith(`${v.id}:`));
-        const senderStart = key ? (room.senderStarted.get(key) as number) : startedAt;
+        const senderStart = room.player.startedAt.get(v.id) ?? startedAt;
         const captions = room.broadcastAt.filter((c) => c.participantId === v.id && c.at <= endedAt);
         // Each phrase's caption: the first caption broadcast after the phrase ended and before the next one ended.
         for (const [k, end] of v.phraseEnds.entries()) {
@@ -271,6 +254,7 @@ async function main() {
       `talk end -> captions stopped ${after(stopsDone)}, last transcript stored ${after(lastTranscribedAt)} = ${((lastTranscribedAt - endedAt) / 1000 / talkSeconds).toFixed(2)} x the talk's duration; transcript WER per speaker: ${batchWer.map((w) => w.toFixed(2)).join(', ')} (mean ${mean(batchWer).toFixed(2)}); caption WER / transcript WER = ${(mean(liveWer) / mean(batchWer)).toFixed(2)} (goal <= 1.5); load average now ${load()}`,
     );
   } finally {
+    room.close();
     await t.close();
   }
 }
