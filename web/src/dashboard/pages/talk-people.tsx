@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, type Participant, type Partner, type Subscription, type Talk, type TalkInvite } from '../api';
 import { useSession } from '../session';
-import { ConfirmButton, CopyButton, Empty, Field, FormAlert, formatTime, fromLocalInput, Loading, SelectField, timeZone, useLoad } from '../ui';
+import { ConfirmButton, CopyButton, Field, FormAlert, formatTime, fromLocalInput, Loading, SelectField, timeZone, useLoad } from '../ui';
 import { useForm } from '../form';
 
 const roleNames: [string, string][] = [

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { renderSVG } from 'uqr';
-import { call, type Partner, type Talk, type Theme } from '../api';
+import { call, type Partner, type Talk } from '../api';
 import { Link, navigate } from '../router';
 import { describeRule } from '../recurrence';
 import { orgPath } from '../session';
