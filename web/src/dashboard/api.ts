@@ -1,5 +1,15 @@
 /** The dashboard's only way to the server: JSON in, envelopes out, errors with their field. */
 
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { listInvitesSchema, meSchema, membersSchema, PartnerSummary, TokenSchema } from '../../../src/accounts/schemas.js';
+import type { listParticipantsSchema } from '../../../src/dashboard/schemas.js';
+import type { GroupSchema } from '../../../src/groups/schemas.js';
+import type { RecordingSchema } from '../../../src/recordings/schemas.js';
+import type { InviteSchema, SubscriptionSchema } from '../../../src/rooms/schemas.js';
+import type { TalkSchema } from '../../../src/talks/schemas.js';
+import type { ThemeSchema } from '../../../src/themes/schemas.js';
+import type { DeliverySchema, WebhookSchema } from '../../../src/webhooks/schemas.js';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -71,136 +81,24 @@ export async function callText(path: string, partner: string): Promise<string> {
   return res.text();
 }
 
-export interface Partner {
-  id: string;
-  name: string;
-  role: 'owner' | 'admin' | 'member';
-}
+// The answers' types come from the server's own schemas (imported for their types only: nothing of
+// the server is bundled), so a field the API adds, renames or drops shows up here at type-check time.
+/** What a route answers with 200, from its schema. */
+type Answer<Route extends { response: { 200: TSchema } }> = Static<Route['response'][200]>;
 
-export interface Me {
-  user: { id: string; email: string; name: string; username: string | null };
-  partners: Partner[];
-  csrf_token: string;
-}
-
-export interface Talk {
-  id: string;
-  name: string;
-  description: string | null;
-  created_at: string;
-  start_time: string | null;
-  end_time: string | null;
-  short_url: string;
-  schedule: string | null;
-  schedule_talk_id: string | null;
-  access: 'anyone' | 'invite_only';
-  mic_behavior: 'start_off' | 'start_on';
-  room_type: 'default' | 'questions' | 'hosted_events';
-  theme_id: string | null;
-  subscriptions_allowed: boolean;
-  recording: boolean;
-  thumbnail_url: string | null;
-  status: 'scheduled' | 'live' | 'ended';
-}
-
-export interface Group {
-  id: string;
-  name: string;
-  description: string | null;
-  rank: number;
-  visible: boolean;
-}
-
-export interface Theme {
-  id: string;
-  name: string;
-  colors: { background?: string; text?: string; accent?: string; surface?: string };
-  logo_url: string | null;
-  background_url: string | null;
-  updated_at: string;
-}
-
-export interface Segment {
-  start: number;
-  end: number;
-  text: string;
-  speaker: { name: string; username: string | null; user_id: string | null };
-}
-
-export interface Recording {
-  id: string;
-  talk_id: string;
-  created_at: string;
-  start_time: string;
-  duration: number | null;
-  file_name: string;
-  size: number | null;
-  share_permission: 'private' | 'public';
-  status: 'recording' | 'processing' | 'ready' | 'failed';
-  url: string | null;
-  transcription: { text: string; language: string; engine: string; segments: Segment[] } | null;
-}
+export type Partner = Static<typeof PartnerSummary>;
+export type Me = Answer<typeof meSchema>;
+export type ApiToken = Static<typeof TokenSchema>;
+export type Member = Answer<typeof membersSchema>['members'][number];
+export type OrgInvite = Answer<typeof listInvitesSchema>['invites'][number];
+export type Talk = Static<typeof TalkSchema>;
+export type Group = Static<typeof GroupSchema>;
+export type Theme = Static<typeof ThemeSchema>;
+export type Recording = Static<typeof RecordingSchema>;
+export type Webhook = Static<typeof WebhookSchema>;
+export type Delivery = Static<typeof DeliverySchema>;
+export type Participant = Answer<typeof listParticipantsSchema>['participants'][number];
+export type TalkInvite = Static<typeof InviteSchema>;
+export type Subscription = Static<typeof SubscriptionSchema>;
 
 export const webhookEvents = ['talk_join', 'recording_saved', 'transcription_ready', 'next_caption'] as const;
-
-export interface Webhook {
-  id: string;
-  url: string;
-  events: string[];
-  enabled: boolean;
-  description: string | null;
-  disabled_reason: string | null;
-  disabled_at: string | null;
-  failing_since: string | null;
-  created_at: string;
-  updated_at: string;
-  /** Only in the answer that creates the endpoint or rotates its secret. */
-  secret?: string;
-}
-
-export interface DeliveryAttempt {
-  attempted_at: string;
-  status_code: number | null;
-  latency_ms: number;
-  response_body: string | null;
-  error: string | null;
-}
-
-export interface Delivery {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  event_name: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  attempts: DeliveryAttempt[];
-}
-
-export interface Participant {
-  participant_id: string;
-  name: string;
-  role: 'host' | 'speaker' | 'listener';
-  photo_url: string | null;
-}
-
-export interface TalkInvite {
-  id: string;
-  talk_id: string;
-  max_uses: number | null;
-  uses: number;
-  expires_at: string | null;
-  revoked_at: string | null;
-  created_at: string;
-  join_url?: string;
-}
-
-export interface Subscription {
-  id: string;
-  email: string;
-  name: string | null;
-  created_at: string;
-}

@@ -54,7 +54,7 @@ export function App() {
   const pub = publicPages.find(([p]) => match(p, path));
   const session = { me, setMe, refresh };
   if (!checked) page = <Loading />;
-  else if (invite) page = <AcceptInvite token={invite.token} />;
+  else if (invite) page = <AcceptInvite key={invite.token} token={invite.token} />;
   else if (pub && (!me || path === '/dashboard/reset-password')) page = pub[1]();
   else if (!me) {
     navigate(`/dashboard/login${path !== '/dashboard' && !pub ? `?next=${encodeURIComponent(path)}` : ''}`, { replace: true });

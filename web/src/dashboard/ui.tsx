@@ -1,17 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api';
-
-/** An error from a form submission: shown beside its field when the server named one. */
-export interface FormError {
-  message: string;
-  field?: string;
-}
-
-export function toFormError(err: unknown): FormError {
-  if (err instanceof ApiError) return { message: err.message, field: err.field };
-  return { message: err instanceof Error ? err.message : String(err) };
-}
+import { type FormError, toFormError } from './form';
 
 interface InputProps {
   label: string;

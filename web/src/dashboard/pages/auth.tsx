@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ApiError, type Me, call, setCsrf } from '../api';
 import { Link, navigate } from '../router';
 import { orgPath, useSession } from '../session';
-import { Field, FormAlert, type FormError, toFormError, useLoad, Loading } from '../ui';
+import { useForm } from '../form';
+import { Field, FormAlert, useLoad, Loading } from '../ui';
 
 function AuthCard({ title, children }: { title: string; children: preact.ComponentChildren }) {
   return (
@@ -28,26 +29,17 @@ export function SignUp({ next }: { next: string | null }) {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useForm();
+  const error = form.error;
   return (
     <AuthCard title="Create your smalltalk account">
       <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const me = await call<Me>('POST', '/api/v1/auth/signup', { name, email, password });
-            setCsrf(me.csrf_token);
-            setMe(me);
-            after(me, next);
-          } catch (err) {
-            setError(toFormError(err));
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          const me = await call<Me>('POST', '/api/v1/auth/signup', { name, email, password });
+          setCsrf(me.csrf_token);
+          setMe(me);
+          after(me, next);
+        })}
       >
         <Field label="Your name" name="name" value={name} onValue={setName} error={error} required autocomplete="name" />
         <Field label="Email" name="email" type="email" value={email} onValue={setEmail} error={error} required autocomplete="email" />
@@ -63,7 +55,7 @@ export function SignUp({ next }: { next: string | null }) {
           hint="At least 8 characters."
         />
         <FormAlert error={error} fields={['name', 'email', 'password']} />
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={form.pending}>
           Sign up
         </button>
       </form>
@@ -82,33 +74,23 @@ export function LogIn({ next }: { next: string | null }) {
   const { setMe } = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
-  const [busy, setBusy] = useState(false);
+  // A wrong email or password concerns the password field (the email may be right).
+  const form = useForm((fe, err) => (err instanceof ApiError && err.status === 401 ? { ...fe, field: 'password' } : fe));
+  const error = form.error;
   return (
     <AuthCard title="Log in to smalltalk">
       <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const me = await call<Me>('POST', '/api/v1/auth/login', { email, password });
-            setCsrf(me.csrf_token);
-            setMe(me);
-            after(me, next);
-          } catch (err) {
-            const fe = toFormError(err);
-            // A wrong email or password concerns the password field (the email may be right).
-            setError(err instanceof ApiError && err.status === 401 ? { ...fe, field: 'password' } : fe);
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          const me = await call<Me>('POST', '/api/v1/auth/login', { email, password });
+          setCsrf(me.csrf_token);
+          setMe(me);
+          after(me, next);
+        })}
       >
         <Field label="Email" name="email" type="email" value={email} onValue={setEmail} error={error} required autocomplete="email" />
         <Field label="Password" name="password" type="password" value={password} onValue={setPassword} error={error} required autocomplete="current-password" />
         <FormAlert error={error} fields={['email', 'password']} />
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={form.pending}>
           Log in
         </button>
       </form>
@@ -124,7 +106,8 @@ export function LogIn({ next }: { next: string | null }) {
 
 export function ForgotPassword() {
   const [email, setEmail] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [sent, setSent] = useState(false);
   return (
     <AuthCard title="Reset your password">
@@ -135,16 +118,10 @@ export function ForgotPassword() {
         </p>
       ) : (
         <form
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setError(null);
-            try {
-              await call('POST', '/api/v1/auth/forgot-password', { email });
-              setSent(true);
-            } catch (err) {
-              setError(toFormError(err));
-            }
-          }}
+          onSubmit={form.submit(async () => {
+            await call('POST', '/api/v1/auth/forgot-password', { email });
+            setSent(true);
+          })}
         >
           <Field label="Email" name="email" type="email" value={email} onValue={setEmail} error={error} required autocomplete="email" />
           <FormAlert error={error} fields={['email']} />
@@ -161,22 +138,17 @@ export function ForgotPassword() {
 export function ResetPassword({ token }: { token: string }) {
   const { setMe } = useSession();
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   return (
     <AuthCard title="Choose a new password">
       <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            const me = await call<Me>('POST', '/api/v1/auth/reset-password', { token, password });
-            setCsrf(me.csrf_token);
-            setMe(me);
-            after(me, null);
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          const me = await call<Me>('POST', '/api/v1/auth/reset-password', { token, password });
+          setCsrf(me.csrf_token);
+          setMe(me);
+          after(me, null);
+        })}
       >
         <Field
           label="New password"
@@ -204,24 +176,19 @@ export function ResetPassword({ token }: { token: string }) {
 export function NewOrg() {
   const { me, refresh } = useSession();
   const [name, setName] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   return (
     <AuthCard title={me?.partners.length ? 'Create another organization' : 'Create your organization'}>
       <p class="muted">
         An organization holds your talks, groups, themes, recordings and API tokens. Name it after your product or company; you can invite teammates next.
       </p>
       <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            const { partner } = await call<{ partner: { id: string } }>('POST', '/api/v1/orgs', { name });
-            await refresh();
-            navigate(orgPath(partner.id, 'settings'));
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          const { partner } = await call<{ partner: { id: string } }>('POST', '/api/v1/orgs', { name });
+          await refresh();
+          navigate(orgPath(partner.id, 'settings'));
+        })}
       >
         <Field label="Organization name" name="name" value={name} onValue={setName} error={error} required autocomplete="organization" />
         <FormAlert error={error} fields={['name']} />
@@ -234,9 +201,9 @@ export function NewOrg() {
 export function AcceptInvite({ token }: { token: string }) {
   const { me, refresh } = useSession();
   const invite = useLoad(() => call<{ invite: { partner_name: string; role: string } }>('GET', `/api/v1/invites/${encodeURIComponent(token)}`), [token]);
-  const [error, setError] = useState<FormError | null>(null);
+  // Rendered with key={token}: another invitation starts with no error.
+  const form = useForm();
   const here = `/dashboard/invite/${token}`;
-  useEffect(() => setError(null), [token]);
   if (!invite.data) return <AuthCard title="Invitation">{<Loading error={invite.error} />}</AuthCard>;
   const { partner_name, role } = invite.data.invite;
   return (
@@ -248,19 +215,17 @@ export function AcceptInvite({ token }: { token: string }) {
         <>
           <button
             type="button"
-            onClick={async () => {
-              try {
+            onClick={() =>
+              form.run(async () => {
                 const { partner } = await call<{ partner: { id: string } }>('POST', `/api/v1/invites/${encodeURIComponent(token)}/accept`);
                 await refresh();
                 navigate(orgPath(partner.id));
-              } catch (err) {
-                setError(toFormError(err));
-              }
-            }}
+              })
+            }
           >
             Join as {me.user.name}
           </button>
-          <FormAlert error={error} fields={[]} />
+          <FormAlert error={form.error} fields={[]} />
         </>
       ) : (
         <p>

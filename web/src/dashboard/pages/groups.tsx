@@ -3,7 +3,8 @@ import { type Group, type Partner, type Talk, call } from '../api';
 import { Link, navigate } from '../router';
 import { foldSeries } from '../recurrence';
 import { orgPath } from '../session';
-import { ConfirmButton, Empty, Field, FormAlert, type FormError, Loading, SelectField, toFormError, useLoad } from '../ui';
+import { useForm } from '../form';
+import { ConfirmButton, Empty, Field, FormAlert, Loading, SelectField, useLoad } from '../ui';
 
 /** The rank that puts a group between its new neighbours (ranks are numbers, so a midpoint always exists). */
 export function rankBetween(before: number | undefined, after: number | undefined): number {
@@ -19,7 +20,8 @@ export function GroupsPage({ partner }: { partner: Partner }) {
     [partner.id],
   );
   const [name, setName] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [dragging, setDragging] = useState<string | null>(null);
   const [status, setStatus] = useState('');
   const list = groups.data?.groups ?? [];
@@ -27,14 +29,11 @@ export function GroupsPage({ partner }: { partner: Partner }) {
   async function move(id: string, to: number) {
     const rest = list.filter((g) => g.id !== id);
     const rank = rankBetween(rest[to - 1]?.rank, rest[to]?.rank);
-    setError(null);
-    try {
+    await form.run(async () => {
       await call('PATCH', `/api/v1/partners/groups/${id}`, { rank }, { partner: partner.id });
       setStatus(`Moved ${list.find((g) => g.id === id)?.name} to position ${to + 1}.`);
       groups.reload();
-    } catch (err) {
-      setError(toFormError(err));
-    }
+    });
   }
 
   return (
@@ -42,17 +41,11 @@ export function GroupsPage({ partner }: { partner: Partner }) {
       <h1>Groups</h1>
       <form
         class="card inline-form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            await call('POST', '/api/v1/partners/groups', { name }, { partner: partner.id });
-            setName('');
-            groups.reload();
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          await call('POST', '/api/v1/partners/groups', { name }, { partner: partner.id });
+          setName('');
+          groups.reload();
+        })}
       >
         <Field label="New group name" name="name" value={name} onValue={setName} error={error} required />
         <button type="submit">Create group</button>
@@ -140,7 +133,8 @@ function GroupEditor(props: { partner: Partner; group: Group; talks: Talk[]; all
   const [description, setDescription] = useState(group.description ?? '');
   const [visible, setVisible] = useState(group.visible);
   const [add, setAdd] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [saved, setSaved] = useState('');
   const candidates = props.all.filter((t) => !talks.some((x) => x.id === t.id));
   // A recurring series is one choice: adding it adds all its occurrences.
@@ -151,17 +145,11 @@ function GroupEditor(props: { partner: Partner; group: Group; talks: Talk[]; all
       <h1>{group.name}</h1>
       <form
         class="card form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            await call('PATCH', `/api/v1/partners/groups/${group.id}`, { name, description: description || null, visible }, p);
-            setSaved('Saved.');
-            props.reload();
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          await call('PATCH', `/api/v1/partners/groups/${group.id}`, { name, description: description || null, visible }, p);
+          setSaved('Saved.');
+          props.reload();
+        })}
       >
         <Field label="Name" name="name" value={name} onValue={setName} error={error} required />
         <Field label="Description" name="description" value={description} onValue={setDescription} error={error} />

@@ -3,7 +3,8 @@ import { type Download, TranscriptPlayer, clock } from '../../shared/player';
 import { type Partner, type Recording, type Talk, call, callText } from '../api';
 import { Link, navigate } from '../router';
 import { orgPath } from '../session';
-import { ConfirmButton, Empty, FormAlert, type FormError, Loading, SelectField, formatTime, toFormError, useLoad } from '../ui';
+import { useForm } from '../form';
+import { ConfirmButton, Empty, FormAlert, Loading, SelectField, formatTime, useLoad } from '../ui';
 
 export function RecordingsPage({ partner, talkId }: { partner: Partner; talkId: string | null }) {
   const p = { partner: partner.id };
@@ -92,7 +93,7 @@ function useTranscriptDownloads(partnerId: string, rec: Recording | undefined): 
 export function RecordingDetail({ partner, id }: { partner: Partner; id: string }) {
   const p = { partner: partner.id };
   const rec = useLoad(() => call<{ recording: Recording }>('GET', `/api/v1/partners/recordings/${id}`, undefined, p), [partner.id, id]);
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
   const r = rec.data?.recording;
   const transcriptDownloads = useTranscriptDownloads(partner.id, r);
   if (!r) return <Loading error={rec.error} />;
@@ -111,22 +112,19 @@ export function RecordingDetail({ partner, id }: { partner: Partner; id: string 
           label="Who may download"
           name="share_permission"
           value={r.share_permission}
-          onValue={async (v) => {
-            setError(null);
-            try {
+          onValue={(v) =>
+            form.run(async () => {
               await call('PATCH', `/api/v1/partners/recordings/${r.id}`, { share_permission: v }, p);
               rec.reload();
-            } catch (err) {
-              setError(toFormError(err));
-            }
-          }}
+            })
+          }
           options={[
             ['private', 'Private: signed, expiring links only'],
             ['public', "Public: anyone with the link, and a replay page at the talk's short URL"],
           ]}
-          error={error}
+          error={form.error}
         />
-        <FormAlert error={error} fields={['share_permission']} />
+        <FormAlert error={form.error} fields={['share_permission']} />
         <ConfirmButton
           label="Delete recording"
           what=""

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { call, type Partner, type Talk, type Theme } from '../api';
 import { Link, navigate } from '../router';
 import { orgPath } from '../session';
-import { Field, FormAlert, type FormError, fromLocalInput, SelectField, timeZone, toFormError, toLocalInput, useLoad } from '../ui';
+import { useForm } from '../form';
+import { Field, FormAlert, fromLocalInput, SelectField, timeZone, toLocalInput, useLoad } from '../ui';
 import { roomTypes } from './talks';
 
 type Recurrence = '' | 'FREQ=DAILY' | 'FREQ=WEEKLY' | 'FREQ=MONTHLY' | 'custom';
@@ -28,8 +29,8 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
   const knownRule = (['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY'] as string[]).includes(talk?.schedule ?? '');
   const [recurrence, setRecurrence] = useState<Recurrence>(knownRule ? ((talk?.schedule ?? '') as Recurrence) : 'custom');
   const [rule, setRule] = useState(talk?.schedule ?? '');
-  const [error, setError] = useState<FormError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useForm();
+  const error = form.error;
   const set = (k: keyof typeof f) => (v: string | boolean) => setF({ ...f, [k]: v });
   const fields = ['name', 'description', 'room_type', 'access', 'mic_behavior', 'theme_id', 'start_time', 'end_time', 'schedule', 'thumbnail_url'];
   return (
@@ -37,10 +38,7 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
       <h1>{talk ? `Edit ${talk.name}` : 'New talk'}</h1>
       <form
         class="card form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
+        onSubmit={form.submit(async () => {
           const schedule = recurrence === 'custom' ? rule.trim() || null : recurrence || null;
           const body = {
             name: f.name,
@@ -56,18 +54,12 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
             thumbnail_url: f.thumbnail_url || null,
             ...(talk && !talk.schedule && !schedule ? {} : { schedule }),
           };
-          try {
-            const r = talk
-              ? await call<{ talk: Talk }>('PATCH', `/api/v1/partners/talks/${talk.id}`, body, { partner: partner.id })
-              : await call<{ talk: Talk }>('POST', '/api/p/talk', body, { partner: partner.id });
-            if (onDone) onDone(true);
-            else navigate(orgPath(partner.id, `talks/${r.talk.id}`));
-          } catch (err) {
-            setError(toFormError(err));
-          } finally {
-            setBusy(false);
-          }
-        }}
+          const r = talk
+            ? await call<{ talk: Talk }>('PATCH', `/api/v1/partners/talks/${talk.id}`, body, { partner: partner.id })
+            : await call<{ talk: Talk }>('POST', '/api/p/talk', body, { partner: partner.id });
+          if (onDone) onDone(true);
+          else navigate(orgPath(partner.id, `talks/${r.talk.id}`));
+        })}
       >
         <Field label="Name" name="name" value={f.name} onValue={set('name')} error={error} required maxLength={200} />
         <div class="field">
@@ -165,7 +157,7 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
         </div>
         <FormAlert error={error} fields={fields} />
         <div class="row">
-          <button type="submit" disabled={busy}>
+          <button type="submit" disabled={form.pending}>
             {talk ? 'Save talk' : 'Create talk'}
           </button>
           {onDone ? (

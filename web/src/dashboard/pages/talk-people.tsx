@@ -1,21 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, type Participant, type Partner, type Subscription, type Talk, type TalkInvite } from '../api';
 import { useSession } from '../session';
-import {
-  ConfirmButton,
-  CopyButton,
-  Empty,
-  Field,
-  FormAlert,
-  formatTime,
-  type FormError,
-  fromLocalInput,
-  Loading,
-  SelectField,
-  timeZone,
-  toFormError,
-  useLoad,
-} from '../ui';
+import { ConfirmButton, CopyButton, Field, FormAlert, formatTime, fromLocalInput, Loading, SelectField, timeZone, useLoad } from '../ui';
+import { useForm } from '../form';
 
 const roleNames: [string, string][] = [
   ['host', 'Host: moderates and speaks'],
@@ -71,19 +58,16 @@ export function JoinAsHost({ partner, talk }: { partner: Partner; talk: Talk }) 
   const { me } = useSession();
   const [name, setName] = useState('');
   const [role, setRole] = useState('speaker');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [link, setLink] = useState<{ url: string; who: string; role: string } | null>(null);
-  const issue = async (body: { name: string; role: string; uid?: string }) => {
-    setError(null);
-    try {
+  const issue = (body: { name: string; role: string; uid?: string }) =>
+    form.run(async () => {
       const r = await call<{ join_token: { join_url: string; role: string } }>('POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, body, {
         partner: partner.id,
       });
       setLink({ url: r.join_token.join_url, who: body.name, role: r.join_token.role });
-    } catch (err) {
-      setError(toFormError(err));
-    }
-  };
+    });
   return (
     <section class="card" aria-labelledby="join">
       <h2 id="join">Join links</h2>
@@ -100,7 +84,7 @@ export function JoinAsHost({ partner, talk }: { partner: Partner; talk: Talk }) 
             class="form"
             onSubmit={(e) => {
               e.preventDefault();
-              issue({ name, role });
+              void issue({ name, role });
             }}
           >
             <p class="muted">Or make a personal link for someone else (a guest speaker, a co-host).</p>
@@ -142,7 +126,8 @@ export function Invites({ partner, talk }: { partner: Partner; talk: Talk }) {
   );
   const [maxUses, setMaxUses] = useState('');
   const [expiry, setExpiry] = useState('');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [made, setMade] = useState<string | null>(null);
   const active = invites.data?.invites.filter((i) => !i.revoked_at) ?? [];
   return (
@@ -155,23 +140,17 @@ export function Invites({ partner, talk }: { partner: Partner; talk: Talk }) {
       </p>
       <form
         class="form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
-          try {
-            const r = await call<{ invite: TalkInvite }>(
-              'POST',
-              `/api/v1/partners/talks/${talk.id}/invites`,
-              { max_uses: maxUses ? Number(maxUses) : null, expiry: fromLocalInput(expiry) },
-              { partner: partner.id },
-            );
-            setMade(r.invite.join_url ?? null);
-            setMaxUses('');
-            invites.reload();
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+        onSubmit={form.submit(async () => {
+          const r = await call<{ invite: TalkInvite }>(
+            'POST',
+            `/api/v1/partners/talks/${talk.id}/invites`,
+            { max_uses: maxUses ? Number(maxUses) : null, expiry: fromLocalInput(expiry) },
+            { partner: partner.id },
+          );
+          setMade(r.invite.join_url ?? null);
+          setMaxUses('');
+          invites.reload();
+        })}
       >
         <div class="grid">
           <Field

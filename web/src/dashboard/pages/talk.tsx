@@ -1,17 +1,18 @@
 import { useState } from 'preact/hooks';
 import { renderSVG } from 'uqr';
-import { call, type Partner, type Talk, type Theme } from '../api';
+import { call, type Partner, type Talk } from '../api';
 import { Link, navigate } from '../router';
 import { describeRule } from '../recurrence';
 import { orgPath } from '../session';
-import { ConfirmButton, CopyButton, FormAlert, formatTime, type FormError, Loading, toFormError, useLoad } from '../ui';
+import { useForm } from '../form';
+import { ConfirmButton, CopyButton, FormAlert, formatTime, Loading, useLoad } from '../ui';
 import { TalkForm } from './talk-form';
 import { InTheRoom, Invites, JoinAsHost, Subscribers } from './talk-people';
 
 export function TalkDetail({ partner, id }: { partner: Partner; id: string }) {
   const talk = useLoad(() => call<{ talk: Talk }>('GET', `/api/v1/partners/talks/${id}`, undefined, { partner: partner.id }), [partner.id, id]);
   const [editing, setEditing] = useState(false);
-  const [error, setError] = useState<FormError | null>(null);
+  const actions = useForm();
   if (!talk.data) return <Loading error={talk.error} />;
   const t = talk.data.talk;
   if (editing)
@@ -98,31 +99,27 @@ export function TalkDetail({ partner, id }: { partner: Partner; id: string }) {
             label="End talk"
             what={t.name}
             confirm="Everyone in the room is disconnected."
-            onConfirm={async () => {
-              try {
+            onConfirm={() =>
+              actions.run(async () => {
                 await call('POST', `/api/v1/partners/talks/${t.id}/end`, undefined, { partner: partner.id });
                 talk.reload();
-              } catch (err) {
-                setError(toFormError(err));
-              }
-            }}
+              })
+            }
           />
         )}
         <ConfirmButton
           label="Delete"
           what={t.name}
           confirm={t.schedule ? 'This deletes the whole series.' : 'The short URL stops working.'}
-          onConfirm={async () => {
-            try {
+          onConfirm={() =>
+            actions.run(async () => {
               await call('DELETE', `/api/v1/partners/talks/${t.id}`, undefined, { partner: partner.id });
               navigate(orgPath(partner.id, 'talks'));
-            } catch (err) {
-              setError(toFormError(err));
-            }
-          }}
+            })
+          }
         />
       </div>
-      <FormAlert error={error} fields={[]} />
+      <FormAlert error={actions.error} fields={[]} />
       <InTheRoom partner={partner} talk={t} />
       <div class="two">
         <JoinAsHost partner={partner} talk={t} />
@@ -133,7 +130,6 @@ export function TalkDetail({ partner, id }: { partner: Partner; id: string }) {
   );
 }
 
-/** Who is connected to the talk's room now; looked up again every five seconds. */
 /** A theme by its name (its id is on the theme's page, for the API). */
 function ThemeName({ partner, id }: { partner: Partner; id: string }) {
   const theme = useLoad(() => call<{ theme: { name: string } }>('GET', `/api/v1/partners/themes/${id}`, undefined, { partner: partner.id }), [partner.id, id]);

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { type Partner, type Theme, call } from '../api';
 import { Link, navigate } from '../router';
 import { orgPath } from '../session';
-import { ConfirmButton, CopyButton, Empty, Field, FormAlert, type FormError, Loading, toFormError, useLoad } from '../ui';
+import { useForm } from '../form';
+import { ConfirmButton, CopyButton, Empty, Field, FormAlert, Loading, useLoad } from '../ui';
 
 import { DEFAULT_THEME_COLORS as defaults, MIN_TEXT_CONTRAST, contrast, contrastProblems, textOn } from '../../../../src/themes/contrast.js';
 
@@ -83,7 +84,8 @@ function ThemeForm({ partner, theme }: { partner: Partner; theme: Theme | null }
   const [colors, setColors] = useState<Record<ColorKey, string>>({ ...defaults, ...theme?.colors });
   const [logo, setLogo] = useState(theme?.logo_url ?? '');
   const [background, setBackground] = useState(theme?.background_url ?? '');
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const p = { partner: partner.id };
   const colorError = error?.field?.startsWith('colors') ? error : null;
   return (
@@ -97,20 +99,12 @@ function ThemeForm({ partner, theme }: { partner: Partner; theme: Theme | null }
       <div class="two">
         <form
           class="card form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setError(null);
+          onSubmit={form.submit(async () => {
             const body = { name, colors, logo_url: logo || null, background_url: background || null };
-            try {
-              const r = theme
-                ? await call<{ theme: Theme }>('PATCH', `/api/v1/partners/themes/${theme.id}`, body, p)
-                : await call<{ theme: Theme }>('POST', '/api/v1/partners/themes', body, p);
-              navigate(orgPath(partner.id, 'themes'));
-              return r;
-            } catch (err) {
-              setError(toFormError(err));
-            }
-          }}
+            if (theme) await call<{ theme: Theme }>('PATCH', `/api/v1/partners/themes/${theme.id}`, body, p);
+            else await call<{ theme: Theme }>('POST', '/api/v1/partners/themes', body, p);
+            navigate(orgPath(partner.id, 'themes'));
+          })}
         >
           <Field label="Name" name="name" value={name} onValue={setName} error={error} required />
           <fieldset>

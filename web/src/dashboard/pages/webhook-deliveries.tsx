@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, type Delivery, type Partner, type Webhook } from '../api';
-import { Empty, formatTime, type FormError, Loading, toFormError, useLoad } from '../ui';
+import { useForm } from '../form';
+import { Empty, formatTime, Loading, useLoad } from '../ui';
 import { base } from './webhooks';
 
 export function DeliveryLog({ partner, webhook, tick }: { partner: Partner; webhook: Webhook; tick: number }) {
@@ -13,7 +14,8 @@ export function DeliveryLog({ partner, webhook, tick }: { partner: Partner; webh
       }),
     [partner.id, webhook.id, status, tick],
   );
-  const [rowError, setRowError] = useState<{ id: string; error: FormError } | null>(null);
+  // One error at a time, shown under the delivery it concerns.
+  const retries = useForm();
   const pending = log.data?.deliveries.some((d) => d.status === 'pending') ?? false;
   // While something is on its way, look again every two seconds.
   useEffect(() => {
@@ -81,21 +83,18 @@ export function DeliveryLog({ partner, webhook, tick }: { partner: Partner; webh
                   class="secondary"
                   aria-label={`Retry ${d.event_name} delivery from ${formatTime(d.created_at)}`}
                   disabled={!webhook.enabled}
-                  onClick={async () => {
-                    setRowError(null);
-                    try {
+                  onClick={() =>
+                    retries.run(async () => {
                       await call('POST', `${base}/${webhook.id}/deliveries/${d.id}/retry`, undefined, { partner: partner.id });
                       log.reload();
-                    } catch (err) {
-                      setRowError({ id: d.id, error: toFormError(err) });
-                    }
-                  }}
+                    }, d.id)
+                  }
                 >
                   Retry
                 </button>
-                {rowError?.id === d.id && (
+                {retries.errorOf(d.id) && (
                   <p class="field-error" role="alert">
-                    {rowError.error.message}
+                    {retries.errorOf(d.id)?.message}
                   </p>
                 )}
               </li>

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { call, type Partner, type Webhook } from '../api';
 import { navigate } from '../router';
 import { canAdmin, orgPath } from '../session';
-import { ConfirmButton, Field, FormAlert, type FormError, fromLocalInput, Loading, toFormError, toLocalInput, useLoad } from '../ui';
+import { useForm } from '../form';
+import { ConfirmButton, Field, FormAlert, fromLocalInput, Loading, toLocalInput, useLoad } from '../ui';
 import { base, EventsFieldset, MembersCannot, SecretReveal } from './webhooks';
 import { DeliveryLog } from './webhook-deliveries';
 
@@ -14,18 +15,11 @@ export function WebhookDetail({ partner, id }: { partner: Partner; id: string })
 function WebhookEndpoint({ partner, id }: { partner: Partner; id: string }) {
   const hook = useLoad(() => call<{ webhook: Webhook }>('GET', `${base}/${id}`, undefined, { partner: partner.id }), [partner.id, id]);
   const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<FormError | null>(null);
+  const actions = useForm();
   const [logTick, setLogTick] = useState(0);
   if (!hook.data) return <Loading error={hook.error} />;
   const w = hook.data.webhook;
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError(toFormError(err));
-    }
-  };
+  const act = actions.run;
   return (
     <>
       <div class="page-head">
@@ -88,7 +82,7 @@ function WebhookEndpoint({ partner, id }: { partner: Partner; id: string }) {
           }
         />
       </div>
-      <FormAlert error={error} fields={[]} />
+      <FormAlert error={actions.error} fields={[]} />
       {secret && <SecretReveal secret={secret} rotated onDone={() => setSecret(null)} />}
       <div class="two">
         <EditEndpoint partner={partner} webhook={w} onSaved={hook.reload} />
@@ -103,25 +97,20 @@ function EditEndpoint({ partner, webhook, onSaved }: { partner: Partner; webhook
   const [url, setUrl] = useState(webhook.url);
   const [description, setDescription] = useState(webhook.description ?? '');
   const [events, setEvents] = useState(webhook.events);
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [saved, setSaved] = useState(false);
   return (
     <section class="card" aria-labelledby="edit-endpoint">
       <h2 id="edit-endpoint">Endpoint</h2>
       <form
         class="form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
+        onSubmit={form.submit(async () => {
           setSaved(false);
-          try {
-            await call('PATCH', `${base}/${webhook.id}`, { url, events, description: description || null }, { partner: partner.id });
-            setSaved(true);
-            onSaved();
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+          await call('PATCH', `${base}/${webhook.id}`, { url, events, description: description || null }, { partner: partner.id });
+          setSaved(true);
+          onSaved();
+        })}
       >
         <Field label="Endpoint URL" name="url" type="url" value={url} onValue={setUrl} error={error} required />
         <Field label="Description" name="description" value={description} onValue={setDescription} error={error} maxLength={500} />
@@ -140,7 +129,8 @@ function EditEndpoint({ partner, webhook, onSaved }: { partner: Partner; webhook
 
 function Replay({ partner, webhook, onQueued }: { partner: Partner; webhook: Webhook; onQueued: () => void }) {
   const [since, setSince] = useState(toLocalInput(new Date(Date.now() - 24 * 3600_000).toISOString()));
-  const [error, setError] = useState<FormError | null>(null);
+  const form = useForm();
+  const error = form.error;
   const [done, setDone] = useState<string | null>(null);
   return (
     <section class="card" aria-labelledby="replay">
@@ -148,21 +138,15 @@ function Replay({ partner, webhook, onQueued }: { partner: Partner; webhook: Web
       <p class="muted">Sends again every subscribed event since a time, including ones missed while the endpoint was disabled.</p>
       <form
         class="form"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setError(null);
+        onSubmit={form.submit(async () => {
           setDone(null);
-          try {
-            const r = await call<{ replay: { queued: number } }>('POST', `${base}/${webhook.id}/replay`, undefined, {
-              partner: partner.id,
-              query: { since: fromLocalInput(since) },
-            });
-            setDone(`${r.replay.queued} ${r.replay.queued === 1 ? 'event' : 'events'} queued.`);
-            onQueued();
-          } catch (err) {
-            setError(toFormError(err));
-          }
-        }}
+          const r = await call<{ replay: { queued: number } }>('POST', `${base}/${webhook.id}/replay`, undefined, {
+            partner: partner.id,
+            query: { since: fromLocalInput(since) },
+          });
+          setDone(`${r.replay.queued} ${r.replay.queued === 1 ? 'event' : 'events'} queued.`);
+          onQueued();
+        })}
       >
         <Field label="Since" name="since" type="datetime-local" value={since} onValue={setSince} error={error} required />
         <FormAlert error={error} fields={['since']} />

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { call, type Partner, type Webhook, webhookEvents } from '../api';
 import { Link } from '../router';
 import { canAdmin, orgPath } from '../session';
-import { CopyButton, Empty, Field, FormAlert, type FormError, Loading, toFormError, useLoad } from '../ui';
+import { type FormError, useForm } from '../form';
+import { CopyButton, Empty, Field, FormAlert, Loading, useLoad } from '../ui';
 
 const eventHelp: Record<string, string> = {
   talk_join: 'someone joined a talk',
@@ -84,8 +85,8 @@ function WebhookList({ partner }: { partner: Partner }) {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<string[]>([...webhookEvents]);
-  const [error, setError] = useState<FormError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useForm();
+  const error = form.error;
   const [created, setCreated] = useState<Webhook | null>(null);
   return (
     <>
@@ -101,22 +102,13 @@ function WebhookList({ partner }: { partner: Partner }) {
         </p>
         <form
           class="form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setBusy(true);
-            setError(null);
-            try {
-              const r = await call<{ webhook: Webhook }>('POST', base, { url, events, description: description || null }, { partner: partner.id });
-              setCreated(r.webhook);
-              setUrl('');
-              setDescription('');
-              hooks.reload();
-            } catch (err) {
-              setError(toFormError(err));
-            } finally {
-              setBusy(false);
-            }
-          }}
+          onSubmit={form.submit(async () => {
+            const r = await call<{ webhook: Webhook }>('POST', base, { url, events, description: description || null }, { partner: partner.id });
+            setCreated(r.webhook);
+            setUrl('');
+            setDescription('');
+            hooks.reload();
+          })}
         >
           <Field
             label="Endpoint URL"
@@ -131,7 +123,7 @@ function WebhookList({ partner }: { partner: Partner }) {
           <Field label="Description" name="description" value={description} onValue={setDescription} error={error} maxLength={500} hint="Optional, for you." />
           <EventsFieldset value={events} onValue={setEvents} error={error} />
           <FormAlert error={error} fields={['url', 'description', 'events']} />
-          <button type="submit" disabled={busy}>
+          <button type="submit" disabled={form.pending}>
             Add endpoint
           </button>
         </form>
