@@ -76,17 +76,26 @@ export class RoomsRepository {
       .executeTakeFirst();
   }
 
-  insertParticipant(
+  /** A join, in the caller's transaction (with its talk_join event and the invite it spends). */
+  async insertParticipant(
     q: Queryable,
     partnerId: string,
     talkId: string,
-    row: { user_id: string | null; uid: string | null; name: string; username: string | null; photo_url: string | null; role: ParticipantRole },
-  ) {
-    return q
+    row: {
+      id: string;
+      user_id: string | null;
+      uid: string | null;
+      name: string;
+      username: string | null;
+      photo_url: string | null;
+      role: ParticipantRole;
+      resume_hash: string;
+    },
+  ): Promise<void> {
+    await q
       .insertInto('talk_participants')
       .values({ ...row, partner_id: partnerId, talk_id: talkId })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      .execute();
   }
 
   /**

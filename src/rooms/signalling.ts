@@ -6,7 +6,8 @@ import type { Services } from '../services.js';
 import { type SessionHost, signHandoff, verifyHandoff } from './handoff.js';
 import { type RoomJoinedMessage, roomSocketUrl } from './protocol.js';
 import type { Participant, Room } from './room.js';
-import { RoomError, type LiveRooms } from './service.js';
+import { RoomError } from './errors.js';
+import type { LiveRooms } from './service.js';
 
 const PING_MS = 10_000;
 

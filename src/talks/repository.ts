@@ -83,6 +83,18 @@ export class TalksRepository {
       .executeTakeFirst();
   }
 
+  /** The talk's live session began: live, with this start time; never once it has ended (undefined then). */
+  markLive(q: Queryable, partnerId: string, talkId: string, startedAt: Date): Promise<Talk | undefined> {
+    return q
+      .updateTable('talks')
+      .set({ status: 'live', started_at: startedAt, updated_at: new Date() })
+      .where('partner_id', '=', partnerId)
+      .where('id', '=', talkId)
+      .where('status', '!=', 'ended')
+      .returningAll()
+      .executeTakeFirst();
+  }
+
   delete(q: Queryable, partnerId: string, talkId: string): Promise<Talk | undefined> {
     if (!isUuid(talkId)) return Promise.resolve(undefined);
     return q.deleteFrom('talks').where('partner_id', '=', partnerId).where('id', '=', talkId).returningAll().executeTakeFirst();

@@ -219,6 +219,13 @@ export class TalksService {
     return talk;
   }
 
+  /** Its live room's session began (rooms/lifecycle.ts): the talk is live; undefined if it has ended meanwhile. */
+  async markLive(partnerId: string, talkId: string, startedAt: Date): Promise<Talk | undefined> {
+    const talk = await this.repo.markLive(this.db, partnerId, talkId, startedAt);
+    if (talk) this.changed(partnerId);
+    return talk;
+  }
+
   /** Ends a talk (host action or API): the room closes and the page says it has ended. */
   async end(partnerId: string, talkId: string): Promise<Talk> {
     const talk = await this.endTalk(partnerId, talkId, false);

@@ -249,7 +249,7 @@ export interface TalkParticipantsTable {
   role: ParticipantRole;
   joined_at: Timestamp;
   left_at: NullableTimestamp;
-  /** sha256 of the participant's resume secret (rooms/service.ts). */
+  /** sha256 of the participant's resume secret (rooms/admission.ts). */
   resume_hash: string | null;
   /** When they last came back as themselves to a room that had lost them (a restart, a takeover). */
   rejoined_at: NullableTimestamp;
@@ -273,7 +273,7 @@ export interface ReminderSendsTable {
   sent_at: Generated<Timestamp>;
 }
 
-/** People a host removed from a talk, until a host lifts it (src/rooms/service.ts). */
+/** People a host removed from a talk, until a host lifts it (src/rooms/moderation.ts). */
 export interface TalkQuestionsTable {
   id: string;
   partner_id: string;

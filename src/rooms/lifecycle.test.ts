@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Talk } from '../platform/db/schema.js';
+import { seatForRoomType, shouldBeLive } from './lifecycle.js';
+import { Participant, Room } from './room.js';
+import { updateDelay } from './updates.js';
+
+const talkOf = (room_type: Talk['room_type'], mic_behavior: Talk['mic_behavior']) =>
+  ({ id: 't1', partner_id: 'p1', room_type, mic_behavior, start_time: null, end_time: null }) as unknown as Talk;
+
+describe('lifecycle', () => {
+  test('a session is due with no start time, or once its start time has come', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    assert.equal(shouldBeLive({ start_time: null }, now), true);
+    assert.equal(shouldBeLive({ start_time: new Date(now) }, now), true);
+    assert.equal(shouldBeLive({ start_time: new Date(now + 1) }, now), false);
+  });
+
+  test('a new room type reseats everyone but hosts and speakers; off hosted_events, everyone is on WebRTC', () => {
+    const before = talkOf('hosted_events', 'start_off');
+    const room = new Room(before);
+    const make = (id: string, role: 'host' | 'speaker' | 'listener') => {
+      const p = new Participant(id, 's', role, id, null, null, null, null, before);
+      room.participants.set(id, p);
+      return p;
+    };
+    const host = make('host', 'host');
+    const speaker = make('speaker', 'speaker');
+    const raised = make('raised', 'listener');
+    raised.handRaisedAt = 1;
+    const streamed = make('streamed', 'listener');
+    streamed.tier = 'audience';
+    seatForRoomType(room, talkOf('default', 'start_on'));
+    assert.deepEqual(
+      [host, speaker, raised, streamed].map((p) => [p.id, p.onStage, p.muted, p.handRaisedAt, p.tier]),
+      [
+        ['host', true, false, null, 'webrtc'],
+        ['speaker', true, true, null, 'webrtc'],
+        ['raised', true, false, null, 'webrtc'],
+        ['streamed', true, false, null, 'webrtc'],
+      ],
+      'default: all on stage, mics by the new rule (the speaker keeps theirs)',
+    );
+    seatForRoomType(room, talkOf('questions', 'start_on'));
+    assert.deepEqual(
+      [host, speaker, raised, streamed].map((p) => [p.id, p.onStage, p.muted]),
+      [
+        ['host', true, false],
+        ['speaker', true, true],
+        ['raised', false, true],
+        ['streamed', false, true],
+      ],
+      'questions: listeners off stage, muted',
+    );
+  });
+
+  test("a room's WebRTC update waits 50 ms, 50 ms more per 500 participants, at most 500 ms", () => {
+    assert.deepEqual([0, 1, 500, 501, 1000, 2400, 4999, 100_000].map(updateDelay), [50, 50, 50, 100, 100, 250, 500, 500]);
+  });
+});
