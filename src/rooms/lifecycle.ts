@@ -31,6 +31,8 @@ export interface LifecycleEvents {
   started(talk: Talk, sessionStartedAt: Date): void;
   /** After going live: the workers and everyone are told. */
   refresh(room: Room): void;
+  /** The talk's WebRTC listener limit changed: listeners on the stream may move to WebRTC. */
+  limitChanged(room: Room): void;
   /** Ending the talk failed: the room closes anyway. */
   closeRoom(talkId: string, reason: 'ended'): void;
 }
@@ -67,13 +69,16 @@ export class Lifecycle {
 
   /**
    * An open room takes its talk as edited: the new times move its start and end timers; a new room
-   * type reseats the room (seatForRoomType); the mic rule applies from the next join or bring-up.
+   * type reseats the room (seatForRoomType), a new WebRTC listener limit may move listeners off the
+   * stream (tiers.ts, admitToWebRtc); the mic rule applies from the next join or bring-up.
    * Everyone is told what changed (refresh).
    */
   applyTalk(room: Room, talk: Talk) {
     const typeChanged = talk.room_type !== room.talk.room_type;
+    const limitChanged = talk.webrtc_listener_limit !== room.talk.webrtc_listener_limit;
     room.talk = talk;
     if (typeChanged) seatForRoomType(room, talk);
+    if (limitChanged) this.events.limitChanged(room);
     this.schedule(room);
     // A lobby whose start time was removed or moved into the past opens now.
     if (!room.live && room.participants.size > 0 && shouldBeLive(room.talk)) void this.goLive(room);

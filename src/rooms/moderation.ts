@@ -72,6 +72,7 @@ export class Moderation implements Stage {
         if (p.canSpeak) throw new RoomError('not_allowed', 'you are on stage: you speak and listen over WebRTC');
         if (!this.rule.LIVE_STREAM) throw new RoomError('not_allowed', 'this server has no audience stream');
         p.tier = 'audience';
+        p.streamChosen = true;
         this.control.dropMedia(room, p);
         break;
       case 'mute':

@@ -22,6 +22,8 @@ export class Participant {
   hasMedia = false;
   /** How they hear the room: a WebRTC peer, or the talk's stream (the audience tier: no peer, no offer taken). */
   tier: MediaTier = 'webrtc';
+  /** Asked for the stream themselves (listen_by_stream: their WebRTC failed): a raised limit leaves them on it. */
+  streamChosen = false;
   /** The tier (and stream URL) this participant's socket was last told. */
   shownTier: string | null = null;
   /** speakerStarted was sent and speakerStopped not yet. */

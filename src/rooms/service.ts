@@ -24,7 +24,7 @@ import { type RoomPlacement, localPlacement } from './placement.js';
 import type { RoomTierMessage } from './protocol.js';
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
-import { listeningTier, streamUrl, tierKey, tierMessage } from './tiers.js';
+import { admitToWebRtc, listeningTier, streamUrl, tierKey, tierMessage } from './tiers.js';
 import { scheduleUpdate } from './updates.js';
 
 /**
@@ -67,6 +67,7 @@ export class LiveRooms implements LiveTalks {
     this.lifecycle = new Lifecycle(talks, log, {
       started: (talk, at) => this.observers.notify((o) => o.talkStarted?.(talk, at)),
       refresh: (room) => this.refresh(room),
+      limitChanged: (room) => admitToWebRtc(this.config, room),
       closeRoom: (talkId, reason) => this.closeRoom(talkId, reason),
     });
     this.moderation = new Moderation(this.repo, log, config, {

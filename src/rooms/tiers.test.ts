@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Talk } from '../platform/db/schema.js';
 import { Participant, Room } from './room.js';
-import { listeningTier, streamUrl, tierMessage } from './tiers.js';
+import { admitToWebRtc, listeningTier, streamUrl, tierMessage } from './tiers.js';
 
 const talkOf = (room_type: Talk['room_type']) =>
   ({
@@ -74,5 +74,33 @@ describe('the audience tier: who hears the room through the stream', () => {
     tierMessage(zero, room, p);
     assert.equal(p.shownTier, 'webrtc', 'a WebRTC peer needs no stream URL');
     assert.equal(streamUrl({ LIVE_STREAM: false, AUDIENCE_WEBRTC_LISTENERS: 0 }, room), null);
+  });
+});
+
+describe("a talk's own WebRTC listener limit", () => {
+  const rule = { LIVE_STREAM: true, AUDIENCE_WEBRTC_LISTENERS: 200 };
+
+  test('overrides the server default; raised, it moves listeners off the stream, first come first, but not those who chose the stream', () => {
+    const room = new Room({ ...talkOf('hosted_events'), webrtc_listener_limit: 1 } as Talk);
+    const [a, b, c, d] = [join(room, rule), join(room, rule), join(room, rule), join(room, rule)];
+    assert.deepEqual(
+      [a, b, c, d].map((p) => p.tier),
+      ['webrtc', 'audience', 'audience', 'audience'],
+    );
+    b.streamChosen = true;
+    room.talk = { ...room.talk, webrtc_listener_limit: 3 };
+    admitToWebRtc(rule, room);
+    assert.deepEqual(
+      [a, b, c, d].map((p) => p.tier),
+      ['webrtc', 'audience', 'webrtc', 'webrtc'],
+    );
+    // Lowered: nobody is moved off WebRTC; the next listener gets the stream.
+    room.talk = { ...room.talk, webrtc_listener_limit: 0 };
+    admitToWebRtc(rule, room);
+    assert.deepEqual(
+      [a, c, d].map((p) => p.tier),
+      ['webrtc', 'webrtc', 'webrtc'],
+    );
+    assert.equal(join(room, rule).tier, 'audience');
   });
 });

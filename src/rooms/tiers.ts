@@ -7,15 +7,41 @@ import type { Participant, Room } from './room.js';
 /** The settings the choice follows. */
 export type TierRule = Pick<Config, 'LIVE_STREAM' | 'AUDIENCE_WEBRTC_LISTENERS'>;
 
+/** How many listeners of the room may hear it over WebRTC: the talk's own setting, else the server's. */
+export function webrtcListenerLimit(rule: TierRule, room: Room): number {
+  return room.talk.webrtc_listener_limit ?? rule.AUDIENCE_WEBRTC_LISTENERS;
+}
+
+/** Listeners (not on stage) hearing the room over WebRTC, `except` one. */
+function webrtcListeners(room: Room, except?: Participant): number {
+  let n = 0;
+  for (const other of room.participants.values()) if (other !== except && !other.closed && !other.canSpeak && other.tier === 'webrtc') n++;
+  return n;
+}
+
 /**
- * How a listener hears the room: on WebRTC, unless in a `hosted_events` talk that already has
- * AUDIENCE_WEBRTC_LISTENERS listeners on WebRTC (not counting them): then through the stream.
+ * How a listener hears the room: on WebRTC, unless in a `hosted_events` talk that already has its
+ * limit of listeners on WebRTC (not counting them; webrtcListenerLimit): then through the stream.
  */
 export function listeningTier(rule: TierRule, room: Room, p: Participant): MediaTier {
   if (p.canSpeak || !rule.LIVE_STREAM || room.talk.room_type !== 'hosted_events') return 'webrtc';
-  let onWebRtc = 0;
-  for (const other of room.participants.values()) if (other !== p && !other.closed && !other.canSpeak && other.tier === 'webrtc') onWebRtc++;
-  return onWebRtc >= rule.AUDIENCE_WEBRTC_LISTENERS ? 'audience' : 'webrtc';
+  return webrtcListeners(room, p) >= webrtcListenerLimit(rule, room) ? 'audience' : 'webrtc';
+}
+
+/**
+ * After the talk's limit was raised: listeners on the stream move to WebRTC, first come first, up to
+ * the new limit; those who asked for the stream themselves (their WebRTC failed) stay on it. A
+ * lowered limit moves nobody off WebRTC: it applies to the next listeners.
+ */
+export function admitToWebRtc(rule: TierRule, room: Room): void {
+  if (room.talk.room_type !== 'hosted_events') return;
+  let free = webrtcListenerLimit(rule, room) - webrtcListeners(room);
+  for (const p of room.participants.values()) {
+    if (free <= 0) return;
+    if (p.closed || p.tier !== 'audience' || p.streamChosen) continue;
+    p.tier = 'webrtc';
+    free--;
+  }
 }
 
 /** The talk's stream, while it is live (a path: the page plays it from whichever node served it). */

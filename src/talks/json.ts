@@ -36,6 +36,7 @@ const TALK_JSON = {
   subscriptions_allowed: 'value',
   recording: 'value',
   status: 'value',
+  webrtc_listener_limit: 'value',
   hls_url: 'hls_url',
 } as const satisfies Record<keyof TalkJson, 'value' | 'time' | 'number' | 'short_url' | 'hls_url'>;
 

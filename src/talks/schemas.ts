@@ -35,6 +35,12 @@ export const TalkSchema = Type.Object(
     subscriptions_allowed: Type.Boolean(),
     recording: Type.Boolean({ description: 'Whether the talk is recorded (default true).' }),
     status: Type.Union([Type.Literal('scheduled'), Type.Literal('live'), Type.Literal('ended')]),
+    webrtc_listener_limit: Nullable(
+      Type.Integer({
+        description:
+          "hosted_events: how many listeners hear the talk over WebRTC (a fraction of a second behind) before the next ones get its audience stream (hls_url, 1-2 s behind); null: the server's default (200 unless its operator set another).",
+      }),
+    ),
     hls_url: Nullable(
       Type.String({
         description:
@@ -65,6 +71,16 @@ const talkFields = {
   thumbnail_url: Type.Optional(Nullable(Type.String({ description: 'An http(s) image URL.' }))),
   price: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
   currency: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z]{3}$' }))),
+  webrtc_listener_limit: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100_000,
+        description:
+          'hosted_events: listeners on WebRTC before the next ones get the audience stream; null for the server default; 0 puts every listener on the stream.',
+      }),
+    ),
+  ),
 };
 
 export const CreateTalkBody = Type.Object(talkFields);

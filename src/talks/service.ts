@@ -145,6 +145,7 @@ export class TalksService {
         end_time: end,
         subscriptions_allowed: input.subscriptions_allowed ?? false,
         recording: input.recording ?? true,
+        webrtc_listener_limit: input.webrtc_listener_limit ?? null,
         thumbnail_url: input.thumbnail_url ?? null,
         price: input.price === undefined || input.price === null ? null : String(input.price),
         currency: input.currency ? input.currency.toUpperCase() : null,
@@ -170,7 +171,16 @@ export class TalksService {
         if (name.length === 0 || name.length > 200) throw validation('name must be 1 to 200 characters', 'name');
         changes.name = name;
       }
-      for (const key of ['room_type', 'access', 'mic_behavior', 'subscriptions_allowed', 'recording', 'description', 'thumbnail_url'] as const) {
+      for (const key of [
+        'room_type',
+        'access',
+        'mic_behavior',
+        'subscriptions_allowed',
+        'recording',
+        'description',
+        'thumbnail_url',
+        'webrtc_listener_limit',
+      ] as const) {
         if (input[key] !== undefined) (changes as Record<string, unknown>)[key] = input[key];
       }
       checkUrl(input.thumbnail_url, 'thumbnail_url');
@@ -269,6 +279,7 @@ export class TalksService {
         end_time: duration === null ? null : new Date(when.getTime() + duration),
         subscriptions_allowed: head.subscriptions_allowed,
         recording: head.recording,
+        webrtc_listener_limit: head.webrtc_listener_limit,
         thumbnail_url: head.thumbnail_url,
         price: head.price,
         currency: head.currency,

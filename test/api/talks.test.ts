@@ -98,7 +98,27 @@ describe('talks', () => {
     assert.equal(talk.subscriptions_allowed, false);
     assert.equal(talk.recording, true);
     assert.equal(talk.status, 'scheduled');
+    assert.equal(talk.webrtc_listener_limit, null, "the server's default");
     assert.equal('warnings' in res.body, false);
+  });
+
+  test('webrtc_listener_limit: set on create (JSON or form), changed and cleared by PATCH, listed alike; a negative one is a 400', async () => {
+    const json = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Big show', room_type: 'hosted_events', webrtc_listener_limit: 50 } });
+    assert.equal(json.status, 200, JSON.stringify(json.body));
+    assert.equal(json.body.talk.webrtc_listener_limit, 50);
+    const form = await api(t, 'POST', '/api/p/talk', { token: p.token, body: 'name=Form+show&room_type=hosted_events&webrtc_listener_limit=0' });
+    assert.equal(form.status, 200, JSON.stringify(form.body));
+    assert.equal(form.body.talk.webrtc_listener_limit, 0);
+    const id = json.body.talk.id;
+    const patched = await api(t, 'PATCH', `/api/v1/partners/talks/${id}`, { token: p.token, json: { webrtc_listener_limit: 10 } });
+    assert.equal(patched.body.talk.webrtc_listener_limit, 10);
+    const listed = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${id}`, { token: p.token });
+    assert.equal(listed.body.talks[0].webrtc_listener_limit, 10);
+    const cleared = await api(t, 'PATCH', `/api/v1/partners/talks/${id}`, { token: p.token, json: { webrtc_listener_limit: null } });
+    assert.equal(cleared.body.talk.webrtc_listener_limit, null);
+    const bad = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Bad', webrtc_listener_limit: -1 } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'validation_failed');
   });
 
   test('a form-encoded body works, with booleans as strings, and unknown fields are ignored', async () => {

@@ -118,6 +118,23 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
     await waitFor(() => eve.inbox.messages.slice(from).some((m) => m.type === 'state' && m.participants.length === 2) || undefined, 'the whole room, afresh');
   });
 
+  test("a talk's own webrtc_listener_limit overrides the server's: 2 lets two listeners on WebRTC, 0 none", async () => {
+    const roomy = await createTalk({ name: 'Small panel', room_type: 'hosted_events', webrtc_listener_limit: 2 });
+    const ones = [await join(roomy.short_url, { name: 'Una' }), await join(roomy.short_url, { name: 'Vic' }), await join(roomy.short_url, { name: 'Wyn' })];
+    assert.deepEqual(
+      ones.map((m) => joinedOf(m).tier),
+      ['webrtc', 'webrtc', 'audience'],
+    );
+    const streamed = await createTalk({ name: 'Broadcast', room_type: 'hosted_events', webrtc_listener_limit: 0 });
+    assert.equal(joinedOf(await join(streamed.short_url, { name: 'Xan' })).tier, 'audience', 'with 0, every listener is on the stream');
+    // Raised while live: the listener on the stream moves to WebRTC.
+    const last = ones[2];
+    const from = last.inbox.messages.length;
+    const raised = await api(t, 'PATCH', `/api/v1/partners/talks/${roomy.id}`, { token: p.token, json: { webrtc_listener_limit: 3 } });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    assert.equal((await nextTier(last, from)).tier, 'webrtc');
+  });
+
   test('audience sockets get the stage and the counts, batched: their messages stay small however many join', async () => {
     const talk = await createTalk({ name: 'Keynote', room_type: 'hosted_events' });
     const host = await join(talk.short_url, { token: await hostToken(talk.id) });

@@ -105,6 +105,8 @@ export interface TalksTable {
   short_code: string;
   /** The key in the talk's audience stream URL (`hls_url`). */
   stream_key: Generated<string>;
+  /** Listeners on WebRTC before the next get the audience stream; null: AUDIENCE_WEBRTC_LISTENERS. */
+  webrtc_listener_limit: number | null;
   status: Generated<TalkStatus>;
   started_at: NullableTimestamp;
   ended_at: NullableTimestamp;

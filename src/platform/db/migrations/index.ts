@@ -14,6 +14,7 @@ import * as m012 from './012_talk_questions.js';
 import * as m013 from './013_reminders.js';
 import * as m014 from './014_participant_resume.js';
 import * as m015 from './015_talk_stream_key.js';
+import * as m016 from './016_talk_webrtc_listener_limit.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '013_reminders': m013,
   '014_participant_resume': m014,
   '015_talk_stream_key': m015,
+  '016_talk_webrtc_listener_limit': m016,
 };

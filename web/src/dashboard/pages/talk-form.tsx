@@ -25,6 +25,7 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
     subscriptions_allowed: talk?.subscriptions_allowed ?? true,
     recording: talk?.recording ?? true,
     thumbnail_url: talk?.thumbnail_url ?? '',
+    webrtc_listener_limit: talk?.webrtc_listener_limit == null ? '' : String(talk.webrtc_listener_limit),
   });
   const knownRule = (['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY'] as string[]).includes(talk?.schedule ?? '');
   const [recurrence, setRecurrence] = useState<Recurrence>(knownRule ? ((talk?.schedule ?? '') as Recurrence) : 'custom');
@@ -32,7 +33,19 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
   const form = useForm();
   const error = form.error;
   const set = (k: keyof typeof f) => (v: string | boolean) => setF({ ...f, [k]: v });
-  const fields = ['name', 'description', 'room_type', 'access', 'mic_behavior', 'theme_id', 'start_time', 'end_time', 'schedule', 'thumbnail_url'];
+  const fields = [
+    'name',
+    'description',
+    'room_type',
+    'access',
+    'mic_behavior',
+    'theme_id',
+    'start_time',
+    'end_time',
+    'schedule',
+    'thumbnail_url',
+    'webrtc_listener_limit',
+  ];
   return (
     <>
       <h1>{talk ? `Edit ${talk.name}` : 'New talk'}</h1>
@@ -52,6 +65,10 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
             subscriptions_allowed: f.subscriptions_allowed,
             recording: f.recording,
             thumbnail_url: f.thumbnail_url || null,
+            // Only hosted_events talks have an audience tier; an empty field keeps the server's default.
+            ...(f.room_type === 'hosted_events'
+              ? { webrtc_listener_limit: f.webrtc_listener_limit.trim() === '' ? null : Number(f.webrtc_listener_limit) }
+              : {}),
             ...(talk && !talk.schedule && !schedule ? {} : { schedule }),
           };
           const r = talk
@@ -145,6 +162,18 @@ export function TalkForm({ partner, talk, onDone }: { partner: Partner; talk?: T
             <Field label="RRULE" name="schedule" value={rule} onValue={setRule} error={error} placeholder="FREQ=WEEKLY;BYDAY=TH;COUNT=10" />
           )}
           <Field label="Thumbnail URL" name="thumbnail_url" type="url" value={f.thumbnail_url} onValue={set('thumbnail_url')} error={error} />
+          {f.room_type === 'hosted_events' && (
+            <Field
+              label="Listeners on WebRTC"
+              name="webrtc_listener_limit"
+              type="number"
+              value={f.webrtc_listener_limit}
+              onValue={set('webrtc_listener_limit')}
+              error={error}
+              placeholder="Server default"
+              hint="How many listeners hear the talk live over WebRTC; the next ones get the audience stream (1-2 s behind). Empty: the server's default."
+            />
+          )}
         </div>
         <div class="checks">
           <label>
