@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +10,8 @@ import { exited, probeDuration } from '../../src/platform/media.js';
 import { api, startApp, testDb } from '../helpers.js';
 import { eventsOf, maxVolume, speech, withPauses } from './media.js';
 
-// A capture whose ffmpeg listens only 8 s after it started (stopped meanwhile, as a starved process
-// on a loaded machine): the recorder taps the speaker at once, into a hold that keeps the packets
+// A capture whose ffmpeg listens only 8 s after it was started (as a starved process on a loaded
+// machine): the recorder taps the speaker at once, into a hold that keeps the packets
 // until ffmpeg listens, so the file starts at the tap with the speaker's first words in it. (Before
 // the hold, what the tap sent until ffmpeg listened was lost and the track started 8 s in; earlier
 // still, it stayed placed at the tap's time and ended about 3 s before the kill.)
@@ -26,8 +26,17 @@ test('SIGKILL after a capture that started listening late: its track starts at t
     'He always asked the sailors where they had been and what they had seen.',
   ];
   const wav = await withPauses(await Promise.all(lines.map(speech)), 0.5, path.join(dataDir, 'talk.wav'));
+  // The capture's ffmpeg starts 8 s late: a shim first on the child's PATH sleeps before it execs the
+  // real one for a recorder capture (an SDP in a smalltalk-rtp- directory). Stopping the real ffmpeg
+  // with SIGSTOP instead raced its bind: caught after binding, it held the packets in its own socket
+  // buffer, which overflows after ~4 s, and no hold on our side can help a process that never reads.
+  const bin = path.join(dataDir, 'bin');
+  mkdirSync(bin);
+  const ffmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  writeFileSync(path.join(bin, 'ffmpeg'), `#!/bin/sh\ncase "$*" in *smalltalk-rtp-*) sleep 8 ;; esac\nexec ${ffmpeg} "$@"\n`, { mode: 0o755 });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'crash-child.ts'), dataDir, wav, 'late-listen'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
   });
   try {
     const first = await new Promise<string>((resolve, reject) => {
@@ -38,7 +47,6 @@ test('SIGKILL after a capture that started listening late: its track starts at t
     const killedAt = Date.now();
     await exited(child);
     const info = JSON.parse(first) as { token: string; talkId: string; recordingId: string; startedAt: number; stopped: number[] };
-    assert.equal(info.stopped.length, 1, 'the capture ffmpeg was held back');
 
     const t = await startApp({ dataDir, onDisk: true, env: { TRANSCRIBE_ENGINE: 'none' } });
     try {
