@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Talk } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
-import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, udpPortBound, writeSdp } from '../platform/media.js';
+import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, writeSdp } from '../platform/media.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { Services } from '../services.js';
 import { DecoderPool } from './decoder.js';
@@ -117,7 +117,7 @@ export class LiveCaptions implements LiveTalkObserver {
         if (live)
           listening.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port: hold.port, payloadType: OPUS_PAYLOAD_TYPE });
         // Watched aside, not to hold up the talk's queue.
-        void udpPortBound(port, 60_000, () => !listening.stopped).then((bound) => bound && hold.release(port));
+        void hold.releaseWhenListening(port, () => !listening.stopped);
       } catch (err) {
         talk.speakers.delete(speaker.participantId);
         await this.stopListening(listening);

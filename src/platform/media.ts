@@ -118,8 +118,9 @@ export class RtpHold {
   /** At most this many packets wait (30 s of 20-ms Opus); older ones are dropped past it. */
   static readonly MAX_HELD = 1500;
   /**
-   * What was held goes out this many packets every FLUSH_EVERY_MS: 10,000 packets/s, 50 times real
-   * time, without overflowing the receiver's socket buffer (a few hundred small datagrams).
+   * What was held goes out this many packets every FLUSH_EVERY_MS: about 2,000 packets/s, 40 times
+   * real time, without overflowing the receiver's socket buffer (a few hundred small datagrams; 20
+   * per 2 ms lost part of an 8-s burst to a busy ffmpeg).
    */
   static readonly FLUSH_BATCH = 4;
   static readonly FLUSH_EVERY_MS = 2;
@@ -169,6 +170,16 @@ export class RtpHold {
       else this.flushing = false;
     };
     pump();
+  }
+
+  /**
+   * Releases to `port` once a process listens on it (udpPortBound, up to a minute, while
+   * `stillWaiting`); resolves with whether it did.
+   */
+  async releaseWhenListening(port: number, stillWaiting: () => boolean): Promise<boolean> {
+    const listening = await udpPortBound(port, 60_000, () => !this.closed && stillWaiting());
+    if (listening) this.release(port);
+    return listening;
   }
 
   /** True once everything held has gone out (and packets pass straight on). */

@@ -17,7 +17,6 @@ import {
   run,
   spawnTied,
   stopRtpReader,
-  udpPortBound,
   writeSdp,
 } from '../platform/media.js';
 
@@ -251,9 +250,8 @@ export class Recorder implements LiveTalkObserver {
   /** Lets the held packets through to the capture's ffmpeg once it listens. */
   private async releaseWhenListening(session: Session, capture: Capture): Promise<void> {
     const started = Date.now();
-    const listening = await udpPortBound(capture.port, 60_000, () => !capture.stopping && capture.child.exitCode === null);
+    const listening = await capture.hold.releaseWhenListening(capture.port, () => !capture.stopping && capture.child.exitCode === null);
     if (!listening) return;
-    capture.hold.release(capture.port);
     const waitedMs = Date.now() - started;
     if (waitedMs > 2000 || capture.hold.dropped > 0) {
       this.log.info(
