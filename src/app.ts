@@ -20,7 +20,7 @@ import { isDatabaseUnavailable } from './platform/db/index.js';
 import { SharedRedis } from './platform/redis.js';
 import { registerSecurityHeaders } from './platform/security-headers.js';
 import { serveAssets } from './platform/web.js';
-import type { Services } from './services.js';
+import type { Services } from './compose.js';
 import { recordingFileRoutes, recordingRoutes } from './recordings/routes.js';
 import { talkPageRoutes, talkRoutes } from './talks/routes.js';
 import { themeRoutes } from './themes/routes.js';
@@ -144,7 +144,7 @@ export async function buildApp(services: Services): Promise<App> {
   await accountRoutes(app, services);
   await talkPageRoutes(app, services);
   await homeRoutes(app, services);
-  await recordingFileRoutes(app, services);
+  await recordingFileRoutes(app, services.recordings);
 
   // Everything a partner calls with an API token: one scope, one auth hook, one rate limit.
   await app.register(async (partnerApi) => {
@@ -165,13 +165,13 @@ export async function buildApp(services: Services): Promise<App> {
     const idem = idempotency(services.db.db);
     partnerApi.addHook('preHandler', idem.preHandler);
     partnerApi.addHook('onSend', idem.onSend);
-    await talkRoutes(partnerApi as App, services);
+    await talkRoutes(partnerApi as App, services.talks);
     await groupRoutes(partnerApi as App, services);
-    await themeRoutes(partnerApi as App, services);
-    await recordingRoutes(partnerApi as App, services);
-    for (const extra of services.partnerRouteExtensions) await extra(partnerApi as App, services);
+    await themeRoutes(partnerApi as App, services.themes);
+    await recordingRoutes(partnerApi as App, services.recordings);
+    for (const feature of services.features) await feature.partnerRoutes?.(partnerApi as App);
   });
-  for (const extra of services.publicRouteExtensions) await extra(app, services);
+  for (const feature of services.features) await feature.publicRoutes?.(app);
 
   return app;
 }

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 /**
  * The import rules of docs/architecture.md, checked on the source: `platform/` imports no feature,
  * no feature imports another's repository or reaches through another's service to its `.repo`,
- * nothing below the composition root (compose.ts) imports it, and the import graph has no circles.
+ * nothing below the root (compose.ts, app.ts and the entry points at the top of src/) imports it, and the
+ * import graph has no circles.
  */
 const SRC = path.resolve(import.meta.dirname);
 
@@ -94,7 +95,14 @@ test('the import graph has no circles', () => {
   assert.deepEqual(circles, [], `files in an import circle:\n${circles.map((c) => c.join(', ')).join('\n')}`);
 });
 
-test('only the entry points import the composition root', () => {
+test('only the root and the entry points import the composition root', () => {
   const importers = [...graph].filter(([, targets]) => targets.includes('compose.ts')).map(([file]) => file);
-  assert.deepEqual(importers.sort(), ['cli.ts', 'server.ts']);
+  assert.deepEqual(importers.sort(), ['app.ts', 'cli.ts', 'server.ts']);
+});
+
+test('no feature imports the root (the files at the top of src/): each is handed what it needs', () => {
+  const bad = [...graph].flatMap(([file, targets]) =>
+    featureOf(file) !== null ? targets.filter((t) => featureOf(t) === null).map((t) => `${file} → ${t}`) : [],
+  );
+  assert.deepEqual(bad, []);
 });

@@ -1,24 +1,35 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AccountsService } from './accounts/service.js';
-import { features } from './features.js';
+import { createAudience } from './audience/feature.js';
+import type { LiveCaptions } from './captions/captioner.js';
+import { createCaptions } from './captions/feature.js';
+import { createDashboard } from './dashboard/feature.js';
 import { GroupsService } from './groups/service.js';
 import type { Config } from './platform/config.js';
-import { migrate, openDatabase, waitForDatabase } from './platform/db/index.js';
-import { FeatureNotInstalled } from './platform/errors.js';
+import { type DatabaseHandle, migrate, openDatabase, waitForDatabase } from './platform/db/index.js';
+import type { BackgroundJob, Feature } from './platform/feature.js';
 import { maintenance } from './platform/maintenance.js';
 import { Queue } from './platform/queue.js';
+import { createRecording, recordingStorage } from './recordings/feature.js';
 import { RecordingsService } from './recordings/service.js';
-import { LocalStorage } from './recordings/storage.js';
-import type { Services } from './services.js';
+import { createReminders } from './reminders/feature.js';
+import type { Reminders } from './reminders/service.js';
+import { createReplays } from './replays/feature.js';
+import { createLiveRooms } from './rooms/index.js';
+import type { LiveTalks } from './rooms/live.js';
 import { talkChanges } from './talks/changes.js';
+import type { PageRenderer } from './talks/page.js';
 import { TalksService } from './talks/service.js';
 import { ThemesService } from './themes/service.js';
+import type { EventSink } from './webhooks/events.js';
+import { createWebhooks } from './webhooks/index.js';
+import type { WebhooksService } from './webhooks/service.js';
 
 /**
  * The composition root: builds the services from the config (database, core services, then each
- * feature in features.ts, in order) and starts and stops them. Only the entry points (server.ts,
- * cli.ts) and the tests import it.
+ * feature from the dependencies it names, in dependency order) and starts and stops them. Only
+ * app.ts, the entry points (server.ts, cli.ts) and the tests import it.
  */
 
 export interface ServiceOptions {
@@ -29,6 +40,11 @@ export interface ServiceOptions {
   queueSchema?: string;
   /** While the database is unreachable, say so and retry with backoff (the server); otherwise fail at once (commands, tests). */
   waitForDatabase?: boolean;
+  /**
+   * The live talks the recorder, the captioner, the audience stream and the dashboard observe
+   * (tests: a room of RTP from ffmpeg instead of WebRTC peers). By default, the live-room feature's.
+   */
+  live?: LiveTalks;
 }
 
 /** The server logs to stdout; a command logs to stderr (`to: 'stderr'`), keeping stdout for what it prints. */
@@ -63,7 +79,40 @@ function safeError(err: unknown) {
   return serialized;
 }
 
-/** Opens the database, migrates it and wires the features together. */
+/**
+ * Everything the app is made of, built once from the config by `createServices`: the core services
+ * every feature may use, then each feature's own service, in the order they were built. Only the
+ * root (this file, app.ts and the entry points) sees the whole; a feature is handed the few
+ * dependencies it names.
+ */
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: DatabaseHandle;
+  queue: Queue;
+  accounts: AccountsService;
+  talks: TalksService;
+  groups: GroupsService;
+  themes: ThemesService;
+  recordings: RecordingsService;
+  /** Partner events (the webhooks' outbox). */
+  events: EventSink;
+  webhooks: WebhooksService;
+  /** The live talks as the features observe them: the live rooms, unless ServiceOptions.live replaced them. */
+  live: LiveTalks;
+  captions: LiveCaptions;
+  reminders: Reminders;
+  renderTalkPage: PageRenderer;
+  renderReplayPage: PageRenderer;
+  /** Each feature's routes, jobs and queues, in the order they were built. */
+  features: Feature[];
+  /** Started after the HTTP server listens, in this order; stopped in reverse order on close. */
+  background: BackgroundJob[];
+  /** The job queues, created when the queue starts. */
+  queueNames: string[];
+}
+
+/** Opens the database, migrates it and builds the core services, then each feature from what it needs, in dependency order. */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const log = options.log ?? createLogger(config);
   const db = await openDatabase(config, { inMemory: options.inMemory, log });
@@ -76,6 +125,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     await db.close();
     throw err;
   }
+
+  // The core: what the partner API is about, and what every feature may use.
+  const queue = new Queue(db, log, { schema: options.queueSchema ?? (config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`) });
+  const accounts = new AccountsService(db.db, log, config.TOKEN_CACHE_SECONDS);
   const talks = new TalksService(
     db.db,
     { publicUrl: config.PUBLIC_URL, liveStreams: config.LIVE_STREAM },
@@ -84,28 +137,25 @@ export async function createServices(config: Config, options: ServiceOptions = {
       maxAgeMs: config.TALK_LIST_CACHE_SECONDS * 1000,
     },
   );
-  const services: Services = {
-    config,
-    log,
-    db,
-    queue: new Queue(db, log, { schema: options.queueSchema ?? (config.DATABASE_SCHEMA === 'public' ? 'pgboss' : `${config.DATABASE_SCHEMA}_pgboss`) }),
-    accounts: new AccountsService(db.db, log, config.TOKEN_CACHE_SECONDS),
-    talks,
-    groups: new GroupsService(db.db, talks),
-    // Deleting a theme clears it from its talks (on delete set null).
-    themes: new ThemesService(db.db, (partnerId) => talks.changed(partnerId)),
-    recordings: new RecordingsService(db.db, new LocalStorage(path.join(config.DATA_DIR, 'recordings')), config.PUBLIC_URL, config.SECRET_KEY),
-    events: {
-      emit: async () => {
-        throw new FeatureNotInstalled('webhooks');
-      },
-    },
-    partnerRouteExtensions: [],
-    publicRouteExtensions: [],
-    background: [],
-    queueNames: [],
-  };
-  services.background.push({ name: 'queue', start: () => services.queue.start(services.queueNames), stop: () => services.queue.stop() });
+  const groups = new GroupsService(db.db, talks);
+  // Deleting a theme clears it from its talks (on delete set null).
+  const themes = new ThemesService(db.db, (partnerId) => talks.changed(partnerId));
+  const recordings = new RecordingsService(db.db, recordingStorage(config), config.PUBLIC_URL, config.SECRET_KEY);
+  const core = { config, log, db, queue, accounts, talks, groups, themes, recordings };
+
+  // The features, each from the dependencies it names; a later one may use what an earlier one offers.
+  const webhooks = createWebhooks(core);
+  const { events } = webhooks;
+  const rooms = createLiveRooms({ ...core, events });
+  const live = options.live ?? rooms.live;
+  const recording = createRecording({ ...core, events, live });
+  const captions = createCaptions({ ...core, events, live });
+  const audience = createAudience({ ...core, live });
+  const replays = createReplays(core);
+  const reminders = createReminders(core);
+  const dashboard = createDashboard({ talks, live });
+  const features: Feature[] = [dashboard, webhooks, rooms, recording, captions, audience, replays, reminders];
+
   const chores = maintenance(db.db, db.kind, log);
   chores.chores.push(
     {
@@ -115,12 +165,28 @@ export async function createServices(config: Config, options: ServiceOptions = {
         if (created) log.info({ created }, 'series occurrences created');
       },
     },
-    { name: 'sessions', run: () => services.accounts.pruneExpiredSessions() },
+    { name: 'sessions', run: () => accounts.pruneExpiredSessions() },
   );
-  services.background.push(chores);
-  services.background.push(talkChanges(db, config.DATABASE_URL, config.DATABASE_SCHEMA, talks, log));
-  for (const install of features) await install(services);
-  return services;
+  const queueNames = features.flatMap((f) => f.queues ?? []);
+  const background: BackgroundJob[] = [
+    { name: 'queue', start: () => queue.start(queueNames), stop: () => queue.stop() },
+    chores,
+    talkChanges(db, config.DATABASE_URL, config.DATABASE_SCHEMA, talks, log),
+    ...features.flatMap((f) => f.background ?? []),
+  ];
+  return {
+    ...core,
+    events,
+    webhooks: webhooks.service,
+    live,
+    captions: captions.captions,
+    reminders: reminders.reminders,
+    renderTalkPage: rooms.renderTalkPage,
+    renderReplayPage: replays.renderReplayPage,
+    features,
+    background,
+    queueNames,
+  };
 }
 
 export async function startBackground(services: Services) {

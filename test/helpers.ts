@@ -10,7 +10,8 @@ import { type App, LISTEN_BACKLOG } from '../src/platform/http.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import { roomSocketUrl } from '../src/rooms/protocol.js';
 import { closeServices, createServices, startBackground } from '../src/compose.js';
-import type { Services } from '../src/services.js';
+import type { Services } from '../src/compose.js';
+import type { LiveTalks } from '../src/rooms/live.js';
 
 /**
  * Tests run against the real app over HTTP, on real PGlite (default) or on the real Postgres
@@ -37,6 +38,8 @@ export interface StartOptions {
   background?: boolean;
   /** Override TEST_DB for this app (the scaled-mode tests always use Postgres). */
   db?: 'pglite' | 'postgres';
+  /** The live talks the recorder and the captioner observe, instead of the live rooms (an RTP test room). */
+  live?: LiveTalks;
 }
 
 export async function startApp(options: StartOptions = {}): Promise<TestApp> {
@@ -68,7 +71,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     env.DATABASE_SCHEMA = schema;
   }
   const config = loadConfig(env);
-  const services = await createServices(config, { inMemory: kind === 'pglite' && !options.onDisk });
+  const services = await createServices(config, { inMemory: kind === 'pglite' && !options.onDisk, live: options.live });
   const app = await buildApp(services);
   await app.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   if (options.background !== false) await startBackground(services);

@@ -17,7 +17,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { captionsOf } from '../../src/captions/feature.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { api, createPartner, startApp, waitFor } from '../../test/helpers.js';
 import { speaker, speech, wer, withPauses } from '../../test/recording/media.js';
@@ -126,8 +125,7 @@ async function main() {
   }
 
   const room = new TimedRoom();
-  const t = await startApp({ background: false });
-  t.services.live = room;
+  const t = await startApp({ background: false, live: room });
   const { startBackground } = await import('../../src/compose.js');
   await startBackground(t.services);
   try {
@@ -190,9 +188,9 @@ async function main() {
       }
     }
     const ids = new Set(live.map((l) => l.talk.id));
-    const timings = captionsOf(t.services)?.timings.filter((x) => ids.has(x.talkId)) ?? [];
+    const timings = t.services.captions.timings.filter((x) => ids.has(x.talkId)) ?? [];
     const arrived = timings.map((x) => x.latencyMs);
-    const interims = captionsOf(t.services)?.interims.filter((x) => ids.has(x.talkId)).length ?? 0;
+    const interims = t.services.captions.interims.filter((x) => ids.has(x.talkId)).length ?? 0;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const speechSeconds = voices.reduce((sum, v) => sum + v.speechSeconds, 0) * talks;
     console.log(`talks: ${talks} x ${talkSeconds.toFixed(1)} s, ${speakerCount} speaker(s) x ${perSpeaker} phrases each; load average now ${load()}`);

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../../src/platform/config.js';
 import { closeServices, createServices, startBackground } from '../../src/compose.js';
-import type { Services } from '../../src/services.js';
+import type { Services } from '../../src/compose.js';
 
 const { values } = parseArgs({
   options: {
@@ -205,8 +205,7 @@ async function bench(kind: 'pglite' | 'postgres') {
     const base = await baseline(receiver.url, receiver.seen);
     const user = await services.accounts.signUp({ email: `bench-${schema}@example.test`, password: 'correct horse battery staple', name: 'Bench' });
     const partner = await services.accounts.createPartner(user.id, 'Bench');
-    const { webhooksOf } = await import('../../src/webhooks/index.js');
-    await webhooksOf(services).create(partner.id, { url: receiver.url, events: ['next_caption'] });
+    await services.webhooks.create(partner.id, { url: receiver.url, events: ['next_caption'] });
     const wh = await webhooks(services, partner.id, receiver);
     const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : 'n/a');
     console.log(

@@ -5,7 +5,9 @@ import { CSRF_COOKIE, SESSION_COOKIE, requireSession } from '../platform/auth.js
 import { AddressLimit } from '../platform/address-limit.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { iso, isUuid } from '../platform/http.js';
-import type { Services } from '../services.js';
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config.js';
+import type { DatabaseHandle } from '../platform/db/index.js';
 import {
   TokenSchema,
   UserSchema,
@@ -48,7 +50,7 @@ const tokenJson = (t: TokenRow) => ({
 });
 
 /** Sign-up, sessions, organizations and their API tokens: what the dashboard calls. */
-export async function accountRoutes(app: App, { accounts, config, db, log }: Services) {
+export async function accountRoutes(app: App, { accounts, config, db, log }: { accounts: AccountsService; config: Config; db: DatabaseHandle; log: Logger }) {
   app.addSchema(UserSchema);
   app.addSchema(TokenSchema);
   const secure = config.PUBLIC_URL.startsWith('https://');

@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Talk } from '../platform/db/schema.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import type { Services } from '../services.js';
+import type { LiveTalks } from '../rooms/live.js';
+import type { TalksService } from '../talks/service.js';
 import type { AudienceStreams } from './service.js';
 import type { LiveStream } from './stream.js';
 
@@ -37,8 +38,8 @@ type StreamTalkRow = Pick<Talk, 'id' | 'status' | 'stream_key'>;
  * Any node answers: the node hosting the talk's room makes the stream, another passes the request on to it.
  * Everything a cache may keep says so, so a CDN or nginx in front fans it out (docs/operations.md).
  */
-export function audienceRoutes(streams: AudienceStreams) {
-  return async (app: App, services: Services) => {
+export function audienceRoutes(streams: AudienceStreams, services: { talks: TalksService; live: LiveTalks }) {
+  return async (app: App) => {
     const looked = new Map<string, { talk: StreamTalkRow | null; at: number }>();
     const lookup = async (code: string): Promise<StreamTalkRow | null> => {
       const hit = looked.get(code);
@@ -57,7 +58,7 @@ export function audienceRoutes(streams: AudienceStreams) {
       const local = streams.streamOf(talk, key);
       if (local) return local;
       if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');
-      const nodeUrl = request.headers[HOP_HEADER] ? null : await services.live?.hostedElsewhere(talk.id);
+      const nodeUrl = request.headers[HOP_HEADER] ? null : await services.live.hostedElsewhere(talk.id);
       if (!nodeUrl) throw new AppError('service_unavailable', 'the talk is live but its stream is not ready yet', undefined, { 'retry-after': '1' });
       await passOn(request, reply, nodeUrl);
       return null;

@@ -2,11 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { FeatureNotInstalled } from '../platform/errors.js';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from 'pino';
+import type { DatabaseHandle } from '../platform/db/index.js';
 import type { Talk } from '../platform/db/schema.js';
 import { iso } from '../platform/http.js';
 import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, writeSdp } from '../platform/media.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
-import type { Services } from '../services.js';
+import type { TalksService } from '../talks/service.js';
+import type { EventSink } from '../webhooks/events.js';
 import { DecoderPool } from './decoder.js';
 import { type Phrase, SpeakerRecognizer } from './recognizer.js';
 import { CaptionsRepository } from './repository.js';
@@ -39,6 +42,14 @@ export interface CaptionTiming {
   latencyMs: number;
 }
 
+/** What the captioner reads and writes. */
+export interface CaptionsDeps {
+  log: Logger;
+  db: DatabaseHandle;
+  talks: Pick<TalksService, 'byIdForRoom'>;
+  events: EventSink;
+}
+
 /**
  * Live captions: while a talk is live, each speaker's tapped audio is recognized as it streams
  * (see recognizer.ts); every phrase is saved as a caption (numbered per talk), emitted to
@@ -54,7 +65,7 @@ export class LiveCaptions implements LiveTalkObserver {
   readonly pool = new DecoderPool();
 
   constructor(
-    private readonly services: Services,
+    private readonly services: CaptionsDeps,
     private readonly live: () => LiveTalks | undefined,
   ) {
     this.repo = new CaptionsRepository(services.db.db);

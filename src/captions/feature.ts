@@ -1,29 +1,43 @@
-import type { Services } from '../services.js';
-import { LiveCaptions } from './captioner.js';
+import type { Config } from '../platform/config.js';
+import type { Feature } from '../platform/feature.js';
+import type { LiveTalks } from '../rooms/live.js';
+import type { TalksService } from '../talks/service.js';
+import { type CaptionsDeps, LiveCaptions } from './captioner.js';
 import { captionRoutes } from './routes.js';
 
-const installed = new WeakMap<Services, LiveCaptions>();
+export interface CaptionsFeatureDeps extends CaptionsDeps {
+  config: Config;
+  talks: TalksService;
+  live: LiveTalks;
+}
 
-/** The captioner installed on these services (tests and the benchmark read its timings). */
-export function captionsOf(services: Services): LiveCaptions | undefined {
-  return installed.get(services);
+/** The captioner (tests and the benchmark read its timings). */
+export interface CaptionsFeature extends Feature {
+  captions: LiveCaptions;
 }
 
 /**
  * Live captions (when LIVE_CAPTIONS is on): observes the live room like the recorder does, and
  * adds the partner route listing a talk's saved captions (always, so past captions stay readable).
  */
-export function installCaptions(services: Services): void {
-  const captions = new LiveCaptions(services, () => services.live);
-  installed.set(services, captions);
-  services.partnerRouteExtensions.push(captionRoutes(captions.repo));
-  if (!services.config.LIVE_CAPTIONS) return;
-  services.background.push({
+export function createCaptions(services: CaptionsFeatureDeps): CaptionsFeature {
+  const { live } = services;
+  const captions = new LiveCaptions(services, () => live);
+  return {
     name: 'captions',
-    start: async () => {
-      services.live?.addObserver(captions);
-      captions.start();
-    },
-    stop: () => captions.stop(),
-  });
+    captions,
+    partnerRoutes: captionRoutes(captions.repo, services.talks),
+    background: services.config.LIVE_CAPTIONS
+      ? [
+          {
+            name: 'captions',
+            start: async () => {
+              live.addObserver(captions);
+              captions.start();
+            },
+            stop: () => captions.stop(),
+          },
+        ]
+      : [],
+  };
 }

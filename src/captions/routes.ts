@@ -1,13 +1,13 @@
 import type { App } from '../platform/http.js';
 import { iso } from '../platform/http.js';
 import { notFound } from '../platform/errors.js';
-import type { Services } from '../services.js';
+import type { TalksService } from '../talks/service.js';
 import type { CaptionsRepository } from './repository.js';
 import { CaptionSchema, listCaptionsSchema } from './schemas.js';
 
 /** GET /api/v1/partners/talks/:id/captions */
-export function captionRoutes(repo: CaptionsRepository) {
-  return async (app: App, { talks }: Services) => {
+export function captionRoutes(repo: CaptionsRepository, talks: TalksService) {
+  return async (app: App) => {
     app.addSchema(CaptionSchema);
     app.get('/api/v1/partners/talks/:id/captions', { schema: listCaptionsSchema }, async (request) => {
       const { partnerId } = request.partner;

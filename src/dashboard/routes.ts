@@ -1,6 +1,5 @@
 import type { App } from '../platform/http.js';
 import { assetTags } from '../platform/web.js';
-import type { Services } from '../services.js';
 
 /** The dashboard's HTML shell: the same page for /dashboard and each of its client-side routes. */
 export function dashboardShell(tags: string): string {
@@ -20,7 +19,7 @@ ${tags}
 `;
 }
 
-export async function dashboardRoutes(app: App, _services: Services) {
+export async function dashboardRoutes(app: App) {
   let html: string | null = null;
   const handler = async (_request: unknown, reply: import('fastify').FastifyReply) => {
     // Read the manifest on first use so the API still starts when the front end is not built.

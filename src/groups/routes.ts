@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../platform/http.js';
-import type { Services } from '../services.js';
+import type { TalksService } from '../talks/service.js';
+import type { GroupsService } from './service.js';
 import {
   GroupSchema,
   createGroupSchema,
@@ -32,7 +33,7 @@ async function bodyOptional(request: FastifyRequest) {
   if (request.body === undefined || request.body === null) request.body = {};
 }
 
-export async function groupRoutes(app: App, { groups, talks }: Services) {
+export async function groupRoutes(app: App, { groups, talks }: { groups: GroupsService; talks: TalksService }) {
   app.addSchema(GroupSchema);
 
   app.post('/api/v1/partners/groups', { schema: createGroupSchema }, async (request) => {

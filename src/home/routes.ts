@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../platform/db/index.js';
-import type { Services } from '../services.js';
+import type { Config } from '../platform/config.js';
+import type { DatabaseHandle } from '../platform/db/index.js';
 import { escapeHtml } from '../talks/page.js';
 
 /** The site's icon: a speech bubble with a sound wave, in the default accent. */
@@ -75,7 +76,7 @@ h1{font-size:2rem;margin:0}a{color:var(--accent)}:focus-visible{outline:3px soli
 ul{margin:0;padding-left:1.2rem}li{margin:.35rem 0}.by,.more,time{color:#cbd5e1}.brand{display:flex;gap:.6rem;align-items:center}.brand img{width:40px;height:40px}`;
 
 /** `/`: what this server is, sign-in and sign-up links, and (when enabled) its partners' public talks. */
-export async function homeRoutes(app: FastifyInstance, services: Services) {
+export async function homeRoutes(app: FastifyInstance, services: { config: Config; db: DatabaseHandle }) {
   const base = services.config.PUBLIC_URL.replace(/\/$/, '');
   app.get('/', { schema: { hide: true } }, async (_request, reply) => {
     let listing = '';

@@ -1,42 +1,53 @@
 import path from 'node:path';
+import type { Config } from '../platform/config.js';
+import type { Feature } from '../platform/feature.js';
 import type { App } from '../platform/http.js';
 import { notFound } from '../platform/errors.js';
-import type { Services } from '../services.js';
+import type { LiveTalks } from '../rooms/live.js';
+import type { TalksService } from '../talks/service.js';
 import { createEngine } from '../transcription/engine.js';
 import { toSrt, toTxt, toVtt } from '../transcription/formats.js';
 import { Transcriber } from './transcriber.js';
-import { Recorder, TRANSCRIBE_JOB } from './recorder.js';
+import { type RecorderDeps, Recorder, TRANSCRIBE_JOB } from './recorder.js';
 import { S3Storage } from './s3-storage.js';
+import type { RecordingsService } from './service.js';
+import { LocalStorage, type RecordingStorage } from './storage.js';
 import type { TranscriptionJson } from '../transcription/schema.js';
 import { getTranscriptSchema, transcriptFormats, transcriptMediaTypes } from './schemas.js';
-import { RecordingsService } from './service.js';
+
+/** Where recordings are kept: this node's disk (DATA_DIR/recordings), or S3 with STORAGE=s3. */
+export function recordingStorage(config: Config): RecordingStorage {
+  if (config.STORAGE !== 's3') return new LocalStorage(path.join(config.DATA_DIR, 'recordings'));
+  return new S3Storage({
+    bucket: config.S3_BUCKET as string,
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    stagingDir: path.join(config.DATA_DIR, 'recordings-staging'),
+  });
+}
+
+export interface RecordingDeps extends RecorderDeps {
+  talks: TalksService;
+  live: LiveTalks;
+}
 
 /**
- * Recording and transcription: the recorder observes the live room (whenever that feature is
- * installed, before or after this one), the transcription job runs on the shared queue, and the
- * transcript export routes join the partner API.
+ * Recording and transcription: the recorder observes the live room, the transcription job runs on
+ * the queue, and the transcript export routes join the partner API. (The recordings themselves,
+ * RecordingsService, are a core service the partner API reads; the root builds it on
+ * recordingStorage.)
  */
-export function installRecording(services: Services): void {
-  const { config } = services;
-  if (config.STORAGE === 's3') {
-    const storage = new S3Storage({
-      bucket: config.S3_BUCKET as string,
-      region: config.S3_REGION,
-      endpoint: config.S3_ENDPOINT,
-      accessKeyId: config.S3_ACCESS_KEY_ID,
-      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-      stagingDir: path.join(config.DATA_DIR, 'recordings-staging'),
-    });
-    services.recordings = new RecordingsService(services.db.db, storage, config.PUBLIC_URL, config.SECRET_KEY);
-  }
-  const recorder = new Recorder(services, () => services.live, config.RECORDING_LEASE_SECONDS * 1000);
+export function createRecording(services: RecordingDeps): Feature {
+  const { config, live } = services;
+  const recorder = new Recorder(services, () => live, config.RECORDING_LEASE_SECONDS * 1000);
   const engine = createEngine(config);
   const transcriber = engine ? new Transcriber(services, engine) : null;
   // This node's own queue (local storage) and the shared one (S3; and jobs queued before queues were per node).
   const queues = [...new Set([recorder.transcribeQueue, TRANSCRIBE_JOB])];
-  services.queueNames.push(...queues);
-
-  services.background.push({
+  const background: Feature['background'] = [];
+  background.push({
     name: 'recorder',
     start: async () => {
       if (config.dbKind === 'postgres' && config.STORAGE === 'local') {
@@ -45,14 +56,14 @@ export function installRecording(services: Services): void {
           "recordings are on this node's local disk while the database is shared: if this node dies, its unfinished recordings wait for it to restart with the same DATA_DIR (STORAGE=s3 lets any node finish them)",
         );
       }
-      services.live?.addObserver(recorder);
+      live.addObserver(recorder);
       await recorder.recover();
       recorder.startLease();
     },
     stop: () => recorder.stop(),
   });
   if (transcriber) {
-    services.background.push({
+    background.push({
       name: 'transcriber',
       start: async () => {
         // Polled every 5 s (a poll every 0.5 s was about 8 ms of CPU a second on an idle embedded
@@ -81,7 +92,8 @@ export function installRecording(services: Services): void {
       },
     });
   }
-  services.partnerRouteExtensions.push(transcriptRoutes);
+  const { recordings } = services;
+  return { name: 'recording', queues, background, partnerRoutes: (app) => transcriptRoutes(app, recordings) };
 }
 
 const render: Record<(typeof transcriptFormats)[number], { type: string; body: (t: TranscriptionJson) => string } | null> = {
@@ -91,7 +103,7 @@ const render: Record<(typeof transcriptFormats)[number], { type: string; body: (
   txt: { type: `${transcriptMediaTypes.txt}; charset=utf-8`, body: toTxt },
 };
 
-async function transcriptRoutes(app: App, { recordings }: Services) {
+async function transcriptRoutes(app: App, recordings: RecordingsService) {
   for (const format of transcriptFormats) {
     app.get(`/api/v1/partners/recordings/:id/transcript.${format}`, { schema: getTranscriptSchema(format) }, async (request, reply) => {
       const rec = await recordings.get(request.partner.partnerId, (request.params as { id: string }).id);

@@ -3,10 +3,15 @@ import { createHash, randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config.js';
+import type { DatabaseHandle } from '../platform/db/index.js';
+import type { Queue } from '../platform/queue.js';
 import type { Recording, RecordingTrack, Talk } from '../platform/db/schema.js';
 import { AppError } from '../platform/errors.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
-import type { Services } from '../services.js';
+import type { EventSink } from '../webhooks/events.js';
+import type { RecordingsService } from './service.js';
 import {
   OPUS_PAYLOAD_TYPE,
   RtpHold,
@@ -59,6 +64,16 @@ interface Session {
   sdpDir: string;
 }
 
+/** What the recorder reads and writes. */
+export interface RecorderDeps {
+  config: Config;
+  log: Logger;
+  db: DatabaseHandle;
+  queue: Queue;
+  recordings: RecordingsService;
+  events: EventSink;
+}
+
 /**
  * Records live talks: each speaker's tapped Opus RTP goes to its own ffmpeg, which writes a
  * fragmented MP4 (AAC) growing on disk; when the talk stops (or at start-up, for a session a
@@ -95,7 +110,7 @@ export class Recorder implements LiveTalkObserver {
   readonly transcribeQueue: string;
 
   constructor(
-    private readonly services: Services,
+    private readonly services: RecorderDeps,
     private readonly live: () => LiveTalks | undefined,
     private readonly leaseMs = LEASE_MS,
   ) {

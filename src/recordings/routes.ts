@@ -1,12 +1,12 @@
 import send from '@fastify/send';
 import type { App } from '../platform/http.js';
 import { AppError } from '../platform/errors.js';
-import type { Services } from '../services.js';
 import { TranscriptionSchema } from '../transcription/schema.js';
 import { RecordingSchema, deleteRecordingSchema, getRecordingSchema, listRecordingsSchema, updateRecordingSchema } from './schemas.js';
+import type { RecordingsService } from './service.js';
 import { contentTypeOf } from './storage.js';
 
-export async function recordingRoutes(app: App, { recordings }: Services) {
+export async function recordingRoutes(app: App, recordings: RecordingsService) {
   app.addSchema(TranscriptionSchema);
   app.addSchema(RecordingSchema);
 
@@ -38,7 +38,7 @@ export async function recordingRoutes(app: App, { recordings }: Services) {
  * HEAD, ETag, Last-Modified, If-None-Match/If-Modified-Since (304), If-Range, If-Match (412). On S3 the
  * route answers with a redirect to a presigned URL of the object, and the object store serves ranges.
  */
-export async function recordingFileRoutes(app: App, { recordings }: Services) {
+export async function recordingFileRoutes(app: App, recordings: RecordingsService) {
   app.get('/files/recordings/:id/:file', { schema: { hide: true } }, async (request, reply) => {
     const { id, file } = request.params as { id: string; file: string };
     const { expires, sig } = request.query as { expires?: string; sig?: string };

@@ -1,17 +1,26 @@
 import type { App } from '../platform/http.js';
 import { isUuid } from '../platform/http.js';
 import { assetTags } from '../platform/web.js';
-import type { Services } from '../services.js';
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config.js';
+import type { DatabaseHandle } from '../platform/db/index.js';
+import type { BackgroundJob, Feature } from '../platform/feature.js';
+import type { Queue } from '../platform/queue.js';
+import type { TalksService } from '../talks/service.js';
 import { escapeHtml } from '../talks/page.js';
 import { REMINDER_QUEUE, type ReminderJob, Reminders, smtpTransport } from './service.js';
 
-const installed = new WeakMap<Services, Reminders>();
+export interface RemindersDeps {
+  config: Config;
+  log: Logger;
+  db: DatabaseHandle;
+  queue: Queue;
+  talks: TalksService;
+}
 
-/** The reminders of an app's services (tests drive a scan or a send through it). */
-export function remindersOf(services: Services): Reminders {
-  const r = installed.get(services);
-  if (!r) throw new Error('the reminders feature is not installed');
-  return r;
+/** The reminders (tests drive a scan or a send through it). */
+export interface RemindersFeature extends Feature {
+  reminders: Reminders;
 }
 
 function page(title: string, body: string): string {
@@ -33,7 +42,7 @@ ${assets}
  * Reminder emails (needs SMTP_URL): the scan and the sending worker run on every serving node; the
  * unsubscribe links work whatever the configuration (they are in emails already sent).
  */
-export function installReminders(services: Services): void {
+export function createReminders(services: RemindersDeps): RemindersFeature {
   const { config, log } = services;
   const transport = config.SMTP_URL
     ? smtpTransport(config.SMTP_URL)
@@ -43,11 +52,9 @@ export function installReminders(services: Services): void {
         },
       };
   const reminders = new Reminders(services.db.db, services.queue, config, log.child({ component: 'reminders' }), transport, (t) => services.talks.shortUrl(t));
-  installed.set(services, reminders);
-  services.queueNames.push(REMINDER_QUEUE);
 
   let timer: NodeJS.Timeout | undefined;
-  services.background.push({
+  const job: BackgroundJob = {
     name: 'reminders',
     start: async () => {
       if (!config.SMTP_URL) {
@@ -73,9 +80,9 @@ export function installReminders(services: Services): void {
       if (timer) clearInterval(timer);
       if (config.SMTP_URL) await services.queue.boss.offWork(REMINDER_QUEUE).catch(() => {});
     },
-  });
+  };
 
-  services.publicRouteExtensions.push(async (app: App) => {
+  const publicRoutes = async (app: App) => {
     const resolve = async (params: unknown) => {
       const { id, sig } = params as { id: string; sig: string };
       if (!isUuid(id) || !reminders.verify(id, sig)) return null;
@@ -114,5 +121,6 @@ export function installReminders(services: Services): void {
         page('You are unsubscribed', `<p role="status">${found.sub ? escapeHtml(found.sub.email) : 'This address'} gets no more emails${what}.</p>`),
       );
     });
-  });
+  };
+  return { name: 'reminders', reminders, queues: [REMINDER_QUEUE], background: [job], publicRoutes };
 }

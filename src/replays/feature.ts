@@ -2,9 +2,12 @@ import type { App } from '../platform/http.js';
 import { AppError } from '../platform/errors.js';
 import type { TranscriptionJson } from '../transcription/schema.js';
 import { SubscribeBody } from '../rooms/schemas.js';
-import type { Services } from '../services.js';
+import type { DatabaseHandle } from '../platform/db/index.js';
+import type { Feature } from '../platform/feature.js';
+import type { PageRenderer } from '../talks/page.js';
+import type { ThemesService } from '../themes/service.js';
 import { toSrt, toTxt, toVtt } from '../transcription/formats.js';
-import { replayPageRenderer, replayState, transcriptFiles } from './page.js';
+import { type ReplayPageDeps, replayPageRenderer, replayState, transcriptFiles } from './page.js';
 import { ReplaysRepository, seriesIdOf } from './repository.js';
 import { type SeriesItem, renderSeriesPage } from './series.js';
 
@@ -14,14 +17,23 @@ const formats = {
   txt: { type: 'text/plain; charset=utf-8', body: toTxt },
 } as const;
 
+export interface ReplaysDeps extends ReplayPageDeps {
+  db: DatabaseHandle;
+  themes: ThemesService;
+}
+
+/** What the talk page uses: an ended talk's page, its replay. */
+export interface ReplaysFeature extends Feature {
+  renderReplayPage: PageRenderer;
+}
+
 /**
  * After a talk: its short URL becomes its replay page (public recordings), its transcript downloads
  * publicly alongside, and a recurring talk gets a series page.
  */
-export function installReplays(services: Services): void {
+export function createReplays(services: ReplaysDeps): ReplaysFeature {
   const repo = new ReplaysRepository(services.db.db);
-  services.renderReplayPage = replayPageRenderer(services, repo);
-  services.publicRouteExtensions.push(async (app: App) => {
+  const publicRoutes = async (app: App) => {
     for (const ext of Object.keys(transcriptFiles) as (keyof typeof transcriptFiles)[]) {
       // Public only: the same answer (404) for a private recording, one being finished, and none.
       app.get(`/t/:code/transcript.${ext}`, { schema: { hide: true } }, async (request, reply) => {
@@ -103,5 +115,6 @@ export function installReplays(services: Services): void {
       const { html } = await seriesPage(code, body.email.trim());
       return reply.type('text/html; charset=utf-8').send(html);
     });
-  });
+  };
+  return { name: 'replays', renderReplayPage: replayPageRenderer(services, repo), publicRoutes };
 }

@@ -5,9 +5,12 @@ import { httpUrl } from '../platform/http.js';
 import { assetTags } from '../platform/web.js';
 import type { TranscriptionJson } from '../transcription/schema.js';
 import { themeVariables } from '../rooms/page.js';
-import type { Services } from '../services.js';
+import type { AccountsService } from '../accounts/service.js';
+import type { Config } from '../platform/config.js';
+import type { RecordingsService } from '../recordings/service.js';
+import type { TalksService } from '../talks/service.js';
 import { escapeHtml } from '../talks/page.js';
-import { previewTags, scriptJson } from './html.js';
+import { previewTags, scriptJson } from '../talks/html.js';
 import { type ReplaysRepository, seriesIdOf } from './repository.js';
 
 /** What an ended talk's short URL shows. */
@@ -30,7 +33,15 @@ export const transcriptFiles = { vtt: 'Subtitles (.vtt)', srt: 'Subtitles (.srt)
  * previews, the state in words, which reads without JavaScript) around the `replay` bundle, which
  * plays the audio beside the transcript.
  */
-export function replayPageRenderer(services: Services, repo: ReplaysRepository) {
+/** What the replay page reads. */
+export interface ReplayPageDeps {
+  config: Config;
+  talks: TalksService;
+  accounts: AccountsService;
+  recordings: RecordingsService;
+}
+
+export function replayPageRenderer(services: ReplayPageDeps, repo: ReplaysRepository) {
   return async (talk: Talk, theme: Theme | null, request: FastifyRequest): Promise<string> => {
     const rec = await repo.recordingOf(talk.partner_id, talk.id);
     const state = replayState(rec);

@@ -3,7 +3,7 @@ import { httpUrl } from '../platform/http.js';
 import { assetTags } from '../platform/web.js';
 import { themeVariables } from '../rooms/page.js';
 import { escapeHtml } from '../talks/page.js';
-import { previewTags, scriptJson } from './html.js';
+import { previewTags, scriptJson } from '../talks/html.js';
 
 export interface SeriesItem {
   name: string;

@@ -2,7 +2,7 @@ import type { Talk } from '../platform/db/schema.js';
 
 /**
  * The seam between the live room (rooms/ + sfu/) and what observes it (recording, captions).
- * The live-room feature implements `LiveTalks` and sets `services.live`; the recording feature
+ * The live-room feature implements `LiveTalks` (its `live`, which the root hands the observers); the recording feature
  * adds an observer and taps speakers' audio.
  */
 export interface Present {

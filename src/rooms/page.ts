@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Talk, Theme } from '../platform/db/schema.js';
 import { assetTags } from '../platform/web.js';
-import { previewTags } from '../replays/html.js';
+import { previewTags } from '../talks/html.js';
 import { httpUrl } from '../platform/http.js';
 import { escapeHtml } from '../talks/page.js';
 import { DEFAULT_THEME_COLORS, contrastProblems, parseHex, textOn } from '../themes/contrast.js';

@@ -2,8 +2,8 @@ import { newSecret, sha256 } from '../accounts/credentials.js';
 import type { App } from '../platform/http.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
 import { iso } from '../platform/http.js';
-import type { Services } from '../services.js';
 import { escapeHtml } from '../talks/page.js';
+import type { TalksService } from '../talks/service.js';
 import {
   SubscribeBody,
   createInviteSchema,
@@ -58,8 +58,8 @@ function checkPhoto(url: string | null | undefined) {
 }
 
 /** Partner endpoints of the live room: join tokens, invites, subscriptions. */
-export function partnerLiveRoutes(rooms: LiveRooms) {
-  return async (app: App, { talks }: Services) => {
+export function partnerLiveRoutes(rooms: LiveRooms, talks: TalksService) {
+  return async (app: App) => {
     app.post('/api/v1/partners/talks/:id/join_tokens', { schema: createJoinTokenSchema }, async (request) => {
       const talk = await talks.get(request.partner.partnerId, request.params.id);
       checkPhoto(request.body.photo_url);
@@ -129,15 +129,15 @@ export function partnerLiveRoutes(rooms: LiveRooms) {
 }
 
 /** The page's public actions: subscribe (stores the subscription) and the .ics calendar file. */
-export function publicLiveRoutes() {
-  return async (app: App, services: Services) => {
+export function publicLiveRoutes(services: { talks: TalksService; live: LiveRooms }) {
+  return async (app: App) => {
     app.post('/t/:code/subscribe', { schema: { hide: true, body: SubscribeBody } }, async (request) => {
       const { code } = request.params as { code: string };
       const talk = await services.talks.byShortCode(code);
       if (!talk) throw new AppError('not_found', 'no talk at this address');
       if (!talk.subscriptions_allowed) throw new AppError('forbidden', 'this talk does not take subscriptions');
       const body = request.body as { email: string; name?: string };
-      await (services.live as LiveRooms).repo.insertSubscription(talk.partner_id, talk.id, body.email.trim(), body.name?.trim() || null);
+      await services.live.repo.insertSubscription(talk.partner_id, talk.id, body.email.trim(), body.name?.trim() || null);
       return { subscription: { talk_id: talk.id, calendar_url: `${services.talks.shortUrl(talk)}/calendar.ics` }, error: null };
     });
 
@@ -146,7 +146,7 @@ export function publicLiveRoutes() {
       const talk = await services.talks.byShortCode(request.params.code);
       if (!talk) throw new AppError('not_found', 'no talk at this address');
       reply.header('cache-control', 'no-store');
-      return { present: await presentPeople(services.live as LiveRooms, talk), error: null };
+      return { present: await presentPeople(services.live, talk), error: null };
     });
 
     // The bot accepts a talk id: this points it at the talk's page.

@@ -2,7 +2,9 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { SESSION_COOKIE } from '../platform/auth.js';
-import type { Services } from '../services.js';
+import type { AccountsService } from '../accounts/service.js';
+import type { Config } from '../platform/config.js';
+import type { TalksService } from '../talks/service.js';
 import { type SessionHost, signHandoff, verifyHandoff } from './handoff.js';
 import { type RoomJoinedMessage, roomSocketUrl } from './protocol.js';
 import type { Participant, Room } from './room.js';
@@ -11,11 +13,18 @@ import type { LiveRooms } from './service.js';
 
 const PING_MS = 10_000;
 
+/** What the socket needs besides the rooms: the talk by its code, who a session is, the config. */
+export interface SignallingDeps {
+  config: Config;
+  talks: TalksService;
+  accounts: AccountsService;
+}
+
 /**
  * The room's WebSocket at /t/:code/ws. Secrets (join tokens, invites, resume secrets) travel in
  * messages, never in the URL, so no request log ever holds them.
  */
-export async function signallingRoutes(app: FastifyInstance, services: Services, rooms: LiveRooms) {
+export async function signallingRoutes(app: FastifyInstance, services: SignallingDeps, rooms: LiveRooms) {
   await app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: 256 * 1024 } });
     scope.get('/t/:code/ws', { websocket: true, schema: { hide: true } }, (socket: WebSocket, request) => {
@@ -172,7 +181,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Services,
  * omits it), our own origins (PUBLIC_URL, this node's NODE_PUBLIC_URL, the nodes hosting rooms),
  * and the talk's partner's embed origins (as guests or with join links, never by cookie).
  */
-async function originAllowed(services: Services, rooms: LiveRooms, code: string, origin: string | undefined): Promise<'own' | 'embed' | 'refused'> {
+async function originAllowed(services: SignallingDeps, rooms: LiveRooms, code: string, origin: string | undefined): Promise<'own' | 'embed' | 'refused'> {
   if (origin === undefined) return 'own';
   const { PUBLIC_URL, NODE_PUBLIC_URL } = services.config;
   const originOf = (url: string) => new URL(url).origin;
@@ -183,7 +192,7 @@ async function originAllowed(services: Services, rooms: LiveRooms, code: string,
   return 'refused';
 }
 
-function iceServers(services: Services) {
+function iceServers(services: Pick<SignallingDeps, 'config'>) {
   const c = services.config;
   if (!c.TURN_URLS) return [];
   return [{ urls: c.TURN_URLS.split(',').map((u) => u.trim()), username: c.TURN_USERNAME, credential: c.TURN_CREDENTIAL }];

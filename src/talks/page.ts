@@ -1,4 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import type { Talk, Theme } from '../platform/db/schema.js';
+
+/** A page for a talk's short URL, rendered by the feature that owns that state of the talk (live room, replay). */
+export type PageRenderer = (talk: Talk, theme: Theme | null, request: FastifyRequest) => Promise<string>;
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);

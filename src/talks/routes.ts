@@ -1,13 +1,16 @@
 import type { App } from '../platform/http.js';
-import type { Services } from '../services.js';
+import type { AccountsService } from '../accounts/service.js';
+import type { Config } from '../platform/config.js';
+import type { ThemesService } from '../themes/service.js';
+import type { TalksService } from './service.js';
 import { TalkSchema, createTalkSchema, deleteTalkSchema, endTalkSchema, getTalkSchema, listTalksSchema, updateTalkSchema } from './schemas.js';
-import { renderTalkPage } from './page.js';
+import { type PageRenderer, renderTalkPage } from './page.js';
 import { AppError } from '../platform/errors.js';
 import { allowFraming } from '../platform/security-headers.js';
 import { etagMatches, sendJsonText } from '../platform/http.js';
 
 /** The partner API for talks: the doc's two endpoints plus get/update/delete/end by id. */
-export async function talkRoutes(app: App, { talks }: Services) {
+export async function talkRoutes(app: App, talks: TalksService) {
   app.addSchema(TalkSchema);
 
   app.post('/api/p/talk', { schema: createTalkSchema }, async (request) => {
@@ -42,8 +45,20 @@ export async function talkRoutes(app: App, { talks }: Services) {
   });
 }
 
+/** What the talk page needs: the talk, its theme, where it may be framed, and the pages the live room and the replays render. */
+export interface TalkPageDeps {
+  config: Config;
+  talks: TalksService;
+  themes: ThemesService;
+  accounts: AccountsService;
+  /** The live talk page (the live-room feature's). */
+  renderTalkPage?: PageRenderer;
+  /** An ended talk's page, its replay (the replays feature's). */
+  renderReplayPage?: PageRenderer;
+}
+
 /** The public page behind a talk's short URL. */
-export async function talkPageRoutes(app: App, services: Services) {
+export async function talkPageRoutes(app: App, services: TalkPageDeps) {
   app.get('/t/:code', { schema: { hide: true } }, async (request, reply) => {
     const { code } = request.params as { code: string };
     const talk = await services.talks.byShortCode(code);

@@ -1,8 +1,8 @@
 import type { App } from '../platform/http.js';
-import type { Services } from '../services.js';
+import type { ThemesService } from './service.js';
 import { ThemeSchema, createThemeSchema, deleteThemeSchema, getThemeSchema, listThemesSchema, updateThemeSchema } from './schemas.js';
 
-export async function themeRoutes(app: App, { themes }: Services) {
+export async function themeRoutes(app: App, themes: ThemesService) {
   app.addSchema(ThemeSchema);
 
   app.post('/api/v1/partners/themes', { schema: createThemeSchema }, async (request) => ({

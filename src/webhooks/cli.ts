@@ -1,8 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../platform/config.js';
-import type { Services } from '../services.js';
-import { webhooksOf } from './index.js';
+import type { Queue } from '../platform/queue.js';
 import type { CreateWebhookInput } from './schemas.js';
+import type { WebhooksService } from './service.js';
+
+/** What the command needs of the app's services. */
+interface WebhookCommandDeps {
+  webhooks: WebhooksService;
+  queue: Queue;
+  queueNames: string[];
+}
 
 export const webhookUsage = `smalltalk webhook add --partner ID --url URL [--events talk_join,next_caption] [--description TEXT] [--json]
 smalltalk webhook list --partner ID [--json]
@@ -10,7 +17,7 @@ smalltalk webhook rm --partner ID --id WEBHOOK_ID
 smalltalk webhook test --partner ID --id WEBHOOK_ID [--json]`;
 
 /** `smalltalk webhook add|list|rm|test`: the partner API's webhook management, for operators. */
-export const webhookCommand: Command<Services> = async (args, _config, withServices) => {
+export const webhookCommand: Command<WebhookCommandDeps> = async (args, _config, withServices) => {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
@@ -30,7 +37,7 @@ export const webhookCommand: Command<Services> = async (args, _config, withServi
   const partnerId = values.partner;
   const out = (value: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
   return withServices(async (services) => {
-    const webhooks = webhooksOf(services);
+    const { webhooks } = services;
     if (sub === 'add') {
       if (!values.url) {
         console.error(webhookUsage);

@@ -1,6 +1,10 @@
+import type { Logger } from 'pino';
+import type { Config } from '../platform/config.js';
+import type { DatabaseHandle } from '../platform/db/index.js';
+import type { Feature } from '../platform/feature.js';
+import type { Queue } from '../platform/queue.js';
 import { Sealer } from '../platform/sealed.js';
-import { FeatureNotInstalled } from '../platform/errors.js';
-import type { Services } from '../services.js';
+import type { EventSink } from './events.js';
 import { DeliveryLog } from './delivery-log.js';
 import { DELIVER_QUEUE, Outbox } from './outbox.js';
 import { SecretsCodec } from './repository.js';
@@ -8,17 +12,21 @@ import { webhookRoutes } from './routes.js';
 import { WebhooksService } from './service.js';
 import { DeliveryWorker } from './worker.js';
 
-const installed = new WeakMap<Services, WebhooksService>();
-
-/** The webhooks service of an installed app (for the CLI). */
-export function webhooksOf(services: Services): WebhooksService {
-  const w = installed.get(services);
-  if (!w) throw new FeatureNotInstalled('webhooks');
-  return w;
+export interface WebhooksDeps {
+  config: Config;
+  log: Logger;
+  db: DatabaseHandle;
+  queue: Queue;
 }
 
-/** Installs webhooks: the outbox as `services.events`, the delivery worker, the partner routes. */
-export function installWebhooks(services: Services) {
+/** What the other features use: `events`, where they emit partner events; the CLI manages endpoints through `service`. */
+export interface Webhooks extends Feature {
+  events: EventSink;
+  service: WebhooksService;
+}
+
+/** Webhooks: the outbox (`events`), the delivery worker, the partner routes. */
+export function createWebhooks(services: WebhooksDeps): Webhooks {
   const { config } = services;
   const secrets = new SecretsCodec(new Sealer(config.SECRET_KEY, 'webhook signing secrets'));
   let worker: DeliveryWorker | null = null;
@@ -33,18 +41,23 @@ export function installWebhooks(services: Services) {
     disableAfterHours: config.WEBHOOK_DISABLE_AFTER_HOURS,
   });
   const webhooks = new WebhooksService(services.db.db, outbox, worker, deliveryLog, config, secrets);
-  installed.set(services, webhooks);
-  services.events = outbox;
-  services.queueNames.push(DELIVER_QUEUE);
   const deliveryWorker = worker;
-  services.background.push({
-    name: 'webhook-delivery',
-    start: async () => {
-      const sealed = await secrets.sealStored(services.db.db);
-      if (sealed > 0) services.log.info({ endpoints: sealed }, 'sealed webhook signing secrets stored in the clear');
-      await deliveryWorker.start();
-    },
-    stop: () => deliveryWorker.stop(),
-  });
-  services.partnerRouteExtensions.push((app) => webhookRoutes(app, webhooks));
+  return {
+    name: 'webhooks',
+    events: outbox,
+    service: webhooks,
+    queues: [DELIVER_QUEUE],
+    partnerRoutes: (app) => webhookRoutes(app, webhooks),
+    background: [
+      {
+        name: 'webhook-delivery',
+        start: async () => {
+          const sealed = await secrets.sealStored(services.db.db);
+          if (sealed > 0) services.log.info({ endpoints: sealed }, 'sealed webhook signing secrets stored in the clear');
+          await deliveryWorker.start();
+        },
+        stop: () => deliveryWorker.stop(),
+      },
+    ],
+  };
 }

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { closeServices, createServices } from '../../src/compose.js';
-import type { Services } from '../../src/services.js';
+import type { Services } from '../../src/compose.js';
 import { dropSchema, freePort, testDb } from '../helpers.js';
 
 export interface LoggedApp {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { captionsOf } from '../../src/captions/feature.js';
 import { exited, type spawnTied } from '../../src/platform/media.js';
 import type { RtpTarget } from '../../src/rooms/live.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
@@ -85,8 +84,7 @@ describe('live captions (RTP in, captions out)', () => {
     hostWav = await withPauses(await Promise.all(HOST_LINES.map(speech)), 1.5, path.join(tmp, `st-cap-host-${process.pid}.wav`));
     guestWav = await withPauses(await Promise.all(GUEST_LINES.map(speech)), 1.5, path.join(tmp, `st-cap-guest-${process.pid}.wav`));
     await receiver.start();
-    t = await startApp({ background: false });
-    t.services.live = room;
+    t = await startApp({ background: false, live: room });
     const { startBackground } = await import('../../src/compose.js');
     await startBackground(t.services);
     p = await createPartner(t, 'Acme');
@@ -177,7 +175,7 @@ describe('live captions (RTP in, captions out)', () => {
     assert.equal((await api(t, 'GET', `/api/v1/partners/talks/${talk.id}/captions`)).status, 401);
     assert.equal((await api(t, 'GET', '/api/v1/partners/recordings', { token: p.token })).body.recordings.length, 0);
 
-    const timings = captionsOf(t.services)?.timings.filter((x) => x.talkId === talk.id) ?? [];
+    const timings = t.services.captions.timings.filter((x) => x.talkId === talk.id) ?? [];
     assert.equal(timings.length, inRoom.length);
     console.log(`caption latency (phrase end -> broadcast), ms: ${timings.map((x) => x.latencyMs).join(', ')}`);
   });

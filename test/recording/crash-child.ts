@@ -41,11 +41,10 @@ function stopCaptures(): () => number[] {
   };
 }
 
-const t = await startApp({ dataDir, onDisk: true, background: false });
 // late-listen checks where the track sits against the kill: its taps must start sending at once, as
 // the SFU's do (an ffmpeg sender started at the tap took up to seconds under load).
 const room = mode === 'late-listen' ? new PlayedRoom() : new RtpTestRoom();
-t.services.live = room;
+const t = await startApp({ dataDir, onDisk: true, background: false, live: room });
 await startBackground(t.services);
 const p = await createPartner(t, 'Crashy');
 const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Crash course' } });

@@ -42,8 +42,7 @@ describe('recording downloads: ranges, HEAD, validators, faststart', () => {
 
   before(async () => {
     const wav = await speech('A recording that a player can seek in, from any point to any other.');
-    t = await startApp({ background: false });
-    t.services.live = room;
+    t = await startApp({ background: false, live: room });
     // The queue and the recorder only: no transcription runs on past the test.
     for (const job of t.services.background) if (job.name === 'queue' || job.name === 'recorder') await job.start();
     p = await createPartner(t, 'Ranges');

@@ -21,8 +21,7 @@ describe('recording a live talk (RTP in, mp4 out)', () => {
     const tmp = os.tmpdir();
     hostWav = await withPauses(await Promise.all(HOST_LINES.map(speech)), 1.0, path.join(tmp, `st-host-${process.pid}.wav`));
     guestWav = await withPauses(await Promise.all(GUEST_LINES.map(speech)), 1.0, path.join(tmp, `st-guest-${process.pid}.wav`));
-    t = await startApp({ background: false });
-    t.services.live = room;
+    t = await startApp({ background: false, live: room });
     const { startBackground } = await import('../../src/compose.js');
     await startBackground(t.services);
     p = await createPartner(t, 'Acme');

@@ -30,6 +30,7 @@ describe('recordings on an S3-compatible bucket', () => {
     await s3.run();
     t = await startApp({
       background: false,
+      live: room,
       env: {
         STORAGE: 's3',
         S3_BUCKET: 'talks',
@@ -38,7 +39,6 @@ describe('recordings on an S3-compatible bucket', () => {
         S3_SECRET_ACCESS_KEY: 'S3RVER',
       },
     });
-    t.services.live = room;
     // The queue and the recorder only: a transcription still running when the app closes would write to a closed database.
     for (const job of t.services.background) if (job.name === 'queue' || job.name === 'recorder') await job.start();
     p = await createPartner(t, 'Bucket');

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { remindersOf } from '../../src/reminders/feature.js';
 import { ensureWebBuilt, launchChromium, screenshotPath } from '../dashboard/chromium.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 import { startSmtp } from '../smtp.js';
@@ -78,12 +77,12 @@ describe('reminders', () => {
     assert.ok(body(mail).includes(link), 'the body has the unsubscribe link too');
 
     // The talk three hours away is not due: nothing for it. Scanning again queues nothing more.
-    assert.equal(await remindersOf(t.services).scan(), 0);
+    assert.equal(await t.services.reminders.scan(), 0);
     assert.equal(mailsTo('far@example.test').length, 0);
     // The job, run again (a retry after a crash), does not mail twice.
     const sub = await t.services.db.db.selectFrom('talk_subscriptions').selectAll().where('email', '=', 'sam@example.test').executeTakeFirstOrThrow();
     assert.equal(
-      await remindersOf(t.services).send({ partnerId: p.partnerId, talkId: soon.id, kind: 'starting', subscriptionId: sub.id, email: sub.email }),
+      await t.services.reminders.send({ partnerId: p.partnerId, talkId: soon.id, kind: 'starting', subscriptionId: sub.id, email: sub.email }),
       'already sent',
     );
     assert.equal(mailsTo('sam@example.test').length, 1);
@@ -133,14 +132,14 @@ describe('reminders', () => {
     // A week on, the second occurrence is due: the same subscriber gets it (the scan is given that time).
     const weekOn = new Date(second.start_time?.getTime() ?? 0);
     weekOn.setMinutes(weekOn.getMinutes() - 5);
-    assert.equal(await remindersOf(t.services).scan(weekOn), 1);
+    assert.equal(await t.services.reminders.scan(weekOn), 1);
     const both = await waitFor(() => (mailsTo('ria@example.test').length >= 2 ? mailsTo('ria@example.test') : null), 'the second occurrence reminder', 30_000);
     assert.ok((both[1] as string).includes(`/t/${second.short_code}`));
 
     // The first talk ends; a private recording mails nobody, once public (and ready, transcribed) the replay email goes out.
     await api(t, 'POST', `/api/v1/partners/talks/${head.id}/end`, { token: p.token });
     const rec = await addRecording(t, p, head.id, { share: 'private' });
-    assert.equal(await remindersOf(t.services).scan(), 0);
+    assert.equal(await t.services.reminders.scan(), 0);
     await api(t, 'PATCH', `/api/v1/partners/recordings/${rec.id}`, { token: p.token, json: { share_permission: 'public' } });
     const replay = await waitFor(() => mailsTo('ria@example.test').find((m) => header(m, 'Subject')?.startsWith('Replay ready')), 'the replay email', 30_000);
     assert.equal(header(replay, 'Subject'), 'Replay ready: Weekly compost clinic');
@@ -154,7 +153,7 @@ describe('reminders', () => {
     );
     const third = occurrences[1] as (typeof occurrences)[number];
     const beforeThird = new Date((third.start_time?.getTime() ?? 0) - 5 * 60_000);
-    assert.equal(await remindersOf(t.services).scan(beforeThird), 0);
+    assert.equal(await t.services.reminders.scan(beforeThird), 0);
   });
 
   test('a restart loses no reminder and sends none twice: jobs queued before a stop are sent by the next start, once', async () => {
@@ -172,7 +171,7 @@ describe('reminders', () => {
       ).body.talk;
       assert.equal((await api(a, 'POST', `${new URL(talk.short_url).pathname}/subscribe`, { json: { email: 'kim@example.test' } })).status, 200);
       await a.services.queue.start(a.services.queueNames);
-      assert.equal(await remindersOf(a.services).scan(), 1);
+      assert.equal(await a.services.reminders.scan(), 1);
       await a.close();
       assert.equal(mail.received.length, 0);
 
@@ -180,7 +179,7 @@ describe('reminders', () => {
       const b = await startApp({ env: env(mail.port), dataDir, onDisk: true });
       try {
         await waitFor(() => mail.received.length > 0, 'the queued reminder after the restart', 60_000);
-        assert.equal(await remindersOf(b.services).scan(), 0);
+        assert.equal(await b.services.reminders.scan(), 0);
         const batch = await b.services.db.db.selectFrom('reminder_sends').selectAll().execute();
         assert.equal(batch.length, 1);
         assert.equal(mail.received.length, 1);

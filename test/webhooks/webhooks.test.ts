@@ -400,8 +400,7 @@ describe('webhooks', () => {
       .set({ created_at: ago(40) })
       .where('id', '=', stuck.id)
       .execute();
-    const { webhooksOf } = await import('../../src/webhooks/index.js');
-    assert.ok((await webhooksOf(t.services).prune()) >= 1);
+    assert.ok((await t.services.webhooks.prune()) >= 1);
     const left = await deliveriesOf(t, p, hook.id);
     assert.deepEqual(new Set(left.map((d) => d.event_id)), new Set([recent.id, stuck.id]));
     const attempts = await db.selectFrom('webhook_attempts as a').innerJoin('webhook_deliveries as d', 'd.id', 'a.delivery_id').select('d.event_id').execute();

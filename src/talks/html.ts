@@ -1,4 +1,4 @@
-import { escapeHtml } from '../talks/page.js';
+import { escapeHtml } from './page.js';
 
 /** What a link preview (Open Graph, Twitter/X card) shows for a page. */
 export interface PreviewTags {
