@@ -35,6 +35,8 @@ import type { WebhooksService } from './webhooks/service.js';
 export interface ServiceOptions {
   /** PGlite in memory (tests). */
   inMemory?: boolean;
+  /** With inMemory: open a copy of this database snapshot (the tests' migrated database), then migrate what it lacks. */
+  fromSnapshot?: Blob;
   log?: Logger;
   /** The pg-boss schema (tests isolate it per app on Postgres). */
   queueSchema?: string;
@@ -115,7 +117,7 @@ export interface Services {
 /** Opens the database, migrates it and builds the core services, then each feature from what it needs, in dependency order. */
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const log = options.log ?? createLogger(config);
-  const db = await openDatabase(config, { inMemory: options.inMemory, log });
+  const db = await openDatabase(config, { inMemory: options.inMemory, fromSnapshot: options.fromSnapshot, log });
   try {
     if (options.waitForDatabase) await waitForDatabase(db, config, log);
     else await db.prepare();

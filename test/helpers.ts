@@ -12,6 +12,7 @@ import { roomSocketUrl } from '../src/rooms/protocol.js';
 import { closeServices, createServices, startBackground } from '../src/compose.js';
 import type { Services } from '../src/compose.js';
 import type { LiveTalks } from '../src/rooms/live.js';
+import { pgliteSnapshot } from './support/pglite-snapshot.js';
 
 /**
  * Tests run against the real app over HTTP, on real PGlite (default) or on the real Postgres
@@ -71,7 +72,8 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     env.DATABASE_SCHEMA = schema;
   }
   const config = loadConfig(env);
-  const services = await createServices(config, { inMemory: kind === 'pglite' && !options.onDisk, live: options.live });
+  const inMemory = kind === 'pglite' && !options.onDisk;
+  const services = await createServices(config, { inMemory, fromSnapshot: inMemory ? await pgliteSnapshot(config) : undefined, live: options.live });
   const app = await buildApp(services);
   await app.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   if (options.background !== false) await startBackground(services);

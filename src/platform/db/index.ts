@@ -35,6 +35,8 @@ export interface DatabaseHandle {
    * Throws while the database is unreachable; the server retries it (`waitForDatabase`).
    */
   prepare(): Promise<void>;
+  /** PGlite only: the whole database as a tarball, which `OpenOptions.fromSnapshot` opens a copy of. */
+  snapshot?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,12 @@ pg.types.setTypeParser(1700, (v) => v);
 export interface OpenOptions {
   /** PGlite only: keep the database in memory (tests). */
   inMemory?: boolean;
+  /**
+   * PGlite in memory only: start from a copy of this snapshot (`DatabaseHandle.snapshot`) instead
+   * of an empty database. The tests open every app from one migrated snapshot: creating an empty
+   * PGlite database (its initdb) is most of an app's start-up.
+   */
+  fromSnapshot?: Blob;
   /** Postgres pool size. */
   poolSize?: number;
   /** Where a dropped pooled connection is reported (it is replaced on the next query). */
@@ -106,7 +114,7 @@ async function openPglite(config: Config, options: OpenOptions): Promise<Databas
   let pglite: PGlite;
   const parsers = { 20: (v: string) => Number(v), 1700: (v: string) => v };
   if (options.inMemory) {
-    pglite = await PGlite.create({ parsers });
+    pglite = await PGlite.create({ parsers, loadDataDir: options.fromSnapshot });
   } else {
     const dir = path.join(config.DATA_DIR, 'pgdata');
     mkdirSync(config.DATA_DIR, { recursive: true });
@@ -137,6 +145,14 @@ async function openPglite(config: Config, options: OpenOptions): Promise<Databas
     executorFor: (tx) => txExecutor(tx),
     ping: (timeoutMs) => withTimeout(sql`select 1`.execute(db), timeoutMs),
     prepare: async () => {},
+    snapshot: async () => {
+      const release = await mutex.acquire();
+      try {
+        return await pglite.dumpDataDir('none');
+      } finally {
+        release();
+      }
+    },
     close: async () => {
       await db.destroy();
       await pglite.close();
