@@ -82,6 +82,7 @@ function requestOf(req: DocRequest, values: Record<string, string | string[]>, t
   return { method: req.method, path: `${req.path}${query.length ? `?${query.join('&')}` : ''}`, headers, body, sentJson };
 }
 
+// any: a JSON Schema document walked by key ($ref, properties, items), not typed here
 type Openapi = { paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
 
 /** The property names /openapi.json declares for the object at `at` in an operation's 200 answer. */
@@ -97,6 +98,7 @@ function declaredKeys(openapi: Openapi, method: string, route: string, at: strin
 }
 
 /** What each endpoint needs to exist before its curl is sent, and what its answer must then say. */
+// any: the answer's JSON, whose shape the contract check has just verified
 type Fixture = { values: Record<string, string | string[]>; check?: (body: any) => void };
 
 class Fixtures {
@@ -296,7 +298,9 @@ describe('the API document as a contract', () => {
         check?.(body);
         // The same check fails an answer that lost a documented key, gained an unlisted one, or
         // changed a documented value's type (so a pass above means something).
-        for (const [change, mutated] of mutationsOf(endpoint, body)) {
+        const mutations = mutationsOf(endpoint, body);
+        assert.equal(mutations.length, 3, 'the sample has a resource object to break');
+        for (const [change, mutated] of mutations) {
           assert.notDeepEqual(shapeProblems(endpoint.response, mutated, { ...rules, seen: undefined }), [], `a check that misses ${change}`);
         }
       }
@@ -314,6 +318,7 @@ describe('the API document as a contract', () => {
 });
 
 /** The answer with one thing wrong, three ways: in its first resource object (or the root) a documented key gone, an unlisted key added, a documented key's value of another type. */
+// any: the answer's JSON, edited by key
 function mutationsOf(endpoint: DocEndpoint, body: Record<string, any>): [string, unknown][] {
   const out: [string, unknown][] = [];
   const resourceKey = rootResource[endpoint.key] ? undefined : Object.keys(endpoint.response.fields ?? {}).find((k) => resourceByKey[k]);
