@@ -88,30 +88,30 @@ function safeError(err: unknown) {
  * dependencies it names.
  */
 export interface Services {
-  config: Config;
-  log: Logger;
-  db: DatabaseHandle;
-  queue: Queue;
-  accounts: AccountsService;
-  talks: TalksService;
-  groups: GroupsService;
-  themes: ThemesService;
-  recordings: RecordingsService;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: DatabaseHandle;
+  readonly queue: Queue;
+  readonly accounts: AccountsService;
+  readonly talks: TalksService;
+  readonly groups: GroupsService;
+  readonly themes: ThemesService;
+  readonly recordings: RecordingsService;
   /** Partner events (the webhooks' outbox). */
-  events: EventSink;
-  webhooks: WebhooksService;
+  readonly events: EventSink;
+  readonly webhooks: WebhooksService;
   /** The live talks as the features observe them: the live rooms, unless ServiceOptions.live replaced them. */
-  live: LiveTalks;
-  captions: LiveCaptions;
-  reminders: Reminders;
-  renderTalkPage: PageRenderer;
-  renderReplayPage: PageRenderer;
+  readonly live: LiveTalks;
+  readonly captions: LiveCaptions;
+  readonly reminders: Reminders;
+  readonly renderTalkPage: PageRenderer;
+  readonly renderReplayPage: PageRenderer;
   /** Each feature's routes, jobs and queues, in the order they were built. */
-  features: Feature[];
+  readonly features: Feature[];
   /** Started after the HTTP server listens, in this order; stopped in reverse order on close. */
-  background: BackgroundJob[];
+  readonly background: BackgroundJob[];
   /** The job queues, created when the queue starts. */
-  queueNames: string[];
+  readonly queueNames: string[];
 }
 
 /** Opens the database, migrates it and builds the core services, then each feature from what it needs, in dependency order. */

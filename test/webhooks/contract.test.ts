@@ -171,8 +171,7 @@ describe('webhook samples: recording_saved, transcription_ready and next_caption
     wav = await withPauses(await Promise.all(lines.map(speech)), 1.5, path.join(os.tmpdir(), `st-contract-${process.pid}.wav`));
     await receiver.start();
     // The room stands in for WebRTC (test/recording/media.ts): real RTP from real speech to the recorder and the captioner.
-    t = await startApp({ background: false });
-    t.services.live = room;
+    t = await startApp({ background: false, live: room });
     const { startBackground } = await import('../../src/compose.js');
     await startBackground(t.services);
     p = await createPartner(t, 'Recorded');
