@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { FeatureNotInstalled } from '../platform/errors.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -203,20 +202,15 @@ export class LiveCaptions implements LiveTalkObserver {
         text: phrase.text,
         spoken_at: phrase.startedAt,
       });
-      try {
-        await this.services.events.emit(tx, t.partnerId, 'next_caption', {
-          message: phrase.text,
-          fullname: speaker.name,
-          avatar_url: speaker.photoUrl,
-          username: speaker.username,
-          timestamp: iso(phrase.startedAt),
-          talkId: t.talkId,
-          seq,
-        });
-      } catch (err) {
-        // Without the webhooks feature the default sink refuses; captions still work in the room.
-        if (!(err instanceof FeatureNotInstalled)) throw err;
-      }
+      await this.services.events.emit(tx, t.partnerId, 'next_caption', {
+        message: phrase.text,
+        fullname: speaker.name,
+        avatar_url: speaker.photoUrl,
+        username: speaker.username,
+        timestamp: iso(phrase.startedAt),
+        talkId: t.talkId,
+        seq,
+      });
       return row;
     });
     const seq = Number(caption.seq);

@@ -41,13 +41,6 @@ export class AppError extends Error {
   }
 }
 
-/** A feature another one calls is not part of this app (a command or a test built without it). */
-export class FeatureNotInstalled extends Error {
-  constructor(readonly feature: string) {
-    super(`the ${feature} feature is not installed`);
-  }
-}
-
 /** Shorthand for the common 404: another partner's ids look exactly like missing ones. */
 export function notFound(what: string, field?: string): AppError {
   return new AppError('not_found', `${what} not found`, field);

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { newSecret, sha256 } from '../accounts/credentials.js';
 import type { Db } from '../platform/db/index.js';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
-import { FeatureNotInstalled } from '../platform/errors.js';
 import { httpUrl } from '../platform/http.js';
 import type { EventSink } from '../webhooks/events.js';
 import { REMOVED_MESSAGE, RoomError } from './errors.js';
@@ -145,19 +144,14 @@ export class Admission {
         role: identity.role,
         resume_hash: sha256(secret),
       });
-      try {
-        await this.events.emit(tx, talk.partner_id, 'talk_join', {
-          user_id: identity.userId,
-          username: identity.username,
-          photo_url: identity.photoUrl,
-          name: identity.name,
-          uid: identity.uid,
-          talk_id: talk.id,
-        });
-      } catch (err) {
-        // Until the webhooks feature is installed the default sink refuses; joining must still work.
-        if (!(err instanceof FeatureNotInstalled)) throw err;
-      }
+      await this.events.emit(tx, talk.partner_id, 'talk_join', {
+        user_id: identity.userId,
+        username: identity.username,
+        photo_url: identity.photoUrl,
+        name: identity.name,
+        uid: identity.uid,
+        talk_id: talk.id,
+      });
     });
     return { id, secret, identity };
   }
