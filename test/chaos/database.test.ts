@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, freePort, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { PrivatePostgres, missingBinaries } from './servers.js';
 

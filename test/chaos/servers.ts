@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort, waitFor } from '../helpers.js';
+import { freePort } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * A Postgres cluster and a Redis of the test's own, on their own ports, that the chaos tests stop,

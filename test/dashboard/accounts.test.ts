@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, startApp, waitFor } from '../helpers.js';
-import { startSmtp } from '../smtp.js';
+import { api } from '../support/api.js';
+import { type TestApp, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { startSmtp } from '../support/smtp.js';
 import { startLoggedApp } from './logged-app.js';
 
 /** A browser-like session: cookie jar plus the CSRF header on state-changing calls. */

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { WebSocket } from 'ws';
-import { joinRoom } from '../helpers.js';
+import { joinRoom } from '../support/room.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
 import { type LoggedApp, startLoggedApp } from './logged-app.js';

@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { closeServices, createServices } from '../../src/compose.js';
 import type { Services } from '../../src/services.js';
-import { dropSchema, freePort, testDb } from '../helpers.js';
+import { dropSchema, freePort, testDb } from '../support/app.js';
 
 export interface LoggedApp {
   url: string;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, startApp } from '../helpers.js';
+import { type TestApp, startApp } from '../support/app.js';
 import { fuzz } from './fuzzer.js';
 import { fuzzEnv, fuzzTarget, startQueue } from './target.js';
 

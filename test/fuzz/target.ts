@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { SESSION_COOKIE } from '../../src/platform/auth.js';
-import { type TestApp, type TestPartner, api, createPartner } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner } from '../support/app.js';
 import type { IdPool, Identity } from './fuzzer.js';
 
 /** The environment a fuzzed app runs with: no rate limit in the way, webhooks that cannot reach out. */

@@ -1,5 +1,5 @@
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { type TestApp, type TestPartner, createPartner, startApp } from '../helpers.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { speechWav } from './media.js';
 
 /**

@@ -4,7 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { type TestApp, type TestPartner, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, dropSchema, startApp } from '../support/app.js';
+import { skipUnlessCi } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { maxVolume } from '../recording/media.js';
 

@@ -9,7 +9,10 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration } from '../../src/platform/media.js';
-import { type TestApp, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, dropSchema, startApp } from '../support/app.js';
+import { skipUnlessCi } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { eventsOf, maxVolume } from '../recording/media.js';
 

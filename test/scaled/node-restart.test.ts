@@ -8,7 +8,10 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { api, createPartner, dropSchema, freePort, skipUnlessCi, startApp, type TestApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { createPartner, dropSchema, freePort, startApp, type TestApp } from '../support/app.js';
+import { skipUnlessCi } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 import { hears, launch, participantIdOf } from '../live/chromium.js';
 import { speechWav } from '../live/media.js';
 

@@ -9,7 +9,10 @@ import { SESSION_COOKIE } from '../../src/platform/auth.js';
 import { nodeLockKey } from '../../src/platform/db/node-lock.js';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, dropSchema, startApp } from '../support/app.js';
+import { skipUnlessCi } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 import { hears, launch } from '../live/chromium.js';
 import { speechWav } from '../live/media.js';
 

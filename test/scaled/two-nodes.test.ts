@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, dropSchema, startApp } from '../support/app.js';
+import { skipUnlessCi } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 
 // Scaled mode: two nodes on one Postgres and one Redis. Needs TEST_DATABASE_URL and
 // TEST_REDIS_URL (CI sets both to this machine's servers); skipped with a notice otherwise.

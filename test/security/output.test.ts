@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { freePort, waitFor } from '../helpers.js';
+import { freePort } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { speech } from '../recording/media.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');

@@ -2,7 +2,9 @@
  * Takes docs/screenshots/home.png, talk-confirm-remove.png, talk-removed.png and
  * talk-removed-list.png in headless Chromium at phone width (run: npx tsx test/ux/screenshots.ts).
  */
-import { api, joinRoom, startApp, createPartner } from '../helpers.js';
+import { api } from '../support/api.js';
+import { startApp, createPartner } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
 import { launch } from '../live/chromium.js';
 import { speechWav } from '../live/media.js';
 

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { dropSchema, freePort, testDb, waitFor } from '../helpers.js';
+import { dropSchema, freePort, testDb } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from './receiver.js';
 
 const root = path.join(import.meta.dirname, '..', '..');

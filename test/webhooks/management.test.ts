@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type TestApp, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, startApp } from '../support/app.js';
 import { Receiver } from './receiver.js';
 
 const base = '/api/v1/partners/webhooks';

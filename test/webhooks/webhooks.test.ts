@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import type { EventName } from '../../src/webhooks/events.js';
 import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
-import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, freePort, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from './receiver.js';
 
 /** Counts the delivery worker's pg-boss fetches (its polls) until restored. */
