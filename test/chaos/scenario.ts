@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
+import { Prng } from '../support/seed.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { PrivatePostgres, PrivateRedis } from './servers.js';
 import { type InterruptedRecording, LiveTalk } from './talk.js';
@@ -52,18 +53,6 @@ export interface ChaosResult {
   botsReplaced: number;
   /** For each SIGKILL: ms from the server ready again to the bot back in the talk with media (null: it did not come back within 60 s). */
   botBackMs: (number | null)[];
-}
-
-/** A small seeded PRNG (mulberry32), so that a schedule can be replayed from its printed seed. */
-export function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const root = path.join(import.meta.dirname, '..', '..');
@@ -130,7 +119,8 @@ class Server {
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => {});
-  const rand = random(options.seed);
+  const prng = new Prng(options.seed);
+  const rand = () => prng.next();
   const cluster = await new PrivatePostgres().init();
   const redis = await new PrivateRedis().start();
   const receiver = await new Receiver().start();
@@ -337,7 +327,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
  * (terminate, Postgres restart, Redis restart in turn, from a seeded start).
  */
 export function killSchedule(kills: number, every: number, seed: number): Fault[] {
-  const first = Math.floor(random(seed ^ 0x5eed)() * 3);
+  const first = new Prng(seed ^ 0x5eed).int(3);
   const others: Fault[] = ['terminate', 'postgres-restart', 'redis-restart'];
   const out: Fault[] = [];
   for (let i = 1; i <= kills; i++) {
@@ -349,7 +339,8 @@ export function killSchedule(kills: number, every: number, seed: number): Fault[
 
 /** A random schedule of `n` faults, half of them SIGKILLs (each mid-talk and mid-delivery). */
 export function schedule(n: number, seed: number): Fault[] {
-  const rand = random(seed ^ 0x5eed);
+  const prng = new Prng(seed ^ 0x5eed);
+  const rand = () => prng.next();
   const kinds: Fault[] = ['sigkill', 'sigkill', 'sigkill', 'terminate', 'postgres-restart', 'redis-restart'];
   return Array.from({ length: n }, () => kinds[Math.floor(rand() * kinds.length)]);
 }

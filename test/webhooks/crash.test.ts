@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { dropSchema, freePort, testDb } from '../support/app.js';
+import { Prng, testSeed } from '../support/seed.js';
 import { waitFor } from '../support/wait.js';
 import { Receiver } from './receiver.js';
 
@@ -91,13 +92,15 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
   }
   const receiver = await new Receiver().start();
   // Slow answers keep deliveries in flight; some fail (retried), a few hang past the timeout.
+  // Random, from a printed seed: TEST_SEED replays the same answers and kill moments.
+  const prng = new Prng(testSeed('webhook crash'));
   let chaos = true;
   receiver.respond = () => {
     if (!chaos) return { status: 200 };
-    const dice = Math.random();
+    const dice = prng.next();
     if (dice < 0.2) return { status: 500 };
     if (dice < 0.25) return { status: 200, delayMs: 2000 };
-    return { status: 200, delayMs: 50 + Math.floor(Math.random() * 400) };
+    return { status: 200, delayMs: 50 + prng.int(400) };
   };
   const server = new ServerProcess(env, url);
   try {
@@ -138,7 +141,7 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
       const seen = receiver.received.length;
       await waitFor(() => receiver.received.length >= seen + 10 && receiver.pending > 0, 'deliveries in flight', 60_000);
       // A random moment while deliveries are in flight.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 700)));
+      await new Promise((resolve) => setTimeout(resolve, prng.int(700)));
       await waitFor(() => receiver.pending > 0, 'a delivery in flight', 30_000);
       step(`SIGKILL ${kill + 1} with ${receiver.pending} in flight, ${receiver.received.length} received`);
       await server.kill();
