@@ -4,7 +4,6 @@ import { api } from '../support/api.js';
 import { type TestApp, startApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
 import { startSmtp } from '../support/smtp.js';
-import { startLoggedApp } from './logged-app.js';
 
 /** A browser-like session: cookie jar plus the CSRF header on state-changing calls. */
 export class Session {
@@ -116,7 +115,8 @@ describe('accounts: invites, roles, removal', () => {
   });
 });
 
-const appWithLog = (env: Record<string, string>) => startLoggedApp(env);
+/** The app with its log kept (the reset link is in it), no background jobs. */
+const appWithLog = (env: Record<string, string>) => startApp({ env, logs: true, background: [] });
 
 async function resetFlow(url: string, email: string, link: string) {
   const token = new URL(link).searchParams.get('token') ?? '';
