@@ -7,20 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { api } from '../support/api.js';
 import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { logIn } from '../support/session.js';
 import { Receiver } from './receiver.js';
 
 const base = '/api/v1/partners/webhooks';
 const root = path.resolve(import.meta.dirname, '..', '..');
-
-function cookiesOf(res: { headers: Headers }): Record<string, string> {
-  return Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(';')[0].split('=') as [string, string]));
-}
-
-async function sessionHeaders(t: TestApp, email: string, password: string, partnerId: string) {
-  const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email, password } });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  return { cookie: `st_session=${cookiesOf(login).st_session}`, 'x-csrf-token': login.body.csrf_token, 'x-partner-id': partnerId };
-}
 
 describe('webhook management and delivery isolation', () => {
   let t: TestApp;
@@ -42,8 +33,8 @@ describe('webhook management and delivery isolation', () => {
     const email = `member-${Date.now()}@example.test`;
     const member = await t.services.accounts.signUp({ email, password: 'long enough password', name: 'Member' });
     await t.services.accounts.repo.addMember(t.services.db.db, p.partnerId, member.id, 'member');
-    const asMember = await sessionHeaders(t, email, 'long enough password', p.partnerId);
-    const asOwner = await sessionHeaders(t, p.email, p.password, p.partnerId);
+    const asMember = await logIn(t, { email, password: 'long enough password' }, p.partnerId);
+    const asOwner = await logIn(t, p, p.partnerId);
     const routes: [string, string, unknown?][] = [
       ['GET', base],
       ['POST', base, { url: r.url }],
