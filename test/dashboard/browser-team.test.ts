@@ -6,7 +6,8 @@ import type { WebSocket } from 'ws';
 import { type TestApp, startApp } from '../support/app.js';
 import { joinRoom } from '../support/room.js';
 import { Receiver } from '../webhooks/receiver.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
+import { ensureWebBuilt, launchChromium } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 
 const OWNER = { name: 'Olga Owner', email: 'olga@example.test', password: 'owner password 123' };
 const MAX = { name: 'Max Member', email: 'max@example.test', password: 'member password 123' };

@@ -6,7 +6,8 @@ import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
 import { toneMp4 } from '../recording/media.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
+import { ensureWebBuilt, launchChromium } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 
 /** A request for a recording file as the server saw it, and the status it answered (undefined until its headers went out). */
 interface Seen {

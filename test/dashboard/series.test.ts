@@ -6,7 +6,8 @@ import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { addRecording } from '../replay/fixtures.js';
 import { axeViolations } from '../ux/axe.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard, screenshotPath } from './chromium.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 
 /**
  * A recurring talk in the dashboard, in real Chromium: its own page (next talk first, past ones with

@@ -6,7 +6,7 @@ import type { LiveRooms } from '../../src/rooms/service.js';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
-import { hears, openLiveBrowser, participantIdOf } from './chromium.js';
+import { hears, openLiveBrowser, participantIdOf } from './page.js';
 import { speechWav } from './media.js';
 
 // A hosted_events talk puts its second listener on the stream.

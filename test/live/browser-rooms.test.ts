@@ -6,7 +6,7 @@ import { type Received, Receiver } from '../webhooks/receiver.js';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
-import { hears, micEnabled, openLiveBrowser, participantIdOf, peakLevel, trackPeak } from './chromium.js';
+import { hears, micEnabled, openLiveBrowser, participantIdOf, peakLevel, trackPeak } from './page.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '20', LIVE_CAPTIONS: 'false' };
 

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
-import { hears, micEnabled, openLiveBrowser } from './chromium.js';
+import { hears, micEnabled, openLiveBrowser } from './page.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '10' };
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { remindersOf } from '../../src/reminders/feature.js';
-import { ensureWebBuilt, launchChromium, screenshotPath } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';

@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard, screenshotPath } from '../dashboard/chromium.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 import { axeViolations } from '../ux/axe.js';
 import { LINES, addRecording } from './fixtures.js';
 

@@ -12,7 +12,8 @@ import { api } from '../support/api.js';
 import { createPartner, dropSchema, freePort, startApp, type TestApp } from '../support/app.js';
 import { skipUnlessCi } from '../support/needs.js';
 import { waitFor } from '../support/wait.js';
-import { hears, launch, participantIdOf } from '../live/chromium.js';
+import { launch } from '../support/chromium.js';
+import { hears, participantIdOf } from '../live/page.js';
 import { speechWav } from '../live/media.js';
 
 // One node on Postgres hosting a live talk is SIGKILLed and started again at the same address (as a

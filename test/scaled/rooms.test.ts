@@ -13,7 +13,8 @@ import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, dropSchema, startApp } from '../support/app.js';
 import { skipUnlessCi } from '../support/needs.js';
 import { waitFor } from '../support/wait.js';
-import { hears, launch } from '../live/chromium.js';
+import { launch } from '../support/chromium.js';
+import { hears } from '../live/page.js';
 import { speechWav } from '../live/media.js';
 
 // Scaled mode's live rooms: two nodes on one Postgres, each hosting the rooms it claimed and

@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { joinRoom } from '../support/room.js';
-import { launch } from '../live/chromium.js';
+import { launch } from '../support/chromium.js';
 import { speechWav } from '../live/media.js';
 import { axeViolations } from './axe.js';
 

@@ -7,7 +7,7 @@ import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { api } from '../support/api.js';
 import { createPartner, startApp } from '../support/app.js';
 import { joinRoom } from '../support/room.js';
-import { launch } from '../live/chromium.js';
+import { launch } from '../support/chromium.js';
 import { speechWav } from '../live/media.js';
 
 const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });

@@ -5,7 +5,7 @@ import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { joinRoom } from '../support/room.js';
-import { openLiveBrowser } from '../live/chromium.js';
+import { openLiveBrowser } from '../live/page.js';
 import { speechWav } from '../live/media.js';
 import { classify } from '../../web/src/talk/network.js';
 import { axeViolations } from './axe.js';

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
-import { openLiveBrowser } from '../live/chromium.js';
+import { openLiveBrowser } from '../live/page.js';
 import { axeViolations } from './axe.js';
 
 /**
