@@ -1,12 +1,12 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../support/app.js';
-import { waitFor } from '../support/wait.js';
+import { smalltalkOk, startSmalltalk } from '../support/cli.js';
 import { Prng } from '../support/seed.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { PrivatePostgres, PrivateRedis } from './servers.js';
 import { type InterruptedRecording, LiveTalk } from './talk.js';
@@ -55,14 +55,6 @@ export interface ChaosResult {
   botBackMs: (number | null)[];
 }
 
-const root = path.join(import.meta.dirname, '..', '..');
-const cli = path.join(root, 'src', 'cli.ts');
-
-const tied = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', process.execPath] : [process.execPath];
-
-/** How to run the `smalltalk` command: the sources through tsx, or the compiled CLI. */
-const command = (compiled: boolean) => (compiled ? [path.join(root, 'bin', 'smalltalk.js')] : ['--import', 'tsx', cli]);
-
 class Server {
   child: ChildProcess | null = null;
   constructor(
@@ -74,11 +66,7 @@ class Server {
   async start() {
     // Tied to this process (setpriv --pdeathsig): a test runner that kills this process on its
     // timeout does not leave the server running.
-    const child = spawn(tied[0], [...tied.slice(1), ...command(this.compiled), 'serve'], {
-      cwd: root,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = startSmalltalk(['serve'], { env: this.env, compiled: this.compiled, tied: true });
     this.child = child;
     let exited = false;
     child.once('exit', () => (exited = true));
@@ -175,19 +163,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let producing = true;
   let talk: LiveTalk | null = null;
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        ...command(options.compiled ?? false),
-        'partner',
-        'create',
-        '--name',
-        'Chaos',
-        '--email',
-        `chaos-${randomBytes(3).toString('hex')}@example.test`,
-        '--json',
-      ],
-      { cwd: root, env: { ...process.env, ...env } },
+    const { stdout } = await smalltalkOk(
+      ['partner', 'create', '--name', 'Chaos', '--email', `chaos-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      {
+        env,
+        compiled: options.compiled,
+      },
     );
     const token = (JSON.parse(stdout) as { api_token: string }).api_token;
     const call = async (method: string, route: string, json?: unknown) => {

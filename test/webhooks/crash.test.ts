@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { dropSchema, freePort, testDb } from '../support/app.js';
+import { smalltalkOk, startSmalltalk } from '../support/cli.js';
+import { postgresUrl } from '../support/needs.js';
 import { Prng, testSeed } from '../support/seed.js';
 import { waitFor } from '../support/wait.js';
 import { Receiver } from './receiver.js';
 
-const root = path.join(import.meta.dirname, '..', '..');
-const cli = path.join(root, 'src', 'cli.ts');
 const base = '/api/v1/partners/webhooks';
 // Each restart of `serve` takes 10-50 s on this loaded machine; the runner gives a file 300 s.
 const KILLS = 3;
@@ -27,11 +26,7 @@ class ServerProcess {
   ) {}
 
   async start() {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-      cwd: root,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = startSmalltalk(['serve'], { env: this.env });
     this.child = child;
     let exited = false;
     child.once('exit', () => (exited = true));
@@ -86,7 +81,7 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
   };
   const schema = `wh_crash_${randomBytes(5).toString('hex')}`;
   if (testDb === 'postgres') {
-    env.DATABASE_URL = process.env.TEST_DATABASE_URL ?? '';
+    env.DATABASE_URL = postgresUrl('TEST_DB=postgres');
     env.DATABASE_SCHEMA = schema;
     env.SECRET_KEY = randomBytes(24).toString('hex');
   }
@@ -104,10 +99,9 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
   };
   const server = new ServerProcess(env, url);
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', cli, 'partner', 'create', '--name', 'Crash', '--email', `crash-${randomBytes(3).toString('hex')}@example.test`, '--json'],
-      { cwd: root, env: { ...process.env, ...env } },
+    const { stdout } = await smalltalkOk(
+      ['partner', 'create', '--name', 'Crash', '--email', `crash-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      { env },
     );
     step('partner created');
     const token = (JSON.parse(stdout) as { api_token: string }).api_token;

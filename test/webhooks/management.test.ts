@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { api } from '../support/api.js';
 import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { smalltalk as runCli, smalltalkOk } from '../support/cli.js';
 import { logIn } from '../support/session.js';
 import { Receiver } from './receiver.js';
 
 const base = '/api/v1/partners/webhooks';
-const root = path.resolve(import.meta.dirname, '..', '..');
 
 describe('webhook management and delivery isolation', () => {
   let t: TestApp;
@@ -112,11 +110,9 @@ describe('webhook management and delivery isolation', () => {
 describe('smalltalk webhook CLI (embedded PGlite, no server running)', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-webhook-cli-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const smalltalk = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP: 'true' },
-    });
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
+  const smalltalk = (args: string[]) => smalltalkOk(args, { env });
+  const refused = (args: string[]) => runCli(args, { env });
 
   test('webhook add, list, test and rm', async () => {
     const r = await new Receiver().start();
@@ -140,19 +136,13 @@ describe('smalltalk webhook CLI (embedded PGlite, no server running)', () => {
       assert.equal(r.received[0].headers['webhook-id'], tested.event_id);
       // A failing receiver: the command says so with its exit code.
       r.respond = () => ({ status: 500 });
-      const failed = await smalltalk(['webhook', 'test', '--partner', partner.partner_id, '--id', added.id]).then(
-        () => assert.fail('webhook test should exit non-zero on a 500'),
-        (err: { code: number; stdout: string }) => err,
-      );
-      assert.equal(failed.code, 1);
+      const failed = await refused(['webhook', 'test', '--partner', partner.partner_id, '--id', added.id]);
+      assert.equal(failed.code, 1, 'webhook test should exit non-zero on a 500');
       assert.match(failed.stdout, /pending: 500/);
       await smalltalk(['webhook', 'rm', '--partner', partner.partner_id, '--id', added.id]);
       assert.deepEqual(JSON.parse((await smalltalk(['webhook', 'list', '--partner', partner.partner_id, '--json'])).stdout), []);
-      const other = await smalltalk(['webhook', 'rm', '--partner', partner.partner_id, '--id', added.id]).then(
-        () => assert.fail('removing twice should fail'),
-        (err: { code: number }) => err,
-      );
-      assert.notEqual(other.code, 0);
+      const other = await refused(['webhook', 'rm', '--partner', partner.partner_id, '--id', added.id]);
+      assert.notEqual(other.code, 0, 'removing twice should fail');
     } finally {
       await r.close();
     }
