@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { api } from '../support/api.js';
 import { createPartner, dropSchema, freePort, startApp, type TestApp } from '../support/app.js';
-import { skipUnlessCi } from '../support/needs.js';
+import { needs } from '../support/needs.js';
 import { waitFor } from '../support/wait.js';
 import { launch } from '../support/chromium.js';
 import { hears, participantIdOf } from '../live/page.js';
@@ -20,9 +20,8 @@ import { speechWav } from '../live/media.js';
 // supervisor restarts it). Its claim on the room is still fresh (the default 10 s heartbeat: stale
 // only after 30 s), so coming back within seconds rests on the restarted node seeing that the
 // process behind the claim is gone (its liveness lock in the database went with its connection).
-// Needs TEST_DATABASE_URL (CI sets it to this machine's Postgres); skipped with a notice otherwise.
-const postgres = process.env.TEST_DATABASE_URL;
-const skip = skipUnlessCi(!postgres ? 'node restart needs TEST_DATABASE_URL (a real Postgres)' : false);
+// Needs TEST_DATABASE_URL (CI sets it to this machine's Postgres); skipped with a notice otherwise, failed under CI.
+const skip = await needs({ postgres: true }, 'node restart needs a real Postgres');
 
 const env = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', ROOM_HEARTBEAT_SECONDS: '10', RECORDING_LEASE_SECONDS: '3' };
 /** Back within this long of the restarted server being ready: generous for a loaded 2-core machine, far under the 30 s a stale claim takes. */

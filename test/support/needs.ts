@@ -36,7 +36,7 @@ export async function needs(what: Needs, purpose: string): Promise<string | fals
 export function skipUnlessCi(reason: string | false): string | false {
   if (!reason) return false;
   if (process.env.CI) throw new Error(`CI: ${reason}. Under CI this is required, not skipped.`);
-  process.stderr.write(`# SKIPPED: ${reason}\n`);
+  process.stderr.write(`SKIPPED: ${reason}\n`);
   return reason;
 }
 
