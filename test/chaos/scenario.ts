@@ -1,10 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/app.js';
-import { smalltalkOk, startSmalltalk } from '../support/cli.js';
+import { ServeProcess, smalltalkOk } from '../support/cli.js';
 import { Prng } from '../support/seed.js';
 import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
@@ -55,56 +54,6 @@ export interface ChaosResult {
   botBackMs: (number | null)[];
 }
 
-class Server {
-  child: ChildProcess | null = null;
-  constructor(
-    readonly env: Record<string, string>,
-    readonly url: string,
-    readonly compiled = false,
-  ) {}
-
-  async start() {
-    // Tied to this process (setpriv --pdeathsig): a test runner that kills this process on its
-    // timeout does not leave the server running.
-    const child = startSmalltalk(['serve'], { env: this.env, compiled: this.compiled, tied: true });
-    this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await this.ready(() => {
-      if (exited) throw new Error(`the server exited (${child.exitCode ?? child.signalCode})`);
-    });
-  }
-
-  /** Resolves once /readyz answers 200; throws if the server died meanwhile. */
-  async ready(check: () => void = () => this.alive()) {
-    await waitFor(
-      async () => {
-        check();
-        return fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) })
-          .then((r) => r.ok)
-          .catch(() => false);
-      },
-      'the server to be ready',
-      // A fresh `serve` took over 2 minutes to its first ready on this 2-core machine at load 57.
-      300_000,
-    );
-  }
-
-  alive() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`the server died (${child?.exitCode ?? child?.signalCode})`);
-  }
-
-  async kill() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-    this.child = null;
-  }
-}
-
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => {});
   const prng = new Prng(options.seed);
@@ -144,7 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (dice < 0.15) return { status: 500 };
     return { status: 200, delayMs: 50 + Math.floor(rand() * 400) };
   };
-  const server = new Server(env, url, options.compiled);
+  const server = new ServeProcess(env, url, { compiled: options.compiled });
   const result: ChaosResult = {
     seed: options.seed,
     faults: [],

@@ -1,6 +1,7 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from './wait.js';
 
 /** The repository's root: the `smalltalk` command runs from here, as an operator's checkout would. */
 export const root = path.resolve(import.meta.dirname, '..', '..');
@@ -77,4 +78,60 @@ export function startSmalltalk(args: readonly string[], options: CliOptions & { 
     stdio: options.stdio ?? ['ignore', 'ignore', 'inherit'],
     detached: options.detached,
   });
+}
+
+/**
+ * `smalltalk serve` as a child process that a test starts, waits for (/readyz), checks and SIGKILLs,
+ * again and again on the same data (a data directory or a Postgres schema in `env` that outlives it).
+ * Tied to this process, so a runner that kills this process on a timeout leaves no server behind.
+ */
+export class ServeProcess {
+  child: ChildProcess | null = null;
+  constructor(
+    readonly env: Record<string, string>,
+    readonly url: string,
+    readonly options: { compiled?: boolean; readyTimeoutMs?: number } = {},
+  ) {}
+
+  /** Starts the server and resolves once it is ready; throws if it exits meanwhile. */
+  async start() {
+    const child = startSmalltalk(['serve'], { env: this.env, compiled: this.options.compiled, tied: true });
+    this.child = child;
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    await this.ready(() => {
+      if (exited) throw new Error(`the server exited (${child.exitCode ?? child.signalCode})`);
+    });
+  }
+
+  /** Resolves once /readyz answers 200; throws if the server died meanwhile. */
+  async ready(check: () => void = () => this.alive()) {
+    await waitFor(
+      async () => {
+        check();
+        return fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) })
+          .then((r) => r.ok)
+          .catch(() => false);
+      },
+      'the server to be ready',
+      // A fresh `serve` took over 2 minutes to its first ready on this 2-core machine at load 57.
+      this.options.readyTimeoutMs ?? 300_000,
+    );
+  }
+
+  /** Throws unless the server is running. */
+  alive() {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`the server died (${child?.exitCode ?? child?.signalCode})`);
+  }
+
+  /** SIGKILL, and resolves once it is gone. */
+  async kill() {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    this.child = null;
+  }
 }

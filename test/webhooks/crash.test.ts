@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { dropSchema, freePort, testDb } from '../support/app.js';
-import { smalltalkOk, startSmalltalk } from '../support/cli.js';
+import { ServeProcess, smalltalkOk } from '../support/cli.js';
 import { postgresUrl } from '../support/needs.js';
 import { Prng, testSeed } from '../support/seed.js';
 import { waitFor } from '../support/wait.js';
@@ -16,41 +15,6 @@ const base = '/api/v1/partners/webhooks';
 // Each restart of `serve` takes 10-50 s on this loaded machine; the runner gives a file 300 s.
 const KILLS = 3;
 const step = (what: string) => process.stderr.write(`# ${new Date().toISOString().slice(11, 23)} ${what}\n`);
-
-/** The server as a real child process: `smalltalk serve` on a data directory (or a Postgres schema) that outlives it. */
-class ServerProcess {
-  child: ChildProcess | null = null;
-  constructor(
-    readonly env: Record<string, string>,
-    readonly url: string,
-  ) {}
-
-  async start() {
-    const child = startSmalltalk(['serve'], { env: this.env });
-    this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await waitFor(
-      async () => {
-        if (exited) throw new Error(`the server exited during start-up (${child.exitCode ?? child.signalCode})`);
-        return fetch(`${this.url}/readyz`)
-          .then((r) => r.ok)
-          .catch(() => false);
-      },
-      'the server to listen',
-      90_000,
-    );
-  }
-
-  async kill() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-    this.child = null;
-  }
-}
 
 async function call(url: string, token: string, method: string, route: string, json?: unknown) {
   const res = await fetch(`${url}${route}`, {
@@ -97,7 +61,7 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
     if (dice < 0.25) return { status: 200, delayMs: 2000 };
     return { status: 200, delayMs: 50 + prng.int(400) };
   };
-  const server = new ServerProcess(env, url);
+  const server = new ServeProcess(env, url, { readyTimeoutMs: 90_000 });
   try {
     const { stdout } = await smalltalkOk(
       ['partner', 'create', '--name', 'Crash', '--email', `crash-${randomBytes(3).toString('hex')}@example.test`, '--json'],
