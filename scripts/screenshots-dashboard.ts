@@ -5,8 +5,8 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { startApp } from '../test/helpers.js';
-import { ensureWebBuilt, launchChromium } from '../test/dashboard/chromium.js';
+import { startApp } from '../test/support/app.js';
+import { ensureWebBuilt, launchChromium } from '../test/support/chromium.js';
 import { Receiver } from '../test/webhooks/receiver.js';
 
 const out = path.resolve('docs/dashboard');

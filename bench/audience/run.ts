@@ -22,7 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { BotParticipant } from '../../src/bot/participant.js';
 import { percentile, runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
-import { api, createPartner, freePort, startApp, waitFor } from '../../test/helpers.js';
+import { api } from '../../test/support/api.js';
+import { createPartner, freePort, startApp } from '../../test/support/app.js';
+import { waitFor } from '../../test/support/wait.js';
 import { speechWav } from '../../test/live/media.js';
 import { threadCpuMicros } from '../sfu/threads.js';
 

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { startApp } from '../../test/helpers.js';
+import { startApp } from '../../test/support/app.js';
 import { fuzz } from '../../test/fuzz/fuzzer.js';
 import { fuzzEnv, fuzzTarget, startQueue } from '../../test/fuzz/target.js';
 

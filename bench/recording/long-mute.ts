@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration, run } from '../../src/platform/media.js';
-import { api, createPartner, startApp } from '../../test/helpers.js';
+import { api } from '../../test/support/api.js';
+import { createPartner, startApp } from '../../test/support/app.js';
 import { maxVolume, speech, withPauses } from '../../test/recording/media.js';
 import { Receiver } from '../../test/webhooks/receiver.js';
 

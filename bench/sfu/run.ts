@@ -14,7 +14,8 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { concealmentBetween, percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
-import { api, createPartner, startApp } from '../../test/helpers.js';
+import { api } from '../../test/support/api.js';
+import { createPartner, startApp } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { coreBusy, coreTicks, threadTimes } from './threads.js';
 

@@ -18,7 +18,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeDuration } from '../../src/platform/media.js';
-import { api, createPartner, startApp, waitFor } from '../../test/helpers.js';
+import { api } from '../../test/support/api.js';
+import { createPartner, startApp } from '../../test/support/app.js';
+import { waitFor } from '../../test/support/wait.js';
 import { speaker, speech, wer, withPauses } from '../../test/recording/media.js';
 import { PlayedRoom, encodeVoice } from '../../test/recording/rtp-player.js';
 

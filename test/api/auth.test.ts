@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, createPartner, startApp } from '../helpers.js';
-
-function cookiesOf(res: { headers: Headers }): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    const i = pair.indexOf('=');
-    out[pair.slice(0, i)] = pair.slice(i + 1);
-  }
-  return out;
-}
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { cookiesOf, logIn } from '../support/session.js';
 
 describe('accounts, sessions and API tokens', () => {
   let t: TestApp;
@@ -131,8 +123,7 @@ describe('accounts, sessions and API tokens', () => {
     const p = await createPartner(t, 'Team');
     const member = await t.services.accounts.signUp({ email: 'member@example.test', password: 'long enough password', name: 'Member' });
     await t.services.accounts.repo.addMember(t.services.db.db, p.partnerId, member.id, 'member');
-    const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email: 'member@example.test', password: 'long enough password' } });
-    const headers = { cookie: `st_session=${cookiesOf(login).st_session}`, 'x-csrf-token': login.body.csrf_token };
+    const headers = await logIn(t, { email: 'member@example.test', password: 'long enough password' });
     assert.equal((await api(t, 'GET', `/api/v1/orgs/${p.partnerId}/tokens`, { headers })).status, 403);
     assert.equal((await api(t, 'POST', `/api/v1/orgs/${p.partnerId}/tokens`, { headers, json: { name: 'x' } })).status, 403);
     assert.equal((await api(t, 'GET', '/api/v1/partners/talks', { headers: { ...headers, 'x-partner-id': p.partnerId } })).status, 200);

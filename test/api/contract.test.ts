@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { type DocEndpoint, type DocRequest, type Extensions, type ShapeRules, docPath, keysByResource, loadApiDoc, shapeProblems } from './contract-doc.js';
 import { groupExtensions, listExtensions, recordingExtensions, talkExtensions, talkGroupExtensions } from './contract-extensions.js';
 

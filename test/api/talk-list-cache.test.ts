@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { TalkListCache } from '../../src/talks/list-cache.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, testDb, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp, testDb } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 
 const names = (body: { talks: { name: string }[] }) => body.talks.map((x) => x.name);
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 
 /**
  * The API doc shows the talk, recording and group lists whole, and partners' clients were written

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration, run } from '../../src/platform/media.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { maxVolume, speech, withPauses } from '../recording/media.js';
 
 /** Speech with pauses, at 48 kHz, looped by the bot while it speaks. */

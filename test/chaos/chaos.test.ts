@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { testSeed } from '../support/seed.js';
 import { runChaos } from './scenario.js';
 import { missingBinaries } from './servers.js';
 import { settledOnce } from './talk.js';
@@ -13,8 +14,7 @@ test('chaos: SIGKILL mid-talk and mid-delivery, connections terminated, Postgres
   skip,
   timeout: 600_000,
 }, async () => {
-  const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  process.stderr.write(`# chaos seed ${seed} (CHAOS_SEED=${seed} replays it)\n`);
+  const seed = testSeed('chaos', { also: 'CHAOS_SEED' });
   const result = await runChaos({
     seed,
     faults: ['terminate', 'sigkill', 'postgres-restart', 'redis-restart'],

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, freePort, startApp } from '../support/app.js';
+import { startSmalltalk } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { PrivatePostgres, missingBinaries } from './servers.js';
 
@@ -10,7 +11,6 @@ import { PrivatePostgres, missingBinaries } from './servers.js';
 // connections terminated (idle and busy), the cluster stopped and restarted, stalled, and
 // unreachable at start-up.
 const skip = missingBinaries({ postgres: true });
-const root = path.join(import.meta.dirname, '..', '..');
 const hooks = '/api/v1/partners/webhooks';
 
 describe('the database goes away and comes back', { skip, timeout: 300_000 }, () => {
@@ -127,10 +127,8 @@ describe('the database goes away and comes back', { skip, timeout: 300_000 }, ()
     await cluster.stop();
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'serve'], {
-      cwd: root,
+    const child = startSmalltalk(['serve'], {
       env: {
-        ...process.env,
         DATABASE_URL: cluster.url,
         DATABASE_SCHEMA: 'startup',
         SECRET_KEY: 'chaos-secret-key-0123456789abcdefghijkl',
@@ -144,8 +142,8 @@ describe('the database goes away and comes back', { skip, timeout: 300_000 }, ()
     });
     let output = '';
     let exited = false;
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
     child.once('exit', () => (exited = true));
     try {
       await waitFor(

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { PrivatePostgres, PrivateRedis, missingBinaries } from './servers.js';
 
 // Scaled mode with Redis (our own, on its own port) unreachable at start, then up, then killed

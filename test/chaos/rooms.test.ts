@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { type TestApp, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { PrivatePostgres, missingBinaries } from './servers.js';
 

@@ -1,10 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { freePort, waitFor } from '../helpers.js';
+import { freePort } from '../support/app.js';
+import { ServeProcess, smalltalkOk } from '../support/cli.js';
+import { Prng } from '../support/seed.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { PrivatePostgres, PrivateRedis } from './servers.js';
 import { type InterruptedRecording, LiveTalk } from './talk.js';
@@ -53,83 +54,10 @@ export interface ChaosResult {
   botBackMs: (number | null)[];
 }
 
-/** A small seeded PRNG (mulberry32), so that a schedule can be replayed from its printed seed. */
-export function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const root = path.join(import.meta.dirname, '..', '..');
-const cli = path.join(root, 'src', 'cli.ts');
-
-const tied = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', process.execPath] : [process.execPath];
-
-/** How to run the `smalltalk` command: the sources through tsx, or the compiled CLI. */
-const command = (compiled: boolean) => (compiled ? [path.join(root, 'bin', 'smalltalk.js')] : ['--import', 'tsx', cli]);
-
-class Server {
-  child: ChildProcess | null = null;
-  constructor(
-    readonly env: Record<string, string>,
-    readonly url: string,
-    readonly compiled = false,
-  ) {}
-
-  async start() {
-    // Tied to this process (setpriv --pdeathsig): a test runner that kills this process on its
-    // timeout does not leave the server running.
-    const child = spawn(tied[0], [...tied.slice(1), ...command(this.compiled), 'serve'], {
-      cwd: root,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await this.ready(() => {
-      if (exited) throw new Error(`the server exited (${child.exitCode ?? child.signalCode})`);
-    });
-  }
-
-  /** Resolves once /readyz answers 200; throws if the server died meanwhile. */
-  async ready(check: () => void = () => this.alive()) {
-    await waitFor(
-      async () => {
-        check();
-        return fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) })
-          .then((r) => r.ok)
-          .catch(() => false);
-      },
-      'the server to be ready',
-      // A fresh `serve` took over 2 minutes to its first ready on this 2-core machine at load 57.
-      300_000,
-    );
-  }
-
-  alive() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error(`the server died (${child?.exitCode ?? child?.signalCode})`);
-  }
-
-  async kill() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-    this.child = null;
-  }
-}
-
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => {});
-  const rand = random(options.seed);
+  const prng = new Prng(options.seed);
+  const rand = () => prng.next();
   const cluster = await new PrivatePostgres().init();
   const redis = await new PrivateRedis().start();
   const receiver = await new Receiver().start();
@@ -165,7 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (dice < 0.15) return { status: 500 };
     return { status: 200, delayMs: 50 + Math.floor(rand() * 400) };
   };
-  const server = new Server(env, url, options.compiled);
+  const server = new ServeProcess(env, url, { compiled: options.compiled });
   const result: ChaosResult = {
     seed: options.seed,
     faults: [],
@@ -184,19 +112,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let producing = true;
   let talk: LiveTalk | null = null;
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        ...command(options.compiled ?? false),
-        'partner',
-        'create',
-        '--name',
-        'Chaos',
-        '--email',
-        `chaos-${randomBytes(3).toString('hex')}@example.test`,
-        '--json',
-      ],
-      { cwd: root, env: { ...process.env, ...env } },
+    const { stdout } = await smalltalkOk(
+      ['partner', 'create', '--name', 'Chaos', '--email', `chaos-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      {
+        env,
+        compiled: options.compiled,
+      },
     );
     const token = (JSON.parse(stdout) as { api_token: string }).api_token;
     const call = async (method: string, route: string, json?: unknown) => {
@@ -336,7 +257,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
  * (terminate, Postgres restart, Redis restart in turn, from a seeded start).
  */
 export function killSchedule(kills: number, every: number, seed: number): Fault[] {
-  const first = Math.floor(random(seed ^ 0x5eed)() * 3);
+  const first = new Prng(seed ^ 0x5eed).int(3);
   const others: Fault[] = ['terminate', 'postgres-restart', 'redis-restart'];
   const out: Fault[] = [];
   for (let i = 1; i <= kills; i++) {
@@ -348,7 +269,8 @@ export function killSchedule(kills: number, every: number, seed: number): Fault[
 
 /** A random schedule of `n` faults, half of them SIGKILLs (each mid-talk and mid-delivery). */
 export function schedule(n: number, seed: number): Fault[] {
-  const rand = random(seed ^ 0x5eed);
+  const prng = new Prng(seed ^ 0x5eed);
+  const rand = () => prng.next();
   const kinds: Fault[] = ['sigkill', 'sigkill', 'sigkill', 'terminate', 'postgres-restart', 'redis-restart'];
   return Array.from({ length: n }, () => kinds[Math.floor(rand() * kinds.length)]);
 }

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort, waitFor } from '../helpers.js';
+import { freePort } from '../support/app.js';
+import { skipUnlessCi } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * A Postgres cluster and a Redis of the test's own, on their own ports, that the chaos tests stop,
@@ -23,17 +25,13 @@ function which(bin: string): string | null {
 
 /**
  * Why these tests cannot run here, or false. Without the binaries they are skipped with this
- * notice, except under CI, where a missing binary is a failure (thrown by `requireBinaries`).
+ * notice, except under CI, where a missing binary is a failure (skipUnlessCi throws).
  */
 export function missingBinaries(needs: { postgres?: boolean; redis?: boolean }): string | false {
   const missing: string[] = [];
   if (needs.postgres && !existsSync(path.join(PG_BIN, 'initdb'))) missing.push(`Postgres binaries (${PG_BIN}; set PG_BIN)`);
   if (needs.redis && !which('redis-server')) missing.push('redis-server');
-  if (missing.length === 0) return false;
-  const notice = `chaos tests need ${missing.join(' and ')} to start servers of their own`;
-  if (process.env.CI) throw new Error(`${notice} (required under CI)`);
-  process.stderr.write(`# SKIPPED: ${notice}\n`);
-  return notice;
+  return skipUnlessCi(missing.length > 0 && `chaos tests need ${missing.join(' and ')} to start servers of their own`);
 }
 
 /** initdb refuses to run as root: as root, the cluster belongs to the postgres user. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration } from '../../src/platform/media.js';
-import { waitFor } from '../helpers.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { maxVolume } from '../recording/media.js';
 

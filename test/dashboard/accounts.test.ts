@@ -1,37 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, startApp, waitFor } from '../helpers.js';
-import { startSmtp } from '../smtp.js';
-import { startLoggedApp } from './logged-app.js';
-
-/** A browser-like session: cookie jar plus the CSRF header on state-changing calls. */
-export class Session {
-  cookies = new Map<string, string>();
-  csrf = '';
-  constructor(readonly url: string) {}
-  async call<T = any>(method: string, path: string, json?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-    const h: Record<string, string> = { ...headers, cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
-    if (json !== undefined) h['content-type'] = 'application/json';
-    if (method !== 'GET' && this.csrf) h['x-csrf-token'] = this.csrf;
-    const res = await fetch(`${this.url}${path}`, { method, headers: h, body: json === undefined ? undefined : JSON.stringify(json) });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const [k, v] = pair.split('=');
-      if (v === '' || /expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(k);
-      else this.cookies.set(k, v);
-    }
-    const body = (await res.json()) as T & { csrf_token?: string };
-    if (body && typeof body === 'object' && 'csrf_token' in body && body.csrf_token) this.csrf = body.csrf_token;
-    return { status: res.status, body };
-  }
-  static async signUp(url: string, name: string) {
-    const s = new Session(url);
-    const email = `${name.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}@example.test`;
-    const r = await s.call('POST', '/api/v1/auth/signup', { email, password: 'a long enough password', name });
-    assert.equal(r.status, 200);
-    return { s, email, userId: r.body.user.id as string };
-  }
-}
+import { api } from '../support/api.js';
+import { type TestApp, startApp } from '../support/app.js';
+import { Session } from '../support/session.js';
+import { waitFor } from '../support/wait.js';
+import { startSmtp } from '../support/smtp.js';
 
 describe('accounts: invites, roles, removal', () => {
   let t: TestApp;
@@ -67,7 +40,7 @@ describe('accounts: invites, roles, removal', () => {
     // CSRF: without the header the accept is refused.
     const noCsrf = await fetch(`${t.url}/api/v1/invites/${secret}/accept`, {
       method: 'POST',
-      headers: { cookie: [...ada.s.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: { cookie: ada.s.cookie() },
     });
     assert.equal(noCsrf.status, 403);
     const accepted = await ada.s.call('POST', `/api/v1/invites/${secret}/accept`);
@@ -114,7 +87,8 @@ describe('accounts: invites, roles, removal', () => {
   });
 });
 
-const appWithLog = (env: Record<string, string>) => startLoggedApp(env);
+/** The app with its log kept (the reset link is in it), no background jobs. */
+const appWithLog = (env: Record<string, string>) => startApp({ env, logs: true, background: [] });
 
 async function resetFlow(url: string, email: string, link: string) {
   const token = new URL(link).searchParams.get('token') ?? '';

@@ -3,16 +3,17 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { WebSocket } from 'ws';
-import { joinRoom } from '../helpers.js';
+import { type TestApp, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
 import { Receiver } from '../webhooks/receiver.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
-import { type LoggedApp, startLoggedApp } from './logged-app.js';
+import { ensureWebBuilt, launchChromium } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 
 const OWNER = { name: 'Olga Owner', email: 'olga@example.test', password: 'owner password 123' };
 const MAX = { name: 'Max Member', email: 'max@example.test', password: 'member password 123' };
 
 describe('dashboard in Chromium: team, password reset, talk editing, live room, webhook retries', () => {
-  let t: LoggedApp;
+  let t: TestApp;
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
@@ -49,7 +50,7 @@ describe('dashboard in Chromium: team, password reset, talk editing, live room, 
   before(async () => {
     ensureWebBuilt();
     // A first attempt and one automatic retry at once; after that a delivery has failed and only the Retry button sends it again.
-    t = await startLoggedApp({ WEBHOOK_RETRY_SCHEDULE: '0', WEBHOOK_TIMEOUT_MS: '3000' }, ['queue', 'webhook-delivery', 'sfu']);
+    t = await startApp({ env: { WEBHOOK_RETRY_SCHEDULE: '0', WEBHOOK_TIMEOUT_MS: '3000' }, logs: true, background: ['queue', 'webhook-delivery', 'sfu'] });
     const user = await t.services.accounts.signUp(OWNER);
     partnerId = (await t.services.accounts.createPartner(user.id, 'Team Org')).id;
     token = (await t.services.accounts.createToken(partnerId, 'test', user.id)).token;

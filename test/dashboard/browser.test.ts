@@ -5,8 +5,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
-import { ensureWebBuilt, launchChromium } from './chromium.js';
-import { type TestApp, api, startApp } from '../helpers.js';
+import { ensureWebBuilt, launchChromium } from '../support/chromium.js';
+import { api } from '../support/api.js';
+import { type TestApp, startApp } from '../support/app.js';
 import { Receiver } from '../webhooks/receiver.js';
 
 describe('dashboard in Chromium', () => {

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { rmSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { toneMp4 } from '../recording/media.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from './chromium.js';
+import { ensureWebBuilt, launchChromium } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 
 /** A request for a recording file as the server saw it, and the status it answered (undefined until its headers went out). */
 interface Seen {

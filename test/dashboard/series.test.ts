@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { addRecording } from '../replay/fixtures.js';
 import { axeViolations } from '../ux/axe.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard, screenshotPath } from './chromium.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 
 /**
  * A recurring talk in the dashboard, in real Chromium: its own page (next talk first, past ones with

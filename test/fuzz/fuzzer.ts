@@ -1,4 +1,5 @@
 import { errorCatalogue } from '../../src/platform/errors.js';
+import { Prng } from '../support/seed.js';
 
 /**
  * A schema-driven HTTP fuzzer for the running app: it reads `/openapi.json`, and for every operation
@@ -9,30 +10,6 @@ import { errorCatalogue } from '../../src/platform/errors.js';
  * envelope with a catalogue code matching its status. Used by test/fuzz/openapi.test.ts (short)
  * and bench/fuzz/run.ts (long).
  */
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export class Prng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 // Schemas as the OpenAPI document has them; only what the generator reads.
 interface Schema {

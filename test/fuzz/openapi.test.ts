@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, startApp } from '../helpers.js';
+import { type TestApp, startApp } from '../support/app.js';
+import { testSeed } from '../support/seed.js';
 import { fuzz } from './fuzzer.js';
 import { fuzzEnv, fuzzTarget, startQueue } from './target.js';
 
 /** A seed that found a 500 (a job enqueued with no queue started) before this session's fixes, and passes now. */
-const CI_SEED = '2008364626';
+const CI_SEED = 2008364626;
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -22,7 +23,7 @@ function heapMb(): number {
 /**
  * A quick run of the fuzzer (bench/fuzz/run.ts is the long one) against the real app: every
  * operation of /openapi.json, hostile requests under every identity; no 5xx, every 4xx in our
- * envelope, no id of one partner in another's answers, and the heap flat. FUZZ_SEED replays a run.
+ * envelope, no id of one partner in another's answers, and the heap flat. TEST_SEED (or FUZZ_SEED) replays a run.
  */
 describe('fuzzing every operation of /openapi.json', () => {
   let t: TestApp;
@@ -34,11 +35,9 @@ describe('fuzzing every operation of /openapi.json', () => {
 
   test('2,000 schema-driven requests: no 5xx, one envelope on every 4xx, memory flat', async () => {
     // In CI one known seed, so a submission is judged on what it changed, not on the draw; new
-    // seeds are for `FUZZ_SEED=random` here and for `npm run bench:fuzz`, which draws its own.
-    const asked = process.env.FUZZ_SEED ?? (process.env.CI ? CI_SEED : 'random');
-    const seed = asked === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(asked);
+    // seeds are for `TEST_SEED=random` here and for `npm run bench:fuzz`, which draws its own.
+    const seed = testSeed('fuzz', { also: 'FUZZ_SEED', ci: CI_SEED });
     const requests = Number(process.env.FUZZ_REQUESTS ?? 2000);
-    console.log(`fuzz seed ${seed} (replay with FUZZ_SEED=${seed})`);
     const samples: number[] = [];
     const report = await fuzz({
       url: t.url,

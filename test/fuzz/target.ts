@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import { SESSION_COOKIE } from '../../src/platform/auth.js';
-import { type TestApp, type TestPartner, api, createPartner } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner } from '../support/app.js';
+import { logIn } from '../support/session.js';
 import type { IdPool, Identity } from './fuzzer.js';
 
 /** The environment a fuzzed app runs with: no rate limit in the way, webhooks that cannot reach out. */
@@ -44,17 +45,7 @@ async function seed(t: TestApp, name: string): Promise<Seeded> {
   const invite = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/invites`, { ...auth, json: { email: 'guest@example.test' } })).body;
   const recording = await sql<{ id: string }>`insert into recordings (partner_id, talk_id, status, file_name, storage_key)
     values (${partner.partnerId}::uuid, ${talk.id}::uuid, 'ready', 'r.webm', ${`fuzz/${talk.id}`}) returning id`.execute(t.services.db.db);
-  const login = await fetch(`${t.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: partner.email, password: partner.password }),
-  });
-  const session =
-    login.headers
-      .getSetCookie()
-      .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
-      ?.split(';')[0] ?? '';
-  const csrf = ((await login.json()) as { csrf_token?: string }).csrf_token ?? '';
+  const { cookie: session, 'x-csrf-token': csrf } = await logIn(t, partner);
   const shortCode = (url: string) => new URL(url).pathname.split('/').pop() as string;
   const ids = [
     talk.id,

@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { foldLine } from '../../src/rooms/routes.js';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, socketInbox, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom, socketInbox } from '../support/room.js';
+import { waitFor } from '../support/wait.js';
 
 /** The room's refusal of a join, as { code, message }; fails the test if the join was admitted. */
 async function refused(join: Promise<unknown>): Promise<{ code: string; message: string }> {

@@ -3,7 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
 import type { RoomTierMessage } from '../../src/rooms/protocol.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
+import { waitFor } from '../support/wait.js';
 import { member } from './member.js';
 
 /** The audience tier over the real room socket: who is put on the stream, told so, and moved on promotion. */

@@ -4,7 +4,9 @@ import type { WebSocket } from 'ws';
 import type { QuestionView, RoomView } from '../../src/rooms/protocol.js';
 import { REACTION_BURST, REACTION_REFILL_MS } from '../../src/rooms/reactions.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { member } from './member.js';
 
 describe('reactions and the question queue over the real room socket', () => {

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { smalltalkOk } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from './media.js';
 
 /** The `smalltalk` command as an operator runs it (bin/smalltalk.js), on this machine. */
-const smalltalk = (args: string[]) =>
-  promisify(execFile)(process.execPath, [path.resolve(import.meta.dirname, '..', '..', 'bin', 'smalltalk.js'), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    timeout: 120_000,
-  });
+const smalltalk = (args: string[]) => smalltalkOk(args, { compiled: true, env: { LOG_LEVEL: 'silent' }, timeoutMs: 120_000 });
 
 export const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '5' };
 

@@ -3,8 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, waitFor } from '../helpers.js';
-import { hears, openLiveBrowser, participantIdOf } from './chromium.js';
+import { api } from '../support/api.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { hears, openLiveBrowser, participantIdOf } from './page.js';
 import { speechWav } from './media.js';
 
 // A hosted_events talk puts its second listener on the stream.

@@ -3,8 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
-import { type TestApp, type TestPartner, api, waitFor } from '../helpers.js';
-import { hears, micEnabled, openLiveBrowser, participantIdOf, peakLevel, trackPeak } from './chromium.js';
+import { api } from '../support/api.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { hears, micEnabled, openLiveBrowser, participantIdOf, peakLevel, trackPeak } from './page.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '20', LIVE_CAPTIONS: 'false' };
 

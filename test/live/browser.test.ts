@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type TestApp, type TestPartner, api, waitFor } from '../helpers.js';
-import { hears, micEnabled, openLiveBrowser } from './chromium.js';
+import { api } from '../support/api.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { hears, micEnabled, openLiveBrowser } from './page.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '2', RECONNECT_GRACE_SECONDS: '10' };
 

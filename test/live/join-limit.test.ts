@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
 
 describe('guests who may join from one address (GUEST_JOINS_PER_MINUTE)', () => {
   let t: TestApp;

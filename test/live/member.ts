@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../../src/rooms/protocol.js';
-import { joinRoom, socketInbox, waitFor } from '../helpers.js';
+import { joinRoom, socketInbox } from '../support/room.js';
+import { waitFor } from '../support/wait.js';
 
 /** One room socket and the room as it saw it (state, then updates), plus everything else it got. */
 export async function member(shortUrl: string, join: Record<string, unknown>) {

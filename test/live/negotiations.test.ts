@@ -5,7 +5,8 @@ import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { speechWav } from './media.js';
 
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as {

@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { api, createPartner, joinRoom, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
+import { waitFor } from '../support/wait.js';
 
 test('talks left live by a stopped server: one nobody rejoins ends after the empty-room timeout, one rejoined stays live', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-orphans-'));

@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { api } from '../helpers.js';
-import { openLiveBrowser } from './chromium.js';
+import { api } from '../support/api.js';
+import { openLiveBrowser } from './page.js';
 
 const { t, p, browser } = await openLiveBrowser({ RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' });
 try {

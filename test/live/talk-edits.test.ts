@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, socketInbox, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom, socketInbox } from '../support/room.js';
+import { waitFor } from '../support/wait.js';
 
 describe('the lobby, and a talk edited through the API while its room is open', () => {
   let t: TestApp;

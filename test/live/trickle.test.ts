@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 
 interface Peer {
   addTransceiver(kind: string, init: { direction: string }): void;

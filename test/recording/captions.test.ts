@@ -4,7 +4,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exited, type spawnTied } from '../../src/platform/media.js';
 import type { RtpTarget } from '../../src/rooms/live.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { RtpTestRoom, recall, sendOpusRtp, speaker, speech, withPauses } from './media.js';
 

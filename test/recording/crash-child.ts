@@ -9,7 +9,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { probeDuration } from '../../src/platform/media.js';
 import { startBackground } from '../../src/compose.js';
-import { api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { RtpTestRoom, speaker } from './media.js';
 import { PlayedRoom } from './rtp-player.js';
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { exited } from '../../src/platform/media.js';
-import { api, startApp, testDb } from '../helpers.js';
+import { api } from '../support/api.js';
+import { startApp, testDb } from '../support/app.js';
 import { eventsOf, speech } from './media.js';
 
 // A SIGKILL before the speaker's capture had written anything (its ffmpeg not started yet, as on a

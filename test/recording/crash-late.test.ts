@@ -7,7 +7,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { exited, probeDuration } from '../../src/platform/media.js';
-import { api, startApp, testDb } from '../helpers.js';
+import { api } from '../support/api.js';
+import { startApp, testDb } from '../support/app.js';
 import { eventsOf, maxVolume, speech, withPauses } from './media.js';
 
 // A capture whose ffmpeg listens only 8 s after it was started (as a starved process on a loaded

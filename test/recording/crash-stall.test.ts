@@ -7,7 +7,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { exited, probeDuration } from '../../src/platform/media.js';
-import { api, startApp, testDb } from '../helpers.js';
+import { api } from '../support/api.js';
+import { startApp, testDb } from '../support/app.js';
 import { eventsOf, maxVolume } from './media.js';
 
 // The chaos run's kill 2 (load 54): a track 35.8 s long placed 22.1 s in, so it and the mix ended

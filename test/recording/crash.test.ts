@@ -6,7 +6,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { exited, probeDuration } from '../../src/platform/media.js';
-import { api, startApp, testDb, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { startApp, testDb } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { eventsOf, meanVolume, speech, withPauses } from './media.js';
 
 test('SIGKILL mid-talk: after restart the recording up to the kill is playable, listed once, recording_saved once', { skip: testDb !== 'pglite' }, async () => {

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration, run } from '../../src/platform/media.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { Receiver } from '../webhooks/receiver.js';
 import { meanVolume, speech, spokenBy, wer, withPauses } from './media.js';
 

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/platform/config.js';
 import { EngineError, createEngine } from '../../src/transcription/engine.js';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
 import { toWav16k } from '../../src/transcription/audio.js';
-import { freePort } from '../helpers.js';
+import { freePort } from '../support/app.js';
 import { speech, wer } from './media.js';
 
 const SENTENCE = 'Please call Stella and ask her to bring these things with her from the store.';

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Recorder } from '../../src/recordings/recorder.js';
 import { startBackground } from '../../src/compose.js';
-import { type TestApp, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { RtpTestRoom, eventsOf, toneMp4 } from './media.js';
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Talk } from '../../src/platform/db/schema.js';
 import { exited, run, spawnTied } from '../../src/platform/media.js';
 import type { LiveTalkObserver, LiveTalks, RtpTarget, SpeakerInfo } from '../../src/rooms/live.js';
-import type { TestApp } from '../helpers.js';
+import type { TestApp } from '../support/app.js';
 
 const cacheDir = path.join(os.tmpdir(), 'smalltalk-speech-cache');
 

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { contentTypeOf } from '../../src/recordings/storage.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { RtpTestRoom, eventsOf, speaker, speech } from './media.js';
 
 /** The top-level boxes of an MP4 file, in order (type and size; a size of 1 means a 64-bit size follows, 0 "to the end"). */

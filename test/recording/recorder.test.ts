@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { probeDuration } from '../../src/platform/media.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { RtpTestRoom, eventsOf, meanVolume, speaker, speech, spokenBy, wer, withPauses } from './media.js';
 
 const HOST_LINES = ['Welcome everyone to our weekly talk about the garden.', 'Today we will plant tomatoes and water the young trees.'];

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import S3rver from 's3rver';
 import { probeDuration } from '../../src/platform/media.js';
-import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, freePort, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { RtpTestRoom, eventsOf, speaker, speech } from './media.js';
 
 /**

@@ -6,7 +6,9 @@
 // Usage: node --import tsx stall-child.ts <dataDir>
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration } from '../../src/platform/media.js';
-import { api, createPartner, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 
 const [dataDir] = process.argv.slice(2);

@@ -5,8 +5,8 @@ import { probeDuration, run } from '../../src/platform/media.js';
 import type { TranscriptionJson } from '../../src/transcription/schema.js';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
 import { Transcriber } from '../../src/recordings/transcriber.js';
-import type { TestApp, TestPartner } from '../helpers.js';
-import { api } from '../helpers.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { api } from '../support/api.js';
 import { concatAudio, speech } from './media.js';
 
 /** Festival saying `text`, with the synthesizer's own leading and trailing silence cut (below -50 dB), so speech starts at 0. */

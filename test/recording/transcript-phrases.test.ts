@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CUE_MAX_SECONDS } from '../../src/transcription/formats.js';
-import { type TestApp, type TestPartner, createPartner, startApp } from '../helpers.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { wer } from './media.js';
 import { composeTrack, parseCues, tightSpeech, transcribeTracks } from './transcript-media.js';
 

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Recording } from '../../src/platform/db/schema.js';
-import type { TestApp, TestPartner } from '../helpers.js';
+import type { TestApp, TestPartner } from '../support/app.js';
 import { toneMp4 } from '../recording/media.js';
 
 /** A transcript of four lines over the first minute, two speakers. */

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ensureWebBuilt, launchChromium, screenshotPath } from '../dashboard/chromium.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
-import { startSmtp } from '../smtp.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { startSmtp } from '../support/smtp.js';
 import { addRecording } from './fixtures.js';
 
 type Smtp = Awaited<ReturnType<typeof startSmtp>>;

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
-import { ensureWebBuilt, launchChromium, logInToDashboard, screenshotPath } from '../dashboard/chromium.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
 import { axeViolations } from '../ux/axe.js';
 import { LINES, addRecording } from './fixtures.js';
 

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, screenshotPath } from '../dashboard/chromium.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { ensureWebBuilt, launchChromium, screenshotPath } from '../support/chromium.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { axeViolations } from '../ux/axe.js';
 import { addRecording } from './fixtures.js';
 

@@ -4,15 +4,17 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { type TestApp, type TestPartner, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, dropSchema, startApp } from '../support/app.js';
+import { needs } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { maxVolume } from '../recording/media.js';
 
 // The audience stream in scaled mode: any node answers for any talk's stream, passing the request
 // on to the node hosting the talk's room. Needs TEST_DATABASE_URL (CI sets it to this machine's
-// Postgres); skipped with a notice otherwise.
-const postgres = process.env.TEST_DATABASE_URL;
-const skip = skipUnlessCi(!postgres ? 'the audience stream on several nodes needs TEST_DATABASE_URL (a real Postgres)' : false);
+// Postgres); skipped with a notice otherwise, failed under CI.
+const skip = await needs({ postgres: true }, 'the audience stream on several nodes needs a real Postgres');
 
 describe('scaled mode: the audience stream from either node', { skip }, () => {
   const schema = `t_${randomBytes(6).toString('hex')}`;

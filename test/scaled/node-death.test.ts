@@ -9,14 +9,16 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration } from '../../src/platform/media.js';
-import { type TestApp, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, dropSchema, startApp } from '../support/app.js';
+import { needs } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { eventsOf, maxVolume } from '../recording/media.js';
 
 // Two nodes on one Postgres, local storage, the talk hosted by a node that is then SIGKILLed.
-// Needs TEST_DATABASE_URL (CI sets it to this machine's Postgres); skipped with a notice otherwise.
-const postgres = process.env.TEST_DATABASE_URL;
-const skip = skipUnlessCi(!postgres ? 'node death needs TEST_DATABASE_URL (a real Postgres)' : false);
+// Needs TEST_DATABASE_URL (CI sets it to this machine's Postgres); skipped with a notice otherwise, failed under CI.
+const skip = await needs({ postgres: true }, 'node death needs a real Postgres');
 
 // The default room heartbeat (10 s): a dead node's claim goes stale only after 30 s, so coming back
 // within seconds rests on the other node finding the dead one does not answer.

@@ -8,17 +8,20 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { api, createPartner, dropSchema, freePort, skipUnlessCi, startApp, type TestApp, waitFor } from '../helpers.js';
-import { hears, launch, participantIdOf } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import { createPartner, dropSchema, freePort, startApp, type TestApp } from '../support/app.js';
+import { needs } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
+import { launch } from '../support/chromium.js';
+import { hears, participantIdOf } from '../live/page.js';
 import { speechWav } from '../live/media.js';
 
 // One node on Postgres hosting a live talk is SIGKILLed and started again at the same address (as a
 // supervisor restarts it). Its claim on the room is still fresh (the default 10 s heartbeat: stale
 // only after 30 s), so coming back within seconds rests on the restarted node seeing that the
 // process behind the claim is gone (its liveness lock in the database went with its connection).
-// Needs TEST_DATABASE_URL (CI sets it to this machine's Postgres); skipped with a notice otherwise.
-const postgres = process.env.TEST_DATABASE_URL;
-const skip = skipUnlessCi(!postgres ? 'node restart needs TEST_DATABASE_URL (a real Postgres)' : false);
+// Needs TEST_DATABASE_URL (CI sets it to this machine's Postgres); skipped with a notice otherwise, failed under CI.
+const skip = await needs({ postgres: true }, 'node restart needs a real Postgres');
 
 const env = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', ROOM_HEARTBEAT_SECONDS: '10', RECORDING_LEASE_SECONDS: '3' };
 /** Back within this long of the restarted server being ready: generous for a loaded 2-core machine, far under the 30 s a stale claim takes. */

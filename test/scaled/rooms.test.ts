@@ -9,15 +9,19 @@ import { SESSION_COOKIE } from '../../src/platform/auth.js';
 import { nodeLockKey } from '../../src/platform/db/node-lock.js';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
-import { hears, launch } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, dropSchema, startApp } from '../support/app.js';
+import { needs } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
+import { launch } from '../support/chromium.js';
+import { hears } from '../live/page.js';
 import { speechWav } from '../live/media.js';
 
 // Scaled mode's live rooms: two nodes on one Postgres, each hosting the rooms it claimed and
 // sending the sockets of the others' rooms on. Needs TEST_DATABASE_URL (CI sets it to this
-// machine's Postgres); skipped with a notice otherwise.
+// machine's Postgres); skipped with a notice otherwise, failed under CI.
+const skip = await needs({ postgres: true }, 'live rooms on several nodes need a real Postgres');
 const postgres = process.env.TEST_DATABASE_URL;
-const skip = skipUnlessCi(!postgres ? 'live rooms on several nodes need TEST_DATABASE_URL (a real Postgres)' : false);
 
 /** The same talk page, opened through another node. */
 const via = (node: TestApp, url: string) => url.replace(/^https?:\/\/[^/]+/, node.url);

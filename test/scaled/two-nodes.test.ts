@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, api, createPartner, dropSchema, skipUnlessCi, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, dropSchema, startApp } from '../support/app.js';
+import { needs } from '../support/needs.js';
+import { waitFor } from '../support/wait.js';
 
 // Scaled mode: two nodes on one Postgres and one Redis. Needs TEST_DATABASE_URL and
-// TEST_REDIS_URL (CI sets both to this machine's servers); skipped with a notice otherwise.
-const postgres = process.env.TEST_DATABASE_URL;
+// TEST_REDIS_URL (CI sets both to this machine's servers); skipped with a notice otherwise, failed under CI.
+const skip = await needs({ postgres: true, redis: true }, 'scaled mode needs a real Postgres and Redis');
 const redis = process.env.TEST_REDIS_URL;
-const skip = skipUnlessCi(!postgres || !redis ? 'scaled mode needs TEST_DATABASE_URL and TEST_REDIS_URL (a real Postgres and Redis)' : false);
 
 describe('scaled mode: two nodes, one Postgres, one Redis', { skip }, () => {
   const schema = `t_${randomBytes(6).toString('hex')}`;

@@ -3,8 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { hears, openLiveBrowser } from '../live/chromium.js';
-import { type TestApp, type TestPartner, api, createPartner } from '../helpers.js';
+import { hears, openLiveBrowser } from '../live/page.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner } from '../support/app.js';
 
 // any: the embedding page's own flag, set by its iframe's onload
 type W = any;

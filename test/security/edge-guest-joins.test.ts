@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
 import { startProxy } from './edge-proxy.js';
 
 /**

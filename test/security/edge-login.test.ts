@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, startApp } from '../helpers.js';
+import { type TestApp, startApp } from '../support/app.js';
 import { postFrom, startProxy } from './edge-proxy.js';
 
 const owner = { email: 'owner@example.test', password: 'the right password', name: 'Owner' };

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type TestApp, startApp, waitFor } from '../helpers.js';
-import { startSmtp } from '../smtp.js';
+import { type TestApp, startApp } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { startSmtp } from '../support/smtp.js';
 import { postFrom } from './edge-proxy.js';
 
 /** The shape of a JSON value: its keys and the types of its leaves, not their contents. */

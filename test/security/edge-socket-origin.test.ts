@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { roomSocketUrl } from '../../src/rooms/protocol.js';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { logIn } from '../support/session.js';
+import { joinRoom } from '../support/room.js';
 
 describe('the room socket checks Origin', () => {
   let t: TestApp;
@@ -15,10 +18,7 @@ describe('the room socket checks Origin', () => {
     t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });
     p = await createPartner(t, 'Origins');
     talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Checked' } })).body.talk;
-    const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email: p.email, password: p.password } });
-    const session = login.headers.getSetCookie().find((c) => c.startsWith('st_session='));
-    assert.ok(session);
-    cookie = session.split(';')[0];
+    cookie = (await logIn(t, p)).cookie;
   });
   after(async () => {
     for (const s of sockets) s.terminate();
@@ -60,10 +60,7 @@ describe('the room socket checks Origin', () => {
   });
 
   test("a partner's embed origin may open the socket, but its cookie does not make a host there", async () => {
-    const headers = { cookie, 'x-csrf-token': '' };
-    const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email: p.email, password: p.password } });
-    headers.cookie = (login.headers.getSetCookie().find((c) => c.startsWith('st_session=')) as string).split(';')[0];
-    headers['x-csrf-token'] = login.body.csrf_token;
+    const headers = await logIn(t, p);
     const set = await api(t, 'PUT', `/api/v1/orgs/${p.partnerId}/settings`, { headers, json: { embed_origins: ['https://partner.example'] } });
     assert.equal(set.status, 200, JSON.stringify(set.body));
     const embedded = await joinRoom(talk.short_url, { name: 'Embedded' }, { origin: 'https://partner.example', cookie });

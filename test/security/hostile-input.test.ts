@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { errorCatalogue } from '../../src/platform/errors.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 
 /** The one error shape: a catalogue code with its status, a message, a request id (also in the header). */
 function assertEnvelope(res: { status: number; headers: Headers; body: any }, status: number, code?: string) {

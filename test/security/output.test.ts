@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,24 +8,13 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { freePort, waitFor } from '../helpers.js';
+import { freePort } from '../support/app.js';
+import { smalltalk as runCli, startSmalltalk } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 import { speech } from '../recording/media.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-/** `smalltalk …` as an operator runs it; resolves with the exit code and both outputs, failing or not. */
-async function smalltalk(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** `smalltalk …` as an operator runs it (logging at its default level, on the embedded database); resolves failing or not. */
+const smalltalk = (args: string[], env: Record<string, string>) => runCli(args, { env: { LOG_LEVEL: 'info', DATABASE_URL: '', ...env } });
 
 describe('what the smalltalk command prints when it refuses', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-output-'));
@@ -95,17 +84,12 @@ describe('an orderly stop is not an error', () => {
     assert.equal(created.code, 0, created.stderr);
     const token = JSON.parse(created.stdout).api_token as string;
     // Its own process group, like a systemd unit's processes: the server, its ffmpeg and pocketsphinx.
-    const server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), 'serve'], {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const server = startSmalltalk(['serve'], { env: { LOG_LEVEL: 'info', DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
-    server.stdout.setEncoding('utf8').on('data', (d: string) => {
+    server.stdout?.setEncoding('utf8').on('data', (d: string) => {
       output += d;
     });
-    server.stderr.setEncoding('utf8').on('data', (d: string) => {
+    server.stderr?.setEncoding('utf8').on('data', (d: string) => {
       output += d;
     });
     const exited = once(server, 'exit');

@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { isBlockedAddress } from '../../src/webhooks/transport.js';
 import { Receiver } from '../webhooks/receiver.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 
 const base = '/api/v1/partners/webhooks';
 

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, logInToDashboard } from '../dashboard/chromium.js';
-import { type TestApp, type TestPartner, api, createPartner, startApp } from '../helpers.js';
+import { ensureWebBuilt, launchChromium } from '../support/chromium.js';
+import { logInToDashboard } from '../support/session.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { axeViolations } from './axe.js';
 
 /** The dashboard's lists as people read them: a series once, groups by rank, words instead of raw values. */

@@ -3,8 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { BotParticipant } from '../../src/bot/participant.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
-import { type TestApp, type TestPartner, api, waitFor } from '../helpers.js';
-import { hears, openLiveBrowser, participantIdOf } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { hears, openLiveBrowser, participantIdOf } from '../live/page.js';
 import { axeViolations } from './axe.js';
 
 const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', RECONNECT_GRACE_SECONDS: '30', LIVE_CAPTIONS: 'false' };

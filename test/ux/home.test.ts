@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
-import { launch } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
+import { launch } from '../support/chromium.js';
 import { speechWav } from '../live/media.js';
 import { axeViolations } from './axe.js';
 

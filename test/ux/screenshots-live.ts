@@ -4,8 +4,10 @@
  * at 1024 px and at 360 px (the -360 files), in headless Chromium (run: npx tsx test/ux/screenshots-live.ts).
  */
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { api, createPartner, joinRoom, startApp } from '../helpers.js';
-import { launch } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import { createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
+import { launch } from '../support/chromium.js';
 import { speechWav } from '../live/media.js';
 
 const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1' } });

@@ -2,8 +2,10 @@
  * Takes docs/screenshots/home.png, talk-confirm-remove.png, talk-removed.png and
  * talk-removed-list.png in headless Chromium at phone width (run: npx tsx test/ux/screenshots.ts).
  */
-import { api, joinRoom, startApp, createPartner } from '../helpers.js';
-import { launch } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import { startApp, createPartner } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
+import { launch } from '../support/chromium.js';
 import { speechWav } from '../live/media.js';
 
 const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', HOME_PUBLIC_TALKS: 'true' } });

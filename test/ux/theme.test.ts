@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type TestApp, type TestPartner, api } from '../helpers.js';
-import { openLiveBrowser } from '../live/chromium.js';
+import { api } from '../support/api.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { openLiveBrowser } from '../live/page.js';
 import { axeViolations } from './axe.js';
 
 /**

@@ -14,7 +14,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Sample, type ShapeRules, loadApiDoc, shapeProblems } from '../api/contract-doc.js';
 import { recordingExtensions, transcriptionReadyKeys, webhookBodyExtensions } from '../api/contract-extensions.js';
-import { type TestApp, type TestPartner, api, createPartner, joinRoom, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { joinRoom } from '../support/room.js';
 import { RtpTestRoom, speaker, speech, withPauses } from '../recording/media.js';
 import { type Received, Receiver } from './receiver.js';
 

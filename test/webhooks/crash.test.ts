@@ -1,59 +1,20 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { dropSchema, freePort, testDb, waitFor } from '../helpers.js';
+import { dropSchema, freePort, testDb } from '../support/app.js';
+import { ServeProcess, smalltalkOk } from '../support/cli.js';
+import { postgresUrl } from '../support/needs.js';
+import { Prng, testSeed } from '../support/seed.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from './receiver.js';
 
-const root = path.join(import.meta.dirname, '..', '..');
-const cli = path.join(root, 'src', 'cli.ts');
 const base = '/api/v1/partners/webhooks';
 // Each restart of `serve` takes 10-50 s on this loaded machine; the runner gives a file 300 s.
 const KILLS = 3;
 const step = (what: string) => process.stderr.write(`# ${new Date().toISOString().slice(11, 23)} ${what}\n`);
-
-/** The server as a real child process: `smalltalk serve` on a data directory (or a Postgres schema) that outlives it. */
-class ServerProcess {
-  child: ChildProcess | null = null;
-  constructor(
-    readonly env: Record<string, string>,
-    readonly url: string,
-  ) {}
-
-  async start() {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-      cwd: root,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    this.child = child;
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await waitFor(
-      async () => {
-        if (exited) throw new Error(`the server exited during start-up (${child.exitCode ?? child.signalCode})`);
-        return fetch(`${this.url}/readyz`)
-          .then((r) => r.ok)
-          .catch(() => false);
-      },
-      'the server to listen',
-      90_000,
-    );
-  }
-
-  async kill() {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-    this.child = null;
-  }
-}
 
 async function call(url: string, token: string, method: string, route: string, json?: unknown) {
   const res = await fetch(`${url}${route}`, {
@@ -84,26 +45,27 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
   };
   const schema = `wh_crash_${randomBytes(5).toString('hex')}`;
   if (testDb === 'postgres') {
-    env.DATABASE_URL = process.env.TEST_DATABASE_URL ?? '';
+    env.DATABASE_URL = postgresUrl('TEST_DB=postgres');
     env.DATABASE_SCHEMA = schema;
     env.SECRET_KEY = randomBytes(24).toString('hex');
   }
   const receiver = await new Receiver().start();
   // Slow answers keep deliveries in flight; some fail (retried), a few hang past the timeout.
+  // Random, from a printed seed: TEST_SEED replays the same answers and kill moments.
+  const prng = new Prng(testSeed('webhook crash'));
   let chaos = true;
   receiver.respond = () => {
     if (!chaos) return { status: 200 };
-    const dice = Math.random();
+    const dice = prng.next();
     if (dice < 0.2) return { status: 500 };
     if (dice < 0.25) return { status: 200, delayMs: 2000 };
-    return { status: 200, delayMs: 50 + Math.floor(Math.random() * 400) };
+    return { status: 200, delayMs: 50 + prng.int(400) };
   };
-  const server = new ServerProcess(env, url);
+  const server = new ServeProcess(env, url, { readyTimeoutMs: 90_000 });
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', cli, 'partner', 'create', '--name', 'Crash', '--email', `crash-${randomBytes(3).toString('hex')}@example.test`, '--json'],
-      { cwd: root, env: { ...process.env, ...env } },
+    const { stdout } = await smalltalkOk(
+      ['partner', 'create', '--name', 'Crash', '--email', `crash-${randomBytes(3).toString('hex')}@example.test`, '--json'],
+      { env },
     );
     step('partner created');
     const token = (JSON.parse(stdout) as { api_token: string }).api_token;
@@ -137,7 +99,7 @@ test('SIGKILL while deliveries are in flight, several times: after restarts ever
       const seen = receiver.received.length;
       await waitFor(() => receiver.received.length >= seen + 10 && receiver.pending > 0, 'deliveries in flight', 60_000);
       // A random moment while deliveries are in flight.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 700)));
+      await new Promise((resolve) => setTimeout(resolve, prng.int(700)));
       await waitFor(() => receiver.pending > 0, 'a delivery in flight', 30_000);
       step(`SIGKILL ${kill + 1} with ${receiver.pending} in flight, ${receiver.received.length} received`);
       await server.kill();

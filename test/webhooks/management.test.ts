@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { type TestApp, api, createPartner, startApp } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, createPartner, startApp } from '../support/app.js';
+import { smalltalk as runCli, smalltalkOk } from '../support/cli.js';
+import { logIn } from '../support/session.js';
 import { Receiver } from './receiver.js';
 
 const base = '/api/v1/partners/webhooks';
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-function cookiesOf(res: { headers: Headers }): Record<string, string> {
-  return Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(';')[0].split('=') as [string, string]));
-}
-
-async function sessionHeaders(t: TestApp, email: string, password: string, partnerId: string) {
-  const login = await api(t, 'POST', '/api/v1/auth/login', { json: { email, password } });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  return { cookie: `st_session=${cookiesOf(login).st_session}`, 'x-csrf-token': login.body.csrf_token, 'x-partner-id': partnerId };
-}
 
 describe('webhook management and delivery isolation', () => {
   let t: TestApp;
@@ -41,8 +31,8 @@ describe('webhook management and delivery isolation', () => {
     const email = `member-${Date.now()}@example.test`;
     const member = await t.services.accounts.signUp({ email, password: 'long enough password', name: 'Member' });
     await t.services.accounts.repo.addMember(t.services.db.db, p.partnerId, member.id, 'member');
-    const asMember = await sessionHeaders(t, email, 'long enough password', p.partnerId);
-    const asOwner = await sessionHeaders(t, p.email, p.password, p.partnerId);
+    const asMember = await logIn(t, { email, password: 'long enough password' }, p.partnerId);
+    const asOwner = await logIn(t, p, p.partnerId);
     const routes: [string, string, unknown?][] = [
       ['GET', base],
       ['POST', base, { url: r.url }],
@@ -120,11 +110,9 @@ describe('webhook management and delivery isolation', () => {
 describe('smalltalk webhook CLI (embedded PGlite, no server running)', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-webhook-cli-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const smalltalk = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP: 'true' },
-    });
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
+  const smalltalk = (args: string[]) => smalltalkOk(args, { env });
+  const refused = (args: string[]) => runCli(args, { env });
 
   test('webhook add, list, test and rm', async () => {
     const r = await new Receiver().start();
@@ -148,19 +136,13 @@ describe('smalltalk webhook CLI (embedded PGlite, no server running)', () => {
       assert.equal(r.received[0].headers['webhook-id'], tested.event_id);
       // A failing receiver: the command says so with its exit code.
       r.respond = () => ({ status: 500 });
-      const failed = await smalltalk(['webhook', 'test', '--partner', partner.partner_id, '--id', added.id]).then(
-        () => assert.fail('webhook test should exit non-zero on a 500'),
-        (err: { code: number; stdout: string }) => err,
-      );
-      assert.equal(failed.code, 1);
+      const failed = await refused(['webhook', 'test', '--partner', partner.partner_id, '--id', added.id]);
+      assert.equal(failed.code, 1, 'webhook test should exit non-zero on a 500');
       assert.match(failed.stdout, /pending: 500/);
       await smalltalk(['webhook', 'rm', '--partner', partner.partner_id, '--id', added.id]);
       assert.deepEqual(JSON.parse((await smalltalk(['webhook', 'list', '--partner', partner.partner_id, '--json'])).stdout), []);
-      const other = await smalltalk(['webhook', 'rm', '--partner', partner.partner_id, '--id', added.id]).then(
-        () => assert.fail('removing twice should fail'),
-        (err: { code: number }) => err,
-      );
-      assert.notEqual(other.code, 0);
+      const other = await refused(['webhook', 'rm', '--partner', partner.partner_id, '--id', added.id]);
+      assert.notEqual(other.code, 0, 'removing twice should fail');
     } finally {
       await r.close();
     }

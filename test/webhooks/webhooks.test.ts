@@ -3,7 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import type { EventName } from '../../src/webhooks/events.js';
 import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
-import { type TestApp, type TestPartner, api, createPartner, freePort, startApp, waitFor } from '../helpers.js';
+import { api } from '../support/api.js';
+import { type TestApp, type TestPartner, createPartner, freePort, startApp } from '../support/app.js';
+import { Prng, testSeed } from '../support/seed.js';
+import { waitFor } from '../support/wait.js';
 import { Receiver } from './receiver.js';
 
 /** Counts the delivery worker's pg-boss fetches (its polls) until restored. */
@@ -268,8 +271,9 @@ describe('webhooks', () => {
     // Talk A's captions being answered right now, and the most there ever were at once.
     let activeA = 0;
     let mostActiveA = 0;
+    const prng = new Prng(testSeed('caption delivery delays'));
     r.respond = (got) => {
-      const delayMs = 5 + Math.floor(Math.random() * 20);
+      const delayMs = 5 + prng.int(20);
       if (got.json.body.talkId === 'talk-A') {
         mostActiveA = Math.max(mostActiveA, ++activeA);
         setTimeout(() => activeA--, delayMs);

@@ -1,33 +1,7 @@
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { type TestApp, type TestPartner, createPartner, startApp } from '../helpers.js';
+import type { Browser, Page } from 'playwright-core';
+import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { launch } from '../support/chromium.js';
 import { speechWav } from './media.js';
-
-/**
- * Debian's Chromium, headless, with fake media capture playing `wav` (flags from the WebRTC notes).
- * `denyMicrophone`: permission requests are denied instead of granted (a user who blocked the mic).
- */
-export function launch(wav: string, options: { denyMicrophone?: boolean } = {}): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: false,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      options.denyMicrophone ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`,
-      '--autoplay-policy=no-user-gesture-required',
-      '--mute-audio',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
-}
 
 /** What each browser suite starts with: the app with live rooms (`env`), a partner, and Chromium speaking Festival speech. */
 export async function openLiveBrowser(env: Record<string, string>): Promise<{ t: TestApp; p: TestPartner; browser: Browser; close: () => Promise<void> }> {

@@ -3,16 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import pg from 'pg';
-import { WebSocket } from 'ws';
-import { buildApp } from '../src/app.js';
-import { type App, LISTEN_BACKLOG } from '../src/platform/http.js';
-import { type Config, loadConfig } from '../src/platform/config.js';
-import { roomSocketUrl } from '../src/rooms/protocol.js';
-import { closeServices, createServices, startBackground } from '../src/compose.js';
-import type { Services } from '../src/compose.js';
-import type { LiveTalks } from '../src/rooms/live.js';
-import { pgliteSnapshot } from './support/pglite-snapshot.js';
+import pino from 'pino';
+import { buildApp } from '../../src/app.js';
+import { closeServices, createServices, startBackground } from '../../src/compose.js';
+import { type Config, loadConfig } from '../../src/platform/config.js';
+import { type App, LISTEN_BACKLOG } from '../../src/platform/http.js';
+import type { Services } from '../../src/compose.js';
+import type { LiveTalks } from '../../src/rooms/live.js';
+import { postgresUrl } from './needs.js';
+import { pgliteSnapshot } from './pglite-snapshot.js';
 
 /**
  * Tests run against the real app over HTTP, on real PGlite (default) or on the real Postgres
@@ -26,6 +27,8 @@ export interface TestApp {
   services: Services;
   config: Config;
   dataDir: string;
+  /** Every log line the app wrote, parsed (only with `logs: true`; otherwise empty). */
+  lines: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -36,9 +39,19 @@ export interface StartOptions {
   dataDir?: string;
   /** Reuse a Postgres schema (restart tests). */
   schema?: string;
-  background?: boolean;
+  /**
+   * The background jobs to start: all of them (true, the default), none (false), or those named
+   * (e.g. ['queue', 'webhook-delivery']; only those are stopped again on close).
+   */
+  background?: boolean | string[];
   /** Override TEST_DB for this app (the scaled-mode tests always use Postgres). */
   db?: 'pglite' | 'postgres';
+  /**
+   * Keep the app's log where the test can read it (`lines`), at LOG_LEVEL info unless `env` says
+   * otherwise: the operator-visible password-reset link is in it. Otherwise the app is silent
+   * (or logs at TEST_LOG_LEVEL to stdout).
+   */
+  logs?: boolean;
   /** The live talks the recorder and the captioner observe, instead of the live rooms (an RTP test room). */
   live?: LiveTalks;
 }
@@ -52,7 +65,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: options.logs ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     SECRET_KEY: 'test-secret-key-0123456789abcdefghijklmnop',
     WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
     WEBHOOK_ALLOW_HTTP: 'true',
@@ -65,18 +78,31 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   let schema: string | undefined;
   const kind = options.db ?? testDb;
   if (kind === 'postgres') {
-    const url = process.env.TEST_DATABASE_URL;
-    if (!url) throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
     schema = options.schema ?? `t_${randomBytes(6).toString('hex')}`;
-    env.DATABASE_URL = url;
+    env.DATABASE_URL = postgresUrl(`TEST_DB=postgres`);
     env.DATABASE_SCHEMA = schema;
   }
   const config = loadConfig(env);
+  const lines: Record<string, unknown>[] = [];
+  const log = options.logs
+    ? pino(
+        { level: config.LOG_LEVEL },
+        new Writable({
+          write(chunk, _enc, done) {
+            for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+            done();
+          },
+        }),
+      )
+    : undefined;
   const inMemory = kind === 'pglite' && !options.onDisk;
-  const services = await createServices(config, { inMemory, fromSnapshot: inMemory ? await pgliteSnapshot(config) : undefined, live: options.live });
+  const services = await createServices(config, { inMemory, fromSnapshot: inMemory ? await pgliteSnapshot(config) : undefined, log, live: options.live });
   const app = await buildApp(services);
   await app.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
-  if (options.background !== false) await startBackground(services);
+  const background = options.background ?? true;
+  const named = Array.isArray(background) ? services.background.filter((job) => background.includes(job.name)) : null;
+  if (named) for (const job of named) await job.start();
+  else if (background) await startBackground(services);
   const url = `http://127.0.0.1:${port}`;
   let closed = false;
   return {
@@ -85,10 +111,16 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     services,
     config,
     dataDir,
+    lines,
     async close() {
       if (closed) return;
       closed = true;
       await app.close();
+      if (named) {
+        // Stop only what was started (closeServices stops every job, started or not).
+        for (const job of [...named].reverse()) await job.stop();
+        services.background.length = 0;
+      }
       await closeServices(services);
       if (!options.dataDir && !options.schema) {
         if (schema) await dropSchema(schema);
@@ -146,96 +178,4 @@ export async function createPartner(t: TestApp, name = 'Partner'): Promise<TestP
   const partner = await t.services.accounts.createPartner(user.id, name);
   const token = await t.services.accounts.createToken(partner.id, 'test', user.id);
   return { userId: user.id, partnerId: partner.id, token: token.token, email, password };
-}
-
-export interface ApiResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
-/** fetch with a token and a JSON body (or a raw string body with the given content type). */
-export async function api<T = any>(
-  t: TestApp,
-  method: string,
-  pathAndQuery: string,
-  options: { token?: string | null; json?: unknown; body?: string; contentType?: string; headers?: Record<string, string> } = {},
-): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers['content-type'] = 'application/json; charset=utf-8';
-  } else if (options.body !== undefined) {
-    body = options.body;
-    headers['content-type'] = options.contentType ?? 'application/x-www-form-urlencoded';
-  }
-  const res = await fetch(`${t.url}${pathAndQuery}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON (pages)
-  }
-  return { status: res.status, headers: res.headers, body: parsed as T };
-}
-
-/** Waits until `check` returns a truthy value (polling an observable state, not guessing a delay). */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/**
- * Joins a talk's room over its real WebSocket, as the talk page does, without media: resolves on
- * `joined`; rejects with the room's `error` message (its JSON) or the socket's error.
- */
-export async function joinRoom(shortUrl: string, message: Record<string, unknown>, headers: Record<string, string> = {}, from?: { localAddress: string }) {
-  const socket = new WebSocket(roomSocketUrl(shortUrl), { headers, ...from });
-  // Everything from the first message on: the room's state may come in the same read as `joined`.
-  const messages: Record<string, any>[] = [];
-  const joined = new Promise<Record<string, unknown>>((resolve, reject) => {
-    socket.on('message', (raw) => {
-      const msg = JSON.parse(String(raw));
-      messages.push(msg);
-      if (msg.type === 'joined') resolve(msg);
-      if (msg.type === 'error') reject(new Error(JSON.stringify(msg)));
-    });
-    socket.on('error', reject);
-  });
-  socket.on('open', () => socket.send(JSON.stringify({ type: 'join', ...message })));
-  const msg = await joined;
-  return { socket, participantId: msg.participant_id as string, resume: msg.resume as string, messages };
-}
-
-/** Every message a room socket receives from now on, and its close code once it closed. */
-export function socketInbox(socket: WebSocket) {
-  const messages: Record<string, any>[] = [];
-  let closeCode: number | null = null;
-  socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
-  socket.on('close', (code) => {
-    closeCode = code;
-  });
-  return { messages, closed: () => closeCode };
-}
-
-/**
- * A test's reason to skip (a service it needs is not configured), or false. Under CI the service
- * must be there: CI sets TEST_DATABASE_URL and TEST_REDIS_URL to the machine's own, and a run that
- * skipped them would pass without testing scaled mode at all.
- */
-export function skipUnlessCi(reason: string | false): string | false {
-  if (reason && process.env.CI) throw new Error(`CI: ${reason}; under CI this is required, not skipped`);
-  return reason;
 }
