@@ -23,6 +23,8 @@ export interface SocketEvent {
   data?: unknown;
   code?: number;
   reason?: unknown;
+  /** An error's, in Node (`ws`); a browser says nothing of why. */
+  message?: unknown;
 }
 
 /** The parts of a WebSocket the client uses: the browser's and `ws`'s both have them. */
@@ -63,8 +65,9 @@ type CloseHandler = (code: number, reason: string) => void;
 
 /** One room socket: typed messages both ways, and answers awaited (failing as soon as the socket closes). */
 export class RoomSocket {
-  /** How it closed, once it did. */
+  /** How it closed, once it did (the reason: the close's, else the error that closed it, if the socket said). */
   closed: { code: number; reason: string } | null = null;
+  private error = '';
   private readonly handlers = new Set<AnyHandler>();
   private readonly closeHandlers = new Set<CloseHandler>();
 
@@ -72,12 +75,14 @@ export class RoomSocket {
     socket.addEventListener('message', (event) => this.receive(String(event.data)));
     socket.addEventListener('close', (event) => {
       // 1006: closed without a close frame (the browser and `ws` both say so themselves).
-      this.closed = { code: event.code ?? 1006, reason: String(event.reason ?? '') };
+      this.closed = { code: event.code ?? 1006, reason: String(event.reason || this.error) };
       for (const h of [...this.closeHandlers]) h(this.closed.code, this.closed.reason);
     });
     // An error comes with a close, which is what everything here goes by (and `ws` without a
     // listener for it would throw it at the process).
-    socket.addEventListener('error', () => undefined);
+    socket.addEventListener('error', (event) => {
+      if (typeof event.message === 'string') this.error = event.message;
+    });
   }
 
   get open() {
@@ -155,7 +160,7 @@ export class RoomSocket {
 
   /**
    * Joins once the socket is open: resolves with `joined`, or with `redirect` (another node hosts the
-   * talk: RoomClient follows it); rejects with RoomRefusal (the room's `error`) or SocketClosed.
+   * talk: RoomConnection follows it); rejects with RoomRefusal (the room's `error`) or SocketClosed.
    */
   async join(join: Omit<JoinMessage, 'type'>, timeoutMs = 15_000): Promise<RoomJoinedMessage | RoomRedirectMessage> {
     await this.opened();
@@ -201,7 +206,7 @@ function refusedIfError<M extends ServerMessage>(m: M | ServerMessageOf<'error'>
   return m as M;
 }
 
-export interface RoomClientOptions {
+export interface RoomConnectionOptions {
   /** The talk page's URL (its short URL, or a join URL) on the server to connect through. */
   pageUrl: string | URL;
   /** Opens a socket: `(url) => new WebSocket(url)` (the browser's, or `ws`'s in Node). */
@@ -221,7 +226,7 @@ export interface RoomClientOptions {
  * of the current socket only; `onClose` hears a joined socket that closed (not one the client left
  * for a redirect, nor one it closed itself).
  */
-export class RoomClient {
+export class RoomConnection {
   /** The secret to come back as the same participant (from the latest `joined`). */
   resume: string | null;
   /** Redirects the latest connect followed. */
@@ -231,7 +236,7 @@ export class RoomClient {
   private readonly closeHandlers = new Set<CloseHandler>();
   private readonly homeUrl: string;
 
-  constructor(private readonly options: RoomClientOptions) {
+  constructor(private readonly options: RoomConnectionOptions) {
     this.resume = options.resume ?? null;
     this.homeUrl = roomSocketUrl(options.pageUrl);
   }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { RoomClient, RoomRefusal } from '../../src/rooms/client.js';
+import { RoomConnection, RoomRefusal } from '../../src/rooms/client.js';
 import { CloseCode, type ServerMessage, isFinalClose } from '../../src/rooms/protocol.js';
 import { type TestApp, type TestPartner, api, createPartner, startApp, waitFor } from '../helpers.js';
 
 /** A client of the room over real `ws` sockets, keeping each raw socket (to drop one as a network would) and everything it received. */
 function client(pageUrl: string, join: Record<string, string>, resume?: string) {
   const raw: WebSocket[] = [];
-  const room = new RoomClient({ pageUrl, join, resume, open: (url) => raw[raw.push(new WebSocket(url)) - 1] });
+  const room = new RoomConnection({ pageUrl, join, resume, open: (url) => raw[raw.push(new WebSocket(url)) - 1] });
   const seen: ServerMessage[] = [];
   const closes: number[] = [];
   room.onMessage((m) => seen.push(m));
@@ -19,7 +19,7 @@ function client(pageUrl: string, join: Record<string, string>, resume?: string) 
 describe('the room client (src/rooms/client.ts) against a real room socket', () => {
   let t: TestApp;
   let p: TestPartner;
-  const clients: RoomClient[] = [];
+  const clients: RoomConnection[] = [];
   before(async () => {
     t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', RECONNECT_GRACE_SECONDS: '30' } });
     p = await createPartner(t, 'Client');
