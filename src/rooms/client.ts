@@ -163,8 +163,11 @@ export class RoomSocket {
    * talk: RoomConnection follows it); rejects with RoomRefusal (the room's `error`) or SocketClosed.
    */
   async join(join: Omit<JoinMessage, 'type'>, timeoutMs = 15_000): Promise<RoomJoinedMessage | RoomRedirectMessage> {
-    await this.opened();
+    // Listening from now: a refusal may come before the join is sent (the page's origin), even in the
+    // same read as the socket's opening.
     const answer = this.next(['joined', 'redirect', 'error'], timeoutMs);
+    answer.catch(() => undefined); // a close rejects opened() too, which is what this call reports
+    await this.opened();
     this.send({ type: 'join', ...join });
     return refusedIfError(await answer);
   }
