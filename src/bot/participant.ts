@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
+import { RoomConnection, RoomRefusal } from '../rooms/client.js';
 import {
+  type ClientMessage,
   type Reaction,
+  type RoomJoinedMessage,
   type RoomReactionsMessage,
-  type RoomStateMessage,
-  type RoomUpdateMessage,
   type RoomView,
+  type ServerMessage,
   applyUpdate,
-  roomSocketUrl,
+  isFinalClose,
 } from '../rooms/protocol.js';
 
 /** The parts of @roamhq/wrtc (a native libwebrtc binding) the bot uses. */
@@ -145,8 +147,17 @@ export interface ParticipantReport {
 /** How long a dropped bot keeps trying to come back. */
 const RECONNECT_GIVE_UP_MS = 120_000;
 
-/** A real participant from the command line: signalling over the room socket, media with libwebrtc. */
+/** The room's refusal as the bot reports it: `code: message`. */
+function refusalAsError(err: unknown): never {
+  if (err instanceof RoomRefusal) throw new Error(`${err.code}: ${err.message}`);
+  throw err;
+}
+
+/** A real participant from the command line: signalling over the room socket (src/rooms/client.ts), media with libwebrtc. */
 export class BotParticipant {
+  /** The room socket, across reconnects and redirects (made on the first join). */
+  private connection: RoomConnection | null = null;
+  /** The latest raw socket (a test's network drop terminates it). */
   private ws: WebSocket | null = null;
   private pc: WrtcPeer | null = null;
   private sinks: AudioSink[] = [];
@@ -191,10 +202,8 @@ export class BotParticipant {
   readonly reactions: RoomReactionsMessage['reactions'] = [];
   /** The server lets this participant speak now; otherwise no audio is fed (no packets sent). */
   private publishing = false;
-  private readonly waiters: ((m: Record<string, unknown>) => boolean)[] = [];
+  private readonly waiters: ((m: ServerMessage) => boolean)[] = [];
   private readonly loudWaiters: { frames: number; resolve(): void }[] = [];
-  /** The resume secret of this participant, to come back as the same one after a drop. */
-  private resume: string | null = null;
   private leaving = false;
   /** Media was negotiated once: a dropped socket from then on is reconnected. */
   private inTalk = false;
@@ -221,49 +230,14 @@ export class BotParticipant {
 
   /**
    * Joins through the page's server (sent on to the node hosting the talk), as the same participant
-   * when there is a resume secret, and negotiates media.
+   * when there is a resume secret (the connection keeps it), and negotiates media.
    */
   private async connect(): Promise<void> {
-    const page = new URL(this.options.pageUrl);
-    const hash = new URLSearchParams(page.hash.replace(/^#/, ''));
-    let url = roomSocketUrl(page);
-    let joined: Record<string, unknown> = {};
-    // A node that does not host the talk sends us on to the one that does (scaled mode).
-    for (let hops = 0; ; hops++) {
-      const ws = new WebSocket(url);
-      this.ws = ws;
-      ws.on('message', (raw) => this.onMessage(JSON.parse(String(raw))));
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => {
-          this.mark('open');
-          resolve();
-        });
-        ws.once('error', reject);
-      });
-      // Errors after opening come with a close, which is what the waits below and the reconnect go by.
-      ws.on('error', () => undefined);
-      this.send({
-        type: 'join',
-        name: this.options.name ?? 'bot',
-        token: this.options.token ?? hash.get('token') ?? undefined,
-        invite: this.options.invite ?? hash.get('invite') ?? undefined,
-        resume: this.resume ?? undefined,
-      });
-      joined = await this.nextOn(ws, (m) => m.type === 'joined' || m.type === 'error' || m.type === 'redirect');
-      if (joined.type !== 'redirect') {
-        ws.on('close', (code) => this.socketClosed(ws, code));
-        break;
-      }
-      ws.removeAllListeners('message');
-      ws.close();
-      if (hops >= 5) throw new Error('redirected more than 5 times: the node hosting this talk could not be reached');
-      url = joined.ws_url as string;
-      this.report.redirects = hops + 1;
-    }
-    if (joined.type === 'error') throw new Error(`${joined.code}: ${joined.message}`);
+    this.connection ??= this.roomConnection();
+    const joined: RoomJoinedMessage = await this.connection.connect().catch(refusalAsError);
+    if (this.connection.redirects > 0) this.report.redirects = this.connection.redirects;
     this.mark('joined');
-    this.report.participantId = joined.participant_id as string;
-    this.resume = (joined.resume as string | undefined) ?? null;
+    this.report.participantId = joined.participant_id;
     // A reconnect negotiates anew: the old connection's media is gone with its node or socket.
     this.closeMedia();
     // In the audience tier (a `hosted_events` talk past its WebRTC listeners): the server takes no
@@ -273,11 +247,11 @@ export class BotParticipant {
       this.inTalk = true;
       return;
     }
-    const slots = joined.slots as number;
+    const slots = joined.slots;
     const { RTCPeerConnection, nonstandard } = wrtc();
     // max-bundle: one transport for all five m-lines. By default libwebrtc gathers for each m-line
     // (40 candidates and 20 UDP sockets here instead of 8 and 4) and checks every pair with the SFU.
-    const pc = new RTCPeerConnection({ iceServers: (joined.ice_servers as unknown[]) ?? [], bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ iceServers: joined.ice_servers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     const source = new nonstandard.RTCAudioSource();
     this.micTrack = source.createTrack();
@@ -294,7 +268,7 @@ export class BotParticipant {
     // candidates come about 100 ms after the UDP ones; waiting for all of them delayed every join).
     pc.onicecandidate = (e) => {
       const c = e.candidate;
-      if (c) this.send({ type: 'candidate', candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } });
+      if (c) this.connection?.candidate(c);
     };
     await pc.setLocalDescription(await pc.createOffer());
     this.mark('offered');
@@ -304,11 +278,9 @@ export class BotParticipant {
       // No packet can come before DTLS is done: the first-packet poll starts here.
       if (this.options.decode === false) void this.watchFirstPacket(pc);
     };
-    this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
-    const answer = await this.nextOn(this.ws as WebSocket, (m) => m.type === 'answer' || m.type === 'error');
-    if (answer.type === 'error') throw new Error(`${answer.code}: ${answer.message}`);
+    const answer = await this.connection.offer(pc.localDescription?.sdp ?? '').catch(refusalAsError);
     this.mark('answered');
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     this.source = source;
     this.inTalk = true;
     this.updateMic();
@@ -386,15 +358,34 @@ export class BotParticipant {
     }
   }
 
-  private onMessage(m: Record<string, unknown>) {
+  /** The room socket through the page's server, this bot's messages and closes handled as they come. */
+  private roomConnection(): RoomConnection {
+    const hash = new URLSearchParams(new URL(this.options.pageUrl).hash.replace(/^#/, ''));
+    const connection = new RoomConnection({
+      pageUrl: this.options.pageUrl,
+      open: (url) => {
+        const ws = new WebSocket(url);
+        this.ws = ws;
+        ws.once('open', () => {
+          if (this.ws === ws) this.mark('open');
+        });
+        return ws;
+      },
+      join: {
+        name: this.options.name ?? 'bot',
+        token: this.options.token ?? hash.get('token') ?? undefined,
+        invite: this.options.invite ?? hash.get('invite') ?? undefined,
+      },
+    });
+    connection.onMessage((m) => this.onMessage(m));
+    connection.onClose((code) => this.socketClosed(code));
+    return connection;
+  }
+
+  private onMessage(m: ServerMessage) {
     // Now, not when join() resumes: the room's state may be in the same read as `joined`.
-    if (m.type === 'joined') this.report.participantId = m.participant_id as string;
-    const room =
-      m.type === 'state'
-        ? (m as unknown as RoomStateMessage)
-        : m.type === 'update' && this.state
-          ? applyUpdate(this.state, m as unknown as RoomUpdateMessage)
-          : null;
+    if (m.type === 'joined') this.report.participantId = m.participant_id;
+    const room = m.type === 'state' ? m : m.type === 'update' && this.state ? applyUpdate(this.state, m) : null;
     if (room) {
       this.state = room;
       const me = room.participants.find((p) => p.id === this.report.participantId);
@@ -405,49 +396,19 @@ export class BotParticipant {
         this.updateMic();
       }
     }
-    if (m.type === 'reactions') this.reactions.push(...(m as unknown as RoomReactionsMessage).reactions);
+    if (m.type === 'reactions') this.reactions.push(...m.reactions);
     for (let i = 0; i < this.waiters.length; i++) {
       if (this.waiters[i](m)) this.waiters.splice(i--, 1);
     }
   }
 
-  /** The next message matching `match`. */
-  next(match: (m: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  /** The next message matching `match` (on whichever socket: across reconnects). */
+  next(match: (m: ServerMessage) => boolean, timeoutMs = 15_000): Promise<ServerMessage> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('timed out waiting for the server')), timeoutMs);
       this.waiters.push((m) => {
         if (!match(m)) return false;
         clearTimeout(timer);
-        resolve(m);
-        return true;
-      });
-    });
-  }
-
-  /**
-   * The next message matching `match` on `ws`, failing as soon as that socket closes: a node that
-   * goes away mid-join (or refuses it by closing, as a node that cannot place the room does) is
-   * tried again at once instead of after the timeout.
-   */
-  private nextOn(ws: WebSocket, match: (m: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      let done = false;
-      const stop = (err: Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        reject(err);
-      };
-      const onClose = (code: number, reason: Buffer) => stop(new Error(`the socket closed (${code}${reason.length ? ` ${reason}` : ''})`));
-      const timer = setTimeout(() => stop(new Error('timed out waiting for the server')), timeoutMs);
-      if (ws.readyState !== WebSocket.OPEN) return stop(new Error('the socket is not open'));
-      ws.once('close', onClose);
-      this.waiters.push((m) => {
-        if (done) return true;
-        if (!match(m)) return false;
-        done = true;
-        clearTimeout(timer);
-        ws.off('close', onClose);
         resolve(m);
         return true;
       });
@@ -469,8 +430,8 @@ export class BotParticipant {
     });
   }
 
-  send(m: Record<string, unknown>) {
-    this.ws?.send(JSON.stringify(m));
+  send(m: ClientMessage) {
+    this.connection?.send(m);
   }
 
   /** Sends a reaction (the room takes a few at once, then one every half second). */
@@ -571,13 +532,13 @@ export class BotParticipant {
   }
 
   /**
-   * The room socket closed. Unless we left, the talk ended or a host removed us, the bot comes back
-   * as the page does: through the page's server, as the same participant, retrying every second,
-   * and reports how long it was gone (the load tests read it).
+   * The joined room socket closed. Unless we left, the talk ended, a host removed us or another socket
+   * took our place (isFinalClose), the bot comes back as the page does: through the page's server, as
+   * the same participant, retrying every second, and reports how long it was gone (the load tests read it).
    */
-  private socketClosed(ws: WebSocket, code: number) {
+  private socketClosed(code: number) {
     this.stopAudio();
-    if (this.leaving || ws !== this.ws || code === 4000 || code === 4001 || code === 4003) return;
+    if (this.leaving || isFinalClose(code)) return;
     if (!this.inTalk || this.reconnecting) return;
     this.reconnecting = true;
     void this.reconnect().finally(() => {
@@ -598,7 +559,7 @@ export class BotParticipant {
         await this.connect();
         const pc = this.pc;
         const deadline = performance.now() + 10_000;
-        const open = () => this.ws?.readyState === WebSocket.OPEN;
+        const open = () => this.connection?.socket?.open === true;
         while (pc && pc.connectionState !== 'connected' && open() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         // No peer at all: back in the audience tier (connect() made none).
         if (pc && pc.connectionState !== 'connected') throw new Error(open() ? 'media did not connect again' : 'the socket closed before media connected');
@@ -614,11 +575,11 @@ export class BotParticipant {
         lastError = (err as Error).message;
         const tries = this.report.reconnectTries;
         if (tries.length < 50) tries.push(`+${Math.round(performance.now() - droppedAt)} ms ${lastError}`);
-        // terminate() on a socket still connecting emits 'error': with its listeners gone that
-        // was an unhandled error, and it ended the whole process (a chaos run died of it).
-        this.ws?.removeAllListeners();
-        this.ws?.on('error', () => undefined);
-        this.ws?.terminate();
+        // Given up at once (the connection hears no more of it; its socket keeps an 'error' listener:
+        // terminate() on a socket still connecting emits one, and unheard it ended a chaos run).
+        const ws = this.ws;
+        this.connection?.close();
+        ws?.terminate();
       }
     }
     if (!this.leaving) this.report.error = `lost the connection and could not come back: ${lastError}`;
@@ -628,8 +589,8 @@ export class BotParticipant {
     this.leaving = true;
     await this.collectStats().catch(() => undefined);
     this.report.receivedRms = this.report.frames ? Math.round((this.rmsSum / this.report.frames) * 10000) / 10000 : 0;
-    if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: 'leave' });
-    this.ws?.close();
+    this.send({ type: 'leave' });
+    this.connection?.close();
     this.closeMedia();
   }
 }

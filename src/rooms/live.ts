@@ -1,4 +1,5 @@
 import type { Talk } from '../platform/db/schema.js';
+import type { CaptionView } from './protocol.js';
 
 /**
  * The seam between the live room (rooms/ + sfu/) and what observes it (recording, captions).
@@ -54,7 +55,7 @@ export interface LiveTalks {
    * Sends a caption to everyone in the room (shown live in the page). `interim`: the text so far of a
    * phrase still being spoken (seq 0; replaced by the next interim or the final caption of that speaker).
    */
-  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }): void;
+  broadcastCaption(talkId: string, caption: CaptionView): void;
   /** Who is in the talk's room on this node now. */
   participants(talkId: string): Present[];
   /** The public URL of the node hosting the talk's room when another node hosts it; null when this node does or none does. */

@@ -2,25 +2,14 @@
 import type { Logger } from 'pino';
 import type { Talk } from '../platform/db/schema.js';
 import { REMOVED_MESSAGE, RoomError } from './errors.js';
-import type { RoomBansMessage } from './protocol.js';
-import { QuestionDesk, QuestionRefused, type Stage, isQuestionMessage } from './questions.js';
-import { isReaction } from './reactions.js';
+import { type ClientMessage, CloseCode, type RoomBansMessage } from './protocol.js';
+import { QuestionDesk, QuestionRefused, type Stage } from './questions.js';
 import type { RoomsRepository } from './repository.js';
 import type { Participant, Room } from './room.js';
 import { type TierRule, listeningTier } from './tiers.js';
 
-/** A message a joined participant sends to act in the room (checked here: the socket passes it on as sent). */
-export interface RoomAction {
-  type: string;
-  muted?: boolean;
-  raised?: boolean;
-  action?: string;
-  target?: string;
-  ban?: string;
-  emoji?: unknown;
-  text?: unknown;
-  question?: unknown;
-}
+/** A message a joined participant sends to act in the room (the socket handles joining, media, leaving and pings itself). */
+export type RoomAction = Exclude<ClientMessage, { type: 'join' | 'offer' | 'candidate' | 'leave' | 'ping' }>;
 
 /** What moderation asks of the live rooms that compose it. */
 export interface RoomControl {
@@ -50,24 +39,22 @@ export class Moderation implements Stage {
 
   /** A participant's own actions and a host's moderation. */
   async act(room: Room, p: Participant, msg: RoomAction) {
-    const target = msg.target ? room.participants.get(msg.target) : undefined;
-    if (msg.type === 'react') {
-      // Over the participant's limit: dropped without a word (a flood gets no answer to read either).
-      if (!isReaction(msg.emoji)) throw new RoomError('bad_request', 'not a reaction this room takes');
-      room.reactions.add(p.id, msg.emoji);
-      return;
-    }
-    if (isQuestionMessage(msg)) {
-      try {
-        this.questions.act(room, p, msg);
-      } catch (err) {
-        if (err instanceof QuestionRefused) throw new RoomError(err.code, err.message);
-        throw err;
-      }
-      this.control.refresh(room);
-      return;
-    }
     switch (msg.type) {
+      case 'react':
+        // Over the participant's limit: dropped without a word (a flood gets no answer to read either).
+        room.reactions.add(p.id, msg.emoji);
+        return;
+      case 'ask':
+      case 'pick_question':
+      case 'finish_question':
+      case 'remove_question':
+        try {
+          this.questions.act(room, p, msg);
+        } catch (err) {
+          if (err instanceof QuestionRefused) throw new RoomError(err.code, err.message);
+          throw err;
+        }
+        break;
       case 'listen_by_stream':
         if (p.canSpeak) throw new RoomError('not_allowed', 'you are on stage: you speak and listen over WebRTC');
         if (!this.rule.LIVE_STREAM) throw new RoomError('not_allowed', 'this server has no audience stream');
@@ -93,13 +80,14 @@ export class Moderation implements Stage {
         return;
       case 'lift_ban': {
         if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can do that');
-        const lifted = typeof msg.ban === 'string' ? await this.repo.liftBan(room.talk.partner_id, room.talk.id, msg.ban) : undefined;
+        const lifted = await this.repo.liftBan(room.talk.partner_id, room.talk.id, msg.ban);
         if (!lifted) throw new RoomError('not_found', 'no such removal in force');
         await this.sendBans(room);
         return;
       }
       case 'moderate': {
         if (p.role !== 'host') throw new RoomError('not_allowed', 'only hosts can do that');
+        const target = room.participants.get(msg.target);
         if (!target) throw new RoomError('not_found', 'that participant is not in the room');
         if (msg.action === 'mute') target.muted = true;
         else if (msg.action === 'remove') {
@@ -107,14 +95,16 @@ export class Moderation implements Stage {
           await this.ban(room, target);
           return;
         } else if (msg.action === 'bring_up') this.bringUp(room, target);
-        else if (msg.action === 'bring_down') {
+        else {
           if (target.role === 'host') throw new RoomError('not_allowed', 'hosts stay on stage');
           this.bringDown(room, target);
-        } else throw new RoomError('bad_request', 'unknown action');
+        }
         break;
       }
-      default:
-        throw new RoomError('bad_request', `unknown message ${msg.type}`);
+      default: {
+        const unhandled: never = msg;
+        throw new RoomError('bad_request', `unknown message ${(unhandled as { type: string }).type}`);
+      }
     }
     this.control.refresh(room);
   }
@@ -156,7 +146,7 @@ export class Moderation implements Stage {
       address: guest ? target.banKeys.address : null,
     });
     target.send({ type: 'removed', message: REMOVED_MESSAGE });
-    target.socket?.close(4003, 'removed by a host');
+    target.socket?.close(CloseCode.refused, 'removed by a host');
     this.control.leave(room, target);
     await this.sendBans(room);
   }

@@ -1,8 +1,12 @@
 /**
- * What the room socket tells its clients about the room: who is in it, the hand queue, the speaker
- * slots and the talk. A client gets the whole room (`state`) when it joins or resumes, then only what
- * changed (`update`): a join in a room of n costs every socket one participant, not n. The talk page
- * (web/src/talk) and the bots (src/bot) read these; this file imports nothing so both can.
+ * The room socket's protocol: every message a client sends (`ClientMessage`), every message the
+ * server sends (`ServerMessage`) and the codes it closes with (`CloseCode`). The server checks what
+ * comes in against it (messages.ts); the talk page (web/src/talk), the bots (src/bot) and the tests
+ * speak it through one client (client.ts). This file imports nothing so all of them can.
+ *
+ * What the server tells its clients about the room: who is in it, the hand queue, the speaker slots
+ * and the talk. A client gets the whole room (`state`) when it joins or resumes, then only what
+ * changed (`update`): a join in a room of n costs every socket one participant, not n.
  */
 
 /**
@@ -206,4 +210,138 @@ export interface RoomTierMessage {
  */
 export interface ListenByStreamMessage {
   type: 'listen_by_stream';
+}
+
+// ---- every message, both ways
+
+/** A candidate the client gathered after its offer (trickle ICE), as RTCIceCandidate.toJSON() gives it. */
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+}
+
+/**
+ * The first message on a socket: who joins (a join token, an invite or a guest's name; a member's
+ * session cookie makes them host), or who comes back (`resume`, the secret `joined` gave).
+ * `session`: what a node that sent the client here vouched for (the `redirect` it got).
+ */
+export interface JoinMessage {
+  type: 'join';
+  name?: string;
+  username?: string;
+  photo_url?: string;
+  token?: string;
+  invite?: string;
+  resume?: string;
+  device?: string;
+  session?: string;
+}
+
+/** A host's move on a participant: their mic, the stage, or out of the talk (a ban). */
+export type ModerateAction = 'mute' | 'bring_up' | 'bring_down' | 'remove';
+export const MODERATE_ACTIONS: readonly ModerateAction[] = ['mute', 'bring_up', 'bring_down', 'remove'];
+
+/** Every message a client may send (src/rooms/README.md says who may send which). */
+export type ClientMessage =
+  | JoinMessage
+  | { type: 'offer'; sdp: string }
+  /** null: the end of the candidates, or one the server cannot use (both ignored). */
+  | { type: 'candidate'; candidate: IceCandidateInit | null }
+  | { type: 'leave' }
+  | { type: 'ping' }
+  | { type: 'mute'; muted: boolean }
+  | { type: 'hand'; raised: boolean }
+  | ReactMessage
+  | QuestionMessage
+  | { type: 'moderate'; action: ModerateAction; target: string }
+  | { type: 'lift_ban'; ban: string }
+  | { type: 'start' }
+  | { type: 'end' }
+  | ListenByStreamMessage;
+
+/** The codes of `error`: a refusal in the room's words, or a failure of ours (`internal_error`). */
+export type RoomErrorCode =
+  | 'ended'
+  | 'removed'
+  | 'invite_required'
+  | 'invalid_token'
+  | 'invalid_invite'
+  | 'bad_request'
+  | 'not_allowed'
+  | 'not_found'
+  | 'rate_limited'
+  | 'forbidden'
+  | 'internal_error';
+
+/** What the server refused, and why (nothing changed). Before `joined`: the join was refused. */
+export interface RoomErrorMessage {
+  type: 'error';
+  code: RoomErrorCode;
+  message: string;
+}
+
+/** Another node hosts the talk: join again at `ws_url`, sending `session` with the join. */
+export interface RoomRedirectMessage {
+  type: 'redirect';
+  ws_url: string;
+  session?: string;
+}
+
+/** A live caption line (interim ones are replaced by the next line of the same speaker). */
+export interface CaptionView {
+  seq: number;
+  participantId: string;
+  name: string;
+  text: string;
+  timestamp: string;
+  interim?: boolean;
+}
+
+/** Every message the server sends. */
+export type ServerMessage =
+  | RoomJoinedMessage
+  | RoomRedirectMessage
+  | RoomErrorMessage
+  | RoomStateMessage
+  | RoomUpdateMessage
+  | RoomTierMessage
+  | RoomBansMessage
+  | RoomReactionsMessage
+  | { type: 'answer'; sdp: string }
+  | { type: 'pong' }
+  /** Who is audible now, 0..1 (a participant missing is silent): every 250 ms while anyone speaks. */
+  | { type: 'levels'; levels: Record<string, number> }
+  | { type: 'slots'; slots: (string | null)[] }
+  | { type: 'caption'; caption: CaptionView }
+  /** The talk ended (or was deleted): the socket closes with CloseCode.ended. */
+  | { type: 'ended'; reason: 'ended' | 'deleted' }
+  /** A host removed this participant: the socket closes with CloseCode.refused. */
+  | { type: 'removed'; message: string };
+
+/** The server message of one type. */
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+
+/** How the server closes a room socket, and what each means to the client. */
+export const CloseCode = {
+  /** The client sent `leave`. */
+  left: 1000,
+  /** This node cannot take the join now (stopping, or no node to send it to): try again shortly. */
+  tryAgain: 1013,
+  /** The talk ended: do not reconnect. */
+  ended: 4000,
+  /** The same participant joined again on another socket: this one is done, do not reconnect. */
+  replaced: 4001,
+  /** The page's origin may not open this room's socket, or a host removed the participant: do not reconnect. */
+  refused: 4003,
+  /** The room moved to another node, or this node is restarting: reconnect (resume). */
+  reconnect: 4004,
+  /** Another node hosts the talk (after `redirect`): join there. */
+  redirected: 4005,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** A close after which the client must not come back on its own (ended, replaced, refused or removed). */
+export function isFinalClose(code: number): boolean {
+  return code === CloseCode.ended || code === CloseCode.replaced || code === CloseCode.refused;
 }

@@ -22,13 +22,6 @@ export function cleanQuestion(value: unknown): string | null {
   return chars >= 1 && chars <= QUESTION_MAX_CHARS ? text : null;
 }
 
-/** A client message about questions (its fields still unchecked: the desk checks them). */
-export type UncheckedQuestionMessage = { type: QuestionMessage['type']; text?: unknown; question?: unknown };
-
-export function isQuestionMessage(msg: { type: string }): msg is UncheckedQuestionMessage {
-  return msg.type === 'ask' || msg.type === 'pick_question' || msg.type === 'finish_question' || msg.type === 'remove_question';
-}
-
 /** What the desk needs from the rooms: moving someone on or off stage, by the room's own rules. */
 export interface Stage {
   bringUp(room: Room, target: Participant): void;
@@ -79,7 +72,7 @@ export class QuestionDesk {
     return room.questions.loaded;
   }
 
-  act(room: Room, p: Participant, msg: UncheckedQuestionMessage) {
+  act(room: Room, p: Participant, msg: QuestionMessage) {
     const queue = room.questions;
     if (msg.type === 'ask') {
       if (room.talk.room_type !== 'questions') throw new QuestionRefused('not_allowed', 'questions are asked in question rooms only');

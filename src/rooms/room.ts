@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
-import type { MediaTier, ParticipantView, RoomCounts, RoomStateMessage, RoomUpdateMessage, TalkView } from './protocol.js';
+import { sendMessage } from './messages.js';
+import type { MediaTier, ParticipantView, RoomCounts, RoomStateMessage, RoomUpdateMessage, ServerMessage, TalkView } from './protocol.js';
 import { QuestionQueue } from './question-queue.js';
 import { RoomReactions } from './reactions.js';
 
@@ -57,8 +58,8 @@ export class Participant {
     return this.role === 'host' || this.onStage;
   }
 
-  send(message: unknown) {
-    if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
+  send(message: ServerMessage) {
+    if (this.socket) sendMessage(this.socket, message);
   }
 
   toJson(): ParticipantView {
@@ -106,13 +107,13 @@ export class Room {
 
   constructor(public talk: Talk) {}
 
-  broadcast(message: unknown) {
+  broadcast(message: ServerMessage) {
     const text = JSON.stringify(message);
     for (const p of this.participants.values()) this.sendText(p, text);
   }
 
   /** To the participants of one tier only (updates: the full room to WebRTC peers, the stage to the audience). */
-  broadcastToTier(message: unknown, tier: MediaTier) {
+  broadcastToTier(message: ServerMessage, tier: MediaTier) {
     const text = JSON.stringify(message);
     for (const p of this.participants.values()) if (p.tier === tier) this.sendText(p, text);
   }

@@ -21,7 +21,7 @@ import { type RoomAction, Moderation } from './moderation.js';
 import { addCandidate, answerOffer } from './negotiation.js';
 import { LiveObservers, speakerInfo } from './observers.js';
 import { type RoomPlacement, localPlacement } from './placement.js';
-import type { RoomTierMessage } from './protocol.js';
+import { type CaptionView, CloseCode, type RoomTierMessage } from './protocol.js';
 import { RoomsRepository } from './repository.js';
 import { Participant, Room, SLOTS } from './room.js';
 import { admitToWebRtc, listeningTier, streamUrl, tierKey, tierMessage } from './tiers.js';
@@ -128,7 +128,7 @@ export class LiveRooms implements LiveTalks {
     return this.sfu.tap(participantId, target.port, target.payloadType);
   }
 
-  broadcastCaption(talkId: string, caption: { seq: number; participantId: string; name: string; text: string; timestamp: string; interim?: boolean }) {
+  broadcastCaption(talkId: string, caption: CaptionView) {
     this.rooms.get(talkId)?.broadcast({ type: 'caption', caption });
   }
 
@@ -218,7 +218,7 @@ export class LiveRooms implements LiveTalks {
       clearTimeout(p.graceTimer);
       p.graceTimer = null;
     }
-    if (p.socket && p.socket !== socket) p.socket.close(4001, 'replaced by a new connection');
+    if (p.socket && p.socket !== socket) p.socket.close(CloseCode.replaced, 'replaced by a new connection');
     p.socket = socket;
   }
 
@@ -255,16 +255,17 @@ export class LiveRooms implements LiveTalks {
     this.rooms.delete(talkId);
     for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer, room.stageTimer]) if (t) clearTimeout(t);
     const goesOn = reason === 'moved' || reason === 'shutdown';
-    if (!goesOn) room.broadcast({ type: 'ended', reason });
+    if (reason === 'ended' || reason === 'deleted') room.broadcast({ type: 'ended', reason });
     for (const p of room.participants.values()) {
       this.stopSpeaking(room, p);
       p.closed = true;
       if (p.graceTimer) clearTimeout(p.graceTimer);
       this.byParticipant.delete(p.id);
       // The talk goes on: they come back as themselves (their row stays, not left), where it is hosted next.
-      if (goesOn) p.socket?.close(4004, reason === 'moved' ? 'the room moved to another node: reconnect' : 'the server is restarting: reconnect');
+      if (goesOn)
+        p.socket?.close(CloseCode.reconnect, reason === 'moved' ? 'the room moved to another node: reconnect' : 'the server is restarting: reconnect');
       else {
-        p.socket?.close(4000, 'the talk has ended');
+        p.socket?.close(CloseCode.ended, 'the talk has ended');
         void this.repo.markLeft(room.talk.partner_id, p.id).catch(() => undefined);
       }
     }

@@ -6,9 +6,10 @@ import type { AccountsService } from '../accounts/service.js';
 import type { Config } from '../platform/config.js';
 import type { TalksService } from '../talks/service.js';
 import { type SessionHost, signHandoff, verifyHandoff } from './handoff.js';
-import { type RoomJoinedMessage, roomSocketUrl } from './protocol.js';
-import type { Participant, Room } from './room.js';
 import { RoomError } from './errors.js';
+import { parseClientMessage, sendMessage } from './messages.js';
+import { type ClientMessage, CloseCode, type JoinMessage, type ServerMessage, roomSocketUrl } from './protocol.js';
+import type { Participant, Room } from './room.js';
 import type { LiveRooms } from './service.js';
 
 const PING_MS = 10_000;
@@ -40,7 +41,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Signallin
       socket.on('pong', () => {
         alive = true;
       });
-      const reply = (m: unknown) => socket.readyState === 1 && socket.send(JSON.stringify(m));
+      const reply = (m: ServerMessage) => sendMessage(socket, m);
       const fail = (err: unknown) => {
         if (err instanceof RoomError) return reply({ type: 'error', code: err.code, message: err.message });
         request.log.error({ err }, 'room message failed');
@@ -55,22 +56,20 @@ export async function signallingRoutes(app: FastifyInstance, services: Signallin
         if (allowed === 'refused') {
           refused = true;
           reply({ type: 'error', code: 'forbidden', message: `this room does not accept sockets from ${origin}` });
-          socket.close(4003, 'origin not allowed');
+          socket.close(CloseCode.refused, 'origin not allowed');
         }
         cookieHosts = allowed === 'own';
       })();
       let queue = originChecked.catch(fail);
       socket.on('message', (raw) => {
         alive = true;
-        let msg: Record<string, unknown>;
-        try {
-          msg = JSON.parse(String(raw));
-        } catch {
-          return reply({ type: 'error', code: 'bad_request', message: 'messages are JSON' });
-        }
+        const text = String(raw);
         // One message at a time per socket, in order.
         queue = queue
-          .then(() => handle(msg))
+          .then(() => {
+            if (refused) return;
+            return handle(parseClientMessage(text));
+          })
           .catch(fail)
           .then(() => undefined);
       });
@@ -79,98 +78,91 @@ export async function signallingRoutes(app: FastifyInstance, services: Signallin
         if (joined) rooms.disconnected(joined.participant, socket);
       });
 
-      async function handle(msg: Record<string, unknown>) {
-        if (refused) return;
-        if (msg.type === 'join') {
-          if (joined) throw new RoomError('bad_request', 'already joined');
-          const talk = await services.talks.byShortCode(code);
-          if (!talk) throw new RoomError('not_found', 'no talk at this address');
-          const str = (k: string) => (typeof msg[k] === 'string' ? (msg[k] as string) : undefined);
-          // A member of the talk's organization hosts: by their session cookie, or, sent here by
-          // another node, by what that node's reading of the cookie said (handoff.ts).
-          let sessionHost: SessionHost | null = verifyHandoff(services.config.SECRET_KEY, talk.id, msg.session);
-          const handedOff = sessionHost !== null;
-          // The cookie counts only on a socket opened by our own pages (or by a client with no Origin,
-          // which no browser is): another site's page cannot host with a partner's cookie.
-          const user = sessionHost || !cookieHosts ? null : await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
-          if (user && (await services.accounts.resolveMembership(user, talk.partner_id))) {
-            sessionHost = { userId: user.userId, name: user.name, username: user.username, photoUrl: user.photo_url };
-          }
-          const result = await rooms.join(
-            talk,
-            {
-              name: str('name'),
-              username: str('username'),
-              photo_url: str('photo_url'),
-              token: str('token'),
-              invite: str('invite'),
-              resume: str('resume'),
-              address: request.ip,
-              device: str('device'),
-            },
-            sessionHost,
-            socket,
-          );
-          if ('nodeUrl' in result && result.nodeUrl === null) {
-            // This node is stopping, or the talk is hosted by another live node at this node's own
-            // address (no NODE_PUBLIC_URL): nowhere to send the client. The page and the bot try again
-            // (a load balancer may send them to another node next).
-            socket.close(1013, 'this talk cannot be joined on this node now: try again shortly');
-            return;
-          }
-          if ('nodeUrl' in result) {
-            // Another node hosts this talk's room: the client opens its socket there and joins again.
-            const wsUrl = roomSocketUrl(new URL(`/t/${encodeURIComponent(code)}`, result.nodeUrl as string));
-            // A handoff passes on what a cookie proved, once: one that came with this join goes on as
-            // it is (its expiry too), so bouncing between nodes cannot keep renewing it.
-            const session = handedOff ? (msg.session as string) : sessionHost ? signHandoff(services.config.SECRET_KEY, talk.id, sessionHost) : undefined;
-            reply({ type: 'redirect', ws_url: wsUrl, session });
-            socket.close(4005, 'this talk is hosted by another node');
-            return;
-          }
-          joined = result;
-          const { tier, hls_url } = rooms.tierMessage(result.room, result.participant);
-          const answer: RoomJoinedMessage = {
-            type: 'joined',
-            participant_id: result.participant.id,
-            resume: result.participant.resumeSecret,
-            resumed: result.resumed,
-            slots: rooms.slotCount(),
-            ice_servers: iceServers(services),
-            tier,
-            hls_url,
-          };
-          reply(answer);
-          result.room.sendState(result.participant);
-          rooms.refresh(result.room);
-          await rooms.sendBans(result.room, result.participant);
-          return;
-        }
+      async function handle(msg: ClientMessage) {
+        if (msg.type === 'join') return join(msg);
         if (!joined || joined.participant.closed) throw new RoomError('bad_request', 'join first');
         const { room, participant } = joined;
-        if (msg.type === 'offer' && typeof msg.sdp === 'string') {
-          const sdp = await rooms.offer(room, participant, msg.sdp);
-          reply({ type: 'answer', sdp });
+        switch (msg.type) {
+          case 'offer':
+            reply({ type: 'answer', sdp: await rooms.offer(room, participant, msg.sdp) });
+            return;
+          case 'candidate':
+            // Trickle ICE: a client may offer before its gathering is done and send the rest here.
+            if (msg.candidate) rooms.candidate(participant, msg.candidate);
+            return;
+          case 'leave':
+            rooms.leave(room, participant);
+            socket.close(CloseCode.left, 'left');
+            return;
+          case 'ping':
+            reply({ type: 'pong' });
+            return;
+          default:
+            await rooms.act(room, participant, msg);
+        }
+      }
+
+      async function join(msg: JoinMessage) {
+        if (joined) throw new RoomError('bad_request', 'already joined');
+        const talk = await services.talks.byShortCode(code);
+        if (!talk) throw new RoomError('not_found', 'no talk at this address');
+        // A member of the talk's organization hosts: by their session cookie, or, sent here by
+        // another node, by what that node's reading of the cookie said (handoff.ts).
+        let sessionHost: SessionHost | null = verifyHandoff(services.config.SECRET_KEY, talk.id, msg.session);
+        const handedOff = sessionHost !== null;
+        // The cookie counts only on a socket opened by our own pages (or by a client with no Origin,
+        // which no browser is): another site's page cannot host with a partner's cookie.
+        const user = sessionHost || !cookieHosts ? null : await services.accounts.resolveSession(request.cookies?.[SESSION_COOKIE]);
+        if (user && (await services.accounts.resolveMembership(user, talk.partner_id))) {
+          sessionHost = { userId: user.userId, name: user.name, username: user.username, photoUrl: user.photo_url };
+        }
+        const result = await rooms.join(
+          talk,
+          {
+            name: msg.name,
+            username: msg.username,
+            photo_url: msg.photo_url,
+            token: msg.token,
+            invite: msg.invite,
+            resume: msg.resume,
+            address: request.ip,
+            device: msg.device,
+          },
+          sessionHost,
+          socket,
+        );
+        if ('nodeUrl' in result && result.nodeUrl === null) {
+          // This node is stopping, or the talk is hosted by another live node at this node's own
+          // address (no NODE_PUBLIC_URL): nowhere to send the client. The page and the bot try again
+          // (a load balancer may send them to another node next).
+          socket.close(CloseCode.tryAgain, 'this talk cannot be joined on this node now: try again shortly');
           return;
         }
-        if (msg.type === 'candidate') {
-          // Trickle ICE: a client may offer before its gathering is done and send the rest here.
-          const c = msg.candidate as Record<string, unknown> | null | undefined;
-          if (!c || typeof c.candidate !== 'string' || c.candidate.length > 1024) return;
-          rooms.candidate(participant, {
-            candidate: c.candidate,
-            sdpMid: typeof c.sdpMid === 'string' ? c.sdpMid : null,
-            sdpMLineIndex: typeof c.sdpMLineIndex === 'number' ? c.sdpMLineIndex : null,
-          });
+        if ('nodeUrl' in result) {
+          // Another node hosts this talk's room: the client opens its socket there and joins again.
+          const wsUrl = roomSocketUrl(new URL(`/t/${encodeURIComponent(code)}`, result.nodeUrl as string));
+          // A handoff passes on what a cookie proved, once: one that came with this join goes on as
+          // it is (its expiry too), so bouncing between nodes cannot keep renewing it.
+          const session = handedOff ? msg.session : sessionHost ? signHandoff(services.config.SECRET_KEY, talk.id, sessionHost) : undefined;
+          reply({ type: 'redirect', ws_url: wsUrl, session });
+          socket.close(CloseCode.redirected, 'this talk is hosted by another node');
           return;
         }
-        if (msg.type === 'leave') {
-          rooms.leave(room, participant);
-          socket.close(1000, 'left');
-          return;
-        }
-        if (msg.type === 'ping') return reply({ type: 'pong' });
-        await rooms.act(room, participant, msg as { type: string });
+        joined = result;
+        const { tier, hls_url } = rooms.tierMessage(result.room, result.participant);
+        reply({
+          type: 'joined',
+          participant_id: result.participant.id,
+          resume: result.participant.resumeSecret,
+          resumed: result.resumed,
+          slots: rooms.slotCount(),
+          ice_servers: iceServers(services),
+          tier,
+          hls_url,
+        });
+        result.room.sendState(result.participant);
+        rooms.refresh(result.room);
+        await rooms.sendBans(result.room, result.participant);
       }
     });
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type RoomStateMessage, type RoomUpdateMessage, type RoomView, applyUpdate } from '../../src/rooms/protocol.js';
+import { type RoomView, type ServerMessage, applyUpdate } from '../../src/rooms/protocol.js';
 import { joinRoom, socketInbox } from '../support/room.js';
 import { waitFor } from '../support/wait.js';
 
@@ -8,13 +8,13 @@ export async function member(shortUrl: string, join: Record<string, unknown>) {
   const joined = await joinRoom(shortUrl, join);
   const inbox = socketInbox(joined.socket);
   let room: RoomView | null = null;
-  const apply = (m: Record<string, any>) => {
-    if (m.type === 'state') room = m as RoomStateMessage;
-    if (m.type === 'update' && room) room = applyUpdate(room, m as RoomUpdateMessage);
+  const apply = (m: ServerMessage) => {
+    if (m.type === 'state') room = m;
+    if (m.type === 'update' && room) room = applyUpdate(room, m);
   };
   // What came with `joined` (the state, often), then the rest as it comes.
-  for (const m of joined.messages) apply(m);
-  joined.socket.on('message', (raw) => apply(JSON.parse(String(raw))));
+  for (const m of joined.messages) apply(m as ServerMessage);
+  joined.room.onMessage(apply);
   const send = (m: Record<string, unknown>) => joined.socket.send(JSON.stringify(m));
   return {
     ...joined,

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { roomSocketUrl } from '../../src/rooms/protocol.js';
+import { RoomSocket } from '../../src/rooms/client.js';
+import { type ServerMessage, roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
@@ -23,45 +24,32 @@ process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 
 /**
  * A client that joins and offers, then never connects: its offer has no candidates and it sends no
- * ICE checks. Resolves with its socket once the offer is sent, and the answer when (if) it comes.
+ * ICE checks. Resolves with its socket once the offer is sent, and the answer (or the room's error)
+ * when it comes; that rejects if the socket closes first.
  */
-async function offerAndVanish(
-  shortUrl: string,
-): Promise<{ ws: WebSocket; offeredAt: number; answer: Promise<{ at: number; message: Record<string, unknown> }> }> {
+async function offerAndVanish(shortUrl: string): Promise<{ ws: WebSocket; offeredAt: number; answer: Promise<{ at: number; message: ServerMessage }> }> {
   const ws = new WebSocket(roomSocketUrl(shortUrl));
-  const messages: Record<string, unknown>[] = [];
-  let wake: () => void = () => undefined;
-  ws.on('message', (raw) => {
-    messages.push(JSON.parse(String(raw)));
-    wake();
-  });
-  const next = async (type: string) => {
-    for (;;) {
-      const m = messages.find((x) => x.type === type || x.type === 'error');
-      if (m) return m;
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-    }
-  };
-  await new Promise((r) => ws.once('open', r));
-  ws.send(JSON.stringify({ type: 'join', name: 'Vanishing' }));
-  const joined = await next('joined');
+  const room = new RoomSocket(ws);
+  const joined = await room.join({ name: 'Vanishing' });
+  assert.equal(joined.type, 'joined');
+  if (joined.type !== 'joined') throw new Error('redirected');
   const pc = new wrtc.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
   pc.addTransceiver('audio', { direction: 'sendonly' });
   for (let i = 0; i < Number(joined.slots); i++) pc.addTransceiver('audio', { direction: 'recvonly' });
   const offer = await pc.createOffer();
   pc.close();
-  ws.send(
-    JSON.stringify({
-      type: 'offer',
-      sdp: offer.sdp
-        .split('\r\n')
-        .filter((l) => !l.startsWith('a=candidate:'))
-        .join('\r\n'),
-    }),
-  );
-  return { ws, offeredAt: Date.now(), answer: next('answer').then((message) => ({ at: Date.now(), message })) };
+  const answer = room.next(['answer', 'error'], 300_000);
+  room.send({
+    type: 'offer',
+    sdp: offer.sdp
+      .split('\r\n')
+      .filter((l) => !l.startsWith('a=candidate:'))
+      .join('\r\n'),
+  });
+  const answered = answer.then((message) => ({ at: Date.now(), message }));
+  // A test that never waits for it (the talk ended, the socket closed): not an unhandled rejection.
+  answered.catch(() => undefined);
+  return { ws, offeredAt: Date.now(), answer: answered };
 }
 
 describe('SFU_NEGOTIATIONS', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { roomSocketUrl } from '../../src/rooms/protocol.js';
+import { RoomSocket } from '../../src/rooms/client.js';
+import { type IceCandidateInit, roomSocketUrl } from '../../src/rooms/protocol.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 
@@ -22,38 +23,28 @@ const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as { RTCPeerConnecti
 process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 
 /**
- * A raw client of the room socket: joins, offers with every candidate line removed from its SDP,
- * and sends its candidates afterwards in `candidate` messages (or none at all).
+ * A client of the room socket (src/rooms/client.ts) with a peer of its own: joins, offers with every
+ * candidate line removed from its SDP, and sends its candidates afterwards in `candidate` messages
+ * (or none at all).
  */
 async function joinWithoutCandidatesInOffer(shortUrl: string, trickle: boolean): Promise<{ connected: boolean; close(): void }> {
   const ws = new WebSocket(roomSocketUrl(shortUrl));
-  const inbox: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  ws.on('message', (raw) => {
-    inbox.push(JSON.parse(String(raw)));
-    for (const w of waiters.splice(0)) w();
-  });
-  const next = async (type: string) => {
-    for (;;) {
-      const i = inbox.findIndex((m) => m.type === type || m.type === 'error');
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  await new Promise((r) => ws.once('open', r));
-  ws.send(JSON.stringify({ type: 'join', name: trickle ? 'Trickler' : 'Silent candidates' }));
-  const joined = await next('joined');
+  const room = new RoomSocket(ws);
+  const errors: string[] = [];
+  room.on('error', (e) => errors.push(e.message));
+  const joined = await room.join({ name: trickle ? 'Trickler' : 'Silent candidates' });
   assert.equal(joined.type, 'joined', JSON.stringify(joined));
+  if (joined.type !== 'joined') return { connected: false, close: () => ws.close() };
   const pc = new wrtc.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
   pc.addTransceiver('audio', { direction: 'sendonly' });
   for (let i = 0; i < Number(joined.slots); i++) pc.addTransceiver('audio', { direction: 'recvonly' });
-  const early: unknown[] = [];
+  const early: IceCandidateInit[] = [];
   let answered = false;
   pc.onicecandidate = (e) => {
     if (!e.candidate || !trickle) return;
     const c = { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex };
     // Some go before the answer, some after: the server must take both.
-    if (answered || early.length > 0) ws.send(JSON.stringify({ type: 'candidate', candidate: c }));
+    if (answered || early.length > 0) room.candidate(c);
     else early.push(c);
   };
   await pc.setLocalDescription(await pc.createOffer());
@@ -62,14 +53,17 @@ async function joinWithoutCandidatesInOffer(shortUrl: string, trickle: boolean):
     .filter((l) => !l.startsWith('a=candidate:'))
     .join('\r\n');
   assert.ok(!sdp.includes('a=candidate:'), 'the offer carries no candidate');
-  ws.send(JSON.stringify({ type: 'offer', sdp }));
-  for (const c of early) ws.send(JSON.stringify({ type: 'candidate', candidate: c }));
-  const answer = await next('answer');
-  assert.equal(answer.type, 'answer', JSON.stringify(answer));
+  const answer = room.offer(sdp);
+  for (const c of early) room.candidate(c);
+  const answerSdp = await answer;
   answered = true;
-  // An unusable candidate (TCP) and a malformed message are ignored, not fatal.
-  ws.send(JSON.stringify({ type: 'candidate', candidate: { candidate: 'candidate:1 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active', sdpMid: '0' } }));
+  // An unusable candidate (TCP) and a malformed message are ignored, not fatal, and not answered.
+  room.candidate({ candidate: 'candidate:1 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active', sdpMid: '0', sdpMLineIndex: null });
   ws.send(JSON.stringify({ type: 'candidate', candidate: 42 }));
+  const pong = room.next('pong');
+  room.send({ type: 'ping' });
+  await pong;
+  assert.deepEqual(errors, [], 'no error answered a candidate');
   const connected = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 20_000);
     pc.onconnectionstatechange = () => {
@@ -79,7 +73,7 @@ async function joinWithoutCandidatesInOffer(shortUrl: string, trickle: boolean):
       }
     };
   });
-  await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp as string });
+  await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
   const ok = await connected;
   return {
     connected: ok,

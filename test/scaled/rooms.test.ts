@@ -7,7 +7,8 @@ import WebSocket from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { SESSION_COOKIE } from '../../src/platform/auth.js';
 import { nodeLockKey } from '../../src/platform/db/node-lock.js';
-import { roomSocketUrl } from '../../src/rooms/protocol.js';
+import { RoomRefusal, RoomSocket } from '../../src/rooms/client.js';
+import { type JoinMessage, roomSocketUrl } from '../../src/rooms/protocol.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, dropSchema, startApp } from '../support/app.js';
@@ -35,14 +36,16 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** One socket message exchange without media: connect, send, and collect until a message matches. */
-async function socketJoin(url: string, join: Record<string, unknown>, headers: Record<string, string> = {}) {
+/** One join over the room client (src/rooms/client.ts) without media and without following a redirect: collect until the state, a redirect or an error. */
+async function socketJoin(url: string, join: Omit<JoinMessage, 'type'>, headers: Record<string, string> = {}) {
   const ws = new WebSocket(url, { headers });
+  const room = new RoomSocket(ws);
   const messages: Record<string, unknown>[] = [];
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  ws.on('message', (raw) => messages.push(JSON.parse(String(raw))));
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  ws.send(JSON.stringify({ type: 'join', ...join }));
+  const closed = new Promise<number>((resolve) => room.onClose((code) => resolve(code)));
+  room.onMessage((m) => messages.push({ ...m }));
+  await room.join(join).catch((err: unknown) => {
+    if (!(err instanceof RoomRefusal)) throw err; // a refusal is among the messages
+  });
   await waitFor(() => messages.some((m) => m.type === 'redirect' || m.type === 'state' || m.type === 'error'), 'an answer to the join', 10_000);
   return { ws, messages, closed };
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { roomSocketUrl } from '../../src/rooms/protocol.js';
+import { RoomRefusal, RoomSocket } from '../../src/rooms/client.js';
+import { CloseCode, type ServerMessage, roomSocketUrl } from '../../src/rooms/protocol.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { logIn } from '../support/session.js';
@@ -32,16 +33,20 @@ describe('the room socket checks Origin', () => {
   test("another site's page with a partner's cookie is refused: an error message, then close 4003", async () => {
     const socket = new WebSocket(roomSocketUrl(talk.short_url), { headers: { origin: 'https://evil.example', cookie } });
     sockets.push(socket);
-    const messages: Record<string, unknown>[] = [];
-    socket.on('message', (raw) => messages.push(JSON.parse(String(raw))));
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'join', name: 'Mallory' })));
-    const [code, reason] = await once(socket, 'close');
-    assert.equal(code, 4003);
-    assert.equal(String(reason), 'origin not allowed');
-    assert.equal(messages.length, 1, JSON.stringify(messages));
-    assert.equal(messages[0].type, 'error');
-    assert.equal(messages[0].code, 'forbidden');
-    assert.match(String(messages[0].message), /evil\.example/);
+    const room = new RoomSocket(socket);
+    const messages: ServerMessage[] = [];
+    room.onMessage((m) => messages.push(m));
+    const closed = once(socket, 'close');
+    const refusal = await room.join({ name: 'Mallory' }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(refusal instanceof RoomRefusal, String(refusal));
+    assert.equal(refusal.code, 'forbidden');
+    assert.match(refusal.message, /evil\.example/);
+    await closed;
+    assert.deepEqual(room.closed, { code: CloseCode.refused, reason: 'origin not allowed' });
+    assert.deepEqual(messages, [{ type: 'error', code: 'forbidden', message: refusal.message }], 'the error, nothing else');
     assert.deepEqual(await roles(), [], 'nobody joined');
   });
 

@@ -1,18 +1,17 @@
 /**
- * The room connection: signalling socket, one RTCPeerConnection (mic + receive slots) or, in the
- * audience tier, the talk's stream (stream.ts), resume on reconnect.
+ * The room connection: the room socket (src/rooms/client.ts), one RTCPeerConnection (mic + receive
+ * slots) or, in the audience tier, the talk's stream (stream.ts), resume on reconnect.
  */
+import { RoomConnection, RoomRefusal, SocketClosed } from '../../../src/rooms/client.js';
 import {
+  type ClientMessage,
   type MediaTier,
   type RemovedPerson,
-  type RoomJoinedMessage,
   type RoomReactionsMessage,
-  type RoomStateMessage,
-  type RoomTierMessage,
-  type RoomUpdateMessage,
   type RoomView,
+  type ServerMessage,
   applyUpdate,
-  roomSocketUrl,
+  isFinalClose,
 } from '../../../src/rooms/protocol.js';
 import type { CaptionLine } from './captions';
 import { tabStorage } from './storage';
@@ -65,7 +64,8 @@ export class RoomClient {
   /** Joined, then the connection dropped: the page says it is reconnecting until it is back. */
   private reconnecting = false;
   participantId: string | null = null;
-  private ws: WebSocket | null = null;
+  /** The room socket (across reconnects and redirects), from the first join. */
+  private connection: RoomConnection | null = null;
   private pc: RTCPeerConnection | null = null;
   private mic: MediaStreamTrack | null = null;
   /** The sender of the mic m-line: the mic is attached only while the server lets us speak. */
@@ -88,12 +88,6 @@ export class RoomClient {
   private done = false;
   /** The room as the server last described it: its state, then its updates. */
   private room: RoomView | null = null;
-  /** This page's own server; a node that does not host the talk sends us on to the one that does. */
-  private readonly homeUrl: string;
-  private wsUrl: string;
-  /** What the sending node vouched for (a host's session), for the join on the node it sent us to. */
-  private handoff: string | undefined;
-  private redirects = 0;
   /** Sockets closed before we joined (the server, or the node it sent us to, did not answer). */
   private failedConnects = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -107,8 +101,6 @@ export class RoomClient {
     private readonly handlers: RoomHandlers,
   ) {
     this.resumeKey = `smalltalk:resume:${code}`;
-    this.homeUrl = roomSocketUrl(new URL(`/t/${code}`, location.href));
-    this.wsUrl = this.homeUrl;
     // For tests and diagnostics: the level of what this page receives, measured with WebAudio.
     (window as unknown as { smalltalk: unknown }).smalltalk = {
       receivedLevel: () => this.receivedLevel(),
@@ -139,24 +131,25 @@ export class RoomClient {
       this.mic = null; // listen only
     }
     if (this.mic) this.mic.enabled = false; // until the server says we may speak
+    // Through this page's own server; a node that does not host the talk sends us on to the one that does.
+    const connection = new RoomConnection({ pageUrl: new URL(`/t/${this.code}`, location.href), open: (url) => new WebSocket(url), join: this.form });
+    this.connection = connection;
+    connection.onMessage((m) => void this.onMessage(m));
+    connection.onClose((code) => {
+      if (this.done || isFinalClose(code)) return;
+      this.connectionFailed();
+    });
     this.connect(tabStorage.get(this.resumeKey));
   }
 
   private connect(resume: string | null) {
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.wsUrl);
-    } catch {
-      // An address this page may not open (a ws: node behind an https page: a misconfigured NODE_PUBLIC_URL).
-      return this.connectionFailed();
-    }
-    this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'join', ...this.form, resume: resume ?? undefined, session: this.handoff }));
-    ws.onmessage = (ev) => void this.onMessage(JSON.parse(ev.data as string));
-    ws.onclose = (ev) => {
-      if (this.done || ev.code === 4000 || ev.code === 4003 || ev.code === 4001) return;
+    this.connection?.connect(resume).catch((err: unknown) => {
+      // Refused: the `error` handler showed it. Otherwise the socket closed before the answer, could
+      // not be opened (a ws: node behind an https page: a misconfigured NODE_PUBLIC_URL), or the
+      // nodes sent us round in circles (claims changing hands): start again from our own server.
+      if (this.done || err instanceof RoomRefusal || (err instanceof SocketClosed && isFinalClose(err.code))) return;
       this.connectionFailed();
-    };
+    });
   }
 
   /**
@@ -193,26 +186,8 @@ export class RoomClient {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.done) return;
-      this.wsUrl = this.homeUrl;
-      this.handoff = undefined;
-      this.redirects = 0;
       this.connect(tabStorage.get(this.resumeKey));
     }, delay);
-  }
-
-  /** Another node hosts the talk: join there instead. */
-  private redirect(wsUrl: string, handoff: string | undefined) {
-    const old = this.ws;
-    if (old) {
-      old.onclose = null;
-      old.onmessage = null;
-      old.close();
-    }
-    // Sent round in circles (claims changing hands): start again in a second from our own server.
-    if (++this.redirects > 5) return this.connectionFailed();
-    this.wsUrl = wsUrl;
-    this.handoff = handoff;
-    this.connect(tabStorage.get(this.resumeKey));
   }
 
   /** Calls `listener` with each batch of reactions; returns the unsubscribe. */
@@ -221,46 +196,37 @@ export class RoomClient {
     return () => this.reactionListeners.delete(listener);
   }
 
-  send(message: Record<string, unknown>) {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  send(message: ClientMessage) {
+    this.connection?.send(message);
   }
 
-  private async onMessage(m: Record<string, unknown>) {
+  private async onMessage(m: ServerMessage) {
     switch (m.type) {
-      case 'redirect':
-        this.redirect(m.ws_url as string, typeof m.session === 'string' ? m.session : undefined);
-        break;
       case 'joined':
-        this.participantId = m.participant_id as string;
-        this.redirects = 0;
+        this.participantId = m.participant_id;
         if (this.failedConnects > 0 || this.reconnecting) this.handlers.onError(null);
         this.reconnecting = false;
         this.failedConnects = 0;
         this.retries = 0;
-        tabStorage.set(this.resumeKey, m.resume as string);
+        tabStorage.set(this.resumeKey, m.resume);
         // A join link's secret is spent: out of the address bar and the history (anyone who saw the
         // screen could use a host's). A reload comes back through the resume secret instead.
         if (/(^#|&)(token|invite)=/.test(location.hash)) history.replaceState(history.state, '', location.pathname + location.search);
-        {
-          const joined = m as unknown as RoomJoinedMessage;
-          this.slots = joined.slots;
-          this.iceServers = joined.ice_servers;
-          // Joined again (a reconnect): a peer connection is negotiated anew, a stream goes on playing.
-          await this.setTier(joined.tier, joined.hls_url);
-        }
+        this.slots = m.slots;
+        this.iceServers = m.ice_servers;
+        // Joined again (a reconnect): a peer connection is negotiated anew, a stream goes on playing.
+        await this.setTier(m.tier, m.hls_url);
         break;
-      case 'tier': {
-        const tier = m as unknown as RoomTierMessage;
-        await this.setTier(tier.tier, tier.hls_url);
+      case 'tier':
+        await this.setTier(m.tier, m.hls_url);
         break;
-      }
       case 'answer':
-        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp as string });
+        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
         break;
       case 'state':
       case 'update': {
-        if (m.type === 'state') this.room = m as unknown as RoomStateMessage;
-        else if (this.room) this.room = applyUpdate(this.room, m as unknown as RoomUpdateMessage);
+        if (m.type === 'state') this.room = m;
+        else if (this.room) this.room = applyUpdate(this.room, m);
         else break; // before our state: that state will include it
         const s = this.room;
         const self = s.participants.find((p) => p.id === this.participantId);
@@ -273,10 +239,10 @@ export class RoomClient {
         break;
       }
       case 'levels':
-        this.handlers.onLevels(m.levels as Record<string, number>);
+        this.handlers.onLevels(m.levels);
         break;
       case 'caption': {
-        const c = m.caption as { participantId?: string; name: string; text: string; interim?: boolean };
+        const c = m.caption;
         this.handlers.onCaption({ participantId: c.participantId ?? '', name: c.name, text: c.text, interim: c.interim === true });
         break;
       }
@@ -285,10 +251,10 @@ export class RoomClient {
         // An offer that crossed our move to the stream: nothing to tell the person.
         if (m.code === 'not_allowed' && this.tier === 'audience' && !this.pc) break;
         if (m.code === 'removed') {
-          this.finish(() => this.handlers.onRemoved(m.message as string));
+          this.finish(() => this.handlers.onRemoved(m.message));
           break;
         }
-        this.handlers.onError(m.message as string);
+        this.handlers.onError(m.message);
         if (m.code === 'ended') this.finish(() => this.handlers.onEnded());
         else if (!this.participantId) this.finish(() => undefined);
         break;
@@ -296,13 +262,13 @@ export class RoomClient {
         this.finish(() => this.handlers.onEnded());
         break;
       case 'removed':
-        this.finish(() => this.handlers.onRemoved(typeof m.message === 'string' ? m.message : 'The host removed you from this talk'));
+        this.finish(() => this.handlers.onRemoved(m.message || 'The host removed you from this talk'));
         break;
       case 'bans':
-        this.handlers.onBans(m.bans as RemovedPerson[]);
+        this.handlers.onBans(m.bans);
         break;
       case 'reactions':
-        for (const l of this.reactionListeners) l((m as unknown as RoomReactionsMessage).reactions);
+        for (const l of this.reactionListeners) l(m.reactions);
         break;
     }
   }
@@ -406,10 +372,11 @@ export class RoomClient {
     // can take seconds behind STUN or TURN; the SFU answers meanwhile and learns the page's address
     // from its first connectivity check).
     pc.onicecandidate = (e) => {
-      if (e.candidate) this.send({ type: 'candidate', candidate: e.candidate.toJSON() });
+      if (e.candidate) this.connection?.candidate(e.candidate);
     };
     await pc.setLocalDescription(await pc.createOffer());
-    this.send({ type: 'offer', sdp: pc.localDescription?.sdp });
+    const sdp = pc.localDescription?.sdp;
+    if (sdp) this.send({ type: 'offer', sdp });
   }
 
   receivedLevel(): number {
@@ -437,7 +404,7 @@ export class RoomClient {
     this.closePeer();
     this.stopStream();
     this.mic?.stop();
-    this.ws?.close();
+    this.connection?.close();
     then();
   }
 
