@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner } from '../support/app.js';
-import { logIn } from '../support/session.js';
+import { LoginRefused, logIn } from '../support/session.js';
 import type { IdPool, Identity } from './fuzzer.js';
 
 /** The environment a fuzzed app runs with: no rate limit in the way, webhooks that cannot reach out. */
@@ -45,7 +45,7 @@ async function seed(t: TestApp, name: string): Promise<Seeded> {
   const invite = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/invites`, { ...auth, json: { email: 'guest@example.test' } })).body;
   const recording = await sql<{ id: string }>`insert into recordings (partner_id, talk_id, status, file_name, storage_key)
     values (${partner.partnerId}::uuid, ${talk.id}::uuid, 'ready', 'r.webm', ${`fuzz/${talk.id}`}) returning id`.execute(t.services.db.db);
-  const { cookie: session, 'x-csrf-token': csrf } = await logIn(t, partner);
+  const { cookie: session, 'x-csrf-token': csrf } = await logInAsClientWould(t, partner);
   const shortCode = (url: string) => new URL(url).pathname.split('/').pop() as string;
   const ids = [
     talk.id,
@@ -90,4 +90,20 @@ export async function fuzzTarget(t: TestApp): Promise<{ identities: Identity[]; 
     return token.status === 200 && me.status === 200 && other.status === 200;
   };
   return { identities, ids: { own: a.ids, other: b.ids }, alive };
+}
+
+/**
+ * The fuzzer's own requests to the login endpoint count against the address's login limit (10 a
+ * minute), so a re-provisioning login can be refused with 429: wait out its Retry-After, as a
+ * client would, and try again (a few times at most).
+ */
+async function logInAsClientWould(t: TestApp, who: { email: string; password: string }) {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await logIn(t, who);
+    } catch (err) {
+      if (!(err instanceof LoginRefused) || err.status !== 429 || tries >= 4) throw err;
+      await new Promise((r) => setTimeout(r, Math.max(1, err.retryAfterS) * 1000));
+    }
+  }
 }

@@ -23,6 +23,17 @@ export interface SessionHeaders extends Record<string, string> {
   'x-csrf-token': string;
 }
 
+/** A login the server refused: its status, and the Retry-After it gave (seconds; 0 without one). */
+export class LoginRefused extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly retryAfterS: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Logs `who` in over the API; the headers of a dashboard request in that session (with
  * `x-partner-id` when `partnerId` is given). Throws, with the answer, unless the login succeeds.
@@ -35,7 +46,9 @@ export async function logIn(t: { url: string }, who: { email: string; password: 
   });
   const body = (await res.json()) as { csrf_token?: string };
   const session = cookiesOf(res)[SESSION_COOKIE];
-  if (res.status !== 200 || !session || !body.csrf_token) throw new Error(`log in as ${who.email}: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 200 || !session || !body.csrf_token) {
+    throw new LoginRefused(`log in as ${who.email}: ${res.status} ${JSON.stringify(body)}`, res.status, Number(res.headers.get('retry-after') ?? 0));
+  }
   return { cookie: `${SESSION_COOKIE}=${session}`, 'x-csrf-token': body.csrf_token, ...(partnerId ? { 'x-partner-id': partnerId } : {}) };
 }
 
