@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,15 +18,26 @@ test('SIGKILL before any capture bytes: the recording is failed with a reason, n
 }, async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-crash-early-'));
   const wav = await speech('The harbour master counted every boat that came in before the storm.');
+  // The capture's ffmpeg never starts: a shim first on the child's PATH stops itself (SIGSTOP) before it
+  // execs the real one for a recorder capture (an SDP in a smalltalk-rtp- directory). The child finds it
+  // stopped. Stopping the real ffmpeg once it appeared raced it: with the packets held for it passed on
+  // the moment it listens, it wrote its first 770 bytes before the poll caught it (CI, load 3).
+  const bin = path.join(dataDir, 'bin');
+  mkdirSync(bin);
+  const ffmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  writeFileSync(path.join(bin, 'ffmpeg'), `#!/bin/sh\ncase "$*" in *smalltalk-rtp-*) kill -STOP $$ ;; esac\nexec ${ffmpeg} "$@"\n`, { mode: 0o755 });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'crash-child.ts'), dataDir, wav, 'before-audio'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
   });
+  let stopped: number[] = [];
   try {
     const first = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
     });
     const info = JSON.parse(first) as { token: string; talkId: string; recordingId: string; bytes: number; stopped: number[] };
+    stopped = info.stopped;
     assert.equal(info.stopped.length, 1, 'the capture ffmpeg was stopped before it wrote');
     assert.equal(info.bytes, 0, 'no capture bytes on disk at the kill');
     child.kill('SIGKILL');
@@ -57,6 +68,14 @@ test('SIGKILL before any capture bytes: the recording is failed with a reason, n
     }
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // The stopped capture outlives the killed child: end it too.
+    for (const pid of stopped) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
