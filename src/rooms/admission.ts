@@ -7,18 +7,13 @@ import { httpUrl } from '../platform/http.js';
 import type { EventSink } from '../webhooks/events.js';
 import { REMOVED_MESSAGE, RoomError } from './errors.js';
 import type { SessionHost } from './handoff.js';
+import type { JoinMessage } from './protocol.js';
 import { JoinLimit } from './join-limit.js';
 import type { RoomsRepository } from './repository.js';
 import type { Participant } from './room.js';
 
-/** What a visitor sends to join (over the socket). The server decides the role. */
-export interface JoinRequest {
-  name?: string;
-  username?: string;
-  photo_url?: string;
-  token?: string;
-  invite?: string;
-  resume?: string;
+/** What a visitor sends to join (over the socket: `JoinMessage`), and where from. The server decides the role. */
+export interface JoinRequest extends Omit<JoinMessage, 'type' | 'session' | 'device'> {
   /** The client's address (the proxy's X-Forwarded-For with TRUST_PROXY), for the guest join limit and bans. */
   address?: string;
   /** The browser's own random id (the talk page keeps it in localStorage), for bans of guests. */
