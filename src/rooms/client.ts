@@ -63,31 +63,13 @@ export type JoinFields = Omit<JoinMessage, 'type' | 'resume' | 'session'>;
 type AnyHandler = (m: ServerMessage) => void;
 type CloseHandler = (code: number, reason: string) => void;
 
-/** One room socket: typed messages both ways, and answers awaited (failing as soon as the socket closes). */
-export class RoomSocket {
-  /** How it closed, once it did (the reason: the close's, else the error that closed it, if the socket said). */
-  closed: { code: number; reason: string } | null = null;
-  private error = '';
+/**
+ * The handlers of messages and of the close, as RoomSocket (one socket's) and RoomConnection (the
+ * current socket's, across reconnections) both take them.
+ */
+abstract class RoomEvents {
   private readonly handlers = new Set<AnyHandler>();
   private readonly closeHandlers = new Set<CloseHandler>();
-
-  constructor(readonly socket: SocketLike) {
-    socket.addEventListener('message', (event) => this.receive(String(event.data)));
-    socket.addEventListener('close', (event) => {
-      // 1006: closed without a close frame (the browser and `ws` both say so themselves).
-      this.closed = { code: event.code ?? 1006, reason: String(event.reason || this.error) };
-      for (const h of [...this.closeHandlers]) h(this.closed.code, this.closed.reason);
-    });
-    // An error comes with a close, which is what everything here goes by (and `ws` without a
-    // listener for it would throw it at the process).
-    socket.addEventListener('error', (event) => {
-      if (typeof event.message === 'string') this.error = event.message;
-    });
-  }
-
-  get open() {
-    return this.socket.readyState === OPEN && !this.closed;
-  }
 
   /** Every message, in order; returns the unsubscribe. */
   onMessage(handler: (m: ServerMessage) => void): () => void {
@@ -102,10 +84,53 @@ export class RoomSocket {
     });
   }
 
-  /** The close, with its code (protocol.ts `CloseCode`); returns the unsubscribe. */
+  /** The close, with its code (protocol.ts `CloseCode`; `isFinalClose` says whether to come back); returns the unsubscribe. */
   onClose(handler: CloseHandler): () => void {
     this.closeHandlers.add(handler);
     return () => this.closeHandlers.delete(handler);
+  }
+
+  /** To every message handler: one that throws does not keep the message from the others. */
+  protected emitMessage(m: ServerMessage) {
+    for (const h of [...this.handlers]) {
+      try {
+        h(m);
+      } catch (err) {
+        setTimeout(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  protected emitClose(code: number, reason: string) {
+    for (const h of [...this.closeHandlers]) h(code, reason);
+  }
+}
+
+/** One room socket: typed messages both ways, and answers awaited (failing as soon as the socket closes). */
+export class RoomSocket extends RoomEvents {
+  /** How it closed, once it did (the reason: the close's, else the error that closed it, if the socket said). */
+  closed: { code: number; reason: string } | null = null;
+  private error = '';
+
+  constructor(readonly socket: SocketLike) {
+    super();
+    socket.addEventListener('message', (event) => this.receive(String(event.data)));
+    socket.addEventListener('close', (event) => {
+      // 1006: closed without a close frame (the browser and `ws` both say so themselves).
+      this.closed = { code: event.code ?? 1006, reason: String(event.reason || this.error) };
+      this.emitClose(this.closed.code, this.closed.reason);
+    });
+    // An error comes with a close, which is what everything here goes by (and `ws` without a
+    // listener for it would throw it at the process).
+    socket.addEventListener('error', (event) => {
+      if (typeof event.message === 'string') this.error = event.message;
+    });
+  }
+
+  get open() {
+    return this.socket.readyState === OPEN && !this.closed;
   }
 
   /** Sends a message if the socket is open (false: it was not). */
@@ -191,16 +216,7 @@ export class RoomSocket {
     } catch {
       return; // not ours to read
     }
-    // One throwing handler does not keep the message from the others.
-    for (const h of [...this.handlers]) {
-      try {
-        h(m);
-      } catch (err) {
-        setTimeout(() => {
-          throw err;
-        });
-      }
-    }
+    this.emitMessage(m);
   }
 }
 
@@ -229,17 +245,16 @@ export interface RoomConnectionOptions {
  * of the current socket only; `onClose` hears a joined socket that closed (not one the client left
  * for a redirect, nor one it closed itself).
  */
-export class RoomConnection {
+export class RoomConnection extends RoomEvents {
   /** The secret to come back as the same participant (from the latest `joined`). */
   resume: string | null;
   /** Redirects the latest connect followed. */
   redirects = 0;
   private current: RoomSocket | null = null;
-  private readonly handlers = new Set<AnyHandler>();
-  private readonly closeHandlers = new Set<CloseHandler>();
   private readonly homeUrl: string;
 
   constructor(private readonly options: RoomConnectionOptions) {
+    super();
     this.resume = options.resume ?? null;
     this.homeUrl = roomSocketUrl(options.pageUrl);
   }
@@ -247,25 +262,6 @@ export class RoomConnection {
   /** The current socket (null before the first connect). */
   get socket(): RoomSocket | null {
     return this.current;
-  }
-
-  /** Every message of the current socket, in order; returns the unsubscribe. */
-  onMessage(handler: (m: ServerMessage) => void): () => void {
-    this.handlers.add(handler);
-    return () => this.handlers.delete(handler);
-  }
-
-  /** The current socket's messages of one type; returns the unsubscribe. */
-  on<T extends ServerMessage['type']>(type: T, handler: (m: ServerMessageOf<T>) => void): () => void {
-    return this.onMessage((m) => {
-      if (m.type === type) handler(m as ServerMessageOf<T>);
-    });
-  }
-
-  /** A joined socket closed (the server, or the network): its code says whether to come back (`isFinalClose`). */
-  onClose(handler: CloseHandler): () => void {
-    this.closeHandlers.add(handler);
-    return () => this.closeHandlers.delete(handler);
   }
 
   /**
@@ -335,11 +331,11 @@ export class RoomConnection {
     socket.onMessage((m) => {
       if (this.current !== socket) return;
       if (m.type === 'joined') joined = true;
-      for (const h of [...this.handlers]) h(m);
+      this.emitMessage(m);
     });
     socket.onClose((code, reason) => {
       if (this.current !== socket || !joined) return;
-      for (const h of [...this.closeHandlers]) h(code, reason);
+      this.emitClose(code, reason);
     });
     return socket;
   }
