@@ -52,6 +52,8 @@ export interface WorkerStats {
   forwardedPackets: number;
   receivedPackets: number;
   cpuMicros: number;
+  /** Offers waiting for their negotiation turn. */
+  waitingOffers: number;
   /**
    * The latest joins' timings at this worker, oldest first (at most the last 1,000), in ms from the
    * offer's arrival: when its negotiation turn began, when the answer was ready, and when the peer

@@ -366,6 +366,7 @@ export class WorkerCore<P extends CorePeer> {
           forwardedPackets: this.forwardedPackets,
           receivedPackets: this.receivedPackets,
           cpuMicros: u.user + u.system,
+          waitingOffers: this.waitingOffers.size,
           joins: this.joinTimings,
         };
         return stats;

@@ -6,7 +6,7 @@ import { foldLine } from '../../src/rooms/routes.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { joinRoom, socketInbox } from '../support/room.js';
-import { waitFor } from '../support/wait.js';
+import { untilPast, waitFor } from '../support/wait.js';
 
 /** The room's refusal of a join, as { code, message }; fails the test if the join was admitted. */
 async function refused(join: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -56,7 +56,7 @@ describe('join links, invites, moderation and subscriptions over the real room s
       [['Hana Host', 'host']],
     );
     host.socket.close();
-    await new Promise((r) => setTimeout(r, 1600));
+    await untilPast(made.body.join_token.expires_at);
     const late = await refused(joinRoom(talk.short_url, { token }));
     assert.equal(late.code, 'invalid_token');
     assert.equal((await refused(joinRoom(talk.short_url, { token: 'made-up' }))).code, 'invalid_token');
@@ -94,7 +94,7 @@ describe('join links, invites, moderation and subscriptions over the real room s
     assert.equal((await api(t, 'DELETE', `${base}/${multi.id}`, { token: other.token })).status, 404);
 
     const brief = (await api(t, 'POST', base, { token: p.token, json: { expiry: new Date(Date.now() + 1000).toISOString() } })).body.invite;
-    await new Promise((r) => setTimeout(r, 1100));
+    await untilPast(brief.expires_at);
     assert.equal((await refused(joinRoom(talk.short_url, { invite: secretOf(brief.join_url, 'invite'), name: 'Dee' }))).code, 'invalid_invite');
     const past = await api(t, 'POST', base, { token: p.token, json: { expiry: '2020-01-01T00:00:00Z' } });
     assert.equal(past.status, 400);

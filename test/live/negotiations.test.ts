@@ -9,6 +9,7 @@ import type { LiveRooms } from '../../src/rooms/service.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { speechWav } from './media.js';
+import { waitFor } from '../support/wait.js';
 
 const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as {
   RTCPeerConnection: new (
@@ -134,8 +135,9 @@ describe('SFU_NEGOTIATIONS', () => {
       const ended = await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
       assert.equal(ended.status, 200);
       // The second offer's turn comes once the first's is over; it must not open a peer for a
-      // participant of a closed talk.
-      await new Promise((r) => setTimeout(r, 1500));
+      // participant of a closed talk. (A peer is added as its negotiation starts, before the worker
+      // answers anything else: once no offer waits, any peer it opened is counted.)
+      await waitFor(async () => (await live.sfu.stats()).every((w) => w.waitingOffers === 0), 'the waiting offer to have had its turn', 10_000);
       const peers = (await live.sfu.stats()).reduce((a, w) => a + w.peers, 0);
       assert.equal(peers, 0, 'no peer is left on the worker');
     } finally {

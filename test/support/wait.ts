@@ -12,3 +12,10 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Until the instant `at` (an expiry the server stated) has passed on this clock, and a millisecond more. */
+export async function untilPast(at: string | number | Date): Promise<void> {
+  const ms = new Date(at).getTime() - Date.now();
+  if (Number.isNaN(ms)) throw new Error(`not an instant: ${String(at)}`);
+  if (ms >= 0) await new Promise((r) => setTimeout(r, ms + 1));
+}
