@@ -1,4 +1,3 @@
-import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AccountsService } from './accounts/service.js';
 import { createAudience } from './audience/feature.js';
