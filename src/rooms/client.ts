@@ -113,6 +113,8 @@ export class RoomSocket extends RoomEvents {
   /** How it closed, once it did (the reason: the close's, else the error that closed it, if the socket said). */
   closed: { code: number; reason: string } | null = null;
   private error = '';
+  /** Offers sent so far: the next one's id. */
+  private offers = 0;
 
   constructor(readonly socket: SocketLike) {
     super();
@@ -157,8 +159,15 @@ export class RoomSocket extends RoomEvents {
     });
   }
 
-  /** The next message of one of `types`; rejects with SocketClosed if the socket closes first, or after `timeoutMs`. */
-  next<T extends ServerMessage['type']>(types: T | readonly T[], timeoutMs = 15_000): Promise<ServerMessageOf<T>> {
+  /**
+   * The next message of one of `types` that `accept` takes (others of them are passed over); rejects
+   * with SocketClosed if the socket closes first, or after `timeoutMs`.
+   */
+  next<T extends ServerMessage['type']>(
+    types: T | readonly T[],
+    timeoutMs = 15_000,
+    accept: (m: ServerMessageOf<T>) => boolean = () => true,
+  ): Promise<ServerMessageOf<T>> {
     const wanted = new Set<string>(typeof types === 'string' ? [types] : types);
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new SocketClosed(this.closed.code, this.closed.reason));
@@ -172,7 +181,7 @@ export class RoomSocket extends RoomEvents {
         reject(new Error(`timed out waiting for ${[...wanted].join(' or ')}`));
       }, timeoutMs);
       const stopMessages = this.onMessage((m) => {
-        if (!wanted.has(m.type)) return;
+        if (!wanted.has(m.type) || !accept(m as ServerMessageOf<T>)) return;
         done();
         resolve(m as ServerMessageOf<T>);
       });
@@ -197,10 +206,14 @@ export class RoomSocket extends RoomEvents {
     return refusedIfError(await answer);
   }
 
-  /** Sends an offer and resolves with the SFU's answer (its sdp); rejects with RoomRefusal or SocketClosed. */
+  /**
+   * Sends an offer and resolves with the SFU's answer to it (its sdp; an answer to an earlier offer is
+   * passed over); rejects with RoomRefusal or SocketClosed.
+   */
   async offer(sdp: string, timeoutMs = 15_000): Promise<string> {
-    const answer = this.next(['answer', 'error'], timeoutMs);
-    this.send({ type: 'offer', sdp });
+    const id = ++this.offers;
+    const answer = this.next(['answer', 'error'], timeoutMs, (m) => m.type !== 'answer' || m.id === undefined || m.id === id);
+    this.send({ type: 'offer', sdp, id });
     return refusedIfError(await answer).sdp;
   }
 

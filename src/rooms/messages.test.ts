@@ -62,6 +62,9 @@ describe('the room socket: what a client sends, checked', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(parse({ type: 'join', name: 'Bo', token: 42, resume: null, invite: { x: 1 } }))), { type: 'join', name: 'Bo' });
     assert.deepEqual(parse({ type: 'leave', extra: 'x'.repeat(1000) }), { type: 'leave' });
     assert.deepEqual(parse({ type: 'offer', sdp: 'v=0', admin: true }), { type: 'offer', sdp: 'v=0' });
+    // An offer's id (echoed in its answer) is kept when it is an integer, dropped otherwise.
+    assert.deepEqual(parse({ type: 'offer', sdp: 'v=0', id: 3 }), { type: 'offer', sdp: 'v=0', id: 3 });
+    for (const id of ['3', 1.5, null, 2 ** 60]) assert.deepEqual(parse({ type: 'offer', sdp: 'v=0', id }), { type: 'offer', sdp: 'v=0' });
   });
 
   test('a candidate the server cannot use becomes null (ignored, as the end of candidates), never an error', () => {

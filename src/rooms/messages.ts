@@ -41,8 +41,11 @@ export function parseClientMessage(text: string): ClientMessage {
         device: str('device'),
         session: str('session'),
       };
-    case 'offer':
-      return { type, sdp: required('sdp', 'an offer carries its sdp') };
+    case 'offer': {
+      const sdp = required('sdp', 'an offer carries its sdp');
+      // An id the client numbers its offers by (echoed in the answer); one that is not a safe integer is dropped.
+      return Number.isSafeInteger(m.id) ? { type, sdp, id: m.id as number } : { type, sdp };
+    }
     case 'candidate':
       return { type, candidate: candidateOf(m.candidate) };
     case 'leave':

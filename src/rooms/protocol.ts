@@ -245,7 +245,8 @@ export const MODERATE_ACTIONS: readonly ModerateAction[] = ['mute', 'bring_up', 
 /** Every message a client may send (src/rooms/README.md says who may send which). */
 export type ClientMessage =
   | JoinMessage
-  | { type: 'offer'; sdp: string }
+  /** `id`: echoed in the answer, so a client that offered again (the room changed) can tell a stale answer. */
+  | { type: 'offer'; sdp: string; id?: number }
   /** null: the end of the candidates, or one the server cannot use (both ignored). */
   | { type: 'candidate'; candidate: IceCandidateInit | null }
   | { type: 'leave' }
@@ -308,7 +309,8 @@ export type ServerMessage =
   | RoomTierMessage
   | RoomBansMessage
   | RoomReactionsMessage
-  | { type: 'answer'; sdp: string }
+  /** `id`: the offer's, when it had one. */
+  | { type: 'answer'; sdp: string; id?: number }
   | { type: 'pong' }
   /** Who is audible now, 0..1 (a participant missing is silent): every 250 ms while anyone speaks. */
   | { type: 'levels'; levels: Record<string, number> }

@@ -25,7 +25,7 @@ export class Participant {
   tier: MediaTier = 'webrtc';
   /** Asked for the stream themselves (listen_by_stream: their WebRTC failed): a raised limit leaves them on it. */
   streamChosen = false;
-  /** The tier (and stream URL) this participant's socket was last told. */
+  /** The tier (and stream URL) this participant's socket was last told (null: not yet, before `joined`). */
   shownTier: string | null = null;
   /** speakerStarted was sent and speakerStopped not yet. */
   announcedSpeaker = false;

@@ -220,6 +220,7 @@ export class LiveRooms implements LiveTalks {
     }
     if (p.socket && p.socket !== socket) p.socket.close(CloseCode.replaced, 'replaced by a new connection');
     p.socket = socket;
+    p.shownTier = null; // a new socket is told its tier in `joined`
   }
 
   private openRoom(talk: Talk): Room {
@@ -339,7 +340,8 @@ export class LiveRooms implements LiveTalks {
     for (const p of room.participants.values()) {
       // On stage (brought up, or the room type changed): heard by everyone, so on WebRTC.
       if (p.canSpeak && p.tier === 'audience') p.tier = 'webrtc';
-      if (p.socket && p.shownTier !== tierKey(this.config, room, p)) {
+      // Not told yet (null): `joined` tells this socket its tier, after the join that may run this.
+      if (p.socket && p.shownTier !== null && p.shownTier !== tierKey(this.config, room, p)) {
         const wasOnStream = p.shownTier?.startsWith('audience');
         p.send(tierMessage(this.config, room, p));
         // The other tier sees the room another way (the whole room, or the stage): start it afresh.

@@ -84,7 +84,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Signallin
         const { room, participant } = joined;
         switch (msg.type) {
           case 'offer':
-            reply({ type: 'answer', sdp: await rooms.offer(room, participant, msg.sdp) });
+            reply({ type: 'answer', sdp: await rooms.offer(room, participant, msg.sdp), ...(msg.id === undefined ? {} : { id: msg.id }) });
             return;
           case 'candidate':
             // Trickle ICE: a client may offer before its gathering is done and send the rest here.

@@ -99,6 +99,44 @@ describe('SFU_NEGOTIATIONS', () => {
     }
   });
 
+  test('an answer carries the id of the offer it answers: a client that offered again takes the answer to its latest offer', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Offered twice' } })).body.talk;
+    const ws = new WebSocket(roomSocketUrl(talk.short_url));
+    const room = new RoomSocket(ws);
+    try {
+      const joined = await room.join({ name: 'Twice' });
+      if (joined.type !== 'joined') throw new Error('redirected');
+      // The first offer as the page made it before it knew its slots (mic only); the second with them.
+      const offerWith = async (slots: number) => {
+        const pc = new wrtc.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+        pc.addTransceiver('audio', { direction: 'sendonly' });
+        for (let i = 0; i < slots; i++) pc.addTransceiver('audio', { direction: 'recvonly' });
+        const offer = await pc.createOffer();
+        pc.close();
+        return offer.sdp;
+      };
+      const mLines = (sdp: string) => sdp.split('\r\n').filter((l) => l.startsWith('m=')).length;
+      assert.ok(Number(joined.slots) > 0, 'the room has receive slots');
+      const answers: { id?: number; sdp: string }[] = [];
+      room.onMessage((m) => {
+        if (m.type === 'answer') answers.push(m);
+      });
+      room.send({ type: 'offer', sdp: await offerWith(0), id: 41 });
+      const latest = await room.offer(await offerWith(Number(joined.slots)));
+      assert.equal(mLines(latest), 1 + Number(joined.slots), 'RoomSocket.offer resolved with the answer to its own offer');
+      await waitFor(() => answers.length === 2, 'both answers');
+      const first = answers.find((a) => a.id === 41);
+      assert.ok(first, `the first answer names its offer: ${answers.map((a) => a.id)}`);
+      assert.equal(mLines(first.sdp), 1);
+      assert.ok(
+        answers.some((a) => a.id !== 41 && a.sdp === latest),
+        'the second answer carries the id RoomSocket.offer gave its offer',
+      );
+    } finally {
+      ws.close();
+    }
+  });
+
   test('a peer that never connects gives its turn back after half a second', async () => {
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Stuck', room_type: 'hosted_events' } })).body.talk;
     const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Host', role: 'host' } })).body

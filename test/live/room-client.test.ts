@@ -51,6 +51,10 @@ describe('the room client (src/rooms/client.ts) against a real room socket', () 
     await waitFor(() => states.length > 0, 'the state');
     const order = host.seen.map((m) => m.type);
     assert.ok(order.includes('joined') && order.indexOf('joined') < order.indexOf('state'), `handlers saw joined, then the state: ${order}`);
+    // This join made the talk live: `joined` says how the host hears the room, and no `tier` came
+    // before it (a page told twice would negotiate twice).
+    assert.equal(order[0], 'joined', `joined came first: ${order}`);
+    assert.ok(!order.includes('tier'), `no tier message besides joined's: ${order}`);
     assert.deepEqual(states, ['Hana Host']);
 
     const pong = host.room.next('pong');

@@ -93,6 +93,10 @@ export class RoomClient {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   /** Retries since the last join (the first one comes sooner). */
   private retries = 0;
+  /** Messages from the server, handled one after another (join). */
+  private inbox: Promise<void> = Promise.resolve();
+  /** The id of our latest offer: its answer is the one we take. */
+  private offerId = 0;
   /** Who shows the room's reactions as they come (reactions.tsx): never stored, so not in the room's state. */
   private readonly reactionListeners = new Set<(r: RoomReactionsMessage['reactions']) => void>();
 
@@ -134,7 +138,12 @@ export class RoomClient {
     // Through this page's own server; a node that does not host the talk sends us on to the one that does.
     const connection = new RoomConnection({ pageUrl: new URL(`/t/${this.code}`, location.href), open: (url) => new WebSocket(url), join: this.form });
     this.connection = connection;
-    connection.onMessage((m) => void this.onMessage(m));
+    // One message at a time, in order: a `tier` that comes while `joined` is still negotiating waits
+    // for it (two negotiations at once would close each other's peer connection mid-offer). A failure
+    // is reported as the page's error, as it would have been uncaught.
+    connection.onMessage((m) => {
+      this.inbox = this.inbox.then(() => this.onMessage(m)).catch((err: unknown) => reportError(err));
+    });
     connection.onClose((code) => {
       if (this.done || isFinalClose(code)) return;
       this.connectionFailed();
@@ -221,7 +230,10 @@ export class RoomClient {
         await this.setTier(m.tier, m.hls_url);
         break;
       case 'answer':
-        await this.pc?.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        // Only the answer to our latest offer: one to an offer whose peer connection we replaced since
+        // (the room changed while the server answered) has the old connection's m-lines.
+        if (!this.pc || m.id !== this.offerId || this.pc.signalingState !== 'have-local-offer') break;
+        await this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
         break;
       case 'state':
       case 'update': {
@@ -376,7 +388,7 @@ export class RoomClient {
     };
     await pc.setLocalDescription(await pc.createOffer());
     const sdp = pc.localDescription?.sdp;
-    if (sdp) this.send({ type: 'offer', sdp });
+    if (sdp && this.pc === pc) this.send({ type: 'offer', sdp, id: ++this.offerId });
   }
 
   receivedLevel(): number {
