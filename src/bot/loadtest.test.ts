@@ -28,6 +28,8 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   reconnectGapsMs: [],
   reconnectedAtMs: [],
   reconnectTries: [],
+  tier: 'webrtc',
+  tierMoves: 0,
   ...over,
 });
 
@@ -56,4 +58,10 @@ test('concealment between two instants comes from the decoding listeners samples
   const whole = summarize([decoding, light]);
   assert.equal(whole.concealment, 48480 / 52000, 'the whole stay counts only the decoding listener');
   assert.equal(whole.fractionReceiving, 1, 'both received packets');
+  // A listener the server put on the stream holds no peer: counted apart, not as one that hears nothing.
+  const onStream = report({ tier: 'audience', packetsReceived: 0 });
+  const silent = report({ packetsReceived: 0 });
+  const mixed = summarize([decoding, onStream, silent]);
+  assert.equal(mixed.onStream, 1);
+  assert.equal(mixed.fractionReceiving, 1 / 2, 'one of the two listeners on WebRTC received packets');
 });

@@ -8,6 +8,9 @@ import type { ParticipantReport } from './participant.js';
 
 export interface LoadResult {
   listeners: number;
+  /** Listeners the server put in the audience tier (the stream: a bot holds no peer there), at the end. */
+  onStream: number;
+  /** Listeners on WebRTC that received packets, and their share of the listeners on WebRTC. */
   receiving: number;
   fractionReceiving: number;
   joinP50: number | null;
@@ -95,7 +98,9 @@ export function concealmentBetween(reports: ParticipantReport[], fromMs: number,
 
 export function summarize(reports: ParticipantReport[]): LoadResult {
   const ok = reports.filter((r) => !r.error);
-  const receiving = ok.filter((r) => r.packetsReceived > 0 || r.loudFrames > 0);
+  const onStream = reports.filter((r) => r.tier === 'audience').length;
+  const receiving = ok.filter((r) => r.tier !== 'audience' && (r.packetsReceived > 0 || r.loudFrames > 0));
+  const onWebRtc = reports.length - onStream;
   const joins = ok.map((r) => r.joinMs).filter((v): v is number => v !== null);
   const received = ok.reduce((a, r) => a + r.packetsReceived, 0);
   const lost = ok.reduce((a, r) => a + r.packetsLost, 0);
@@ -106,8 +111,9 @@ export function summarize(reports: ParticipantReport[]): LoadResult {
   const total = decoded.reduce((a, r) => a + r.totalSamples, 0);
   return {
     listeners: reports.length,
+    onStream,
     receiving: receiving.length,
-    fractionReceiving: reports.length ? receiving.length / reports.length : 0,
+    fractionReceiving: onWebRtc ? receiving.length / onWebRtc : 0,
     joinP50: percentile(joins, 50),
     joinP99: percentile(joins, 99),
     loss: received + lost ? lost / (received + lost) : 0,

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { RoomConnection, RoomRefusal } from '../rooms/client.js';
 import {
   type ClientMessage,
+  type MediaTier,
   type Reaction,
   type RoomJoinedMessage,
   type RoomReactionsMessage,
@@ -142,6 +143,10 @@ export interface ParticipantReport {
   reconnectedAtMs: number[];
   /** The failed tries of the latest reconnect: ms after the drop, and why (where a reconnect's time went). */
   reconnectTries: string[];
+  /** How the bot hears the room now: a WebRTC peer, or the audience tier (no peer: a bot plays no stream). */
+  tier: MediaTier | null;
+  /** Times the server moved the bot between tiers while it was in the room (brought up or down, a changed limit). */
+  tierMoves: number;
 }
 
 /** How long a dropped bot keeps trying to come back. */
@@ -195,6 +200,8 @@ export class BotParticipant {
     reconnectGapsMs: [],
     reconnectedAtMs: [],
     reconnectTries: [],
+    tier: null,
+    tierMoves: 0,
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
@@ -207,6 +214,13 @@ export class BotParticipant {
   private leaving = false;
   /** Media was negotiated once: a dropped socket from then on is reconnected. */
   private inTalk = false;
+  /** What the latest `joined` said media is negotiated with. */
+  private slots = 0;
+  private iceServers: unknown[] = [];
+  /** Media changes (a join's, a tier's), one at a time in the order the server sent them. */
+  private media: Promise<void> = Promise.resolve();
+  /** The media step of the latest `joined` (connect() waits for it and reports its failure). */
+  private joinedMedia: Promise<void> | null = null;
   /** When the latest connect reached each step (performance.now()), for a reconnect's account of its time. */
   private steps: Record<string, number> = {};
   /** A reconnect loop is running (a socket closing under one of its tries is that loop's to handle). */
@@ -234,29 +248,62 @@ export class BotParticipant {
    */
   private async connect(): Promise<void> {
     this.connection ??= this.roomConnection();
+    this.joinedMedia = null;
     const joined: RoomJoinedMessage = await this.connection.connect().catch(refusalAsError);
     if (this.connection.redirects > 0) this.report.redirects = this.connection.redirects;
     this.mark('joined');
     this.report.participantId = joined.participant_id;
+    // onMessage queued the media step when `joined` came (before any `tier` sent after it).
+    await (this.joinedMedia ?? this.inMedia(() => this.mediaFor(joined)));
+  }
+
+  /** Runs a media step after those queued before it; resolves or rejects with it (the queue goes on either way). */
+  private inMedia(step: () => Promise<void>): Promise<void> {
+    const run = this.media.then(step);
+    this.media = run.catch(() => undefined);
+    return run;
+  }
+
+  /** After `joined` (a first join or a reconnect): media anew, as the server says this participant hears the room. */
+  private async mediaFor(joined: RoomJoinedMessage) {
+    this.slots = joined.slots;
+    this.iceServers = joined.ice_servers;
     // A reconnect negotiates anew: the old connection's media is gone with its node or socket.
     this.closeMedia();
-    // In the audience tier (a `hosted_events` talk past its WebRTC listeners): the server takes no
-    // offer; the bot stays in the room (counted, sees the state) without media.
-    if (joined.tier === 'audience') {
+    this.report.tier = null;
+    await this.toTier(joined.tier);
+  }
+
+  /**
+   * Hears the room the server's way. The audience tier (a `hosted_events` talk past its WebRTC
+   * listeners, or brought down there): the server takes no offer, so the bot drops its peer and stays
+   * in the room (counted, sees the state) without media. WebRTC (on joining, or brought up): a peer
+   * connection is negotiated.
+   */
+  private async toTier(tier: MediaTier) {
+    if (this.report.tier !== null && this.report.tier !== tier) this.report.tierMoves++;
+    this.report.tier = tier;
+    if (tier === 'audience') {
+      this.closeMedia();
       this.mark('audience');
       this.inTalk = true;
       return;
     }
-    const slots = joined.slots;
+    if (!this.pc) await this.negotiate();
+  }
+
+  private async negotiate() {
+    const connection = this.connection;
+    if (!connection) return;
     const { RTCPeerConnection, nonstandard } = wrtc();
     // max-bundle: one transport for all five m-lines. By default libwebrtc gathers for each m-line
     // (40 candidates and 20 UDP sockets here instead of 8 and 4) and checks every pair with the SFU.
-    const pc = new RTCPeerConnection({ iceServers: joined.ice_servers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     const source = new nonstandard.RTCAudioSource();
     this.micTrack = source.createTrack();
     this.micSender = pc.addTransceiver(this.micTrack, { direction: 'sendonly' }).sender;
-    for (let i = 0; i < slots; i++) {
+    for (let i = 0; i < this.slots; i++) {
       const t = pc.addTransceiver('audio', { direction: 'recvonly' });
       if (this.options.decode !== false) {
         const sink = new nonstandard.RTCAudioSink(t.receiver.track);
@@ -268,7 +315,7 @@ export class BotParticipant {
     // candidates come about 100 ms after the UDP ones; waiting for all of them delayed every join).
     pc.onicecandidate = (e) => {
       const c = e.candidate;
-      if (c) this.connection?.candidate(c);
+      if (c) connection.candidate(c);
     };
     await pc.setLocalDescription(await pc.createOffer());
     this.mark('offered');
@@ -278,8 +325,10 @@ export class BotParticipant {
       // No packet can come before DTLS is done: the first-packet poll starts here.
       if (this.options.decode === false) void this.watchFirstPacket(pc);
     };
-    const answer = await this.connection.offer(pc.localDescription?.sdp ?? '').catch(refusalAsError);
+    const answer = await connection.offer(pc.localDescription?.sdp ?? '').catch(refusalAsError);
     this.mark('answered');
+    // Closed meanwhile (moved to the audience tier, a drop): nothing to answer.
+    if (this.pc !== pc) return;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     this.source = source;
     this.inTalk = true;
@@ -383,8 +432,17 @@ export class BotParticipant {
   }
 
   private onMessage(m: ServerMessage) {
-    // Now, not when join() resumes: the room's state may be in the same read as `joined`.
-    if (m.type === 'joined') this.report.participantId = m.participant_id;
+    // Now, not when join() resumes: the room's state (or a `tier`) may be in the same read as `joined`.
+    if (m.type === 'joined') {
+      this.report.participantId = m.participant_id;
+      this.joinedMedia = this.inMedia(() => this.mediaFor(m));
+      this.joinedMedia.catch(() => undefined); // connect() reports it
+    }
+    if (m.type === 'tier')
+      this.inMedia(() => this.toTier(m.tier)).catch((err: Error) => {
+        // Refused because the room moved us again meanwhile: the `tier` that says so is queued next.
+        if (!this.leaving && !err.message.startsWith('not_allowed')) this.report.error = `could not move to the ${m.tier} tier: ${err.message}`;
+      });
     const room = m.type === 'state' ? m : m.type === 'update' && this.state ? applyUpdate(this.state, m) : null;
     if (room) {
       this.state = room;
@@ -498,6 +556,11 @@ export class BotParticipant {
   private stopAudio() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** The peer connection's state (null: none, as in the audience tier). */
+  peerState(): string | null {
+    return this.pc?.connectionState ?? null;
   }
 
   /** A network drop, for tests: the socket and the media go without a leave; the bot then comes back. */

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import type { RoomTierMessage } from '../../src/rooms/protocol.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { joinRoom } from '../support/room.js';
 import { waitFor } from '../support/wait.js';
+import { speechWav } from './media.js';
 import { member } from './member.js';
 
 /** The audience tier over the real room socket: who is put on the stream, told so, and moved on promotion. */
@@ -98,6 +100,40 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       assert.deepEqual(told, [], 'on WebRTC since brought up, and it stays there: nothing to tell');
     } finally {
       await receiver.close();
+    }
+  });
+
+  test('a bot follows its tier: on the stream it holds no peer; brought up it negotiates and is heard; brought down it drops its peer', async () => {
+    const talk = await createTalk({ name: 'Bots on tiers', room_type: 'hosted_events' });
+    const hostUrl = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host' } })).body
+      .join_token.join_url as string;
+    const host = new BotParticipant({ pageUrl: hostUrl, name: 'Hana Host' });
+    const first = new BotParticipant({ pageUrl: talk.short_url, name: 'Fay First', decode: false });
+    const second = new BotParticipant({ pageUrl: talk.short_url, name: 'Sam Second', audio: await decodeAudio(speechWav()) });
+    try {
+      await host.join();
+      await first.join();
+      await second.join();
+      assert.deepEqual(
+        [host.report.tier, first.report.tier, second.report.tier],
+        ['webrtc', 'webrtc', 'audience'],
+        'the second listener is past the threshold',
+      );
+      assert.equal(second.peerState(), null, 'no peer connection on the stream');
+      const seen = (id: string | null, canSpeak: boolean) => host.state?.participants.some((x) => x.id === id && x.can_speak === canSpeak) === true;
+
+      host.send({ type: 'moderate', action: 'bring_up', target: second.report.participantId as string });
+      await waitFor(() => seen(second.report.participantId, true) && second.peerState() === 'connected', 'the promoted bot connected over WebRTC');
+      assert.equal(second.report.tier, 'webrtc');
+      assert.ok(await host.untilLoudFrames(25), 'the host hears the promoted bot');
+
+      host.send({ type: 'moderate', action: 'bring_down', target: second.report.participantId as string });
+      await waitFor(() => second.report.tier === 'audience' && second.peerState() === null, 'the bot back on the stream, its peer closed');
+      assert.equal(second.report.tierMoves, 2);
+      assert.equal(second.report.error, null);
+      assert.equal(first.report.tier, 'webrtc', 'the other listener stayed on WebRTC');
+    } finally {
+      await Promise.all([host, first, second].map((b) => b.leave()));
     }
   });
 
