@@ -17,7 +17,7 @@ export interface AudienceDeps {
 export function createAudience(services: AudienceDeps): Feature {
   if (!services.config.LIVE_STREAM) return { name: 'audience' };
   const { live } = services;
-  const streams = new AudienceStreams(() => live, services.log.child({ component: 'audience' }));
+  const streams = new AudienceStreams(live, services.log.child({ component: 'audience' }));
   return {
     name: 'audience',
     publicRoutes: audienceRoutes(streams, services),

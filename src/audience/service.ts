@@ -49,7 +49,7 @@ export class AudienceStreams implements LiveTalkObserver {
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly live: () => LiveTalks | undefined,
+    private readonly live: LiveTalks,
     private readonly log: Logger,
     readonly options: StreamOptions = STREAM_OPTIONS,
   ) {}
@@ -142,8 +142,7 @@ export class AudienceStreams implements LiveTalkObserver {
 
   private async tap(t: HostedTalk, running: Running, participantId: string): Promise<void> {
     if (t.running !== running || running.taps.has(participantId) || !t.speakers.has(participantId)) return;
-    const live = this.live();
-    if (!live) return;
+    const live = this.live;
     const port = await running.mixer.addSpeaker(participantId);
     try {
       running.taps.set(participantId, await live.tapSpeaker(t.talkId, participantId, { host: '127.0.0.1', port, payloadType: OPUS_PAYLOAD_TYPE }));

@@ -65,7 +65,7 @@ export class LiveCaptions implements LiveTalkObserver {
 
   constructor(
     private readonly services: CaptionsDeps,
-    private readonly live: () => LiveTalks | undefined,
+    private readonly live: LiveTalks,
   ) {
     this.repo = new CaptionsRepository(services.db.db);
   }
@@ -123,9 +123,7 @@ export class LiveCaptions implements LiveTalkObserver {
       const listening: Listening = { speaker, recognizer, stopTap: null, hold, sdpDir, stopped: false };
       talk.speakers.set(speaker.participantId, listening);
       try {
-        const live = this.live();
-        if (live)
-          listening.stopTap = await live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port: hold.port, payloadType: OPUS_PAYLOAD_TYPE });
+        listening.stopTap = await this.live.tapSpeaker(talkId, speaker.participantId, { host: '127.0.0.1', port: hold.port, payloadType: OPUS_PAYLOAD_TYPE });
         // Watched aside, not to hold up the talk's queue.
         void hold.releaseWhenListening(port, () => !listening.stopped);
       } catch (err) {
@@ -173,7 +171,7 @@ export class LiveCaptions implements LiveTalkObserver {
    * partner appending each next_caption would show every interim as a line of its own.
    */
   private interim(t: LiveTalk, speaker: SpeakerInfo, text: string): void {
-    this.live()?.broadcastCaption(t.talkId, {
+    this.live.broadcastCaption(t.talkId, {
       seq: 0,
       participantId: speaker.participantId,
       name: speaker.name,
@@ -214,7 +212,7 @@ export class LiveCaptions implements LiveTalkObserver {
       return row;
     });
     const seq = Number(caption.seq);
-    this.live()?.broadcastCaption(t.talkId, {
+    this.live.broadcastCaption(t.talkId, {
       seq,
       participantId: speaker.participantId,
       name: speaker.name,

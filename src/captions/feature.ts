@@ -22,7 +22,7 @@ export interface CaptionsFeature extends Feature {
  */
 export function createCaptions(services: CaptionsFeatureDeps): CaptionsFeature {
   const { live } = services;
-  const captions = new LiveCaptions(services, () => live);
+  const captions = new LiveCaptions(services, live);
   return {
     name: 'captions',
     captions,

@@ -41,7 +41,7 @@ export interface RecordingDeps extends RecorderDeps {
  */
 export function createRecording(services: RecordingDeps): Feature {
   const { config, live } = services;
-  const recorder = new Recorder(services, () => live, config.RECORDING_LEASE_SECONDS * 1000);
+  const recorder = new Recorder(services, live, config.RECORDING_LEASE_SECONDS * 1000);
   const engine = createEngine(config);
   const transcriber = engine ? new Transcriber(services, engine) : null;
   // This node's own queue (local storage) and the shared one (S3; and jobs queued before queues were per node).

@@ -111,7 +111,7 @@ export class Recorder implements LiveTalkObserver {
 
   constructor(
     private readonly services: RecorderDeps,
-    private readonly live: () => LiveTalks | undefined,
+    private readonly live: LiveTalks | undefined,
     private readonly leaseMs = LEASE_MS,
   ) {
     this.node = `${os.hostname()}:${path.resolve(services.config.DATA_DIR)}`;
@@ -239,7 +239,7 @@ export class Recorder implements LiveTalkObserver {
     });
     // The track is in the row before any audio arrives, so a crash from here on still finds it.
     await recordings.repo.update(session.talk.partner_id, session.recordingId, { tracks: [...rec.tracks, track] });
-    const live = this.live();
+    const live = this.live;
     if (!live || capture.stopping || child.exitCode !== null) return;
     const tappedAt = Date.now();
     try {
@@ -348,7 +348,7 @@ export class Recorder implements LiveTalkObserver {
     capture.hold.release(capture.port);
     await stopRtpReader(capture.child, () => {
       if (!capture.stopTap) return Promise.resolve();
-      if (this.live()?.continuousTaps) end = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
+      if (this.live?.continuousTaps) end = Math.max(0, (Date.now() - session.startedAt.getTime()) / 1000);
       return capture.stopTap().catch((err) => this.log.warn({ err }, 'stopping a speaker tap failed'));
     });
     if (end === null) return;

@@ -90,7 +90,7 @@ test('several servers on one database: a restart finalizes its own and abandoned
 test('a recording node renews its lease while live; its sweep takes a recording whose owner went quiet', async () => {
   const t = await startApp({ env: { TRANSCRIBE_ENGINE: 'none' } });
   const room = new RtpTestRoom();
-  const recorder = new Recorder(t.services, () => room, 600);
+  const recorder = new Recorder(t.services, room, 600);
   try {
     const p = await createPartner(t, 'Leasy');
     const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Heartbeat' } });
@@ -121,7 +121,7 @@ test('a recording node renews its lease while live; its sweep takes a recording 
 test("a dead node's recording whose tracks are on its own disk is left to it, then failed with a reason after the abandon window", async () => {
   // 0.01 h = 36 s: a heartbeat 60 s old is past it; one 10 s old is stale (lease 600 ms) but not abandoned.
   const t = await startApp({ env: { RECORDING_ABANDON_HOURS: '0.01' } });
-  const recorder = new Recorder(t.services, () => undefined, 600);
+  const recorder = new Recorder(t.services, undefined, 600);
   try {
     const p = await createPartner(t, 'Leasy');
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Dead node' } })).body.talk;
@@ -158,7 +158,7 @@ test("a dead node's recording whose tracks are on its own disk is left to it, th
 test('recovery passes racing a talk that starts never finalize its recording; finalizing twice sends recording_saved once', async () => {
   const t = await startApp();
   const room = new RtpTestRoom();
-  const recorder = new Recorder(t.services, () => room, 600);
+  const recorder = new Recorder(t.services, room, 600);
   try {
     const p = await createPartner(t, 'Leasy');
     const created = await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Race' } });
