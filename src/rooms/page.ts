@@ -5,6 +5,7 @@ import { previewTags } from '../talks/html.js';
 import { httpUrl } from '../platform/http.js';
 import { escapeHtml } from '../talks/page.js';
 import { DEFAULT_THEME_COLORS, contrastProblems, parseHex, textOn } from '../themes/contrast.js';
+import type { TalkPageData } from './page-data.js';
 import type { LiveRooms } from './service.js';
 
 /**
@@ -33,7 +34,7 @@ export function themeVariables(colors: Record<string, unknown> | null | undefine
 }
 
 /** Who is in the talk now, as the page shows them before joining (no ids: names, roles and photos only). */
-export async function presentPeople(rooms: LiveRooms, talk: Talk) {
+export async function presentPeople(rooms: LiveRooms, talk: Talk): Promise<TalkPageData['present']> {
   return (await rooms.present(talk)).map((p) => ({ name: p.name, role: p.role, photo_url: httpUrl(p.photoUrl) }));
 }
 
@@ -46,7 +47,7 @@ export function talkPageRenderer(rooms: LiveRooms, shortUrl: (t: Talk) => string
     const logo = httpUrl(theme?.logo_url);
     const background = httpUrl(theme?.background_url);
     const colors = themeVariables(theme?.colors as Record<string, unknown> | undefined);
-    const data = {
+    const data: TalkPageData = {
       talk: {
         id: talk.id,
         code: talk.short_code,
