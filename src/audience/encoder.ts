@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { MediaChild } from '../platform/spawner.js';
 import { spawnTied } from '../platform/media.js';
 import { type Fragment, FragmentReader } from './fmp4.js';
 
@@ -11,7 +11,7 @@ export const PART_SECONDS = (12 * 1024) / 48_000;
  * each part as it is written.
  */
 export class AacEncoder {
-  private readonly child: ChildProcess;
+  private readonly child: MediaChild;
   readonly exited: Promise<void>;
 
   /** `startAt`: the media time (s) of the first part, see FragmentReader. */

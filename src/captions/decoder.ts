@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { MediaChild } from '../platform/spawner.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnTied } from '../platform/media.js';
 import { POCKETSPHINX, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
@@ -53,7 +53,7 @@ export type DecoderKind = 'final' | 'interim';
  * Kills a decoder now, queued audio and all: `sh` and its children (`cat`, pocketsphinx), which a
  * signal to `sh` alone would leave decoding what was queued.
  */
-export function killDecoder(decoder: ChildProcess): void {
+export function killDecoder(decoder: MediaChild): void {
   decoder.stdin?.destroy();
   for (const pid of childrenOf(decoder.pid)) {
     try {
@@ -106,7 +106,7 @@ export function childrenOf(pid: number | undefined): number[] {
  * cannot open as /dev/stdin: `cat` turns it into a pipe. Its stdout to a pipe is block-buffered
  * (phrases came out only at exit): stdbuf -oL.
  */
-function startDecoder(kind: DecoderKind): ChildProcess {
+function startDecoder(kind: DecoderKind): MediaChild {
   const args = kind === 'final' ? finalDecoderArgs() : interimDecoderArgs();
   // When the CPU is short, the captions go first: the interim decoder runs at a lower priority (its
   // text is dropped when it comes after the caption it leads up to, see recognizer.ts). The other way
@@ -124,7 +124,7 @@ function startDecoder(kind: DecoderKind): ChildProcess {
  * first caption. A speaker takes the spares and new spares start. About 2 x 40 MB while idle.
  */
 export class DecoderPool {
-  private readonly spares = new Map<DecoderKind, ChildProcess>();
+  private readonly spares = new Map<DecoderKind, MediaChild>();
   private closed = false;
 
   /** Starts the spares (the server's start-up calls this so the first speaker finds them ready). */
@@ -134,7 +134,7 @@ export class DecoderPool {
   }
 
   /** A decoder for one speaker: the spare if it is still alive, else a new one; then a new spare. */
-  take(kind: DecoderKind): ChildProcess {
+  take(kind: DecoderKind): MediaChild {
     let got = this.spares.get(kind) ?? null;
     this.spares.delete(kind);
     if (got && (got.exitCode !== null || got.signalCode !== null)) got = null;

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { MediaChild } from '../platform/spawner.js';
 import { exited, orderlySignal, rtpInputArgs, spawnTied } from '../platform/media.js';
 import { PocketsphinxParser } from '../transcription/pocketsphinx.js';
 import { type DecoderKind, PARTIAL_MS, killDecoder } from './decoder.js';
@@ -65,7 +65,7 @@ export interface Phrase {
 
 export interface RecognizerEvents {
   /** Started decoders (DecoderPool.take). */
-  decoder: (kind: DecoderKind) => ChildProcess;
+  decoder: (kind: DecoderKind) => MediaChild;
   /** The text so far of the phrase being spoken (at most every PARTIAL_MS). */
   onPartial?: (text: string) => void;
   onPhrase: (p: Phrase) => void;
@@ -75,7 +75,7 @@ export interface RecognizerEvents {
 }
 
 /** Reads a decoder's output lines (pocketsphinx_continuous -time yes) into `parser`. */
-function readLines(child: ChildProcess, parser: PocketsphinxParser): void {
+function readLines(child: MediaChild, parser: PocketsphinxParser): void {
   let buffered = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;
@@ -101,13 +101,13 @@ function readLines(child: ChildProcess, parser: PocketsphinxParser): void {
  * decoders keep running; the gap is fed as near-silence so the phrase in progress still ends.
  */
 export class SpeakerRecognizer {
-  private input: ChildProcess | null = null;
-  private final: ChildProcess;
+  private input: MediaChild | null = null;
+  private final: MediaChild;
   /** Where (byte offset in the stream) the current caption decoder's input began. */
   private finalBase = 0;
   /** Times the caption decoder fell behind and was replaced (tests and logs read it). */
   catchUps = 0;
-  private readonly interim: ChildProcess;
+  private readonly interim: MediaChild;
   /** (byte offset in the decoded PCM stream, wall-clock ms when that chunk arrived), for mapping times back. */
   private readonly arrivals: [number, number][] = [];
   private bytes = 0;
@@ -165,7 +165,7 @@ export class SpeakerRecognizer {
   }
 
   /** Reads a caption decoder's phrases; output of one that was replaced is ignored. */
-  private attachFinal(decoder: ChildProcess): void {
+  private attachFinal(decoder: MediaChild): void {
     const base = this.finalBase / BYTES_PER_SECOND;
     decoder.stderr?.setEncoding('utf8').on('data', (d: string) => {
       this.finalErr = (this.finalErr + d).slice(-500);

@@ -2,41 +2,38 @@
  * ffmpeg and RTP plumbing shared by the recorder, the live captioner and the transcriber: spawning
  * tied child processes, SDP files for an RTP input, free UDP ports, probing durations.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { type MediaChild, type Stdio, spawnMedia, tied } from './spawner.js';
 
 /** Opus payload type our SDP files declare (what `tapSpeaker` is asked to stamp). */
 export const OPUS_PAYLOAD_TYPE = 111;
 
 /**
- * Children that must not outlive the server (ffmpeg, pocketsphinx) are started under
- * `setpriv --pdeathsig KILL`, so a SIGKILL of the server leaves no orphan holding a port or a file.
+ * A media child (ffmpeg, pocketsphinx) that must not outlive the server: under `setpriv --pdeathsig
+ * KILL` (a SIGKILL of the server leaves no orphan holding a port or a file), started by the spawner
+ * so the app's event loop does not wait for it to start (spawner.ts).
  */
-const SETPRIV = existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
-
-export function spawnTied(command: string, args: string[], options: { stdio?: ('ignore' | 'pipe')[] } = {}): ChildProcess {
-  const stdio = options.stdio ?? ['ignore', 'ignore', 'pipe'];
-  if (SETPRIV) return spawn(SETPRIV, ['--pdeathsig', 'KILL', command, ...args], { stdio });
-  return spawn(command, args, { stdio });
+export function spawnTied(command: string, args: string[], options: { stdio?: Stdio } = {}): MediaChild {
+  const [c, a] = tied(command, args);
+  return spawnMedia(c, a, options.stdio ?? ['ignore', 'ignore', 'pipe']);
 }
 
 /** Resolves with the exit code (null when killed by a signal). */
-export function exited(child: ChildProcess): Promise<number | null> {
+export function exited(child: MediaChild): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('close', (code) => resolve(code)));
 }
 
 /** Runs a command to completion; rejects with its stderr tail on a non-zero exit. */
 export async function run(command: string, args: string[]): Promise<string> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnMedia(command, args, ['ignore', 'pipe', 'pipe']);
   let out = '';
   let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     err = (err + d).slice(-2000);
   });
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -275,7 +272,7 @@ export function captureArgs(sdpFile: string, file: string): string[] {
  * at once), and SIGKILL only if it still runs after `graceMs` (the fragmented file stays
  * playable, minus its last fragment).
  */
-export async function stopRtpReader(child: ChildProcess, afterSignal?: () => Promise<void>, graceMs = 12_000): Promise<void> {
+export async function stopRtpReader(child: MediaChild, afterSignal?: () => Promise<void>, graceMs = 12_000): Promise<void> {
   const running = child.exitCode === null && child.signalCode === null;
   if (running) child.kill('SIGINT');
   await afterSignal?.();

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { MediaChild } from '../platform/spawner.js';
 import { createHash, randomInt } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,7 +37,7 @@ interface Capture {
   port: number;
   /** Holds the tap's packets until ffmpeg listens on `port`. */
   hold: RtpHold;
-  child: ChildProcess;
+  child: MediaChild;
   stopTap: (() => Promise<void>) | null;
   /** Set when we stop it: any other exit of its ffmpeg is a failure, and the speaker gets a new track. */
   stopping: boolean;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { childrenOf } from '../../src/captions/decoder.js';
 import { probeDuration, run } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
@@ -122,10 +123,10 @@ describe('the audience stream: a live talk as LL-HLS', () => {
       // segment numbers and media time go on past the old run's (a player sees time go on, with a gap).
       const lastMsn = msn;
       const lastTime = decodeTime(parts.at(-1) as Buffer);
-      const encoder = execFileSync('pgrep', ['-P', String(process.pid), '-f', 's16le'])
-        .toString()
-        .trim();
-      process.kill(Number(encoder), 'SIGKILL');
+      // Under this process (started by its spawner): the one encoding PCM to the stream.
+      const encoder = childrenOf(process.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('s16le'));
+      assert.ok(encoder, 'the stream encoder runs');
+      process.kill(encoder, 'SIGKILL');
       const again = await waitFor(async () => {
         const r = await fetch(local('index.m3u8'));
         const text = r.status === 200 ? await r.text() : '';

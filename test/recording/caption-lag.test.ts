@@ -1,5 +1,5 @@
+import type { MediaChild } from '../../src/platform/spawner.js';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,7 @@ const LINES = [
 test('a caption decoder that falls behind is replaced, and the captions after it are on time', { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'st-caption-lag-'));
   const pool = new DecoderPool();
-  const finals: ChildProcess[] = [];
+  const finals: MediaChild[] = [];
   const phrases: (Phrase & { at: number })[] = [];
   const notices: string[] = [];
   const errors: Error[] = [];

@@ -7,6 +7,7 @@
 // moment as the SFU's do).
 // Usage: node --import tsx crash-child.ts <dataDir> <wav> [audio|before-audio|late-listen]
 import { readFile, stat } from 'node:fs/promises';
+import { childrenOf } from '../../src/captions/decoder.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { startBackground } from '../../src/compose.js';
 import { api } from '../support/api.js';
@@ -19,15 +20,15 @@ const [dataDir, wav, mode = 'audio'] = process.argv.slice(2);
 
 /**
  * Stops (SIGSTOP) every recorder capture ffmpeg (`-i <tmp>/smalltalk-rtp-…/<n>.sdp`) this process
- * starts, as soon as it appears.
+ * starts (through its spawner), as soon as it appears.
  */
 const stopped = new Set<number>();
 function stopCaptures(): () => number[] {
   let running = true;
   void (async () => {
     while (running) {
-      const children = await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '');
-      for (const pid of children.split(' ').filter(Boolean).map(Number)) {
+      // Every process under this one: the media children are the spawner's (src/platform/spawner.ts).
+      for (const pid of childrenOf(process.pid)) {
         if (stopped.has(pid)) continue;
         const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
         if (!cmdline.some((a) => a.includes('smalltalk-rtp-') && a.endsWith('.sdp'))) continue;

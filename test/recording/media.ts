@@ -1,4 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import type { MediaChild } from '../../src/platform/spawner.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -128,7 +129,7 @@ export function sendOpusRtp(wav: string, target: RtpTarget) {
 export class RtpTestRoom implements LiveTalks {
   readonly observers: LiveTalkObserver[] = [];
   private readonly voices = new Map<string, string>();
-  private readonly senders = new Map<string, ChildProcess>();
+  private readonly senders = new Map<string, MediaChild>();
   readonly captions: { talkId: string; seq: number; participantId: string; text: string }[] = [];
 
   addObserver(observer: LiveTalkObserver): void {
