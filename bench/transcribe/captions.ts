@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { probeDuration } from '../../src/platform/media.js';
+import { spawnerPid, startSpawner } from '../../src/platform/spawner.js';
 import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
 import { waitFor } from '../../test/support/wait.js';
@@ -81,11 +82,18 @@ class TimedRoom extends PlayedRoom {
   }
 }
 
-/** CPU seconds used by this process and every child it reaped (ffmpeg, pocketsphinx, ...), from /proc. */
+/**
+ * CPU seconds used by this process and its spawner (src/platform/spawner.ts), each with every child
+ * it reaped (ffmpeg, pocketsphinx, ...), from /proc.
+ */
 function cpuSeconds(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  // utime, stime, cutime, cstime are fields 14-17 of stat (12-15 after the command name).
-  return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+  const of = (pid: number | 'self') => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime, stime, cutime, cstime are fields 14-17 of stat (12-15 after the command name).
+    return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+  };
+  const spawner = spawnerPid();
+  return of('self') + (spawner ? of(spawner) : 0);
 }
 
 /** The phrases one speaker says: Festival speech of LINES, or Debian's LibriVox utterances. */
@@ -127,6 +135,8 @@ async function main() {
   }
 
   const room = new TimedRoom();
+  // Started now, so that the CPU counted from the talks' start includes every child it reaps.
+  if (!(await startSpawner())) throw new Error('the spawner did not start');
   const t = await startApp({ background: false, live: room });
   const { startBackground } = await import('../../src/compose.js');
   await startBackground(t.services);
