@@ -162,7 +162,8 @@ class SpawnedChild extends EventEmitter implements MediaChild {
     if (this.exited) return;
     this.exited = true;
     this.exitCode = -1;
-    for (const s of [this.stdin, this.stdinSocket, this.stdout, this.stderr]) s?.destroy();
+    // Destroying stdin destroys its connection too.
+    for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
     this.emit('error', Object.assign(new Error(message), { code }));
   }
 
@@ -252,20 +253,27 @@ class Spawner {
 let spawner: Spawner | null = null;
 let startedAt = 0;
 
+/** The running spawner, or a new one if none runs (unless `force`, at most one start every 10 s). */
+function ensureSpawner(force: boolean): Spawner | null {
+  if (spawner && !spawner.dead) return spawner;
+  if (!force && Date.now() - startedAt <= 10_000) return null;
+  startedAt = Date.now();
+  spawner = new Spawner();
+  return spawner;
+}
+
 /**
  * Starts `command` as a media child: through the spawner once it is ready, directly until then (the
  * spawner is started by the first call, and again at most every 10 s if it died).
  */
 export function spawnMedia(command: string, args: string[], stdio: Stdio): MediaChild {
-  if (spawner?.ready) return spawner.spawn(command, args, stdio);
-  if ((!spawner || spawner.dead) && Date.now() - startedAt > 10_000) {
-    startedAt = Date.now();
-    try {
-      spawner = new Spawner();
-    } catch {
-      spawner = null;
-    }
+  let current: Spawner | null = null;
+  try {
+    current = ensureSpawner(false);
+  } catch {
+    // It could not start: directly, as before there was one.
   }
+  if (current?.ready) return current.spawn(command, args, stdio);
   return spawn(command, args, { stdio });
 }
 
@@ -276,13 +284,10 @@ export function spawnerReady(): boolean {
 
 /** Starts the spawner if it is not running, and resolves once it is ready (false: it could not start within `timeoutMs`). */
 export async function startSpawner(timeoutMs = 10_000): Promise<boolean> {
-  if (!spawner || spawner.dead) {
-    startedAt = Date.now();
-    spawner = new Spawner();
-  }
+  const current = ensureSpawner(true) as Spawner;
   const deadline = Date.now() + timeoutMs;
-  while (!spawner.ready && !spawner.dead && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return spawner.ready;
+  while (!current.ready && !current.dead && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return current.ready;
 }
 
 /** The spawner's pid (tests kill it to see its children go). */
