@@ -3,7 +3,7 @@
 #   1. unit and API tests on embedded PGlite;
 #   2. the API and webhook tests again on a real Postgres (needs TEST_DATABASE_URL, e.g.
 #      postgres://postgres@127.0.0.1:5432/test; skipped with a notice when unset), beside 1;
-#   3. live-room, recording and browser tests (real WebRTC, ffmpeg, Chromium, speech), and a few of
+#   3. live-room, recording and browser tests (real WebRTC, ffmpeg, Chromium, Firefox, speech), and a few of
 #      them again on the datachannel SFU engine.
 # Pass file paths to run only those (on PGlite).
 set -euo pipefail
@@ -41,9 +41,9 @@ other=$(find test -mindepth 2 -name '*.test.ts' -not -path 'test/api/*' 2>/dev/n
 if [ -n "$other" ]; then
   echo "== Live, recording, webhook and browser tests"
   TEST_DB=pglite run $other || status=1
-  # The second SFU engine (SFU_ENGINE=datachannel, src/sfu/README.md): bots, Chromium, and a recording
-  # through its taps. The rest of the live suite runs on the default engine (werift) only.
+  # The second SFU engine (SFU_ENGINE=datachannel, src/sfu/README.md): bots, Chromium, Firefox, and a
+  # recording through its taps. The rest of the live suite runs on the default engine (werift) only.
   echo "== Live tests on the datachannel SFU engine"
-  SFU_ENGINE=datachannel TEST_DB=pglite run test/live/bot.test.ts test/live/browser.test.ts test/recording/e2e.test.ts || status=1
+  SFU_ENGINE=datachannel TEST_DB=pglite run test/live/bot.test.ts test/live/browser.test.ts test/live/browser-firefox.test.ts test/recording/e2e.test.ts || status=1
 fi
 exit $status

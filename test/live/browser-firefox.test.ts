@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser as ChromiumBrowser } from 'playwright-core';
+import type { Browser, Page } from 'puppeteer-core';
+import { api } from '../support/api.js';
+import type { TestApp, TestPartner } from '../support/app.js';
+import { waitFor } from '../support/wait.js';
+import { firefoxMissing, lanAddress, launchFirefox, pageWaits } from '../support/firefox.js';
+import { hears, openLiveBrowser } from './page.js';
+
+const liveEnv = { RTC_LISTEN_IP: lanAddress(), SFU_WORKERS: '2' };
+// any: the page's diagnostics object (window.smalltalk) is untyped here
+type W = any;
+
+/**
+ * The talk page in Firefox against our SFU, on whichever engine SFU_ENGINE names (scripts/test.sh
+ * runs this file on both). Firefox's offer is not Chromium's: Opus on payload type 109, a
+ * direction on one header extension (`extmap:2/recvonly`), other extension ids, G722 and
+ * telephone-event beside Opus. The host is Chromium speaking Festival speech; the guest is Firefox
+ * with its fake microphone (a tone).
+ */
+describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
+  let t: TestApp;
+  let p: TestPartner;
+  let chromium: ChromiumBrowser;
+  let firefox: Browser;
+  let close: (() => Promise<void>) | undefined;
+  before(async () => {
+    ({ t, p, browser: chromium, close } = await openLiveBrowser(liveEnv));
+    firefox = await launchFirefox();
+  });
+  after(async () => {
+    await firefox?.close();
+    await close?.();
+  });
+
+  /** What Firefox received, summed over its inbound RTP streams: packets, packets lost, and the loudest stream's level. */
+  const received = (page: Page) =>
+    page.evaluate(async () => {
+      const report = await (window as W).smalltalk?.client.stats();
+      const sum = { packets: 0, lost: 0, level: 0 };
+      report?.forEach((s: { type: string; packetsReceived?: number; packetsLost?: number; audioLevel?: number }) => {
+        if (s.type !== 'inbound-rtp') return;
+        sum.packets += s.packetsReceived ?? 0;
+        sum.lost += s.packetsLost ?? 0;
+        sum.level = Math.max(sum.level, s.audioLevel ?? 0);
+      });
+      return sum;
+    });
+
+  test('a Firefox guest joins, hears the Chromium host, and the host hears it', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Fox and friends' } })).body.talk;
+    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h1' } }))
+      .body.join_token;
+    const hostCtx = await chromium.newContext();
+    const guestCtx = await firefox.createBrowserContext();
+    try {
+      const host = await hostCtx.newPage();
+      await host.goto(jt.join_url);
+      await host.getByRole('button', { name: 'Join' }).click();
+      await host.getByRole('button', { name: 'Mute mic' }).waitFor();
+
+      const guest = await guestCtx.newPage();
+      const errors: string[] = [];
+      guest.on('pageerror', (err) => errors.push(String(err)));
+      await guest.goto(talk.short_url);
+      await guest.locator('form.join input[name=name]').fill('Fiona Fox');
+      await guest.locator('form.join button[type=submit]').click();
+      await guest.locator('nav.toolbar button.mic-on').wait();
+      await pageWaits(guest, () => (window as W).smalltalk?.peerState() === 'connected', "Firefox's peer connection to connect");
+      // Firefox hears the host's speech: the level of the audio it decoded, from its own statistics.
+      // (The page's analyser reads 0 here: headless Firefox without a sound device never runs an
+      // AudioContext, it stays "suspended"; the <audio> elements play all the same.)
+      const first = await received(guest);
+      await waitFor(async () => (await received(guest)).level > 0.02, 'Firefox to hear the host', 20_000);
+      const later = await received(guest);
+      assert.ok(later.packets > first.packets && later.lost === 0, `packets keep arriving in Firefox, none lost: ${JSON.stringify(later)}`);
+      // The host hears Firefox's tone, and sees the guest by name.
+      await hears(host, 'the Chromium host to hear the Firefox guest');
+      await host.getByText('Fiona Fox', { exact: true }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await hostCtx.close();
+      await guestCtx.close();
+    }
+  });
+});
