@@ -55,9 +55,9 @@ export interface WorkerStats {
   /** Offers waiting for their negotiation turn. */
   waitingOffers: number;
   /**
-   * The latest joins' timings at this worker, oldest first (at most the last 1,000), in ms from the
-   * offer's arrival: when its negotiation turn began, when the answer was ready, and when the peer
-   * connected (ICE and DTLS; null if it has not, or never did).
+   * The latest joins' timings at this worker, oldest first (at most the last 1,000): when the offer
+   * arrived (`arrivedAt`, ms since the epoch), then in ms from that: when its negotiation turn began,
+   * when the answer was ready, and when the peer connected (ICE and DTLS; null if it has not, or never did).
    */
-  joins: { turnMs: number; answerMs: number; connectedMs: number | null }[];
+  joins: { arrivedAt: number; turnMs: number; answerMs: number; connectedMs: number | null }[];
 }

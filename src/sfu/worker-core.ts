@@ -226,6 +226,7 @@ export class WorkerCore<P extends CorePeer> {
 
   private async handleOffer(engine: MediaEngine<P>, msg: OfferMessage): Promise<string> {
     const arrived = performance.now();
+    const arrivedAt = Date.now();
     const waiting = { talkId: msg.talkId, cancelled: false };
     this.waitingOffers.set(msg.participantId, waiting);
     const giveBack = await this.negotiationTurn();
@@ -236,7 +237,7 @@ export class WorkerCore<P extends CorePeer> {
       giveBack();
       throw new Error(superseded ? 'a newer offer replaced this one' : 'the participant left before its media was negotiated');
     }
-    const timing: WorkerStats['joins'][number] = { turnMs: Math.round(performance.now() - arrived), answerMs: 0, connectedMs: null };
+    const timing: WorkerStats['joins'][number] = { arrivedAt, turnMs: Math.round(performance.now() - arrived), answerMs: 0, connectedMs: null };
     this.joinTimings.push(timing);
     if (this.joinTimings.length > JOIN_TIMINGS_KEPT) this.joinTimings.shift();
     try {
