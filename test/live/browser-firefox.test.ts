@@ -6,9 +6,12 @@ import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
 import { firefoxMissing, lanAddress, launchFirefox, pageWaits } from '../support/firefox.js';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { hears, openLiveBrowser } from './page.js';
+import { speechWav } from './media.js';
 
-const liveEnv = { RTC_LISTEN_IP: lanAddress(), SFU_WORKERS: '2' };
+// A hosted_events talk puts its second listener on the stream (the audience tier).
+const liveEnv = { RTC_LISTEN_IP: lanAddress(), SFU_WORKERS: '2', AUDIENCE_WEBRTC_LISTENERS: '1' };
 // any: the page's diagnostics object (window.smalltalk) is untyped here
 type W = any;
 
@@ -16,8 +19,9 @@ type W = any;
  * The talk page in Firefox against our SFU, on whichever engine SFU_ENGINE names (scripts/test.sh
  * runs this file on both). Firefox's offer is not Chromium's: Opus on payload type 109, a
  * direction on one header extension (`extmap:2/recvonly`), other extension ids, G722 and
- * telephone-event beside Opus. The host is Chromium speaking Festival speech; the guest is Firefox
- * with its fake microphone (a tone).
+ * telephone-event beside Opus. The host is Chromium speaking Festival speech (or a bot); the guest is
+ * Firefox with its fake microphone (a tone). In the audience tier Firefox plays the LL-HLS stream with
+ * hls.js (Media Source Extensions, AAC in fMP4).
  */
 describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
   let t: TestApp;
@@ -82,6 +86,53 @@ describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
     } finally {
       await hostCtx.close();
       await guestCtx.close();
+    }
+  });
+
+  test('in the audience tier Firefox plays the stream with hls.js; brought on stage it joins over WebRTC, brought down it returns to the stream', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Fox town hall', room_type: 'hosted_events', recording: false } })).body
+      .talk;
+    const jt = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h' } }))
+      .body.join_token;
+    const host = new BotParticipant({ pageUrl: jt.join_url, audio: await decodeAudio(speechWav()), decode: false });
+    const first = new BotParticipant({ pageUrl: talk.short_url, name: 'Fay First', decode: false });
+    const ctx = await firefox.createBrowserContext();
+    try {
+      await host.join();
+      host.send({ type: 'mute', muted: false });
+      await first.join();
+      const page = await ctx.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(String(err)));
+      await page.goto(talk.short_url);
+      await page.locator('form.join input[name=name]').fill('Sam Second');
+      await page.locator('form.join button[type=submit]').click();
+      await page.locator('[data-testid=stream-note]').wait();
+      const streamTime = () => page.evaluate(() => (window as W).smalltalk.stream()?.currentTime ?? null);
+      // Plays: the <audio> time moves on by a second, with no fatal hls.js error and no peer connection.
+      const start = await waitFor(async () => (await streamTime()) || undefined, 'Firefox to start playing the stream', 30_000);
+      await waitFor(async () => ((await streamTime()) ?? 0) >= start + 1, 'the stream to play on for a second', 15_000);
+      const stream = await page.evaluate(() => (window as W).smalltalk.stream());
+      assert.equal(stream.fatalErrors, 0, `hls.js in Firefox: ${JSON.stringify(stream)}`);
+      assert.equal(await page.evaluate(() => (window as W).smalltalk.peerState()), null, 'no peer connection in the audience tier');
+
+      // Brought on stage: WebRTC, and it hears the host.
+      const id = await page.evaluate(() => (window as W).smalltalk.client.participantId as string);
+      host.send({ type: 'moderate', action: 'bring_up', target: id });
+      await pageWaits(page, () => (window as W).smalltalk.peerState() === 'connected', 'the promoted Firefox listener to connect over WebRTC');
+      assert.equal(await page.evaluate(() => (window as W).smalltalk.stream()), null, 'the stream stopped');
+      await waitFor(async () => (await received(page)).level > 0.02, 'the promoted Firefox listener to hear the host', 20_000);
+
+      // Brought down: back on the stream, the peer closed.
+      host.send({ type: 'moderate', action: 'bring_down', target: id });
+      await page.locator('[data-testid=stream-note]').wait();
+      await pageWaits(page, () => (window as W).smalltalk.peerState() === null, 'the peer connection to close');
+      const again = await waitFor(async () => (await streamTime()) || undefined, 'Firefox to play the stream again', 30_000);
+      await waitFor(async () => ((await streamTime()) ?? 0) >= again + 1, 'the stream to play on again', 15_000);
+      assert.deepEqual(errors, []);
+    } finally {
+      await ctx.close();
+      await Promise.all([host.leave(), first.leave()]);
     }
   });
 });
