@@ -7,12 +7,17 @@
  * first packet. This is the player's whole delay (SFU, mixer, encoder, parts, playlist, hls.js's
  * buffer), which bench/audience/run.ts only estimates (a part's arrival plus PART-HOLD-BACK).
  *   npm run bench:player -- [beeps]        (default 20: about two minutes)
+ * Then the player's failover: the stream's encoder (ffmpeg) is killed, the server starts the stream
+ * again (a new epoch) at the next request, and hls.js, whose parts now answer 404, starts over; the
+ * bench prints how long after the kill the listener hears beeps again, and how many it missed.
  * The baseline measured in the same run is the same beeps heard over WebRTC by a second Chromium
  * page kept within the threshold: the ratio says what the stream adds to a live peer's delay.
  */
 import os from 'node:os';
 import type { Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
 import { BotParticipant } from '../../src/bot/participant.js';
+import { childrenOf } from '../../src/captions/decoder.js';
 import { percentile } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
@@ -111,6 +116,39 @@ async function main() {
     const w50 = percentile(webrtc, 50) ?? 1;
     console.log(`the stream adds ${s50 - w50} ms at p50 (ratio ${(s50 / w50).toFixed(1)}x); player now: ${JSON.stringify(player)}`);
     console.log(`target (issue 18): p50 <= 2000 ms, p95 <= 3000 ms: ${s50 <= 2000 && (percentile(stream, 95) ?? Infinity) <= 3000 ? 'met' : 'NOT met'}`);
+
+    // Failover: kill the stream's encoder just after a beep has been heard.
+    const encoder = childrenOf(process.pid).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('-frag_duration');
+      } catch {
+        return false;
+      }
+    });
+    if (!encoder) throw new Error("the stream's encoder was not found among this process's descendants");
+    const heardBefore = (await onsetsOf(listener)).length;
+    await waitFor(async () => (await onsetsOf(listener)).length > heardBefore, 'the next beep on the stream', 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const killedAt = Date.now();
+    process.kill(encoder, 'SIGKILL');
+    const heardAt = (await onsetsOf(listener)).length;
+    await waitFor(async () => (await onsetsOf(listener)).length >= heardAt + 3, 'three beeps on the stream after the kill', 90_000).catch(async (err) => {
+      const hlsUrl = (await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token })).body.talks[0].hls_url;
+      const playlist = hlsUrl ? await (await fetch(`${t.url}${new URL(hlsUrl).pathname}`)).text() : null;
+      throw new Error(
+        `${err.message}: the player ${JSON.stringify(await listener.evaluate(() => (window as W).smalltalk.stream()))}, the playlist now ${playlist}`,
+      );
+    });
+    const after = (await onsetsOf(listener)).slice(heardAt);
+    const firstHeard = after[0] as number;
+    const sentAfterKill = Math.ceil((killedAt - micStart) / BEEP_EVERY_MS);
+    const firstHeardBeep = Math.floor((firstHeard - micStart) / BEEP_EVERY_MS);
+    const restarted = await listener.evaluate(() => (window as W).smalltalk.stream());
+    console.log(
+      `failover: encoder killed; the next beep heard ${firstHeard - killedAt} ms after the kill (its latency ${latencies([firstHeard], micStart)[0]} ms), ` +
+        `${firstHeardBeep - sentAfterKill} beep(s) sent after the kill not heard; the latency of the next ones ${latencies(after.slice(1), micStart).join(', ')} ms; ` +
+        `player: fatal errors ${restarted.fatalErrors}, last errors ${JSON.stringify(restarted.errors)}`,
+    );
   } finally {
     await host.leave();
     await browser.close();

@@ -159,7 +159,11 @@ export class AudienceStreams implements LiveTalkObserver {
     await stopTap?.().catch(() => undefined);
   }
 
-  /** Stops a running stream; `ended`: the talk is over, so players are told (ENDLIST) and its last parts kept a while. */
+  /**
+   * Stops a running stream. `ended`: the talk is over, so players are told (ENDLIST) and its last parts
+   * kept a while; otherwise (the encoder died, nobody listened) held requests are told to ask again,
+   * which starts the next run.
+   */
   private async halt(t: HostedTalk, ended: boolean): Promise<void> {
     const running = t.running;
     if (!running) return;
@@ -169,8 +173,9 @@ export class AudienceStreams implements LiveTalkObserver {
     running.mixer.close();
     await Promise.all([...running.taps.values()].map((stop) => stop().catch(() => undefined)));
     await running.encoder.close();
-    running.stream.end();
-    if (ended) {
+    if (!ended) running.stream.abandon();
+    else {
+      running.stream.end();
       const timer = setTimeout(() => this.ended.delete(t.talkId), ENDED_KEPT_MS);
       timer.unref();
       this.ended.set(t.talkId, { stream: running.stream, timer });

@@ -51,3 +51,14 @@ test('a blocking request is answered when its part is made, or false at its time
   assert.doesNotMatch(s.playlist(), /PRELOAD-HINT/);
   assert.equal(s.segment(0)?.toString(), 'part-0part-1');
 });
+
+test('abandoned (the talk goes on, this run stopped): held requests are told to ask again, and the playlist never says it ended', async () => {
+  const s = new LiveStream(options);
+  s.addPart(part(0), 0.256);
+  const held = s.wait(0, 1, 5_000);
+  const init = s.waitForInit(5_000);
+  s.abandon();
+  assert.equal(await held, false, 'a held request answers "not yet" (the route says 503, Retry-After)');
+  assert.equal(await init, false);
+  assert.doesNotMatch(s.playlist(), /ENDLIST/);
+});

@@ -77,6 +77,16 @@ export class LiveStream {
     this.wake();
   }
 
+  /**
+   * This run stops while the talk's stream goes on (its encoder died, or nobody asked for it a
+   * while): every held request is answered "not yet" (503 with Retry-After), not with an ended
+   * playlist, so a player asks again and gets the next run's playlist. An ENDLIST here made hls.js
+   * play out what it had and stop for good.
+   */
+  abandon(): void {
+    for (const w of [...this.waiters]) w.done(false);
+  }
+
   private complete(segment: Segment): void {
     segment.complete = true;
     segment.whole = Buffer.concat(segment.parts);

@@ -35,7 +35,10 @@ export class StreamPlayer {
     const { default: HlsJs } = await import('hls.js/light');
     if (this.url !== url) return; // stopped or changed while loading
     if (HlsJs.isSupported()) {
-      const hls = new HlsJs({ lowLatencyMode: true, backBufferLength: 10 });
+      // maxLiveSyncPlaybackRate: a player that fell behind the live edge (a stall, the stream
+      // restarted) plays up to 1.5x, pitch kept, until it is back at the target latency; at 1 (hls.js's
+      // default) it stayed seconds behind for good (bench/audience/player.ts: 4.8 s after a restart).
+      const hls = new HlsJs({ lowLatencyMode: true, backBufferLength: 10, maxLiveSyncPlaybackRate: 1.5 });
       this.hls = hls;
       hls.on(HlsJs.Events.ERROR, (_event, data) => {
         this.errors.push(`${data.details}${data.fatal ? ' (fatal)' : ''}`);
