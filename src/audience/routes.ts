@@ -5,6 +5,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import type { LiveTalks } from '../rooms/live.js';
 import type { TalksService } from '../talks/service.js';
+import { type PassedAnswer, PassOn } from './pass-on.js';
 import type { AudienceStreams } from './service.js';
 import type { LiveStream } from './stream.js';
 
@@ -23,6 +24,8 @@ const PlaylistQuery = Type.Object({
 
 /** How long a talk looked up by its short code is trusted (every part request would otherwise read the database). */
 const LOOKUP_MS = 2_000;
+/** How long the node hosting a talk's room, as looked up, is trusted. */
+const HOST_MS = 1_000;
 /** Parts and segments never change once made (their URLs carry the stream's epoch). */
 const IMMUTABLE = 'public, max-age=86400, immutable';
 /** Set on a request one node passes to the node hosting the talk, so it is never passed on again. */
@@ -41,6 +44,18 @@ type StreamTalkRow = Pick<Talk, 'id' | 'status' | 'stream_key'>;
 export function audienceRoutes(streams: AudienceStreams, services: { talks: TalksService; live: LiveTalks }) {
   return async (app: App) => {
     const looked = new Map<string, { talk: StreamTalkRow | null; at: number }>();
+    const passer = new PassOn(HOP_HEADER);
+    // Where a talk's room is, trusted a second: every listener's request on a node that does not
+    // host the talk asked the database before (hundreds a second).
+    const hosts = new Map<string, { nodeUrl: string | null; at: number }>();
+    const hostOf = async (talkId: string): Promise<string | null> => {
+      const hit = hosts.get(talkId);
+      if (hit && Date.now() - hit.at < HOST_MS) return hit.nodeUrl;
+      const nodeUrl = await services.live.hostedElsewhere(talkId);
+      if (hosts.size > 10_000) hosts.clear();
+      hosts.set(talkId, { nodeUrl, at: Date.now() });
+      return nodeUrl;
+    };
     const lookup = async (code: string): Promise<StreamTalkRow | null> => {
       const hit = looked.get(code);
       if (hit && Date.now() - hit.at < LOOKUP_MS) return hit.talk;
@@ -58,9 +73,9 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       const local = streams.streamOf(talk, key);
       if (local) return local;
       if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');
-      const nodeUrl = request.headers[HOP_HEADER] ? null : await services.live.hostedElsewhere(talk.id);
+      const nodeUrl = request.headers[HOP_HEADER] ? null : await hostOf(talk.id);
       if (!nodeUrl) throw new AppError('service_unavailable', 'the talk is live but its stream is not ready yet', undefined, { 'retry-after': '1' });
-      await passOn(request, reply, nodeUrl);
+      await passOn(passer, request, reply, nodeUrl);
       return null;
     };
 
@@ -110,18 +125,16 @@ function unavailable(): AppError {
   return new AppError('service_unavailable', 'the stream has not reached that part in time', undefined, { 'retry-after': '1' });
 }
 
-/** Answers with what the node hosting the talk answers for the same path. */
-async function passOn(request: FastifyRequest, reply: FastifyReply, nodeUrl: string): Promise<void> {
-  let answer: Response;
+/** Answers with what the node hosting the talk answers for the same path (shared and kept as PassOn says). */
+async function passOn(passer: PassOn, request: FastifyRequest, reply: FastifyReply, nodeUrl: string): Promise<void> {
+  let answer: PassedAnswer;
   try {
-    answer = await fetch(`${nodeUrl}${request.url}`, { headers: { [HOP_HEADER]: '1' }, signal: AbortSignal.timeout(15_000) });
-  } catch {
+    answer = await passer.get(`${nodeUrl}${request.url}`);
+  } catch (err) {
+    request.log.warn({ err, nodeUrl }, 'the node hosting this talk did not answer a stream request');
     throw new AppError('service_unavailable', 'the node hosting this talk did not answer', undefined, { 'retry-after': '1' });
   }
   reply.code(answer.status);
-  for (const name of ['content-type', 'cache-control', 'retry-after', 'access-control-allow-origin']) {
-    const value = answer.headers.get(name);
-    if (value) reply.header(name, value);
-  }
-  reply.send(Buffer.from(await answer.arrayBuffer()));
+  for (const [name, value] of answer.headers) reply.header(name, value);
+  reply.send(answer.body);
 }

@@ -1,0 +1,118 @@
+/**
+ * The audience scenario on two nodes (issue 18, part 3): nodes a and b on one Postgres and one Redis,
+ * a hosted_events talk whose room is on a, two speakers, W WebRTC listeners and H LL-HLS listeners,
+ * each audience spread half over a and half over b. b passes its stream requests on to a, and its
+ * room sockets send the WebRTC joins there (the redirect every client follows). Prints, per node, the
+ * LL-HLS listeners' requests/s, errors (must be 0) and playlist/part p50/p99, and the WebRTC listeners'
+ * receiving fraction, loss, concealment and join times, with their errors.
+ *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379 \
+ *     npm run bench:two-nodes -- [H=1000] [--webrtc W=100]
+ * Both nodes run in this process (as the scaled tests run them), so their CPU is not told apart; the
+ * figure is the process's.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
+import { api } from '../../test/support/api.js';
+import { createPartner, dropSchema, startApp } from '../../test/support/app.js';
+import { speechWav } from '../../test/live/media.js';
+import { waitFor } from '../../test/support/wait.js';
+
+const argv = process.argv.slice(2);
+const webrtcAt = argv.indexOf('--webrtc');
+const webrtc = webrtcAt >= 0 ? Number(argv.splice(webrtcAt, 2)[1]) : 100;
+const hls = Number(argv[0] ?? 1000);
+const CLIENT_PROCS_PER_NODE = 1;
+const SECONDS = 30;
+
+async function main() {
+  const database = process.env.TEST_DATABASE_URL;
+  const redis = process.env.TEST_REDIS_URL;
+  if (!database || !redis) {
+    console.error('bench:two-nodes needs a real Postgres and Redis: set TEST_DATABASE_URL and TEST_REDIS_URL (see the header of this file)');
+    process.exit(2);
+  }
+  console.log(
+    `bench:two-nodes on ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}: ${hls} LL-HLS and ${webrtc} WebRTC listeners, half on each node`,
+  );
+  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  const env = {
+    REDIS_URL: redis,
+    RTC_LISTEN_IP: '127.0.0.1',
+    SFU_WORKERS: '1',
+    LIVE_CAPTIONS: 'false',
+    GUEST_JOINS_PER_MINUTE: '0',
+    ROOM_HEARTBEAT_SECONDS: '0.5',
+  };
+  const a = await startApp({ db: 'postgres', schema, env });
+  const b = await startApp({ db: 'postgres', schema, env });
+  const p = await createPartner(a, 'Bench');
+  const talk = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Two nodes', room_type: 'hosted_events', recording: false } })).body.talk;
+  const token = async (name: string, role: string) =>
+    (await api(a, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role, uid: name } })).body.join_token
+      .join_url as string;
+  const onB = (url: string) => `${b.url}${new URL(url).pathname}${new URL(url).search}${new URL(url).hash}`;
+  const host = new BotParticipant({ pageUrl: await token('Host', 'host'), audio: await decodeAudio(speechWav()), decode: false });
+  try {
+    await host.join();
+    host.send({ type: 'mute', muted: false });
+    const hlsUrl: string = await waitFor(
+      async () => (await api(b, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token })).body.talks[0].hls_url,
+      'hls_url',
+    );
+    const stay = SECONDS + Math.ceil(webrtc / 40) + 8;
+    // The second speaker joins through node b.
+    const second = runSwarm(onB(await token('Second', 'speaker')), 1, stay + 5, { play: speechWav() });
+    const half = Math.floor(webrtc / 2);
+    const swarm = Promise.all([
+      runSwarm(talk.short_url, half, stay, { decode: Math.min(5, half), spacingMs: 50 }),
+      runSwarm(onB(talk.short_url), webrtc - half, stay, { decode: Math.min(5, webrtc - half), spacingMs: 50 }),
+    ]);
+    await new Promise((r) => setTimeout(r, Math.ceil(webrtc / 40) * 1000 + 4000));
+    const playlist = (node: typeof a) => `${node.url}${new URL(hlsUrl).pathname}`;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const [viaA, viaB] = await Promise.all(
+      [a, b].map(async (node) => {
+        const per = Math.ceil(hls / 2 / CLIENT_PROCS_PER_NODE);
+        const reports = await Promise.all(Array.from({ length: CLIENT_PROCS_PER_NODE }, () => runStreamListeners(playlist(node), per, SECONDS)));
+        return summarizeStream(reports, per * CLIENT_PROCS_PER_NODE);
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const inRooms = [a, b].map((node) => node.services.live?.participants(talk.id).length ?? 0);
+    const result = summarize((await swarm).flat());
+    await second;
+    for (const [name, s] of [
+      ['a (hosts the room)', viaA],
+      ['b (passes on to a)', viaB],
+    ] as const) {
+      console.log(
+        `LL-HLS at node ${name}: ${s.listeners} listeners, ${(s.requests / SECONDS).toFixed(0)} req/s, errors ${s.errors}${s.errorSamples.length ? ` (${s.errorSamples.join('; ')})` : ''}, ` +
+          `playlist p50/p99 ${s.playlistP50}/${s.playlistP99} ms, part ${s.partP50}/${s.partP99} ms`,
+      );
+    }
+    console.log(
+      `WebRTC: ${webrtc} listeners (half through b), on WebRTC ${webrtc - result.onStream}, on the stream ${result.onStream}; receiving ${(100 * result.fractionReceiving).toFixed(1)}%, ` +
+        `loss ${(100 * result.loss).toFixed(2)}%, concealment ${(100 * result.concealment).toFixed(2)}% over the decoding ones, join p50/p99 ${result.joinP50}/${result.joinP99} ms` +
+        `${result.errors.length ? `, errors (${result.errors.length}): ${result.errors.slice(0, 5).join('; ')}` : ', no errors'}`,
+    );
+    console.log(`participants in a room on node a: ${inRooms[0]}, on node b: ${inRooms[1]} (a talk's room is on one node)`);
+    console.log(
+      `this process (both nodes, the host bot): ${((100 * (cpu.user + cpu.system)) / 1e6 / seconds).toFixed(0)}% of a core over the LL-HLS window, RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB; load ${os.loadavg()[0].toFixed(1)}`,
+    );
+  } finally {
+    await host.leave().catch(() => undefined);
+    await a.close();
+    await b.close();
+    await dropSchema(schema);
+  }
+}
+
+await main();
+process.exit(0);
