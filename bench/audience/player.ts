@@ -15,9 +15,8 @@
  */
 import os from 'node:os';
 import type { Page } from 'playwright-core';
-import { readFileSync } from 'node:fs';
 import { BotParticipant } from '../../src/bot/participant.js';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { streamEncoders } from '../../test/support/processes.js';
 import { percentile } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
@@ -118,13 +117,7 @@ async function main() {
     console.log(`target (issue 18): p50 <= 2000 ms, p95 <= 3000 ms: ${s50 <= 2000 && (percentile(stream, 95) ?? Infinity) <= 3000 ? 'met' : 'NOT met'}`);
 
     // Failover: kill the stream's encoder just after a beep has been heard.
-    const encoder = childrenOf(process.pid).find((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('-frag_duration');
-      } catch {
-        return false;
-      }
-    });
+    const encoder = streamEncoders()[0];
     if (!encoder) throw new Error("the stream's encoder was not found among this process's descendants");
     const heardBefore = (await onsetsOf(listener)).length;
     await waitFor(async () => (await onsetsOf(listener)).length > heardBefore, 'the next beep on the stream', 20_000);

@@ -27,7 +27,7 @@ import { createPartner, freePort, startApp } from '../../test/support/app.js';
 import { waitFor } from '../../test/support/wait.js';
 import { speechWav } from '../../test/live/media.js';
 import { threadCpuMicros } from '../sfu/threads.js';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { streamEncoders } from '../../test/support/processes.js';
 
 const argv = process.argv.slice(2);
 const webrtcAt = argv.indexOf('--webrtc');
@@ -158,14 +158,7 @@ async function main() {
         `plus PART-HOLD-BACK ${holdBack} ms (where hls.js plays): p50 ${(percentile(latencies, 50) ?? 0) + holdBack} ms, p95 ${(percentile(latencies, 95) ?? 0) + holdBack} ms`,
     );
 
-    // The encoder is a child of the spawner process beside this one (src/platform/spawner.ts).
-    const encoder = childrenOf(process.pid).find((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('-frag_duration');
-      } catch {
-        return false;
-      }
-    });
+    const encoder = streamEncoders()[0];
     const idle = await measure(origin, 0, { main: () => threadCpuMicros(mainThread), encoder: () => cpuOf(Number(encoder)) });
     console.log(
       `stream with no listeners: main thread ${(idle.cpu.main * 100).toFixed(1)}% of a core (the bot's mic and the mixer), encoder ffmpeg ${(idle.cpu.encoder * 100).toFixed(1)}%`,

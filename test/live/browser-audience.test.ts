@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { childrenOf } from '../../src/captions/decoder.js';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
+import { streamEncoders } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { hears, openLiveBrowser, participantIdOf } from './page.js';
 import { speechWav } from './media.js';
@@ -17,13 +16,6 @@ const liveEnv = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: '
 // any: the page's diagnostics object (window.smalltalk) is untyped here
 type W = any;
 const streamOf = (page: Page) => page.evaluate(() => (window as W).smalltalk.stream() as { currentTime: number; fatalErrors: number; errors: string[] } | null);
-const readCmdline = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-};
 const peerState = (page: Page) => page.evaluate(() => (window as W).smalltalk.peerState() as string | null);
 
 /** Waits until the page's stream plays: its <audio> time moves on by a second, with no fatal hls.js error. */
@@ -156,14 +148,14 @@ describe('the talk page in the audience tier (Chromium, hls.js)', () => {
       await second.getByTestId('stream-note').waitFor();
       await streamPlays(second);
       // The encoder is a child of the spawner beside this process (src/platform/spawner.ts).
-      const encoder = childrenOf(process.pid).find((pid) => readCmdline(pid).includes('-frag_duration'));
+      const encoder = streamEncoders()[0];
       assert.ok(encoder, "the stream's encoder among this process's descendants");
       process.kill(encoder, 'SIGKILL');
       // The server starts the stream again at the next request (a new epoch). Held playlist requests
       // are told to ask again (503), not that the stream ended: with an ENDLIST the player played out
       // its buffer and stopped for good.
       const killedAt = Date.now();
-      await waitFor(() => childrenOf(process.pid).some((pid) => pid !== encoder && readCmdline(pid).includes('-frag_duration')), 'a new encoder', 20_000);
+      await waitFor(() => streamEncoders().some((pid) => pid !== encoder), 'a new encoder', 20_000);
       await streamPlays(second);
       await hears(second, 'the host through the stream after the restart', 30_000);
       const after = await streamOf(second);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser as ChromiumBrowser } from 'playwright-core';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
@@ -38,6 +38,17 @@ describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
     await close?.();
   });
 
+  /** A Firefox page that opened `url` and joined as `name`; `errors` collects its uncaught errors. */
+  const joinAsGuest = async (ctx: BrowserContext, url: string, name: string) => {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.goto(url);
+    await page.locator('form.join input[name=name]').fill(name);
+    await page.locator('form.join button[type=submit]').click();
+    return { page, errors };
+  };
+
   /** What Firefox received, summed over its inbound RTP streams: packets, packets lost, and the loudest stream's level. */
   const received = (page: Page) =>
     page.evaluate(async () => {
@@ -64,12 +75,7 @@ describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
       await host.getByRole('button', { name: 'Join' }).click();
       await host.getByRole('button', { name: 'Mute mic' }).waitFor();
 
-      const guest = await guestCtx.newPage();
-      const errors: string[] = [];
-      guest.on('pageerror', (err) => errors.push(String(err)));
-      await guest.goto(talk.short_url);
-      await guest.locator('form.join input[name=name]').fill('Fiona Fox');
-      await guest.locator('form.join button[type=submit]').click();
+      const { page: guest, errors } = await joinAsGuest(guestCtx, talk.short_url, 'Fiona Fox');
       await guest.locator('nav.toolbar button.mic-on').wait();
       await pageWaits(guest, () => (window as W).smalltalk?.peerState() === 'connected', "Firefox's peer connection to connect");
       // Firefox hears the host's speech: the level of the audio it decoded, from its own statistics.
@@ -101,12 +107,7 @@ describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
       await host.join();
       host.send({ type: 'mute', muted: false });
       await first.join();
-      const page = await ctx.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (err) => errors.push(String(err)));
-      await page.goto(talk.short_url);
-      await page.locator('form.join input[name=name]').fill('Sam Second');
-      await page.locator('form.join button[type=submit]').click();
+      const { page, errors } = await joinAsGuest(ctx, talk.short_url, 'Sam Second');
       await page.locator('[data-testid=stream-note]').wait();
       const streamTime = () => page.evaluate(() => (window as W).smalltalk.stream()?.currentTime ?? null);
       // Plays: the <audio> time moves on by a second, with no fatal hls.js error and no peer connection.
