@@ -47,13 +47,14 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
     const passer = new PassOn(HOP_HEADER);
     // Where a talk's room is, trusted a second: every listener's request on a node that does not
     // host the talk asked the database before (hundreds a second).
-    const hosts = new Map<string, { nodeUrl: string | null; at: number }>();
+    const hosts = new Map<string, { nodeUrl: string; at: number }>();
     const hostOf = async (talkId: string): Promise<string | null> => {
       const hit = hosts.get(talkId);
       if (hit && Date.now() - hit.at < HOST_MS) return hit.nodeUrl;
       const nodeUrl = await services.live.hostedElsewhere(talkId);
       if (hosts.size > 10_000) hosts.clear();
-      hosts.set(talkId, { nodeUrl, at: Date.now() });
+      // Only a node found is trusted: "no node yet" is asked again at once (the room is opening).
+      if (nodeUrl) hosts.set(talkId, { nodeUrl, at: Date.now() });
       return nodeUrl;
     };
     const lookup = async (code: string): Promise<StreamTalkRow | null> => {
