@@ -43,27 +43,25 @@ type StreamTalkRow = Pick<Talk, 'id' | 'status' | 'stream_key'>;
  */
 export function audienceRoutes(streams: AudienceStreams, services: { talks: TalksService; live: LiveTalks }) {
   return async (app: App) => {
-    const looked = new Map<string, { talk: StreamTalkRow | null; at: number }>();
+    const looked = new Trusted<StreamTalkRow | null>(LOOKUP_MS);
     const passer = new PassOn(HOP_HEADER);
-    // Where a talk's room is, trusted a second: every listener's request on a node that does not
-    // host the talk asked the database before (hundreds a second).
-    const hosts = new Map<string, { nodeUrl: string; at: number }>();
+    // Where a talk's room is: every listener's request on a node that does not host the talk asked
+    // the database before (hundreds a second).
+    const hosts = new Trusted<string>(HOST_MS);
     const hostOf = async (talkId: string): Promise<string | null> => {
       const hit = hosts.get(talkId);
-      if (hit && Date.now() - hit.at < HOST_MS) return hit.nodeUrl;
+      if (hit) return hit.value;
       const nodeUrl = await services.live.hostedElsewhere(talkId);
-      if (hosts.size > 10_000) hosts.clear();
       // Only a node found is trusted: "no node yet" is asked again at once (the room is opening).
-      if (nodeUrl) hosts.set(talkId, { nodeUrl, at: Date.now() });
+      if (nodeUrl) hosts.set(talkId, nodeUrl);
       return nodeUrl;
     };
     const lookup = async (code: string): Promise<StreamTalkRow | null> => {
       const hit = looked.get(code);
-      if (hit && Date.now() - hit.at < LOOKUP_MS) return hit.talk;
+      if (hit) return hit.value;
       const row = await services.talks.byShortCode(code);
       const talk = row ? { id: row.id, status: row.status, stream_key: row.stream_key } : null;
-      if (looked.size > 10_000) looked.clear();
-      looked.set(code, { talk, at: Date.now() });
+      looked.set(code, talk);
       return talk;
     };
 
@@ -120,6 +118,23 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       return reply.header('content-type', 'audio/mp4').header('cache-control', IMMUTABLE).header('access-control-allow-origin', '*').send(body);
     });
   };
+}
+
+/** Answers trusted for `ms` after they were got (at most 10,000 at once: past that, all are dropped). */
+class Trusted<V> {
+  private readonly entries = new Map<string, { value: V; at: number }>();
+  constructor(private readonly ms: number) {}
+
+  /** The entry while it is trusted (its value may be null: "none" is an answer too). */
+  get(key: string): { value: V } | undefined {
+    const hit = this.entries.get(key);
+    return hit && Date.now() - hit.at < this.ms ? hit : undefined;
+  }
+
+  set(key: string, value: V): void {
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(key, { value, at: Date.now() });
+  }
 }
 
 function unavailable(): AppError {
