@@ -184,10 +184,14 @@ describe('reminders', () => {
         assert.equal(await b.services.reminders.scan(), 0);
         // The worker records the send once the SMTP server has accepted the message, a moment after
         // the server has it: wait for that row rather than read it at once.
-        const batch = await waitFor(async () => {
-          const rows = await b.services.db.db.selectFrom('reminder_sends').selectAll().execute();
-          return rows.length > 0 ? rows : null;
-        }, 'the send to be recorded', 10_000);
+        const batch = await waitFor(
+          async () => {
+            const rows = await b.services.db.db.selectFrom('reminder_sends').selectAll().execute();
+            return rows.length > 0 ? rows : null;
+          },
+          'the send to be recorded',
+          10_000,
+        );
         assert.equal(batch.length, 1);
         assert.equal(mail.received.length, 1);
         assert.equal(header(mail.received[0] as string, 'Subject'), 'Starting soon: After the restart');
