@@ -30,6 +30,7 @@ const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
   reconnectTries: [],
   tier: 'webrtc',
   tierMoves: 0,
+  mediaRestarts: 0,
   ...over,
 });
 

@@ -147,6 +147,8 @@ export interface ParticipantReport {
   tier: MediaTier | null;
   /** Times the server moved the bot between tiers while it was in the room (brought up or down, a changed limit). */
   tierMoves: number;
+  /** Times the server said its peer was lost and the bot negotiated a new one (see toTier). */
+  mediaRestarts: number;
 }
 
 /** How long a dropped bot keeps trying to come back. */
@@ -202,6 +204,7 @@ export class BotParticipant {
     reconnectTries: [],
     tier: null,
     tierMoves: 0,
+    mediaRestarts: 0,
   };
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
@@ -278,16 +281,22 @@ export class BotParticipant {
    * Hears the room the server's way. The audience tier (a `hosted_events` talk past its WebRTC
    * listeners, or brought down there): the server takes no offer, so the bot drops its peer and stays
    * in the room (counted, sees the state) without media. WebRTC (on joining, or brought up): a peer
-   * connection is negotiated.
+   * connection is negotiated. A `tier` message that says WebRTC to a bot already there means its peer
+   * was lost at the server (its media process started again): a new one is negotiated, as the page does.
    */
-  private async toTier(tier: MediaTier) {
+  private async toTier(tier: MediaTier, told = false) {
     if (this.report.tier !== null && this.report.tier !== tier) this.report.tierMoves++;
+    const again = told && this.report.tier === tier && this.pc !== null;
     this.report.tier = tier;
     if (tier === 'audience') {
       this.closeMedia();
       this.mark('audience');
       this.inTalk = true;
       return;
+    }
+    if (again) {
+      this.report.mediaRestarts++;
+      this.closeMedia();
     }
     if (!this.pc) await this.negotiate();
   }
@@ -439,7 +448,7 @@ export class BotParticipant {
       this.joinedMedia.catch(() => undefined); // connect() reports it
     }
     if (m.type === 'tier')
-      this.inMedia(() => this.toTier(m.tier)).catch((err: Error) => {
+      this.inMedia(() => this.toTier(m.tier, true)).catch((err: Error) => {
         // Refused because the room moved us again meanwhile: the `tier` that says so is queued next.
         if (!this.leaving && !err.message.startsWith('not_allowed')) this.report.error = `could not move to the ${m.tier} tier: ${err.message}`;
       });

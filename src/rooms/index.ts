@@ -38,6 +38,7 @@ export function createLiveRooms(services: LiveRoomsDeps): LiveRoomsFeature {
   const sfu = new SfuPool(services.config, services.log, {
     levels: (levels) => rooms?.onLevels(levels),
     peerState: () => undefined,
+    mediaLost: (ids) => rooms?.mediaLost(ids),
   });
   const { config } = services;
   // Scaled: the rooms are spread over the nodes, and each is hosted by one (placement.ts).

@@ -374,6 +374,21 @@ export class LiveRooms implements LiveTalks {
     addCandidate(this.sfu, p, candidate);
   }
 
+  /**
+   * The SFU lost these participants' peers (its media process died and was started again): each
+   * WebRTC client is told its tier again, and a client told `webrtc` negotiates a new peer, as the
+   * page does when brought on stage.
+   */
+  mediaLost(participantIds: string[]) {
+    for (const id of participantIds) {
+      const room = this.byParticipant.get(id);
+      const p = room?.participants.get(id);
+      if (!room || !p || p.closed) continue;
+      p.hasMedia = false;
+      if (p.socket && p.tier === 'webrtc') p.send(tierMessage(this.config, room, p));
+    }
+  }
+
   /** The SFU's measured speaking levels (levels.ts sends them every tick). */
   onLevels(levels: [string, number][]) {
     recordLevels(levels, (id) => this.byParticipant.get(id));

@@ -1,20 +1,21 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
 import { isRtcp, levelOf, type OfferedMedia, offeredMedia, SlotWriter, strip } from './dc-rtp.js';
+import { startWorker } from './link.js';
 import { usableCandidate, usableOffer } from './offer.js';
-import type { SfuWorkerOptions } from './protocol.js';
 import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
 
 /**
- * One SFU worker thread of the datachannel engine (SFU_ENGINE=datachannel): the same protocol as
- * `worker.ts` (werift), with the peer connections in libdatachannel (C++, through node-datachannel).
- * ICE, DTLS and SRTP run in libdatachannel's own threads; this thread gets each received packet
- * decrypted, rewrites each subscriber's copy (`dc-rtp.ts`) and hands it back to be encrypted and sent.
+ * The SFU worker of the datachannel engine (SFU_ENGINE=datachannel), a child process of the server:
+ * the same protocol as `worker.ts` (werift), with the peer connections in libdatachannel (C++,
+ * through node-datachannel). ICE, DTLS and SRTP run in libdatachannel's own threads; the process's
+ * main thread gets each received packet decrypted, rewrites each subscriber's copy (`dc-rtp.ts`) and
+ * hands it back to be encrypted and sent. A process, not a worker thread: node-datachannel keeps its
+ * classes' constructors in C++ statics, so it can live in one thread of a process only, once (a
+ * second thread, even after the first ended, crashed the process).
  */
-const { options, relayPorts } = workerData as { options: SfuWorkerOptions; relayPorts: Record<number, MessagePort> };
-const port = parentPort as NonNullable<typeof parentPort>;
+const { options, relayPorts, port } = await startWorker();
 const loopback = options.listenIp === '127.0.0.1';
 const core = new WorkerCore<Peer>(options, port, relayPorts);
 

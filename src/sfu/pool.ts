@@ -1,30 +1,65 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../platform/config.js';
+import type { InitMessage } from './link.js';
 import type { FromWorker, IceCandidate, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
+import { newTapStart, resumedTapStart, type TapStart } from './tap.js';
 
 /** How long stop() waits for each worker to close its peers before terminating it. */
 const STOP_WAIT_MS = 3000;
+/** How soon a media process that died is started again (doubled while it keeps dying young, up to the max). */
+const RESTART_MS = 250;
+const RESTART_MAX_MS = 30_000;
+/** A media process that lived this long before dying is restarted at once again. */
+const LIVED_MS = 10_000;
 
 type Request = ToWorker extends infer M ? (M extends { reqId: number } ? Omit<M, 'reqId'> : never) : never;
 
+/** A worker as the pool drives it: a thread (werift) or a child process (datachannel). */
+interface WorkerLink {
+  postMessage(m: ToWorker): void;
+  terminate(): Promise<unknown>;
+}
+
 interface WorkerHandle {
   index: number;
-  worker: Worker;
+  link: WorkerLink;
   peers: number;
   pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
+}
+
+/** A tap the pool made: remembered so that a media process started again after a crash gets it again. */
+interface TapRecord {
+  participantId: string;
+  port: number;
+  payloadType: number;
+  /** Its stream's first numbers, and when it began: a tap made again goes on with them (resumedTapStart). */
+  first: TapStart;
+  madeAt: number;
+  /** The worker and its id for the tap there (null while the worker is being started again). */
+  at: { worker: WorkerHandle; link: WorkerLink; tapId: number } | null;
 }
 
 export interface SfuEvents {
   levels(levels: [string, number][]): void;
   peerState(participantId: string, state: string): void;
+  /**
+   * The media of these participants was lost (their media process died and was started again):
+   * their clients must negotiate a new peer connection.
+   */
+  mediaLost(participantIds: string[]): void;
 }
 
 /**
  * The media plane: SFU_WORKERS worker threads (0 = one per core) running werift, connected
  * pairwise by MessagePorts so a talk's listeners can sit on any worker. Participants are placed
  * on the least-loaded worker; a publisher's packets reach the other workers of its talk by relay.
+ * The datachannel engine runs in one child process instead (dc-worker.ts says why); if it dies, it
+ * is started again, its taps are made again, and the rooms ask its participants to reconnect.
  */
 export class SfuPool {
   private readonly workers: WorkerHandle[] = [];
@@ -35,6 +70,7 @@ export class SfuPool {
    * posts N² messages to the worker whose thread also runs the handshakes.
    */
   private readonly publishSent = new Map<string, boolean>();
+  private readonly taps = new Set<TapRecord>();
   private nextReq = 1;
   private started = false;
 
@@ -51,14 +87,14 @@ export class SfuPool {
   async start() {
     if (this.started) return;
     this.started = true;
-    // node-datachannel can live in one thread of a process only: loaded in a second worker, its
+    // node-datachannel can live in one thread of a process only: loaded in a second worker thread, its
     // callbacks entered the other thread's V8 isolate and the process aborted ("HandleScope::HandleScope
-    // Entering the V8 API without proper locking in place"). libdatachannel runs ICE, DTLS and SRTP in
-    // its own threads, so its one worker thread only rewrites and hands over packets.
+    // Entering the V8 API without proper locking in place"). So it runs in one child process, whose
+    // main thread only rewrites and hands over packets: libdatachannel runs ICE, DTLS and SRTP in its own.
     const datachannel = this.config.SFU_ENGINE === 'datachannel';
     const n = datachannel ? 1 : this.config.SFU_WORKERS || os.availableParallelism();
     if (datachannel && this.config.SFU_WORKERS > 1)
-      this.log.warn({ SFU_WORKERS: this.config.SFU_WORKERS }, 'SFU_ENGINE=datachannel runs one SFU worker thread');
+      this.log.warn({ SFU_WORKERS: this.config.SFU_WORKERS }, 'SFU_ENGINE=datachannel runs one SFU media process');
     const ports: Record<number, Record<number, MessagePort>> = {};
     for (let i = 0; i < n; i++) ports[i] = {};
     for (let i = 0; i < n; i++) {
@@ -77,7 +113,6 @@ export class SfuPool {
           credential: this.config.TURN_CREDENTIAL,
         }))
       : [];
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     for (let i = 0; i < n; i++) {
       const options: SfuWorkerOptions = {
         index: i,
@@ -88,23 +123,112 @@ export class SfuPool {
         iceServers: turn,
         negotiations: this.config.SFU_NEGOTIATIONS,
       };
-      const url = new URL(`./${datachannel ? 'dc-worker' : 'worker'}${ext}`, import.meta.url);
-      const init = { workerData: { options, relayPorts: ports[i] }, transferList: Object.values(ports[i]) };
-      // Running from sources (tsx), the worker registers tsx's loader before importing the TypeScript.
-      const worker =
-        ext === '.ts'
-          ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(url.href)}))`, { ...init, eval: true })
-          : new Worker(url, init);
-      const handle: WorkerHandle = { index: i, worker, peers: 0, pending: new Map() };
-      worker.on('message', (m: FromWorker) => this.onMessage(handle, m));
-      worker.on('error', (err) => {
-        this.log.error({ err, worker: i }, 'SFU worker failed');
-        for (const p of handle.pending.values()) p.reject(new Error('the media server failed'));
-        handle.pending.clear();
-      });
+      const handle: WorkerHandle = { index: i, link: { postMessage: () => undefined, terminate: async () => undefined }, peers: 0, pending: new Map() };
+      handle.link = datachannel ? this.processWorker(handle, options, 0) : this.threadWorker(handle, options, ports[i]);
       this.workers.push(handle);
     }
     this.log.info({ workers: n, engine: this.config.SFU_ENGINE }, 'SFU workers started');
+  }
+
+  /** A werift worker thread (from the sources, it registers tsx's loader before importing the TypeScript). */
+  private threadWorker(handle: WorkerHandle, options: SfuWorkerOptions, relayPorts: Record<number, MessagePort>): WorkerLink {
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    const url = new URL(`./worker${ext}`, import.meta.url);
+    const init = { workerData: { options, relayPorts }, transferList: Object.values(relayPorts) };
+    const worker =
+      ext === '.ts'
+        ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(url.href)}))`, { ...init, eval: true })
+        : new Worker(url, init);
+    worker.on('message', (m: FromWorker) => this.onMessage(handle, m));
+    worker.on('error', (err) => {
+      this.log.error({ err, worker: handle.index }, 'SFU worker failed');
+      this.rejectPending(handle);
+    });
+    return { postMessage: (m) => worker.postMessage(m), terminate: () => worker.terminate() };
+  }
+
+  /**
+   * The datachannel engine's media process. Its options go in the first message (TURN credentials
+   * stay out of the process listing); it exits when this process's IPC channel closes, so it never
+   * outlives the server. If it dies while the pool runs, it is started again (see mediaProcessDied).
+   */
+  private processWorker(handle: WorkerHandle, options: SfuWorkerOptions, restartMs: number): WorkerLink {
+    const ts = import.meta.url.endsWith('.ts');
+    const child = fork(fileURLToPath(new URL(`./dc-worker${ts ? '.ts' : '.js'}`, import.meta.url)), [], {
+      serialization: 'advanced',
+      // Not the server's own flags (a test runner's among them); from the sources, tsx's loader.
+      execArgv: ts ? ['--import', import.meta.resolve('tsx')] : [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const startedAt = Date.now();
+    let stopping = false;
+    const link: WorkerLink = {
+      postMessage: (m) => {
+        if (child.connected) child.send(m, undefined, {}, () => undefined);
+      },
+      terminate: async () => {
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      },
+    };
+    child.send({ type: 'init', options } satisfies InitMessage);
+    child.on('message', (m: FromWorker) => this.onMessage(handle, m));
+    child.on('error', (err) => this.log.error({ err, worker: handle.index }, 'SFU media process error'));
+    child.on('exit', (code, signal) => {
+      if (stopping || handle.link !== link) return;
+      const lived = Date.now() - startedAt;
+      const next = lived >= LIVED_MS ? RESTART_MS : Math.min(RESTART_MAX_MS, Math.max(RESTART_MS, restartMs * 2));
+      this.log.error({ worker: handle.index, code, signal, livedMs: lived, restartInMs: next }, 'SFU media process died: starting it again');
+      // Until the next process runs, what is sent to it waits (the new offers of the participants
+      // told to negotiate again among them) and goes to it first.
+      const waiting: ToWorker[] = [];
+      const starting: WorkerLink = { postMessage: (m) => waiting.push(m), terminate: async () => undefined };
+      handle.link = starting;
+      this.mediaProcessDied(handle);
+      const timer = setTimeout(() => {
+        if (!this.workers.includes(handle) || handle.link !== starting) return;
+        const started = this.processWorker(handle, options, next);
+        handle.link = started;
+        for (const m of waiting) started.postMessage(m);
+        this.retap(handle);
+      }, next);
+      timer.unref();
+    });
+    return link;
+  }
+
+  /**
+   * Everything on a dead media process is gone: its requests fail, its taps wait for the next one,
+   * and its participants (kept on this handle: there is one media process) must offer again.
+   */
+  private mediaProcessDied(handle: WorkerHandle) {
+    this.rejectPending(handle);
+    for (const tap of this.taps) if (tap.at?.worker === handle) tap.at = null;
+    const lost: string[] = [];
+    for (const [participantId, w] of this.placement) {
+      if (w !== handle) continue;
+      lost.push(participantId);
+      this.publishSent.delete(participantId);
+    }
+    if (lost.length) this.events.mediaLost(lost);
+  }
+
+  /** The taps of a worker started again, made again there: their readers get silence until the speaker's new peer. */
+  private retap(handle: WorkerHandle) {
+    for (const tap of this.taps) {
+      if (tap.at || this.placement.get(tap.participantId) !== handle) continue;
+      void this.makeTap(tap, handle, resumedTapStart(tap.first, performance.now() - tap.madeAt)).catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'could not tap a speaker again after a media restart'),
+      );
+    }
+  }
+
+  private rejectPending(handle: WorkerHandle) {
+    for (const p of handle.pending.values()) p.reject(new Error('the media server failed'));
+    handle.pending.clear();
   }
 
   async stop() {
@@ -113,9 +237,10 @@ export class SfuPool {
     await Promise.all(
       all.map((w) => Promise.race([this.request(w, { type: 'stop' }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS))])),
     );
-    await Promise.all(all.map((w) => w.worker.terminate()));
+    await Promise.all(all.map((w) => w.link.terminate()));
     this.placement.clear();
     this.publishSent.clear();
+    this.taps.clear();
     this.started = false;
   }
 
@@ -134,12 +259,12 @@ export class SfuPool {
     const reqId = this.nextReq++;
     return new Promise<T>((resolve, reject) => {
       w.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject });
-      w.worker.postMessage({ ...msg, reqId });
+      w.link.postMessage({ ...msg, reqId } as ToWorker);
     });
   }
 
   private post(w: WorkerHandle, msg: ToWorker) {
-    w.worker.postMessage(msg);
+    w.link.postMessage(msg);
   }
 
   /** The worker a participant's media lives on (placing it on the least-loaded one if new). */
@@ -205,10 +330,28 @@ export class SfuPool {
   async tap(participantId: string, port: number, payloadType: number): Promise<() => Promise<void>> {
     const w = this.placement.get(participantId);
     if (!w) throw new Error('that participant has no media');
-    const tapId = await this.request<number>(w, { type: 'tap', participantId, port, payloadType });
+    const tap: TapRecord = { participantId, port, payloadType, first: newTapStart(), madeAt: performance.now(), at: null };
+    this.taps.add(tap);
+    try {
+      await this.makeTap(tap, w, tap.first);
+    } catch (err) {
+      this.taps.delete(tap);
+      throw err;
+    }
     return async () => {
-      if (this.workers.includes(w)) await this.request(w, { type: 'untap', tapId });
+      this.taps.delete(tap);
+      const at = tap.at;
+      tap.at = null;
+      if (at && this.workers.includes(at.worker) && at.worker.link === at.link) await this.request(at.worker, { type: 'untap', tapId: at.tapId });
     };
+  }
+
+  private async makeTap(tap: TapRecord, w: WorkerHandle, start: TapStart) {
+    const link = w.link;
+    const tapId = await this.request<number>(w, { type: 'tap', participantId: tap.participantId, port: tap.port, payloadType: tap.payloadType, start });
+    // Untapped while it was being made (again): it goes at once.
+    if (!this.taps.has(tap)) await this.request(w, { type: 'untap', tapId });
+    else tap.at = { worker: w, link, tapId };
   }
 
   async stats(): Promise<WorkerStats[]> {

@@ -1,4 +1,6 @@
-/** Messages between the HTTP process (rooms) and the SFU worker threads. */
+import type { TapStart } from './tap.js';
+
+/** Messages between the HTTP process (rooms) and the SFU workers (threads, or the datachannel engine's process). */
 
 export interface SfuWorkerOptions {
   index: number;
@@ -18,10 +20,10 @@ export type ToWorker =
   | { type: 'slots'; talkId: string; slots: (string | null)[]; workers: number[] }
   | { type: 'close'; participantId: string }
   | { type: 'closeTalk'; talkId: string }
-  | { type: 'tap'; reqId: number; participantId: string; port: number; payloadType: number }
+  | { type: 'tap'; reqId: number; participantId: string; port: number; payloadType: number; start: TapStart }
   | { type: 'untap'; reqId: number; tapId: number }
   | { type: 'stats'; reqId: number }
-  /** Sent before the worker is terminated: it closes its peers (libdatachannel aborts the process otherwise). */
+  /** Sent before the worker is terminated: it closes its peers (libdatachannel aborted its thread's process otherwise). */
   | { type: 'stop'; reqId: number };
 
 /** A client's trickled ICE candidate (the browser's RTCIceCandidateInit). */
@@ -51,6 +53,7 @@ export interface WorkerStats {
   connected: number;
   forwardedPackets: number;
   receivedPackets: number;
+  /** CPU so far of the worker's process: the whole server's for a worker thread, its own for the datachannel media process. */
   cpuMicros: number;
   /** Offers waiting for their negotiation turn. */
   waitingOffers: number;

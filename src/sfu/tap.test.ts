@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OPUS_SILENCE, RtpTap, TAP_GAP_MS, TAP_MAX_AHEAD_MS } from './tap.js';
+import { newTapStart, OPUS_SILENCE, RtpTap, resumedTapStart, TAP_GAP_MS, TAP_MAX_AHEAD_MS } from './tap.js';
 
 interface Sent {
   pt: number;
@@ -164,4 +164,31 @@ test('jitter shorter than the gap passes through: no packet dropped, no silence 
   }
   assert.equal(out.sent.length, 500);
   assert.ok(out.sent.every((s) => !s.payload.equals(OPUS_SILENCE)));
+});
+
+test('a tap made again in a new media process goes on with the same SSRC, forward in sequence and time, at wall-clock pace', () => {
+  // The first run: 10 s of a publisher's 20 ms packets, then the process dies.
+  const first = newTapStart();
+  const before = sink();
+  const a = new RtpTap(before, 111, 0, first);
+  for (let i = 0; i < 500; i++) a.forward(packet(i, 960 * i), 20 * i);
+  const last = before.sent[before.sent.length - 1] as Sent;
+  // Made again 10.7 s after the first (the process was started again meanwhile), in a process whose clock reads 50.
+  const after = sink();
+  const b = new RtpTap(after, 111, 50, resumedTapStart(first, 10_700));
+  b.forward(packet(7, 123_456, 0x9999), 50);
+  b.forward(packet(8, 123_456 + 960, 0x9999), 70);
+  const [x, y] = after.sent as [Sent, Sent];
+  assert.equal(x.ssrc, last.ssrc, 'one stream for the reader');
+  const seqStep = step(last.seq, x.seq, 0x10000);
+  assert.ok(seqStep > 0 && seqStep < 3000, `the sequence goes forward, as a loss (${seqStep})`);
+  const gapMs = step(last.ts, x.ts, 2 ** 32) / 48;
+  // The old stream ended at 9.98 s of its time; the new one resumes past 10.7 s, no more than TAP_MAX_AHEAD_MS further.
+  assert.ok(gapMs >= 10_700 - 9_980 && gapMs <= 10_700 - 9_980 + TAP_MAX_AHEAD_MS + 40, `the timestamp jumps by the time the tap was away (${gapMs} ms)`);
+  assert.equal(step(x.seq, y.seq, 0x10000), 1);
+  assert.equal(step(x.ts, y.ts, 2 ** 32), 960);
+  // The resumed stream keeps to the clock of its new process: 220 ms after it was made, with 40 ms
+  // of packets sent, the publisher's silence is filled with 180 ms, and no more at the same instant.
+  assert.equal(b.fill(50 + 220), 9);
+  assert.equal(b.fill(50 + 220), 0);
 });

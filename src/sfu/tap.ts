@@ -15,6 +15,40 @@ const MAX_FILL_FRAMES = 50;
  */
 export const TAP_MAX_AHEAD_MS = 200;
 
+/**
+ * Where a tap's stream starts: its SSRC, the sequence number and timestamp taken as already sent,
+ * and how much of its time has passed. A new tap starts at random numbers and 0 ms; one made again
+ * in a media process started after a crash (`resumedTapStart`) goes on with the same SSRC and its
+ * timeline, so the reader sees one stream with a short gap rather than a new one.
+ */
+export interface TapStart {
+  ssrc: number;
+  seq: number;
+  ts: number;
+  elapsedMs: number;
+}
+
+export function newTapStart(): TapStart {
+  return { ssrc: randomInt(1, 0xffffffff), seq: randomInt(0, 0x10000), ts: randomInt(0, 0x100000000), elapsedMs: 0 };
+}
+
+/**
+ * The tap started as `first`, `elapsedMs` later, in a new media process. Its timestamp is placed
+ * at the wall clock plus `TAP_MAX_AHEAD_MS` (the furthest the old stream can have run ahead), so it
+ * never goes back; the reader's resampler fills the gap with silence. Its sequence number is placed
+ * past the packets the old stream can have sent (one per 20 ms frame) and a margin: an RTP reader
+ * takes a forward jump as loss (a very large one costs it one packet while it resynchronises).
+ */
+export function resumedTapStart(first: TapStart, elapsedMs: number): TapStart {
+  const ms = elapsedMs + TAP_MAX_AHEAD_MS;
+  return {
+    ssrc: first.ssrc,
+    seq: (first.seq + Math.ceil(ms / FRAME_MS) + 100) & 0xffff,
+    ts: (first.ts + Math.round(ms * 48)) >>> 0,
+    elapsedMs: ms,
+  };
+}
+
 /** Where a tap's packets go: a connected UDP socket (`send(buffer)`). */
 export interface TapSink {
   send(packet: Buffer, callback?: () => void): void;
@@ -42,16 +76,16 @@ export interface TapSink {
  *   The late packets whose time the silence already covered are dropped instead.
  */
 export class RtpTap {
-  private readonly ssrc = randomInt(1, 0xffffffff);
+  private readonly ssrc: number;
   /** Sequence number and timestamp of the newest packet sent. */
-  private seq = randomInt(0, 0x10000);
-  private ts = randomInt(0, 0x100000000);
+  private seq: number;
+  private ts: number;
   /** Publisher → tap offsets; null until the first packet and after each gap. */
   private offsets: { seq: number; ts: number } | null = null;
-  /** Clock time of the tap's creation: the stream's time 0. */
+  /** Clock time of the stream's time 0 (the tap's creation, or its first run's for a resumed one). */
   private readonly origin: number;
   /** How much stream time (ms) has been sent: where the newest packet sent ends. */
-  private streamMs = 0;
+  private streamMs: number;
   /** When the publisher last sent a packet (or the tap was created). */
   private heardAt: number;
   private filling = false;
@@ -61,8 +95,13 @@ export class RtpTap {
     private readonly sink: TapSink,
     private readonly payloadType: number,
     now: number,
+    start: TapStart = newTapStart(),
   ) {
-    this.origin = now;
+    this.ssrc = start.ssrc;
+    this.seq = start.seq;
+    this.ts = start.ts;
+    this.streamMs = start.elapsedMs;
+    this.origin = now - start.elapsedMs;
     this.heardAt = now;
   }
 

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { MessagePort } from 'node:worker_threads';
+import type { PoolPort } from './link.js';
 import type { FromWorker, IceCandidate, RelayedPacket, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
 import { RtpTap } from './tap.js';
 
@@ -102,7 +103,7 @@ export class WorkerCore<P extends CorePeer> {
 
   constructor(
     readonly options: SfuWorkerOptions,
-    private readonly port: MessagePort,
+    private readonly port: PoolPort,
     private readonly relayPorts: Record<number, MessagePort>,
   ) {}
 
@@ -326,17 +327,25 @@ export class WorkerCore<P extends CorePeer> {
         return null;
       }
       case 'tap': {
-        // A participant between two peers (reconnecting, renegotiating) is tapped all the same: their
-        // next peer takes the tap over, and the reader gets silence meanwhile.
-        const p = this.peers.get(msg.participantId) ?? null;
         const socket = createSocket('udp4');
         await new Promise<void>((resolve, reject) => {
           socket.once('error', reject);
           socket.connect(msg.port, '127.0.0.1', () => resolve());
         });
         socket.on('error', () => undefined);
+        // A participant between two peers (reconnecting, renegotiating) is tapped all the same: their
+        // next peer takes the tap over, and the reader gets silence meanwhile. Their peer is looked up
+        // only now: one that arrived while the socket connected has adopted the taps it could find
+        // already, and a tap registered as an orphan after that stayed silent for good.
+        const p = this.peers.get(msg.participantId) ?? null;
         const id = this.nextTapId++;
-        const tap: Tap = { participantId: msg.participantId, socket, rtp: new RtpTap(socket, msg.payloadType, performance.now()), peer: p, orphanTimer: null };
+        const tap: Tap = {
+          participantId: msg.participantId,
+          socket,
+          rtp: new RtpTap(socket, msg.payloadType, performance.now(), msg.start),
+          peer: p,
+          orphanTimer: null,
+        };
         this.tapsById.set(id, tap);
         if (p) p.taps.set(id, tap);
         else this.orphanTap(id, tap);

@@ -1,7 +1,6 @@
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { RTCPeerConnection as PeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
-import type { SfuWorkerOptions } from './protocol.js';
 import { forwarded, sendForwarded } from './forward.js';
+import { startWorker } from './link.js';
 import { usableCandidate, usableOffer } from './offer.js';
 import { holdEarlyDtls, noDefaultStun, werift } from './werift-patches.js';
 import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
@@ -12,8 +11,7 @@ const { RTCPeerConnection, useAudioLevelIndication, useOPUS, useSdesMid } = weri
  * One SFU worker thread: owns the werift peer connections of the participants assigned to it and
  * forwards Opus RTP between them (and to/from the other workers over MessagePorts) without decoding.
  */
-const { options, relayPorts } = workerData as { options: SfuWorkerOptions; relayPorts: Record<number, MessagePort> };
-const port = parentPort as NonNullable<typeof parentPort>;
+const { options, relayPorts, port } = await startWorker();
 /** Loopback mode: werift binds and announces 127.0.0.1 only. */
 const loopback = options.listenIp === '127.0.0.1';
 /** A STUN server among the configured ICE servers (TURN_URLS may list `stun:` URLs too). */
