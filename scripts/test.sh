@@ -4,7 +4,7 @@
 #   2. the API and webhook tests again on a real Postgres (needs TEST_DATABASE_URL, e.g.
 #      postgres://postgres@127.0.0.1:5432/test; skipped with a notice when unset), beside 1;
 #   3. live-room, recording and browser tests (real WebRTC, ffmpeg, Chromium, Firefox, speech), and a few of
-#      them again on the datachannel SFU engine.
+#      them again on the other SFU engine (werift; datachannel is the default).
 # Pass file paths to run only those (on PGlite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,9 +41,9 @@ other=$(find test -mindepth 2 -name '*.test.ts' -not -path 'test/api/*' 2>/dev/n
 if [ -n "$other" ]; then
   echo "== Live, recording, webhook and browser tests"
   TEST_DB=pglite run $other || status=1
-  # The second SFU engine (SFU_ENGINE=datachannel, src/sfu/README.md): bots, Chromium, Firefox, and a
-  # recording through its taps. The rest of the live suite runs on the default engine (werift) only.
-  echo "== Live tests on the datachannel SFU engine"
-  SFU_ENGINE=datachannel TEST_DB=pglite run test/live/bot.test.ts test/live/browser.test.ts test/live/browser-firefox.test.ts test/recording/e2e.test.ts || status=1
+  # The other SFU engine (SFU_ENGINE=werift, src/sfu/README.md): bots, Chromium, Firefox, and a
+  # recording through its taps. The rest of the live suite runs on the default engine (datachannel) only.
+  echo "== Live tests on the werift SFU engine"
+  SFU_ENGINE=werift TEST_DB=pglite run test/live/bot.test.ts test/live/browser.test.ts test/live/browser-firefox.test.ts test/recording/e2e.test.ts || status=1
 fi
 exit $status

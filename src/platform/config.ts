@@ -43,8 +43,8 @@ const EnvSchema = Type.Object({
   WEBHOOK_DISABLE_AFTER_HOURS: Type.Number({ minimum: 0, default: 120 }),
   // Live rooms and media
   SFU_WORKERS: Type.Integer({ minimum: 0, default: 0 }),
-  /** The SFU workers' WebRTC engine: werift (JavaScript) or datachannel (libdatachannel through node-datachannel). */
-  SFU_ENGINE: Type.Union([Type.Literal('werift'), Type.Literal('datachannel')], { default: 'werift' }),
+  /** The SFU's WebRTC engine: datachannel (libdatachannel through node-datachannel, in a media process) or werift (JavaScript, in worker threads). */
+  SFU_ENGINE: Type.Union([Type.Literal('werift'), Type.Literal('datachannel')], { default: 'datachannel' }),
   /** Joins each SFU worker negotiates at once (SDP, ICE, DTLS); the rest wait their turn. */
   SFU_NEGOTIATIONS: Type.Integer({ minimum: 1, default: 8 }),
   RTC_ANNOUNCED_IP: Type.Optional(Type.String()),
