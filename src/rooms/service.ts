@@ -377,14 +377,15 @@ export class LiveRooms implements LiveTalks {
   /**
    * The SFU lost these participants' peers (its media process died and was started again): each
    * WebRTC client is told its tier again, and a client told `webrtc` negotiates a new peer, as the
-   * page does when brought on stage.
+   * page does when brought on stage. They keep `hasMedia`: the pool keeps their place for the new
+   * peer (a leave before it still closes it there), and a publish flag or candidate sent meanwhile
+   * finds no peer in the new process and is dropped.
    */
   mediaLost(participantIds: string[]) {
     for (const id of participantIds) {
       const room = this.byParticipant.get(id);
       const p = room?.participants.get(id);
       if (!room || !p || p.closed) continue;
-      p.hasMedia = false;
       if (p.socket && p.tier === 'webrtc') p.send(tierMessage(this.config, room, p));
     }
   }

@@ -28,6 +28,8 @@ interface WorkerLink {
 interface WorkerHandle {
   index: number;
   link: WorkerLink;
+  /** Its media process died and the next one is not running yet (what is sent to it waits). */
+  restarting: boolean;
   peers: number;
   pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
 }
@@ -40,6 +42,8 @@ interface TapRecord {
   /** Its stream's first numbers, and when it began: a tap made again goes on with them (resumedTapStart). */
   first: TapStart;
   madeAt: number;
+  /** Its request is out: the tap is not made again meanwhile (retap). */
+  making: boolean;
   /** The worker and its id for the tap there (null while the worker is being started again). */
   at: { worker: WorkerHandle; link: WorkerLink; tapId: number } | null;
 }
@@ -73,6 +77,8 @@ export class SfuPool {
   private readonly taps = new Set<TapRecord>();
   private nextReq = 1;
   private started = false;
+  /** Set while stop() runs: a media process that dies then is not started again. */
+  private stopping = false;
 
   constructor(
     private readonly config: Config,
@@ -123,7 +129,13 @@ export class SfuPool {
         iceServers: turn,
         negotiations: this.config.SFU_NEGOTIATIONS,
       };
-      const handle: WorkerHandle = { index: i, link: { postMessage: () => undefined, terminate: async () => undefined }, peers: 0, pending: new Map() };
+      const handle: WorkerHandle = {
+        index: i,
+        link: { postMessage: () => undefined, terminate: async () => undefined },
+        restarting: false,
+        peers: 0,
+        pending: new Map(),
+      };
       handle.link = datachannel ? this.processWorker(handle, options, 0) : this.threadWorker(handle, options, ports[i]);
       this.workers.push(handle);
     }
@@ -178,7 +190,7 @@ export class SfuPool {
     child.on('message', (m: FromWorker) => this.onMessage(handle, m));
     child.on('error', (err) => this.log.error({ err, worker: handle.index }, 'SFU media process error'));
     child.on('exit', (code, signal) => {
-      if (stopping || handle.link !== link) return;
+      if (stopping || this.stopping || handle.link !== link) return;
       const lived = Date.now() - startedAt;
       const next = lived >= LIVED_MS ? RESTART_MS : Math.min(RESTART_MAX_MS, Math.max(RESTART_MS, restartMs * 2));
       this.log.error({ worker: handle.index, code, signal, livedMs: lived, restartInMs: next }, 'SFU media process died: starting it again');
@@ -187,15 +199,29 @@ export class SfuPool {
       const waiting: ToWorker[] = [];
       const starting: WorkerLink = { postMessage: (m) => waiting.push(m), terminate: async () => undefined };
       handle.link = starting;
+      handle.restarting = true;
       this.mediaProcessDied(handle);
-      const timer = setTimeout(() => {
-        if (!this.workers.includes(handle) || handle.link !== starting) return;
-        const started = this.processWorker(handle, options, next);
-        handle.link = started;
-        for (const m of waiting) started.postMessage(m);
-        this.retap(handle);
-      }, next);
-      timer.unref();
+      const restart = (delay: number) => {
+        const timer = setTimeout(() => {
+          if (!this.workers.includes(handle) || handle.link !== starting) return;
+          let started: WorkerLink;
+          try {
+            started = this.processWorker(handle, options, delay);
+          } catch (err) {
+            // fork itself failed (out of memory or processes): tried again later.
+            const later = Math.min(RESTART_MAX_MS, delay * 2);
+            this.log.error({ err, worker: handle.index, restartInMs: later }, 'SFU media process could not be started');
+            restart(later);
+            return;
+          }
+          handle.link = started;
+          handle.restarting = false;
+          for (const m of waiting) started.postMessage(m);
+          this.retap(handle);
+        }, delay);
+        timer.unref();
+      };
+      restart(next);
     });
     return link;
   }
@@ -219,7 +245,7 @@ export class SfuPool {
   /** The taps of a worker started again, made again there: their readers get silence until the speaker's new peer. */
   private retap(handle: WorkerHandle) {
     for (const tap of this.taps) {
-      if (tap.at || this.placement.get(tap.participantId) !== handle) continue;
+      if (tap.at || tap.making || this.placement.get(tap.participantId) !== handle) continue;
       void this.makeTap(tap, handle, resumedTapStart(tap.first, performance.now() - tap.madeAt)).catch((err: Error) =>
         this.log.warn({ err: err.message }, 'could not tap a speaker again after a media restart'),
       );
@@ -232,16 +258,23 @@ export class SfuPool {
   }
 
   async stop() {
+    this.stopping = true;
     const all = this.workers.splice(0);
-    // Each worker closes its peers first (bounded: a worker that does not answer is terminated all the same).
+    // Each worker closes its peers first (bounded: a worker that does not answer is terminated all
+    // the same; one between two media processes has none).
     await Promise.all(
-      all.map((w) => Promise.race([this.request(w, { type: 'stop' }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS))])),
+      all
+        .filter((w) => !w.restarting)
+        .map((w) => Promise.race([this.request(w, { type: 'stop' }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS))])),
     );
     await Promise.all(all.map((w) => w.link.terminate()));
+    // What was still waiting for an answer gets none now.
+    for (const w of all) this.rejectPending(w);
     this.placement.clear();
     this.publishSent.clear();
     this.taps.clear();
     this.started = false;
+    this.stopping = false;
   }
 
   private onMessage(w: WorkerHandle, m: FromWorker) {
@@ -330,13 +363,16 @@ export class SfuPool {
   async tap(participantId: string, port: number, payloadType: number): Promise<() => Promise<void>> {
     const w = this.placement.get(participantId);
     if (!w) throw new Error('that participant has no media');
-    const tap: TapRecord = { participantId, port, payloadType, first: newTapStart(), madeAt: performance.now(), at: null };
+    const tap: TapRecord = { participantId, port, payloadType, first: newTapStart(), madeAt: performance.now(), making: false, at: null };
     this.taps.add(tap);
     try {
       await this.makeTap(tap, w, tap.first);
     } catch (err) {
-      this.taps.delete(tap);
-      throw err;
+      // Lost with a media process that died: the next one makes it (retap), so the reader gets its stream.
+      if (!w.restarting || !this.workers.includes(w)) {
+        this.taps.delete(tap);
+        throw err;
+      }
     }
     return async () => {
       this.taps.delete(tap);
@@ -347,11 +383,16 @@ export class SfuPool {
   }
 
   private async makeTap(tap: TapRecord, w: WorkerHandle, start: TapStart) {
-    const link = w.link;
-    const tapId = await this.request<number>(w, { type: 'tap', participantId: tap.participantId, port: tap.port, payloadType: tap.payloadType, start });
-    // Untapped while it was being made (again): it goes at once.
-    if (!this.taps.has(tap)) await this.request(w, { type: 'untap', tapId });
-    else tap.at = { worker: w, link, tapId };
+    tap.making = true;
+    try {
+      const tapId = await this.request<number>(w, { type: 'tap', participantId: tap.participantId, port: tap.port, payloadType: tap.payloadType, start });
+      // Untapped while it was being made (again): it goes at once. Otherwise it is on the process
+      // that answered: the handle's link now (one that died since would have failed the request).
+      if (!this.taps.has(tap)) await this.request(w, { type: 'untap', tapId });
+      else tap.at = { worker: w, link: w.link, tapId };
+    } finally {
+      tap.making = false;
+    }
   }
 
   async stats(): Promise<WorkerStats[]> {
