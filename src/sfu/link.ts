@@ -33,6 +33,10 @@ export async function startWorker(): Promise<WorkerStart> {
   if (!process.send) throw new Error('an SFU worker runs in a worker thread or in a process forked with an IPC channel');
   // The server's process gone (stopped, killed, crashed): its media goes with it, which frees the UDP port.
   process.on('disconnect', () => process.exit(0));
+  // Signals meant for the whole process group (systemd stopping the service, Ctrl-C, a closed terminal)
+  // are the server's to act on: it closes the peers and ends this process itself. Dying of them first,
+  // this process looked to the server like a media crash mid-stop.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
   // Messages that arrive before the core listens are kept for it, in order (a process drops a
   // message nothing listens for).
   const queued: ToWorker[] = [];
