@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
+import { BotParticipant } from '../../src/bot/participant.js';
 import { childrenOf } from '../../src/captions/decoder.js';
-import { probeDuration, run } from '../../src/platform/media.js';
+import { probeDuration } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
-import { maxVolume, speech, withPauses } from '../recording/media.js';
-
-/** Speech with pauses, at 48 kHz, looped by the bot while it speaks. */
-async function voice(): Promise<Int16Array> {
-  const lines = ['Good evening and welcome to the river talk.', 'The old bridge was built two hundred years ago.'];
-  const spoken = await withPauses(await Promise.all(lines.map(speech)), 0.5, path.join(os.tmpdir(), `st-hls-${process.pid}.wav`));
-  const out = path.join(os.tmpdir(), `st-hls-${process.pid}-48k.wav`);
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
-  return decodeAudio(out);
-}
+import { botVoice, maxVolume } from '../recording/media.js';
 
 /** A part's decode time (its moof's tfdt), in its timescale's ticks. */
 function decodeTime(part: Buffer): bigint {
@@ -47,7 +37,7 @@ describe('the audience stream: a live talk as LL-HLS', () => {
   });
 
   test('hls_url while live; blocking reload, parts and segments; the speech is in the stream; a dead encoder restarts where time is; ENDLIST when the talk ends', async () => {
-    const audio = await voice();
+    const audio = await botVoice(['Good evening and welcome to the river talk.', 'The old bridge was built two hundred years ago.'], 0.5, 'hls');
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'River talk', recording: false } })).body.talk;
     assert.equal(talk.hls_url, null, 'no stream before the talk is live');
     const joinUrl = (

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration, run } from '../../src/platform/media.js';
-import { maxVolume, speech, withPauses } from '../recording/media.js';
+import { BotParticipant } from '../../src/bot/participant.js';
+import { probeDuration } from '../../src/platform/media.js';
+import { botVoice, maxVolume } from '../recording/media.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { descendantsWith } from '../support/processes.js';
@@ -14,14 +13,6 @@ import { waitFor } from '../support/wait.js';
 /** The datachannel engine's media process of the app in this test process (src/sfu/dc-worker.ts). */
 const mediaProcesses = () => descendantsWith('dc-worker');
 const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function voice(): Promise<Int16Array> {
-  const lines = ['Welcome back to the evening garden hour.', 'Tonight we plant beans along the fence.'];
-  const spoken = await withPauses(await Promise.all(lines.map(speech)), 0.5, path.join(os.tmpdir(), `st-restart-${process.pid}.wav`));
-  const out = path.join(os.tmpdir(), `st-restart-${process.pid}-48k.wav`);
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
-  return decodeAudio(out);
-}
 
 describe('the datachannel media process dies in a live talk', () => {
   let t: TestApp;
@@ -35,7 +26,7 @@ describe('the datachannel media process dies in a live talk', () => {
   after(() => t?.close());
 
   test('SIGKILL of the media process: the server stays up, a new one starts, both bots negotiate again and hear, and the recording goes on', async () => {
-    const audio = await voice();
+    const audio = await botVoice(['Welcome back to the evening garden hour.', 'Tonight we plant beans along the fence.'], 0.5, 'restart');
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Garden hour' } })).body.talk;
     const link = async (name: string, role: string) =>
       (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role, uid: name } })).body.join_token.join_url;

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { probeDuration, run } from '../../src/platform/media.js';
+import { BotParticipant } from '../../src/bot/participant.js';
+import { probeDuration } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
 import { Receiver } from '../webhooks/receiver.js';
-import { maxVolume, speech, withPauses } from './media.js';
+import { botVoice, maxVolume } from './media.js';
 
 const LINES = [
   'Good evening and thank you all for coming tonight.',
@@ -18,14 +17,6 @@ const LINES = [
 ];
 /** Longer than ffmpeg's 10 s RTP read timeout, which used to end a muted speaker's capture for good. */
 const MUTE_SECONDS = 14;
-
-/** The lines with pauses, looped by the bot for as long as it publishes. */
-async function voice(): Promise<Int16Array> {
-  const spoken = await withPauses(await Promise.all(LINES.map(speech)), 0.8, path.join(os.tmpdir(), `st-gaps-${process.pid}.wav`));
-  const out = path.join(os.tmpdir(), `st-gaps-${process.pid}-48k.wav`);
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
-  return decodeAudio(out);
-}
 
 const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +40,7 @@ describe('a speaker who mutes and unmutes is recorded, transcribed and captioned
   });
 
   test(`speak, mute ${MUTE_SECONDS} s, unmute, speak: the recording is loud before and after, silent during; captions and transcript continue`, async () => {
-    const audio = await voice();
+    const audio = await botVoice(LINES, 0.8, 'gaps');
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'River evening' } })).body.talk;
     const joinUrl = (
       await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host', uid: 'h' } })
@@ -123,7 +114,7 @@ describe('two speakers through drops, rejoins, a late join and a new microphone:
   after(() => t?.close());
 
   test('the host drops and reconnects; a speaker joins late over the host, leaves, rejoins and switches microphones', async () => {
-    const audio = await voice();
+    const audio = await botVoice(LINES, 0.8, 'gaps');
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Crossing voices' } })).body.talk;
     const link = async (name: string, role: string) =>
       (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role, uid: role } })).body.join_token.join_url;

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { MediaChild } from '../../src/platform/spawner.js';
+import { decodeAudio } from '../../src/bot/participant.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -51,6 +52,14 @@ export async function concatAudio(pieces: (string | number)[], out: string, outp
   const concat = `${pieces.map((_, i) => `[a${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1[o]`;
   await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', `${chain};${concat}`, '-map', '[o]', ...output, out]);
   return out;
+}
+
+/** Festival speech of `lines` with `gap` seconds between them, as the 48 kHz mono samples a bot plays (it loops them). */
+export async function botVoice(lines: string[], gap: number, name: string): Promise<Int16Array> {
+  const spoken = await withPauses(await Promise.all(lines.map(speech)), gap, path.join(os.tmpdir(), `st-${name}-${process.pid}.wav`));
+  const out = path.join(os.tmpdir(), `st-${name}-${process.pid}-48k.wav`);
+  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', spoken, '-ar', '48000', '-ac', '1', out]);
+  return decodeAudio(out);
 }
 
 /** Concatenates WAVs with `gap` seconds of silence between them. */
