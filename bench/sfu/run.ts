@@ -196,7 +196,9 @@ async function main() {
         const c1 = process.cpuUsage(c0);
         const wall = (performance.now() - w0) / 1000;
         const forwarded = s1.reduce((a, s) => a + s.forwardedPackets, 0) - s0.reduce((a, s) => a + s.forwardedPackets, 0);
-        const busyCores = (c1.user + c1.system + mediaProcessMicros(engine, s1) - mediaProcessMicros(engine, s0)) / 1e6 / wall;
+        // The whole server's CPU in the window: this process, and the media process if the engine has one.
+        const steadyMicros = c1.user + c1.system + mediaProcessMicros(engine, s1) - mediaProcessMicros(engine, s0);
+        const busyCores = steadyMicros / 1e6 / wall;
         const received = s1.reduce((a, s) => a + s.receivedPackets, 0) - s0.reduce((a, s) => a + s.receivedPackets, 0);
         const busy = Object.entries(threads1)
           .map(([tid, t]) => ({ tid, name: t.name, pct: Math.round((t.micros - (threads0[tid]?.micros ?? t.micros)) / wall / 10_000) }))
@@ -265,12 +267,12 @@ async function main() {
           `decoding listeners (concealment %, jitter ms, jitter buffer ms): ${decoders.map((r) => `${((100 * r.concealedSamples) / r.totalSamples).toFixed(2)}/${r.jitterMs}/${r.jitterBufferMs}`).join(' ')}`,
         );
         // The joins' own cost: the join window's CPU less its forwarding at the steady window's cost per packet.
-        const forwardingMs = (joinForwarded * ((c1.user + c1.system) / Math.max(1, forwarded))) / 1000;
+        const forwardingMs = (joinForwarded * (steadyMicros / Math.max(1, forwarded))) / 1000;
         console.log(
           `joining: ${n} listeners joined in ${Math.round(joinWallMs)} ms; the server used ${Math.round(joinCpuMs)} ms of CPU (main thread ${Math.round(mainMs)}, SFU worker ${Math.round(sfuMs)}), about ${Math.round(forwardingMs)} of it forwarding to those already in: about ${((joinCpuMs - forwardingMs) / n).toFixed(1)} ms per join, ${Math.round((1000 * n) / Math.max(1, joinCpuMs - forwardingMs))} joins/s per core`,
         );
         const pps = forwarded / wall;
-        const perPacket = forwarded ? (c1.user + c1.system) / forwarded : 0;
+        const perPacket = forwarded ? steadyMicros / forwarded : 0;
         const perJoin = (joinCpuMs - forwardingMs) / n;
         figures.set(`${engine} ${n}`, { perPacket, perJoin });
         const row = `| ${engine} | ${n} | ${(busyCores * 100).toFixed(0)}% | ${Math.round(pps)} | ${busyCores > 0 ? Math.round(pps / busyCores) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${perJoin.toFixed(1)} ms | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${concealment} | ${loadAvg} |`;
