@@ -45,7 +45,7 @@ interface TapRecord {
   /** Its request is out: the tap is not made again meanwhile (retap). */
   making: boolean;
   /** The worker and its id for the tap there (null while the worker is being started again). */
-  at: { worker: WorkerHandle; link: WorkerLink; tapId: number } | null;
+  at: { worker: WorkerHandle; tapId: number } | null;
 }
 
 export interface SfuEvents {
@@ -173,13 +173,12 @@ export class SfuPool {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const startedAt = Date.now();
-    let stopping = false;
     const link: WorkerLink = {
       postMessage: (m) => {
         if (child.connected) child.send(m, undefined, {}, () => undefined);
       },
+      // Only stop() ends it, with the pool's `stopping` set: its exit is not taken for a crash.
       terminate: async () => {
-        stopping = true;
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
         child.kill('SIGKILL');
@@ -190,7 +189,7 @@ export class SfuPool {
     child.on('message', (m: FromWorker) => this.onMessage(handle, m));
     child.on('error', (err) => this.log.error({ err, worker: handle.index }, 'SFU media process error'));
     child.on('exit', (code, signal) => {
-      if (stopping || this.stopping || handle.link !== link) return;
+      if (this.stopping || handle.link !== link) return;
       const lived = Date.now() - startedAt;
       const next = lived >= LIVED_MS ? RESTART_MS : Math.min(RESTART_MAX_MS, Math.max(RESTART_MS, restartMs * 2));
       this.log.error({ worker: handle.index, code, signal, livedMs: lived, restartInMs: next }, 'SFU media process died: starting it again');
@@ -378,7 +377,8 @@ export class SfuPool {
       this.taps.delete(tap);
       const at = tap.at;
       tap.at = null;
-      if (at && this.workers.includes(at.worker) && at.worker.link === at.link) await this.request(at.worker, { type: 'untap', tapId: at.tapId });
+      // A tap on a process that died has `at` emptied (mediaProcessDied): `at` is always on the running one.
+      if (at && this.workers.includes(at.worker)) await this.request(at.worker, { type: 'untap', tapId: at.tapId });
     };
   }
 
@@ -386,10 +386,9 @@ export class SfuPool {
     tap.making = true;
     try {
       const tapId = await this.request<number>(w, { type: 'tap', participantId: tap.participantId, port: tap.port, payloadType: tap.payloadType, start });
-      // Untapped while it was being made (again): it goes at once. Otherwise it is on the process
-      // that answered: the handle's link now (one that died since would have failed the request).
+      // Untapped while it was being made (again): it goes at once.
       if (!this.taps.has(tap)) await this.request(w, { type: 'untap', tapId });
-      else tap.at = { worker: w, link: w.link, tapId };
+      else tap.at = { worker: w, tapId };
     } finally {
       tap.making = false;
     }
