@@ -138,8 +138,8 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
   });
   // libdatachannel makes a track per offered m-line as it applies the offer (reported on this thread
   // a moment later): the first is the client's microphone, the others its receive slots.
-  // node-datachannel's objects throw once closed, and a throw in one of its callbacks ends the worker
-  // thread (every peer on it): the callbacks catch.
+  // node-datachannel's objects throw once closed, and a throw in one of its callbacks ends the media
+  // process (every peer on it): the callbacks catch.
   pc.onTrack((track) => {
     if (peer.closed) return;
     try {
