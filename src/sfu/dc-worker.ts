@@ -37,6 +37,12 @@ interface Peer extends CorePeer {
   levelExtId: number | null;
   /** What the connection's state callback reaches the peer through (emptied when it closes). */
   held: { peer: Peer | null } | null;
+  /**
+   * Whether the connection is connected, as its state callback last said: libdatachannel opens the
+   * tracks before it reports `connected`. Forwarding reads this rather than asking each track
+   * (`isOpen()`, a call into C++ per packet per subscriber: about a twentieth of the media process's CPU).
+   */
+  up: boolean;
 }
 
 /**
@@ -122,6 +128,7 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
     taps: new Map(),
     closed: false,
     held: null,
+    up: false,
   };
   core.addPeer(peer);
   // The state callback stays registered until the connection's wrapper is collected, so it must not
@@ -132,6 +139,7 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
   pc.onStateChange((state) => {
     const p = held.peer;
     if (!p || p.closed) return;
+    p.up = state === 'connected';
     if (state === 'connected') onConnected();
     if (state === 'connected' || state === 'failed' || state === 'closed') giveBack();
     core.send({ type: 'peerState', participantId: p.participantId, state });
@@ -196,9 +204,8 @@ const engine: MediaEngine<Peer> = {
   },
   sendToSlot(sub, slot, from, packet, now) {
     const s = sub.slots[slot];
-    if (!s) return false;
+    if (!s || !sub.up) return false;
     try {
-      if (!s.track.isOpen()) return false;
       s.track.sendMessageBinary(s.writer.write(packet, from, now));
       return true;
     } catch {
@@ -221,6 +228,7 @@ const engine: MediaEngine<Peer> = {
       // already closed
     }
     if (peer.held) peer.held.peer = null;
+    peer.up = false;
     peer.mic = null;
     peer.slots = [];
   },

@@ -55,6 +55,8 @@ export interface WorkerStats {
   receivedPackets: number;
   /** CPU so far of the worker's process: the whole server's for a worker thread, its own for the datachannel media process. */
   cpuMicros: number;
+  /** The worker's process id: the server's for a worker thread, the media process's for datachannel. */
+  pid: number;
   /** Offers waiting for their negotiation turn. */
   waitingOffers: number;
   /**

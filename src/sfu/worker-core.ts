@@ -376,6 +376,7 @@ export class WorkerCore<P extends CorePeer> {
           forwardedPackets: this.forwardedPackets,
           receivedPackets: this.receivedPackets,
           cpuMicros: u.user + u.system,
+          pid: process.pid,
           waitingOffers: this.waitingOffers.size,
           joins: this.joinTimings,
         };
