@@ -7,12 +7,12 @@ export function threadCpuMicros(statPath: string): number {
   return (Number(f[11]) + Number(f[12])) * 10_000;
 }
 
-/** CPU time in µs of every thread of this process, by thread id (empty without /proc). */
-export function threadTimes(): Record<string, { name: string; micros: number }> {
+/** CPU time in µs of every thread of a process (this one by default), by thread id (empty without /proc). */
+export function threadTimes(pid: number | 'self' = 'self'): Record<string, { name: string; micros: number }> {
   const out: Record<string, { name: string; micros: number }> = {};
   try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      out[tid] = { name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), micros: threadCpuMicros(`/proc/self/task/${tid}/stat`) };
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      out[tid] = { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), micros: threadCpuMicros(`/proc/${pid}/task/${tid}/stat`) };
     }
   } catch {
     // no /proc: no per-thread figures
