@@ -35,7 +35,7 @@ type StreamTalkRow = Pick<Talk, 'id' | 'status' | 'stream_key'>;
 
 /**
  * The audience stream's public URLs, under the talk's short URL:
- *   /t/:code/live/:key/index.m3u8          the LL-HLS media playlist (blocking reload with _HLS_msn/_HLS_part)
+ *   /t/:code/live/:key/index.m3u8          the LL-HLS media playlist (blocking reload with _HLS_msn/_HLS_part, delta update with _HLS_skip)
  *   /t/:code/live/:key/:epoch/init.mp4     the init segment
  *   /t/:code/live/:key/:epoch/:msn.m4s     a segment;  :msn.:part.m4s  a part
  * Any node answers: the node hosting the talk's room makes the stream, another passes the request on to it.
@@ -82,7 +82,7 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       const { code, key } = request.params;
       const stream = await streamFor(request, reply, code, key);
       if (!stream) return reply;
-      const { _HLS_msn: msn, _HLS_part: part } = request.query;
+      const { _HLS_msn: msn, _HLS_part: part, _HLS_skip: skip } = request.query;
       const target = stream.targetDuration;
       if (msn !== undefined) {
         if (stream.tooFarAhead(msn)) throw new AppError('bad_request', `segment ${msn} is too far ahead of the live edge`);
@@ -95,7 +95,8 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
         .header('content-type', 'application/vnd.apple.mpegurl')
         .header('cache-control', msn !== undefined ? `public, max-age=${target}` : 'public, max-age=1')
         .header('access-control-allow-origin', '*')
-        .send(stream.playlist());
+        // v2 also asks to skip date ranges: this playlist has none.
+        .send(stream.playlist(skip === 'YES' || skip === 'v2'));
     });
 
     app.get('/t/:code/live/:key/:epoch/:name', { schema: { hide: true, params: MediaParams } }, async (request, reply) => {

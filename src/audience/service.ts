@@ -12,7 +12,13 @@ const IDLE_MS = 60_000;
 /** An ended stream is kept this long, so players still get its last parts and the end of the playlist. */
 const ENDED_KEPT_MS = 30_000;
 
-export const STREAM_OPTIONS: StreamOptions = { partsPerSegment: 8, partTarget: PART_SECONDS, windowSegments: 6 };
+/**
+ * Segments of 8 parts (about 2 s) and a window of about a minute behind the live edge: a listener
+ * whose player stalled (a phone in a tunnel, an overloaded edge) for up to a minute goes on where it
+ * was instead of finding its next part gone. Delta updates keep the playlist it reloads at the last
+ * ~18 s. The window holds each segment twice (its parts, and whole): about 1 MB per live talk at 64 kbit/s.
+ */
+export const STREAM_OPTIONS: StreamOptions = { partsPerSegment: 8, partTarget: PART_SECONDS, windowSegments: 30 };
 
 interface Running {
   stream: LiveStream;

@@ -16,7 +16,7 @@ test('parts make segments; the playlist lists parts near the edge, whole segment
   const text = s.playlist();
   assert.match(text, /^#EXTM3U\n/);
   assert.match(text, /#EXT-X-TARGETDURATION:2\n/);
-  assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0\.768,HOLD-BACK=6\.0\n/);
+  assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12\.0,PART-HOLD-BACK=0\.768,HOLD-BACK=6\.0\n/);
   assert.match(text, /#EXT-X-MEDIA-SEQUENCE:0\n/);
   assert.match(text, /#EXT-X-PROGRAM-DATE-TIME:2026-12-05T10:00:00.000Z\n/);
   assert.match(text, new RegExp(`#EXTINF:1.02400,\\n${s.epoch}/0.m4s\\n`));
@@ -61,4 +61,30 @@ test('abandoned (the talk goes on, this run stopped): held requests are told to 
   assert.equal(await held, false, 'a held request answers "not yet" (the route says 503, Retry-After)');
   assert.equal(await init, false);
   assert.doesNotMatch(s.playlist(), /ENDLIST/);
+});
+
+test('a delta update (_HLS_skip=YES) replaces the whole segments ending CAN-SKIP-UNTIL or more before the end with one EXT-X-SKIP', () => {
+  const start = Date.parse('2026-12-05T10:00:00Z');
+  const s = new LiveStream({ ...options, windowSegments: 20 }, new Date(start));
+  // 20 whole segments of 1.024 s and 2 parts of the 21st: 20.992 s; target 2 s, so CAN-SKIP-UNTIL 12 s.
+  for (let i = 0; i < 4 * 20 + 2; i++) s.addPart(part(i), 0.256, new Date(start + i * 256));
+  const full = s.playlist();
+  const delta = s.playlist(true);
+  for (const text of [full, delta]) {
+    assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12\.0,/);
+    assert.match(text, /#EXT-X-MEDIA-SEQUENCE:0\n/, 'the media sequence is still that of the first segment, skipped or not');
+  }
+  assert.doesNotMatch(full, /EXT-X-SKIP/);
+  assert.match(full, new RegExp(`\\n${s.epoch}/0.m4s\\n`));
+  // Segment k ends 20.992 - 1.024 (k + 1) s before the end: segments 0-7 end 12 s or more before it.
+  assert.match(delta, /#EXT-X-MAP:URI="[^"]+"\n#EXT-X-SKIP:SKIPPED-SEGMENTS=8\n#EXT-X-PROGRAM-DATE-TIME:2026-12-05T10:00:08.192Z\n#EXTINF:1.02400,\n/);
+  for (let msn = 0; msn < 8; msn++) assert.doesNotMatch(delta, new RegExp(`/${msn}\\.m4s\\n`));
+  for (let msn = 8; msn < 20; msn++) assert.match(delta, new RegExp(`\\n${s.epoch}/${msn}\\.m4s\\n`));
+  assert.equal(delta.split('\n').filter((l) => l.startsWith('#EXT-X-PART:')).length, full.split('\n').filter((l) => l.startsWith('#EXT-X-PART:')).length);
+  assert.ok(delta.length < full.length, `the delta (${delta.length} bytes) is smaller than the whole playlist (${full.length})`);
+  assert.match(delta, new RegExp(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${s.epoch}/20.2.m4s"\\n$`));
+
+  const young = new LiveStream({ ...options, windowSegments: 20 });
+  for (let i = 0; i < 4 * 5; i++) young.addPart(part(i), 0.256);
+  assert.equal(young.playlist(true), young.playlist(), 'nothing ends 12 s before the end of a 5-s stream: nothing is skipped');
 });

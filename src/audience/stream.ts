@@ -172,25 +172,35 @@ export class LiveStream {
     return Math.max(1, Math.ceil(longest));
   }
 
-  /** The media playlist (RFC 8216bis LL-HLS), with URIs relative to it. */
-  playlist(): string {
+  /**
+   * The media playlist (RFC 8216bis LL-HLS), with URIs relative to it. `delta`: the playlist delta
+   * update a client asks for with `_HLS_skip=YES` (hls.js does once it holds a recent playlist): the
+   * whole segments more than CAN-SKIP-UNTIL (six target durations, the least the RFC allows) before
+   * the end are replaced by one EXT-X-SKIP line, so the playlist a listener reloads for every part
+   * stays the size of the last ~18 s however long the window kept behind is.
+   */
+  playlist(delta = false): string {
     const { partTarget } = this.options;
     const target = this.targetDuration;
+    const canSkipUntil = 6 * target;
     const first = this.segments[0];
     const lines = [
       '#EXTM3U',
       '#EXT-X-VERSION:9',
       `#EXT-X-TARGETDURATION:${target}`,
       `#EXT-X-PART-INF:PART-TARGET=${partTarget.toFixed(3)}`,
-      `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${(3 * partTarget).toFixed(3)},HOLD-BACK=${(3 * target).toFixed(1)}`,
+      `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${canSkipUntil.toFixed(1)},PART-HOLD-BACK=${(3 * partTarget).toFixed(3)},HOLD-BACK=${(3 * target).toFixed(1)}`,
       `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? this.firstMsn}`,
       '#EXT-X-INDEPENDENT-SEGMENTS',
       `#EXT-X-MAP:URI="${this.epoch}/init.mp4"`,
     ];
+    const skipped = delta ? leadingBefore(this.segments, canSkipUntil) : 0;
+    if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
     // Parts are listed for the segments within three target durations of the live edge.
     const partsFrom = this.segments.length - Math.max(1, Math.ceil((3 * target) / (partTarget * this.options.partsPerSegment)) + 1);
     this.segments.forEach((s, i) => {
-      if (i === 0) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${s.startedAt.toISOString()}`);
+      if (i < skipped) return;
+      if (i === skipped) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${s.startedAt.toISOString()}`);
       if (i >= partsFrom) {
         s.durations.forEach((d, p) => {
           lines.push(`#EXT-X-PART:DURATION=${d.toFixed(5)},URI="${this.epoch}/${s.msn}.${p}.m4s",INDEPENDENT=YES`);
@@ -203,6 +213,19 @@ export class LiveStream {
     else if (edge) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${this.epoch}/${edge.msn}.${edge.parts}.m4s"`);
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** How many leading whole segments end at least `seconds` before the end of the playlist: those a delta update skips. */
+function leadingBefore(segments: Segment[], seconds: number): number {
+  let after = segments.reduce((a, s) => a + sum(s), 0);
+  let n = 0;
+  for (const s of segments) {
+    if (!s.complete) break;
+    after -= sum(s);
+    if (after < seconds) break;
+    n++;
+  }
+  return n;
 }
 
 function sum(s: Segment): number {

@@ -2,7 +2,8 @@
  * Light LL-HLS listeners of a talk's audience stream (`smalltalk loadtest --stream-listeners`,
  * bench/audience), in their own process: each follows the live edge as hls.js does in
  * low-latency mode (a blocking playlist reload for the hinted part and that part, both at once,
- * then the next), on its own keep-alive connection; they arrive spread over the first second.
+ * then the next; the reload asks for a delta update when the playlist offers them), on its own
+ * keep-alive connection; they arrive spread over the first second.
  *   node stream-listeners.js <playlist url> <listeners> <seconds>
  *   node stream-listeners.js <url> <listeners> <seconds> --static   (the baseline: the same pace of GETs of one URL)
  * Prints one JSON line: requests, errors, bytes, p50/p99 ms per kind, and this process's CPU.
@@ -51,10 +52,12 @@ async function listener(): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   const base = url.slice(0, url.lastIndexOf('/') + 1);
   let next: RegExpExecArray | null = null;
+  let skip = '';
   while (Date.now() < deadline) {
     if (!next) {
-      const first = await get(agent, url, 'playlist');
-      next = hint(first.body.toString());
+      const first = (await get(agent, url, 'playlist')).body.toString();
+      skip = /CAN-SKIP-UNTIL=/.test(first) ? '&_HLS_skip=YES' : '';
+      next = hint(first);
       if (!next) {
         await new Promise((r) => setTimeout(r, 500));
         continue;
@@ -62,7 +65,7 @@ async function listener(): Promise<void> {
     }
     const [epoch, msn, part]: string[] = [next[1], next[2], next[3]];
     const [playlist, media]: { status: number; body: Buffer }[] = await Promise.all([
-      get(agent, `${url}?_HLS_msn=${msn}&_HLS_part=${part}`, 'playlist'),
+      get(agent, `${url}?_HLS_msn=${msn}&_HLS_part=${part}${skip}`, 'playlist'),
       get(agent, `${base}${epoch}/${msn}.${part}.m4s`, 'part'),
     ]);
     next = playlist.status === 200 && media.status === 200 ? hint(playlist.body.toString()) : null;
