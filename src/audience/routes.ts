@@ -91,12 +91,13 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
         // A stream that just started has no part yet: the first playlist waits for one.
         throw unavailable();
       }
+      // A delta update, when asked for: v2 also asks to skip date ranges, and this playlist has none.
+      const delta = skip === 'YES' || skip === 'v2';
       return reply
         .header('content-type', 'application/vnd.apple.mpegurl')
         .header('cache-control', msn !== undefined ? `public, max-age=${target}` : 'public, max-age=1')
         .header('access-control-allow-origin', '*')
-        // v2 also asks to skip date ranges: this playlist has none.
-        .send(stream.playlist(skip === 'YES' || skip === 'v2'));
+        .send(stream.playlist(delta));
     });
 
     app.get('/t/:code/live/:key/:epoch/:name', { schema: { hide: true, params: MediaParams } }, async (request, reply) => {
