@@ -37,21 +37,32 @@ export function runSwarm(
   pageUrl: string,
   count: number,
   seconds: number,
-  options: { decode?: number; play?: string; cpu?: number | null; spacingMs?: number; delayMs?: number; nice?: number } = {},
+  options: {
+    decode?: number;
+    play?: string;
+    cpu?: number | null;
+    spacingMs?: number;
+    delayMs?: number;
+    nice?: number;
+    /** Light listeners with libdatachannel's peers (dc-listeners.ts) instead of libwebrtc bots: they only listen and decode nothing. */
+    datachannel?: boolean;
+  } = {},
 ): Promise<ParticipantReport[]> {
-  const self = fileURLToPath(new URL(`./swarm${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
-  const args = [
-    '--import',
-    'tsx',
-    self,
-    pageUrl,
-    String(count),
-    String(seconds),
-    String(options.decode ?? 0),
-    options.play ?? '',
-    String(options.spacingMs ?? 20),
-    String(options.delayMs ?? 0),
-  ];
+  const script = (name: string) => fileURLToPath(new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+  const args = options.datachannel
+    ? ['--import', 'tsx', script('dc-listeners'), pageUrl, String(count), String(seconds), String(options.spacingMs ?? 20)]
+    : [
+        '--import',
+        'tsx',
+        script('swarm'),
+        pageUrl,
+        String(count),
+        String(seconds),
+        String(options.decode ?? 0),
+        options.play ?? '',
+        String(options.spacingMs ?? 20),
+        String(options.delayMs ?? 0),
+      ];
   // nice and taskset (coreutils, util-linux) exec the command, so every thread it starts inherits both.
   let argv = [process.execPath, ...args];
   if (options.cpu !== undefined && options.cpu !== null) argv = ['taskset', '-c', String(options.cpu), ...argv];

@@ -148,6 +148,8 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
   // a moment later): the first is the client's microphone, the others its receive slots.
   // node-datachannel's objects throw once closed, and a throw in one of its callbacks ends the media
   // process (every peer on it): the callbacks catch.
+  // Each receive slot's writer (its SSRC, numbering and MID), made before the tracks are: the answer can name the SSRCs.
+  const writers = media.slice(1).map((m) => new SlotWriter(m.opus ?? 111, m.mid, m.midExtId));
   pc.onTrack((track) => {
     if (peer.closed) return;
     try {
@@ -163,8 +165,7 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
           }
         });
       } else if (index > 0) {
-        const m = media[index];
-        peer.slots[index - 1] = { track, writer: new SlotWriter(m.opus ?? 111, m.mid, m.midExtId) };
+        peer.slots[index - 1] = { track, writer: writers[index - 1] };
       }
     } catch {
       // closed meanwhile
@@ -184,7 +185,27 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
   if (peer.closed) throw new Error('the participant left before its media was negotiated');
   const local = pc.localDescription();
   if (!local) throw new Error('the media server made no answer');
-  return clientAnswer(announced(local.sdp));
+  const answer = clientAnswer(announced(local.sdp));
+  return fromLibdatachannel(msg.sdp) ? withSlotSsrcs(answer, writers) : answer;
+}
+
+/** Whether an offer comes from libdatachannel (its origin line's user name is `rtc`): native apps, the load test's light listeners. */
+function fromLibdatachannel(sdp: string): boolean {
+  return /^o=rtc /m.test(sdp);
+}
+
+/**
+ * The answer with each receive slot's SSRC (`a=ssrc`) for a client that routes incoming RTP by SSRC
+ * only: libdatachannel ignores the MID header extension and drops packets of an SSRC it was not told
+ * of. Browsers and libwebrtc bots do not get them (see clientAnswer).
+ */
+function withSlotSsrcs(answer: string, writers: SlotWriter[]): string {
+  const [head, ...mLines] = answer.split(/\r\n(?=m=)/);
+  const named = mLines.map((section, i) => {
+    const writer = i > 0 ? writers[i - 1] : undefined;
+    return writer ? section.replace(/^(a=mid:.*)$/m, `$1\r\na=ssrc:${writer.ssrc} cname:smalltalk`) : section;
+  });
+  return [head, ...named].join('\r\n');
 }
 
 /** Garbage collections `stop` runs (each followed by a turn of the loop, where finalizers run). */
