@@ -7,6 +7,8 @@
  *   npm run bench:sfu -- 100 --spacing 200   (listeners arriving 10/s instead of about 100/s)
  *   npm run bench:sfu -- 100 --bulk-nice 0   (the bulk listeners at the measured bots' priority)
  *   npm run bench:sfu -- 100 --engines werift,datachannel   (each SFU engine in turn, one server each, same run)
+ *   npm run bench:sfu -- 1000 --engines datachannel --light datachannel   (the bulk listeners' peers in libdatachannel:
+ *     lighter than libwebrtc bots, for loads those cannot generate here; they count packets and decode nothing)
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -35,6 +37,9 @@ const bulkNice = niceAt >= 0 ? Number(args.splice(niceAt, 2)[1]) : 10;
 const enginesAt = args.indexOf('--engines');
 /** The SFU engines measured, one after the other, each with its own server (SFU_ENGINE). */
 const engines = (enginesAt >= 0 ? args.splice(enginesAt, 2)[1] : 'werift').split(',') as ('werift' | 'datachannel')[];
+const lightAt = args.indexOf('--light');
+/** Whose peers the bulk listeners have: libwebrtc bots (the default) or libdatachannel (src/bot/dc-listeners.ts). */
+const lightDatachannel = lightAt >= 0 && args.splice(lightAt, 2)[1] === 'datachannel';
 const counts = args.map(Number).filter((n) => n > 0);
 /** Listeners who join one at a time once the room holds n, to time a join into a full room. */
 const LATE_JOINERS = 10;
@@ -106,7 +111,16 @@ async function main() {
     // Captions and recording off: their speech recognizer and ffmpeg would share core 0 with the SFU.
     // Every bot joins as a guest from 127.0.0.1: no per-address limit.
     const t = await startApp({
-      env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', SFU_ENGINE: engine, LOG_LEVEL: 'silent', LIVE_CAPTIONS: 'false', GUEST_JOINS_PER_MINUTE: '0' },
+      // Every listener on WebRTC, however many (a hosted event puts those past AUDIENCE_WEBRTC_LISTENERS on the stream).
+      env: {
+        RTC_LISTEN_IP: '127.0.0.1',
+        SFU_WORKERS: '1',
+        SFU_ENGINE: engine,
+        LOG_LEVEL: 'silent',
+        LIVE_CAPTIONS: 'false',
+        GUEST_JOINS_PER_MINUTE: '0',
+        AUDIENCE_WEBRTC_LISTENERS: String(Math.max(200, ...counts) + LATE_JOINERS + 10),
+      },
     });
     const p = await createPartner(t, 'Bench');
     const wav = speechWav();
@@ -146,8 +160,8 @@ async function main() {
         const cpu = pinned ? 1 : null;
         const listeners = Promise.all([
           runSwarm(talk.short_url, decoding, stay, { decode: decoding, cpu, spacingMs: Math.max(spacingMs, rampMs / decoding) }),
-          ...(half > 0 ? [runSwarm(talk.short_url, half, stay, { decode: 0, cpu, spacingMs, nice: bulkNice })] : []),
-          ...(bulk > half ? [runSwarm(talk.short_url, bulk - half, stay, { decode: 0, cpu, spacingMs, nice: bulkNice })] : []),
+          ...(half > 0 ? [runSwarm(talk.short_url, half, stay, { decode: 0, cpu, spacingMs, nice: bulkNice, datachannel: lightDatachannel })] : []),
+          ...(bulk > half ? [runSwarm(talk.short_url, bulk - half, stay, { decode: 0, cpu, spacingMs, nice: bulkNice, datachannel: lightDatachannel })] : []),
         ]).then((r) => r.flat());
         // Late joiners: once the n listeners are connected and the steady window below is measured,
         // LATE_JOINERS more join one at a time (one every LATE_SPACING_MS), each timed alone: the join
