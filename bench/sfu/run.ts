@@ -21,7 +21,7 @@ import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { profileMainThread } from './profile.js';
-import { coreBusy, coreTicks, threadTimes } from './threads.js';
+import { busyThreads, coreBusy, coreTicks, threadTimes } from './threads.js';
 
 const args = process.argv.slice(2);
 const spacingAt = args.indexOf('--spacing');
@@ -206,8 +206,8 @@ async function main() {
           .map(([tid, t]) => ({ main: tid === String(process.pid), name: t.name, ms: (t.micros - (joinThreads0[tid]?.micros ?? 0)) / 1000 }))
           .sort((a, b) => b.ms - a.ms);
         // Where the rest goes (libuv's pool, V8's GC helpers, ...): every thread with 50 ms or more.
-        const busyThreads = threadMs.filter((x) => x.ms >= 50).map((x) => `${x.main ? 'main' : x.name}:${Math.round(x.ms)}`);
-        console.log(`server threads while the ${n} joined (ms of CPU): ${busyThreads.join(' ')}`);
+        const joinBusy = threadMs.filter((x) => x.ms >= 50).map((x) => `${x.main ? 'main' : x.name}:${Math.round(x.ms)}`);
+        console.log(`server threads while the ${n} joined (ms of CPU): ${joinBusy.join(' ')}`);
         const mainMs = threadMs.find((x) => x.main)?.ms ?? 0;
         const sfuMs = engine === 'datachannel' ? joinMediaMs : (threadMs.find((x) => !x.main)?.ms ?? 0);
         const joinWallMs = performance.now() - joinStart;
@@ -231,21 +231,9 @@ async function main() {
         const steadyMicros = c1.user + c1.system + mediaProcessMicros(engine, s1) - mediaProcessMicros(engine, s0);
         const busyCores = steadyMicros / 1e6 / wall;
         const received = s1.reduce((a, s) => a + s.receivedPackets, 0) - s0.reduce((a, s) => a + s.receivedPackets, 0);
-        const busy = Object.entries(threads1)
-          .map(([tid, t]) => ({ tid, name: t.name, pct: (t.micros - (threads0[tid]?.micros ?? t.micros)) / wall / 10_000 }))
-          .filter((x) => x.pct >= 0.5)
-          .sort((a, b) => b.pct - a.pct)
-          .map((x) => `${x.tid === String(process.pid) ? 'main' : x.name}:${x.pct.toFixed(1)}%`);
-        console.log(`server threads in the steady window (% of a core): ${busy.join(' ')}`);
-        if (mediaPid) {
-          // The media process's threads: its JavaScript thread, and libdatachannel's (ICE, DTLS, its pool).
-          const media = Object.entries(mediaThreads1)
-            .map(([tid, t]) => ({ tid, name: t.name, pct: (t.micros - (mediaThreads0[tid]?.micros ?? t.micros)) / wall / 10_000 }))
-            .filter((x) => x.pct >= 0.5)
-            .sort((a, b) => b.pct - a.pct)
-            .map((x) => `${x.tid === String(mediaPid) ? 'main' : x.name}:${x.pct.toFixed(1)}%`);
-          console.log(`media process threads in the steady window (% of a core): ${media.join(' ')}`);
-        }
+        console.log(`server threads in the steady window (% of a core): ${busyThreads(threads0, threads1, wall, process.pid)}`);
+        // The media process's threads: its JavaScript thread, and libdatachannel's (ICE, DTLS, its pool).
+        if (mediaPid) console.log(`media process threads in the steady window (% of a core): ${busyThreads(mediaThreads0, mediaThreads1, wall, mediaPid)}`);
         console.log(
           `steady window: ${Math.round(received / wall)} packets/s received from publishers, ${Math.round(forwarded / wall)} forwarded, ${s1.reduce((a, s) => a + s.peers, 0)} peers`,
         );
@@ -316,7 +304,7 @@ async function main() {
         const perPacket = forwarded ? steadyMicros / forwarded : 0;
         const perJoin = (joinCpuMs - forwardingMs) / n;
         figures.set(`${engine} ${n}`, { perPacket, perJoin });
-        const row = `| ${engine} | ${n} | ${(busyCores * 100).toFixed(0)}% | ${Math.round(pps)} | ${busyCores > 0 ? Math.round(pps / busyCores) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${perJoin.toFixed(1)} ms | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${concealment} | ${loadAvg} |`;
+        const row = `| ${engine} | ${n} | ${(busyCores * 100).toFixed(0)}% | ${Math.round(pps)} | ${busyCores > 0 ? Math.round(pps / busyCores) : 0} | ${perPacket.toFixed(0)} µs (${(perPacket / baseline).toFixed(1)}x UDP send) | ${perJoin.toFixed(1)} ms${profileDir ? ' (profiled: inflated)' : ''} | ${(result.fractionReceiving * 100).toFixed(1)}% | ${result.joinP50 ?? '-'} / ${result.joinP99 ?? '-'} ms | ${late.joinP50 ?? '-'} / ${late.joinP99 ?? '-'} ms (${late.receiving}/${late.listeners} receiving) | ${(result.loss * 100).toFixed(2)}% | ${concealment} | ${loadAvg} |`;
         console.log(row, result.errors.length ? `errors: ${result.errors.join('; ')}` : '');
         rows.push(row);
       }

@@ -20,6 +20,24 @@ export function threadTimes(pid: number | 'self' = 'self'): Record<string, { nam
   return out;
 }
 
+/**
+ * The threads busy 0.5% of a core or more between two `threadTimes` of one process, `wall` seconds
+ * apart, busiest first: `name:pct%`, its main thread (id `pid`) as `main`.
+ */
+export function busyThreads(
+  t0: Record<string, { name: string; micros: number }>,
+  t1: Record<string, { name: string; micros: number }>,
+  wall: number,
+  pid: number,
+): string {
+  return Object.entries(t1)
+    .map(([tid, t]) => ({ tid, name: t.name, pct: (t.micros - (t0[tid]?.micros ?? t.micros)) / wall / 10_000 }))
+    .filter((x) => x.pct >= 0.5)
+    .sort((a, b) => b.pct - a.pct)
+    .map((x) => `${x.tid === String(pid) ? 'main' : x.name}:${x.pct.toFixed(1)}%`)
+    .join(' ');
+}
+
 /** Busy and total clock ticks of each core so far, from /proc/stat (empty without it). */
 export function coreTicks(): { busy: number; total: number }[] {
   try {

@@ -3,7 +3,7 @@ import { Audio, PeerConnection, type Track } from 'node-datachannel';
 import WebSocket from 'ws';
 import { RoomConnection, RoomRefusal } from '../rooms/client.js';
 import type { ServerMessage } from '../rooms/protocol.js';
-import type { ParticipantReport } from './participant.js';
+import { emptyReport } from './participant.js';
 
 /**
  * A load-test process of light WebRTC listeners whose peers are libdatachannel's (node-datachannel)
@@ -12,43 +12,12 @@ import type { ParticipantReport } from './participant.js';
  * offers a send-only mic m-line and the receive slots `joined` gives, and counts the RTP packets each
  * slot receives, and the ones its sequence numbers say were lost, without decoding.
  *   tsx dc-listeners.ts <page url> <count> <seconds> <spacing ms>
- * Prints one JSON line: every listener's report (the bot's ParticipantReport, `decoding` false).
+ * Prints one JSON line: every listener's report (the bot's ParticipantReport, `decoding` false). A
+ * listener whose peer fails reports it as its error; it does not reconnect or follow a media restart.
  */
 
 /** How long a listener waits for its ICE candidates before it offers (host candidates take a few ms). */
 const GATHERING_MS = 3000;
-
-function emptyReport(): ParticipantReport {
-  return {
-    participantId: null,
-    role: null,
-    canSpeak: false,
-    joinMs: null,
-    receivedRms: 0,
-    loudFrames: 0,
-    frames: 0,
-    packetsReceived: 0,
-    packetsLost: 0,
-    concealedSamples: 0,
-    totalSamples: 0,
-    decoding: false,
-    jitterMs: 0,
-    jitterBufferMs: 0,
-    concealmentTimeline: [],
-    error: null,
-    startedAtMs: null,
-    micStartedAtMs: null,
-    phases: {},
-    redirects: 0,
-    reconnects: 0,
-    reconnectGapsMs: [],
-    reconnectedAtMs: [],
-    reconnectTries: [],
-    tier: null,
-    tierMoves: 0,
-    mediaRestarts: 0,
-  };
-}
 
 /** One receive slot's packets: counted, and the gaps in their sequence numbers (RFC 3550's expected - received). */
 class SlotCount {
@@ -58,20 +27,22 @@ class SlotCount {
   private cycles = 0;
   received = 0;
 
-  add(packet: Buffer) {
-    if (packet.length < 12 || (packet[1] >= 192 && packet[1] <= 223)) return; // RTCP
+  /** Counts a packet the slot received; false if it was not RTP (RTCP, or too short). */
+  add(packet: Buffer): boolean {
+    if (packet.length < 12 || (packet[1] >= 192 && packet[1] <= 223)) return false;
     const seq = packet.readUInt16BE(2);
     this.received++;
     if (this.first < 0) {
       this.first = seq;
       this.highest = seq;
-      return;
+      return true;
     }
     const delta = (seq - this.highest) & 0xffff;
     if (delta > 0 && delta < 0x8000) {
       if (seq < this.highest) this.cycles++;
       this.highest = seq;
     }
+    return true;
   }
 
   get lost(): number {
@@ -89,6 +60,7 @@ class LightListener {
   private tracks: Track[] = [];
   private counts: SlotCount[] = [];
   private startedAt = 0;
+  private leaving = false;
 
   constructor(
     private readonly pageUrl: string,
@@ -140,13 +112,13 @@ class LightListener {
     for (let i = 0; i < slots; i++) {
       const slot = new Audio(String(i + 1), 'RecvOnly');
       slot.addOpusCodec(111);
-      // The server marks each forwarded packet with its slot's MID (RFC 8285) when the offer has the extension.
+      // Offered as browsers do, so the server writes the MID extension on each packet as it does for them
+      // (libdatachannel itself routes by the SSRCs the answer names).
       slot.parseSdpLine('a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid');
       const track = pc.addTrack(slot);
       const count = new SlotCount();
       track.onMessage((packet) => {
-        count.add(packet);
-        if (this.report.phases.firstPacket === undefined) {
+        if (count.add(packet) && this.report.phases.firstPacket === undefined) {
           this.mark('firstPacket');
           this.report.joinMs = this.report.phases.firstPacket;
         }
@@ -154,20 +126,20 @@ class LightListener {
       this.tracks.push(track);
       this.counts.push(count);
     }
+    let timer: NodeJS.Timeout | undefined;
     const gathered = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, GATHERING_MS);
+      timer = setTimeout(resolve, GATHERING_MS);
       pc.onGatheringStateChange((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
+        if (state === 'complete') resolve();
       });
     });
     pc.onStateChange((state) => {
       if (state === 'connected') this.mark('connected');
+      if (state === 'failed' && !this.leaving) this.report.error ??= 'the peer connection failed';
     });
     pc.setLocalDescription();
     if (pc.gatheringState() !== 'complete') await gathered;
+    clearTimeout(timer);
     const offer = pc.localDescription()?.sdp;
     if (!offer) throw new Error('libdatachannel made no offer');
     this.mark('offered');
@@ -183,6 +155,7 @@ class LightListener {
   }
 
   leave() {
+    this.leaving = true;
     this.connection?.send({ type: 'leave' });
     this.connection?.close();
     for (const t of this.tracks) {
@@ -221,10 +194,9 @@ async function main() {
   for (const l of listeners) l.collect();
   const reports = listeners.map((l) => ({ ...l.report }));
   for (const l of listeners) l.leave();
-  process.stdout.write(`${JSON.stringify(reports)}\n`);
   // node-datachannel's teardown at a natural exit can crash (a Track finalized after its thread-safe
-  // function): the report is out, so leave now.
-  process.exit(0);
+  // function): once the report is written out, leave at once.
+  process.stdout.write(`${JSON.stringify(reports)}\n`, () => process.exit(0));
 }
 
 void main();

@@ -1,36 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { concealmentBetween, summarize } from './loadtest.js';
-import type { ParticipantReport } from './participant.js';
+import { emptyReport, type ParticipantReport } from './participant.js';
 
 const report = (over: Partial<ParticipantReport>): ParticipantReport => ({
+  ...emptyReport(),
   participantId: 'p',
   role: 'listener',
-  canSpeak: false,
   joinMs: 100,
-  receivedRms: 0,
-  loudFrames: 0,
-  frames: 0,
   packetsReceived: 500,
-  packetsLost: 0,
-  concealedSamples: 0,
-  totalSamples: 0,
   decoding: true,
-  jitterMs: 0,
-  jitterBufferMs: 0,
-  concealmentTimeline: [],
-  error: null,
   startedAtMs: 0,
-  micStartedAtMs: null,
-  phases: {},
-  redirects: 0,
-  reconnects: 0,
-  reconnectGapsMs: [],
-  reconnectedAtMs: [],
-  reconnectTries: [],
   tier: 'webrtc',
-  tierMoves: 0,
-  mediaRestarts: 0,
   ...over,
 });
 

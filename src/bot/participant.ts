@@ -151,33 +151,9 @@ export interface ParticipantReport {
   mediaRestarts: number;
 }
 
-/** How long a dropped bot keeps trying to come back. */
-const RECONNECT_GIVE_UP_MS = 120_000;
-
-/** The room's refusal as the bot reports it: `code: message`. */
-function refusalAsError(err: unknown): never {
-  if (err instanceof RoomRefusal) throw new Error(`${err.code}: ${err.message}`);
-  throw err;
-}
-
-/** A real participant from the command line: signalling over the room socket (src/rooms/client.ts), media with libwebrtc. */
-export class BotParticipant {
-  /** The room socket, across reconnects and redirects (made on the first join). */
-  private connection: RoomConnection | null = null;
-  /** The latest raw socket (a test's network drop terminates it). */
-  private ws: WebSocket | null = null;
-  private pc: WrtcPeer | null = null;
-  private sinks: AudioSink[] = [];
-  private micTrack: WrtcTrack | null = null;
-  private micSender: WrtcTransceiver['sender'] | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  /** The mic's audio source once media is negotiated, and where the played file is at. */
-  private source: AudioSource | null = null;
-  private audioPos = 0;
-  private startedAt = 0;
-  private sumSquares = 0;
-  private rmsSum = 0;
-  readonly report: ParticipantReport = {
+/** A participant's report before it has done anything (the bot's, and the light listeners' in dc-listeners.ts). */
+export function emptyReport(): ParticipantReport {
+  return {
     participantId: null,
     role: null,
     canSpeak: false,
@@ -206,6 +182,36 @@ export class BotParticipant {
     tierMoves: 0,
     mediaRestarts: 0,
   };
+}
+
+/** How long a dropped bot keeps trying to come back. */
+const RECONNECT_GIVE_UP_MS = 120_000;
+
+/** The room's refusal as the bot reports it: `code: message`. */
+function refusalAsError(err: unknown): never {
+  if (err instanceof RoomRefusal) throw new Error(`${err.code}: ${err.message}`);
+  throw err;
+}
+
+/** A real participant from the command line: signalling over the room socket (src/rooms/client.ts), media with libwebrtc. */
+export class BotParticipant {
+  /** The room socket, across reconnects and redirects (made on the first join). */
+  private connection: RoomConnection | null = null;
+  /** The latest raw socket (a test's network drop terminates it). */
+  private ws: WebSocket | null = null;
+  private pc: WrtcPeer | null = null;
+  private sinks: AudioSink[] = [];
+  private micTrack: WrtcTrack | null = null;
+  private micSender: WrtcTransceiver['sender'] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** The mic's audio source once media is negotiated, and where the played file is at. */
+  private source: AudioSource | null = null;
+  private audioPos = 0;
+  private startedAt = 0;
+  private sumSquares = 0;
+  private rmsSum = 0;
+  readonly report: ParticipantReport = emptyReport();
+
   /** The room as the server last described it (its state, then its updates). */
   state: RoomView | null = null;
   /** Every reaction the room broadcast since joining (others' and our own), in order. */

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
 import { isRtcp, levelOf, type OfferedMedia, offeredMedia, SlotWriter, strip } from './dc-rtp.js';
 import { startWorker } from './link.js';
-import { usableCandidate, usableOffer } from './offer.js';
+import { fromLibdatachannel, usableCandidate, usableOffer } from './offer.js';
 import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
 
 /**
@@ -38,9 +38,10 @@ interface Peer extends CorePeer {
   /** What the connection's state callback reaches the peer through (emptied when it closes). */
   held: { peer: Peer | null } | null;
   /**
-   * Whether the connection is connected, as its state callback last said: libdatachannel opens the
-   * tracks before it reports `connected`. Forwarding reads this rather than asking each track
-   * (`isOpen()`, a call into C++ per packet per subscriber: about a twentieth of the media process's CPU).
+   * Whether the connection is connected, as its state callback last said. Forwarding reads this
+   * rather than asking each track (`isOpen()`, a call into C++ per packet per subscriber: 4% of the
+   * media process's samples in a profile). libdatachannel reports `connected` just before it opens
+   * the tracks, so a first packet may find its track not open yet: the send throws and is dropped.
    */
   up: boolean;
 }
@@ -89,7 +90,7 @@ function datachannelOffer(sdp: string): string {
     .join('\r\n');
 }
 
-/** The answer as the client gets it: only reachable candidates, and no `a=ssrc` lines (see README, slots). */
+/** The answer as the client gets it: only reachable candidates, and no `a=ssrc` lines (see README, slots; a libdatachannel client gets its slots' in `withSlotSsrcs`). */
 function clientAnswer(sdp: string): string {
   const reachable = loopback ? '127.0.0.1' : options.announcedIp;
   return sdp
@@ -186,23 +187,18 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
   const local = pc.localDescription();
   if (!local) throw new Error('the media server made no answer');
   const answer = clientAnswer(announced(local.sdp));
-  return fromLibdatachannel(msg.sdp) ? withSlotSsrcs(answer, writers) : answer;
-}
-
-/** Whether an offer comes from libdatachannel (its origin line's user name is `rtc`): native apps, the load test's light listeners. */
-function fromLibdatachannel(sdp: string): boolean {
-  return /^o=rtc /m.test(sdp);
+  return fromLibdatachannel(msg.sdp) ? withSlotSsrcs(answer, media, writers) : answer;
 }
 
 /**
- * The answer with each receive slot's SSRC (`a=ssrc`) for a client that routes incoming RTP by SSRC
- * only: libdatachannel ignores the MID header extension and drops packets of an SSRC it was not told
- * of. Browsers and libwebrtc bots do not get them (see clientAnswer).
+ * The answer with each receive slot's SSRC (`a=ssrc`, after its `a=mid`), for a libdatachannel client
+ * (see fromLibdatachannel); only the audio sections whose MID is a slot's.
  */
-function withSlotSsrcs(answer: string, writers: SlotWriter[]): string {
+function withSlotSsrcs(answer: string, media: OfferedMedia[], writers: SlotWriter[]): string {
+  const byMid = new Map(media.slice(1).map((m, i) => [m.mid, writers[i]]));
   const [head, ...mLines] = answer.split(/\r\n(?=m=)/);
-  const named = mLines.map((section, i) => {
-    const writer = i > 0 ? writers[i - 1] : undefined;
+  const named = mLines.map((section) => {
+    const writer = section.startsWith('m=audio ') ? byMid.get(/^a=mid:(\S+)/m.exec(section)?.[1] ?? '') : undefined;
     return writer ? section.replace(/^(a=mid:.*)$/m, `$1\r\na=ssrc:${writer.ssrc} cname:smalltalk`) : section;
   });
   return [head, ...named].join('\r\n');

@@ -41,3 +41,14 @@ export function usableOffer(sdp: string, loopback: boolean): string {
     })
     .join('\r\n');
 }
+
+/**
+ * Whether an offer comes from libdatachannel (its origin line's user name is `rtc`): native apps, the
+ * load test's light listeners (src/bot/dc-listeners.ts). libdatachannel routes incoming RTP by SSRC
+ * only, ignoring the MID header extension: its answer must name the receive slots' SSRCs, which the
+ * answers otherwise leave out (dc-worker.ts's withSlotSsrcs). The werift engine does not connect to
+ * such a client at all (ICE never completed in a try; not investigated).
+ */
+export function fromLibdatachannel(sdp: string): boolean {
+  return /^o=rtc /m.test(sdp);
+}

@@ -9,7 +9,9 @@ import { speechWav } from './media.js';
 /**
  * A participant whose WebRTC stack is libdatachannel (native apps; the load test's light listeners,
  * src/bot/dc-listeners.ts) hears the room. libdatachannel routes incoming RTP by SSRC only, so the
- * datachannel engine names its slots' SSRCs in the answer to such a client (before, it received nothing).
+ * datachannel engine names the slots' SSRCs in the answer to such a client (before, it received
+ * nothing). The werift engine does not connect to such a client at all (ICE never completed in a
+ * try, not investigated): this test forces datachannel.
  */
 describe('a libdatachannel client', () => {
   let t: TestApp;
@@ -30,7 +32,7 @@ describe('a libdatachannel client', () => {
       for (const r of reports) {
         assert.equal(r.error, null);
         assert.equal(r.tier, 'webrtc');
-        assert.ok(r.joinMs !== null && r.joinMs > 0, `a first packet (${r.joinMs} ms)`);
+        assert.ok(r.joinMs !== null && r.joinMs > 0, `a first packet (${r.joinMs} ms): ${JSON.stringify(r.phases)}`);
         // 4 s of a speaker sending every 20 ms, after the join.
         assert.ok(r.packetsReceived >= 150, `packets received: ${r.packetsReceived}`);
         assert.ok(r.packetsLost <= r.packetsReceived / 100, `packets lost: ${r.packetsLost} of ${r.packetsReceived}`);
