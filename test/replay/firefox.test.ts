@@ -60,7 +60,12 @@ describe('the replay page in Firefox', { skip: firefoxMissing() }, () => {
     );
     const seeked = await audio();
     assert.ok(seeked.currentTime >= 30 && seeked.currentTime < 34, `currentTime ${seeked.currentTime}`);
-    assert.equal(seeked.error, null);
+    // This machine has no sound card: Firefox, with no audio output to open, sometimes sets the
+    // element's error to OnMediaSinkAudioError and plays on against its own clock (1 run in 4 alone,
+    // 3 in 4 with four at once; the highlight below follows either way). That says nothing of the
+    // recording; any other error (a decode or network one) fails the test. An ALSA null device
+    // instead made the player's clock stall: the highlight never followed.
+    assert.ok(seeked.error === null || seeked.error === 'OnMediaSinkAudioError', `the player's error: ${seeked.error}`);
     assert.match((await page.$eval('.transcript li.current', (li) => li.textContent)) ?? '', /Halfway there/);
     // It plays on by itself: the highlight reaches the third line (0:34).
     await pageWaits(
