@@ -20,6 +20,7 @@ Usage:
   smalltalk bot join <short_url|talk_id> [--token T] [--name N] [--play speech.wav] [--seconds S] [--json]
                                           join a talk as a real WebRTC participant and report what it heard
   smalltalk loadtest <short_url|join_url> --speakers K --listeners N --seconds S [--play speech.wav] [--server-pid PID]
+                    [--light libwebrtc|datachannel] [--stream-url HLS_URL --stream-listeners M]
 
 Configuration comes from the environment (see docs/configuration.md).
 With the embedded database, commands other than serve need the server stopped (PGlite is one process).`;

@@ -178,7 +178,7 @@ export function summarizeStream(reports: StreamListenersReport[], listeners: num
 
 /**
  * `smalltalk loadtest <short_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P]
- *   [--stream-url HLS_URL --stream-listeners M]`
+ *   [--light datachannel] [--stream-url HLS_URL --stream-listeners M]`
  */
 export async function loadtestCommand(args: string[], _config: () => Config): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -193,13 +193,17 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
       'server-pid': { type: 'string' },
       'stream-url': { type: 'string' },
       'stream-listeners': { type: 'string' },
+      light: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0])) {
+  const light = values.light ?? 'libwebrtc';
+  if (positionals.length !== 1 || !/^https?:\/\//.test(positionals[0]) || (light !== 'libwebrtc' && light !== 'datachannel')) {
     console.error(
       'usage: smalltalk loadtest <short_url|join_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID]\n' +
-        '                          [--stream-url HLS_URL --stream-listeners M] [--json]\n' +
+        '                          [--light libwebrtc|datachannel] [--stream-url HLS_URL --stream-listeners M] [--json]\n' +
+        '(--light datachannel: past the first 5 listeners, which decode and measure, the listeners are libdatachannel peers that\n' +
+        ' count packets only: several times lighter for the machine running the test; the server must run SFU_ENGINE=datachannel)\n' +
         "(guests from one address are limited by the server's GUEST_JOINS_PER_MINUTE: pass a join_url, or set it to 0 on the server under test;\n" +
         " HLS_URL is the talk's hls_url from the partner API, while it is live: M light LL-HLS listeners follow it)",
     );
@@ -219,8 +223,16 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
   const speakerRun = speakers > 0 ? runSwarm(url, speakers, seconds + 5 + Math.ceil((per * 20) / 1000), { play: values.play }) : Promise.resolve([]);
   await new Promise((r) => setTimeout(r, 1500));
   const runs: Promise<ParticipantReport[]>[] = [];
-  for (let i = 0, left = listeners; left > 0; i++, left -= per)
-    runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
+  if (light === 'datachannel') {
+    // Five libwebrtc listeners decode (concealment is measured on them); the rest are libdatachannel's.
+    const decoding = Math.min(5, listeners);
+    runs.push(runSwarm(url, decoding, seconds, { decode: decoding }));
+    const lightPer = Math.ceil((listeners - decoding) / processes);
+    for (let left = listeners - decoding; left > 0; left -= lightPer) runs.push(runSwarm(url, Math.min(lightPer, left), seconds, { datachannel: true }));
+  } else {
+    for (let i = 0, left = listeners; left > 0; i++, left -= per)
+      runs.push(runSwarm(url, Math.min(per, left), seconds, { decode: i === 0 ? Math.min(5, per) : 0 }));
+  }
   const streamListeners = values['stream-url'] ? Number(values['stream-listeners'] ?? 100) : 0;
   const streamPer = Math.ceil(streamListeners / processes);
   const streamRuns: Promise<StreamListenersReport>[] = [];

@@ -4,6 +4,7 @@ import { runSwarm } from '../../src/bot/loadtest.js';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
+import { smalltalkOk } from '../support/cli.js';
 import { speechWav } from './media.js';
 
 /**
@@ -40,5 +41,34 @@ describe('a libdatachannel client', () => {
     } finally {
       await speaker.leave();
     }
+  });
+
+  test('smalltalk loadtest --light datachannel: five decoding bots, the rest libdatachannel listeners, all receiving', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Light load', recording: false } })).body.talk;
+    const { stdout } = await smalltalkOk(
+      [
+        'loadtest',
+        talk.short_url,
+        '--speakers',
+        '1',
+        '--listeners',
+        '8',
+        '--seconds',
+        '3',
+        '--play',
+        speechWav(),
+        '--processes',
+        '2',
+        '--light',
+        'datachannel',
+        '--json',
+      ],
+      { compiled: true, env: { LOG_LEVEL: 'silent' }, timeoutMs: 120_000 },
+    );
+    const r = JSON.parse(stdout.trim().split('\n').pop() as string);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.listeners, 8);
+    assert.equal(r.fractionReceiving, 1, JSON.stringify(r));
+    assert.ok(r.loss <= 0.01, JSON.stringify(r));
   });
 });
