@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 import { RoomConnection, RoomRefusal } from '../rooms/client.js';
@@ -143,7 +143,7 @@ export interface ParticipantReport {
   reconnectedAtMs: number[];
   /** The failed tries of the latest reconnect: ms after the drop, and why (where a reconnect's time went). */
   reconnectTries: string[];
-  /** How the bot hears the room now: a WebRTC peer, or the audience tier (no peer: a bot plays no stream). */
+  /** How the bot hears the room now: a WebRTC peer, or the audience tier (no peer; a decoding bot plays the stream). */
   tier: MediaTier | null;
   /** Times the server moved the bot between tiers while it was in the room (brought up or down, a changed limit). */
   tierMoves: number;
@@ -201,6 +201,8 @@ export class BotParticipant {
   private ws: WebSocket | null = null;
   private pc: WrtcPeer | null = null;
   private sinks: AudioSink[] = [];
+  /** The ffmpeg playing the talk's stream while a decoding bot is in the audience tier. */
+  private streamPlayer: ChildProcess | null = null;
   private micTrack: WrtcTrack | null = null;
   private micSender: WrtcTransceiver['sender'] | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -280,17 +282,18 @@ export class BotParticipant {
     // A reconnect negotiates anew: the old connection's media is gone with its node or socket.
     this.closeMedia();
     this.report.tier = null;
-    await this.toTier(joined.tier);
+    await this.toTier(joined.tier, false, joined.hls_url);
   }
 
   /**
    * Hears the room the server's way. The audience tier (a `hosted_events` talk past its WebRTC
    * listeners, or brought down there): the server takes no offer, so the bot drops its peer and stays
-   * in the room (counted, sees the state) without media. WebRTC (on joining, or brought up): a peer
+   * in the room (counted, sees the state); a decoding bot plays the stream (`hlsUrl`) with ffmpeg and
+   * measures it like WebRTC audio (a light one holds no media). WebRTC (on joining, or brought up): a peer
    * connection is negotiated. A `tier` message that says WebRTC to a bot already there means its peer
    * was lost at the server (its media process started again): a new one is negotiated, as the page does.
    */
-  private async toTier(tier: MediaTier, told = false) {
+  private async toTier(tier: MediaTier, told = false, hlsUrl: string | null = null) {
     if (this.report.tier !== null && this.report.tier !== tier) this.report.tierMoves++;
     const again = told && this.report.tier === tier && this.pc !== null;
     this.report.tier = tier;
@@ -298,8 +301,10 @@ export class BotParticipant {
       this.closeMedia();
       this.mark('audience');
       this.inTalk = true;
+      if (hlsUrl && this.options.decode !== false) this.playStream(new URL(hlsUrl, this.options.pageUrl).toString());
       return;
     }
+    this.stopStream(); // brought up from the stream: WebRTC from now on
     if (again) {
       this.report.mediaRestarts++;
       this.closeMedia();
@@ -454,7 +459,7 @@ export class BotParticipant {
       this.joinedMedia.catch(() => undefined); // connect() reports it
     }
     if (m.type === 'tier')
-      this.inMedia(() => this.toTier(m.tier, true)).catch((err: Error) => {
+      this.inMedia(() => this.toTier(m.tier, true, m.hls_url)).catch((err: Error) => {
         // Refused because the room moved us again meanwhile: the `tier` that says so is queued next.
         if (!this.leaving && !err.message.startsWith('not_allowed')) this.report.error = `could not move to the ${m.tier} tier: ${err.message}`;
       });
@@ -578,6 +583,11 @@ export class BotParticipant {
     return this.pc?.connectionState ?? null;
   }
 
+  /** Whether the bot is playing the talk's stream now (a decoding bot in the audience tier). */
+  playingStream(): boolean {
+    return this.streamPlayer !== null;
+  }
+
   /** A network drop, for tests: the socket and the media go without a leave; the bot then comes back. */
   dropConnection() {
     this.ws?.terminate();
@@ -597,7 +607,43 @@ export class BotParticipant {
     this.updateMic();
   }
 
+  /**
+   * Plays the talk's LL-HLS stream as a player would, through ffmpeg (its HLS demuxer reloads the
+   * playlist and reads whole segments: a few seconds behind hls.js), and measures each 20 ms of it as
+   * a received WebRTC frame. A stream not ready yet (no whole segment) ends ffmpeg: it starts again a
+   * second later for as long as the bot is on the stream.
+   */
+  private playStream(url: string) {
+    const player = spawn('ffmpeg', ['-v', 'error', '-i', url, '-vn', '-ac', '1', '-ar', '48000', '-f', 's16le', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.streamPlayer = player;
+    let pending: Buffer = Buffer.alloc(0);
+    player.stdout.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      const frame = 960 * 2;
+      let at = 0;
+      for (; at + frame <= pending.length; at += frame) {
+        this.onFrame(new Int16Array(pending.buffer.slice(pending.byteOffset + at, pending.byteOffset + at + frame)));
+      }
+      pending = pending.subarray(at);
+    });
+    player.on('error', () => undefined); // no ffmpeg: the bot hears nothing, as its report says
+    player.on('close', () => {
+      if (this.streamPlayer !== player) return;
+      this.streamPlayer = null;
+      setTimeout(() => {
+        if (this.streamPlayer === null && this.report.tier === 'audience' && !this.leaving && this.pc === null) this.playStream(url);
+      }, 1000).unref();
+    });
+  }
+
+  private stopStream() {
+    const player = this.streamPlayer;
+    this.streamPlayer = null;
+    player?.kill('SIGKILL');
+  }
+
   private closeMedia() {
+    this.stopStream();
     this.source = null;
     this.stopAudio();
     for (const s of this.sinks) s.stop();

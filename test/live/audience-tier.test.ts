@@ -137,6 +137,37 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
     }
   });
 
+  test('a decoding bot on the stream plays it and hears the host; brought up, it stops the stream', async () => {
+    const talk = await createTalk({ name: 'A bot on the stream', room_type: 'hosted_events' });
+    const hostUrl = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Hana Host', role: 'host' } })).body
+      .join_token.join_url as string;
+    const host = new BotParticipant({ pageUrl: hostUrl, name: 'Hana Host', audio: await decodeAudio(speechWav()) });
+    const first = new BotParticipant({ pageUrl: talk.short_url, name: 'Fay First', decode: false });
+    const streamed = new BotParticipant({ pageUrl: talk.short_url, name: 'Ann Audience' });
+    try {
+      await host.join();
+      await first.join();
+      await streamed.join();
+      assert.equal(streamed.report.tier, 'audience');
+      assert.equal(streamed.peerState(), null, 'no peer connection on the stream');
+      assert.ok(streamed.playingStream());
+      // ffmpeg reads whole 2-s segments: the first comes a few seconds after the stream starts.
+      assert.ok(
+        await streamed.untilLoudFrames(50, 30_000),
+        `the bot on the stream heard the host (${streamed.report.loudFrames} loud frames of ${streamed.report.frames})`,
+      );
+      host.send({ type: 'moderate', action: 'bring_up', target: streamed.report.participantId as string });
+      await waitFor(() => streamed.report.tier === 'webrtc' && streamed.peerState() === 'connected', 'the promoted bot connected over WebRTC');
+      assert.equal(streamed.playingStream(), false, 'the stream stopped');
+      const framesAt = streamed.report.frames;
+      assert.ok(await streamed.untilLoudFrames(streamed.report.loudFrames + 25), 'it hears the host over WebRTC');
+      assert.ok(streamed.report.frames > framesAt);
+      assert.equal(streamed.report.error, null);
+    } finally {
+      await Promise.all([host, first, streamed].map((b) => b.leave()));
+    }
+  });
+
   test('other room types keep everyone on WebRTC whatever the threshold; a talk edited to one moves its audience to WebRTC', async () => {
     const talk = await createTalk({ name: 'Open floor', room_type: 'questions' });
     const a = await join(talk.short_url, { name: 'Ann' });
