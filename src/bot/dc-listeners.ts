@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { Audio, PeerConnection, type Track } from 'node-datachannel';
 import WebSocket from 'ws';
-import { RoomConnection, RoomRefusal } from '../rooms/client.js';
+import { RoomConnection } from '../rooms/client.js';
 import type { ServerMessage } from '../rooms/protocol.js';
-import { emptyReport } from './participant.js';
+import { isRtcp } from '../sfu/dc-rtp.js';
+import { emptyReport, linkSecrets, refusalAsError } from './participant.js';
 
 /**
  * A load-test process of light WebRTC listeners whose peers are libdatachannel's (node-datachannel)
@@ -29,7 +30,7 @@ class SlotCount {
 
   /** Counts a packet the slot received; false if it was not RTP (RTCP, or too short). */
   add(packet: Buffer): boolean {
-    if (packet.length < 12 || (packet[1] >= 192 && packet[1] <= 223)) return false;
+    if (packet.length < 12 || isRtcp(packet)) return false;
     const seq = packet.readUInt16BE(2);
     this.received++;
     if (this.first < 0) {
@@ -74,7 +75,7 @@ class LightListener {
   async join(): Promise<void> {
     this.startedAt = performance.now();
     this.report.startedAtMs = Date.now();
-    const hash = new URLSearchParams(new URL(this.pageUrl).hash.replace(/^#/, ''));
+    const hash = linkSecrets(this.pageUrl);
     const connection = new RoomConnection({
       pageUrl: this.pageUrl,
       open: (url) => {
@@ -91,9 +92,7 @@ class LightListener {
         this.report.tier = m.tier;
       }
     });
-    const joined = await connection.connect().catch((err: unknown) => {
-      throw err instanceof RoomRefusal ? new Error(`${err.code}: ${err.message}`) : err;
-    });
+    const joined = await connection.connect().catch(refusalAsError);
     this.mark('joined');
     this.report.participantId = joined.participant_id;
     this.report.redirects = connection.redirects;

@@ -202,8 +202,9 @@ export async function loadtestCommand(args: string[], _config: () => Config): Pr
     console.error(
       'usage: smalltalk loadtest <short_url|join_url> --speakers K --listeners N --seconds S [--play speech.wav] [--processes P] [--server-pid PID]\n' +
         '                          [--light libwebrtc|datachannel] [--stream-url HLS_URL --stream-listeners M] [--json]\n' +
-        '(--light datachannel: past the first 5 listeners, which decode and measure, the listeners are libdatachannel peers that\n' +
-        ' count packets only: several times lighter for the machine running the test; the server must run SFU_ENGINE=datachannel)\n' +
+        '(--light datachannel: past the first 5 listeners, which decode and measure in a process of their own, the listeners are\n' +
+        ' libdatachannel peers that count packets only, in P processes: several times lighter for the machine running the test;\n' +
+        ' the server must run SFU_ENGINE=datachannel)\n' +
         "(guests from one address are limited by the server's GUEST_JOINS_PER_MINUTE: pass a join_url, or set it to 0 on the server under test;\n" +
         " HLS_URL is the talk's hls_url from the partner API, while it is live: M light LL-HLS listeners follow it)",
     );

@@ -187,8 +187,13 @@ export function emptyReport(): ParticipantReport {
 /** How long a dropped bot keeps trying to come back. */
 const RECONNECT_GIVE_UP_MS = 120_000;
 
+/** A join link's secrets, in its fragment (`#token=…` or `#invite=…`), never sent to the page's server. */
+export function linkSecrets(pageUrl: string): URLSearchParams {
+  return new URLSearchParams(new URL(pageUrl).hash.replace(/^#/, ''));
+}
+
 /** The room's refusal as the bot reports it: `code: message`. */
-function refusalAsError(err: unknown): never {
+export function refusalAsError(err: unknown): never {
   if (err instanceof RoomRefusal) throw new Error(`${err.code}: ${err.message}`);
   throw err;
 }
@@ -201,8 +206,9 @@ export class BotParticipant {
   private ws: WebSocket | null = null;
   private pc: WrtcPeer | null = null;
   private sinks: AudioSink[] = [];
-  /** The ffmpeg playing the talk's stream while a decoding bot is in the audience tier. */
+  /** The ffmpeg playing the talk's stream while a decoding bot is in the audience tier, and the stream's URL. */
   private streamPlayer: ChildProcess | null = null;
+  private streamUrl: string | null = null;
   private micTrack: WrtcTrack | null = null;
   private micSender: WrtcTransceiver['sender'] | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -294,6 +300,7 @@ export class BotParticipant {
    * was lost at the server (its media process started again): a new one is negotiated, as the page does.
    */
   private async toTier(tier: MediaTier, told = false, hlsUrl: string | null = null) {
+    if (this.leaving) return;
     if (this.report.tier !== null && this.report.tier !== tier) this.report.tierMoves++;
     const again = told && this.report.tier === tier && this.pc !== null;
     this.report.tier = tier;
@@ -410,17 +417,18 @@ export class BotParticipant {
     }, 10);
   }
 
-  private onFrame(samples: Int16Array) {
+  /** A received frame (10 ms); `fromStream`: the stream's audio, whose first loud frame is no join time. */
+  private onFrame(samples: Int16Array, fromStream = false) {
     let sq = 0;
     for (let i = 0; i < samples.length; i++) sq += samples[i] * samples[i];
     const rms = Math.sqrt(sq / samples.length) / 32768;
     this.report.frames++;
-    if (this.report.frames === 1) this.mark('firstFrame');
+    if (this.report.frames === 1) this.mark(fromStream ? 'firstStreamFrame' : 'firstFrame');
     this.rmsSum += rms;
     this.sumSquares += sq;
     if (rms >= (this.options.threshold ?? 0.01)) {
       this.report.loudFrames++;
-      if (this.report.joinMs === null) this.report.joinMs = Math.round(performance.now() - this.startedAt);
+      if (this.report.joinMs === null && !fromStream) this.report.joinMs = Math.round(performance.now() - this.startedAt);
       for (let i = 0; i < this.loudWaiters.length; i++) {
         if (this.report.loudFrames >= this.loudWaiters[i].frames) this.loudWaiters.splice(i--, 1)[0].resolve();
       }
@@ -429,7 +437,7 @@ export class BotParticipant {
 
   /** The room socket through the page's server, this bot's messages and closes handled as they come. */
   private roomConnection(): RoomConnection {
-    const hash = new URLSearchParams(new URL(this.options.pageUrl).hash.replace(/^#/, ''));
+    const hash = linkSecrets(this.options.pageUrl);
     const connection = new RoomConnection({
       pageUrl: this.options.pageUrl,
       open: (url) => {
@@ -583,9 +591,9 @@ export class BotParticipant {
     return this.pc?.connectionState ?? null;
   }
 
-  /** Whether the bot is playing the talk's stream now (a decoding bot in the audience tier). */
-  playingStream(): boolean {
-    return this.streamPlayer !== null;
+  /** The process id of the ffmpeg playing the talk's stream now (a decoding bot in the audience tier), or null. */
+  streamPlayerPid(): number | null {
+    return this.streamPlayer?.pid ?? null;
   }
 
   /** A network drop, for tests: the socket and the media go without a leave; the bot then comes back. */
@@ -609,29 +617,37 @@ export class BotParticipant {
 
   /**
    * Plays the talk's LL-HLS stream as a player would, through ffmpeg (its HLS demuxer reloads the
-   * playlist and reads whole segments: a few seconds behind hls.js), and measures each 20 ms of it as
-   * a received WebRTC frame. A stream not ready yet (no whole segment) ends ffmpeg: it starts again a
-   * second later for as long as the bot is on the stream.
+   * playlist and reads whole segments: a few seconds behind hls.js), and measures each 10 ms of it as
+   * a received WebRTC frame (the sink's size). Its first loud frame is the `firstStreamFrame` phase,
+   * not a join time. An ffmpeg that fails (a stream not ready yet, with no whole segment) is started
+   * again a second later while the bot is on this stream; one that ends normally (the talk ended) or
+   * cannot start (no ffmpeg) is not.
    */
   private playStream(url: string) {
+    if (this.leaving) return;
+    this.streamUrl = url;
     const player = spawn('ffmpeg', ['-v', 'error', '-i', url, '-vn', '-ac', '1', '-ar', '48000', '-f', 's16le', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.streamPlayer = player;
+    const frame = 480 * 2;
     let pending: Buffer = Buffer.alloc(0);
     player.stdout.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      const frame = 960 * 2;
       let at = 0;
       for (; at + frame <= pending.length; at += frame) {
-        this.onFrame(new Int16Array(pending.buffer.slice(pending.byteOffset + at, pending.byteOffset + at + frame)));
+        this.onFrame(new Int16Array(pending.buffer.slice(pending.byteOffset + at, pending.byteOffset + at + frame)), true);
       }
       pending = pending.subarray(at);
     });
-    player.on('error', () => undefined); // no ffmpeg: the bot hears nothing, as its report says
-    player.on('close', () => {
+    let spawned = true;
+    player.on('error', () => {
+      spawned = false; // no ffmpeg: the bot hears nothing, as its report says
+    });
+    player.on('close', (code) => {
       if (this.streamPlayer !== player) return;
       this.streamPlayer = null;
+      if (!spawned || code === 0) return;
       setTimeout(() => {
-        if (this.streamPlayer === null && this.report.tier === 'audience' && !this.leaving && this.pc === null) this.playStream(url);
+        if (this.streamPlayer === null && this.streamUrl === url && !this.leaving) this.playStream(url);
       }, 1000).unref();
     });
   }
@@ -639,6 +655,7 @@ export class BotParticipant {
   private stopStream() {
     const player = this.streamPlayer;
     this.streamPlayer = null;
+    this.streamUrl = null;
     player?.kill('SIGKILL');
   }
 
@@ -662,6 +679,7 @@ export class BotParticipant {
    */
   private socketClosed(code: number) {
     this.stopAudio();
+    if (isFinalClose(code)) this.stopStream(); // the talk ended, or we were removed: no stream to play
     if (this.leaving || isFinalClose(code)) return;
     if (!this.inTalk || this.reconnecting) return;
     this.reconnecting = true;

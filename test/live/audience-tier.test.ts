@@ -150,7 +150,8 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       await streamed.join();
       assert.equal(streamed.report.tier, 'audience');
       assert.equal(streamed.peerState(), null, 'no peer connection on the stream');
-      assert.ok(streamed.playingStream());
+      const player = streamed.streamPlayerPid();
+      assert.ok(player, 'an ffmpeg plays the stream');
       // ffmpeg reads whole 2-s segments: the first comes a few seconds after the stream starts.
       assert.ok(
         await streamed.untilLoudFrames(50, 30_000),
@@ -158,7 +159,16 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       );
       host.send({ type: 'moderate', action: 'bring_up', target: streamed.report.participantId as string });
       await waitFor(() => streamed.report.tier === 'webrtc' && streamed.peerState() === 'connected', 'the promoted bot connected over WebRTC');
-      assert.equal(streamed.playingStream(), false, 'the stream stopped');
+      const gone = () => {
+        try {
+          process.kill(player as number, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      await waitFor(() => gone(), 'the ffmpeg playing the stream to end');
+      assert.equal(streamed.streamPlayerPid(), null);
       const framesAt = streamed.report.frames;
       assert.ok(await streamed.untilLoudFrames(streamed.report.loudFrames + 25), 'it hears the host over WebRTC');
       assert.ok(streamed.report.frames > framesAt);
