@@ -50,7 +50,15 @@ describe('the database goes away and comes back', { skip, timeout: 300_000 }, ()
     await waitFor(listening, 'the LISTEN connection');
     const killed = await cluster.terminate();
     assert.ok(killed >= 2, `terminated ${killed} connections (pool and LISTEN)`);
-    const after = await api(t, 'GET', '/api/v1/partners/talks', { token: p.token });
+    // A request can reach a pooled connection before the server has read its termination (a race
+    // the pool loses now and then on a loaded machine: CI, 2026-12-06): it is told to retry, in our
+    // envelope, and the retry works. Any other answer fails.
+    let after = await api(t, 'GET', '/api/v1/partners/talks', { token: p.token });
+    if (after.status === 503) {
+      assert.equal(after.body.error.code, 'service_unavailable', JSON.stringify(after.body));
+      assert.ok(after.headers.get('retry-after'), 'a 503 says when to retry');
+      after = await api(t, 'GET', '/api/v1/partners/talks', { token: p.token });
+    }
     assert.equal(after.status, 200, JSON.stringify(after.body));
     await waitFor(listening, 'the LISTEN connection to reconnect', 30_000);
     await webhookArrives();
