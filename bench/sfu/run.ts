@@ -21,7 +21,7 @@ import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { profileMainThread } from './profile.js';
-import { busyThreads, coreBusy, coreTicks, threadTimes } from './threads.js';
+import { busyThreads, coreBusy, coreTicks, threadDeltas, threadTimes } from './threads.js';
 
 const args = process.argv.slice(2);
 const spacingAt = args.indexOf('--spacing');
@@ -202,11 +202,9 @@ async function main() {
         const joinMediaMs = (mediaProcessMicros(engine, joinStats1) - mediaProcessMicros(engine, joinStats0)) / 1000;
         const joinCpuMs = (joinCpu.user + joinCpu.system) / 1000 + joinMediaMs;
         const joinThreads = threadTimes();
-        const threadMs = Object.entries(joinThreads)
-          .map(([tid, t]) => ({ main: tid === String(process.pid), name: t.name, ms: (t.micros - (joinThreads0[tid]?.micros ?? 0)) / 1000 }))
-          .sort((a, b) => b.ms - a.ms);
+        const threadMs = threadDeltas(joinThreads0, joinThreads, process.pid).map((x) => ({ ...x, ms: x.micros / 1000 }));
         // Where the rest goes (libuv's pool, V8's GC helpers, ...): every thread with 50 ms or more.
-        const joinBusy = threadMs.filter((x) => x.ms >= 50).map((x) => `${x.main ? 'main' : x.name}:${Math.round(x.ms)}`);
+        const joinBusy = threadMs.filter((x) => x.ms >= 50).map((x) => `${x.name}:${Math.round(x.ms)}`);
         console.log(`server threads while the ${n} joined (ms of CPU): ${joinBusy.join(' ')}`);
         const mainMs = threadMs.find((x) => x.main)?.ms ?? 0;
         const sfuMs = engine === 'datachannel' ? joinMediaMs : (threadMs.find((x) => !x.main)?.ms ?? 0);

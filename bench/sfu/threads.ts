@@ -20,21 +20,24 @@ export function threadTimes(pid: number | 'self' = 'self'): Record<string, { nam
   return out;
 }
 
+type ThreadTimes = Record<string, { name: string; micros: number }>;
+
 /**
- * The threads busy 0.5% of a core or more between two `threadTimes` of one process, `wall` seconds
- * apart, busiest first: `name:pct%`, its main thread (id `pid`) as `main`.
+ * Each thread's CPU (µs) between two `threadTimes` of one process, busiest first; its main thread (id
+ * `pid`) named `main`. A thread born in between counts all of its CPU.
  */
-export function busyThreads(
-  t0: Record<string, { name: string; micros: number }>,
-  t1: Record<string, { name: string; micros: number }>,
-  wall: number,
-  pid: number,
-): string {
+export function threadDeltas(t0: ThreadTimes, t1: ThreadTimes, pid: number): { main: boolean; name: string; micros: number }[] {
   return Object.entries(t1)
-    .map(([tid, t]) => ({ tid, name: t.name, pct: (t.micros - (t0[tid]?.micros ?? t.micros)) / wall / 10_000 }))
+    .map(([tid, t]) => ({ main: tid === String(pid), name: tid === String(pid) ? 'main' : t.name, micros: t.micros - (t0[tid]?.micros ?? 0) }))
+    .sort((a, b) => b.micros - a.micros);
+}
+
+/** The threads busy 0.5% of a core or more over `wall` seconds between two `threadTimes`: `name:pct%`. */
+export function busyThreads(t0: ThreadTimes, t1: ThreadTimes, wall: number, pid: number): string {
+  return threadDeltas(t0, t1, pid)
+    .map((x) => ({ name: x.name, pct: x.micros / wall / 10_000 }))
     .filter((x) => x.pct >= 0.5)
-    .sort((a, b) => b.pct - a.pct)
-    .map((x) => `${x.tid === String(pid) ? 'main' : x.name}:${x.pct.toFixed(1)}%`)
+    .map((x) => `${x.name}:${x.pct.toFixed(1)}%`)
     .join(' ');
 }
 

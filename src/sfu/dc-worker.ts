@@ -250,11 +250,7 @@ const engine: MediaEngine<Peer> = {
     peer.slots = [];
   },
   connected(peer) {
-    try {
-      return peer.pc.state() === 'connected';
-    } catch {
-      return false; // closed
-    }
+    return peer.up;
   },
   /**
    * A worker's teardown finalizes node-datachannel's objects in an order that aborts the process (a
