@@ -475,12 +475,11 @@ export class BotParticipant {
     if (room) {
       this.state = room;
       const me = room.participants.find((p) => p.id === this.report.participantId);
-      if (me) {
-        this.report.role = me.role;
-        this.report.canSpeak = me.can_speak;
-        this.publishing = me.can_speak && !me.muted && room.talk.live;
-        this.updateMic();
-      }
+      if (me) this.report.role = me.role;
+      // Not listed: off the stage in a view of the stage only (a hosted event's listener), so not speaking.
+      this.report.canSpeak = me?.can_speak ?? false;
+      this.publishing = !!me && me.can_speak && !me.muted && room.talk.live;
+      this.updateMic();
     }
     if (m.type === 'reactions') this.reactions.push(...m.reactions);
     for (let i = 0; i < this.waiters.length; i++) {

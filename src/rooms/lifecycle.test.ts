@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Talk } from '../platform/db/schema.js';
 import { seatForRoomType, shouldBeLive } from './lifecycle.js';
 import { Participant, Room } from './room.js';
-import { updateDelay } from './updates.js';
+import { stageUpdateDelay, updateDelay } from './updates.js';
 
 const talkOf = (room_type: Talk['room_type'], mic_behavior: Talk['mic_behavior']) =>
   ({ id: 't1', partner_id: 'p1', room_type, mic_behavior, start_time: null, end_time: null }) as unknown as Talk;
@@ -54,7 +54,11 @@ describe('lifecycle', () => {
     );
   });
 
-  test("a room's WebRTC update waits 50 ms, 50 ms more per 500 participants, at most 500 ms", () => {
+  test("a room's update to those who see everyone waits 50 ms, 50 ms more per 500 participants, at most 500 ms", () => {
     assert.deepEqual([0, 1, 500, 501, 1000, 2400, 4999, 100_000].map(updateDelay), [50, 50, 50, 100, 100, 250, 500, 500]);
+  });
+
+  test("the stage view's update waits 50 ms up to 100 sockets, 50 ms more per 100, at most 500 ms", () => {
+    assert.deepEqual([0, 1, 100, 101, 200, 550, 999, 1000, 10_000].map(stageUpdateDelay), [50, 50, 50, 100, 100, 300, 500, 500, 500]);
   });
 });

@@ -55,7 +55,7 @@ export interface RoomView {
   slots: (string | null)[];
   /** The question queue (rooms of type `questions`; empty otherwise), in the order asked. */
   questions: QuestionView[];
-  /** How many are in the room (the audience tier's `participants` list only the stage). */
+  /** How many are in the room (the stage view's `participants` list only the stage). */
   counts: RoomCounts;
 }
 
@@ -67,9 +67,10 @@ export interface RoomCounts {
 }
 
 /**
- * The whole room, sent to a client when it joins, resumes or changes tier. In the audience tier,
- * `participants` is the stage (hosts, whoever may speak, raised hands) and its updates come at most
- * every 500 ms: `counts` says how many are in the room.
+ * The whole room, sent to a client when it joins, resumes or is shown the room another way. In the
+ * stage view (the audience tier, and everyone but the hosts of a `hosted_events` talk), `participants`
+ * is the stage (hosts, whoever may speak, raised hands), its updates come every 50–500 ms by how many
+ * get them, and `counts` says how many are in the room.
  */
 export interface RoomStateMessage extends RoomView {
   type: 'state';

@@ -341,12 +341,9 @@ export class LiveRooms implements LiveTalks {
       // On stage (brought up, or the room type changed): heard by everyone, so on WebRTC.
       if (p.canSpeak && p.tier === 'audience') p.tier = 'webrtc';
       // Not told yet (null): `joined` tells this socket its tier, after the join that may run this.
-      if (p.socket && p.shownTier !== null && p.shownTier !== tierKey(this.config, room, p)) {
-        const wasOnStream = p.shownTier?.startsWith('audience');
-        p.send(tierMessage(this.config, room, p));
-        // The other tier sees the room another way (the whole room, or the stage): start it afresh.
-        if (wasOnStream !== undefined && wasOnStream !== p.onStream) room.sendState(p);
-      }
+      if (p.socket && p.shownTier !== null && p.shownTier !== tierKey(this.config, room, p)) p.send(tierMessage(this.config, room, p));
+      // Now shown the room another way (the whole room, or the stage: another tier, the room type edited): start it afresh.
+      if (p.socket && p.shownStage !== null && p.shownStage !== room.seesStage(p)) room.sendState(p);
       if (!p.hasMedia) continue;
       const publishing = room.publishing(p);
       this.sfu.setPublish(p.id, publishing);

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import type { RoomTierMessage } from '../../src/rooms/protocol.js';
+import { stageUpdateDelay } from '../../src/rooms/updates.js';
 import { type Received, Receiver } from '../webhooks/receiver.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
@@ -215,7 +216,7 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
     assert.equal((await nextTier(last, from)).tier, 'webrtc');
   });
 
-  test('audience sockets get the stage and the counts, batched: their messages stay small however many join', async () => {
+  test("a hosted event's audience, on the stream or on WebRTC, gets the stage and the counts, batched; its hosts get everyone", async () => {
     const talk = await createTalk({ name: 'Keynote', room_type: 'hosted_events' });
     const host = await join(talk.short_url, { token: await hostToken(talk.id) });
     const peer = await join(talk.short_url, { name: 'Wes WebRTC' });
@@ -223,53 +224,66 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
     const N = 200;
     const started = Date.now();
     // joinRoom's `messages`: everything the socket got, from `joined` on.
-    const crowd: { socket: WebSocket; messages: Record<string, any>[]; participantId: string }[] = [];
+    // `since`: when it joined, and how many sockets were shown the stage then (the WebRTC listener and the crowd so far).
+    const crowd: { socket: WebSocket; messages: Record<string, any>[]; participantId: string; since: number; viewers: number }[] = [];
     for (let i = 0; i < N; i += 25) {
+      const since = Date.now();
       const batch = await Promise.all(
         Array.from({ length: Math.min(25, N - i) }, async (_, k) => {
           const m = await joinRoom(talk.short_url, { name: `Listener ${i + k}` });
           sockets.push(m.socket);
-          return { socket: m.socket, messages: m.messages, participantId: m.participantId };
+          return { socket: m.socket, messages: m.messages, participantId: m.participantId, since, viewers: i + 1 };
         }),
       );
       crowd.push(...batch);
     }
     const everyone = N + 2;
     await host.sees((r) => r.counts.participants === everyone && r.participants.length === everyone, 'the host to see everyone');
-    const all = (c: (typeof crowd)[number]) => c.messages;
-    const lastCounts = (c: (typeof crowd)[number]) => all(c).reduce((n, m) => (m.type === 'state' || m.counts ? (m.counts?.participants ?? n) : n), 0);
-    await waitFor(() => crowd.every((c) => lastCounts(c) === everyone) || undefined, 'every audience socket to count everyone');
+    const lastCounts = (messages: Record<string, any>[]) => messages.reduce((n, m) => (m.type === 'state' || m.counts ? (m.counts?.participants ?? n) : n), 0);
+    await waitFor(() => crowd.every((c) => lastCounts(c.messages) === everyone) || undefined, 'every audience socket to count everyone');
+    await peer.sees((r) => r.counts.participants === everyone, 'the listener on WebRTC to count everyone');
     const elapsed = Date.now() - started;
 
-    // Each audience socket: its state listed the stage only (the host), its updates came at most every 500 ms, all small.
+    // Each audience socket: its state listed the stage only (the host), all small, and its updates came
+    // no more often than the stage's cadence for the sockets there were when it joined (stageUpdateDelay:
+    // 50 ms per 100 sockets shown the stage, at most 500 ms; the room only grew after).
+    const end = Date.now();
     let most = 0;
-    let mostUpdates = 0;
+    let tightest = { updates: 0, allowed: 0, every: 0 };
     let bytes = 0;
-    for (const c of crowd) {
-      const messages = all(c).filter((m) => m.type === 'state' || m.type === 'update');
+    for (const c of [...crowd, { messages: peer.messages, since: started, viewers: 1 }]) {
+      const messages = c.messages.filter((m) => m.type === 'state' || m.type === 'update');
       const state = messages.find((m) => m.type === 'state');
       assert.deepEqual(
         state?.participants.map((x: { id: string }) => x.id),
         [host.participantId],
         'the stage: the host',
       );
-      const updates = messages.filter((m) => m.type === 'update');
-      mostUpdates = Math.max(mostUpdates, updates.length);
+      const updates = messages.filter((m) => m.type === 'update').length;
+      const every = stageUpdateDelay(c.viewers);
+      const allowed = Math.ceil((end - c.since) / every) + 2;
+      assert.ok(updates <= allowed, `at most one update per ${every} ms: ${updates} in ${end - c.since} ms`);
+      if (updates / allowed > tightest.updates / (tightest.allowed || 1)) tightest = { updates, allowed, every };
       for (const m of messages) {
         const size = JSON.stringify(m).length;
         most = Math.max(most, size);
         bytes += size;
       }
     }
-    assert.equal(crowd.filter((c) => all(c).some((m) => m.type === 'joined' && m.tier === 'audience')).length, N, 'all past the first listener on the stream');
+    assert.equal(
+      crowd.filter((c) => c.messages.some((m) => m.type === 'joined' && m.tier === 'audience')).length,
+      N,
+      'all past the first listener on the stream',
+    );
     assert.ok(most < 1_500, `the largest state or update an audience socket got: ${most} bytes`);
-    assert.ok(mostUpdates <= Math.ceil(elapsed / 500) + 1, `at most one update per 500 ms: ${mostUpdates} in ${elapsed} ms`);
-    // The WebRTC listener, for comparison, was sent every participant who joined.
+    // The host, who moderates the room, was sent every participant who joined.
+    const hostBytes = host.messages.filter((m) => m.type === 'state' || m.type === 'update').reduce((n, m) => n + JSON.stringify(m).length, 0);
     const peerBytes = peer.messages.filter((m) => m.type === 'state' || m.type === 'update').reduce((n, m) => n + JSON.stringify(m).length, 0);
     console.log(
-      `${N} audience sockets joined in ${elapsed} ms: each got at most ${mostUpdates} updates, ${Math.round(bytes / N)} bytes of room state on average (largest message ${most} B); the WebRTC listener got ${peerBytes} bytes`,
+      `${N} audience sockets joined in ${elapsed} ms: the closest to its cadence got ${tightest.updates} updates of ${tightest.allowed} allowed at ${tightest.every} ms, ${Math.round(bytes / (N + 1))} bytes of room state on average (largest message ${most} B); the WebRTC listener got ${peerBytes} bytes, the host ${hostBytes}`,
     );
-    assert.ok(peerBytes > N * 100, 'the WebRTC listener was sent every participant who joined');
+    assert.ok(peerBytes * 4 < hostBytes, `the WebRTC listener was sent the stage and the counts, not every participant: ${peerBytes} bytes`);
+    assert.ok(hostBytes > N * 100, 'the host was sent every participant who joined');
 
     // A raised hand joins the stage for everyone on the stream (and leaves it when lowered).
     const raiser = crowd[7];
