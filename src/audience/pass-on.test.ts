@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { PassOn } from './pass-on.js';
+import { HostLookup, PassOn } from './pass-on.js';
 
 // A stand-in for the node hosting a talk (a real HTTP server): counts what reaches it, answers a
 // blocking playlist after 100 ms, parts at once (immutable), and carries the hop header back.
@@ -63,4 +63,28 @@ test('a hosting node that does not answer fails every request that shared the fe
   // Nothing kept from a failure: the next request tries again.
   await passer.get(`${base}/gone`).catch(() => undefined);
   assert.equal(passer.counts.fetched, 2);
+});
+
+test("the hosting node's lookup: one at a time per talk, trusted a while; a lookup that finds none (or fails) keeps the last node found", async () => {
+  // What the database would say, in turn: a node, then no fresh claim (its heartbeat late), then an error.
+  const answers: (() => Promise<string | null>)[] = [
+    () => new Promise((r) => setTimeout(() => r('http://a:1'), 20)),
+    async () => null,
+    async () => {
+      throw new Error('connection terminated');
+    },
+  ];
+  let asked = 0;
+  const hosts = new HostLookup(() => (answers[asked++] ?? (async () => null))(), 50);
+  const first = await Promise.all(Array.from({ length: 10 }, () => hosts.hostOf('t1')));
+  assert.deepEqual([...new Set(first)], ['http://a:1']);
+  assert.equal(asked, 1, 'ten requests at once: one lookup');
+  assert.equal(await hosts.hostOf('t1'), 'http://a:1', 'trusted: no lookup');
+  assert.equal(asked, 1);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(await hosts.hostOf('t1'), 'http://a:1', 'no fresh claim found: the last node found');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(await hosts.hostOf('t1'), 'http://a:1', 'the lookup failed: the last node found');
+  assert.deepEqual(hosts.counts, { looked: 3, fellBack: 2 });
+  assert.equal(await hosts.hostOf('t2'), null, 'a talk never found: none');
 });

@@ -77,3 +77,46 @@ export class PassOn {
     this.kept.set(url, { until: Date.now() + KEEP_MS, answer });
   }
 }
+
+/**
+ * Where each talk's room is, for the requests a node passes on: one lookup at a time per talk
+ * (hundreds of requests a second would each have asked the database when the answer went stale),
+ * trusted `trustMs`. A lookup that finds no node with a fresh claim (the hosting node's heartbeat
+ * late under load, the room moving), or fails, falls back to the last node found: if that node no
+ * longer hosts the talk, or is gone, the request fails there (503, ask again), as it would have here.
+ */
+export class HostLookup {
+  private readonly found = new Map<string, { nodeUrl: string; at: number }>();
+  private readonly asking = new Map<string, Promise<string | null>>();
+  /** Lookups made, and the times the last node found stood in for "none" (tests and benches read them). */
+  readonly counts = { looked: 0, fellBack: 0 };
+
+  constructor(
+    private readonly lookup: (talkId: string) => Promise<string | null>,
+    private readonly trustMs: number,
+  ) {}
+
+  hostOf(talkId: string): Promise<string | null> {
+    const last = this.found.get(talkId);
+    if (last && Date.now() - last.at < this.trustMs) return Promise.resolve(last.nodeUrl);
+    let pending = this.asking.get(talkId);
+    if (!pending) {
+      this.counts.looked++;
+      pending = this.lookup(talkId)
+        .catch(() => null)
+        .then((nodeUrl) => {
+          if (nodeUrl) {
+            if (this.found.size >= 10_000) this.found.clear();
+            this.found.set(talkId, { nodeUrl, at: Date.now() });
+            return nodeUrl;
+          }
+          const before = this.found.get(talkId)?.nodeUrl ?? null;
+          if (before) this.counts.fellBack++;
+          return before;
+        })
+        .finally(() => this.asking.delete(talkId));
+      this.asking.set(talkId, pending);
+    }
+    return pending;
+  }
+}

@@ -5,7 +5,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import type { LiveTalks } from '../rooms/live.js';
 import type { TalksService } from '../talks/service.js';
-import { type PassedAnswer, PassOn } from './pass-on.js';
+import { HostLookup, type PassedAnswer, PassOn } from './pass-on.js';
 import type { AudienceStreams } from './service.js';
 import type { LiveStream } from './stream.js';
 
@@ -45,17 +45,9 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
   return async (app: App) => {
     const looked = new Trusted<StreamTalkRow | null>(LOOKUP_MS);
     const passer = new PassOn(HOP_HEADER);
-    // Where a talk's room is: every listener's request on a node that does not host the talk asked
-    // the database before (hundreds a second).
-    const hosts = new Trusted<string>(HOST_MS);
-    const hostOf = async (talkId: string): Promise<string | null> => {
-      const hit = hosts.get(talkId);
-      if (hit) return hit.value;
-      const nodeUrl = await services.live.hostedElsewhere(talkId);
-      // Only a node found is trusted: "no node yet" is asked again at once (the room is opening).
-      if (nodeUrl) hosts.set(talkId, nodeUrl);
-      return nodeUrl;
-    };
+    // Where a talk's room is, for the requests passed on (one lookup at a time, the last node found
+    // standing in when a lookup finds none).
+    const hosts = new HostLookup((talkId) => services.live.hostedElsewhere(talkId), HOST_MS);
     const lookup = async (code: string): Promise<StreamTalkRow | null> => {
       const hit = looked.get(code);
       if (hit) return hit.value;
@@ -72,7 +64,7 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       const local = streams.streamOf(talk, key);
       if (local) return local;
       if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');
-      const nodeUrl = request.headers[HOP_HEADER] ? null : await hostOf(talk.id);
+      const nodeUrl = request.headers[HOP_HEADER] ? null : await hosts.hostOf(talk.id);
       if (!nodeUrl) throw new AppError('service_unavailable', 'the talk is live but its stream is not ready yet', undefined, { 'retry-after': '1' });
       await passOn(passer, request, reply, nodeUrl);
       return null;
