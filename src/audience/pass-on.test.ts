@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { HostLookup, PassOn } from './pass-on.js';
+import { Lookups, PassOn } from './pass-on.js';
 
 // A stand-in for the node hosting a talk (a real HTTP server): counts what reaches it, answers a
 // blocking playlist after 100 ms, parts at once (immutable), and carries the hop header back.
@@ -65,26 +65,42 @@ test('a hosting node that does not answer fails every request that shared the fe
   assert.equal(passer.counts.fetched, 2);
 });
 
-test("the hosting node's lookup: one at a time per talk, trusted a while; a lookup that finds none (or fails) keeps the last node found", async () => {
-  // What the database would say, in turn: a node, then no fresh claim (its heartbeat late), then an error.
+test('lookups: one at a time per key; a stale answer is served while it is looked up again; merge and failures keep the answer before', async () => {
+  // What the database says, in turn: a node, then no fresh claim (its heartbeat late), then an error, then another node.
   const answers: (() => Promise<string | null>)[] = [
     () => new Promise((r) => setTimeout(() => r('http://a:1'), 20)),
     async () => null,
     async () => {
       throw new Error('connection terminated');
     },
+    async () => 'http://c:1',
   ];
   let asked = 0;
-  const hosts = new HostLookup(() => (answers[asked++] ?? (async () => null))(), 50);
-  const first = await Promise.all(Array.from({ length: 10 }, () => hosts.hostOf('t1')));
-  assert.deepEqual([...new Set(first)], ['http://a:1']);
+  const hosts = new Lookups<string | null>(
+    () => (answers[asked++] ?? (async () => null))(),
+    50,
+    (found, before) => found ?? before ?? null,
+  );
+  const first = await Promise.all(Array.from({ length: 10 }, () => hosts.get('t1')));
+  assert.deepEqual([...new Set(first)], ['http://a:1'], 'a key never answered: everyone waits for its lookup');
   assert.equal(asked, 1, 'ten requests at once: one lookup');
-  assert.equal(await hosts.hostOf('t1'), 'http://a:1', 'trusted: no lookup');
+  assert.equal(await hosts.get('t1'), 'http://a:1', 'fresh: no lookup');
   assert.equal(asked, 1);
-  await new Promise((r) => setTimeout(r, 60));
-  assert.equal(await hosts.hostOf('t1'), 'http://a:1', 'no fresh claim found: the last node found');
-  await new Promise((r) => setTimeout(r, 60));
-  assert.equal(await hosts.hostOf('t1'), 'http://a:1', 'the lookup failed: the last node found');
-  assert.deepEqual(hosts.counts, { looked: 3, fellBack: 2 });
-  assert.equal(await hosts.hostOf('t2'), null, 'a talk never found: none');
+  const settle = () => new Promise((r) => setTimeout(r, 60));
+  await settle();
+  assert.deepEqual(await Promise.all([hosts.get('t1'), hosts.get('t1')]), ['http://a:1', 'http://a:1'], 'stale: served while looked up again, once');
+  assert.equal(asked, 2);
+  await settle();
+  // Each get below finds the answer stale: it is served that answer, and starts the next lookup.
+  assert.equal(await hosts.get('t1'), 'http://a:1', 'the lookup found none: merge kept the last node found');
+  await settle();
+  assert.equal(await hosts.get('t1'), 'http://a:1', 'the lookup failed: the answer before stays');
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(await hosts.get('t1'), 'http://c:1', 'the room moved: the new node, fresh');
+  assert.equal(hosts.counts.looked, 4);
+
+  const failing = new Lookups<string>(async () => {
+    throw new Error('down');
+  }, 50);
+  await assert.rejects(failing.get('t2'), /down/, 'a key never answered fails with its lookup');
 });

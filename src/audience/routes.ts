@@ -5,7 +5,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import type { LiveTalks } from '../rooms/live.js';
 import type { TalksService } from '../talks/service.js';
-import { HostLookup, type PassedAnswer, PassOn } from './pass-on.js';
+import { Lookups, type PassedAnswer, PassOn } from './pass-on.js';
 import type { AudienceStreams } from './service.js';
 import type { LiveStream } from './stream.js';
 
@@ -22,9 +22,9 @@ const PlaylistQuery = Type.Object({
   _HLS_skip: Type.Optional(Type.String({ maxLength: 8 })),
 });
 
-/** How long a talk looked up by its short code is trusted (every part request would otherwise read the database). */
+/** How long a talk looked up by its short code is fresh (Lookups: then looked up again, once, while requests get the answer before). */
 const LOOKUP_MS = 2_000;
-/** How long the node hosting a talk's room, as looked up, is trusted. */
+/** The same for the node hosting a talk's room. */
 const HOST_MS = 1_000;
 /** Parts and segments never change once made (their URLs carry the stream's epoch). */
 const IMMUTABLE = 'public, max-age=86400, immutable';
@@ -43,28 +43,29 @@ type StreamTalkRow = Pick<Talk, 'id' | 'status' | 'stream_key'>;
  */
 export function audienceRoutes(streams: AudienceStreams, services: { talks: TalksService; live: LiveTalks }) {
   return async (app: App) => {
-    const looked = new Trusted<StreamTalkRow | null>(LOOKUP_MS);
-    const passer = new PassOn(HOP_HEADER);
-    // Where a talk's room is, for the requests passed on (one lookup at a time, the last node found
-    // standing in when a lookup finds none).
-    const hosts = new HostLookup((talkId) => services.live.hostedElsewhere(talkId), HOST_MS);
-    const lookup = async (code: string): Promise<StreamTalkRow | null> => {
-      const hit = looked.get(code);
-      if (hit) return hit.value;
+    // Every listener's request needs the talk and, on a node that does not host it, where its room is:
+    // looked up once at a time each (Lookups). A lookup of the hosting node that finds none (its
+    // heartbeat late under load, the room moving) keeps the last node found: if that node no longer
+    // hosts the talk, or is gone, the request fails there (503, ask again), as it would have here.
+    const talks = new Lookups<StreamTalkRow | null>(async (code) => {
       const row = await services.talks.byShortCode(code);
-      const talk = row ? { id: row.id, status: row.status, stream_key: row.stream_key } : null;
-      looked.set(code, talk);
-      return talk;
-    };
+      return row ? { id: row.id, status: row.status, stream_key: row.stream_key } : null;
+    }, LOOKUP_MS);
+    const hosts = new Lookups<string | null>(
+      (talkId) => services.live.hostedElsewhere(talkId),
+      HOST_MS,
+      (found, before) => found ?? before ?? null,
+    );
+    const passer = new PassOn(HOP_HEADER);
 
     /** The local stream, or null after passing the request to the node that hosts the talk. */
     const streamFor = async (request: FastifyRequest, reply: FastifyReply, code: string, key: string): Promise<LiveStream | null> => {
-      const talk = await lookup(code);
+      const talk = await talks.get(code);
       if (!talk) throw new AppError('not_found', 'no live stream at this address');
       const local = streams.streamOf(talk, key);
       if (local) return local;
       if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');
-      const nodeUrl = request.headers[HOP_HEADER] ? null : await hosts.hostOf(talk.id);
+      const nodeUrl = request.headers[HOP_HEADER] ? null : await hosts.get(talk.id);
       if (!nodeUrl) throw new AppError('service_unavailable', 'the talk is live but its stream is not ready yet', undefined, { 'retry-after': '1' });
       await passOn(passer, request, reply, nodeUrl);
       return null;
@@ -112,23 +113,6 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       return reply.header('content-type', 'audio/mp4').header('cache-control', IMMUTABLE).header('access-control-allow-origin', '*').send(body);
     });
   };
-}
-
-/** Answers trusted for `ms` after they were got (at most 10,000 at once: past that, all are dropped). */
-class Trusted<V> {
-  private readonly entries = new Map<string, { value: V; at: number }>();
-  constructor(private readonly ms: number) {}
-
-  /** The entry while it is trusted (its value may be null: "none" is an answer too). */
-  get(key: string): { value: V } | undefined {
-    const hit = this.entries.get(key);
-    return hit && Date.now() - hit.at < this.ms ? hit : undefined;
-  }
-
-  set(key: string, value: V): void {
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(key, { value, at: Date.now() });
-  }
 }
 
 function unavailable(): AppError {
