@@ -6,12 +6,12 @@ import { Lookups, PassOn } from './pass-on.js';
 
 // A stand-in for the node hosting a talk (a real HTTP server): counts what reaches it, answers a
 // blocking playlist after 100 ms, parts at once (immutable), and carries the hop header back.
-const seen: { url: string; hop: string | undefined }[] = [];
+const seen: { url: string; hop: string | undefined; port: number | undefined }[] = [];
 let server: http.Server;
 let base: string;
 before(async () => {
   server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? '', hop: req.headers['x-hop'] as string | undefined });
+    seen.push({ url: req.url ?? '', hop: req.headers['x-hop'] as string | undefined, port: req.socket.remotePort });
     if (req.url?.startsWith('/index.m3u8')) {
       setTimeout(
         () => res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': 'public, max-age=3' }).end(`#EXTM3U ${req.url}`),
@@ -50,6 +50,7 @@ test('the same URL asked while it is fetched shares one fetch; an immutable answ
   await passer.get(`${base}/e1/5.2.m4s`);
   assert.equal(seen.length, 3, 'an immutable part is served from memory the second time');
   assert.deepEqual(passer.counts, { fetched: 3, shared: 19, kept: 1 });
+  assert.equal(new Set(seen.map((x) => x.port)).size, 1, 'one after the other, the fetches went over one kept connection');
 });
 
 test('a hosting node that does not answer fails every request that shared the fetch', async () => {

@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+
 /**
  * A node that does not host a talk's room answers its stream requests by asking the node that does
  * (routes.ts). Done once per request, the hosting node served every listener of every node, and each
@@ -17,6 +20,18 @@ export interface PassedAnswer {
   headers: [string, string][];
   body: Buffer;
 }
+
+/**
+ * Connections to the hosting nodes, kept open between requests. A busy node accepts new connections
+ * slowly: libuv takes one per listening socket per turn of the event loop, and bench:two-nodes at
+ * 1,000 listeners saw a passing node's new connections wait 15-20 s in the hosting node's listen queue
+ * while requests on open ones were answered at once (fetch's pool closes idle connections after 4 s).
+ * Idle ones are closed after 30 s, before the server (Fastify: 72 s) would close them under a request.
+ */
+const KEPT = {
+  http: new http.Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 30_000 }),
+  https: new https.Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 30_000 }),
+};
 
 /** Headers of the hosting node's answer that go on to the listener. */
 const PASSED_HEADERS = ['content-type', 'cache-control', 'retry-after', 'access-control-allow-origin'];
@@ -55,16 +70,29 @@ export class PassOn {
     return fetching;
   }
 
-  private async fetch(url: string): Promise<PassedAnswer> {
-    const answer = await fetch(url, { headers: { [this.hopHeader]: '1' }, signal: AbortSignal.timeout(this.timeoutMs) });
-    const headers: [string, string][] = [];
-    for (const name of PASSED_HEADERS) {
-      const value = answer.headers.get(name);
-      if (value) headers.push([name, value]);
-    }
-    const passed = { status: answer.status, headers, body: Buffer.from(await answer.arrayBuffer()) };
-    if (passed.status === 200 && /\bimmutable\b/.test(answer.headers.get('cache-control') ?? '')) this.keep(url, passed);
-    return passed;
+  private fetch(url: string): Promise<PassedAnswer> {
+    return new Promise((resolve, reject) => {
+      const target = new URL(url);
+      const secure = target.protocol === 'https:';
+      const request = (secure ? https : http).get(target, { agent: secure ? KEPT.https : KEPT.http, headers: { [this.hopHeader]: '1' } }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('error', reject);
+        answer.on('end', () => {
+          const headers: [string, string][] = [];
+          for (const name of PASSED_HEADERS) {
+            const value = answer.headers[name];
+            if (typeof value === 'string' && value) headers.push([name, value]);
+          }
+          const passed = { status: answer.statusCode ?? 502, headers, body: Buffer.concat(chunks) };
+          if (passed.status === 200 && /\bimmutable\b/.test(String(answer.headers['cache-control'] ?? ''))) this.keep(url, passed);
+          resolve(passed);
+        });
+      });
+      const timer = setTimeout(() => request.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      request.on('error', reject);
+      request.on('close', () => clearTimeout(timer));
+    });
   }
 
   private keep(url: string, answer: PassedAnswer): void {
