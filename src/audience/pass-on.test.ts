@@ -66,8 +66,8 @@ test('a hosting node that does not answer fails every request that shared the fe
   assert.equal(passer.counts.fetched, 2);
 });
 
-test('lookups: one at a time per key; a stale answer is served while it is looked up again; merge and failures keep the answer before', async () => {
-  // What the database says, in turn: a node, then no fresh claim (its heartbeat late), then an error, then another node.
+test('lookups: one at a time per key; a stale answer is served while it is looked up again, an older one is not; merge and failures keep the answer before', async () => {
+  // What the database says, in turn: a node, then no fresh claim (its heartbeat late), then an error, then another node, then a third.
   const answers: (() => Promise<string | null>)[] = [
     () => new Promise((r) => setTimeout(() => r('http://a:1'), 20)),
     async () => null,
@@ -75,11 +75,13 @@ test('lookups: one at a time per key; a stale answer is served while it is looke
       throw new Error('connection terminated');
     },
     async () => 'http://c:1',
+    () => new Promise((r) => setTimeout(() => r('http://d:1'), 20)),
   ];
   let asked = 0;
+  // Fresh 200 ms, served stale up to 600 ms.
   const hosts = new Lookups<string | null>(
     () => (answers[asked++] ?? (async () => null))(),
-    50,
+    200,
     (found, before) => found ?? before ?? null,
   );
   const first = await Promise.all(Array.from({ length: 10 }, () => hosts.get('t1')));
@@ -87,18 +89,20 @@ test('lookups: one at a time per key; a stale answer is served while it is looke
   assert.equal(asked, 1, 'ten requests at once: one lookup');
   assert.equal(await hosts.get('t1'), 'http://a:1', 'fresh: no lookup');
   assert.equal(asked, 1);
-  const settle = () => new Promise((r) => setTimeout(r, 60));
-  await settle();
+  const stale = () => new Promise((r) => setTimeout(r, 250));
+  await stale();
   assert.deepEqual(await Promise.all([hosts.get('t1'), hosts.get('t1')]), ['http://a:1', 'http://a:1'], 'stale: served while looked up again, once');
   assert.equal(asked, 2);
-  await settle();
   // Each get below finds the answer stale: it is served that answer, and starts the next lookup.
+  await stale();
   assert.equal(await hosts.get('t1'), 'http://a:1', 'the lookup found none: merge kept the last node found');
-  await settle();
+  await stale();
   assert.equal(await hosts.get('t1'), 'http://a:1', 'the lookup failed: the answer before stays');
   await new Promise((r) => setTimeout(r, 5));
   assert.equal(await hosts.get('t1'), 'http://c:1', 'the room moved: the new node, fresh');
   assert.equal(hosts.counts.looked, 4);
+  await new Promise((r) => setTimeout(r, 650));
+  assert.equal(await hosts.get('t1'), 'http://d:1', 'older than 600 ms: not served, the request waits for the lookup');
 
   const failing = new Lookups<string>(async () => {
     throw new Error('down');

@@ -70,7 +70,17 @@ export class PassOn {
     return fetching;
   }
 
-  private fetch(url: string): Promise<PassedAnswer> {
+  /** One GET to the hosting node; asked again once when a kept connection turns out closed by it (the keep-alive race). */
+  private async fetch(url: string): Promise<PassedAnswer> {
+    try {
+      return await this.fetchOnce(url);
+    } catch (err) {
+      if ((err as { reusedSocket?: boolean; code?: string }).reusedSocket && (err as { code?: string }).code === 'ECONNRESET') return this.fetchOnce(url);
+      throw err;
+    }
+  }
+
+  private fetchOnce(url: string): Promise<PassedAnswer> {
     return new Promise((resolve, reject) => {
       const target = new URL(url);
       const secure = target.protocol === 'https:';
@@ -90,7 +100,7 @@ export class PassOn {
         });
       });
       const timer = setTimeout(() => request.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      request.on('error', reject);
+      request.on('error', (err) => reject(Object.assign(err, { reusedSocket: request.reusedSocket })));
       request.on('close', () => clearTimeout(timer));
     });
   }
@@ -109,12 +119,14 @@ export class PassOn {
 /**
  * Answers looked up by key (a talk by its short code, the node hosting a talk), for every stream
  * request of every listener. An answer is fresh for `freshMs`; after that the next request starts one
- * lookup and every request meanwhile gets the answer before it. One lookup at a time per key: when a
- * trusted answer went stale, the hundreds of requests a second that found it so each queried the
- * database (bench:two-nodes at 1,000 listeners: 3,400 queries in 30 s, the last ones waiting 4 s for a
- * pooled connection, and the parts behind them 15 s). Only a key never answered waits for its lookup.
- * `merge` decides what a lookup's answer leaves (the node hosting a talk: a lookup that finds none
- * keeps the last node found); a lookup that fails keeps the answer before, or fails those waiting.
+ * lookup, and until `staleMs` every request meanwhile gets the answer before it (an older one is not
+ * served: the requests wait for the lookup). One lookup at a time per key: when a trusted answer went
+ * stale, the hundreds of requests a second that found it so each queried the database (bench:two-nodes
+ * at 1,000 listeners: 3,400 queries in 30 s, the last ones waiting 4 s for a pooled connection, and the
+ * parts behind them 15 s). `merge` decides what a lookup's answer leaves (the node hosting a talk: a
+ * lookup that finds none keeps the last node found a while). A lookup that fails keeps the answer
+ * before as a fresh one (the next lookup comes `freshMs` later: the database is not asked again at
+ * once), or fails those waiting when there is none.
  */
 export class Lookups<V> {
   private readonly answers = new Map<string, { value: V; at: number }>();
@@ -126,13 +138,15 @@ export class Lookups<V> {
     private readonly lookup: (key: string) => Promise<V>,
     private readonly freshMs: number,
     private readonly merge: (found: V, before: V | undefined) => V = (found) => found,
+    private readonly staleMs = 3 * freshMs,
   ) {}
 
   get(key: string): Promise<V> {
     const known = this.answers.get(key);
-    if (known && Date.now() - known.at < this.freshMs) return Promise.resolve(known.value);
+    const age = known ? Date.now() - known.at : Number.POSITIVE_INFINITY;
+    if (known && age < this.freshMs) return Promise.resolve(known.value);
     const asking = this.asking.get(key) ?? this.ask(key);
-    return known ? Promise.resolve(known.value) : asking;
+    return known && age < this.staleMs ? Promise.resolve(known.value) : asking;
   }
 
   private ask(key: string): Promise<V> {

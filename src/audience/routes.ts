@@ -26,6 +26,8 @@ const PlaylistQuery = Type.Object({
 const LOOKUP_MS = 2_000;
 /** The same for the node hosting a talk's room. */
 const HOST_MS = 1_000;
+/** How long the last hosting node found stands in when lookups find none (a room whose node died is taken over within ~3 heartbeats). */
+const LAST_HOST_MS = 30_000;
 /** Parts and segments never change once made (their URLs carry the stream's epoch). */
 const IMMUTABLE = 'public, max-age=86400, immutable';
 /** Set on a request one node passes to the node hosting the talk, so it is never passed on again. */
@@ -45,16 +47,19 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
   return async (app: App) => {
     // Every listener's request needs the talk and, on a node that does not host it, where its room is:
     // looked up once at a time each (Lookups). A lookup of the hosting node that finds none (its
-    // heartbeat late under load, the room moving) keeps the last node found: if that node no longer
-    // hosts the talk, or is gone, the request fails there (503, ask again), as it would have here.
+    // heartbeat late under load, the room moving) keeps the last node found for up to LAST_HOST_MS:
+    // if that node no longer hosts the talk, or is gone, the request fails there (503, ask again).
     const talks = new Lookups<StreamTalkRow | null>(async (code) => {
       const row = await services.talks.byShortCode(code);
       return row ? { id: row.id, status: row.status, stream_key: row.stream_key } : null;
     }, LOOKUP_MS);
-    const hosts = new Lookups<string | null>(
-      (talkId) => services.live.hostedElsewhere(talkId),
+    const hosts = new Lookups<{ nodeUrl: string; foundAt: number } | null>(
+      async (talkId) => {
+        const nodeUrl = await services.live.hostedElsewhere(talkId);
+        return nodeUrl ? { nodeUrl, foundAt: Date.now() } : null;
+      },
       HOST_MS,
-      (found, before) => found ?? before ?? null,
+      (found, before) => found ?? (before && Date.now() - before.foundAt < LAST_HOST_MS ? before : null),
     );
     const passer = new PassOn(HOP_HEADER);
 
@@ -65,7 +70,9 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       const local = streams.streamOf(talk, key);
       if (local) return local;
       if (talk.stream_key !== key || talk.status !== 'live') throw new AppError('not_found', 'no live stream at this address');
-      const nodeUrl = request.headers[HOP_HEADER] ? null : await hosts.get(talk.id);
+      // Hosted here (just taken over, say), the stream starting: never passed on to the node before.
+      const host = request.headers[HOP_HEADER] || services.live.hostsRoom(talk.id) ? null : await hosts.get(talk.id);
+      const nodeUrl = host?.nodeUrl;
       if (!nodeUrl) throw new AppError('service_unavailable', 'the talk is live but its stream is not ready yet', undefined, { 'retry-after': '1' });
       await passOn(passer, request, reply, nodeUrl);
       return null;

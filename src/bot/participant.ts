@@ -475,8 +475,9 @@ export class BotParticipant {
     if (room) {
       this.state = room;
       const me = room.participants.find((p) => p.id === this.report.participantId);
-      if (me) this.report.role = me.role;
-      // Not listed: off the stage in a view of the stage only (a hosted event's listener), so not speaking.
+      // Not listed: off the stage in a view of the stage only (a hosted event's listener), so a
+      // listener, not speaking (hosts and speakers are always on the stage).
+      this.report.role = me?.role ?? 'listener';
       this.report.canSpeak = me?.can_speak ?? false;
       this.publishing = !!me && me.can_speak && !me.muted && room.talk.live;
       this.updateMic();

@@ -58,6 +58,8 @@ export interface LiveTalks {
   broadcastCaption(talkId: string, caption: CaptionView): void;
   /** Who is in the talk's room on this node now. */
   participants(talkId: string): Present[];
+  /** Whether this node hosts the talk's room now. */
+  hostsRoom(talkId: string): boolean;
   /** The public URL of the node hosting the talk's room when another node hosts it; null when this node does or none does. */
   hostedElsewhere(talkId: string): Promise<string | null>;
   /** Who is in a live talk now, wherever its room is hosted (the dashboard and the pre-join page show it). */

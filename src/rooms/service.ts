@@ -145,6 +145,10 @@ export class LiveRooms implements LiveTalks {
     return rows.map((r) => ({ participantId: r.id, name: r.name, role: r.role, photoUrl: r.photo_url }));
   }
 
+  hostsRoom(talkId: string): boolean {
+    return this.rooms.has(talkId);
+  }
+
   async hostedElsewhere(talkId: string): Promise<string | null> {
     if (this.rooms.has(talkId) || this.placement.heartbeatMs === 0) return null;
     return this.repo.hostOf(talkId, this.placement.staleSeconds);
@@ -221,6 +225,7 @@ export class LiveRooms implements LiveTalks {
     if (p.socket && p.socket !== socket) p.socket.close(CloseCode.replaced, 'replaced by a new connection');
     p.socket = socket;
     p.shownTier = null; // a new socket is told its tier in `joined`
+    p.shownStage = null; // and sent the room after it
   }
 
   private openRoom(talk: Talk): Room {
@@ -342,7 +347,7 @@ export class LiveRooms implements LiveTalks {
       if (p.canSpeak && p.tier === 'audience') p.tier = 'webrtc';
       // Not told yet (null): `joined` tells this socket its tier, after the join that may run this.
       if (p.socket && p.shownTier !== null && p.shownTier !== tierKey(this.config, room, p)) p.send(tierMessage(this.config, room, p));
-      // Now shown the room another way (the whole room, or the stage: another tier, the room type edited): start it afresh.
+      // Now shown the room another way (the whole room, or the stage: the room type edited): start it afresh.
       if (p.socket && p.shownStage !== null && p.shownStage !== room.seesStage(p)) room.sendState(p);
       if (!p.hasMedia) continue;
       const publishing = room.publishing(p);

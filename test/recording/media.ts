@@ -179,6 +179,10 @@ export class RtpTestRoom implements LiveTalks {
     return [];
   }
 
+  hostsRoom(): boolean {
+    return true;
+  }
+
   async hostedElsewhere(): Promise<null> {
     return null;
   }
