@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Talk } from '../platform/db/schema.js';
-import { seatForRoomType, shouldBeLive } from './lifecycle.js';
+import type { TalksService } from '../talks/service.js';
+import { Lifecycle, seatForRoomType, shouldBeLive } from './lifecycle.js';
 import { Participant, Room } from './room.js';
 import { stageUpdateDelay, updateDelay } from './updates.js';
 
@@ -52,6 +53,34 @@ describe('lifecycle', () => {
       ],
       'questions: listeners off stage, muted',
     );
+  });
+
+  test('going live takes only the status and start from the row; a room type edited meanwhile reseats the room through applyTalk', async () => {
+    const before = talkOf('default', 'start_on');
+    const room = new Room(before);
+    const guest = new Participant('g', 's', 'listener', 'Gus', null, null, null, null, before);
+    room.participants.set('g', guest);
+    // The talk was edited to hosted_events just before markLive's update: its row has the new type,
+    // and the edit's notification (applyTalk) comes after.
+    const edited = { ...before, room_type: 'hosted_events' } as Talk;
+    let release: (row: Talk) => void = () => undefined;
+    const talks = { markLive: () => new Promise<Talk>((r) => (release = r)), changed: () => undefined } as unknown as TalksService;
+    const silent = { warn: () => undefined } as unknown as ConstructorParameters<typeof Lifecycle>[1];
+    const lifecycle = new Lifecycle(talks, silent, {
+      started: () => undefined,
+      refresh: () => undefined,
+      limitChanged: () => undefined,
+      closeRoom: () => undefined,
+    });
+    const going = lifecycle.goLive(room);
+    release({ ...edited, status: 'live', started_at: new Date() } as Talk);
+    await going;
+    assert.equal(room.talk.status, 'live');
+    assert.equal(room.talk.room_type, 'default', 'the edit is not taken from the row');
+    lifecycle.applyTalk(room, { ...edited, status: 'live' } as Talk);
+    for (const t of [room.startTimer, room.endTimer]) if (t) clearTimeout(t);
+    assert.equal(room.talk.room_type, 'hosted_events');
+    assert.equal(guest.onStage, false, 'reseated: a listener of a hosted event is off the stage');
   });
 
   test("a room's update to those who see everyone waits 50 ms, 50 ms more per 500 participants, at most 500 ms", () => {

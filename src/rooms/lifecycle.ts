@@ -93,7 +93,10 @@ export class Lifecycle {
     room.sessionStartedAt = at;
     if (room.startTimer) clearTimeout(room.startTimer);
     const updated = await this.talks.markLive(room.talk.partner_id, room.talk.id, room.talk.started_at ?? at);
-    if (updated) room.talk = updated;
+    // Only what going live changed: an edit reaches the room through applyTalk, which reseats it for
+    // a new room type. Taking the whole row here would skip that (the row already has the edit's type
+    // when applyTalk comes), or undo it (the row has the type before an edit applied meanwhile).
+    if (updated) room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
     this.events.started(room.talk, at);
     this.events.refresh(room);
   }
