@@ -53,7 +53,11 @@ test("the spawner is the child's parent, not the app; a kill reaches the child",
   const long = spawnTied('sleep', ['30'], { stdio: ['ignore', 'ignore', 'ignore'] });
   while (long.pid === undefined) await new Promise((r) => setTimeout(r, 10));
   assert.equal(parentOf(long.pid), spawnerPid(), 'started by the spawner');
-  assert.match(readFileSync(`/proc/${long.pid}/cmdline`, 'utf8'), /sleep/);
+  // The pid is said once forked; while the exec is under way /proc gives an empty command line
+  // (CI read '' once), so it is read again until the command is there, for up to 5 s.
+  const cmdline = () => readFileSync(`/proc/${long.pid}/cmdline`, 'utf8');
+  for (const end = Date.now() + 5000; !/sleep/.test(cmdline()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+  assert.match(cmdline(), /sleep/);
   long.kill('SIGKILL');
   assert.deepEqual(await closed(long), [null, 'SIGKILL']);
 });
