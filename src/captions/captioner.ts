@@ -59,6 +59,8 @@ export class LiveCaptions implements LiveTalkObserver {
   private readonly talks = new Map<string, LiveTalk>();
   /** The most recent caption timings (bounded), read by the benchmark and the tests. */
   readonly timings: CaptionTiming[] = [];
+  /** Interim words not shown because their phrase was already captioned (the interim decoder, at a lower priority, fell behind). */
+  interimsLate = 0;
   /** When interim text was shown (bounded), read by the benchmark and the tests. */
   readonly interims: { talkId: string; participantId: string; at: number }[] = [];
   readonly pool = new DecoderPool();
@@ -114,6 +116,9 @@ export class LiveCaptions implements LiveTalkObserver {
       const recognizer = new SpeakerRecognizer(sdp, {
         decoder: (kind) => this.pool.take(kind),
         onPartial: (text) => this.interim(talk, speaker, text),
+        onLateInterim: () => {
+          this.interimsLate++;
+        },
         onPhrase: (phrase) => {
           talk.saving = talk.saving.then(() => this.publish(talk, speaker, phrase)).catch((err) => this.log.error({ err, talkId }, 'saving a caption failed'));
         },

@@ -68,6 +68,8 @@ export interface RecognizerEvents {
   decoder: (kind: DecoderKind) => MediaChild;
   /** The text so far of the phrase being spoken (at most every PARTIAL_MS). */
   onPartial?: (text: string) => void;
+  /** The interim decoder heard words of a phrase already captioned (it fell behind): not shown. */
+  onLateInterim?: () => void;
   onPhrase: (p: Phrase) => void;
   onError: (err: Error) => void;
   /** Something recoverable happened (the audio input stopped and is restarted). */
@@ -147,7 +149,7 @@ export class SpeakerRecognizer {
       new PocketsphinxParser((u) => {
         // When the CPU is short the interim decoder (at a lower priority) falls behind: words of a
         // phrase whose caption is already out would show again after it.
-        if (this.finalSecondsOf(u.end) <= this.captionedTo) return;
+        if (this.finalSecondsOf(u.end) <= this.captionedTo) return this.events.onLateInterim?.();
         this.partial.push(u.text);
         this.showPartial();
       }),
