@@ -130,11 +130,16 @@ export class Room {
     return p.onStream || (this.talk.room_type === 'hosted_events' && p.role !== 'host');
   }
 
-  /** How many sockets here are shown the stage view (`stage`) or the whole room. */
-  viewers(stage: boolean): number {
-    let n = 0;
-    for (const p of this.participants.values()) if (p.socket && this.seesStage(p) === stage) n++;
-    return n;
+  /** How many sockets here are shown the stage view and how many the whole room (one pass over everyone). */
+  viewers(): { stage: number; room: number } {
+    let stage = 0;
+    let room = 0;
+    for (const p of this.participants.values()) {
+      if (!p.socket) continue;
+      if (this.seesStage(p)) stage++;
+      else room++;
+    }
+    return { stage, room };
   }
 
   /** The room to one participant (who joined, resumed or now sees it another way): the whole room, or its stage (seesStage). */

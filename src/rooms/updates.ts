@@ -35,17 +35,15 @@ export function stageUpdateDelay(viewers: number): number {
  * is shown is not worked out.
  */
 export function scheduleUpdate(room: Room) {
-  if (room.closed) return;
-  if (!room.stageTimer) {
-    const viewers = room.viewers(true);
-    if (viewers > 0)
-      room.stageTimer = setTimeout(() => {
-        room.stageTimer = null;
-        const update = room.closed ? null : room.stageUpdate();
-        if (update) room.broadcastToView(update, true);
-      }, stageUpdateDelay(viewers));
-  }
-  if (room.updateTimer || room.viewers(false) === 0) return;
+  if (room.closed || (room.stageTimer && room.updateTimer)) return;
+  const viewers = room.viewers();
+  if (!room.stageTimer && viewers.stage > 0)
+    room.stageTimer = setTimeout(() => {
+      room.stageTimer = null;
+      const update = room.closed ? null : room.stageUpdate();
+      if (update) room.broadcastToView(update, true);
+    }, stageUpdateDelay(viewers.stage));
+  if (room.updateTimer || viewers.room === 0) return;
   room.updateTimer = setTimeout(() => {
     room.updateTimer = null;
     const update = room.closed ? null : room.update();
