@@ -8,15 +8,21 @@
  * libwebrtc bots per node and light libdatachannel listeners (the server's default SFU engine, datachannel).
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379 \
  *     npm run bench:two-nodes -- [H=1000] [--webrtc W=100]
- * Both nodes run in this process (as the scaled tests run them), so their CPU is not told apart; the
- * figure is the process's.
+ * Each node runs in a process of its own (node.ts), as a deployment runs them: with both in this
+ * process (as the bench ran them until the twentieth session) the nodes and the host bot shared one
+ * event loop, and node a's listen queue drained only as fast as that loop turned. Each node's CPU is
+ * read from /proc over the LL-HLS window.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
-import { createPartner, dropSchema, startApp } from '../../test/support/app.js';
+import { dropSchema } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { waitFor } from '../../test/support/wait.js';
 
@@ -26,6 +32,44 @@ const webrtc = webrtcAt >= 0 ? Number(argv.splice(webrtcAt, 2)[1]) : 100;
 const hls = Number(argv[0] ?? 1000);
 const CLIENT_PROCS_PER_NODE = 1;
 const SECONDS = 30;
+const TICKS_PER_SECOND = 100;
+
+interface Node {
+  child: ChildProcess;
+  url: string;
+  partner: { partnerId: string; token: string } | null;
+}
+
+/** A node in its own process; resolves once it listens. */
+async function startNode(schema: string, env: Record<string, string>, partnerName?: string): Promise<Node> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'node.ts'), schema, JSON.stringify(env), ...(partnerName ? [partnerName] : [])],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`a node exited with ${code} before listening`)));
+  });
+  return { child, ...JSON.parse(line) };
+}
+
+/** A process's CPU time so far, in seconds (utime + stime, /proc/<pid>/stat). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+async function stopNode(node: Node | undefined) {
+  if (!node || node.child.exitCode !== null) return;
+  const exited = new Promise((r) => node.child.once('exit', r));
+  node.child.kill('SIGTERM');
+  const timer = setTimeout(() => node.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
 
 async function main() {
   const database = process.env.TEST_DATABASE_URL;
@@ -49,9 +93,22 @@ async function main() {
     GUEST_JOINS_PER_MINUTE: '0',
     ROOM_HEARTBEAT_SECONDS: '0.5',
   };
-  const a = await startApp({ db: 'postgres', schema, env });
-  const b = await startApp({ db: 'postgres', schema, env });
-  const p = await createPartner(a, 'Bench');
+  let a: Node | undefined;
+  let b: Node | undefined;
+  try {
+    // One after the other: the first migrates the schema (two at once raced for it once).
+    a = await startNode(schema, env, 'Bench');
+    b = await startNode(schema, env);
+    await run(a, b);
+  } finally {
+    await Promise.all([stopNode(a), stopNode(b)]);
+    await dropSchema(schema);
+  }
+}
+
+async function run(a: Node, b: Node) {
+  const p = a.partner;
+  if (!p) throw new Error('node a made no partner');
   const talk = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Two nodes', room_type: 'hosted_events', recording: false } })).body.talk;
   const token = async (name: string, role: string) =>
     (await api(a, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role, uid: name } })).body.join_token
@@ -80,7 +137,8 @@ async function main() {
     };
     const swarm = Promise.all([...listenOn(talk.short_url, half), ...listenOn(onB(talk.short_url), webrtc - half)]);
     await new Promise((r) => setTimeout(r, Math.ceil(webrtc / 40) * 1000 + 4000));
-    const playlist = (node: typeof a) => `${node.url}${new URL(hlsUrl).pathname}`;
+    const playlist = (node: Node) => `${node.url}${new URL(hlsUrl).pathname}`;
+    const nodeCpu0 = [a, b].map((node) => cpuSeconds(node.child.pid as number));
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const [viaA, viaB] = await Promise.all(
@@ -92,7 +150,7 @@ async function main() {
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const inRooms = [a, b].map((node) => node.services.live?.participants(talk.id).length ?? 0);
+    const nodeCpu = [a, b].map((node, i) => (100 * (cpuSeconds(node.child.pid as number) - nodeCpu0[i])) / seconds);
     const result = summarize((await swarm).flat());
     await second;
     for (const [name, s] of [
@@ -109,15 +167,12 @@ async function main() {
         `loss ${(100 * result.loss).toFixed(2)}%, concealment ${(100 * result.concealment).toFixed(2)}% over the decoding ones, join p50/p99 ${result.joinP50}/${result.joinP99} ms` +
         `${result.errors.length ? `, errors (${result.errors.length}): ${result.errors.slice(0, 5).join('; ')}` : ', no errors'}`,
     );
-    console.log(`participants in a room on node a: ${inRooms[0]}, on node b: ${inRooms[1]} (a talk's room is on one node)`);
     console.log(
-      `this process (both nodes, the host bot): ${((100 * (cpu.user + cpu.system)) / 1e6 / seconds).toFixed(0)}% of a core over the LL-HLS window, RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB; load ${os.loadavg()[0].toFixed(1)}`,
+      `CPU over the LL-HLS window: node a ${nodeCpu[0].toFixed(0)}%, node b ${nodeCpu[1].toFixed(0)}% of a core; ` +
+        `this process (the host bot) ${((100 * (cpu.user + cpu.system)) / 1e6 / seconds).toFixed(0)}%; load ${os.loadavg()[0].toFixed(1)}`,
     );
   } finally {
     await host.leave().catch(() => undefined);
-    await a.close();
-    await b.close();
-    await dropSchema(schema);
   }
 }
 
