@@ -16,8 +16,8 @@
  *       listeners through the edge)
  * nginx comes from `bash scripts/setup-system.sh --bench`; without it the edge runs are skipped.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BotParticipant } from '../../src/bot/participant.js';
@@ -27,6 +27,7 @@ import { createPartner, freePort, startApp } from '../../test/support/app.js';
 import { waitFor } from '../../test/support/wait.js';
 import { speechWav } from '../../test/live/media.js';
 import { threadCpuMicros } from '../sfu/threads.js';
+import { type Edge, startEdge } from './edge.js';
 import { streamEncoders } from '../../test/support/processes.js';
 
 const argv = process.argv.slice(2);
@@ -51,21 +52,6 @@ function beeps(): Int16Array {
 
 const mainThread = `/proc/${process.pid}/task/${process.pid}/stat`;
 const cpuOf = (pid: number) => threadCpuMicros(`/proc/${pid}/stat`);
-/** A process and its children (nginx's master and workers), µs of CPU. */
-const treeCpu = (pid: number) => {
-  let children: number[] = [];
-  try {
-    children = execFileSync('pgrep', ['-P', String(pid)])
-      .toString()
-      .trim()
-      .split('\n')
-      .map(Number);
-  } catch {
-    // no children
-  }
-  return [pid, ...children].reduce((sum, p) => sum + cpuOf(p), 0);
-};
-
 /** Runs n listeners against url; measures `measured` pids' CPU over the steady window. */
 async function measure(url: string, n: number, pids: Record<string, () => number>, mode?: '--static') {
   const per = Math.ceil(n / CLIENT_PROCS);
@@ -102,8 +88,7 @@ async function main() {
     ],
     { stdio: 'ignore' },
   );
-  let nginx: ChildProcess | null = null;
-  let edgeLog = '';
+  let edge: Edge | null = null;
   try {
     await host.join();
     host.send({ type: 'mute', muted: false });
@@ -166,28 +151,8 @@ async function main() {
 
     let edgeUrl: string | null = null;
     try {
-      execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-      const edgePort = await freePort();
-      const prefix = mkdtempSync(path.join(os.tmpdir(), 'bench-edge-'));
-      const conf = readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'nginx-edge.conf'), 'utf8')
-        .replace(/listen 80;/, `listen 127.0.0.1:${edgePort};`)
-        .replace(/server 127\.0\.0\.1:8080;/, `server ${new URL(t.url).host};`)
-        .replace(/\/var\/cache\/nginx\/smalltalk/g, path.join(prefix, 'cache'));
-      writeFileSync(
-        path.join(prefix, 'nginx.conf'),
-        `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/error.log;\nevents { worker_connections 8192; }\nhttp {\n  log_format edge '$upstream_cache_status $status';\n  access_log ${prefix}/access.log edge;\n  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;\n${conf}\n}\n`,
-      );
-      nginx = spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off; user root;'], { stdio: 'inherit' });
-      await waitFor(
-        () =>
-          fetch(`http://127.0.0.1:${edgePort}/`).then(
-            () => true,
-            () => false,
-          ),
-        'nginx up',
-      );
-      edgeUrl = `http://127.0.0.1:${edgePort}${new URL(hlsUrl).pathname}`;
-      edgeLog = path.join(prefix, 'access.log');
+      edge = await startEdge([t.url]);
+      edgeUrl = `${edge.url}${new URL(hlsUrl).pathname}`;
     } catch (err) {
       console.log(`no nginx edge (${(err as Error).message.split('\n')[0]}): bash scripts/setup-system.sh --bench installs it`);
     }
@@ -207,20 +172,14 @@ async function main() {
           `~${Math.round(1e6 / (perReq * LL_REQUESTS_PER_S))} listeners per origin core at ${LL_REQUESTS_PER_S.toFixed(1)} req/s each (the clients here reached ${(o.rps / n).toFixed(1)}); playlist p50/p99 ${o.playlistP50}/${o.playlistP99} ms, part ${o.partP50}/${o.partP99} ms; ` +
           `clients' CPU ${((o.clientCpuMicros / 1e6 / (RAMP_S + WINDOW_S + 2) / n) * 1e6).toFixed(0)} µs/s per listener; server RSS ${rss} MB (heap ${heap} MB; ${rssAtStart} MB before any listener, with the bot and PGlite in it)`,
       );
-      if (edgeUrl && nginx?.pid) {
-        const log = edgeLog;
-        writeFileSync(log, '');
-        execFileSync('kill', ['-USR1', String(nginx.pid)]);
-        const e = await measure(edgeUrl, n, { main: () => threadCpuMicros(mainThread), nginx: () => treeCpu(nginx?.pid as number) });
-        const statuses = readFileSync(log, 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => l.split(' ')[0]);
-        const hits = statuses.filter((s) => s === 'HIT').length;
-        const toOrigin = statuses.filter((s) => s === 'MISS' || s === 'EXPIRED' || s === 'BYPASS' || s === '-').length;
+      if (edgeUrl && edge) {
+        const nginx = edge;
+        edge.resetLog();
+        const e = await measure(edgeUrl, n, { main: () => threadCpuMicros(mainThread), nginx: () => nginx.cpuMicros() });
+        const { requests, hits, toOrigin } = edge.counts();
         console.log(
-          `${n} listeners through nginx: ${e.rps.toFixed(0)} req/s, errors ${e.errors}${e.errorSamples.length ? ` (${e.errorSamples.join('; ')})` : ''}; edge hit ratio ${((100 * hits) / Math.max(1, statuses.length)).toFixed(1)}% ` +
-            `(${statuses.length} logged, ${toOrigin} went to the origin: ${(toOrigin / (RAMP_S + WINDOW_S + 2)).toFixed(1)}/s); origin main thread ${(e.cpu.main * 100).toFixed(0)}%, nginx ${(e.cpu.nginx * 100).toFixed(0)}%; ` +
+          `${n} listeners through nginx: ${e.rps.toFixed(0)} req/s, errors ${e.errors}${e.errorSamples.length ? ` (${e.errorSamples.join('; ')})` : ''}; edge hit ratio ${((100 * hits) / Math.max(1, requests)).toFixed(1)}% ` +
+            `(${requests} logged, ${toOrigin} went to the origin: ${(toOrigin / (RAMP_S + WINDOW_S + 2)).toFixed(1)}/s); origin main thread ${(e.cpu.main * 100).toFixed(0)}%, nginx ${(e.cpu.nginx * 100).toFixed(0)}%; ` +
             `playlist p50/p99 ${e.playlistP50}/${e.playlistP99} ms, part ${e.partP50}/${e.partP99} ms`,
         );
       }
@@ -251,7 +210,7 @@ async function main() {
       );
     }
   } finally {
-    nginx?.kill('SIGQUIT');
+    edge?.stop();
     bare.kill();
     await host.leave().catch(() => undefined);
     await t.close();

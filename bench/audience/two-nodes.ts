@@ -7,7 +7,10 @@
  * receiving fraction, loss, concealment and join times, with their errors. The WebRTC listeners are 3 decoding
  * libwebrtc bots per node and light libdatachannel listeners (the server's default SFU engine, datachannel).
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test TEST_REDIS_URL=redis://127.0.0.1:6379 \
- *     npm run bench:two-nodes -- [H=1000] [--webrtc W=100]
+ *     npm run bench:two-nodes -- [H=1000] [--webrtc W=100] [--edge]
+ * --edge: the LL-HLS listeners go through nginx as the caching edge (docs/nginx-edge.conf, both nodes
+ * its upstream, so its misses go half to a and half to b); it prints the edge's hit ratio, the requests
+ * it passed to the nodes and its CPU. nginx comes from `bash scripts/setup-system.sh --bench`.
  * Each node runs in a process of its own (node.ts), as a deployment runs them: with both in this
  * process (as the bench ran them until the twentieth session) the nodes and the host bot shared one
  * event loop, and node a's listen queue drained only as fast as that loop turned. Each node's CPU is
@@ -25,8 +28,11 @@ import { api } from '../../test/support/api.js';
 import { dropSchema } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { waitFor } from '../../test/support/wait.js';
+import { type Edge, startEdge } from './edge.js';
 
 const argv = process.argv.slice(2);
+const edgeAt = argv.indexOf('--edge');
+const viaEdge = edgeAt >= 0 && argv.splice(edgeAt, 1).length === 1;
 const webrtcAt = argv.indexOf('--webrtc');
 const webrtc = webrtcAt >= 0 ? Number(argv.splice(webrtcAt, 2)[1]) : 100;
 const hls = Number(argv[0] ?? 1000);
@@ -95,18 +101,21 @@ async function main() {
   };
   let a: Node | undefined;
   let b: Node | undefined;
+  let edge: Edge | null = null;
   try {
     // One after the other: the first migrates the schema (two at once raced for it once).
     a = await startNode(schema, env, 'Bench');
     b = await startNode(schema, env);
-    await run(a, b);
+    if (viaEdge) edge = await startEdge([a.url, b.url]);
+    await run(a, b, edge);
   } finally {
+    edge?.stop();
     await Promise.all([stopNode(a), stopNode(b)]);
     await dropSchema(schema);
   }
 }
 
-async function run(a: Node, b: Node) {
+async function run(a: Node, b: Node, edge: Edge | null) {
   const p = a.partner;
   if (!p) throw new Error('node a made no partner');
   const talk = (await api(a, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Two nodes', room_type: 'hosted_events', recording: false } })).body.talk;
@@ -137,14 +146,26 @@ async function run(a: Node, b: Node) {
     };
     const swarm = Promise.all([...listenOn(talk.short_url, half), ...listenOn(onB(talk.short_url), webrtc - half)]);
     await new Promise((r) => setTimeout(r, Math.ceil(webrtc / 40) * 1000 + 4000));
-    const playlist = (node: Node) => `${node.url}${new URL(hlsUrl).pathname}`;
+    const playlist = (base: string) => `${base}${new URL(hlsUrl).pathname}`;
+    // Half of the listeners at each node, or all of them at the edge (in two client processes).
+    const targets = edge
+      ? [
+          ['through nginx (1 of 2 client processes)', edge.url],
+          ['through nginx (2 of 2 client processes)', edge.url],
+        ]
+      : [
+          ['at node a (hosts the room)', a.url],
+          ['at node b (passes on to a)', b.url],
+        ];
+    edge?.resetLog();
+    const edgeCpu0 = edge?.cpuMicros() ?? 0;
     const nodeCpu0 = [a, b].map((node) => cpuSeconds(node.child.pid as number));
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const [viaA, viaB] = await Promise.all(
-      [a, b].map(async (node) => {
+    const summaries = await Promise.all(
+      targets.map(async ([, base]) => {
         const per = Math.ceil(hls / 2 / CLIENT_PROCS_PER_NODE);
-        const reports = await Promise.all(Array.from({ length: CLIENT_PROCS_PER_NODE }, () => runStreamListeners(playlist(node), per, SECONDS)));
+        const reports = await Promise.all(Array.from({ length: CLIENT_PROCS_PER_NODE }, () => runStreamListeners(playlist(base), per, SECONDS)));
         return summarizeStream(reports, per * CLIENT_PROCS_PER_NODE);
       }),
     );
@@ -153,12 +174,10 @@ async function run(a: Node, b: Node) {
     const nodeCpu = [a, b].map((node, i) => (100 * (cpuSeconds(node.child.pid as number) - nodeCpu0[i])) / seconds);
     const result = summarize((await swarm).flat());
     await second;
-    for (const [name, s] of [
-      ['a (hosts the room)', viaA],
-      ['b (passes on to a)', viaB],
-    ] as const) {
+    for (const [i, [name]] of targets.entries()) {
+      const s = summaries[i];
       console.log(
-        `LL-HLS at node ${name}: ${s.listeners} listeners, ${(s.requests / SECONDS).toFixed(0)} req/s, errors ${s.errors}${s.errorSamples.length ? ` (${s.errorSamples.join('; ')})` : ''}, ` +
+        `LL-HLS ${name}: ${s.listeners} listeners, ${(s.requests / SECONDS).toFixed(0)} req/s, errors ${s.errors}${s.errorSamples.length ? ` (${s.errorSamples.join('; ')})` : ''}, ` +
           `playlist p50/p99 ${s.playlistP50}/${s.playlistP99} ms, part ${s.partP50}/${s.partP99} ms`,
       );
     }
@@ -167,6 +186,14 @@ async function run(a: Node, b: Node) {
         `loss ${(100 * result.loss).toFixed(2)}%, concealment ${(100 * result.concealment).toFixed(2)}% over the decoding ones, join p50/p99 ${result.joinP50}/${result.joinP99} ms` +
         `${result.errors.length ? `, errors (${result.errors.length}): ${result.errors.slice(0, 5).join('; ')}` : ', no errors'}`,
     );
+    if (edge) {
+      const { requests, hits, toOrigin } = edge.counts();
+      const nginxCpu = (100 * (edge.cpuMicros() - edgeCpu0)) / 1e6 / seconds;
+      console.log(
+        `edge: ${requests} requests logged, hit ratio ${((100 * hits) / Math.max(1, requests)).toFixed(1)}%, ${toOrigin} passed to the nodes ` +
+          `(${(toOrigin / seconds).toFixed(1)}/s), nginx ${nginxCpu.toFixed(0)}% of a core`,
+      );
+    }
     console.log(
       `CPU over the LL-HLS window: node a ${nodeCpu[0].toFixed(0)}%, node b ${nodeCpu[1].toFixed(0)}% of a core; ` +
         `this process (the host bot) ${((100 * (cpu.user + cpu.system)) / 1e6 / seconds).toFixed(0)}%; load ${os.loadavg()[0].toFixed(1)}`,
