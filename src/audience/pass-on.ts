@@ -39,8 +39,27 @@ const PASSED_HEADERS = ['content-type', 'cache-control', 'retry-after', 'access-
 const KEEP_MS = 30_000;
 const KEEP_MAX = 1_000;
 
+/** One call at a time per key: a call asked for while one is under way shares its promise. */
+class SingleFlight<V> {
+  private readonly pending = new Map<string, Promise<V>>();
+
+  /** The call under way for `key`, if any. */
+  get(key: string): Promise<V> | undefined {
+    return this.pending.get(key);
+  }
+
+  /** The call under way for `key`, or `start()` now. */
+  run(key: string, start: () => Promise<V>): Promise<V> {
+    const under = this.pending.get(key);
+    if (under) return under;
+    const call = start().finally(() => this.pending.delete(key));
+    this.pending.set(key, call);
+    return call;
+  }
+}
+
 export class PassOn {
-  private readonly inflight = new Map<string, Promise<PassedAnswer>>();
+  private readonly inflight = new SingleFlight<PassedAnswer>();
   private readonly kept = new Map<string, { until: number; answer: PassedAnswer }>();
   /** Fetches made to hosting nodes, and answers given from the in-flight or kept ones (tests and benches read them). */
   readonly counts = { fetched: 0, shared: 0, kept: 0 };
@@ -65,9 +84,7 @@ export class PassOn {
       return pending;
     }
     this.counts.fetched++;
-    const fetching = this.fetch(url).finally(() => this.inflight.delete(url));
-    this.inflight.set(url, fetching);
-    return fetching;
+    return this.inflight.run(url, () => this.fetch(url));
   }
 
   /** One GET to the hosting node; asked again once when a kept connection turns out closed by it (the keep-alive race). */
@@ -130,7 +147,7 @@ export class PassOn {
  */
 export class Lookups<V> {
   private readonly answers = new Map<string, { value: V; at: number }>();
-  private readonly asking = new Map<string, Promise<V>>();
+  private readonly asking = new SingleFlight<V>();
   /** Lookups made (tests and benches read it). */
   readonly counts = { looked: 0 };
 
@@ -151,22 +168,22 @@ export class Lookups<V> {
 
   private ask(key: string): Promise<V> {
     this.counts.looked++;
-    const asking = this.lookup(key)
-      .then(
-        (found) => this.merge(found, this.answers.get(key)?.value),
-        (err) => {
-          const before = this.answers.get(key);
-          if (!before) throw err;
-          return before.value;
-        },
-      )
-      .then((value) => {
-        if (this.answers.size >= 10_000) this.answers.clear();
-        this.answers.set(key, { value, at: Date.now() });
-        return value;
-      })
-      .finally(() => this.asking.delete(key));
-    this.asking.set(key, asking);
+    const asking = this.asking.run(key, () =>
+      this.lookup(key)
+        .then(
+          (found) => this.merge(found, this.answers.get(key)?.value),
+          (err) => {
+            const before = this.answers.get(key);
+            if (!before) throw err;
+            return before.value;
+          },
+        )
+        .then((value) => {
+          if (this.answers.size >= 10_000) this.answers.clear();
+          this.answers.set(key, { value, at: Date.now() });
+          return value;
+        }),
+    );
     // A request served the answer before does not wait for this one: its failure is nobody's then.
     asking.catch(() => undefined);
     return asking;
