@@ -1,10 +1,12 @@
 import type { Browser, Page } from 'playwright-core';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
-import { launch } from '../support/chromium.js';
+import { ensureWebBuilt, launch } from '../support/chromium.js';
 import { speechWav } from './media.js';
 
 /** What each browser suite starts with: the app with live rooms (`env`), a partner, and Chromium speaking Festival speech. */
 export async function openLiveBrowser(env: Record<string, string>): Promise<{ t: TestApp; p: TestPartner; browser: Browser; close: () => Promise<void> }> {
+  // The talk page as web/src has it now (a suite run alone after an edit would test the last build).
+  ensureWebBuilt();
   const t = await startApp({ env });
   const p = await createPartner(t, 'Acme');
   const browser = await launch(speechWav());
