@@ -37,8 +37,6 @@ export class LiveRooms implements LiveTalks {
   readonly continuousTaps = true;
   readonly repo: RoomsRepository;
   private readonly rooms = new Map<string, Room>();
-  /** The open rooms by their talk's short code (set when the talk is made, never changed). */
-  private readonly byCode = new Map<string, Room>();
   private readonly byParticipant = new Map<string, Room>();
   private readonly observers: LiveObservers;
   private readonly levelTimer: NodeJS.Timeout;
@@ -147,16 +145,6 @@ export class LiveRooms implements LiveTalks {
     return rows.map((r) => ({ participantId: r.id, name: r.name, role: r.role, photoUrl: r.photo_url }));
   }
 
-  /**
-   * The talk of a room open here, by its short code: as current as the room itself (an edit reaches
-   * it through applyTalk; an ended or deleted talk's room is closed). A join to an open room takes it
-   * from here instead of querying the database: one statement of six less per join.
-   */
-  openTalk(code: string): Talk | undefined {
-    const room = this.byCode.get(code);
-    return room && !room.closed ? room.talk : undefined;
-  }
-
   hostsRoom(talkId: string): boolean {
     return this.rooms.has(talkId);
   }
@@ -245,7 +233,6 @@ export class LiveRooms implements LiveTalks {
     if (room) return room;
     room = new Room(talk);
     this.rooms.set(talk.id, room);
-    this.byCode.set(talk.short_code, room);
     this.lifecycle.schedule(room);
     return room;
   }
@@ -272,7 +259,6 @@ export class LiveRooms implements LiveTalks {
     if (!room || room.closed) return;
     room.closed = true;
     this.rooms.delete(talkId);
-    this.byCode.delete(room.talk.short_code);
     for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer, room.stageTimer]) if (t) clearTimeout(t);
     const goesOn = reason === 'moved' || reason === 'shutdown';
     if (reason === 'ended' || reason === 'deleted') room.broadcast({ type: 'ended', reason });

@@ -104,7 +104,7 @@ export async function signallingRoutes(app: FastifyInstance, services: Signallin
 
       async function join(msg: JoinMessage) {
         if (joined) throw new RoomError('bad_request', 'already joined');
-        const talk = rooms.openTalk(code) ?? (await services.talks.byShortCode(code));
+        const talk = await services.talks.byShortCode(code);
         if (!talk) throw new RoomError('not_found', 'no talk at this address');
         // A member of the talk's organization hosts: by their session cookie, or, sent here by
         // another node, by what that node's reading of the cookie said (handoff.ts).
