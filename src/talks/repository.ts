@@ -100,15 +100,22 @@ export class TalksRepository {
     return q.deleteFrom('talks').where('partner_id', '=', partnerId).where('id', '=', talkId).returningAll().executeTakeFirst();
   }
 
-  /** Upcoming occurrences of a series that have not started: the ones a schedule change replaces. */
-  deleteUpcomingOccurrences(q: Queryable, partnerId: string, seriesId: string, now: Date) {
+  /** Upcoming occurrences of a series that have not started: the ones a schedule change replaces (returned). */
+  deleteUpcomingOccurrences(q: Queryable, partnerId: string, seriesId: string, now: Date): Promise<Talk[]> {
     return q
       .deleteFrom('talks')
       .where('partner_id', '=', partnerId)
       .where('schedule_talk_id', '=', seriesId)
       .where('status', '=', 'scheduled')
       .where('start_time', '>', now)
+      .returningAll()
       .execute();
+  }
+
+  /** Every occurrence of a series, deleted (returned): deleting its first talk takes them with it. */
+  deleteOccurrences(q: Queryable, partnerId: string, seriesId: string): Promise<Talk[]> {
+    if (!isUuid(seriesId)) return Promise.resolve([]);
+    return q.deleteFrom('talks').where('partner_id', '=', partnerId).where('schedule_talk_id', '=', seriesId).returningAll().execute();
   }
 
   occurrenceStarts(q: Queryable, partnerId: string, seriesId: string): Promise<Date[]> {

@@ -209,23 +209,31 @@ export class TalksService {
         changes.schedule = normalizeSchedule(input.schedule, start);
       }
       const talk = (await this.repo.update(tx, partnerId, talkId, changes)) as Talk;
+      let removed: Talk[] = [];
       if (talk.schedule_talk_id === null && (scheduleChanged || (talk.schedule && timesChanged))) {
         const now = new Date();
-        await this.repo.deleteUpcomingOccurrences(tx, partnerId, talk.id, now);
+        removed = await this.repo.deleteUpcomingOccurrences(tx, partnerId, talk.id, now);
         if (talk.schedule) await this.materializeSeries(tx, talk, now);
       }
-      return { talk, warnings };
+      return { talk, warnings, removed };
     });
     this.changed(partnerId);
     for (const l of this.listeners) await l.talkUpdated?.(updated.talk);
-    return updated;
+    // An occurrence the new schedule replaced may have its lobby open here (anyone with its link opens it).
+    for (const gone of updated.removed) for (const l of this.listeners) await l.talkDeleted?.(gone);
+    return { talk: updated.talk, warnings: updated.warnings };
   }
 
   async delete(partnerId: string, talkId: string): Promise<Talk> {
-    const talk = await this.repo.delete(this.db, partnerId, talkId);
+    // A series' occurrences go with its first talk (the foreign key cascades): deleted here first, to
+    // close their rooms too.
+    const { talk, occurrences } = await this.db.transaction().execute(async (tx) => {
+      const occurrences = await this.repo.deleteOccurrences(tx, partnerId, talkId);
+      return { talk: await this.repo.delete(tx, partnerId, talkId), occurrences };
+    });
     if (!talk) throw notFound('talk');
     this.changed(partnerId);
-    for (const l of this.listeners) await l.talkDeleted?.(talk);
+    for (const gone of [talk, ...occurrences]) for (const l of this.listeners) await l.talkDeleted?.(gone);
     return talk;
   }
 

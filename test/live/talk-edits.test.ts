@@ -107,4 +107,34 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     await waitFor(() => hostSeen.messages.some((m) => m.talk?.live === true), 'the host to start the talk early', 3000);
     assert.equal(await status(later.id), 'live');
   });
+  test("a series' occurrence replaced by a new schedule, or deleted with its first talk, closes its open lobby", async () => {
+    const start = new Date(Date.now() + 86_400_000);
+    const series = async (name: string) => {
+      const head = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name, start_time: start.toISOString(), schedule: 'FREQ=WEEKLY' } })).body
+        .talk;
+      const listed = await api(t, 'GET', `/api/v1/partners/talks?schedule_talk_id=${head.id}&limit=200`, { token: p.token });
+      const first = listed.body.talks.sort((x: { start_time: string }, y: { start_time: string }) => Date.parse(x.start_time) - Date.parse(y.start_time))[0];
+      assert.ok(first, 'an occurrence');
+      // Its lobby, opened by a guest with its link a week early.
+      const guest = await joinRoom(first.short_url, { name: 'Early Eve' });
+      sockets.push(guest.socket);
+      return { head, occurrence: first, seen: socketInbox(guest.socket) };
+    };
+    const closedAsDeleted = async (seen: ReturnType<typeof socketInbox>, why: string) => {
+      await waitFor(() => seen.closed() !== null, `the occurrence's lobby to close (${why})`, 5000);
+      assert.equal(seen.closed(), 4000);
+      assert.ok(seen.messages.some((m) => m.type === 'ended' && m.reason === 'deleted'));
+    };
+
+    const replaced = await series('Weekly club');
+    assert.equal((await patch(replaced.head.id, { schedule: 'FREQ=DAILY' })).status, 200);
+    await closedAsDeleted(replaced.seen, 'replaced by the new schedule');
+    assert.equal((await api(t, 'GET', `/api/v1/partners/talks/${replaced.occurrence.id}`, { token: p.token })).status, 404);
+    await assert.rejects(joinRoom(replaced.occurrence.short_url, { name: 'Late Lou' }), /not_found/);
+
+    const removed = await series('Monthly club');
+    assert.equal((await api(t, 'DELETE', `/api/v1/partners/talks/${removed.head.id}`, { token: p.token })).status, 200);
+    await closedAsDeleted(removed.seen, 'deleted with its first talk');
+    assert.equal((await api(t, 'GET', `/api/v1/partners/talks/${removed.occurrence.id}`, { token: p.token })).status, 404);
+  });
 });
