@@ -49,7 +49,10 @@ export async function startEdge(nodes: string[]): Promise<Edge> {
         () => false,
       ),
     'nginx up',
-  );
+  ).catch((err) => {
+    nginx.kill('SIGQUIT');
+    throw err;
+  });
   return {
     url,
     process: nginx,

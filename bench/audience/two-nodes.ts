@@ -13,17 +13,17 @@
  * it passed to the nodes and its CPU. nginx comes from `bash scripts/setup-system.sh --bench`.
  * Each node runs in a process of its own (node.ts), as a deployment runs them: with both in this
  * process (as the bench ran them until the twentieth session) the nodes and the host bot shared one
- * event loop, and node a's listen queue drained only as fast as that loop turned. Each node's CPU is
- * read from /proc over the LL-HLS window.
+ * event loop, and node a's listen queue drained only as fast as that loop turned. Each node's CPU (its
+ * process and descendants: the media process, the stream's encoder) is read from /proc over the LL-HLS window.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
+import { processCpu, runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
+import { childrenOf } from '../../src/captions/decoder.js';
 import { api } from '../../test/support/api.js';
 import { dropSchema } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
@@ -38,7 +38,6 @@ const webrtc = webrtcAt >= 0 ? Number(argv.splice(webrtcAt, 2)[1]) : 100;
 const hls = Number(argv[0] ?? 1000);
 const CLIENT_PROCS_PER_NODE = 1;
 const SECONDS = 30;
-const TICKS_PER_SECOND = 100;
 
 interface Node {
   child: ChildProcess;
@@ -46,7 +45,7 @@ interface Node {
   partner: { partnerId: string; token: string } | null;
 }
 
-/** A node in its own process; resolves once it listens. */
+/** A node in its own process; resolves once it listens (its first stdout line holding a url: with TEST_LOG_LEVEL, log lines come first). */
 async function startNode(schema: string, env: Record<string, string>, partnerName?: string): Promise<Node> {
   const child = spawn(
     process.execPath,
@@ -55,17 +54,36 @@ async function startNode(schema: string, env: Record<string, string>, partnerNam
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`a node exited with ${code} before listening`)));
+  const ready = await new Promise<{ url: string; partner: Node['partner'] }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('a node did not listen within 60 s')), 60_000);
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line);
+        if (typeof parsed.url !== 'string' || !('partner' in parsed)) return;
+        clearTimeout(timer);
+        resolve(parsed);
+      } catch {
+        // not ours
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`a node exited with ${code} before listening`));
+    });
+  }).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
   });
-  return { child, ...JSON.parse(line) };
+  return { child, ...ready };
 }
 
-/** A process's CPU time so far, in seconds (utime + stime, /proc/<pid>/stat). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+/**
+ * A node's CPU time so far, in seconds: its process and every descendant (the datachannel media
+ * process, the spawner and the stream's ffmpeg encoder under it); a child that exited meanwhile is
+ * counted only once reaped.
+ */
+function nodeCpuSeconds(pid: number): number {
+  return [pid, ...childrenOf(pid)].reduce((sum, p) => sum + (processCpu(p) ?? 0), 0);
 }
 
 async function stopNode(node: Node | undefined) {
@@ -159,7 +177,7 @@ async function run(a: Node, b: Node, edge: Edge | null) {
         ];
     edge?.resetLog();
     const edgeCpu0 = edge?.cpuMicros() ?? 0;
-    const nodeCpu0 = [a, b].map((node) => cpuSeconds(node.child.pid as number));
+    const nodeCpu0 = [a, b].map((node) => nodeCpuSeconds(node.child.pid as number));
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const summaries = await Promise.all(
@@ -171,7 +189,7 @@ async function run(a: Node, b: Node, edge: Edge | null) {
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const nodeCpu = [a, b].map((node, i) => (100 * (cpuSeconds(node.child.pid as number) - nodeCpu0[i])) / seconds);
+    const nodeCpu = [a, b].map((node, i) => (100 * (nodeCpuSeconds(node.child.pid as number) - nodeCpu0[i])) / seconds);
     const result = summarize((await swarm).flat());
     await second;
     for (const [i, [name]] of targets.entries()) {
@@ -195,7 +213,7 @@ async function run(a: Node, b: Node, edge: Edge | null) {
       );
     }
     console.log(
-      `CPU over the LL-HLS window: node a ${nodeCpu[0].toFixed(0)}%, node b ${nodeCpu[1].toFixed(0)}% of a core; ` +
+      `CPU over the LL-HLS window (each node with its media process and encoder): node a ${nodeCpu[0].toFixed(0)}%, node b ${nodeCpu[1].toFixed(0)}% of a core; ` +
         `this process (the host bot) ${((100 * (cpu.user + cpu.system)) / 1e6 / seconds).toFixed(0)}%; load ${os.loadavg()[0].toFixed(1)}`,
     );
   } finally {
