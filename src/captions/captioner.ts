@@ -59,8 +59,8 @@ export class LiveCaptions implements LiveTalkObserver {
   private readonly talks = new Map<string, LiveTalk>();
   /** The most recent caption timings (bounded), read by the benchmark and the tests. */
   readonly timings: CaptionTiming[] = [];
-  /** Interim words not shown because their phrase was already captioned (the interim decoder, at a lower priority, fell behind). */
-  interimsLate = 0;
+  /** Per talk, interim words not shown because their phrase was already captioned (the interim decoder, at a lower priority, fell behind). */
+  readonly interimsLate = new Map<string, number>();
   /** When interim text was shown (bounded), read by the benchmark and the tests. */
   readonly interims: { talkId: string; participantId: string; at: number }[] = [];
   readonly pool = new DecoderPool();
@@ -117,7 +117,8 @@ export class LiveCaptions implements LiveTalkObserver {
         decoder: (kind) => this.pool.take(kind),
         onPartial: (text) => this.interim(talk, speaker, text),
         onLateInterim: () => {
-          this.interimsLate++;
+          if (this.interimsLate.size >= 10_000) this.interimsLate.clear();
+          this.interimsLate.set(talkId, (this.interimsLate.get(talkId) ?? 0) + 1);
         },
         onPhrase: (phrase) => {
           talk.saving = talk.saving.then(() => this.publish(talk, speaker, phrase)).catch((err) => this.log.error({ err, talkId }, 'saving a caption failed'));
