@@ -100,22 +100,16 @@ export class TalksRepository {
     return q.deleteFrom('talks').where('partner_id', '=', partnerId).where('id', '=', talkId).returningAll().executeTakeFirst();
   }
 
-  /** Upcoming occurrences of a series that have not started: the ones a schedule change replaces (returned). */
-  deleteUpcomingOccurrences(q: Queryable, partnerId: string, seriesId: string, now: Date): Promise<Talk[]> {
-    return q
-      .deleteFrom('talks')
-      .where('partner_id', '=', partnerId)
-      .where('schedule_talk_id', '=', seriesId)
-      .where('status', '=', 'scheduled')
-      .where('start_time', '>', now)
-      .returningAll()
-      .execute();
-  }
-
-  /** Every occurrence of a series, deleted (returned): deleting its first talk takes them with it. */
-  deleteOccurrences(q: Queryable, partnerId: string, seriesId: string): Promise<Talk[]> {
+  /**
+   * A series' occurrences, deleted and returned: all of them (its first talk is deleted, which would
+   * take them with it), or with `notStartedBy` the upcoming ones that have not started (those a
+   * schedule change replaces).
+   */
+  deleteOccurrences(q: Queryable, partnerId: string, seriesId: string, notStartedBy?: Date): Promise<Talk[]> {
     if (!isUuid(seriesId)) return Promise.resolve([]);
-    return q.deleteFrom('talks').where('partner_id', '=', partnerId).where('schedule_talk_id', '=', seriesId).returningAll().execute();
+    let query = q.deleteFrom('talks').where('partner_id', '=', partnerId).where('schedule_talk_id', '=', seriesId);
+    if (notStartedBy) query = query.where('status', '=', 'scheduled').where('start_time', '>', notStartedBy);
+    return query.returningAll().execute();
   }
 
   occurrenceStarts(q: Queryable, partnerId: string, seriesId: string): Promise<Date[]> {

@@ -212,7 +212,7 @@ export class TalksService {
       let removed: Talk[] = [];
       if (talk.schedule_talk_id === null && (scheduleChanged || (talk.schedule && timesChanged))) {
         const now = new Date();
-        removed = await this.repo.deleteUpcomingOccurrences(tx, partnerId, talk.id, now);
+        removed = await this.repo.deleteOccurrences(tx, partnerId, talk.id, now);
         if (talk.schedule) await this.materializeSeries(tx, talk, now);
       }
       return { talk, warnings, removed };
@@ -220,7 +220,7 @@ export class TalksService {
     this.changed(partnerId);
     for (const l of this.listeners) await l.talkUpdated?.(updated.talk);
     // An occurrence the new schedule replaced may have its lobby open here (anyone with its link opens it).
-    for (const gone of updated.removed) for (const l of this.listeners) await l.talkDeleted?.(gone);
+    await this.tellDeleted(updated.removed);
     return { talk: updated.talk, warnings: updated.warnings };
   }
 
@@ -233,8 +233,12 @@ export class TalksService {
     });
     if (!talk) throw notFound('talk');
     this.changed(partnerId);
-    for (const gone of [talk, ...occurrences]) for (const l of this.listeners) await l.talkDeleted?.(gone);
+    await this.tellDeleted([talk, ...occurrences]);
     return talk;
+  }
+
+  private async tellDeleted(talks: Talk[]) {
+    for (const talk of talks) for (const l of this.listeners) await l.talkDeleted?.(talk);
   }
 
   /** Its live room's session began (rooms/lifecycle.ts): the talk is live; undefined if it has ended meanwhile. */
