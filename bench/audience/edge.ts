@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../test/support/app.js';
 import { waitFor } from '../../test/support/wait.js';
-import { threadCpuMicros } from '../sfu/threads.js';
+import { processTreeMicros } from '../sfu/threads.js';
 
 export interface Edge {
   /** http://127.0.0.1:<port>, the edge's address. */
@@ -74,17 +74,7 @@ export async function startEdge(nodes: string[]): Promise<Edge> {
       };
     },
     cpuMicros() {
-      let workers: number[] = [];
-      try {
-        workers = execFileSync('pgrep', ['-P', String(nginx.pid)])
-          .toString()
-          .trim()
-          .split('\n')
-          .map(Number);
-      } catch {
-        // none (yet)
-      }
-      return [nginx.pid as number, ...workers].reduce((sum, pid) => sum + threadCpuMicros(`/proc/${pid}/stat`), 0);
+      return processTreeMicros(nginx.pid as number);
     },
     stop() {
       nginx.kill('SIGQUIT');

@@ -11,23 +11,24 @@
  * --edge: the LL-HLS listeners go through nginx as the caching edge (docs/nginx-edge.conf, both nodes
  * its upstream, so its misses go half to a and half to b); it prints the edge's hit ratio, the requests
  * it passed to the nodes and its CPU. nginx comes from `bash scripts/setup-system.sh --bench`.
- * Each node runs in a process of its own (node.ts), as a deployment runs them: with both in this
+ * Each node runs in a process of its own (test/scaled/node-child.ts), as a deployment runs them: with both in this
  * process (as the bench ran them until the twentieth session) the nodes and the host bot shared one
  * event loop, and node a's listen queue drained only as fast as that loop turned. Each node's CPU (its
  * process and descendants: the media process, the stream's encoder) is read from /proc over the LL-HLS window.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
-import { processCpu, runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
 import { dropSchema } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { waitFor } from '../../test/support/wait.js';
+import { processTreeMicros } from '../sfu/threads.js';
 import { type Edge, startEdge } from './edge.js';
 
 const argv = process.argv.slice(2);
@@ -43,13 +44,26 @@ interface Node {
   child: ChildProcess;
   url: string;
   partner: { partnerId: string; token: string } | null;
+  dataDir: string;
 }
 
-/** A node in its own process; resolves once it listens (its first stdout line holding a url: with TEST_LOG_LEVEL, log lines come first). */
+/**
+ * A node in its own process (test/scaled/node-child.ts, as the scaled tests start one); resolves once
+ * it listens (its first stdout line holding a url: with TEST_LOG_LEVEL, log lines come first).
+ */
 async function startNode(schema: string, env: Record<string, string>, partnerName?: string): Promise<Node> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-node-'));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'node.ts'), schema, JSON.stringify(env), ...(partnerName ? [partnerName] : [])],
+    [
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, '..', '..', 'test', 'scaled', 'node-child.ts'),
+      schema,
+      dataDir,
+      JSON.stringify(env),
+      ...(partnerName ? [partnerName] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -72,27 +86,22 @@ async function startNode(schema: string, env: Record<string, string>, partnerNam
     });
   }).catch((err) => {
     child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });
-  return { child, ...ready };
-}
-
-/**
- * A node's CPU time so far, in seconds: its process and every descendant (the datachannel media
- * process, the spawner and the stream's ffmpeg encoder under it); a child that exited meanwhile is
- * counted only once reaped.
- */
-function nodeCpuSeconds(pid: number): number {
-  return [pid, ...childrenOf(pid)].reduce((sum, p) => sum + (processCpu(p) ?? 0), 0);
+  return { child, dataDir, ...ready };
 }
 
 async function stopNode(node: Node | undefined) {
-  if (!node || node.child.exitCode !== null) return;
-  const exited = new Promise((r) => node.child.once('exit', r));
-  node.child.kill('SIGTERM');
-  const timer = setTimeout(() => node.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+  if (!node) return;
+  if (node.child.exitCode === null) {
+    const exited = new Promise((r) => node.child.once('exit', r));
+    node.child.kill('SIGTERM');
+    const timer = setTimeout(() => node.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  rmSync(node.dataDir, { recursive: true, force: true });
 }
 
 async function main() {
@@ -177,7 +186,7 @@ async function run(a: Node, b: Node, edge: Edge | null) {
         ];
     edge?.resetLog();
     const edgeCpu0 = edge?.cpuMicros() ?? 0;
-    const nodeCpu0 = [a, b].map((node) => nodeCpuSeconds(node.child.pid as number));
+    const nodeCpu0 = [a, b].map((node) => processTreeMicros(node.child.pid as number) / 1e6);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const summaries = await Promise.all(
@@ -189,7 +198,7 @@ async function run(a: Node, b: Node, edge: Edge | null) {
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const nodeCpu = [a, b].map((node, i) => (100 * (nodeCpuSeconds(node.child.pid as number) - nodeCpu0[i])) / seconds);
+    const nodeCpu = [a, b].map((node, i) => (100 * (processTreeMicros(node.child.pid as number) / 1e6 - nodeCpu0[i])) / seconds);
     const result = summarize((await swarm).flat());
     await second;
     for (const [i, [name]] of targets.entries()) {

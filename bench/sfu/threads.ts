@@ -1,10 +1,27 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { childrenOf } from '../../src/captions/decoder.js';
 
 /** CPU time (utime + stime) of one thread from its /proc stat file, in µs (clock ticks of 10 ms). */
 export function threadCpuMicros(statPath: string): number {
   const stat = readFileSync(statPath, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/**
+ * CPU time in µs of a process and every descendant (a server's media process, spawner and encoders;
+ * nginx's workers); a child that exited meanwhile counts only once reaped.
+ */
+export function processTreeMicros(pid: number): number {
+  let sum = 0;
+  for (const p of [pid, ...childrenOf(pid)]) {
+    try {
+      sum += threadCpuMicros(`/proc/${p}/stat`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
 }
 
 /** CPU time in µs of every thread of a process (this one by default), by thread id (empty without /proc). */
