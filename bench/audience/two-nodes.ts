@@ -16,18 +16,17 @@
  * event loop, and node a's listen queue drained only as fast as that loop turned. Each node's CPU (its
  * process and descendants: the media process, the stream's encoder) is read from /proc over the LL-HLS window.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { runStreamListeners, runSwarm, summarize, summarizeStream } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
 import { dropSchema } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
 import { waitFor } from '../../test/support/wait.js';
+import { type NodeProcess, startNodeProcess } from '../../test/support/node-process.js';
 import { processTreeMicros } from '../sfu/threads.js';
 import { type Edge, startEdge } from './edge.js';
 
@@ -40,56 +39,19 @@ const hls = Number(argv[0] ?? 1000);
 const CLIENT_PROCS_PER_NODE = 1;
 const SECONDS = 30;
 
-interface Node {
-  child: ChildProcess;
-  url: string;
-  partner: { partnerId: string; token: string } | null;
+interface Node extends NodeProcess {
   dataDir: string;
 }
 
-/**
- * A node in its own process (test/scaled/node-child.ts, as the scaled tests start one); resolves once
- * it listens (its first stdout line holding a url: with TEST_LOG_LEVEL, log lines come first).
- */
+/** A node in its own process (test/support/node-process.ts, as the scaled tests start one), with a data directory of its own. */
 async function startNode(schema: string, env: Record<string, string>, partnerName?: string): Promise<Node> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-node-'));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(import.meta.dirname, '..', '..', 'test', 'scaled', 'node-child.ts'),
-      schema,
-      dataDir,
-      JSON.stringify(env),
-      ...(partnerName ? [partnerName] : []),
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const ready = await new Promise<{ url: string; partner: Node['partner'] }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('a node did not listen within 60 s')), 60_000);
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line);
-        if (typeof parsed.url !== 'string' || !('partner' in parsed)) return;
-        clearTimeout(timer);
-        resolve(parsed);
-      } catch {
-        // not ours
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`a node exited with ${code} before listening`));
-    });
-  }).catch((err) => {
-    child.kill('SIGKILL');
+  try {
+    return { dataDir, ...(await startNodeProcess({ schema, dataDir, env, partnerName })) };
+  } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
-  });
-  return { child, dataDir, ...ready };
+  }
 }
 
 async function stopNode(node: Node | undefined) {

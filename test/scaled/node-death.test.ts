@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { type TestApp, createPartner, dropSchema, startApp } from '../support/app.js';
 import { needs } from '../support/needs.js';
+import { startNodeProcess } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';
 import { speechWav } from '../live/media.js';
 import { eventsOf, maxVolume } from '../recording/media.js';
@@ -26,14 +26,7 @@ const env = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', RECONNECT_GRACE_SECO
 
 /** A node in its own process; resolves with its address once it listens. */
 async function startNode(schema: string, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'node-child.ts'), schema, dataDir, JSON.stringify(env)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the node exited with ${code} before listening`)));
-  });
-  return { child, url: JSON.parse(line).url };
+  return startNodeProcess({ schema, dataDir, env });
 }
 
 const via = (url: string, page: string) => page.replace(/^https?:\/\/[^/]+/, url);

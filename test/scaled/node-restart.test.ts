@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { api } from '../support/api.js';
 import { createPartner, dropSchema, freePort, startApp, type TestApp } from '../support/app.js';
 import { needs } from '../support/needs.js';
+import { startNodeProcess } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';
 import { launch } from '../support/chromium.js';
 import { hears, participantIdOf } from '../live/page.js';
@@ -29,16 +29,7 @@ const BACK_WITHIN_MS = 10_000;
 
 /** The node in its own process at `port`; resolves once it listens with its background work started. */
 async function startNode(schema: string, dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'node-child.ts'), schema, dataDir, JSON.stringify({ ...env, PORT: String(port) })],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the node exited with ${code} before listening`)));
-  });
-  return child;
+  return (await startNodeProcess({ schema, dataDir, env: { ...env, PORT: String(port) } })).child;
 }
 
 describe('one node SIGKILLed mid-talk and restarted: everyone is back within seconds', { skip }, () => {
