@@ -62,12 +62,23 @@ export interface SfuEvents {
  * The media plane: SFU_WORKERS worker threads (0 = one per core) running werift, connected
  * pairwise by MessagePorts so a talk's listeners can sit on any worker. Participants are placed
  * on the least-loaded worker; a publisher's packets reach the other workers of its talk by relay.
- * The datachannel engine runs in one child process instead (dc-worker.ts says why); if it dies, it
- * is started again, its taps are made again, and the rooms ask its participants to reconnect.
+ * The datachannel engine runs in SFU_WORKERS child processes instead (0 = one; dc-worker.ts says
+ * why processes). Nothing relays between them, so a talk lives on one: the least-loaded process
+ * when its first participant arrives, and every later one of that talk goes there too. A media
+ * process that dies is started again, its taps are made again, and the rooms ask its participants
+ * to reconnect.
  */
 export class SfuPool {
   private readonly workers: WorkerHandle[] = [];
   private readonly placement = new Map<string, WorkerHandle>();
+  /**
+   * The datachannel engine's talks: the process each is on and how many of its participants are placed
+   * there (the talk is free to go elsewhere once none is). Empty with werift, which relays.
+   */
+  private readonly talkPlacement = new Map<string, { worker: WorkerHandle; participants: number }>();
+  /** The talk of each participant placed by talk (datachannel). */
+  private readonly talkOf = new Map<string, string>();
+  private byTalk = false;
   /**
    * The publish flag each worker last got per participant. The room re-sends every participant's
    * flag after any change (each join): unchanged ones are not posted again, or a burst of N joins
@@ -97,10 +108,11 @@ export class SfuPool {
     // callbacks entered the other thread's V8 isolate and the process aborted ("HandleScope::HandleScope
     // Entering the V8 API without proper locking in place"). So it runs in one child process, whose
     // main thread only rewrites and hands over packets: libdatachannel runs ICE, DTLS and SRTP in its own.
+    // One media process unless asked for more: it already spreads over cores (libdatachannel's own
+    // threads beside the forwarding thread), and a second helps only with several talks on the node.
     const datachannel = this.config.SFU_ENGINE === 'datachannel';
-    const n = datachannel ? 1 : this.config.SFU_WORKERS || os.availableParallelism();
-    if (datachannel && this.config.SFU_WORKERS > 1)
-      this.log.warn({ SFU_WORKERS: this.config.SFU_WORKERS }, 'SFU_ENGINE=datachannel runs one SFU media process');
+    const n = datachannel ? Math.max(1, this.config.SFU_WORKERS) : this.config.SFU_WORKERS || os.availableParallelism();
+    this.byTalk = datachannel;
     const ports: Record<number, Record<number, MessagePort>> = {};
     for (let i = 0; i < n; i++) ports[i] = {};
     for (let i = 0; i < n; i++) {
@@ -227,7 +239,7 @@ export class SfuPool {
 
   /**
    * Everything on a dead media process is gone: its requests fail, its taps wait for the next one,
-   * and its participants (kept on this handle: there is one media process) must offer again.
+   * and its participants (kept on this handle, as its talks are) must offer again.
    */
   private mediaProcessDied(handle: WorkerHandle) {
     this.rejectPending(handle);
@@ -270,6 +282,8 @@ export class SfuPool {
     // What was still waiting for an answer gets none now.
     for (const w of all) this.rejectPending(w);
     this.placement.clear();
+    this.talkPlacement.clear();
+    this.talkOf.clear();
     this.publishSent.clear();
     this.taps.clear();
     this.started = false;
@@ -299,16 +313,37 @@ export class SfuPool {
     w.link.postMessage(msg);
   }
 
-  /** The worker a participant's media lives on (placing it on the least-loaded one if new). */
-  private place(participantId: string): WorkerHandle {
+  /**
+   * The worker a participant's media lives on. A new one goes to the least-loaded worker, or with
+   * datachannel to its talk's process (the least-loaded one for a talk's first participant).
+   */
+  private place(talkId: string, participantId: string): WorkerHandle {
     let w = this.placement.get(participantId);
     if (!w) {
       if (this.workers.length === 0) throw new Error('the SFU is not started');
-      w = this.workers.reduce((a, b) => (b.peers < a.peers ? b : a));
+      const talk = this.byTalk ? this.talkPlacement.get(talkId) : undefined;
+      w = talk?.worker ?? this.workers.reduce((a, b) => (b.peers < a.peers ? b : a));
+      if (this.byTalk) {
+        if (talk) talk.participants++;
+        else this.talkPlacement.set(talkId, { worker: w, participants: 1 });
+        this.talkOf.set(participantId, talkId);
+      }
       w.peers++;
       this.placement.set(participantId, w);
     }
     return w;
+  }
+
+  /** A participant's media is gone from its worker: the worker's count, and its talk's, go down. */
+  private unplace(participantId: string, w: WorkerHandle) {
+    this.placement.delete(participantId);
+    this.publishSent.delete(participantId);
+    w.peers--;
+    const talkId = this.talkOf.get(participantId);
+    if (talkId === undefined) return;
+    this.talkOf.delete(participantId);
+    const talk = this.talkPlacement.get(talkId);
+    if (talk && --talk.participants <= 0) this.talkPlacement.delete(talkId);
   }
 
   workerOf(participantId: string): number | null {
@@ -317,7 +352,7 @@ export class SfuPool {
 
   /** Answers a participant's offer (one mic m-line, then receive slots). */
   answer(talkId: string, participantId: string, sdp: string, publish: boolean): Promise<string> {
-    const w = this.place(participantId);
+    const w = this.place(talkId, participantId);
     this.publishSent.set(participantId, publish);
     return this.request<string>(w, { type: 'offer', talkId, participantId, sdp, publish });
   }
@@ -349,9 +384,7 @@ export class SfuPool {
   close(participantId: string) {
     const w = this.placement.get(participantId);
     if (!w) return;
-    this.placement.delete(participantId);
-    this.publishSent.delete(participantId);
-    w.peers--;
+    this.unplace(participantId, w);
     this.post(w, { type: 'close', participantId });
   }
 
