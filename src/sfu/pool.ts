@@ -389,7 +389,10 @@ export class SfuPool {
     const message = JSON.stringify([slots, workers]);
     for (const w of involved) {
       let sent = this.slotsSent.get(w.index);
-      if (!sent) this.slotsSent.set(w.index, (sent = new Map()));
+      if (!sent) {
+        sent = new Map();
+        this.slotsSent.set(w.index, sent);
+      }
       if (sent.get(talkId) === message) continue;
       sent.set(talkId, message);
       this.post(w, { type: 'slots', talkId, slots, workers });
