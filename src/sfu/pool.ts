@@ -78,7 +78,6 @@ export class SfuPool {
   private readonly talkPlacement = new Map<string, { worker: WorkerHandle; participants: number }>();
   /** The talk of each participant placed by talk (datachannel). */
   private readonly talkOf = new Map<string, string>();
-  private byTalk = false;
   /**
    * The publish flag each worker last got per participant. The room re-sends every participant's
    * flag after any change (each join): unchanged ones are not posted again, or a burst of N joins
@@ -103,6 +102,11 @@ export class SfuPool {
     private readonly events: SfuEvents,
   ) {}
 
+  /** Whether a talk lives whole on one worker: the datachannel engine's processes relay nothing to each other. */
+  private get byTalk() {
+    return this.config.SFU_ENGINE === 'datachannel';
+  }
+
   get size() {
     return this.workers.length;
   }
@@ -118,7 +122,6 @@ export class SfuPool {
     // threads beside the forwarding thread), and a second helps only with several talks on the node.
     const datachannel = this.config.SFU_ENGINE === 'datachannel';
     const n = datachannel ? Math.max(1, this.config.SFU_WORKERS) : this.config.SFU_WORKERS || os.availableParallelism();
-    this.byTalk = datachannel;
     const ports: Record<number, Record<number, MessagePort>> = {};
     for (let i = 0; i < n; i++) ports[i] = {};
     for (let i = 0; i < n; i++) {
