@@ -76,7 +76,7 @@ export class SfuPool {
    * there (the talk is free to go elsewhere once none is). Empty with werift, which relays.
    */
   private readonly talkPlacement = new Map<string, { worker: WorkerHandle; participants: number }>();
-  /** The talk of each participant placed by talk (datachannel). */
+  /** The talk of each placed participant (a closed talk's are unplaced with it). */
   private readonly talkOf = new Map<string, string>();
   /**
    * The publish flag each worker last got per participant. The room re-sends every participant's
@@ -337,8 +337,8 @@ export class SfuPool {
       if (this.byTalk) {
         if (talk) talk.participants++;
         else this.talkPlacement.set(talkId, { worker: w, participants: 1 });
-        this.talkOf.set(participantId, talkId);
       }
+      this.talkOf.set(participantId, talkId);
       w.peers++;
       this.placement.set(participantId, w);
     }
@@ -409,7 +409,12 @@ export class SfuPool {
     this.post(w, { type: 'close', participantId });
   }
 
+  /** The talk's room closed: its participants' media goes with it (the workers close their peers themselves). */
   closeTalk(talkId: string) {
+    for (const [participantId, t] of this.talkOf) {
+      const w = this.placement.get(participantId);
+      if (t === talkId && w) this.unplace(participantId, w);
+    }
     for (const sent of this.slotsSent.values()) sent.delete(talkId);
     for (const w of this.workers) this.post(w, { type: 'closeTalk', talkId });
   }

@@ -70,6 +70,15 @@ describe('the datachannel engine in two media processes (SFU_WORKERS=2)', () => 
       assert.equal(pids.length, 2, 'two media processes again');
       assert.ok(!pids.includes(killed));
       for (const bot of everyone) assert.equal(bot.report.error, null);
+
+      // The talks end with everyone still in: each participant's media is let go with its room, so the
+      // processes count no one (before, a room closed with people in it left them counted for good).
+      for (const talk of talks) assert.equal((await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token })).status, 200);
+      await waitFor(
+        () => everyone.every((bot) => sfu.workerOf(bot.report.participantId ?? '') === null),
+        "every participant's media let go with its talk",
+        10_000,
+      );
     } finally {
       await Promise.all(everyone.map((bot) => bot.leave()));
       for (const talk of talks) await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
