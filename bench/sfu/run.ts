@@ -10,8 +10,6 @@
  *   npm run bench:sfu -- 1000 --engines datachannel --light datachannel   (the bulk listeners' peers in libdatachannel:
  *     lighter than libwebrtc bots, for loads those cannot generate here; they count packets and decode nothing)
  */
-import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LiveRooms } from '../../src/rooms/service.js';
@@ -20,6 +18,7 @@ import { concealmentBetween, percentile, runSwarm, summarize } from '../../src/b
 import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
+import { pin, udpBaseline } from './machine.js';
 import { profileMainThread } from './profile.js';
 import { busyThreads, coreBusy, coreTicks, threadDeltas, threadTimes } from './threads.js';
 
@@ -51,15 +50,6 @@ const settleMs = (n: number) => Math.max(8000, n * 80) + (n / 2) * spacingMs;
 /** How long each listener stays (s): the wait, the steady window, then the late joiners. */
 const stayFor = (n: number) => Math.ceil((settleMs(n) + 2000 + WINDOW_MS + LATE_JOINERS * LATE_SPACING_MS) / 1000) + 8;
 
-function pin(cpu: number) {
-  try {
-    execFileSync('taskset', ['-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * CPU (µs) of the SFU's media process so far: the datachannel engine runs in a child process, whose
  * CPU this process's own figures miss (each worker's stats give its process's). werift's worker
@@ -67,36 +57,6 @@ function pin(cpu: number) {
  */
 function mediaProcessMicros(engine: string, stats: WorkerStats[]): number {
   return engine === 'datachannel' ? stats.reduce((a, s) => a + s.cpuMicros, 0) : 0;
-}
-
-/**
- * Baseline: µs of CPU per 100-byte UDP send from a Node loop, on this machine now: the median of five
- * rounds of 20,000 after a round that warms the loop up (a cold first round read 2.2-4.9 µs on a quiet
- * machine where the warm ones read 1.3-1.6 µs, so one cold round made every ratio below swing 2x).
- */
-async function udpBaseline(): Promise<number> {
-  const sink = createSocket('udp4');
-  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
-  const port = (sink.address() as { port: number }).port;
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.connect(port, '127.0.0.1', () => r()));
-  const buf = Buffer.alloc(100);
-  const n = 20000;
-  const round = async () => {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) {
-      s.send(buf);
-      if (i % 200 === 0) await new Promise((r) => setImmediate(r));
-    }
-    const c1 = process.cpuUsage(c0);
-    return (c1.user + c1.system) / n;
-  };
-  await round();
-  const rounds: number[] = [];
-  for (let i = 0; i < 5; i++) rounds.push(await round());
-  s.close();
-  sink.close();
-  return rounds.sort((a, b) => a - b)[2];
 }
 
 async function main() {
