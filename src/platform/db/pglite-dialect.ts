@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import { type PGlite, parse, protocol } from '@electric-sql/pglite';
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -10,6 +10,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
+import pgUtils from 'pg/lib/utils.js';
 
 /**
  * PGlite is one connection. Kysely transactions and pg-boss both talk to it, so every user
@@ -32,25 +33,96 @@ export class PgliteMutex {
   }
 }
 
-export async function runPglite(pglite: PGlite, sql: string, parameters: readonly unknown[]): Promise<QueryResult<Record<string, unknown>>> {
+/**
+ * A parameter as node-postgres sends it (`pg`'s own `prepareValue`: text, or a Buffer sent binary),
+ * so PGlite and Postgres get the same text for the same value (a Date, an array literal, JSON).
+ */
+function wireValue(value: unknown): string | Buffer | null {
+  return value === null || value === undefined ? null : (pgUtils.prepareValue(value) as string | Buffer | null);
+}
+
+const { serialize } = protocol;
+
+/** The extended protocol's messages for one statement, as node-postgres pipelines them over a socket. */
+function statementMessages(sql: string, parameters: readonly unknown[]): Uint8Array[] {
+  return [
+    serialize.parse({ text: sql }),
+    serialize.bind({ values: parameters.map(wireValue) }),
+    serialize.describe({ type: 'P' }),
+    serialize.execute({}),
+    serialize.sync(),
+  ];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/**
+ * Runs one statement on PGlite. With parameters (or one statement without), its messages go in ONE
+ * call into PGlite's WebAssembly: PGlite's own `query` makes six (parse, describe the statement,
+ * bind, describe the portal, execute, sync), each a call with its own overhead; this one makes one,
+ * as a socket client does (116 against 171 µs of CPU for a small insert, 67 against 91-121 µs for
+ * `select 1`). Parameters are not described first: Postgres infers their types, as it does for
+ * node-postgres in the Postgres mode. `prefix` (a `begin` held back by the driver) goes first in the
+ * same call. The caller holds the connection (PgliteMutex): nothing else talks to PGlite meanwhile.
+ */
+export async function runPglite(
+  pglite: PGlite,
+  sql: string,
+  parameters: readonly unknown[],
+  prefix: Uint8Array[] = [],
+): Promise<QueryResult<Record<string, unknown>>> {
   if (parameters.length === 0 && /;\s*\S/.test(sql)) {
     // Several statements without parameters (pg-boss migrations): the simple protocol.
+    if (prefix.length) await pglite.execProtocol(concat(prefix));
     const results = await pglite.exec(sql);
     const last = results[results.length - 1];
     return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
   }
-  const result = await pglite.query<Record<string, unknown>>(sql, parameters as unknown[]);
+  const { messages } = await pglite.execProtocol(concat([...prefix, ...statementMessages(sql, parameters)]));
+  const results = parse.parseResults(messages, pglite.parsers);
+  const result = results[results.length - 1];
   return {
-    rows: result.rows,
-    numAffectedRows: result.affectedRows !== undefined ? BigInt(result.affectedRows) : undefined,
+    rows: (result?.rows ?? []) as Record<string, unknown>[],
+    numAffectedRows: result?.affectedRows !== undefined ? BigInt(result.affectedRows) : undefined,
   };
 }
 
 class PgliteConnection implements DatabaseConnection {
+  /**
+   * A transaction's `begin`, held back until its first statement and sent in the same call (one call
+   * into PGlite fewer per transaction); a transaction that runs no statement sends neither it nor its end.
+   */
+  private pendingBegin = false;
+
   constructor(private readonly pglite: PGlite) {}
 
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    return runPglite(this.pglite, compiled.sql, compiled.parameters) as Promise<QueryResult<R>>;
+    const prefix = this.pendingBegin ? [protocol.serialize.query('begin')] : [];
+    this.pendingBegin = false;
+    return runPglite(this.pglite, compiled.sql, compiled.parameters, prefix) as Promise<QueryResult<R>>;
+  }
+
+  begin(): void {
+    this.pendingBegin = true;
+  }
+
+  /** Ends the transaction (`commit` or `rollback`); nothing to send if it never began. */
+  async end(command: 'commit' | 'rollback'): Promise<void> {
+    if (this.pendingBegin) {
+      this.pendingBegin = false;
+      return;
+    }
+    await runPglite(this.pglite, command, []);
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not offered on PGlite
@@ -80,15 +152,15 @@ class PgliteDriver implements Driver {
   }
 
   async beginTransaction(conn: DatabaseConnection): Promise<void> {
-    await conn.executeQuery({ sql: 'begin', parameters: [] } as unknown as CompiledQuery);
+    (conn as PgliteConnection).begin();
   }
 
   async commitTransaction(conn: DatabaseConnection): Promise<void> {
-    await conn.executeQuery({ sql: 'commit', parameters: [] } as unknown as CompiledQuery);
+    await (conn as PgliteConnection).end('commit');
   }
 
   async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
-    await conn.executeQuery({ sql: 'rollback', parameters: [] } as unknown as CompiledQuery);
+    await (conn as PgliteConnection).end('rollback');
   }
 
   async releaseConnection(conn: DatabaseConnection): Promise<void> {
