@@ -19,11 +19,13 @@ export function firefoxMissing(): string | false {
   return skipUnlessCi(existsSync(firefoxPath) ? false : `Firefox is not installed at ${firefoxPath} (scripts/setup-system.sh installs firefox-esr on Debian)`);
 }
 
-export function launchFirefox(): Promise<Browser> {
+/** `soundServer`: a PulseAudio server for Firefox to play to (see bench/audience/sound.ts); without one, no AudioContext runs. */
+export function launchFirefox(soundServer?: string): Promise<Browser> {
   return puppeteer.launch({
     browser: 'firefox',
     executablePath: firefoxPath,
     headless: true,
+    ...(soundServer ? { env: { ...process.env, PULSE_SERVER: soundServer } } : {}),
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': true,
