@@ -107,7 +107,7 @@ class PgliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite) {}
 
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const prefix = this.pendingBegin ? [protocol.serialize.query('begin')] : [];
+    const prefix = this.pendingBegin ? [serialize.query('begin')] : [];
     this.pendingBegin = false;
     return runPglite(this.pglite, compiled.sql, compiled.parameters, prefix) as Promise<QueryResult<R>>;
   }
