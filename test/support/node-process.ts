@@ -59,7 +59,7 @@ export async function startNodeProcess(opts: {
 }
 
 /** node-child.ts's ready line, or null for any other line (a log line, say). */
-export function readyLine(line: string): Pick<NodeProcess, 'url' | 'partner'> | null {
+function readyLine(line: string): Pick<NodeProcess, 'url' | 'partner'> | null {
   try {
     const parsed = JSON.parse(line);
     return parsed && typeof parsed.url === 'string' && 'partner' in parsed ? { url: parsed.url, partner: parsed.partner } : null;
