@@ -14,6 +14,7 @@
 import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { Audio, PeerConnection, type Track } from 'node-datachannel';
+import { whenGathered } from '../../src/sfu/dc-gathering.js';
 import { isRtcp, SlotWriter, strip } from '../../src/sfu/dc-rtp.js';
 import { pin, udpBaseline } from './machine.js';
 import { busyThreads, threadTimes } from './threads.js';
@@ -22,7 +23,6 @@ import { busyThreads, threadTimes } from './threads.js';
 const RATE = 50;
 /** A packet's Opus payload, about a speech frame's size. */
 const PAYLOAD_BYTES = 80;
-const GATHERING_MS = 3000;
 
 type Msg =
   | { type: 'offer'; id: number; sdp: string }
@@ -32,19 +32,11 @@ type Msg =
   | { type: 'report' }
   | { type: 'counts'; received: number[] };
 
-/** The connection's local description once its candidates are gathered. */
-async function described(pc: PeerConnection): Promise<string> {
-  if (pc.gatheringState() !== 'complete') {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, GATHERING_MS);
-      pc.onGatheringStateChange((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-  }
+/** The connection's local description once `describe` (setting a description) has had its candidates gathered. */
+async function described(pc: PeerConnection, describe: () => void): Promise<string> {
+  const gathered = whenGathered(pc);
+  describe();
+  if (pc.gatheringState() !== 'complete') await gathered;
   const sdp = pc.localDescription()?.sdp;
   if (!sdp) throw new Error('no local description');
   return sdp;
@@ -84,9 +76,8 @@ async function clients(listeners: number) {
   const micTrack = pub.addTrack(mic);
   held.push(micTrack);
   const pubUp = connectedPromise(pub);
-  pub.setLocalDescription();
   const answer = new Promise<string>((resolve) => pending.set(0, resolve));
-  send({ type: 'offer', id: 0, sdp: await described(pub) });
+  send({ type: 'offer', id: 0, sdp: await described(pub, () => pub.setLocalDescription()) });
   pub.setRemoteDescription(await answer, 'answer');
   await pubUp;
 
@@ -101,8 +92,7 @@ async function clients(listeners: number) {
       });
     });
     const up = connectedPromise(pc);
-    pc.setRemoteDescription(sdp, 'offer');
-    send({ type: 'answer', id, sdp: await described(pc) });
+    send({ type: 'answer', id, sdp: await described(pc, () => pc.setRemoteDescription(sdp, 'offer')) });
     await up;
     send({ type: 'connected', id });
   }
@@ -184,8 +174,7 @@ async function main() {
         }
       });
     });
-    pc.setRemoteDescription(sdp, 'offer');
-    send({ type: 'answer', id: 0, sdp: await described(pc) });
+    send({ type: 'answer', id: 0, sdp: await described(pc, () => pc.setRemoteDescription(sdp, 'offer')) });
   }
 
   // Each listener's slot: offered by this side, its SSRC named (a libdatachannel client routes by SSRC).
@@ -201,9 +190,8 @@ async function main() {
       slot.up = state === 'connected';
     });
     slots.push(slot);
-    pc.setLocalDescription();
     const answer = new Promise<string>((resolve) => waiting.set(id, resolve));
-    send({ type: 'offer', id, sdp: await described(pc) });
+    send({ type: 'offer', id, sdp: await described(pc, () => pc.setLocalDescription()) });
     pc.setRemoteDescription(await answer, 'answer');
   }
 

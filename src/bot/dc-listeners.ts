@@ -3,6 +3,7 @@ import { Audio, PeerConnection, type Track } from 'node-datachannel';
 import WebSocket from 'ws';
 import { RoomConnection } from '../rooms/client.js';
 import type { ServerMessage } from '../rooms/protocol.js';
+import { whenGathered } from '../sfu/dc-gathering.js';
 import { isRtcp } from '../sfu/dc-rtp.js';
 import { emptyReport, linkSecrets, refusalAsError } from './participant.js';
 
@@ -16,9 +17,6 @@ import { emptyReport, linkSecrets, refusalAsError } from './participant.js';
  * Prints one JSON line: every listener's report (the bot's ParticipantReport, `decoding` false). A
  * listener whose peer fails reports it as its error; it does not reconnect or follow a media restart.
  */
-
-/** How long a listener waits for its ICE candidates before it offers (host candidates take a few ms). */
-const GATHERING_MS = 3000;
 
 /** One receive slot's packets: counted, and the gaps in their sequence numbers (RFC 3550's expected - received). */
 class SlotCount {
@@ -125,20 +123,13 @@ class LightListener {
       this.tracks.push(track);
       this.counts.push(count);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const gathered = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, GATHERING_MS);
-      pc.onGatheringStateChange((state) => {
-        if (state === 'complete') resolve();
-      });
-    });
+    const gathered = whenGathered(pc);
     pc.onStateChange((state) => {
       if (state === 'connected') this.mark('connected');
       if (state === 'failed' && !this.leaving) this.report.error ??= 'the peer connection failed';
     });
     pc.setLocalDescription();
     if (pc.gatheringState() !== 'complete') await gathered;
-    clearTimeout(timer);
     const offer = pc.localDescription()?.sdp;
     if (!offer) throw new Error('libdatachannel made no offer');
     this.mark('offered');

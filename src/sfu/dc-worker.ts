@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
+import { whenGathered } from './dc-gathering.js';
 import { isRtcp, levelOf, type OfferedMedia, offeredMedia, SlotWriter, strip } from './dc-rtp.js';
 import { startWorker } from './link.js';
 import { fromLibdatachannel, usableCandidate, usableOffer } from './offer.js';
@@ -109,9 +110,6 @@ function announced(sdp: string): string {
   return sdp.replace(/^(a=candidate:\S+ \d+ UDP \d+ )(\S+)( \d+ typ host)/gim, (_m, a: string, _addr: string, b: string) => `${a}${ip}${b}`);
 }
 
-/** How long the answer waits for libdatachannel's candidate gathering (host candidates take a few ms). */
-const GATHERING_MS = 3000;
-
 async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: () => void): Promise<string> {
   const offer = datachannelOffer(msg.sdp);
   const media = offeredMedia(offer);
@@ -172,15 +170,7 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
       // closed meanwhile
     }
   });
-  const gathered = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, GATHERING_MS);
-    pc.onGatheringStateChange((state) => {
-      if (state === 'complete') {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  const gathered = whenGathered(pc);
   pc.setRemoteDescription(offer, 'offer');
   if (pc.gatheringState() !== 'complete') await gathered;
   if (peer.closed) throw new Error('the participant left before its media was negotiated');
