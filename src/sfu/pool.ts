@@ -78,6 +78,8 @@ export class SfuPool {
   private readonly talkPlacement = new Map<string, { worker: WorkerHandle; participants: number }>();
   /** The talk of each placed participant (a closed talk's are unplaced with it). */
   private readonly talkOf = new Map<string, string>();
+  /** Each talk's placed participants (talkOf the other way round), so closing a talk touches only its own. */
+  private readonly placedOf = new Map<string, Set<string>>();
   /**
    * The publish flag each worker last got per participant. The room re-sends every participant's
    * flag after any change (each join): unchanged ones are not posted again, or a burst of N joins
@@ -294,6 +296,7 @@ export class SfuPool {
     this.placement.clear();
     this.talkPlacement.clear();
     this.talkOf.clear();
+    this.placedOf.clear();
     this.publishSent.clear();
     this.slotsSent.clear();
     this.taps.clear();
@@ -339,6 +342,9 @@ export class SfuPool {
         else this.talkPlacement.set(talkId, { worker: w, participants: 1 });
       }
       this.talkOf.set(participantId, talkId);
+      const placed = this.placedOf.get(talkId);
+      if (placed) placed.add(participantId);
+      else this.placedOf.set(talkId, new Set([participantId]));
       w.peers++;
       this.placement.set(participantId, w);
     }
@@ -353,6 +359,9 @@ export class SfuPool {
     const talkId = this.talkOf.get(participantId);
     if (talkId === undefined) return;
     this.talkOf.delete(participantId);
+    const placed = this.placedOf.get(talkId);
+    placed?.delete(participantId);
+    if (placed?.size === 0) this.placedOf.delete(talkId);
     const talk = this.talkPlacement.get(talkId);
     if (talk && --talk.participants <= 0) this.talkPlacement.delete(talkId);
   }
@@ -411,9 +420,9 @@ export class SfuPool {
 
   /** The talk's room closed: its participants' media goes with it (the workers close their peers themselves). */
   closeTalk(talkId: string) {
-    for (const [participantId, t] of this.talkOf) {
+    for (const participantId of [...(this.placedOf.get(talkId) ?? [])]) {
       const w = this.placement.get(participantId);
-      if (t === talkId && w) this.unplace(participantId, w);
+      if (w) this.unplace(participantId, w);
     }
     for (const sent of this.slotsSent.values()) sent.delete(talkId);
     for (const w of this.workers) this.post(w, { type: 'closeTalk', talkId });
