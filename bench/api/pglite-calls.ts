@@ -1,7 +1,8 @@
 /**
  * What a join's database work costs on PGlite, through the app's dialect (each statement in one call
- * into PGlite, a transaction's `begin` sent with its first statement) against PGlite's own `query`
- * (six calls a statement, as the dialect did before), alternating in rounds on one migrated
+ * into PGlite, a transaction's `begin` sent with its first statement, statements kept prepared), the
+ * same dialect preparing none (every statement parsed and planned again), and PGlite's own `query`
+ * (six calls a statement, as the dialect did first), alternating in rounds on one migrated
  * in-memory database in this process. A join runs: the talk by short code, the ban check, then in
  * one transaction the participant and its `talk_join` event (with its deliveries, none here: no
  * endpoint). Prints this process's CPU per join for each and their ratio.
@@ -22,7 +23,7 @@ import {
 } from 'kysely';
 import { loadConfig } from '../../src/platform/config.js';
 import { type Db, migrate } from '../../src/platform/db/index.js';
-import { PgliteDialect, PgliteMutex } from '../../src/platform/db/pglite-dialect.js';
+import { PgliteDialect, PgliteMutex, PreparedStatements } from '../../src/platform/db/pglite-dialect.js';
 import type { Database } from '../../src/platform/db/schema.js';
 import { RoomsRepository } from '../../src/rooms/repository.js';
 import { TalksRepository } from '../../src/talks/repository.js';
@@ -121,12 +122,15 @@ async function main() {
   await sql`insert into partners (id, name) values (${partnerId}::uuid, 'Bench')`.execute(app);
   await sql`insert into talks (id, partner_id, name, short_code) values (${talkId}::uuid, ${partnerId}::uuid, 'Bench talk', ${code})`.execute(app);
 
-  const results: Record<string, number[]> = { dialect: [], query: [] };
+  const unprepared = new Kysely<Database>({ dialect: new PgliteDialect(pglite, new PgliteMutex(), new PreparedStatements(0)) });
+  const ways = [
+    ['prepared', 'the dialect, statements kept prepared', app],
+    ['unprepared', 'the dialect, every statement parsed again', unprepared],
+    ['query', "PGlite's query, six calls a statement", old],
+  ] as const;
+  const results: Record<string, number[]> = { prepared: [], unprepared: [], query: [] };
   for (let round = 0; round <= rounds; round++) {
-    for (const [name, db] of [
-      ['dialect', app],
-      ['query', old],
-    ] as const) {
+    for (const [name, , db] of ways) {
       const c0 = process.cpuUsage();
       for (let i = 0; i < perRound; i++) await join(db, partnerId, talkId, code);
       const c = process.cpuUsage(c0);
@@ -134,12 +138,14 @@ async function main() {
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const a = median(results.dialect);
-  const b = median(results.query);
   console.log(`a join's statements, ms of CPU per join (median of ${rounds} rounds of ${perRound}):`);
-  console.log(`  PGlite's query, six calls a statement: ${b.toFixed(3)} (${results.query.map((x) => x.toFixed(3)).join(', ')})`);
-  console.log(`  the dialect, one call a statement:     ${a.toFixed(3)} (${results.dialect.map((x) => x.toFixed(3)).join(', ')})`);
-  console.log(`  ratio: ${(a / b).toFixed(2)}x`);
+  for (const [name, label] of ways) {
+    console.log(`  ${`${label}:`.padEnd(44)} ${median(results[name]).toFixed(3)} (${results[name].map((x) => x.toFixed(3)).join(', ')})`);
+  }
+  const prepared = median(results.prepared);
+  console.log(
+    `  ratios: prepared / parsed again ${(prepared / median(results.unprepared)).toFixed(2)}x, prepared / PGlite's query ${(prepared / median(results.query)).toFixed(2)}x`,
+  );
   await pglite.close();
 }
 

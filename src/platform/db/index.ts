@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { migrations } from './migrations/index.js';
-import { PgliteDialect, PgliteMutex, runPglite } from './pglite-dialect.js';
+import { PgliteDialect, PgliteMutex, PreparedStatements, runPglite } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -128,11 +128,13 @@ async function openPglite(config: Config, options: OpenOptions): Promise<Databas
   }
   const mutex = new PgliteMutex();
   const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, mutex) });
+  // pg-boss's statements (its fetch, polled) are prepared too, in a cache of their own.
+  const statements = new PreparedStatements();
   const executor: SqlExecutor = {
     async executeSql(text, values = []) {
       const release = await mutex.acquire();
       try {
-        return await runPglite(pglite, text, values);
+        return await runPglite(pglite, statements, text, values);
       } finally {
         release();
       }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
-import { PgliteDialect, PgliteMutex } from './pglite-dialect.js';
+import { PgliteDialect, PgliteMutex, PreparedStatements } from './pglite-dialect.js';
 
 // A real PGlite in memory; the dialect alone (the app's schema is not needed here).
 let pglite: PGlite;
@@ -73,4 +73,35 @@ test('parameters reach PGlite as node-postgres sends them, and come back as PGli
   assert.equal(nulls.v, null);
   const updated = await sql`update t set flag = ${false} where id in (${2}, ${100}, ${101})`.execute(db);
   assert.equal(updated.numAffectedRows, 3n);
+});
+
+test('a statement run again is not parsed again; one a table change made stale, or pushed out of the cache, is', async () => {
+  const small = new Kysely<any>({ dialect: new PgliteDialect(pglite, new PgliteMutex(), new PreparedStatements(2)) });
+  // What the session has prepared, read with PGlite's own query (unnamed statements, outside the caches).
+  const prepared = async (like: string) =>
+    (await pglite.query<{ statement: string }>('select statement from pg_prepared_statements where statement like $1', [like])).rows.map((r) => r.statement);
+  for (let i = 0; i < 3; i++) assert.deepEqual((await sql`select ${i}::int as probe_a`.execute(small)).rows, [{ probe_a: i }]);
+  assert.equal((await prepared('%probe_a%')).length, 1, 'three runs, one prepared statement');
+
+  await sql`create table s (a int)`.execute(small);
+  await sql`insert into s values (${1})`.execute(small);
+  assert.deepEqual((await sql`select * from s where a = ${1}`.execute(small)).rows, [{ a: 1 }]);
+  await sql`alter table s add column b text`.execute(small);
+  // Its prepared plan's columns no longer match: Postgres refuses it, and the dialect parses it again.
+  assert.deepEqual((await sql`select * from s where a = ${1}`.execute(small)).rows, [{ a: 1, b: null }]);
+  // Inside a transaction that refusal would abort it: the statement fails once, then works.
+  await sql`alter table s add column c text`.execute(small);
+  await assert.rejects(
+    small.transaction().execute(async (tx) => sql`select * from s where a = ${1}`.execute(tx)),
+    (err: { code?: string }) => err.code === '0A000',
+  );
+  assert.deepEqual((await sql`select * from s where a = ${1}`.execute(small)).rows, [{ a: 1, b: null, c: null }]);
+
+  // Only the 2 most recently used stay prepared: the others are closed with the next statement.
+  for (const probe of ['probe_b', 'probe_c', 'probe_d']) await sql`select ${1}::int as ${sql.ref(probe)}`.execute(small);
+  // probe_e pushes probe_c out; probe_c is closed with the statement after it.
+  await sql`select ${1}::int as probe_e`.execute(small);
+  await sql`select ${2}::int as probe_e`.execute(small);
+  assert.deepEqual((await prepared('%probe_%')).sort(), ['select $1::int as "probe_d"', 'select $1::int as probe_e']);
+  await small.destroy();
 });

@@ -43,15 +43,70 @@ function wireValue(value: unknown): string | Buffer | null {
 
 const { serialize } = protocol;
 
-/** The extended protocol's messages for one statement, as node-postgres pipelines them over a socket. */
-function statementMessages(sql: string, parameters: readonly unknown[]): Uint8Array[] {
-  return [
-    serialize.parse({ text: sql }),
-    serialize.bind({ values: parameters.map(wireValue) }),
-    serialize.describe({ type: 'P' }),
-    serialize.execute({}),
-    serialize.sync(),
-  ];
+/** Prepared statements kept per user of the connection (the Kysely dialect, pg-boss's executor). */
+export const PREPARED_STATEMENTS = 256;
+
+/** Postgres's error for a prepared statement whose table changed its columns since (feature_not_supported). */
+const STALE_PLAN = '0A000';
+
+/** Statement names are unique across every cache: they share PGlite's one session. */
+let nextStatement = 0;
+
+/**
+ * The statements a user of PGlite's one session has prepared, by SQL text, least recently used
+ * first. Postgres then parses and plans a repeated statement (a join's talk lookup, the participant
+ * insert, pg-boss's fetch) once instead of on every run, as node-postgres does for a named query.
+ * Statements pushed out, or whose run failed, are closed with the next statement sent.
+ */
+export class PreparedStatements {
+  private readonly names = new Map<string, string>();
+  private closing: string[] = [];
+
+  constructor(readonly size = PREPARED_STATEMENTS) {}
+
+  /** The messages that run `sql`: bind to its prepared statement, or parse it first under a new name. */
+  messages(sql: string, parameters: readonly unknown[]): { messages: Uint8Array[]; name: string; parsed: boolean } {
+    const out: Uint8Array[] = this.closing.map((name) => serialize.close({ type: 'S', name }));
+    this.closing = [];
+    let name = this.names.get(sql);
+    const parsed = name === undefined;
+    if (name === undefined) {
+      name = this.size > 0 ? `st${nextStatement++}` : '';
+      out.push(serialize.parse({ name, text: sql }));
+    } else {
+      // Most recently used goes last.
+      this.names.delete(sql);
+      this.names.set(sql, name);
+    }
+    out.push(
+      serialize.bind({ statement: name, values: parameters.map(wireValue) }),
+      serialize.describe({ type: 'P' }),
+      serialize.execute({}),
+      serialize.sync(),
+    );
+    return { messages: out, name, parsed };
+  }
+
+  /** `sql` ran: a newly parsed statement is kept (the least recently used one goes if there are too many). */
+  ran(sql: string, name: string, parsed: boolean): void {
+    if (!parsed || name === '') return;
+    this.names.set(sql, name);
+    if (this.names.size > this.size) {
+      const [oldestSql, oldest] = this.names.entries().next().value as [string, string];
+      this.names.delete(oldestSql);
+      this.closing.push(oldest);
+    }
+  }
+
+  /**
+   * `sql` failed. Its statement may be gone or stale (a table changed under it), or was never made
+   * (a parse error): it is closed and parsed again next time. Closing a name that does not exist is no error.
+   */
+  failed(sql: string, name: string): void {
+    if (name === '') return;
+    if (this.names.get(sql) === name) this.names.delete(sql);
+    this.closing.push(name);
+  }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -72,11 +127,13 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * bind, describe the portal, execute, sync), each a call with its own overhead; this one makes one,
  * as a socket client does (116 against 171 µs of CPU for a small insert, 67 against 91-121 µs for
  * `select 1`). Parameters are not described first: Postgres infers their types, as it does for
- * node-postgres in the Postgres mode. `prefix` (a `begin` held back by the driver) goes first in the
+ * node-postgres in the Postgres mode. A statement run before is not parsed again: it binds to the
+ * statement `statements` prepared then. `prefix` (a `begin` held back by the driver) goes first in the
  * same call. The caller holds the connection (PgliteMutex): nothing else talks to PGlite meanwhile.
  */
 export async function runPglite(
   pglite: PGlite,
+  statements: PreparedStatements,
   sql: string,
   parameters: readonly unknown[],
   prefix: Uint8Array[] = [],
@@ -88,7 +145,20 @@ export async function runPglite(
     const last = results[results.length - 1];
     return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
   }
-  const { messages } = await pglite.execProtocol(concat([...prefix, ...statementMessages(sql, parameters)]));
+  const run = statements.messages(sql, parameters);
+  let messages: Awaited<ReturnType<PGlite['execProtocol']>>['messages'];
+  try {
+    ({ messages } = await pglite.execProtocol(concat([...prefix, ...run.messages])));
+  } catch (err) {
+    statements.failed(sql, run.name);
+    // A table changed under a prepared statement ("cached plan must not change result type"): outside a
+    // transaction, parsed again at once, as if it had never been prepared.
+    if (!run.parsed && (err as { code?: string }).code === STALE_PLAN && prefix.length === 0 && !pglite.isInTransaction()) {
+      return runPglite(pglite, statements, sql, parameters);
+    }
+    throw err;
+  }
+  statements.ran(sql, run.name, run.parsed);
   const results = parse.parseResults(messages, pglite.parsers);
   const result = results[results.length - 1];
   return {
@@ -104,12 +174,15 @@ class PgliteConnection implements DatabaseConnection {
    */
   private pendingBegin = false;
 
-  constructor(private readonly pglite: PGlite) {}
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly statements: PreparedStatements,
+  ) {}
 
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const prefix = this.pendingBegin ? [serialize.query('begin')] : [];
     this.pendingBegin = false;
-    return runPglite(this.pglite, compiled.sql, compiled.parameters, prefix) as Promise<QueryResult<R>>;
+    return runPglite(this.pglite, this.statements, compiled.sql, compiled.parameters, prefix) as Promise<QueryResult<R>>;
   }
 
   begin(): void {
@@ -122,7 +195,7 @@ class PgliteConnection implements DatabaseConnection {
       this.pendingBegin = false;
       return;
     }
-    await runPglite(this.pglite, command, []);
+    await runPglite(this.pglite, this.statements, command, []);
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not offered on PGlite
@@ -138,8 +211,9 @@ class PgliteDriver implements Driver {
   constructor(
     pglite: PGlite,
     private readonly mutex: PgliteMutex,
+    statements: PreparedStatements,
   ) {
-    this.connection = new PgliteConnection(pglite);
+    this.connection = new PgliteConnection(pglite, statements);
   }
 
   async init(): Promise<void> {}
@@ -172,18 +246,22 @@ class PgliteDriver implements Driver {
   async destroy(): Promise<void> {}
 }
 
-/** A Kysely dialect for PGlite whose connection is shared, through `mutex`, with pg-boss. */
+/**
+ * A Kysely dialect for PGlite whose connection is shared, through `mutex`, with pg-boss. It keeps its
+ * statements prepared (`statements`; size 0 prepares none, for comparison in bench/api/pglite-calls.ts).
+ */
 export class PgliteDialect implements Dialect {
   constructor(
     private readonly pglite: PGlite,
     private readonly mutex: PgliteMutex,
+    private readonly statements = new PreparedStatements(),
   ) {}
 
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PgliteDriver(this.pglite, this.mutex);
+    return new PgliteDriver(this.pglite, this.mutex, this.statements);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();
