@@ -14,7 +14,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LiveRooms } from '../../src/rooms/service.js';
 import type { WorkerStats } from '../../src/sfu/protocol.js';
-import { concealmentBetween, percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
+import { concealmentBetween, loadProcessStarts, percentile, runSwarm, summarize } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
 import { speechWav } from '../../test/live/media.js';
@@ -106,6 +106,7 @@ async function main() {
         // `bulkNice`. All on core 1; they stay long enough for the late joiners below to join a room of n.
         const joinStats0 = await live.sfu.stats();
         const joinCpu0 = process.cpuUsage();
+        const starts0 = loadProcessStarts.cpuMicros;
         const joinThreads0 = threadTimes();
         // The server's main thread (HTTP, signalling, database) runs in this process: how late its event
         // loop ran while the n joined says whether the joins waited for it.
@@ -160,13 +161,15 @@ async function main() {
         await stopProfile?.();
         const joinStats1 = await live.sfu.stats();
         const joinMediaMs = (mediaProcessMicros(engine, joinStats1) - mediaProcessMicros(engine, joinStats0)) / 1000;
-        const joinCpuMs = (joinCpu.user + joinCpu.system) / 1000 + joinMediaMs;
+        // Not the server's: this process starting the listeners' processes (about 20 ms each here).
+        const startsMs = (loadProcessStarts.cpuMicros - starts0) / 1000;
+        const joinCpuMs = (joinCpu.user + joinCpu.system) / 1000 - startsMs + joinMediaMs;
         const joinThreads = threadTimes();
         const threadMs = threadDeltas(joinThreads0, joinThreads, process.pid).map((x) => ({ ...x, ms: x.micros / 1000 }));
         // Where the rest goes (libuv's pool, V8's GC helpers, ...): every thread with 50 ms or more.
         const joinBusy = threadMs.filter((x) => x.ms >= 50).map((x) => `${x.name}:${Math.round(x.ms)}`);
         console.log(`server threads while the ${n} joined (ms of CPU): ${joinBusy.join(' ')}`);
-        const mainMs = threadMs.find((x) => x.main)?.ms ?? 0;
+        const mainMs = (threadMs.find((x) => x.main)?.ms ?? 0) - startsMs;
         const sfuMs = engine === 'datachannel' ? joinMediaMs : (threadMs.find((x) => !x.main)?.ms ?? 0);
         const joinWallMs = performance.now() - joinStart;
         const joinForwarded = (await live.sfu.stats()).reduce((a, s) => a + s.forwardedPackets, 0) - joinStats0.reduce((a, s) => a + s.forwardedPackets, 0);
@@ -256,7 +259,7 @@ async function main() {
         // The joins' own cost: the join window's CPU less its forwarding at the steady window's cost per packet.
         const forwardingMs = (joinForwarded * (steadyMicros / Math.max(1, forwarded))) / 1000;
         console.log(
-          `joining: ${n} listeners joined in ${Math.round(joinWallMs)} ms; the server used ${Math.round(joinCpuMs)} ms of CPU (main thread ${Math.round(mainMs)}, SFU worker ${Math.round(sfuMs)}), about ${Math.round(forwardingMs)} of it forwarding to those already in: about ${((joinCpuMs - forwardingMs) / n).toFixed(1)} ms per join, ${Math.round((1000 * n) / Math.max(1, joinCpuMs - forwardingMs))} joins/s per core`,
+          `joining: ${n} listeners joined in ${Math.round(joinWallMs)} ms; the server used ${Math.round(joinCpuMs)} ms of CPU (main thread ${Math.round(mainMs)}, SFU worker ${Math.round(sfuMs)}; not counted: ${Math.round(startsMs)} ms this bench spent starting the listeners' processes), about ${Math.round(forwardingMs)} of it forwarding to those already in: about ${((joinCpuMs - forwardingMs) / n).toFixed(1)} ms per join, ${Math.round((1000 * n) / Math.max(1, joinCpuMs - forwardingMs))} joins/s per core`,
         );
         const pps = forwarded / wall;
         const perPacket = forwarded ? steadyMicros / forwarded : 0;
