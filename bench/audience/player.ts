@@ -23,7 +23,7 @@ import { percentile } from '../../src/bot/loadtest.js';
 import { api } from '../../test/support/api.js';
 import { createPartner, startApp } from '../../test/support/app.js';
 import { ensureWebBuilt, launch } from '../../test/support/chromium.js';
-import { firefoxMissing, launchFirefox } from '../../test/support/firefox.js';
+import { firefoxMissing, joinAsGuest, launchFirefox } from '../../test/support/firefox.js';
 import { speechWav } from '../../test/live/media.js';
 import { waitFor } from '../../test/support/wait.js';
 import { startNullSoundServer } from './sound.js';
@@ -192,10 +192,7 @@ async function firefoxListener(url: string) {
     sound.stop();
   };
   try {
-    const page = await firefox.newPage();
-    await page.goto(url);
-    await page.locator('form.join input[name=name]').fill('In Firefox');
-    await page.locator('form.join button[type=submit]').click();
+    const { page } = await joinAsGuest(firefox, url, 'In Firefox');
     await page.locator('[data-testid=stream-note]').wait();
     const playing = () => page.evaluate(() => ((window as W).smalltalk.stream()?.currentTime ?? 0) > 0);
     await waitFor(playing, 'Firefox to play the stream', 30_000);

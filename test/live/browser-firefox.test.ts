@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser as ChromiumBrowser } from 'playwright-core';
-import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { api } from '../support/api.js';
 import type { TestApp, TestPartner } from '../support/app.js';
 import { waitFor } from '../support/wait.js';
-import { firefoxMissing, lanAddress, launchFirefox, pageWaits } from '../support/firefox.js';
+import { firefoxMissing, joinAsGuest, lanAddress, launchFirefox, pageWaits } from '../support/firefox.js';
 import { BotParticipant, decodeAudio } from '../../src/bot/participant.js';
 import { hears, openLiveBrowser } from './page.js';
 import { speechWav } from './media.js';
@@ -39,16 +39,6 @@ describe('the talk page in Firefox', { skip: firefoxMissing() }, () => {
   });
 
   /** A Firefox page that opened `url` and joined as `name`; `errors` collects its uncaught errors. */
-  const joinAsGuest = async (ctx: BrowserContext, url: string, name: string) => {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(String(err)));
-    await page.goto(url);
-    await page.locator('form.join input[name=name]').fill(name);
-    await page.locator('form.join button[type=submit]').click();
-    return { page, errors };
-  };
-
   /** What Firefox received, summed over its inbound RTP streams: packets, packets lost, and the loudest stream's level. */
   const received = (page: Page) =>
     page.evaluate(async () => {

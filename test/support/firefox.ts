@@ -35,6 +35,20 @@ export function launchFirefox(soundServer?: string): Promise<Browser> {
   });
 }
 
+/**
+ * Opens a talk's page (`url`) in a new Firefox tab of `opener` (a browser or one of its contexts) and
+ * joins as a guest called `name`. `errors` collects the page's uncaught errors from the start.
+ */
+export async function joinAsGuest(opener: { newPage(): Promise<Page> }, url: string, name: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await opener.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(url);
+  await page.locator('form.join input[name=name]').fill(name);
+  await page.locator('form.join button[type=submit]').click();
+  return { page, errors };
+}
+
 /** Waits until `fn` (run in the page) returns a truthy value, polling every 50 ms, or throws saying `what`. */
 export async function pageWaits(page: Page, fn: () => unknown, what: string, timeout = 20_000) {
   await page.waitForFunction(fn, { timeout, polling: 50 }).catch(() => {
