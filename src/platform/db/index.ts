@@ -127,9 +127,9 @@ async function openPglite(config: Config, options: OpenOptions): Promise<Databas
     }
   }
   const mutex = new PgliteMutex();
-  const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, mutex) });
-  // pg-boss's statements (its fetch, polled) are prepared too, in a cache of their own.
+  // The session's prepared statements, Kysely's and pg-boss's (its fetch, polled) alike.
   const statements = new PreparedStatements();
+  const db = new Kysely<Database>({ dialect: new PgliteDialect(pglite, mutex, statements) });
   const executor: SqlExecutor = {
     async executeSql(text, values = []) {
       const release = await mutex.acquire();

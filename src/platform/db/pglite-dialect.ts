@@ -43,17 +43,17 @@ function wireValue(value: unknown): string | Buffer | null {
 
 const { serialize } = protocol;
 
-/** Prepared statements kept per user of the connection (the Kysely dialect, pg-boss's executor). */
+/** Prepared statements kept in PGlite's one session (the app's Kysely and pg-boss's executor share them). */
 export const PREPARED_STATEMENTS = 256;
 
 /** Postgres's error for a prepared statement whose table changed its columns since (feature_not_supported). */
 const STALE_PLAN = '0A000';
 
-/** Statement names are unique across every cache: they share PGlite's one session. */
+/** Statement names are unique across every cache (a bench or a test may keep two on one session). */
 let nextStatement = 0;
 
 /**
- * The statements a user of PGlite's one session has prepared, by SQL text, least recently used
+ * The statements prepared in PGlite's one session, by SQL text, least recently used
  * first. Postgres then parses and plans a repeated statement (a join's talk lookup, the participant
  * insert, pg-boss's fetch) once instead of on every run, as node-postgres does for a named query.
  * Statements pushed out, or whose run failed, are closed with the next statement sent.
