@@ -14,7 +14,7 @@
 import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { Audio, PeerConnection, type Track } from 'node-datachannel';
-import { whenGathered } from '../../src/sfu/dc-gathering.js';
+import { describeGathered } from '../../src/sfu/dc-gathering.js';
 import { isRtcp, SlotWriter, strip } from '../../src/sfu/dc-rtp.js';
 import { pin, udpBaseline } from './machine.js';
 import { busyThreads, threadTimes } from './threads.js';
@@ -34,9 +34,7 @@ type Msg =
 
 /** The connection's local description once `describe` (setting a description) has had its candidates gathered. */
 async function described(pc: PeerConnection, describe: () => void): Promise<string> {
-  const gathered = whenGathered(pc);
-  describe();
-  if (pc.gatheringState() !== 'complete') await gathered;
+  await describeGathered(pc, describe);
   const sdp = pc.localDescription()?.sdp;
   if (!sdp) throw new Error('no local description');
   return sdp;

@@ -3,7 +3,7 @@ import { Audio, PeerConnection, type Track } from 'node-datachannel';
 import WebSocket from 'ws';
 import { RoomConnection } from '../rooms/client.js';
 import type { ServerMessage } from '../rooms/protocol.js';
-import { whenGathered } from '../sfu/dc-gathering.js';
+import { describeGathered } from '../sfu/dc-gathering.js';
 import { isRtcp } from '../sfu/dc-rtp.js';
 import { emptyReport, linkSecrets, refusalAsError } from './participant.js';
 
@@ -123,13 +123,11 @@ class LightListener {
       this.tracks.push(track);
       this.counts.push(count);
     }
-    const gathered = whenGathered(pc);
     pc.onStateChange((state) => {
       if (state === 'connected') this.mark('connected');
       if (state === 'failed' && !this.leaving) this.report.error ??= 'the peer connection failed';
     });
-    pc.setLocalDescription();
-    if (pc.gatheringState() !== 'complete') await gathered;
+    await describeGathered(pc, () => pc.setLocalDescription());
     const offer = pc.localDescription()?.sdp;
     if (!offer) throw new Error('libdatachannel made no offer');
     this.mark('offered');

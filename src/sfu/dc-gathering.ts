@@ -4,19 +4,20 @@ import type { PeerConnection } from 'node-datachannel';
 const GATHERING_MS = 3000;
 
 /**
- * Resolves once the connection has gathered its candidates, or after GATHERING_MS. Made before the
- * description that starts gathering is set (so its end is not missed), awaited after it, when
- * `pc.gatheringState()` is not already `complete`. Used by the media process, its light load-test
- * listeners and bench/sfu/floor.ts.
+ * Runs `describe` (setting the local or the remote description, which starts candidate gathering) and
+ * resolves once the connection has gathered its candidates, or after GATHERING_MS. The wait is set up
+ * before `describe`, so an end of gathering that comes at once is not missed. Used by the media
+ * process, its light load-test listeners and bench/sfu/floor.ts.
  */
-export function whenGathered(pc: PeerConnection): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, GATHERING_MS);
+export async function describeGathered(pc: PeerConnection, describe: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gathered = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, GATHERING_MS);
     pc.onGatheringStateChange((state) => {
-      if (state === 'complete') {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (state === 'complete') resolve();
     });
   });
+  describe();
+  if (pc.gatheringState() !== 'complete') await gathered;
+  clearTimeout(timer);
 }

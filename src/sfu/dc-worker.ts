@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
-import { whenGathered } from './dc-gathering.js';
+import { describeGathered } from './dc-gathering.js';
 import { isRtcp, levelOf, type OfferedMedia, offeredMedia, SlotWriter, strip } from './dc-rtp.js';
 import { startWorker } from './link.js';
 import { fromLibdatachannel, usableCandidate, usableOffer } from './offer.js';
@@ -170,9 +170,7 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
       // closed meanwhile
     }
   });
-  const gathered = whenGathered(pc);
-  pc.setRemoteDescription(offer, 'offer');
-  if (pc.gatheringState() !== 'complete') await gathered;
+  await describeGathered(pc, () => pc.setRemoteDescription(offer, 'offer'));
   if (peer.closed) throw new Error('the participant left before its media was negotiated');
   const local = pc.localDescription();
   if (!local) throw new Error('the media server made no answer');
