@@ -5,11 +5,18 @@ import { run } from '../platform/media.js';
 import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, Word } from './types.js';
 import { EngineError } from './types.js';
 import { SAMPLE_RATE, type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
+import { decoderDictionary } from './decoder-dictionary.js';
 import { applyVocabulary, loadDictionary, prepareVocabulary } from './vocabulary.js';
 
 export const POCKETSPHINX = 'pocketsphinx_continuous';
 /** Debian's pocketsphinx-en-us model: the default of pocketsphinx_continuous, named so a missing package fails clearly. */
 export const POCKETSPHINX_MODEL = '/usr/share/pocketsphinx/model/en-us';
+
+/** The model's files as every decoder loads them (the dictionary trimmed to the language model's words: decoder-dictionary.ts). */
+function modelArgs(): string[] {
+  const lm = `${POCKETSPHINX_MODEL}/en-us.lm.bin`;
+  return ['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', lm, '-dict', decoderDictionary(lm, `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`)];
+}
 
 const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?[\d.e+-]+)$/;
 const NOT_WORDS = new Set(['<s>', '</s>', '<sil>']);
@@ -44,20 +51,7 @@ export class PocketsphinxParser {
 }
 
 export function pocketsphinxArgs(infile: string): string[] {
-  return [
-    '-infile',
-    infile,
-    '-time',
-    'yes',
-    '-logfn',
-    '/dev/null',
-    '-hmm',
-    `${POCKETSPHINX_MODEL}/en-us`,
-    '-lm',
-    `${POCKETSPHINX_MODEL}/en-us.lm.bin`,
-    '-dict',
-    `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`,
-  ];
+  return ['-infile', infile, '-time', 'yes', '-logfn', '/dev/null', ...modelArgs()];
 }
 
 /** pocketsphinx_batch: the full decoder (tree search, flat search, best path) over a list of phrases in one process. */
@@ -102,7 +96,7 @@ export async function decodeSpans(rawFile: string, spans: Span[], options: Trans
     const args = [
       ...['-ctl', ctl, '-cepdir', '/', '-cepext', '.raw', '-adcin', 'yes', '-samprate', String(SAMPLE_RATE)],
       ...['-remove_silence', 'no', '-hypseg', hypseg, '-logfn', log],
-      ...['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', `${POCKETSPHINX_MODEL}/en-us.lm.bin`, '-dict', `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`],
+      ...modelArgs(),
       ...tuning,
     ];
     try {
