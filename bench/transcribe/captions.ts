@@ -10,10 +10,11 @@
 //     fraction of the talk's duration; also talk end -> recording ready.
 //   - caption WER against the post-talk transcript's WER on the same audio (goal: <= 1.5x).
 //   - CPU of the recorder and captioner per live talk (this process and its reaped children, from /proc).
-// Usage: npx tsx bench/transcribe/captions.ts [--phrases N] [--talks T] [--speakers S] [--corpus festival|librivox]
+// Usage: npx tsx bench/transcribe/captions.ts [--phrases N] [--talks T] [--speakers S] [--corpus festival|librivox] [--stagger MS]
 //   N phrases per speaker (default 12), T talks at once (default 1) of S speakers speaking at the same
 //   time (default 2; 1 is an ordinary talk, one person speaking); librivox: the utterances in
-//   /usr/share/pocketsphinx/test/data/librivox instead of Festival speech.
+//   /usr/share/pocketsphinx/test/data/librivox instead of Festival speech. --stagger MS starts each
+//   talk MS after the one before (talks then neither start nor end their phrases at the same moment).
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +58,8 @@ const perSpeaker = Number(arg('--phrases') ?? 12);
 const talks = Number(arg('--talks') ?? 1);
 const speakerCount = Math.max(1, Math.min(2, Number(arg('--speakers') ?? 2)));
 const corpus = arg('--corpus') === 'librivox' ? 'librivox' : 'festival';
+/** Milliseconds between one talk's start and the next's (default 0: all at once, every phrase ending at the same moment in every talk). */
+const stagger = Number(arg('--stagger') ?? 0);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -117,7 +120,9 @@ async function main() {
       .loadavg()
       .map((x) => x.toFixed(1))
       .join(' ');
-  console.log(`load average at start: ${load()} (${os.cpus().length} cores); ${talks} talk(s) at once, ${corpus} speech`);
+  console.log(
+    `load average at start: ${load()} (${os.cpus().length} cores); ${talks} talk(s) at once${stagger ? `, each started ${stagger} ms after the one before` : ''}, ${corpus} speech`,
+  );
   const speakers = ['host-b', 'guest-b'].slice(0, speakerCount);
   const voices: { id: string; wav: string; opus: string; lines: string[]; phraseEnds: number[]; speechSeconds: number }[] = [];
   for (const [i, id] of speakers.entries()) {
@@ -153,7 +158,8 @@ async function main() {
     const cpuAtStart = cpuSeconds();
     const startedAt = Date.now();
     await Promise.all(
-      live.map(async ({ talk, voices: vs }) => {
+      live.map(async ({ talk, voices: vs }, n) => {
+        if (stagger) await new Promise((r) => setTimeout(r, n * stagger));
         for (const v of vs) room.opus.set(v.id, v.opus);
         await room.talkStarted(talk);
         await Promise.all(vs.map((v, i) => room.speakerStarted(talk.id, speaker(v.id, `Speaker ${i + 1}`, `s${i + 1}`))));
@@ -170,6 +176,8 @@ async function main() {
 
     // Caption latency.
     const sent: number[] = [];
+    /** Latencies by the phrase's place in the talk (the first phrase also waits for the talk's start-up). */
+    const byPhrase: number[][] = Array.from({ length: perSpeaker }, () => []);
     /** Phrases that had interim text shown between their start and their caption. */
     let withInterim = 0;
     const unmatched: string[] = [];
@@ -183,6 +191,7 @@ async function main() {
           const endAt = senderStart + end * 1000;
           const nextEnd = k + 1 < v.phraseEnds.length ? senderStart + v.phraseEnds[k + 1] * 1000 : Number.POSITIVE_INFINITY;
           const c = captions.find((x) => x.at >= endAt && x.at < nextEnd);
+          byPhrase[k].push(c ? c.at - endAt : Number.POSITIVE_INFINITY);
           if (c) sent.push(c.at - endAt);
           else unmatched.push(`${v.id} #${k + 1}`);
           const previousEnd = k > 0 ? senderStart + v.phraseEnds[k - 1] * 1000 : senderStart;
@@ -213,6 +222,7 @@ async function main() {
     console.log(
       `caption latency from phrase sent, phrases without their own caption counted as missed (n=${missed.length}): p50 ${percentile(missed, 50)} p95 ${percentile(missed, 95)}; within 1.5 s: ${sent.filter((x) => x <= 1500).length} of ${missed.length}`,
     );
+    console.log(`caption latency by phrase, p50/max ms: ${byPhrase.map((xs, k) => `#${k + 1} ${percentile(xs, 50)}/${Math.max(...xs)}`).join(', ')}`);
     console.log(
       `caption latency from audio arrival, ms (n=${arrived.length}): p50 ${percentile(arrived, 50)} p95 ${percentile(arrived, 95)} max ${Math.max(...arrived)}`,
     );
