@@ -4,7 +4,7 @@ import { PeerConnection, type RtcConfig, type Track } from 'node-datachannel';
 import { describeGathered } from './dc-gathering.js';
 import { isRtcp, levelOf, type OfferedMedia, offeredMedia, SlotWriter, strip } from './dc-rtp.js';
 import { startWorker } from './link.js';
-import { fromLibdatachannel, usableCandidate, usableOffer } from './offer.js';
+import { fromLibdatachannel, usableOffer } from './offer.js';
 import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
 
 /**
@@ -200,7 +200,7 @@ const collectGarbage = runInNewContext('gc') as () => void;
 const engine: MediaEngine<Peer> = {
   negotiate,
   addCandidate(peer, candidate) {
-    if (!usableCandidate(candidate.candidate, loopback)) return;
+    // Only usable ones come (the pool drops the rest before they cross to this process).
     try {
       peer.pc.addRemoteCandidate(candidate.candidate.replace(/^a=/, ''), candidate.sdpMid ?? peer.media[0]?.mid ?? '0');
     } catch {

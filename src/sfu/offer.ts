@@ -1,4 +1,4 @@
-/** What the SFU worker keeps of a client's offer and trickled candidates before werift sees them. */
+/** What the SFU keeps of a client's offer and trickled candidates before its media engine sees them. */
 
 /**
  * Whether werift could use a client's candidate (`candidate:...` or an SDP `a=candidate:` line):

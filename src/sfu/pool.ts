@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../platform/config.js';
 import type { InitMessage } from './link.js';
 import type { FromWorker, IceCandidate, SfuWorkerOptions, ToWorker, WorkerStats } from './protocol.js';
+import { usableCandidate } from './offer.js';
 import { newTapStart, resumedTapStart, type TapStart } from './tap.js';
 
 /** How long stop() waits for each worker to close its peers before terminating it. */
@@ -377,10 +378,15 @@ export class SfuPool {
     return this.request<string>(w, { type: 'offer', talkId, participantId, sdp, publish });
   }
 
-  /** A candidate the client found after its offer (trickle ICE), to the worker that has its peer. */
+  /**
+   * A candidate the client found after its offer (trickle ICE), to the worker that has its peer, if
+   * the worker could use it (`usableCandidate`): a libwebrtc client trickles 8 (UDP and TCP, IPv4
+   * and IPv6, each interface), of which the media engines take the UDP IPv4 ones, and only
+   * 127.0.0.1 in loopback mode. The rest are dropped here rather than sent across to be dropped there.
+   */
   addCandidate(participantId: string, candidate: IceCandidate) {
     const w = this.placement.get(participantId);
-    if (w) this.post(w, { type: 'candidate', participantId, candidate });
+    if (w && usableCandidate(candidate.candidate, this.config.RTC_LISTEN_IP === '127.0.0.1')) this.post(w, { type: 'candidate', participantId, candidate });
   }
 
   setPublish(participantId: string, publish: boolean) {

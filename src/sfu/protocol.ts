@@ -59,6 +59,8 @@ export interface WorkerStats {
   pid: number;
   /** Offers waiting for their negotiation turn. */
   waitingOffers: number;
+  /** Trickled candidates the worker was given (the pool sends only those it can use). */
+  candidates: number;
   /**
    * The latest joins' timings at this worker, oldest first (at most the last 1,000): when the offer
    * arrived (`arrivedAt`, ms since the epoch), then in ms from that: when its negotiation turn began,

@@ -100,6 +100,8 @@ export class WorkerCore<P extends CorePeer> {
    * its offer waits has no peer yet for `close` to find: its offer is marked and dropped at its turn.
    */
   private readonly waitingOffers = new Map<string, { talkId: string; cancelled: boolean }>();
+  /** Trickled candidates received (WorkerStats.candidates). */
+  private candidates = 0;
 
   constructor(
     readonly options: SfuWorkerOptions,
@@ -294,6 +296,7 @@ export class WorkerCore<P extends CorePeer> {
         return this.handleOffer(engine, msg);
       case 'candidate': {
         // The signalling answers one message at a time, so a candidate comes after its offer's answer.
+        this.candidates++;
         const p = this.peers.get(msg.participantId);
         if (p && !p.closed) await engine.addCandidate(p, msg.candidate);
         return null;
@@ -378,6 +381,7 @@ export class WorkerCore<P extends CorePeer> {
           cpuMicros: u.user + u.system,
           pid: process.pid,
           waitingOffers: this.waitingOffers.size,
+          candidates: this.candidates,
           joins: this.joinTimings,
         };
         return stats;

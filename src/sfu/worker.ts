@@ -1,7 +1,7 @@
 import type { RTCPeerConnection as PeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { forwarded, sendForwarded } from './forward.js';
 import { startWorker } from './link.js';
-import { usableCandidate, usableOffer } from './offer.js';
+import { usableOffer } from './offer.js';
 import { holdEarlyDtls, noDefaultStun, werift } from './werift-patches.js';
 import { type CorePeer, type MediaEngine, type OfferMessage, WorkerCore } from './worker-core.js';
 
@@ -146,8 +146,8 @@ let lastForwarded: ReturnType<typeof forwarded> | null = null;
 const engine: MediaEngine<Peer> = {
   negotiate,
   async addCandidate(peer, candidate) {
-    // werift pairs it, or keeps it until it has the remote description.
-    if (usableCandidate(candidate.candidate, loopback)) await peer.pc.addIceCandidate(candidate).catch(() => undefined);
+    // werift pairs it, or keeps it until it has the remote description. Only usable ones come (the pool drops the rest).
+    await peer.pc.addIceCandidate(candidate).catch(() => undefined);
   },
   sendToSlot(sub, slot, _from, packet) {
     const t = sub.slotTransceivers[slot];
