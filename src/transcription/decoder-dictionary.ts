@@ -44,7 +44,7 @@ const made = new Map<string, string>();
  * The dictionary a decoder loads: `dictionary` without the words the language model lacks, which
  * pocketsphinx's n-gram search never considers, so what it recognizes is the same (checked on
  * Debian's LibriVox utterances). With Debian's en-us model that is 79,420 of 134,723 entries, and
- * a decoder starts in about 0.17 s of CPU instead of 0.23 s and 14 MB smaller
+ * a decoder starts in about 0.17 s of CPU instead of 0.22 s and 14 MB smaller
  * (docs/benchmarks.md, transcription): every speaker of a live talk starts two decoders.
  *
  * Made once per model and kept in a directory of this user's own under the temporary directory
