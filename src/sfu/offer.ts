@@ -1,7 +1,7 @@
 /** What the SFU keeps of a client's offer and trickled candidates before its media engine sees them. */
 
 /**
- * Whether werift could use a client's candidate (`candidate:...` or an SDP `a=candidate:` line):
+ * Whether the media engines (werift, libdatachannel) could use a client's candidate (`candidate:...` or an SDP `a=candidate:` line):
  * UDP to an IPv4 address (werift here has no IPv6 and no ICE-TCP; a browser's `.local` names are
  * mDNS), and in loopback mode (werift bound to 127.0.0.1) only 127.0.0.1. The rest are dropped
  * before werift sees them: each one it is given costs a re-serialisation of the whole remote

@@ -380,7 +380,7 @@ export class SfuPool {
 
   /**
    * A candidate the client found after its offer (trickle ICE), to the worker that has its peer, if
-   * the worker could use it (`usableCandidate`): a libwebrtc client trickles 8 (UDP and TCP, IPv4
+   * the worker could use it (`usableCandidate`): a libwebrtc client trickles 4-8 (UDP and TCP, IPv4
    * and IPv6, each interface), of which the media engines take the UDP IPv4 ones, and only
    * 127.0.0.1 in loopback mode. The rest are dropped here rather than sent across to be dropped there.
    */
