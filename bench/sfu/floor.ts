@@ -34,8 +34,7 @@ type Msg =
 
 /** The connection's local description once `describe` (setting a description) has had its candidates gathered. */
 async function described(pc: PeerConnection, describe: () => void): Promise<string> {
-  await describeGathered(pc, describe);
-  const sdp = pc.localDescription()?.sdp;
+  const sdp = await describeGathered(pc, describe);
   if (!sdp) throw new Error('no local description');
   return sdp;
 }

@@ -127,8 +127,7 @@ class LightListener {
       if (state === 'connected') this.mark('connected');
       if (state === 'failed' && !this.leaving) this.report.error ??= 'the peer connection failed';
     });
-    await describeGathered(pc, () => pc.setLocalDescription());
-    const offer = pc.localDescription()?.sdp;
+    const offer = await describeGathered(pc, () => pc.setLocalDescription());
     if (!offer) throw new Error('libdatachannel made no offer');
     this.mark('offered');
     const answer = await connection.offer(offer);

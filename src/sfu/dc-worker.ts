@@ -170,11 +170,10 @@ async function negotiate(msg: OfferMessage, giveBack: () => void, onConnected: (
       // closed meanwhile
     }
   });
-  await describeGathered(pc, () => pc.setRemoteDescription(offer, 'offer'));
+  const local = await describeGathered(pc, () => pc.setRemoteDescription(offer, 'offer'));
   if (peer.closed) throw new Error('the participant left before its media was negotiated');
-  const local = pc.localDescription();
   if (!local) throw new Error('the media server made no answer');
-  const answer = clientAnswer(announced(local.sdp));
+  const answer = clientAnswer(announced(local));
   return fromLibdatachannel(msg.sdp) ? withSlotSsrcs(answer, media, writers) : answer;
 }
 

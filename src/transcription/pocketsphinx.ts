@@ -6,16 +6,17 @@ import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, W
 import { EngineError } from './types.js';
 import { SAMPLE_RATE, type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
 import { decoderDictionary } from './decoder-dictionary.js';
-import { applyVocabulary, loadDictionary, prepareVocabulary } from './vocabulary.js';
+import { DICTIONARY, applyVocabulary, loadDictionary, prepareVocabulary } from './vocabulary.js';
 
 export const POCKETSPHINX = 'pocketsphinx_continuous';
 /** Debian's pocketsphinx-en-us model: the default of pocketsphinx_continuous, named so a missing package fails clearly. */
 export const POCKETSPHINX_MODEL = '/usr/share/pocketsphinx/model/en-us';
 
+const LANGUAGE_MODEL = `${POCKETSPHINX_MODEL}/en-us.lm.bin`;
+
 /** The model's files as every decoder loads them (the dictionary trimmed to the language model's words: decoder-dictionary.ts). */
 function modelArgs(): string[] {
-  const lm = `${POCKETSPHINX_MODEL}/en-us.lm.bin`;
-  return ['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', lm, '-dict', decoderDictionary(lm, `${POCKETSPHINX_MODEL}/cmudict-en-us.dict`)];
+  return ['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', LANGUAGE_MODEL, '-dict', decoderDictionary(LANGUAGE_MODEL, DICTIONARY)];
 }
 
 const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?[\d.e+-]+)$/;
@@ -160,7 +161,7 @@ export class PocketsphinxEngine implements TranscriptionEngine {
   async load(): Promise<void> {
     const { access } = await import('node:fs/promises');
     try {
-      await access(`${POCKETSPHINX_MODEL}/en-us.lm.bin`);
+      await access(LANGUAGE_MODEL);
     } catch {
       throw new EngineError(
         `pocketsphinx: the English model is missing under ${POCKETSPHINX_MODEL} (install Debian's pocketsphinx-en-us; scripts/setup-system.sh does)`,
