@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages smalltalk needs: ffmpeg (recording), pocketsphinx
+# Installs the Debian packages smalltalk needs: ffmpeg (recording), pocketsphinx and its Python binding
 # (offline transcription), Festival + the slt HTS voice (test speech), Chromium and, where the
 # distribution has it (Debian: firefox-esr; Ubuntu ships Firefox only as a snap), Firefox ESR (browser tests).
 # Idempotent: does nothing when everything is already there.
 #   --bench   also nginx, the caching edge bench/audience puts in front of the stream (not started as a service),
 #             and pulseaudio, whose null sink gives headless Firefox a sound device in bench:player (run by the bench)
 set -euo pipefail
-pkgs=(ffmpeg sox pocketsphinx pocketsphinx-en-us pocketsphinx-testdata festival festvox-us-slt-hts chromium)
+pkgs=(ffmpeg sox pocketsphinx pocketsphinx-en-us pocketsphinx-testdata python3-pocketsphinx festival festvox-us-slt-hts chromium)
 [ "${1:-}" = "--bench" ] && pkgs+=(nginx pulseaudio)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # Firefox ESR for the Firefox browser tests, where apt has the package (without it those tests skip,

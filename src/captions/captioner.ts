@@ -8,6 +8,8 @@ import { iso } from '../platform/http.js';
 import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, writeSdp } from '../platform/media.js';
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { TalksService } from '../talks/service.js';
+import type { Word } from '../transcription/types.js';
+import { type VocabularyWord, applyVocabulary, loadDictionary, pronounce, talkVocabulary } from '../transcription/vocabulary.js';
 import type { EventSink } from '../webhooks/events.js';
 import { DecoderPool } from './decoder.js';
 import { type Phrase, SpeakerRecognizer } from './recognizer.js';
@@ -23,9 +25,68 @@ interface Listening {
   stopped: boolean;
 }
 
+/**
+ * A live talk's own words (its name, its description, its speakers' names) in its captions, matched
+ * as the post-talk transcript matches them (src/transcription/vocabulary.ts): "rag nathan" becomes
+ * "raghunathan", so the captions and the transcript spell a guest's name alike.
+ */
+class LiveVocabulary {
+  private readonly texts = new Set<string>();
+  /** The words the dictionary lacks, matched in the recognized words (as the transcript does). */
+  private missing: VocabularyWord[] = [];
+  /** Every word with its phones, for the decoders to recognize (those they know already they skip). */
+  private all: VocabularyWord[] = [];
+  private dict: Map<string, string[]> | null = null;
+  private ready: Promise<void> = Promise.resolve();
+  private readonly recognizers = new Set<SpeakerRecognizer>();
+
+  /** More of the talk's text (a new speaker's name); the words are looked up in the background. */
+  add(texts: (string | null | undefined)[]): void {
+    const before = this.texts.size;
+    for (const text of texts) if (text) this.texts.add(text);
+    if (this.texts.size === before) return;
+    const all = [...this.texts];
+    this.ready = this.ready
+      .then(async () => {
+        const words = await pronounce(talkVocabulary(all));
+        this.missing = words.filter((w) => !w.inDictionary);
+        if (this.missing.length) this.dict ??= await loadDictionary();
+        this.all = words;
+        for (const r of this.recognizers) r.addWords(words);
+      })
+      .catch(() => undefined); // no dictionary or no Festival: captions as recognized
+  }
+
+  /** A speaker's recognizer gets the words, now and as they are found. */
+  listen(recognizer: SpeakerRecognizer): void {
+    this.recognizers.add(recognizer);
+    recognizer.addWords(this.all);
+  }
+
+  forget(recognizer: SpeakerRecognizer): void {
+    this.recognizers.delete(recognizer);
+  }
+
+  /** A phrase's words with the vocabulary applied (after a lookup in progress). */
+  async apply(words: Word[]): Promise<Word[]> {
+    await this.ready;
+    return this.dict ? applyVocabulary(words, this.missing, this.dict) : words;
+  }
+
+  /** Interim text, with the vocabulary as it is now. */
+  applyNow(text: string): string {
+    if (!this.dict || !this.missing.length) return text;
+    const words = text.split(' ').map((word) => ({ word, start: 0, end: 0 }));
+    return applyVocabulary(words, this.missing, this.dict)
+      .map((w) => w.word)
+      .join(' ');
+  }
+}
+
 interface LiveTalk {
   talkId: string;
   partnerId: string;
+  vocabulary: LiveVocabulary;
   speakers: Map<string, Listening>;
   /** Speakers starting and stopping, one after another in the order the room reported them. */
   ops: Promise<unknown>;
@@ -59,11 +120,11 @@ export class LiveCaptions implements LiveTalkObserver {
   private readonly talks = new Map<string, LiveTalk>();
   /** The most recent caption timings (bounded), read by the benchmark and the tests. */
   readonly timings: CaptionTiming[] = [];
-  /** Per talk, interim words not shown because their phrase was already captioned (the interim decoder, at a lower priority, fell behind). */
-  readonly interimsLate = new Map<string, number>();
   /** When interim text was shown (bounded), read by the benchmark and the tests. */
   readonly interims: { talkId: string; participantId: string; at: number }[] = [];
-  readonly pool = new DecoderPool();
+  readonly pool = new DecoderPool((why) =>
+    this.log.error(`live captions cannot start: ${why} (they need Debian's python3-pocketsphinx: bash scripts/setup-system.sh installs it)`),
+  );
 
   constructor(
     private readonly services: CaptionsDeps,
@@ -80,11 +141,12 @@ export class LiveCaptions implements LiveTalkObserver {
     this.liveTalk(talk);
   }
 
-  private liveTalk(talk: Pick<Talk, 'id' | 'partner_id'>): LiveTalk {
+  private liveTalk(talk: Pick<Talk, 'id' | 'partner_id' | 'name' | 'description'>): LiveTalk {
     const talkId = talk.id;
     let t = this.talks.get(talkId);
     if (!t) {
-      t = { talkId, partnerId: talk.partner_id, speakers: new Map(), ops: Promise.resolve(), saving: Promise.resolve() };
+      t = { talkId, partnerId: talk.partner_id, vocabulary: new LiveVocabulary(), speakers: new Map(), ops: Promise.resolve(), saving: Promise.resolve() };
+      t.vocabulary.add([talk.name, talk.description]);
       this.talks.set(talkId, t);
     }
     return t;
@@ -105,6 +167,7 @@ export class LiveCaptions implements LiveTalkObserver {
       t = this.liveTalk(talk);
     }
     const talk = t;
+    talk.vocabulary.add([speaker.name]);
     return this.enqueue(talk, 'speaker start', async () => {
       if (talk.speakers.has(speaker.participantId) || this.talks.get(talkId) !== talk) return;
       const sdpDir = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-captions-'));
@@ -114,18 +177,15 @@ export class LiveCaptions implements LiveTalkObserver {
       const where = { talkId, participantId: speaker.participantId };
       const hold = await RtpHold.open();
       const recognizer = new SpeakerRecognizer(sdp, {
-        decoder: (kind) => this.pool.take(kind),
+        decoder: () => this.pool.take(),
         onPartial: (text) => this.interim(talk, speaker, text),
-        onLateInterim: () => {
-          if (this.interimsLate.size >= 10_000) this.interimsLate.clear();
-          this.interimsLate.set(talkId, (this.interimsLate.get(talkId) ?? 0) + 1);
-        },
         onPhrase: (phrase) => {
           talk.saving = talk.saving.then(() => this.publish(talk, speaker, phrase)).catch((err) => this.log.error({ err, talkId }, 'saving a caption failed'));
         },
         onError: (err) => this.log.error({ err, ...where }, 'live recognizer failed'),
         onNotice: (msg) => this.log.info(where, msg),
       });
+      talk.vocabulary.listen(recognizer);
       const listening: Listening = { speaker, recognizer, stopTap: null, hold, sdpDir, stopped: false };
       talk.speakers.set(speaker.participantId, listening);
       try {
@@ -134,6 +194,7 @@ export class LiveCaptions implements LiveTalkObserver {
         void hold.releaseWhenListening(port, () => !listening.stopped);
       } catch (err) {
         talk.speakers.delete(speaker.participantId);
+        talk.vocabulary.forget(recognizer);
         await this.stopListening(listening);
         throw err;
       }
@@ -147,6 +208,7 @@ export class LiveCaptions implements LiveTalkObserver {
       const listening = t.speakers.get(participantId);
       if (!listening) return;
       t.speakers.delete(participantId);
+      t.vocabulary.forget(listening.recognizer);
       await this.stopListening(listening);
     });
   }
@@ -181,7 +243,7 @@ export class LiveCaptions implements LiveTalkObserver {
       seq: 0,
       participantId: speaker.participantId,
       name: speaker.name,
-      text,
+      text: t.vocabulary.applyNow(text),
       timestamp: new Date().toISOString(),
       interim: true,
     });
@@ -191,6 +253,7 @@ export class LiveCaptions implements LiveTalkObserver {
 
   /** Saves the caption and emits next_caption in one transaction, then shows it in the room. */
   private async publish(t: LiveTalk, speaker: SpeakerInfo, phrase: Phrase): Promise<void> {
+    const text = (await t.vocabulary.apply(phrase.words)).map((w) => w.word).join(' ');
     const caption = await this.services.db.db.transaction().execute(async (tx) => {
       const seq = await this.repo.nextSeq(tx, t.talkId);
       const row = await this.repo.insert(tx, {
@@ -203,11 +266,11 @@ export class LiveCaptions implements LiveTalkObserver {
         name: speaker.name,
         username: speaker.username,
         avatar_url: speaker.photoUrl,
-        text: phrase.text,
+        text,
         spoken_at: phrase.startedAt,
       });
       await this.services.events.emit(tx, t.partnerId, 'next_caption', {
-        message: phrase.text,
+        message: text,
         fullname: speaker.name,
         avatar_url: speaker.photoUrl,
         username: speaker.username,
@@ -222,13 +285,13 @@ export class LiveCaptions implements LiveTalkObserver {
       seq,
       participantId: speaker.participantId,
       name: speaker.name,
-      text: phrase.text,
+      text,
       timestamp: iso(phrase.startedAt) as string,
     });
     const latencyMs = Date.now() - phrase.endedAt;
     this.timings.push({ talkId: t.talkId, seq, latencyMs });
     if (this.timings.length > 10_000) this.timings.splice(0, 5_000);
-    this.log.debug({ talkId: t.talkId, seq, latencyMs, text: phrase.text }, 'caption');
+    this.log.debug({ talkId: t.talkId, seq, latencyMs, text }, 'caption');
   }
 
   /** Start-up: decoders are made ready for the first speaker. */

@@ -1,19 +1,20 @@
 import type { MediaChild } from '../platform/spawner.js';
 import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { spawnTied } from '../platform/media.js';
-import { POCKETSPHINX, pocketsphinxArgs } from '../transcription/pocketsphinx.js';
+import { modelArgs } from '../transcription/pocketsphinx.js';
 
-/** Interim text of a phrase being spoken, at most this often. */
+/** Interim text of a phrase being spoken: the decoder's best path so far, every this many ms of its audio. */
 export const PARTIAL_MS = 500;
 
 /**
- * The caption decoder: exactly the post-talk transcript's pocketsphinx_continuous options
- * (pocketsphinxArgs: model, and every pass: fwdtree, then fwdflat and bestpath at each phrase end),
- * reading the live PCM; its voice-activity detector ends a phrase at a pause and prints it.
+ * Debian's Python 3, whose python3-pocketsphinx binds the same pocketsphinx library (5-prealpha) as
+ * the command-line decoder; by its full path so another Python on the PATH (a virtualenv, pyenv)
+ * is not taken by mistake.
  */
-export function finalDecoderArgs(): string[] {
-  return [...pocketsphinxArgs('/dev/stdin'), ...LIVE_TUNING, '-vad_postspeech', String(END_OF_PHRASE_FRAMES)];
-}
+export const PYTHON = '/usr/bin/python3';
+/** The live decoder (a stream in, phrases and partial hypotheses out); the same path from src/ and dist/. */
+export const STREAM_DECODER = fileURLToPath(new URL('../../src/captions/stream-decoder.py', import.meta.url));
 
 /**
  * A phrase ends after this many 10-ms frames of silence (pocketsphinx's default is 50): the pause
@@ -30,38 +31,35 @@ export const END_OF_PHRASE_FRAMES = 35;
  * -pl_window 10 saved nothing measurable. The live decoder has to keep up with every speaker of every
  * live talk on the node.
  */
-export const LIVE_TUNING: string[] = ['-topn', '2'];
+export const LIVE_TUNING = { '-topn': 2 } as const;
 
 /**
- * The interim decoder: one pass and a narrow search (beams 1e-30/1e-20, at most 1500 HMMs, the 2
- * best Gaussians): on a 6-s Festival phrase 0.3 s of CPU against 2.3 s for the final decoder
- * (loaded machine), rougher text. It ends an utterance after 0.1 s of silence; the recognizer cuts
- * its copy of the audio every INTERIM_CHUNK_MS with a short silence, so it prints the words of a
- * phrase while it is spoken: pocketsphinx_continuous has no partial hypotheses of its own.
+ * The live decoder's settings: the post-talk transcript's model and passes (fwdtree as the audio
+ * comes, then fwdflat and bestpath at each phrase's end) with LIVE_TUNING; its voice-activity
+ * detector ends a phrase at a pause of END_OF_PHRASE_FRAMES.
  */
-export function interimDecoderArgs(): string[] {
-  return [
-    ...pocketsphinxArgs('/dev/stdin'),
-    ...['-fwdflat', 'no', '-bestpath', 'no', '-beam', '1e-30', '-wbeam', '1e-20', '-pbeam', '1e-30', '-maxhmmpf', '1500', '-topn', '2', '-pl_window', '10'],
-    ...['-vad_postspeech', '10'],
-  ];
+export function streamDecoderSettings(): { config: Record<string, string | number | boolean>; partial: number } {
+  const config: Record<string, string | number | boolean> = { '-logfn': '/dev/null' };
+  const model = modelArgs();
+  for (let i = 0; i + 1 < model.length; i += 2) config[model[i]] = model[i + 1];
+  return { config: { ...config, ...LIVE_TUNING, '-vad_postspeech': END_OF_PHRASE_FRAMES }, partial: PARTIAL_MS / 1000 };
 }
 
-export type DecoderKind = 'final' | 'interim';
-
 /**
- * Kills a decoder now, queued audio and all: `sh` and its children (`cat`, pocketsphinx), which a
- * signal to `sh` alone would leave decoding what was queued.
+ * What the decoder reads on its stdin (stream-decoder.py): frames of a kind byte, a 4-byte
+ * little-endian length and that many bytes. `a`: PCM; `w`: words to add (JSON [[word, phones], ...]).
  */
+export function decoderFrame(kind: 'a' | 'w', payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + payload.length);
+  frame.write(kind, 0, 'latin1');
+  frame.writeUInt32LE(payload.length, 1);
+  payload.copy(frame, 5);
+  return frame;
+}
+
+/** Kills a decoder now, queued audio and all. */
 export function killDecoder(decoder: MediaChild): void {
   decoder.stdin?.destroy();
-  for (const pid of childrenOf(decoder.pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
   decoder.kill('SIGKILL');
 }
 
@@ -101,53 +99,58 @@ export function childrenOf(pid: number | undefined): number[] {
   return found;
 }
 
-/**
- * pocketsphinx_continuous on its stdin. Node gives a child a socket as stdin, which pocketsphinx
- * cannot open as /dev/stdin: `cat` turns it into a pipe. Its stdout to a pipe is block-buffered
- * (phrases came out only at exit): stdbuf -oL.
- */
-function startDecoder(kind: DecoderKind): MediaChild {
-  const args = kind === 'final' ? finalDecoderArgs() : interimDecoderArgs();
-  // When the CPU is short, the captions go first: the interim decoder runs at a lower priority (its
-  // text is dropped when it comes after the caption it leads up to, see recognizer.ts). The other way
-  // round (final at nice 5) left captions 24-119 s late at load average 20-30 on 2 cores.
-  // No effect on an idle machine.
-  const nice = kind === 'interim' ? 'nice -n 10 ' : '';
-  const child = spawnTied('sh', ['-c', `cat | exec ${nice}stdbuf -oL ${POCKETSPHINX} "$@"`, 'sh', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** The live decoder (stream-decoder.py) reading PCM on its stdin. */
+function startDecoder(): MediaChild {
+  const child = spawnTied(PYTHON, [STREAM_DECODER, JSON.stringify(streamDecoderSettings())], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin?.on('error', () => undefined);
   return child;
 }
 
 /**
- * Keeps one decoder of each kind started ahead of need: loading the model takes about half a
- * second of CPU (seconds of waiting on a loaded machine), which otherwise delayed a speaker's
- * first caption. A speaker takes the spares and new spares start. About 2 x 40 MB while idle.
+ * Keeps one decoder started ahead of need: loading the model takes 0.2-0.5 s of CPU (seconds of
+ * waiting on a loaded machine), which otherwise delayed a speaker's first caption. A speaker takes
+ * the spare and a new spare starts. About 90 MB while idle.
  */
 export class DecoderPool {
-  private readonly spares = new Map<DecoderKind, MediaChild>();
+  private spare: MediaChild | null = null;
   private closed = false;
 
-  /** Starts the spares (the server's start-up calls this so the first speaker finds them ready). */
+  /** `onBroken`: a spare exited before any speaker took it (Python or its pocketsphinx module missing), with its last words. */
+  constructor(private readonly onBroken?: (why: string) => void) {}
+
+  /** Starts the spare (the server's start-up calls this so the first speaker finds it ready). */
   warm(): void {
-    if (this.closed) return;
-    for (const kind of ['final', 'interim'] as const) if (!this.spares.has(kind)) this.spares.set(kind, startDecoder(kind));
+    if (this.closed || this.spare) return;
+    const spare = startDecoder();
+    this.spare = spare;
+    let err = '';
+    spare.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      err = (err + d).slice(-500);
+    });
+    spare.once('error', (e) => {
+      err = e.message;
+    });
+    spare.once('close', (code, signal) => {
+      if (this.spare !== spare || this.closed || code === 0) return;
+      this.spare = null;
+      this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) exited with ${code ?? signal}: ${err.trim()}`);
+    });
   }
 
   /** A decoder for one speaker: the spare if it is still alive, else a new one; then a new spare. */
-  take(kind: DecoderKind): MediaChild {
-    let got = this.spares.get(kind) ?? null;
-    this.spares.delete(kind);
+  take(): MediaChild {
+    let got = this.spare;
+    this.spare = null;
     if (got && (got.exitCode !== null || got.signalCode !== null)) got = null;
-    got ??= startDecoder(kind);
+    got ??= startDecoder();
     this.warm();
     return got;
   }
 
-  /** Stops the spares (server shutdown). */
+  /** Stops the spare (server shutdown): the end of its input ends it. */
   close(): void {
     this.closed = true;
-    // End of input ends `cat`, then pocketsphinx (killing `sh` would leave both running).
-    for (const child of this.spares.values()) child.stdin?.end();
-    this.spares.clear();
+    this.spare?.stdin?.end();
+    this.spare = null;
   }
 }

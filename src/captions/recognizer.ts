@@ -1,7 +1,9 @@
 import type { MediaChild } from '../platform/spawner.js';
 import { exited, orderlySignal, rtpInputArgs, spawnTied } from '../platform/media.js';
-import { PocketsphinxParser } from '../transcription/pocketsphinx.js';
-import { type DecoderKind, PARTIAL_MS, killDecoder } from './decoder.js';
+import { spokenWord } from '../transcription/pocketsphinx.js';
+import type { Word } from '../transcription/types.js';
+import type { VocabularyWord } from '../transcription/vocabulary.js';
+import { PARTIAL_MS, decoderFrame, killDecoder } from './decoder.js';
 
 const SAMPLE_RATE = 16_000;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;
@@ -12,10 +14,6 @@ const GAP_MS = 100;
  * fed into a stall cut words apart (the first phrase of a stream, when everything is starting, suffered most).
  */
 const PAD_AFTER_MS = 400;
-/** The interim decoder's copy of the audio is cut by a short silence after this much audio. */
-const INTERIM_CHUNK_MS = 1000;
-/** The silence that cuts it (the interim decoder ends an utterance after 0.1 s of silence). */
-const INTERIM_CUT_MS = 150;
 /**
  * Audio before the first sound is not decoded: the detector took that near-silence for a phrase,
  * whose cepstral mean then garbled the real first phrase. Decoding starts this long before it.
@@ -57,6 +55,8 @@ function rms(pcm: Buffer): number {
 /** A phrase one speaker said, with wall-clock times of when its audio reached us. */
 export interface Phrase {
   text: string;
+  /** Its words, times in seconds of the speaker's decoded stream. */
+  words: Word[];
   /** When the phrase's first word arrived. */
   startedAt: Date;
   /** When the audio of its last word arrived (the latency benchmark's "phrase end"). */
@@ -64,52 +64,59 @@ export interface Phrase {
 }
 
 export interface RecognizerEvents {
-  /** Started decoders (DecoderPool.take). */
-  decoder: (kind: DecoderKind) => MediaChild;
+  /** A started decoder (DecoderPool.take). */
+  decoder: () => MediaChild;
   /** The text so far of the phrase being spoken (at most every PARTIAL_MS). */
   onPartial?: (text: string) => void;
-  /** The interim decoder heard words of a phrase already captioned (it fell behind): not shown. */
-  onLateInterim?: () => void;
   onPhrase: (p: Phrase) => void;
   onError: (err: Error) => void;
   /** Something recoverable happened (the audio input stopped and is restarted). */
   onNotice?: (msg: string) => void;
 }
 
-/** Reads a decoder's output lines (pocketsphinx_continuous -time yes) into `parser`. */
-function readLines(child: MediaChild, parser: PocketsphinxParser): void {
+/** What the decoder (stream-decoder.py) writes, one JSON object a line. */
+type DecoderLine = { ready: true } | { partial: string } | { phrase: [string, number, number][] };
+
+/** Reads a decoder's output lines; a line that is not the decoder's JSON is ignored. */
+function readLines(child: MediaChild, onLine: (line: DecoderLine) => void): void {
   let buffered = '';
+  const parse = (l: string) => {
+    if (!l.startsWith('{')) return;
+    try {
+      onLine(JSON.parse(l) as DecoderLine);
+    } catch {
+      // not one of ours
+    }
+  };
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
-    for (const l of lines) parser.line(l);
+    for (const l of lines) parse(l);
   });
   child.once('close', () => {
-    if (buffered) parser.line(buffered);
+    if (buffered) parse(buffered);
   });
 }
 
 /**
  * One speaker's live recognizer: ffmpeg decodes the tapped Opus RTP (described by `sdpFile`) to
- * 16 kHz mono PCM, which streams into two pocketsphinx_continuous processes:
- *   - the final decoder, with the post-talk transcript's options (every pass): its voice-activity
- *     detector ends a phrase at a pause and prints it, about half a second later: the caption;
- *   - the interim decoder (one pass, narrower search), whose copy of the audio is cut every second
- *     by a short silence: the words so far of the phrase being spoken, shown until its caption.
+ * 16 kHz mono PCM, which streams into one pocketsphinx decoder (decoder.ts, stream-decoder.py):
+ * while a phrase is spoken it reports the best path so far (the interim text, shown until the
+ * caption), and its voice-activity detector ends the phrase at a pause, after which the flat search
+ * and best path give the caption, about half a second later.
  *
  * The audio input recovers by itself: ffmpeg's RTP reader exits after ~10 s without packets (a
  * long mute, a dropped connection), and is then started again on the same port while the
- * decoders keep running; the gap is fed as near-silence so the phrase in progress still ends.
+ * decoder keeps running; the gap is fed as near-silence so the phrase in progress still ends.
  */
 export class SpeakerRecognizer {
   private input: MediaChild | null = null;
-  private final: MediaChild;
-  /** Where (byte offset in the stream) the current caption decoder's input began. */
-  private finalBase = 0;
-  /** Times the caption decoder fell behind and was replaced (tests and logs read it). */
+  private decoder: MediaChild;
+  /** Where (byte offset in the stream) the current decoder's input began. */
+  private decoderBase = 0;
+  /** Times the decoder fell behind and was replaced (tests and logs read it). */
   catchUps = 0;
-  private readonly interim: MediaChild;
   /** (byte offset in the decoded PCM stream, wall-clock ms when that chunk arrived), for mapping times back. */
   private readonly arrivals: [number, number][] = [];
   private bytes = 0;
@@ -119,41 +126,23 @@ export class SpeakerRecognizer {
   private readonly gapTimer: NodeJS.Timeout;
   /** Audio before the first sound (the last PREROLL_BYTES of it); null once decoding started. */
   private preroll: Buffer[] | null = [];
-  /** Audio fed to the interim decoder since its last cut. */
-  private sinceCut = 0;
-  /** Words the interim decoder heard since the last caption. */
-  private partial: string[] = [];
+  /** The decoder's latest interim text of the phrase being spoken. */
+  private partial = '';
   private partialShownAt = 0;
   private partialTimer: NodeJS.Timeout | null = null;
   /** Restarts of the audio input in a row that got no audio (backs off). */
   private quickExits = 0;
   private restartTimer: NodeJS.Timeout | null = null;
-  private finalErr = '';
-  /** Bytes written to the interim decoder (the audio plus the silences that cut it). */
-  private interimBytes = 0;
-  /** (offset in the interim decoder's stream, offset in the final decoder's stream) at each chunk of audio. */
-  private readonly interimMap: [number, number][] = [];
-  /** Where (seconds into the final decoder's stream) the last caption ended: interim text before that is stale. */
-  private captionedTo = 0;
+  private decoderErr = '';
+  /** Words the decoder was given to recognize (the talk's own), given again to a decoder that replaces it. */
+  private readonly added = new Map<string, string>();
 
   constructor(
     private readonly sdpFile: string,
     private readonly events: RecognizerEvents,
   ) {
-    this.final = events.decoder('final');
-    this.interim = events.decoder('interim');
-    this.attachFinal(this.final);
-    this.interim.stderr?.resume();
-    readLines(
-      this.interim,
-      new PocketsphinxParser((u) => {
-        // When the CPU is short the interim decoder (at a lower priority) falls behind: words of a
-        // phrase whose caption is already out would show again after it.
-        if (this.finalSecondsOf(u.end) <= this.captionedTo) return this.events.onLateInterim?.();
-        this.partial.push(u.text);
-        this.showPartial();
-      }),
-    );
+    this.decoder = events.decoder();
+    this.attach(this.decoder);
     this.startInput();
     // No RTP while a speaker is silent (DTX, muted, or their audio ended) means no PCM, and the
     // detector never sees the pause that ends a phrase: feed up to two seconds of near-silence in its place
@@ -166,41 +155,48 @@ export class SpeakerRecognizer {
     this.gapTimer.unref();
   }
 
-  /** Reads a caption decoder's phrases; output of one that was replaced is ignored. */
-  private attachFinal(decoder: MediaChild): void {
-    const base = this.finalBase / BYTES_PER_SECOND;
+  /** Reads a decoder's interim text and phrases; output of one that was replaced is ignored. */
+  private attach(decoder: MediaChild): void {
+    const base = this.decoderBase / BYTES_PER_SECOND;
     decoder.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      this.finalErr = (this.finalErr + d).slice(-500);
+      this.decoderErr = (this.decoderErr + d).slice(-500);
     });
-    readLines(
-      decoder,
-      new PocketsphinxParser((u) => {
-        if (decoder !== this.final) return;
-        this.clearPartial();
-        const end = base + u.end;
-        this.captionedTo = Math.max(this.captionedTo, end);
-        const endedAt = this.arrivalOf(end);
-        this.events.onPhrase({ text: u.text, startedAt: new Date(this.arrivalOf(base + u.start)), endedAt });
-        const lagMs = Date.now() - endedAt;
-        if (lagMs > MAX_CAPTION_LAG_MS && !this.stopped) this.catchUp(`its last caption came ${(lagMs / 1000).toFixed(1)} s after the words`);
-      }),
-    );
+    readLines(decoder, (line) => {
+      if (decoder !== this.decoder) return;
+      if ('partial' in line) {
+        this.partial = line.partial;
+        return this.showPartial();
+      }
+      if (!('phrase' in line)) return;
+      this.clearPartial();
+      const words = line.phrase.flatMap(([raw, start, end]) => {
+        const word = spokenWord(raw);
+        return word ? [{ word, start: base + start, end: base + end }] : [];
+      });
+      if (!words.length) return;
+      const endedAt = this.arrivalOf(words[words.length - 1].end);
+      this.events.onPhrase({ text: words.map((w) => w.word).join(' '), words, startedAt: new Date(this.arrivalOf(words[0].start)), endedAt });
+      const lagMs = Date.now() - endedAt;
+      if (lagMs > MAX_CAPTION_LAG_MS && !this.stopped) this.catchUp(`its last caption came ${(lagMs / 1000).toFixed(1)} s after the words`);
+    });
     decoder.once('error', (err) => this.events.onError(err));
     decoder.once('close', (code, signal) => {
-      if (code === 0 || this.stopped || decoder !== this.final) return;
+      if (code === 0 || this.stopped || decoder !== this.decoder) return;
       // SIGTERM/SIGINT reach the decoder too when the service stops (systemd signals the whole
       // group), often before our own stop() runs: an orderly stop, not a failure.
       if (orderlySignal(signal)) return this.events.onNotice?.(`live caption decoder stopped by ${signal}`);
-      this.events.onError(new Error(`live caption decoder exited with ${code ?? signal}: ${this.finalErr.trim()}`));
+      this.events.onError(new Error(`live caption decoder exited with ${code ?? signal}: ${this.decoderErr.trim()}`));
     });
   }
 
-  /** The caption decoder is behind: a fresh one takes over from the audio arriving now, the old one is killed. */
+  /** The decoder is behind: a fresh one takes over from the audio arriving now, the old one is killed. */
   private catchUp(why: string): void {
-    const old = this.final;
-    this.finalBase = this.bytes;
-    this.final = this.events.decoder('final');
-    this.attachFinal(this.final);
+    const old = this.decoder;
+    this.decoderBase = this.bytes;
+    this.decoder = this.events.decoder();
+    this.clearPartial();
+    this.attach(this.decoder);
+    this.sendWords([...this.added]);
     this.catchUps++;
     this.events.onNotice?.(
       `live captions fell behind (${why}; the machine is short of CPU): captions go on from now, the audio in between is in the recording and its transcript`,
@@ -254,23 +250,26 @@ export class SpeakerRecognizer {
       return;
     }
     const pcm = dithered(chunk);
-    const queued = this.final.stdin?.writableLength ?? 0;
+    const queued = this.decoder.stdin?.writableLength ?? 0;
     if (queued > MAX_QUEUED_BYTES) this.catchUp(`${(queued / BYTES_PER_SECOND).toFixed(0)} s of audio waited for it`);
     this.arrivals.push([this.bytes, Date.now()]);
     if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
-    this.interimMap.push([this.interimBytes, this.bytes]);
-    if (this.interimMap.length > 4000) this.interimMap.splice(0, 2000);
     this.bytes += pcm.length;
-    this.final.stdin?.write(pcm);
-    this.interim.stdin?.write(pcm);
-    this.interimBytes += pcm.length;
-    this.sinceCut += pcm.length;
-    if (this.sinceCut >= (BYTES_PER_SECOND * INTERIM_CHUNK_MS) / 1000) {
-      this.sinceCut = 0;
-      const cut = quietNoise((SAMPLE_RATE * INTERIM_CUT_MS) / 1000);
-      this.interim.stdin?.write(cut);
-      this.interimBytes += cut.length;
-    }
+    this.decoder.stdin?.write(decoderFrame('a', pcm));
+  }
+
+  /**
+   * Words the decoder should recognize from now on (the talk's own: a guest's name the dictionary
+   * lacks), each with its phones; it adds them between phrases.
+   */
+  addWords(words: VocabularyWord[]): void {
+    const fresh = words.filter((w) => w.phones.length && !this.added.has(w.word)).map((w): [string, string] => [w.word, w.phones.join(' ')]);
+    for (const [word, phones] of fresh) this.added.set(word, phones);
+    this.sendWords(fresh);
+  }
+
+  private sendWords(words: [string, string][]): void {
+    if (words.length && !this.stopped) this.decoder.stdin?.write(decoderFrame('w', Buffer.from(JSON.stringify(words))));
   }
 
   /** Shows the words so far, at most every PARTIAL_MS (a later call within that time is deferred). */
@@ -279,29 +278,18 @@ export class SpeakerRecognizer {
     const wait = this.partialShownAt + PARTIAL_MS - Date.now();
     const show = () => {
       this.partialTimer = null;
-      if (this.partial.length === 0 || this.stopped) return;
+      if (!this.partial || this.stopped) return;
       this.partialShownAt = Date.now();
-      this.events.onPartial?.(this.partial.join(' '));
+      this.events.onPartial?.(this.partial);
     };
     if (wait <= 0) show();
     else this.partialTimer = setTimeout(show, wait);
   }
 
   private clearPartial(): void {
-    this.partial = [];
+    this.partial = '';
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = null;
-  }
-
-  /** Seconds into the final decoder's stream of `seconds` into the interim decoder's (which has the cuts in it). */
-  private finalSecondsOf(seconds: number): number {
-    const offset = Math.round(seconds * BYTES_PER_SECOND);
-    let found: [number, number] = [0, 0];
-    for (const entry of this.interimMap) {
-      if (entry[0] > offset) break;
-      found = entry;
-    }
-    return (found[1] + Math.max(0, offset - found[0])) / BYTES_PER_SECOND;
   }
 
   /** Wall-clock ms when the PCM at `seconds` into the stream arrived. */
@@ -316,7 +304,7 @@ export class SpeakerRecognizer {
   }
 
   /**
-   * Stops decoding; the final decoder then finishes (and reports) the phrase in progress. Killed
+   * Stops decoding; the decoder then finishes (and reports) the phrase in progress. Killed
    * if it takes longer than `graceMs`.
    */
   async stop(graceMs = 10_000): Promise<void> {
@@ -328,14 +316,14 @@ export class SpeakerRecognizer {
       this.input.kill('SIGKILL');
       await exited(this.input);
     }
-    // Their end of input ends `cat`, then pocketsphinx (which prints the last phrase).
-    this.interim.stdin?.end();
-    this.final.stdin?.end();
-    const killers = [this.final, this.interim].map((c) => setTimeout(() => c.kill('SIGKILL'), graceMs));
+    // The end of its input ends the decoder, which first reports the phrase in progress.
+    this.decoder.stdin?.end();
+    const decoder = this.decoder;
+    const killer = setTimeout(() => decoder.kill('SIGKILL'), graceMs);
     try {
-      await Promise.all([exited(this.final), exited(this.interim)]);
+      await exited(decoder);
     } finally {
-      for (const k of killers) clearTimeout(k);
+      clearTimeout(killer);
     }
   }
 }

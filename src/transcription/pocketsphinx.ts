@@ -15,12 +15,18 @@ export const POCKETSPHINX_MODEL = '/usr/share/pocketsphinx/model/en-us';
 const LANGUAGE_MODEL = `${POCKETSPHINX_MODEL}/en-us.lm.bin`;
 
 /** The model's files as every decoder loads them (the dictionary trimmed to the language model's words: decoder-dictionary.ts). */
-function modelArgs(): string[] {
+export function modelArgs(): string[] {
   return ['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', LANGUAGE_MODEL, '-dict', decoderDictionary(LANGUAGE_MODEL, DICTIONARY)];
 }
 
 const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?[\d.e+-]+)$/;
 const NOT_WORDS = new Set(['<s>', '</s>', '<sil>']);
+
+/** A word pocketsphinx found as said (`word(2)`, an alternate pronunciation, is `word`), or null for its markers and fillers (`<s>`, `<sil>`, `[NOISE]`, `++UM++`). */
+export function spokenWord(raw: string): string | null {
+  if (NOT_WORDS.has(raw) || /^\[.*\]$/.test(raw) || /^\+\+.*\+\+$/.test(raw)) return null;
+  return raw.replace(/\(\d+\)$/, '');
+}
 
 /**
  * Reads `pocketsphinx_continuous -time yes` output line by line: each utterance is a hypothesis
@@ -45,8 +51,9 @@ export class PocketsphinxParser {
       const last = this.words[this.words.length - 1];
       if (first && last && text) this.onUtterance({ start: first.start, end: last.end, text });
       this.words = [];
-    } else if (!NOT_WORDS.has(raw) && !/^\[.*\]$/.test(raw) && !/^\+\+.*\+\+$/.test(raw)) {
-      this.words.push({ word: raw.replace(/\(\d+\)$/, ''), start, end });
+    } else {
+      const word = spokenWord(raw);
+      if (word) this.words.push({ word, start, end });
     }
   }
 }
@@ -73,9 +80,10 @@ export function parseHypseg(line: string): { id: string; words: Word[] } | null 
   for (let i = 0; i + 3 < rest.length; i += 4) {
     const raw = rest[i + 3];
     const next = Number(rest[i + 4]);
-    if (NOT_WORDS.has(raw) || /^\[.*\]$/.test(raw) || /^\+\+.*\+\+$/.test(raw)) continue;
+    const word = spokenWord(raw);
+    if (!word) continue;
     const end = Number.isFinite(next) ? next : Number(rest[i]);
-    words.push({ word: raw.replace(/\(\d+\)$/, ''), start: Number(rest[i]) / 100, end: end / 100 });
+    words.push({ word, start: Number(rest[i]) / 100, end: end / 100 });
   }
   return { id: t[0], words };
 }

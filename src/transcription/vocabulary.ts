@@ -85,10 +85,20 @@ export interface VocabularyWord {
  * words into it (a speaker named "Host" made "first of all" come out as "host of all").
  */
 export async function prepareVocabulary(words: string[]): Promise<VocabularyWord[]> {
+  return (await pronounce(words)).filter((v) => !v.inDictionary).map(({ word, phones }) => ({ word, phones }));
+}
+
+/**
+ * Each word with a pronunciation: pocketsphinx's dictionary's, else Festival's letter-to-sound
+ * rules'. Words of fewer than MIN_PHONES phones, or that neither can say, are left out. (Live
+ * captions give these to the decoder, which recognizes them from then on: stream-decoder.py.)
+ */
+export async function pronounce(words: string[]): Promise<(VocabularyWord & { inDictionary: boolean })[]> {
   const dict = await loadDictionary();
-  const missing = words.filter((w) => !dict.has(w));
-  const guessed = await festivalPronunciations(missing);
-  return missing.map((word) => ({ word, phones: guessed.get(word) ?? [] })).filter((v) => v.phones.length >= MIN_PHONES);
+  const guessed = await festivalPronunciations(words.filter((w) => !dict.has(w)));
+  return words
+    .map((word) => ({ word, phones: dict.get(word) ?? guessed.get(word) ?? [], inDictionary: dict.has(word) }))
+    .filter((v) => v.phones.length >= MIN_PHONES);
 }
 
 const VOWELS = new Set(['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'EH', 'ER', 'EY', 'IH', 'IY', 'OW', 'OY', 'UH', 'UW']);

@@ -45,10 +45,10 @@ test('a caption decoder that falls behind is replaced, and the captions after it
     const sdp = path.join(dir, 'speaker.sdp');
     await writeSdp(sdp, port);
     const recognizer = new SpeakerRecognizer(sdp, {
-      decoder: (kind) => {
-        const child = pool.take(kind);
-        if (kind === 'final') finals.push(child);
-        if (kind === 'final' && finals.length === 2) replacedAt = Date.now();
+      decoder: () => {
+        const child = pool.take();
+        finals.push(child);
+        if (finals.length === 2) replacedAt = Date.now();
         return child;
       },
       onPhrase: (p) => phrases.push({ ...p, at: Date.now() }),
@@ -57,10 +57,10 @@ test('a caption decoder that falls behind is replaced, and the captions after it
     });
     // The first caption decoder gets 100 ms of every second; the ones after it run freely.
     const starved = finals[0];
-    /** The most processes (cat, pocketsphinx) one SIGSTOP reached: the starving must be real. */
+    /** The most processes (the decoder and any it started) one SIGSTOP reached: the starving must be real. */
     let stoppedAtOnce = 0;
     const signal = (sig: NodeJS.Signals) => {
-      const pids = childrenOf(starved.pid);
+      const pids = [starved.pid as number, ...childrenOf(starved.pid)];
       if (sig === 'SIGSTOP') stoppedAtOnce = Math.max(stoppedAtOnce, pids.length);
       for (const pid of pids) {
         try {
@@ -86,7 +86,7 @@ test('a caption decoder that falls behind is replaced, and the captions after it
 
     const lags = phrases.map((p) => ({ text: p.text, lagMs: p.at - p.endedAt, sinceStartS: (p.endedAt - sentAt) / 1000 }));
     assert.deepEqual(errors, []);
-    assert.ok(stoppedAtOnce >= 2, `the starved decoder's processes were found and stopped (${stoppedAtOnce} at once)`);
+    assert.ok(stoppedAtOnce >= 1 && starved.pid, `the starved decoder's process was found and stopped (${stoppedAtOnce} at once)`);
     assert.ok(recognizer.catchUps >= 1, `the starved decoder was replaced: ${JSON.stringify(lags)}; notices: ${notices.join(' | ')}`);
     assert.ok(
       notices.some((n) => /fell behind/.test(n)),

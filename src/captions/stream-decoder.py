@@ -1,0 +1,189 @@
+"""One live speaker's decoder: pocketsphinx (Debian's python3-pocketsphinx) on a stream of audio.
+
+Reads frames on stdin, each a kind byte, a 4-byte little-endian length, then that many bytes:
+  b"a"  audio: 16 kHz mono s16le PCM
+  b"w"  words to recognize (the talk's own: names), JSON [[word, "PH ON ES"], ...]; added between
+        phrases, each one the decoder does not know already (pocketsphinx's ps_add_word puts it in
+        the dictionary and the language model)
+Writes one JSON object per line on stdout:
+  {"ready": true}                                  the model is loaded
+  {"partial": "words so far"}                      the phrase being spoken, every PARTIAL seconds of it
+  {"phrase": [[word, start, end], ...]}            a phrase ended (a pause): every word pocketsphinx
+                                                   found, fillers and all, times in seconds of the stream
+At the end of input the phrase in progress is ended and written, then the process exits.
+
+argv[1] is JSON: {"config": {"-name": value, ...}, "partial": seconds}; a value's JSON type picks
+the setter (true/false, integer, number, string). The decoder's voice-activity detector finds the
+phrases (its -vad_* settings); the tree search runs as the audio comes, so a partial hypothesis is
+the best path so far, and at a phrase's end only the flat search and best path are left.
+"""
+
+import json
+import os
+import sys
+
+from pocketsphinx.pocketsphinx import Decoder
+
+SAMPLE_RATE = 16000
+# Audio is given to the decoder at most this much at a time, so the detector's state is read often
+# enough not to miss a pause inside a long read (pocketsphinx_continuous reads 2048 samples).
+STEP_BYTES = 4096
+# Audio kept from before a phrase's detected start, for decoding it again (the detector's own
+# pre-speech is 0.2 s).
+KEEP_BEFORE_BYTES = SAMPLE_RATE  # 0.5 s
+# A phrase longer than this is not decoded again when words come in the middle of it.
+MAX_REDO_BYTES = SAMPLE_RATE * 2 * 30
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def configured(settings):
+    config = Decoder.default_config()
+    for name, value in settings.items():
+        if isinstance(value, bool):
+            config.set_boolean(name, value)
+        elif isinstance(value, int):
+            config.set_int(name, value)
+        elif isinstance(value, float):
+            config.set_float(name, value)
+        else:
+            config.set_string(name, str(value))
+    return Decoder(config)
+
+
+def words(decoder, shift=0):
+    """The phrase's words; `shift` frames (of phrases decoded again) are taken off their times."""
+    rate = 100.0
+    return [[s.word, (s.start_frame - shift) / rate, (s.end_frame + 1 - shift) / rate] for s in decoder.seg()]
+
+
+def add_words(decoder, pending):
+    """Adds the words the decoder does not know; a word it cannot take (bad phones) is left out."""
+    new = [(w, p) for w, p in pending if isinstance(w, str) and isinstance(p, str) and decoder.lookup_word(w) is None]
+    for i, (word, phones) in enumerate(new):
+        try:
+            decoder.add_word(word, phones, 1 if i == len(new) - 1 else 0)
+        except RuntimeError:
+            pass
+
+
+class Stream:
+    def __init__(self, decoder, partial_bytes):
+        self.decoder = decoder
+        self.partial_bytes = partial_bytes
+        self.in_phrase = False
+        self.since_partial = 0
+        self.shown = ""
+        self.pending = []
+        # Words came while a phrase was spoken: at its end it is decoded again with them.
+        self.redo = False
+        # The phrase's audio (and KEEP_BEFORE_BYTES before it), while it is no longer than MAX_REDO_BYTES.
+        self.audio_kept = bytearray()
+        # Frames the decoder counted for phrases decoded again, taken off the times after them.
+        self.shift = 0
+
+    def audio(self, data):
+        decoder = self.decoder
+        for i in range(0, len(data), STEP_BYTES):
+            piece = data[i : i + STEP_BYTES]
+            decoder.process_raw(piece, False, False)
+            self.keep(piece)
+            speaking = decoder.get_in_speech()
+            if speaking and not self.in_phrase:
+                self.in_phrase = True
+                self.since_partial = 0
+                self.shown = ""
+            elif self.in_phrase and not speaking:
+                self.phrase_ended()
+            elif self.in_phrase:
+                self.since_partial += len(piece)
+                if self.since_partial >= self.partial_bytes:
+                    self.since_partial = 0
+                    hyp = decoder.hyp()
+                    text = hyp.hypstr if hyp else ""
+                    if text and text != self.shown:
+                        self.shown = text
+                        emit({"partial": text})
+            if self.pending and not self.in_phrase:
+                # Between phrases: the search is rebuilt for the new words, not in the middle of one.
+                decoder.end_utt()
+                add_words(decoder, self.pending)
+                self.pending = []
+                decoder.start_utt()
+
+    def keep(self, piece):
+        self.audio_kept += piece
+        if not self.in_phrase and len(self.audio_kept) > KEEP_BEFORE_BYTES:
+            del self.audio_kept[: len(self.audio_kept) - KEEP_BEFORE_BYTES]
+
+    def phrase_ended(self):
+        decoder = self.decoder
+        decoder.end_utt()
+        if self.redo and self.pending and len(self.audio_kept) <= MAX_REDO_BYTES:
+            # The talk's words came while this phrase was spoken (its first phrase, usually: the
+            # words are looked up as the talk starts): decode it again with them.
+            add_words(decoder, self.pending)
+            self.pending = []
+            decoder.start_utt()
+            decoder.process_raw(bytes(self.audio_kept), False, True)
+            decoder.end_utt()
+            emit({"phrase": words(decoder, self.shift)})
+            self.shift += decoder.n_frames()
+        else:
+            emit({"phrase": words(decoder, self.shift)})
+        self.redo = False
+        self.audio_kept = bytearray()
+        decoder.start_utt()
+        self.in_phrase = False
+
+    def words(self, data):
+        try:
+            self.pending.extend(json.loads(data))
+        except ValueError:
+            return
+        if self.in_phrase:
+            self.redo = True
+
+    def end(self):
+        if self.in_phrase:
+            self.phrase_ended()
+        self.decoder.end_utt()
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    decoder = configured(settings["config"])
+    emit({"ready": True})
+    decoder.start_stream()
+    decoder.start_utt()
+    stream = Stream(decoder, int(float(settings.get("partial", 0.5)) * SAMPLE_RATE * 2))
+    buffered = bytearray()
+    while True:
+        try:
+            data = os.read(0, 65536)
+        except InterruptedError:
+            continue
+        if not data:
+            break
+        buffered += data
+        while len(buffered) >= 5:
+            size = int.from_bytes(buffered[1:5], "little")
+            if len(buffered) < 5 + size:
+                break
+            kind, payload = buffered[0], bytes(buffered[5 : 5 + size])
+            del buffered[: 5 + size]
+            if kind == ord("a"):
+                stream.audio(payload)
+            elif kind == ord("w"):
+                stream.words(payload)
+    stream.end()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
