@@ -115,7 +115,7 @@ export class DecoderPool {
   private spare: MediaChild | null = null;
   private closed = false;
 
-  /** `onBroken`: a spare exited before any speaker took it (Python or its pocketsphinx module missing), with its last words. */
+  /** `onBroken`: a spare exited with an error before any speaker took it (Python or its pocketsphinx module missing), with its last words. */
   constructor(private readonly onBroken?: (why: string) => void) {}
 
   /** Starts the spare (the server's start-up calls this so the first speaker finds it ready). */
@@ -130,10 +130,12 @@ export class DecoderPool {
     spare.once('error', (e) => {
       err = e.message;
     });
-    spare.once('close', (code, signal) => {
-      if (this.spare !== spare || this.closed || code === 0) return;
+    spare.once('close', (code) => {
+      if (this.spare !== spare) return;
       this.spare = null;
-      this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) exited with ${code ?? signal}: ${err.trim()}`);
+      // Killed by a signal (the service stopping, the server dying): not broken.
+      if (this.closed || code === 0 || code === null) return;
+      this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) exited with ${code}: ${err.trim()}`);
     });
   }
 

@@ -83,7 +83,7 @@ describe('an orderly stop is not an error', () => {
     const created = await smalltalk(['partner', 'create', '--name', 'Stops', '--email', 'stop@example.test', '--json'], env);
     assert.equal(created.code, 0, created.stderr);
     const token = JSON.parse(created.stdout).api_token as string;
-    // Its own process group, like a systemd unit's processes: the server, its ffmpeg and pocketsphinx.
+    // Its own process group, like a systemd unit's processes: the server, its ffmpeg and caption decoders.
     const server = startSmalltalk(['serve'], { env: { LOG_LEVEL: 'info', DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     server.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -118,11 +118,12 @@ describe('an orderly stop is not an error', () => {
       bot = new BotParticipant({ pageUrl: joinUrl, audio: await decodeAudio(await speech('We are talking about the garden today.')), decode: false });
       await bot.join();
       bot.send({ type: 'mute', muted: false });
-      // Recording (ffmpeg) and live captions (ffmpeg into pocketsphinx) both running in the group.
+      // Recording (ffmpeg) and live captions (ffmpeg into the decoder, stream-decoder.py) both running in
+      // the group: the speaker's decoder and the spare started when the speaker took the first one.
       await waitFor(
         async () => {
           const commands = await groupCommands(pgid);
-          return commands.includes('ffmpeg') && commands.some((c) => c.startsWith('pocketsphinx'));
+          return commands.includes('ffmpeg') && commands.filter((c) => c.startsWith('python3')).length >= 2;
         },
         'the recorder and the caption decoder to run',
         60_000,
