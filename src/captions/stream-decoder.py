@@ -22,7 +22,10 @@ import json
 import os
 import sys
 
-from pocketsphinx.pocketsphinx import Decoder
+try:
+    from pocketsphinx.pocketsphinx import Decoder  # Debian 12's python3-pocketsphinx (0.1.15, pocketsphinx 5-prealpha)
+except ImportError:
+    from pocketsphinx import Decoder  # later bindings (pocketsphinx 5), untested here
 
 SAMPLE_RATE = 16000
 # Audio is given to the decoder at most this much at a time, so the detector's state is read often

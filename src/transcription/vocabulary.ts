@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { spawnMedia } from '../platform/spawner.js';
 import type { Word } from './types.js';
 
 /**
@@ -51,14 +51,17 @@ async function festivalPronunciations(words: string[]): Promise<Map<string, stri
   const found = new Map<string, string[]>();
   if (!words.length) return found;
   const output = await new Promise<string>((resolve) => {
-    const child = spawn('festival', ['--pipe'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // Through the spawner: live captions look words up while talks run, and a spawn from the app's
+    // own process holds its event loop (src/platform/spawner.ts).
+    const child = spawnMedia('festival', ['--pipe'], ['pipe', 'pipe', 'ignore']);
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
     });
     child.once('error', () => resolve('')); // Festival not installed: no pronunciations for unknown words
     child.once('close', () => resolve(out));
-    child.stdin.end(words.map((w) => `(print (lex.lookup "${w.replace(/[^a-z']/g, '')}" nil))\n`).join(''));
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(words.map((w) => `(print (lex.lookup "${w.replace(/[^a-z']/g, '')}" nil))\n`).join(''));
   });
   for (const line of output.split('\n')) {
     const m = /^\("([a-z']+)" nil (.*)\)$/.exec(line.trim());
