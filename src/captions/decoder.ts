@@ -127,15 +127,19 @@ export class DecoderPool {
     spare.stderr?.setEncoding('utf8').on('data', (d: string) => {
       err = (err + d).slice(-500);
     });
-    spare.once('error', (e) => {
-      err = e.message;
-    });
-    spare.once('close', (code) => {
+    const broken = (why: string) => {
       if (this.spare !== spare) return;
       this.spare = null;
+      if (!this.closed) this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) ${why}`);
+    };
+    spare.once('error', (e) => broken(`could not start: ${e.message}`));
+    spare.once('close', (code) => {
       // Killed by a signal (the service stopping, the server dying): not broken.
-      if (this.closed || code === 0 || code === null) return;
-      this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) exited with ${code}: ${err.trim()}`);
+      if (code === 0 || code === null) {
+        if (this.spare === spare) this.spare = null;
+        return;
+      }
+      broken(`exited with ${code}: ${err.trim()}`);
     });
   }
 

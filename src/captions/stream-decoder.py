@@ -142,7 +142,7 @@ class Stream:
         decoder.start_utt()
         self.in_phrase = False
 
-    def words(self, data):
+    def add(self, data):
         try:
             self.pending.extend(json.loads(data))
         except ValueError:
@@ -181,7 +181,7 @@ def main():
             if kind == ord("a"):
                 stream.audio(payload)
             elif kind == ord("w"):
-                stream.words(payload)
+                stream.add(payload)
     stream.end()
 
 
