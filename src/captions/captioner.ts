@@ -31,27 +31,27 @@ interface Listening {
  * "raghunathan", so the captions and the transcript spell a guest's name alike.
  */
 class LiveVocabulary {
-  private readonly texts = new Set<string>();
+  /** Words looked up already: a new speaker's name looks up only its own new words. */
+  private readonly looked = new Set<string>();
   /** The words the dictionary lacks, matched in the recognized words (as the transcript does). */
-  private missing: VocabularyWord[] = [];
+  private readonly missing: VocabularyWord[] = [];
   /** Every word with its phones, for the decoders to recognize (those they know already they skip). */
-  private all: VocabularyWord[] = [];
+  private readonly all: VocabularyWord[] = [];
   private dict: Map<string, string[]> | null = null;
   private ready: Promise<void> = Promise.resolve();
   private readonly recognizers = new Set<SpeakerRecognizer>();
 
-  /** More of the talk's text (a new speaker's name); the words are looked up in the background. */
+  /** More of the talk's text (a new speaker's name); its new words are looked up in the background. */
   add(texts: (string | null | undefined)[]): void {
-    const before = this.texts.size;
-    for (const text of texts) if (text) this.texts.add(text);
-    if (this.texts.size === before) return;
-    const all = [...this.texts];
+    const fresh = talkVocabulary(texts).filter((w) => !this.looked.has(w));
+    if (!fresh.length) return;
+    for (const w of fresh) this.looked.add(w);
     this.ready = this.ready
       .then(async () => {
-        const words = await pronounce(talkVocabulary(all));
-        this.missing = words.filter((w) => !w.inDictionary);
+        const words = await pronounce(fresh);
+        this.missing.push(...words.filter((w) => !w.inDictionary));
         if (this.missing.length) this.dict ??= await loadDictionary();
-        this.all = words;
+        this.all.push(...words);
         for (const r of this.recognizers) r.addWords(words);
       })
       .catch(() => undefined); // no dictionary or no Festival: captions as recognized
