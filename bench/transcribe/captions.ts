@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { childrenOf } from '../../src/captions/decoder.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { spawnerPid, startSpawner } from '../../src/platform/spawner.js';
 import { api } from '../../test/support/api.js';
@@ -96,7 +97,17 @@ function cpuSeconds(): number {
     return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
   };
   const spawner = spawnerPid();
-  return of('self') + (spawner ? of(spawner) : 0);
+  // The spawner and every process under it still running (the live captions' model process and the
+  // decoders it forked, which it reaps only as they end): each one's own CPU and its ended children's.
+  let sum = of('self');
+  for (const pid of spawner ? [spawner, ...childrenOf(spawner)] : []) {
+    try {
+      sum += of(pid);
+    } catch {
+      // ended meanwhile: its CPU is in its parent's now
+    }
+  }
+  return sum;
 }
 
 /** The phrases one speaker says: Festival speech of LINES, or Debian's LibriVox utterances. */

@@ -1,7 +1,12 @@
-import type { MediaChild } from '../platform/spawner.js';
-import { readFileSync, readdirSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { spawnTied } from '../platform/media.js';
+import { HeldStdin, type MediaChild } from '../platform/spawner.js';
 import { modelArgs } from '../transcription/pocketsphinx.js';
 
 /** Interim text of a phrase being spoken: the decoder's best path so far, every this many ms of its audio. */
@@ -99,64 +104,248 @@ export function childrenOf(pid: number | undefined): number[] {
   return found;
 }
 
-/** The live decoder (stream-decoder.py) reading PCM on its stdin. */
-function startDecoder(): MediaChild {
-  const child = spawnTied(PYTHON, [STREAM_DECODER, JSON.stringify(streamDecoderSettings())], { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin?.on('error', () => undefined);
-  return child;
+/** A decoder forked by the pool's model process: a child process's fields and events; its stdin and stdout are one Unix-socket connection. */
+class ForkedDecoder extends EventEmitter implements MediaChild {
+  /** Written to at once; what is written reaches the decoder once it has connected. Ending it half-closes the connection. */
+  readonly stdin = new HeldStdin(null, { autoDestroy: false });
+  readonly stdout = new PassThrough();
+  /** The model process's last words, when this decoder failed (its stderr is the model process's). */
+  readonly stderr = new PassThrough();
+  pid: number | undefined = undefined;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  connection: 'waiting' | 'open' | 'closed' = 'waiting';
+  private pendingSignal: NodeJS.Signals | null = null;
+  private exited = false;
+
+  constructor(readonly id: number) {
+    super();
+    this.stdin.on('error', () => undefined);
+  }
+
+  forked(pid: number): void {
+    this.pid = pid;
+    if (this.pendingSignal) this.kill(this.pendingSignal);
+  }
+
+  connected(socket: net.Socket, rest: Buffer): void {
+    this.connection = 'open';
+    if (rest.length) this.stdout.write(rest);
+    socket.pipe(this.stdout);
+    // 'close' comes after the last of its output was read, as a child process's does (a phrase
+    // written as the input ended must reach the recognizer before it hears the decoder is gone).
+    this.stdout.once('close', () => {
+      this.connection = 'closed';
+      this.maybeClose();
+    });
+    socket.once('close', () => {
+      if (!this.stdout.writableEnded) this.stdout.end();
+      // Nobody reads it: what is left is dropped, so it can end.
+      if (this.stdout.readableFlowing === null) this.stdout.resume();
+      // Written after this goes nowhere, as into a closed pipe.
+      this.stdin.destroy();
+    });
+    this.stdin.release(socket);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.exited) return false;
+    if (this.pid === undefined) {
+      this.pendingSignal = signal;
+      return true;
+    }
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** It exited (the model process's report), or it never will be reported (the model process died). */
+  ended(code: number | null, signal: NodeJS.Signals | null, lastWords = ''): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.exitCode = code;
+    this.signalCode = signal;
+    if (code !== 0 && lastWords) this.stderr.write(lastWords);
+    this.stderr.end();
+    if (this.connection === 'waiting') {
+      // It never connected: nothing will come from it.
+      this.connection = 'closed';
+      this.stdout.end();
+      this.stdin.destroy();
+    }
+    this.emit('exit', code, signal);
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (this.exited && this.connection === 'closed') this.emit('close', this.exitCode, this.signalCode);
+  }
 }
 
+/** The model process (stream-decoder.py with a socket's path) and the decoders it forked that have not ended. */
+interface ModelProcess {
+  child: MediaChild;
+  decoders: Map<number, ForkedDecoder>;
+  byPid: Map<number, ForkedDecoder>;
+  /** The tail of its stderr (its forked decoders' too). */
+  err: string;
+}
+
+/** What the model process writes on stdout, one JSON object a line. */
+type ModelLine = { ready: true } | { forked: number; pid: number } | { exit: number; code?: number; signal?: NodeJS.Signals };
+
 /**
- * Keeps one decoder started ahead of need: loading the model takes 0.2-0.5 s of CPU (seconds of
- * waiting on a loaded machine), which otherwise delayed a speaker's first caption. A speaker takes
- * the spare and a new spare starts. About 90 MB while idle.
+ * Each live speaker's decoder, forked from one process that loaded the model at start-up: a fork
+ * takes 2-3 ms and shares the model's memory, where starting a decoder loads it again (0.3 s of CPU,
+ * seconds on a loaded machine when ten speakers start at once, and 90 MB each). The model process
+ * writes each decoder's pid and exit; each decoder connects to a Unix socket of the pool's (in a
+ * directory only this user can enter), says which request it is, and that connection is its stdin and
+ * stdout (stream-decoder.py). If the model process dies, the decoders it forked go on until their
+ * input ends, and the next request starts another.
  */
 export class DecoderPool {
-  private spare: MediaChild | null = null;
+  private model: ModelProcess | null = null;
+  private server: net.Server | null = null;
+  private dir: string | null = null;
+  private socketPath = '';
+  private nextId = 1;
+  /** Requested decoders that have not connected yet, by id. */
+  private readonly unconnected = new Map<number, ForkedDecoder>();
   private closed = false;
 
-  /** `onBroken`: a spare exited with an error before any speaker took it (Python or its pocketsphinx module missing), with its last words. */
+  /** `onBroken`: the model process could not start or exited with an error (Python or its pocketsphinx module missing), with its last words. */
   constructor(private readonly onBroken?: (why: string) => void) {}
 
-  /** Starts the spare (the server's start-up calls this so the first speaker finds it ready). */
+  /** Starts the model process (the server's start-up calls this so the first speaker finds it ready). */
   warm(): void {
-    if (this.closed || this.spare) return;
-    const spare = startDecoder();
-    this.spare = spare;
-    let err = '';
-    spare.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      err = (err + d).slice(-500);
+    if (this.closed || this.model) return;
+    this.listen();
+    const child = spawnTied(PYTHON, [STREAM_DECODER, JSON.stringify(streamDecoderSettings()), this.socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const model: ModelProcess = { child, decoders: new Map(), byPid: new Map(), err: '' };
+    this.model = model;
+    child.stdin?.on('error', () => undefined);
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      model.err = (model.err + d).slice(-2000);
     });
-    const broken = (why: string) => {
-      if (this.spare !== spare) return;
-      this.spare = null;
-      if (!this.closed) this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) ${why}`);
-    };
-    spare.once('error', (e) => broken(`could not start: ${e.message}`));
-    spare.once('close', (code) => {
-      // Killed by a signal (the service stopping, the server dying): not broken.
-      if (code === 0 || code === null) {
-        if (this.spare === spare) this.spare = null;
-        return;
+    readJsonLines(child, (line: ModelLine) => {
+      if ('forked' in line) {
+        const decoder = model.decoders.get(line.forked);
+        if (!decoder) return;
+        model.byPid.set(line.pid, decoder);
+        decoder.forked(line.pid);
+      } else if ('exit' in line) {
+        const decoder = model.byPid.get(line.exit);
+        if (!decoder) return;
+        model.byPid.delete(line.exit);
+        model.decoders.delete(decoder.id);
+        this.unconnected.delete(decoder.id);
+        decoder.ended(line.code ?? null, line.signal ?? null, model.err.trim());
       }
-      broken(`exited with ${code}: ${err.trim()}`);
     });
+    const gone = (why: string | null) => {
+      if (this.model === model) this.model = null;
+      // Those still running go on, unreported; those not yet forked never will be.
+      for (const decoder of model.decoders.values()) {
+        this.unconnected.delete(decoder.id);
+        decoder.ended(null, 'SIGKILL', model.err.trim());
+      }
+      model.decoders.clear();
+      if (why && !this.closed) this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) ${why}`);
+    };
+    child.once('error', (e) => gone(`could not start: ${e.message}`));
+    // Killed by a signal (the service stopping, the server dying): not broken.
+    child.once('close', (code) => gone(code === 0 || code === null ? null : `exited with ${code}: ${model.err.trim()}`));
   }
 
-  /** A decoder for one speaker: the spare if it is still alive, else a new one; then a new spare. */
+  /** A decoder for one speaker, forked from the model process (started now if it is not running). */
   take(): MediaChild {
-    let got = this.spare;
-    this.spare = null;
-    if (got && (got.exitCode !== null || got.signalCode !== null)) got = null;
-    got ??= startDecoder();
     this.warm();
-    return got;
+    const decoder = new ForkedDecoder(this.nextId++);
+    const model = this.model;
+    if (!model) {
+      // Closed: a decoder that ends at once (once the caller listens).
+      setImmediate(() => decoder.ended(null, 'SIGKILL'));
+      return decoder;
+    }
+    model.decoders.set(decoder.id, decoder);
+    this.unconnected.set(decoder.id, decoder);
+    model.child.stdin?.write(`${decoder.id}\n`);
+    return decoder;
   }
 
-  /** Stops the spare (server shutdown): the end of its input ends it. */
+  /** Server shutdown: the model process is stopped (the end of its input ends it); running decoders end with their input. */
   close(): void {
     this.closed = true;
-    this.spare?.stdin?.end();
-    this.spare = null;
+    this.model?.child.stdin?.end();
+    this.model = null;
+    this.server?.close();
+    this.server = null;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
   }
+
+  /** The socket the decoders connect to, in a directory of this user's only. */
+  private listen(): void {
+    if (this.server) return;
+    this.dir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-decoders-'));
+    this.socketPath = path.join(this.dir, 'decoders.sock');
+    const server = net.createServer((socket) => this.accept(socket));
+    server.on('error', (err) => this.onBroken?.(`socket ${this.socketPath} failed: ${err.message}`));
+    server.listen(this.socketPath);
+    // Its connections keep the app running while decoders are in use; the socket alone does not.
+    server.unref();
+    this.server = server;
+  }
+
+  /** A forked decoder connected: its first line says which request it is. */
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    let head = Buffer.alloc(0);
+    const onData = (data: Buffer) => {
+      head = Buffer.concat([head, data]);
+      const end = head.indexOf(10);
+      if (end < 0) {
+        if (head.length > 200) socket.destroy();
+        return;
+      }
+      socket.off('data', onData);
+      socket.pause();
+      let id = -1;
+      try {
+        id = Number((JSON.parse(head.subarray(0, end).toString('utf8')) as { id: unknown }).id);
+      } catch {
+        // not one of ours
+      }
+      const decoder = this.unconnected.get(id);
+      if (!decoder) return void socket.destroy();
+      this.unconnected.delete(id);
+      decoder.connected(socket, head.subarray(end + 1));
+    };
+    socket.on('data', onData);
+  }
+}
+
+/** Reads a process's stdout as JSON lines; a line that is not JSON is ignored. */
+export function readJsonLines<T>(child: MediaChild, onLine: (line: T) => void): void {
+  let buffered = '';
+  const parse = (l: string) => {
+    if (!l.startsWith('{')) return;
+    try {
+      onLine(JSON.parse(l) as T);
+    } catch {
+      // not one of ours
+    }
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const l of lines) parse(l);
+  });
+  child.once('close', () => {
+    if (buffered) parse(buffered);
+  });
 }

@@ -3,7 +3,7 @@ import { exited, orderlySignal, rtpInputArgs, spawnTied } from '../platform/medi
 import { spokenWord } from '../transcription/pocketsphinx.js';
 import type { Word } from '../transcription/types.js';
 import type { VocabularyWord } from '../transcription/vocabulary.js';
-import { PARTIAL_MS, decoderFrame, killDecoder } from './decoder.js';
+import { PARTIAL_MS, decoderFrame, killDecoder, readJsonLines } from './decoder.js';
 
 const SAMPLE_RATE = 16_000;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;
@@ -77,28 +77,6 @@ export interface RecognizerEvents {
 /** What the decoder (stream-decoder.py) writes, one JSON object a line. */
 type DecoderLine = { ready: true } | { partial: string } | { phrase: [string, number, number][] };
 
-/** Reads a decoder's output lines; a line that is not the decoder's JSON is ignored. */
-function readLines(child: MediaChild, onLine: (line: DecoderLine) => void): void {
-  let buffered = '';
-  const parse = (l: string) => {
-    if (!l.startsWith('{')) return;
-    try {
-      onLine(JSON.parse(l) as DecoderLine);
-    } catch {
-      // not one of ours
-    }
-  };
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const l of lines) parse(l);
-  });
-  child.once('close', () => {
-    if (buffered) parse(buffered);
-  });
-}
-
 /**
  * One speaker's live recognizer: ffmpeg decodes the tapped Opus RTP (described by `sdpFile`) to
  * 16 kHz mono PCM, which streams into one pocketsphinx decoder (decoder.ts, stream-decoder.py):
@@ -161,7 +139,7 @@ export class SpeakerRecognizer {
     decoder.stderr?.setEncoding('utf8').on('data', (d: string) => {
       this.decoderErr = (this.decoderErr + d).slice(-500);
     });
-    readLines(decoder, (line) => {
+    readJsonLines(decoder, (line: DecoderLine) => {
       if (decoder !== this.decoder) return;
       if ('partial' in line) {
         this.partial = line.partial;

@@ -13,14 +13,20 @@ Writes one JSON object per line on stdout:
 At the end of input the phrase in progress is ended and written, then the process exits.
 
 argv[1] is JSON: {"config": {"-name": value, ...}, "partial": seconds}; a value's JSON type picks
-the setter (true/false, integer, number, string). The decoder's voice-activity detector finds the
+the setter (true/false, integer, number, string). With argv[2], a Unix socket's path, the process
+loads the model once and forks a decoder for each request instead (serve_forks): each one connects
+to that socket, and the connection is its stdin and stdout as above. The decoder's voice-activity detector finds the
 phrases (its -vad_* settings); the tree search runs as the audio comes, so a partial hypothesis is
 the best path so far, and at a phrase's end only the flat search and best path are left.
 """
 
 import json
 import os
+import select
+import signal
+import socket
 import sys
+import traceback
 
 try:
     from pocketsphinx.pocketsphinx import Decoder  # Debian 12's python3-pocketsphinx (0.1.15, pocketsphinx 5-prealpha)
@@ -156,13 +162,11 @@ class Stream:
         self.decoder.end_utt()
 
 
-def main():
-    settings = json.loads(sys.argv[1])
-    decoder = configured(settings["config"])
-    emit({"ready": True})
+def run_stream(decoder, partial_seconds):
+    """Decodes the frames read on stdin until it ends (module docstring)."""
     decoder.start_stream()
     decoder.start_utt()
-    stream = Stream(decoder, int(float(settings.get("partial", 0.5)) * SAMPLE_RATE * 2))
+    stream = Stream(decoder, int(float(partial_seconds) * SAMPLE_RATE * 2))
     buffered = bytearray()
     while True:
         try:
@@ -183,6 +187,89 @@ def main():
             elif kind == ord("w"):
                 stream.add(payload)
     stream.end()
+
+
+def reap():
+    """Reports each forked decoder that exited: {"exit": pid, "code": n} or {"exit": pid, "signal": "SIGKILL"}."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if os.WIFSIGNALED(status):
+            emit({"exit": pid, "signal": signal.Signals(os.WTERMSIG(status)).name})
+        else:
+            emit({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def forked(decoder, partial_seconds, socket_path, ident, wake):
+    """In the child: connect to the app, say which decoder this is, then decode what it sends."""
+    code = 0
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in wake:
+            os.close(fd)
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(socket_path)
+        conn.sendall(json.dumps({"id": ident}).encode() + b"\n")
+        # The connection is this decoder's stdin and stdout from here on.
+        os.dup2(conn.fileno(), 0)
+        os.dup2(conn.fileno(), 1)
+        conn.close()
+        run_stream(decoder, partial_seconds)
+        sys.stdout.flush()
+    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        pass
+    except BaseException:  # noqa: BLE001 - whatever it was, this child ends here, said on stderr
+        traceback.print_exc()
+        code = 1
+    os._exit(code)
+
+
+def serve_forks(decoder, partial_seconds, socket_path):
+    """
+    The model loaded once, a decoder for each speaker forked from it (2-3 ms, the model's memory
+    shared) instead of a process loading it again (0.3 s of CPU, 90 MB). stdin: one decimal id a
+    line, a request for a decoder; stdout: {"forked": id, "pid": pid} and, as they end, reap()'s lines.
+    """
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    emit({"ready": True})
+    buffered = b""
+    while True:
+        readable, _, _ = select.select([0, wake_r], [], [])
+        if wake_r in readable:
+            os.read(wake_r, 512)
+        reap()
+        if 0 not in readable:
+            continue
+        data = os.read(0, 4096)
+        if not data:
+            break
+        buffered += data
+        while b"\n" in buffered:
+            line, buffered = buffered.split(b"\n", 1)
+            ident = int(line)
+            pid = os.fork()
+            if pid == 0:
+                forked(decoder, partial_seconds, socket_path, ident, (wake_r, wake_w))
+            emit({"forked": ident, "pid": pid})
+
+
+def main():
+    settings = json.loads(sys.argv[1])
+    decoder = configured(settings["config"])
+    partial = settings.get("partial", 0.5)
+    if len(sys.argv) > 2:
+        serve_forks(decoder, partial, sys.argv[2])
+        return
+    emit({"ready": True})
+    run_stream(decoder, partial)
 
 
 if __name__ == "__main__":

@@ -47,19 +47,33 @@ export function tied(command: string, args: string[]): [string, string[]] {
 /**
  * A child's stdin before and after it starts: writes wait (counted in writableLength, as a pipe's
  * would be) until the child holds its connection, then go straight to it, each done once the
- * socket has passed it on; ending and destroying reach the child's connection.
+ * socket has passed it on; ending and destroying reach the child's connection. The connection may
+ * also come only when the child does (a forked caption decoder connects back: captions/decoder.ts).
  */
-class HeldStdin extends Writable {
+export class HeldStdin extends Writable {
   private socket: net.Socket | null = null;
   private waiting: (() => void) | null = null;
 
-  constructor(private readonly connection: net.Socket) {
-    super();
+  /**
+   * `autoDestroy: false` where the connection is also the child's stdout (a forked caption decoder):
+   * ending stdin must not destroy the connection while the child still writes.
+   */
+  constructor(
+    private connection: net.Socket | null = null,
+    options: { autoDestroy?: boolean } = {},
+  ) {
+    super(options);
   }
 
-  /** The child holds the connection now. */
-  release() {
-    this.socket = this.connection;
+  /** The child holds the connection now (`connection`, when it was not known at the start). */
+  release(connection: net.Socket | null = this.connection) {
+    if (!connection) return;
+    this.connection = connection;
+    if (this.destroyed) {
+      connection.destroy();
+      return;
+    }
+    this.socket = connection;
     const next = this.waiting;
     this.waiting = null;
     next?.();
@@ -81,7 +95,7 @@ class HeldStdin extends Writable {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void) {
-    this.connection.destroy();
+    this.connection?.destroy();
     done(err);
   }
 }

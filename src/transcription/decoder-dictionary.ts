@@ -50,10 +50,10 @@ const made = new Map<string, string>();
  * pocketsphinx's n-gram search never considers, so what it recognizes is the same (checked on
  * Debian's LibriVox utterances). With Debian's en-us model that is 79,420 of 134,723 entries, and
  * a decoder starts in about 0.17 s of CPU instead of 0.22 s and 14 MB smaller
- * (docs/benchmarks.md, transcription): every speaker of a live talk starts two decoders.
+ * (docs/benchmarks.md, transcription).
  *
- * Made once per model (about 0.1-0.4 s, synchronously, by the first decoder to start: the spares at
- * start-up when live captions are on) and kept in a directory of this user's own under the temporary directory
+ * Made once per model (about 0.1-0.4 s, synchronously, by the first decoder to start: the live captions'
+ * model process at start-up when live captions are on) and kept in a directory of this user's own under the temporary directory
  * (0700, checked before use, so another user cannot plant a dictionary there); the full dictionary
  * when the model is in another format or the file cannot be written.
  */

@@ -119,7 +119,7 @@ describe('an orderly stop is not an error', () => {
       await bot.join();
       bot.send({ type: 'mute', muted: false });
       // Recording (ffmpeg) and live captions (ffmpeg into the decoder, stream-decoder.py) both running in
-      // the group: the speaker's decoder and the spare started when the speaker took the first one.
+      // the group: the model process and the speaker's decoder it forked.
       await waitFor(
         async () => {
           const commands = await groupCommands(pgid);
