@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -6,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { spawnTied } from '../platform/media.js';
-import { HeldStdin, type MediaChild } from '../platform/spawner.js';
+import { HeldStdin, type MediaChild, RemoteChild } from '../platform/spawner.js';
 import { modelArgs } from '../transcription/pocketsphinx.js';
 
 /** Interim text of a phrase being spoken: the decoder's best path so far, every this many ms of its audio. */
@@ -109,18 +108,13 @@ export function childrenOf(pid: number | undefined): number[] {
 }
 
 /** A decoder forked by the pool's model process: a child process's fields and events; its stdin and stdout are one Unix-socket connection. */
-class ForkedDecoder extends EventEmitter implements MediaChild {
+class ForkedDecoder extends RemoteChild {
   /** Written to at once; what is written reaches the decoder once it has connected. Ending it half-closes the connection. */
   readonly stdin = new HeldStdin(null, { autoDestroy: false });
   readonly stdout = new PassThrough();
   /** The model process's last words, when this decoder failed (its stderr is the model process's). */
   readonly stderr = new PassThrough();
-  pid: number | undefined = undefined;
-  exitCode: number | null = null;
-  signalCode: NodeJS.Signals | null = null;
-  connection: 'waiting' | 'open' | 'closed' = 'waiting';
-  private pendingSignal: NodeJS.Signals | null = null;
-  private exited = false;
+  private connection: 'waiting' | 'open' | 'closed' = 'waiting';
 
   constructor(readonly id: number) {
     super();
@@ -128,8 +122,7 @@ class ForkedDecoder extends EventEmitter implements MediaChild {
   }
 
   forked(pid: number): void {
-    this.pid = pid;
-    if (this.pendingSignal) this.kill(this.pendingSignal);
+    this.startedAs(pid);
   }
 
   connected(socket: net.Socket, rest: Buffer): void {
@@ -152,26 +145,9 @@ class ForkedDecoder extends EventEmitter implements MediaChild {
     this.stdin.release(socket);
   }
 
-  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    if (this.exited) return false;
-    if (this.pid === undefined) {
-      this.pendingSignal = signal;
-      return true;
-    }
-    try {
-      process.kill(this.pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** It exited (the model process's report), or it never will be reported (the model process died). */
   ended(code: number | null, signal: NodeJS.Signals | null, lastWords = ''): void {
-    if (this.exited) return;
-    this.exited = true;
-    this.exitCode = code;
-    this.signalCode = signal;
+    if (!this.exitedWith(code, signal)) return;
     if (code !== 0 && lastWords) this.stderr.write(lastWords);
     this.stderr.end();
     if (this.connection === 'waiting') {
@@ -184,8 +160,8 @@ class ForkedDecoder extends EventEmitter implements MediaChild {
     this.maybeClose();
   }
 
-  private maybeClose(): void {
-    if (this.exited && this.connection === 'closed') this.emit('close', this.exitCode, this.signalCode);
+  protected streamsClosed(): boolean {
+    return this.connection === 'closed';
   }
 }
 

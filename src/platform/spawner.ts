@@ -100,18 +100,65 @@ export class HeldStdin extends Writable {
   }
 }
 
+/**
+ * A child another process started for the app (the spawner; the live captions' model process,
+ * captions/decoder.ts), known here by the pid that process reports: a ChildProcess's fields, `exit`,
+ * `close` once it exited and its streams closed, and `kill`, held until the pid is known.
+ */
+export abstract class RemoteChild extends EventEmitter implements MediaChild {
+  abstract readonly stdin: Writable | null;
+  abstract readonly stdout: Readable | null;
+  abstract readonly stderr: Readable | null;
+  pid: number | undefined = undefined;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  protected exited = false;
+  private pendingSignal: NodeJS.Signals | null = null;
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.exited) return false;
+    if (this.pid === undefined) {
+      this.pendingSignal = signal;
+      return true;
+    }
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Its pid is known: a signal asked for meanwhile is sent now. */
+  protected startedAs(pid: number): void {
+    this.pid = pid;
+    if (this.pendingSignal) this.kill(this.pendingSignal);
+  }
+
+  /** It exited: false if that was known already. The caller then emits `exit` and calls maybeClose. */
+  protected exitedWith(code: number | null, signal: NodeJS.Signals | null): boolean {
+    if (this.exited) return false;
+    this.exited = true;
+    this.exitCode = code;
+    this.signalCode = signal;
+    return true;
+  }
+
+  /** Whether all its streams have closed. */
+  protected abstract streamsClosed(): boolean;
+
+  protected maybeClose(): void {
+    if (this.exited && this.streamsClosed()) this.emit('close', this.exitCode, this.signalCode);
+  }
+}
+
 /** A child the spawner started: a ChildProcess's events (`exit`, `close`, `error`) and fields. */
-class SpawnedChild extends EventEmitter implements MediaChild {
+class SpawnedChild extends RemoteChild {
   /** Written to at once; what is written reaches the child once it holds its connection (started). */
   readonly stdin: HeldStdin | null = null;
   readonly stdout: net.Socket | null;
   readonly stderr: net.Socket | null;
-  pid: number | undefined = undefined;
-  exitCode: number | null = null;
-  signalCode: NodeJS.Signals | null = null;
   private stdinSocket: net.Socket | null = null;
-  private pendingSignal: NodeJS.Signals | null = null;
-  private exited = false;
   private openStreams = 0;
 
   constructor(socketPath: string, id: number, stdio: Stdio) {
@@ -143,31 +190,13 @@ class SpawnedChild extends EventEmitter implements MediaChild {
     }
   }
 
-  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    if (this.exited) return false;
-    if (this.pid === undefined) {
-      this.pendingSignal = signal;
-      return true;
-    }
-    try {
-      process.kill(this.pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   started(pid: number) {
-    this.pid = pid;
     this.stdin?.release();
-    if (this.pendingSignal) this.kill(this.pendingSignal);
+    this.startedAs(pid);
   }
 
   ended(code: number | null, signal: NodeJS.Signals | null) {
-    if (this.exited) return;
-    this.exited = true;
-    this.exitCode = code;
-    this.signalCode = signal;
+    if (!this.exitedWith(code, signal)) return;
     this.emit('exit', code, signal);
     this.maybeClose();
   }
@@ -181,8 +210,8 @@ class SpawnedChild extends EventEmitter implements MediaChild {
     this.emit('error', Object.assign(new Error(message), { code }));
   }
 
-  private maybeClose() {
-    if (this.exited && this.openStreams === 0) this.emit('close', this.exitCode, this.signalCode);
+  protected streamsClosed(): boolean {
+    return this.openStreams === 0;
   }
 }
 
