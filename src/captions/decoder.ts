@@ -107,6 +107,9 @@ export function childrenOf(pid: number | undefined): number[] {
   return found;
 }
 
+/** The line a forked decoder writes last when its input ended and it finished (stream-decoder.py). */
+const END_LINE = '{"end": true}\n';
+
 /** A decoder forked by the pool's model process: a child process's fields and events; its stdin and stdout are one Unix-socket connection. */
 class ForkedDecoder extends RemoteChild {
   /** Written to at once; what is written reaches the decoder once it has connected. Ending it half-closes the connection. */
@@ -114,11 +117,26 @@ class ForkedDecoder extends RemoteChild {
   readonly stdout = new PassThrough();
   /** The model process's last words, when this decoder failed (its stderr is the model process's). */
   readonly stderr = new PassThrough();
+  /** Its model process died (by `signal`) before reporting its exit: the connection's end tells. */
+  private orphaned: { signal: NodeJS.Signals | null; lastWords: string } | null = null;
+  /** The end of what it wrote, to see END_LINE. */
+  private tail = '';
   private connection: 'waiting' | 'open' | 'closed' = 'waiting';
 
-  constructor(readonly id: number) {
+  constructor(
+    readonly id: number,
+    readonly model: ModelProcess | null,
+  ) {
     super();
     this.stdin.on('error', () => undefined);
+    // 'close' comes after the last of its output was read, as a child process's does (a phrase
+    // written as the input ended must reach the recognizer before it hears the decoder is gone).
+    this.stdout.once('close', () => this.maybeClose());
+  }
+
+  /** Not connected yet (nor given up on). */
+  get waiting(): boolean {
+    return this.connection === 'waiting' && !this.exited;
   }
 
   forked(pid: number): void {
@@ -128,32 +146,53 @@ class ForkedDecoder extends RemoteChild {
   connected(socket: net.Socket, rest: Buffer): void {
     this.connection = 'open';
     if (rest.length) this.stdout.write(rest);
-    socket.pipe(this.stdout);
-    // 'close' comes after the last of its output was read, as a child process's does (a phrase
-    // written as the input ended must reach the recognizer before it hears the decoder is gone).
-    this.stdout.once('close', () => {
-      this.connection = 'closed';
-      this.maybeClose();
+    socket.on('data', (d: Buffer) => {
+      this.tail = (this.tail + d.toString('latin1')).slice(-END_LINE.length);
     });
+    socket.pipe(this.stdout);
     socket.once('close', () => {
       if (!this.stdout.writableEnded) this.stdout.end();
       // Nobody reads it: what is left is dropped, so it can end.
       if (this.stdout.readableFlowing === null) this.stdout.resume();
       // Written after this goes nowhere, as into a closed pipe.
       this.stdin.destroy();
+      this.connection = 'closed';
+      if (this.orphaned) this.endedAsOrphan();
     });
     this.stdin.release(socket);
   }
 
-  /** It exited (the model process's report), or it never will be reported (the model process died). */
+  /**
+   * Its model process died without reporting its exit. Not connected: it never will be (it counts as
+   * killed with its model). Connected: it goes on until its connection closes, which says how it ended.
+   */
+  modelDied(signal: NodeJS.Signals | null, lastWords: string): void {
+    if (this.waiting) {
+      this.ended(null, signal ?? 'SIGKILL', lastWords);
+      return;
+    }
+    this.orphaned = { signal: signal ?? 'SIGKILL', lastWords };
+    if (this.connection === 'closed') this.endedAsOrphan();
+  }
+
+  /** Finished (it wrote END_LINE) or killed with its model process. */
+  private endedAsOrphan(): void {
+    const orphan = this.orphaned;
+    if (!orphan) return;
+    const finished = this.tail === END_LINE;
+    this.ended(finished ? 0 : null, finished ? null : orphan.signal, orphan.lastWords);
+  }
+
+  /** It exited (the model process's report, or its connection's end once the model process is gone). */
   ended(code: number | null, signal: NodeJS.Signals | null, lastWords = ''): void {
+    const neverConnected = this.waiting;
     if (!this.exitedWith(code, signal)) return;
     if (code !== 0 && lastWords) this.stderr.write(lastWords);
     this.stderr.end();
-    if (this.connection === 'waiting') {
-      // It never connected: nothing will come from it.
-      this.connection = 'closed';
+    if (neverConnected) {
+      // Nothing will come from it.
       this.stdout.end();
+      this.stdout.resume();
       this.stdin.destroy();
     }
     this.emit('exit', code, signal);
@@ -161,20 +200,18 @@ class ForkedDecoder extends RemoteChild {
   }
 
   protected streamsClosed(): boolean {
-    return this.connection === 'closed';
+    return this.stdout.closed;
   }
 }
 
-/** The model process (stream-decoder.py with a socket's path) and the decoders it forked that have not ended. */
+/** The model process (stream-decoder.py with a socket's path). */
 interface ModelProcess {
   child: MediaChild;
-  decoders: Map<number, ForkedDecoder>;
-  byPid: Map<number, ForkedDecoder>;
   /** The tail of its stderr (its forked decoders' too). */
   err: string;
 }
 
-/** What the model process writes on stdout, one JSON object a line. */
+/** What the model process writes on stdout, one JSON object a line (ids are the pool's request ids). */
 type ModelLine = { ready: true } | { forked: number; pid: number } | { exit: number; code?: number; signal?: NodeJS.Signals };
 
 /**
@@ -192,8 +229,8 @@ export class DecoderPool {
   private dir: string | null = null;
   private socketPath = '';
   private nextId = 1;
-  /** Requested decoders that have not connected yet, by id. */
-  private readonly unconnected = new Map<number, ForkedDecoder>();
+  /** Decoders asked for and not ended, by request id. */
+  private readonly decoders = new Map<number, ForkedDecoder>();
   private closed = false;
 
   /** `onBroken`: the model process could not start or exited with an error (Python or its pocketsphinx module missing), with its last words. */
@@ -204,54 +241,49 @@ export class DecoderPool {
     if (this.closed || this.model) return;
     this.listen();
     const child = spawnTied(PYTHON, [STREAM_DECODER, JSON.stringify(streamDecoderSettings()), this.socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const model: ModelProcess = { child, decoders: new Map(), byPid: new Map(), err: '' };
+    const model: ModelProcess = { child, err: '' };
     this.model = model;
     child.stdin?.on('error', () => undefined);
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       model.err = (model.err + d).slice(-2000);
     });
     readJsonLines(child, (line: ModelLine) => {
-      if ('forked' in line) {
-        const decoder = model.decoders.get(line.forked);
-        if (!decoder) return;
-        model.byPid.set(line.pid, decoder);
-        decoder.forked(line.pid);
-      } else if ('exit' in line) {
-        const decoder = model.byPid.get(line.exit);
-        if (!decoder) return;
-        model.byPid.delete(line.exit);
-        model.decoders.delete(decoder.id);
-        this.unconnected.delete(decoder.id);
-        decoder.ended(line.code ?? null, line.signal ?? null, model.err.trim());
-      }
+      if ('forked' in line) this.decoders.get(line.forked)?.forked(line.pid);
+      else if ('exit' in line) this.decoders.get(line.exit)?.ended(line.code ?? null, line.signal ?? null, model.err.trim());
     });
-    const gone = (why: string | null) => {
+    let dead = false;
+    // On `exit`, not `close`: the decoders it forked hold its stderr open until they end.
+    const died = (signal: NodeJS.Signals | null) => {
+      if (dead) return;
+      dead = true;
       if (this.model === model) this.model = null;
-      // Those still running go on, unreported; those not yet forked never will be.
-      for (const decoder of model.decoders.values()) {
-        this.unconnected.delete(decoder.id);
-        decoder.ended(null, 'SIGKILL', model.err.trim());
-      }
-      model.decoders.clear();
-      if (why && !this.closed) this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) ${why}`);
+      for (const decoder of this.decoders.values()) if (decoder.model === model) decoder.modelDied(signal, model.err.trim());
     };
-    child.once('error', (e) => gone(`could not start: ${e.message}`));
-    // Killed by a signal (the service stopping, the server dying): not broken.
-    child.once('close', (code) => gone(code === 0 || code === null ? null : `exited with ${code}: ${model.err.trim()}`));
+    child.once('exit', (_code, signal) => died(signal));
+    child.once('error', (e) => {
+      died(null);
+      if (!this.closed) this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) could not start: ${e.message}`);
+    });
+    // Its last words are all read by `close`. Killed by a signal (the service stopping, the server dying): not broken.
+    child.once('close', (code) => {
+      died(null);
+      if (code !== 0 && code !== null && !this.closed)
+        this.onBroken?.(`the live caption decoder (${PYTHON} ${STREAM_DECODER}) exited with ${code}: ${model.err.trim()}`);
+    });
   }
 
   /** A decoder for one speaker, forked from the model process (started now if it is not running). */
   take(): MediaChild {
     this.warm();
-    const decoder = new ForkedDecoder(this.nextId++);
     const model = this.model;
+    const decoder = new ForkedDecoder(this.nextId++, model);
     if (!model) {
       // Closed: a decoder that ends at once (once the caller listens).
       setImmediate(() => decoder.ended(null, 'SIGKILL'));
       return decoder;
     }
-    model.decoders.set(decoder.id, decoder);
-    this.unconnected.set(decoder.id, decoder);
+    this.decoders.set(decoder.id, decoder);
+    decoder.once('exit', () => this.decoders.delete(decoder.id));
     model.child.stdin?.write(`${decoder.id}\n`);
     return decoder;
   }
@@ -299,9 +331,8 @@ export class DecoderPool {
       } catch {
         // not one of ours
       }
-      const decoder = this.unconnected.get(id);
-      if (!decoder) return void socket.destroy();
-      this.unconnected.delete(id);
+      const decoder = this.decoders.get(id);
+      if (!decoder?.waiting) return void socket.destroy();
       decoder.connected(socket, head.subarray(end + 1));
     };
     socket.on('data', onData);

@@ -75,7 +75,7 @@ export interface RecognizerEvents {
 }
 
 /** What the decoder (stream-decoder.py) writes, one JSON object a line. */
-type DecoderLine = { ready: true } | { partial: string } | { phrase: [string, number, number][] };
+type DecoderLine = { end: true } | { partial: string } | { phrase: [string, number, number][] };
 
 /**
  * One speaker's live recognizer: ffmpeg decodes the tapped Opus RTP (described by `sdpFile`) to

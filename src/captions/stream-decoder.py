@@ -6,18 +6,21 @@ Reads frames on stdin, each a kind byte, a 4-byte little-endian length, then tha
         phrases, each one the decoder does not know already (pocketsphinx's ps_add_word puts it in
         the dictionary and the language model)
 Writes one JSON object per line on stdout:
-  {"ready": true}                                  the model is loaded
+  {"ready": true}                                  the model is loaded (the model process, and run by hand)
   {"partial": "words so far"}                      the phrase being spoken, every PARTIAL seconds of it
   {"phrase": [[word, start, end], ...]}            a phrase ended (a pause): every word pocketsphinx
                                                    found, fillers and all, times in seconds of the stream
-At the end of input the phrase in progress is ended and written, then the process exits.
+At the end of input the phrase in progress is ended and written, then the process exits (a forked
+decoder writes {"end": true} last).
 
 argv[1] is JSON: {"config": {"-name": value, ...}, "partial": seconds}; a value's JSON type picks
 the setter (true/false, integer, number, string). With argv[2], a Unix socket's path, the process
 loads the model once and forks a decoder for each request instead (serve_forks): each one connects
-to that socket, and the connection is its stdin and stdout as above. The decoder's voice-activity detector finds the
-phrases (its -vad_* settings); the tree search runs as the audio comes, so a partial hypothesis is
-the best path so far, and at a phrase's end only the flat search and best path are left.
+to that socket, and the connection is its stdin and stdout as above.
+
+The decoder's voice-activity detector finds the phrases (its -vad_* settings); the tree search runs
+as the audio comes, so a partial hypothesis is the best path so far, and at a phrase's end only the
+flat search and best path are left.
 """
 
 import json
@@ -189,8 +192,8 @@ def run_stream(decoder, partial_seconds):
     stream.end()
 
 
-def reap():
-    """Reports each forked decoder that exited: {"exit": pid, "code": n} or {"exit": pid, "signal": "SIGKILL"}."""
+def reap(forks):
+    """Reports each forked decoder that exited, by its request id (`forks`: pid -> id): {"exit": id, "code": n} or {"exit": id, "signal": "SIGKILL"}."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -198,10 +201,13 @@ def reap():
             return
         if pid == 0:
             return
+        ident = forks.pop(pid, None)
+        if ident is None:
+            continue
         if os.WIFSIGNALED(status):
-            emit({"exit": pid, "signal": signal.Signals(os.WTERMSIG(status)).name})
+            emit({"exit": ident, "signal": signal.Signals(os.WTERMSIG(status)).name})
         else:
-            emit({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+            emit({"exit": ident, "code": os.waitstatus_to_exitcode(status)})
 
 
 def forked(decoder, partial_seconds, socket_path, ident, wake):
@@ -220,7 +226,8 @@ def forked(decoder, partial_seconds, socket_path, ident, wake):
         os.dup2(conn.fileno(), 1)
         conn.close()
         run_stream(decoder, partial_seconds)
-        sys.stdout.flush()
+        # Its last line: it finished (if this process is gone, the app learns it from this).
+        emit({"end": True})
     except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass
     except BaseException:  # noqa: BLE001 - whatever it was, this child ends here, said on stderr
@@ -234,18 +241,20 @@ def serve_forks(decoder, partial_seconds, socket_path):
     The model loaded once, a decoder for each speaker forked from it (2-3 ms, the model's memory
     shared) instead of a process loading it again (0.3 s of CPU, 90 MB). stdin: one decimal id a
     line, a request for a decoder; stdout: {"forked": id, "pid": pid} and, as they end, reap()'s lines.
+    Each forked decoder writes {"end": true} last when it finished its input.
     """
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     emit({"ready": True})
+    forks = {}
     buffered = b""
     while True:
         readable, _, _ = select.select([0, wake_r], [], [])
         if wake_r in readable:
             os.read(wake_r, 512)
-        reap()
+        reap(forks)
         if 0 not in readable:
             continue
         data = os.read(0, 4096)
@@ -258,6 +267,7 @@ def serve_forks(decoder, partial_seconds, socket_path):
             pid = os.fork()
             if pid == 0:
                 forked(decoder, partial_seconds, socket_path, ident, (wake_r, wake_w))
+            forks[pid] = ident
             emit({"forked": ident, "pid": pid})
 
 

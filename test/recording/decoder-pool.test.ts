@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { DecoderPool, decoderFrame, readJsonLines } from '../../src/captions/decoder.js';
 import type { MediaChild } from '../../src/platform/spawner.js';
 import { run } from '../../src/platform/media.js';
+import { parentOf } from '../support/processes.js';
 import { speech } from './media.js';
 
 /** A real phrase as the recognizer sends it: 16 kHz mono PCM, with near-silence around it (the detector ends the phrase at the pause). */
@@ -39,12 +40,6 @@ function decode(decoder: MediaChild, pcm: Buffer): Promise<{ phrases: string[]; 
   for (let i = 0; i < pcm.length; i += 3200) decoder.stdin?.write(decoderFrame('a', pcm.subarray(i, i + 3200)));
   decoder.stdin?.end();
   return closed.then((c) => ({ phrases, ...c }));
-}
-
-/** The parent of a process, from /proc. */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 async function pidOf(decoder: MediaChild): Promise<number> {
@@ -105,12 +100,14 @@ test('live caption decoders forked from one model process: each decodes its own 
         break;
       }
     }
-    const afterDeath = await decode(survivor, evening);
-    assert.match(afterDeath.phrases.join(' '), /\bevening\b/, 'a running decoder outlives its model process');
+    // While that decoder still runs (it holds the dead process's stderr open), the next one comes from a new model process.
     const next = pool.take();
     const nextPid = await pidOf(next);
     assert.notEqual(parentOf(nextPid), model, 'forked by a new model process');
     assert.match((await decode(next, seeds)).phrases.join(' '), /\bseeds\b/);
+    const afterDeath = await decode(survivor, evening);
+    assert.match(afterDeath.phrases.join(' '), /\bevening\b/, 'a running decoder outlives its model process');
+    assert.deepEqual([afterDeath.code, afterDeath.signal], [0, null], 'and its normal end is known without its model process');
     assert.deepEqual(broken, [], 'a model process killed by a signal is not reported as broken');
   } finally {
     pool.close();

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { childrenOf } from '../../src/captions/decoder.js';
 
+/** The parent pid of a process, from /proc. */
+export function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** A process's command line, its arguments joined by NULs ('' once it is gone). */
 export function cmdlineOf(pid: number): string {
   try {
