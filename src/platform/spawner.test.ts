@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { exited, spawnTied } from './media.js';
+import { parentOf } from '../../test/support/processes.js';
 import { type MediaChild, spawnerPid, spawnerReady, startSpawner } from './spawner.js';
 
 /** Everything a child wrote on one of its streams, once it closed. */
@@ -17,11 +18,6 @@ function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
 }
 
 const closed = (child: MediaChild) => new Promise<[number | null, string | null]>((resolve) => child.once('close', (code, signal) => resolve([code, signal])));
-
-/** The parent pid of a process, from /proc. */
-function parentOf(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-}
 
 before(async () => {
   assert.equal(await startSpawner(), true, 'the spawner starts');

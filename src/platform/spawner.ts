@@ -202,9 +202,7 @@ class SpawnedChild extends RemoteChild {
   }
 
   failed(code: string, message: string) {
-    if (this.exited) return;
-    this.exited = true;
-    this.exitCode = -1;
+    if (!this.exitedWith(-1, null)) return;
     // Destroying stdin destroys its connection too.
     for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
     this.emit('error', Object.assign(new Error(message), { code }));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { spawnMedia } from '../platform/spawner.js';
+import { spawnTied } from '../platform/media.js';
 import type { Word } from './types.js';
 
 /**
@@ -53,7 +53,7 @@ async function festivalPronunciations(words: string[]): Promise<Map<string, stri
   const output = await new Promise<string>((resolve) => {
     // Through the spawner: live captions look words up while talks run, and a spawn from the app's
     // own process holds its event loop (src/platform/spawner.ts).
-    const child = spawnMedia('festival', ['--pipe'], ['pipe', 'pipe', 'ignore']);
+    const child = spawnTied('festival', ['--pipe'], { stdio: ['pipe', 'pipe', 'ignore'] });
     let out = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
