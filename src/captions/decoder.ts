@@ -33,9 +33,10 @@ export const END_OF_PHRASE_FRAMES = 35;
  * 20 Festival phrases + 5 LibriVox utterances: WER 8.3% -> 8.8% and 28.2% -> 31.0%), and it keeps at
  * most 2,000 HMMs active a frame (`-maxhmmpf`, 30,000 by default): the same words on those phrases
  * (8.3% and 35.2% as the live decoder reads them) for 20-40% less CPU, and with it ten talks on 2
- * cores whose phrases all end at the same instant got 43-60 of 60 captions within 1.5 s (60 in four
- * runs of seven), against 5-41 (docs/benchmarks.md). Narrower beams cost more accuracy (16.1% / 46.5%) for less saving; -ds 2
- * and -pl_window 10 saved nothing measurable; 1,500 HMMs cost LibriVox words (39.4%); the flat pass
+ * cores whose phrases all end at the same instant got 43-60 of 60 captions within 1.5 s (60 in five
+ * runs of eight), against 5-41 (docs/benchmarks.md). Narrower beams cost more accuracy (16.1% /
+ * 46.5%) for less saving; -ds 2 and -pl_window 10 saved nothing measurable; 1,500 HMMs cost LibriVox
+ * words (39.4%); the flat pass
  * left out (`-fwdflat no`) saves more CPU and time at a phrase's end, but captions read worse on ten
  * live talks (caption/transcript WER 1.38-1.42 against 1.25-1.27).
  */
