@@ -77,6 +77,7 @@ export class Lifecycle {
     const typeChanged = talk.room_type !== room.talk.room_type;
     const limitChanged = talk.webrtc_listener_limit !== room.talk.webrtc_listener_limit;
     room.talk = talk;
+    room.talkTaken++;
     if (typeChanged) seatForRoomType(room, talk);
     if (limitChanged) this.events.limitChanged(room);
     this.schedule(room);
@@ -96,7 +97,10 @@ export class Lifecycle {
     // Only what going live changed: an edit reaches the room through applyTalk, which reseats it for
     // a new room type. Taking the whole row here would skip that (the row already has the edit's type
     // when applyTalk comes), or undo it (the row has the type before an edit applied meanwhile).
-    if (updated) room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
+    if (updated) {
+      room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
+      room.talkTaken++;
+    }
     this.events.started(room.talk, at);
     this.events.refresh(room);
   }

@@ -98,15 +98,25 @@ export class LiveRooms implements LiveTalks {
     await this.reloadTalks([...this.rooms.values()].filter((r) => partnerId === null || r.talk.partner_id === partnerId));
   }
 
+  /**
+   * A room whose talk this node changed while the rows were being read (an edit through this node's
+   * API, going live) is read again: the row read may be older than the one it took, and applying it
+   * would undo that change (a start time moved back, a live talk shown as scheduled).
+   */
   private async reloadTalks(rooms: Room[]) {
-    if (rooms.length === 0) return;
-    const talks = new Map((await this.talks.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
-    for (const room of rooms) {
-      const talk = talks.get(room.talk.id);
-      if (room.closed) continue;
-      if (!talk) this.closeRoom(room.talk.id, 'deleted');
-      else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
-      else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) this.lifecycle.applyTalk(room, talk);
+    while (rooms.length > 0) {
+      const taken = new Map(rooms.map((r) => [r, r.talkTaken]));
+      const talks = new Map((await this.talks.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
+      const again: Room[] = [];
+      for (const room of rooms) {
+        const talk = talks.get(room.talk.id);
+        if (room.closed) continue;
+        if (!talk) this.closeRoom(room.talk.id, 'deleted');
+        else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
+        else if (room.talkTaken !== taken.get(room)) again.push(room);
+        else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) this.lifecycle.applyTalk(room, talk);
+      }
+      rooms = again;
     }
   }
 

@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';
 import { joinRoom, socketInbox } from '../support/room.js';
+import type { LiveRooms } from '../../src/rooms/service.js';
 import { waitFor } from '../support/wait.js';
 
 describe('the lobby, and a talk edited through the API while its room is open', () => {
@@ -115,6 +116,35 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     host.socket.send(JSON.stringify({ type: 'start' }));
     await waitFor(() => hostSeen.messages.some((m) => m.talk?.live === true), 'the host to start the talk early', 3000);
     assert.equal(await status(later.id), 'live');
+  });
+  test('a re-read of the talks (after another node changed one) that crosses an edit made here does not undo it', async () => {
+    // Scaled, a node re-reads its rooms' talks when another node announces a change. A re-read whose
+    // rows were read before an edit through this node's API, and that ends after it, holds the row
+    // from before the edit. Here the real read is held back until the edit has reached the room.
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Crossed', start_time: new Date(Date.now() + 3600_000).toISOString() } }))
+      .body.talk;
+    const guest = await joinRoom(talk.short_url, { name: 'Cal Crossed' });
+    sockets.push(guest.socket);
+    const seen = socketInbox(guest.socket);
+    const talks = t.services.talks;
+    const read = talks.byIdsForRooms;
+    let edited!: () => void;
+    const editApplied = new Promise<void>((resolve) => {
+      edited = resolve;
+    });
+    talks.byIdsForRooms = async (ids) => {
+      talks.byIdsForRooms = read;
+      const rows = await read.call(talks, ids);
+      await editApplied;
+      return rows;
+    };
+    const reread = (t.services.live as LiveRooms).talksChangedElsewhere(p.partnerId);
+    const startsAt = Date.now() + 1000;
+    await patch(talk.id, { start_time: new Date(startsAt).toISOString() });
+    edited();
+    await reread;
+    await waitFor(() => seen.messages.some((m) => m.talk?.live === true), 'the room to go live at the edited start time, not the one read before', 15_000);
+    assert.equal(await status(talk.id), 'live');
   });
   test("a series' occurrence replaced by a new schedule, or deleted with its first talk, closes its open lobby", async () => {
     const start = new Date(Date.now() + 86_400_000);
