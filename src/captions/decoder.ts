@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { spawnTied } from '../platform/media.js';
+import { readJsonLines, spawnTied } from '../platform/media.js';
 import { HeldStdin, type MediaChild, RemoteChild } from '../platform/spawner.js';
 import { modelArgs } from '../transcription/pocketsphinx.js';
 
@@ -338,26 +338,4 @@ export class DecoderPool {
     };
     socket.on('data', onData);
   }
-}
-
-/** Reads a process's stdout as JSON lines; a line that is not JSON is ignored. */
-export function readJsonLines<T>(child: MediaChild, onLine: (line: T) => void): void {
-  let buffered = '';
-  const parse = (l: string) => {
-    if (!l.startsWith('{')) return;
-    try {
-      onLine(JSON.parse(l) as T);
-    } catch {
-      // not one of ours
-    }
-  };
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const l of lines) parse(l);
-  });
-  child.once('close', () => {
-    if (buffered) parse(buffered);
-  });
 }

@@ -1,9 +1,9 @@
 import type { MediaChild } from '../platform/spawner.js';
-import { exited, orderlySignal, rtpInputArgs, spawnTied } from '../platform/media.js';
+import { exited, orderlySignal, readJsonLines, rtpInputArgs, spawnTied } from '../platform/media.js';
 import { spokenWord } from '../transcription/pocketsphinx.js';
 import type { Word } from '../transcription/types.js';
 import type { VocabularyWord } from '../transcription/vocabulary.js';
-import { PARTIAL_MS, decoderFrame, killDecoder, readJsonLines } from './decoder.js';
+import { PARTIAL_MS, decoderFrame, killDecoder } from './decoder.js';
 
 const SAMPLE_RATE = 16_000;
 const BYTES_PER_SECOND = SAMPLE_RATE * 2;

@@ -1,6 +1,7 @@
 /**
  * ffmpeg and RTP plumbing shared by the recorder, the live captioner and the transcriber: spawning
- * tied child processes, SDP files for an RTP input, free UDP ports, probing durations.
+ * tied child processes, reading their JSON-line output, SDP files for an RTP input, free UDP ports,
+ * probing durations.
  */
 import dgram from 'node:dgram';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -23,6 +24,28 @@ export function spawnTied(command: string, args: string[], options: { stdio?: St
 export function exited(child: MediaChild): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('close', (code) => resolve(code)));
+}
+
+/** Reads a process's stdout as JSON lines; a line that is not JSON is ignored. */
+export function readJsonLines<T>(child: MediaChild, onLine: (line: T) => void): void {
+  let buffered = '';
+  const parse = (l: string) => {
+    if (!l.startsWith('{')) return;
+    try {
+      onLine(JSON.parse(l) as T);
+    } catch {
+      // not one of ours
+    }
+  };
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const l of lines) parse(l);
+  });
+  child.once('close', () => {
+    if (buffered) parse(buffered);
+  });
 }
 
 /** Runs a command to completion; rejects with its stderr tail on a non-zero exit. */
