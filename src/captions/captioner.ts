@@ -9,7 +9,7 @@ import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, writeSdp } from '../platform/m
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { TalksService } from '../talks/service.js';
 import type { Word } from '../transcription/types.js';
-import { type VocabularyWord, applyVocabulary, loadDictionary, pronounce, talkVocabulary } from '../transcription/vocabulary.js';
+import { type Dictionary, type VocabularyWord, applyVocabulary, loadDictionary, pronounce, talkVocabulary } from '../transcription/vocabulary.js';
 import type { EventSink } from '../webhooks/events.js';
 import { DecoderPool } from './decoder.js';
 import { type Phrase, SpeakerRecognizer } from './recognizer.js';
@@ -37,7 +37,7 @@ class LiveVocabulary {
   private readonly missing: VocabularyWord[] = [];
   /** Every word with its phones, for the decoders to recognize (those they know already they skip). */
   private readonly all: VocabularyWord[] = [];
-  private dict: Map<string, string[]> | null = null;
+  private dict: Dictionary | null = null;
   private ready: Promise<void> = Promise.resolve();
   private readonly recognizers = new Set<SpeakerRecognizer>();
 

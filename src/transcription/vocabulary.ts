@@ -20,18 +20,37 @@ export const DICTIONARY = '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dic
 const MIN_PHONES = 4;
 const MAX_DISTANCE = 0.4;
 
-let dictionary: Promise<Map<string, string[]>> | null = null;
+/**
+ * pocketsphinx's pronunciation dictionary: each word's first pronunciation, kept as its line's text
+ * and split into phones when asked. (134,000 words as arrays of phones took 42 MB of heap, held by
+ * the server from start-up for live captions.)
+ */
+export class Dictionary {
+  private readonly lines = new Map<string, string>();
 
-/** pocketsphinx's pronunciation dictionary, first pronunciation of each word, loaded once. */
-export function loadDictionary(file = DICTIONARY): Promise<Map<string, string[]>> {
-  dictionary ??= readFile(file, 'utf8').then((text) => {
-    const map = new Map<string, string[]>();
+  constructor(text: string) {
     for (const line of text.split('\n')) {
-      const [word, ...phones] = line.trim().split(/\s+/);
-      if (word && phones.length && !/\(\d+\)$/.test(word)) map.set(word, phones);
+      const entry = /^(\S+)\s+(.*\S)/.exec(line);
+      // "word(2) ...": a second pronunciation.
+      if (entry && !/\(\d+\)$/.test(entry[1])) this.lines.set(entry[1], entry[2]);
     }
-    return map;
-  });
+  }
+
+  has(word: string): boolean {
+    return this.lines.has(word);
+  }
+
+  /** The word's phones, or undefined if it is not in the dictionary. */
+  phones(word: string): string[] | undefined {
+    return this.lines.get(word)?.split(/\s+/);
+  }
+}
+
+let dictionary: Promise<Dictionary> | null = null;
+
+/** pocketsphinx's pronunciation dictionary, loaded once. */
+export function loadDictionary(file = DICTIONARY): Promise<Dictionary> {
+  dictionary ??= readFile(file, 'utf8').then((text) => new Dictionary(text));
   return dictionary;
 }
 
@@ -100,7 +119,7 @@ export async function pronounce(words: string[]): Promise<(VocabularyWord & { in
   const dict = await loadDictionary();
   const guessed = await festivalPronunciations(words.filter((w) => !dict.has(w)));
   return words
-    .map((word) => ({ word, phones: dict.get(word) ?? guessed.get(word) ?? [], inDictionary: dict.has(word) }))
+    .map((word) => ({ word, phones: dict.phones(word) ?? guessed.get(word) ?? [], inDictionary: dict.has(word) }))
     .filter((v) => v.phones.length >= MIN_PHONES);
 }
 
@@ -142,13 +161,13 @@ function editDistance(a: string[], b: string[]): number {
  * Replaces runs of one to four recognized words that sound like a vocabulary word with it,
  * closest matches first, never overlapping. Times of a replaced run span its words.
  */
-export function applyVocabulary(words: Word[], vocabulary: VocabularyWord[], dict: Map<string, string[]>): Word[] {
+export function applyVocabulary(words: Word[], vocabulary: VocabularyWord[], dict: Dictionary): Word[] {
   if (!vocabulary.length || !words.length) return words;
   const candidates: { at: number; length: number; word: string; distance: number }[] = [];
   for (let at = 0; at < words.length; at++)
     for (let length = 1; length <= 4 && at + length <= words.length; length++) {
       const run = words.slice(at, at + length);
-      const phones = run.flatMap((w) => dict.get(w.word) ?? []);
+      const phones = run.flatMap((w) => dict.phones(w.word) ?? []);
       if (!phones.length || run.some((w) => !dict.has(w.word))) continue;
       const text = run.map((w) => w.word).join(' ');
       for (const v of vocabulary) {
