@@ -15,6 +15,7 @@ import type { EngineResult, TranscriptionEngine, Utterance } from '../../src/tra
 import { talkVocabulary } from '../../src/transcription/vocabulary.js';
 import { toWav16k } from '../../src/transcription/audio.js';
 import { speech, wer } from '../../test/recording/media.js';
+import { decodeSpansBatch } from './batch-decoder.js';
 
 const FESTIVAL = [
   'The quick brown fox jumps over the lazy dog.',
@@ -151,10 +152,13 @@ async function main() {
   // Each change to the pocketsphinx engine, measured against the previous engine and the bare baseline.
   const variants: { name: string; engine: () => TranscriptionEngine | null; vocabulary?: boolean }[] = [
     { name: 'before: pocketsphinx_continuous -time yes (previous engine)', engine: () => new ContinuousEngine() },
-    { name: 'phrases by VAD, pre-roll 0 s, batch decoder', engine: () => new PocketsphinxEngine({ vad: { preRoll: 0, postRoll: 0 } }) },
-    { name: 'phrases by VAD, pre-roll 0.3 s, batch decoder (default)', engine: () => new PocketsphinxEngine() },
+    { name: 'phrases by VAD, pre-roll 0 s, span decoder', engine: () => new PocketsphinxEngine({ vad: { preRoll: 0, postRoll: 0 } }) },
+    { name: 'phrases by VAD, pre-roll 0.3 s, span decoder (default)', engine: () => new PocketsphinxEngine() },
     ...TUNINGS.map((tuning) => ({ name: `default + ${tuning.join(' ')}`, engine: () => new PocketsphinxEngine({ tuning }) })),
     { name: 'default + talk vocabulary', engine: () => new PocketsphinxEngine(), vocabulary: true },
+    // Before the span decoder: pocketsphinx_batch, which cannot add the talk's words (only matched by sound).
+    { name: 'pocketsphinx_batch (before)', engine: () => new PocketsphinxEngine({ decode: decodeSpansBatch }) },
+    { name: 'pocketsphinx_batch (before) + talk vocabulary', engine: () => new PocketsphinxEngine({ decode: decodeSpansBatch }), vocabulary: true },
     ...others.map((name) => ({
       name,
       engine: () => createEngine(loadConfig({ ...env, TRANSCRIBE_ENGINE: name, SECRET_KEY: 'bench-secret-0123456789abcdefghijklmnopqrstuv', DATA_DIR: work })),

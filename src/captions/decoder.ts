@@ -6,17 +6,11 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { readJsonLines, spawnTied } from '../platform/media.js';
 import { HeldStdin, type MediaChild, RemoteChild } from '../platform/spawner.js';
-import { modelArgs } from '../transcription/pocketsphinx.js';
+import { PYTHON, decoderSettings, modelArgs } from '../transcription/pocketsphinx.js';
 
 /** Interim text of a phrase being spoken: the decoder's best path so far, every this many ms of its audio. */
 export const PARTIAL_MS = 500;
 
-/**
- * Debian's Python 3, whose python3-pocketsphinx binds the same pocketsphinx library (5-prealpha) as
- * the command-line decoder; by its full path so another Python on the PATH (a virtualenv, pyenv)
- * is not taken by mistake.
- */
-export const PYTHON = '/usr/bin/python3';
 /** The live decoder (a stream in, phrases and partial hypotheses out); the same path from src/ and dist/. */
 export const STREAM_DECODER = fileURLToPath(new URL('../../src/captions/stream-decoder.py', import.meta.url));
 
@@ -48,10 +42,8 @@ export const LIVE_TUNING = { '-topn': 2, '-maxhmmpf': 2000 } as const;
  * detector ends a phrase at a pause of END_OF_PHRASE_FRAMES.
  */
 export function streamDecoderSettings(): { config: Record<string, string | number | boolean>; partial: number } {
-  const config: Record<string, string | number | boolean> = { '-logfn': '/dev/null' };
-  const model = modelArgs();
-  for (let i = 0; i + 1 < model.length; i += 2) config[model[i]] = model[i + 1];
-  return { config: { ...config, ...LIVE_TUNING, '-vad_postspeech': END_OF_PHRASE_FRAMES }, partial: PARTIAL_MS / 1000 };
+  const config = { '-logfn': '/dev/null', ...decoderSettings(modelArgs()), ...LIVE_TUNING, '-vad_postspeech': END_OF_PHRASE_FRAMES };
+  return { config, partial: PARTIAL_MS / 1000 };
 }
 
 /**

@@ -31,12 +31,11 @@ import socket
 import sys
 import traceback
 
-try:
-    from pocketsphinx.pocketsphinx import Decoder  # Debian 12's python3-pocketsphinx (0.1.15, pocketsphinx 5-prealpha)
-except ImportError:
-    from pocketsphinx import Decoder  # later bindings (pocketsphinx 5), untested here
+# The decoder's set-up, shared with the transcript's span decoder.
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources (a read-only install, a clean checkout)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "transcription"))
+from ps_decoder import SAMPLE_RATE, add_words, configured, words  # noqa: E402
 
-SAMPLE_RATE = 16000
 # Audio is given to the decoder at most this much at a time, so the detector's state is read often
 # enough not to miss a pause inside a long read (pocketsphinx_continuous reads 2048 samples).
 STEP_BYTES = 4096
@@ -50,36 +49,6 @@ MAX_REDO_BYTES = SAMPLE_RATE * 2 * 30
 def emit(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
-
-
-def configured(settings):
-    config = Decoder.default_config()
-    for name, value in settings.items():
-        if isinstance(value, bool):
-            config.set_boolean(name, value)
-        elif isinstance(value, int):
-            config.set_int(name, value)
-        elif isinstance(value, float):
-            config.set_float(name, value)
-        else:
-            config.set_string(name, str(value))
-    return Decoder(config)
-
-
-def words(decoder, shift=0):
-    """The phrase's words; `shift` frames (of phrases decoded again) are taken off their times."""
-    rate = 100.0
-    return [[s.word, (s.start_frame - shift) / rate, (s.end_frame + 1 - shift) / rate] for s in decoder.seg()]
-
-
-def add_words(decoder, pending):
-    """Adds the words the decoder does not know; a word it cannot take (bad phones) is left out."""
-    new = [(w, p) for w, p in pending if isinstance(w, str) and isinstance(p, str) and decoder.lookup_word(w) is None]
-    for i, (word, phones) in enumerate(new):
-        try:
-            decoder.add_word(word, phones, 1 if i == len(new) - 1 else 0)
-        except RuntimeError:
-            pass
 
 
 class Stream:

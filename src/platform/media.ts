@@ -48,9 +48,13 @@ export function readJsonLines<T>(child: MediaChild, onLine: (line: T) => void): 
   });
 }
 
-/** Runs a command to completion; rejects with its stderr tail on a non-zero exit. */
-export async function run(command: string, args: string[]): Promise<string> {
-  const child = spawnMedia(command, args, ['ignore', 'pipe', 'pipe']);
+/** Runs a command to completion (`input` on its stdin); rejects with its stderr tail on a non-zero exit. */
+export async function run(command: string, args: string[], input?: string): Promise<string> {
+  const child = spawnMedia(command, args, [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']);
+  if (input !== undefined) {
+    child.stdin?.on('error', () => undefined); // it exited without reading all: its exit says why
+    child.stdin?.end(input);
+  }
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {

@@ -1,12 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from '../platform/media.js';
 import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, Word } from './types.js';
 import { EngineError } from './types.js';
-import { SAMPLE_RATE, type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
+import { type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
 import { decoderDictionary } from './decoder-dictionary.js';
-import { DICTIONARY, applyVocabulary, loadDictionary, prepareVocabulary } from './vocabulary.js';
+import { DICTIONARY, applyVocabulary, loadDictionary, pronounce } from './vocabulary.js';
 
 export const POCKETSPHINX = 'pocketsphinx_continuous';
 /** Debian's pocketsphinx-en-us model: the default of pocketsphinx_continuous, named so a missing package fails clearly. */
@@ -17,6 +18,29 @@ const LANGUAGE_MODEL = `${POCKETSPHINX_MODEL}/en-us.lm.bin`;
 /** The model's files as every decoder loads them (the dictionary trimmed to the language model's words: decoder-dictionary.ts). */
 export function modelArgs(): string[] {
   return ['-hmm', `${POCKETSPHINX_MODEL}/en-us`, '-lm', LANGUAGE_MODEL, '-dict', decoderDictionary(LANGUAGE_MODEL, DICTIONARY)];
+}
+
+/**
+ * Debian's Python 3, whose python3-pocketsphinx binds the same pocketsphinx library (5-prealpha) as
+ * the command-line decoders; by its full path so another Python on the PATH (a virtualenv, pyenv)
+ * is not taken by mistake.
+ */
+export const PYTHON = '/usr/bin/python3';
+/** The transcript's decoder (phrases of a track in, their words out); the same path from src/ and dist/. */
+export const SPAN_DECODER = fileURLToPath(new URL('../../src/transcription/span-decoder.py', import.meta.url));
+
+/** Decoder flags (`-name value` pairs) as our Python decoders' settings (ps_decoder.py): numbers as numbers, yes/no as booleans. */
+export function decoderSettings(flags: string[]): Record<string, string | number | boolean> {
+  const settings: Record<string, string | number | boolean> = {};
+  for (let i = 0; i + 1 < flags.length; i += 2) {
+    const value = flags[i + 1];
+    if (value === 'yes' || value === 'no') settings[flags[i]] = value === 'yes';
+    else if (/^-?\d+$/.test(value)) settings[flags[i]] = Number(value);
+    // A float written without a point or an exponent would pass as an integer: JSON keeps the exponent.
+    else if (/^-?(\d+\.\d*|\d*\.\d+|\d+(\.\d*)?e-?\d+)$/i.test(value)) settings[flags[i]] = Number(value);
+    else settings[flags[i]] = value;
+  }
+  return settings;
 }
 
 const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?[\d.e+-]+)$/;
@@ -62,91 +86,50 @@ export function pocketsphinxArgs(infile: string): string[] {
   return ['-infile', infile, '-time', 'yes', '-logfn', '/dev/null', ...modelArgs()];
 }
 
-/** pocketsphinx_batch: the full decoder (tree search, flat search, best path) over a list of phrases in one process. */
-export const POCKETSPHINX_BATCH = 'pocketsphinx_batch';
-
 /**
  * Decoder settings beyond pocketsphinx's defaults, each kept because it lowered the word error rate
  * in bench/transcribe/run.ts (figures in docs/benchmarks.md).
  */
 export const POCKETSPHINX_TUNING: string[] = [];
 
-/** Reads one `-hypseg` line: `uttid S s T t A a L l` then `startframe ascore lscore word` per word, then the last end frame. */
-export function parseHypseg(line: string): { id: string; words: Word[] } | null {
-  const t = line.trim().split(/\s+/);
-  if (t.length < 9 || t[1] !== 'S') return null;
-  const words: Word[] = [];
-  const rest = t.slice(9);
-  for (let i = 0; i + 3 < rest.length; i += 4) {
-    const raw = rest[i + 3];
-    const next = Number(rest[i + 4]);
-    const word = spokenWord(raw);
-    if (!word) continue;
-    const end = Number.isFinite(next) ? next : Number(rest[i]);
-    words.push({ word, start: Number(rest[i]) / 100, end: end / 100 });
-  }
-  return { id: t[0], words };
-}
-
 /**
- * Decodes each span of a raw 16 kHz mono s16le file with the full decoder, loading the model
- * once. Returns the words of each span, times in seconds from the start of the file, with the
- * talk's vocabulary applied (see vocabulary.ts).
+ * Decodes each span of a raw 16 kHz mono s16le file with the full decoder (span-decoder.py: one
+ * process, the model loaded once). Returns the words of each span, times in seconds from the start
+ * of the file. The talk's vocabulary (names) is added to the decoder's dictionary and language
+ * model first, so it can recognize those words; words the full dictionary lacks are also matched
+ * by their sound in what it recognized (applyVocabulary), as live captions do.
  */
 export async function decodeSpans(rawFile: string, spans: Span[], options: TranscribeOptions = {}, tuning = POCKETSPHINX_TUNING): Promise<Word[][]> {
   if (!spans.length) return [];
-  const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-ps-'));
+  const vocabulary = options.vocabulary?.length ? await pronounce(options.vocabulary) : [];
+  const config = { '-logfn': '/dev/null', ...decoderSettings(modelArgs()), '-remove_silence': false, ...decoderSettings(tuning) };
+  const request = {
+    raw: path.resolve(rawFile),
+    spans: spans.map((s) => [s.start, s.end]),
+    words: vocabulary.map((v) => [v.word, v.phones.join(' ')]),
+  };
+  let out: string;
   try {
-    const ctl = path.join(work, 'phrases.ctl');
-    const hypseg = path.join(work, 'phrases.hypseg');
-    const log = path.join(work, 'decoder.log');
-    const base = path.resolve(rawFile).replace(/\.raw$/, '');
-    await writeFile(ctl, spans.map((s, i) => `${base} ${Math.round(s.start * 100)} ${Math.round(s.end * 100)} p${i}\n`).join(''));
-    const args = [
-      ...['-ctl', ctl, '-cepdir', '/', '-cepext', '.raw', '-adcin', 'yes', '-samprate', String(SAMPLE_RATE)],
-      ...['-remove_silence', 'no', '-hypseg', hypseg, '-logfn', log],
-      ...modelArgs(),
-      ...tuning,
-    ];
-    try {
-      await run(POCKETSPHINX_BATCH, args);
-    } catch (err) {
-      const tail = await readFile(log, 'utf8').catch(() => '');
-      const errors = tail
-        .split('\n')
-        .filter((l) => /ERROR|FATAL/.test(l))
-        .slice(-3)
-        .join(' | ');
-      throw new EngineError(`pocketsphinx failed: ${errors || (err as Error).message}`);
-    }
-    const byId = new Map<string, Word[]>();
-    for (const line of (await readFile(hypseg, 'utf8').catch(() => '')).split('\n')) {
-      const parsed = parseHypseg(line);
-      if (parsed) byId.set(parsed.id, parsed.words);
-    }
-    const perSpan = spans.map((s, i) => (byId.get(`p${i}`) ?? []).map((w) => ({ word: w.word, start: round(w.start + s.start), end: round(w.end + s.start) })));
-    if (!options.vocabulary?.length) return perSpan;
-    const [vocabulary, dict] = await Promise.all([prepareVocabulary(options.vocabulary), loadDictionary()]);
-    return perSpan.map((words) => applyVocabulary(words, vocabulary, dict));
-  } finally {
-    await rm(work, { recursive: true, force: true });
+    out = await run(PYTHON, [SPAN_DECODER, JSON.stringify({ config })], JSON.stringify(request));
+  } catch (err) {
+    throw new EngineError(`pocketsphinx failed (${PYTHON} ${SPAN_DECODER}; python3-pocketsphinx installed?): ${(err as Error).message}`);
   }
-}
-
-/**
- * Decodes one phrase of 16 kHz mono PCM (found by voice activity; keep ~0.3 s before it) with the
- * full decoder. Words with times in seconds from the start of the PCM.
- */
-export async function decodePhrase(pcm: Int16Array, options: TranscribeOptions = {}): Promise<Word[]> {
-  const work = await mkdtemp(path.join(os.tmpdir(), 'smalltalk-phrase-'));
-  try {
-    const raw = path.join(work, 'phrase.raw');
-    await writeFile(raw, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-    const [words] = await decodeSpans(raw, [{ start: 0, end: pcm.length / SAMPLE_RATE }], options);
-    return words ?? [];
-  } finally {
-    await rm(work, { recursive: true, force: true });
+  const found = new Map<number, [string, number, number][]>();
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const { span, words } = JSON.parse(line) as { span: number; words: [string, number, number][] };
+    found.set(span, words);
   }
+  const perSpan = spans.map((s, i) =>
+    (found.get(i) ?? []).flatMap(([raw, start, end]) => {
+      const word = spokenWord(raw);
+      return word ? [{ word, start: round(start + s.start), end: round(end + s.start) }] : [];
+    }),
+  );
+  const matched = vocabulary.filter((v) => !v.inDictionary);
+  if (!matched.length) return perSpan;
+  const dict = await loadDictionary();
+  return perSpan.map((words) => applyVocabulary(words, matched, dict));
 }
 
 /** Words of one phrase as an utterance (null when nothing was recognized). */
@@ -163,8 +146,11 @@ export function utteranceOf(words: Word[]): Utterance | null {
 export class PocketsphinxEngine implements TranscriptionEngine {
   readonly name = 'pocketsphinx' as const;
 
-  /** Decoder flags and phrase detection other than the defaults: for bench/transcribe/run.ts, which compares them. */
-  constructor(private readonly settings: { tuning?: string[]; vad?: Partial<VadOptions> } = {}) {}
+  /**
+   * Decoder flags, phrase detection and the span decoder other than the defaults: for
+   * bench/transcribe/run.ts, which compares them (and pocketsphinx_batch, the decoder before).
+   */
+  constructor(private readonly settings: { tuning?: string[]; vad?: Partial<VadOptions>; decode?: typeof decodeSpans } = {}) {}
 
   async load(): Promise<void> {
     const { access } = await import('node:fs/promises');
@@ -184,7 +170,7 @@ export class PocketsphinxEngine implements TranscriptionEngine {
     try {
       const raw = path.join(work, 'track.raw');
       await writeFile(raw, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-      const perSpan = await decodeSpans(raw, spans, options, this.settings.tuning);
+      const perSpan = await (this.settings.decode ?? decodeSpans)(raw, spans, options, this.settings.tuning);
       return { language: 'en', utterances: perSpan.map(utteranceOf).filter((u): u is Utterance => u !== null) };
     } finally {
       await rm(work, { recursive: true, force: true });
