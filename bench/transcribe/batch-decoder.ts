@@ -9,7 +9,7 @@ import { run } from '../../src/platform/media.js';
 import { POCKETSPHINX_TUNING, modelArgs, spokenWord } from '../../src/transcription/pocketsphinx.js';
 import type { TranscribeOptions, Word } from '../../src/transcription/types.js';
 import type { Span } from '../../src/transcription/vad.js';
-import { applyVocabulary, loadDictionary, prepareVocabulary } from '../../src/transcription/vocabulary.js';
+import { applyVocabulary, loadDictionary, pronounce, soundMatched } from '../../src/transcription/vocabulary.js';
 import { SAMPLE_RATE } from '../../src/transcription/vad.js';
 
 /** Reads one `-hypseg` line: `uttid S s T t A a L l` then `startframe ascore lscore word` per word, then the last end frame. */
@@ -51,7 +51,7 @@ export async function decodeSpansBatch(rawFile: string, spans: Span[], options: 
     }
     const perSpan = spans.map((s, i) => (byId.get(`p${i}`) ?? []).map((w) => ({ word: w.word, start: round(w.start + s.start), end: round(w.end + s.start) })));
     if (!options.vocabulary?.length) return perSpan;
-    const [vocabulary, dict] = await Promise.all([prepareVocabulary(options.vocabulary), loadDictionary()]);
+    const [vocabulary, dict] = await Promise.all([pronounce(options.vocabulary).then(soundMatched), loadDictionary()]);
     return perSpan.map((words) => applyVocabulary(words, vocabulary, dict));
   } finally {
     await rm(work, { recursive: true, force: true });

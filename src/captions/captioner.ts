@@ -9,7 +9,7 @@ import { OPUS_PAYLOAD_TYPE, RtpHold, freeRtpPort, writeSdp } from '../platform/m
 import type { LiveTalkObserver, LiveTalks, SpeakerInfo } from '../rooms/live.js';
 import type { TalksService } from '../talks/service.js';
 import type { Word } from '../transcription/types.js';
-import { type Dictionary, type VocabularyWord, applyVocabulary, loadDictionary, pronounce, talkVocabulary } from '../transcription/vocabulary.js';
+import { type Dictionary, type VocabularyWord, applyVocabulary, soundMatched, loadDictionary, pronounce, talkVocabulary } from '../transcription/vocabulary.js';
 import type { EventSink } from '../webhooks/events.js';
 import { DecoderPool } from './decoder.js';
 import { type Phrase, SpeakerRecognizer } from './recognizer.js';
@@ -49,7 +49,7 @@ class LiveVocabulary {
     this.ready = this.ready
       .then(async () => {
         const words = await pronounce(fresh);
-        this.missing.push(...words.filter((w) => !w.inDictionary));
+        this.missing.push(...soundMatched(words));
         if (this.missing.length) this.dict ??= await loadDictionary();
         this.all.push(...words);
         for (const r of this.recognizers) r.addWords(words);

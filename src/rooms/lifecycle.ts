@@ -90,6 +90,7 @@ export class Lifecycle {
   async goLive(room: Room) {
     if (room.live || room.closed) return;
     room.live = true;
+    room.talkTaken++; // a re-read of the talk begun before this is stale (LiveRooms.reloadTalks)
     const at = new Date();
     room.sessionStartedAt = at;
     if (room.startTimer) clearTimeout(room.startTimer);
@@ -99,7 +100,7 @@ export class Lifecycle {
     // when applyTalk comes), or undo it (the row has the type before an edit applied meanwhile).
     if (updated) {
       room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
-      room.talkTaken++;
+      room.talkTaken++; // and one begun while it was marked live
     }
     this.events.started(room.talk, at);
     this.events.refresh(room);

@@ -7,7 +7,7 @@ import type { EngineResult, TranscribeOptions, TranscriptionEngine, Utterance, W
 import { EngineError } from './types.js';
 import { type Span, type VadOptions, speechSpans, wavSamples } from './vad.js';
 import { decoderDictionary } from './decoder-dictionary.js';
-import { DICTIONARY, applyVocabulary, loadDictionary, pronounce } from './vocabulary.js';
+import { DICTIONARY, applyVocabulary, loadDictionary, pronounce, soundMatched } from './vocabulary.js';
 
 export const POCKETSPHINX = 'pocketsphinx_continuous';
 /** Debian's pocketsphinx-en-us model: the default of pocketsphinx_continuous, named so a missing package fails clearly. */
@@ -29,16 +29,15 @@ export const PYTHON = '/usr/bin/python3';
 /** The transcript's decoder (phrases of a track in, their words out); the same path from src/ and dist/. */
 export const SPAN_DECODER = fileURLToPath(new URL('../../src/transcription/span-decoder.py', import.meta.url));
 
-/** Decoder flags (`-name value` pairs) as our Python decoders' settings (ps_decoder.py): numbers as numbers, yes/no as booleans. */
-export function decoderSettings(flags: string[]): Record<string, string | number | boolean> {
-  const settings: Record<string, string | number | boolean> = {};
+/**
+ * Decoder flags (`-name value` pairs) as our Python decoders' settings: yes/no as booleans, the rest
+ * as written (ps_decoder.py's `configured` sets each by the flag's type, as the command line does).
+ */
+export function decoderSettings(flags: string[]): Record<string, string | boolean> {
+  const settings: Record<string, string | boolean> = {};
   for (let i = 0; i + 1 < flags.length; i += 2) {
     const value = flags[i + 1];
-    if (value === 'yes' || value === 'no') settings[flags[i]] = value === 'yes';
-    else if (/^-?\d+$/.test(value)) settings[flags[i]] = Number(value);
-    // A float written without a point or an exponent would pass as an integer: JSON keeps the exponent.
-    else if (/^-?(\d+\.\d*|\d*\.\d+|\d+(\.\d*)?e-?\d+)$/i.test(value)) settings[flags[i]] = Number(value);
-    else settings[flags[i]] = value;
+    settings[flags[i]] = value === 'yes' ? true : value === 'no' ? false : value;
   }
   return settings;
 }
@@ -102,17 +101,25 @@ export const POCKETSPHINX_TUNING: string[] = [];
 export async function decodeSpans(rawFile: string, spans: Span[], options: TranscribeOptions = {}, tuning = POCKETSPHINX_TUNING): Promise<Word[][]> {
   if (!spans.length) return [];
   const vocabulary = options.vocabulary?.length ? await pronounce(options.vocabulary) : [];
-  const config = { '-logfn': '/dev/null', ...decoderSettings(modelArgs()), '-remove_silence': false, ...decoderSettings(tuning) };
+  // pocketsphinx's own log beside the audio: its ERROR lines say why, if it fails.
+  const log = `${path.resolve(rawFile)}.log`;
+  const config = { '-logfn': log, ...decoderSettings(modelArgs()), '-remove_silence': false, ...decoderSettings(tuning) };
   const request = {
     raw: path.resolve(rawFile),
-    spans: spans.map((s) => [s.start, s.end]),
+    // In 10-ms frames, as pocketsphinx_batch's control file gave them.
+    spans: spans.map((s) => [Math.round(s.start * 100), Math.round(s.end * 100)]),
     words: vocabulary.map((v) => [v.word, v.phones.join(' ')]),
   };
   let out: string;
   try {
     out = await run(PYTHON, [SPAN_DECODER, JSON.stringify({ config })], JSON.stringify(request));
   } catch (err) {
-    throw new EngineError(`pocketsphinx failed (${PYTHON} ${SPAN_DECODER}; python3-pocketsphinx installed?): ${(err as Error).message}`);
+    // The decoder's ERROR lines, and Python's last (an import that failed, a traceback's error).
+    const logged = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => /ERROR|FATAL/.test(l));
+    const python = (err as Error).message.split('\n').filter((l) => /Error/.test(l));
+    const why = [...logged.slice(-3), ...python.slice(-1)].join(' | ') || (err as Error).message;
+    const hint = /ImportError|ModuleNotFoundError/.test(why) ? " (it needs Debian's python3-pocketsphinx: bash scripts/setup-system.sh installs it)" : '';
+    throw new EngineError(`pocketsphinx failed: ${why}${hint}`);
   }
   const found = new Map<number, [string, number, number][]>();
   for (const line of out.split('\n')) {
@@ -126,7 +133,7 @@ export async function decodeSpans(rawFile: string, spans: Span[], options: Trans
       return word ? [{ word, start: round(start + s.start), end: round(end + s.start) }] : [];
     }),
   );
-  const matched = vocabulary.filter((v) => !v.inDictionary);
+  const matched = soundMatched(vocabulary);
   if (!matched.length) return perSpan;
   const dict = await loadDictionary();
   return perSpan.map((words) => applyVocabulary(words, matched, dict));
@@ -152,6 +159,9 @@ export class PocketsphinxEngine implements TranscriptionEngine {
    */
   constructor(private readonly settings: { tuning?: string[]; vad?: Partial<VadOptions>; decode?: typeof decodeSpans } = {}) {}
 
+  /** Its Python binding found once (each transcription asks). */
+  private binding: Promise<void> | null = null;
+
   async load(): Promise<void> {
     const { access } = await import('node:fs/promises');
     try {
@@ -161,6 +171,19 @@ export class PocketsphinxEngine implements TranscriptionEngine {
         `pocketsphinx: the English model is missing under ${POCKETSPHINX_MODEL} (install Debian's pocketsphinx-en-us; scripts/setup-system.sh does)`,
       );
     }
+    this.binding ??= run(PYTHON, ['-B', '-c', 'import sys; sys.path.insert(0, sys.argv[1]); import ps_decoder', path.dirname(SPAN_DECODER)]).then(
+      () => undefined,
+      (err: Error) => {
+        this.binding = null;
+        const why =
+          err.message
+            .split('\n')
+            .filter((l) => /Error/.test(l))
+            .pop() ?? err.message;
+        throw new EngineError(`pocketsphinx: ${PYTHON} cannot load its binding (${why}); install Debian's python3-pocketsphinx (scripts/setup-system.sh does)`);
+      },
+    );
+    await this.binding;
   }
 
   async transcribe(wavFile: string, options: TranscribeOptions = {}): Promise<EngineResult> {

@@ -4,7 +4,7 @@ track, found by voice activity beforehand (src/transcription/vad.ts), with the t
 
 argv[1] is JSON: {"config": {"-name": value, ...}} (ps_decoder.configured). Reads one JSON object
 on stdin:
-  {"raw": path of 16 kHz mono s16le PCM, "spans": [[start, end], ...] in seconds,
+  {"raw": path of 16 kHz mono s16le PCM, "spans": [[start, end], ...] in 10-ms frames,
    "words": [[word, "PH ON ES"], ...]}
 Writes one JSON object per span, in order, one a line:
   {"span": i, "words": [[word, start, end], ...]}  every word found, fillers and all, times in
@@ -23,6 +23,8 @@ from ps_decoder import FRAME_RATE, SAMPLE_RATE, add_words, configured, words  # 
 
 # Bytes of one frame of 16-bit samples.
 FRAME_BYTES = int(SAMPLE_RATE / FRAME_RATE) * 2
+# pocketsphinx_batch reads one analysis window (-wlen 0.025625 s) past a span's end frame: so do we.
+TAIL_BYTES = int(SAMPLE_RATE * 0.025625) * 2
 
 
 def main():
@@ -32,10 +34,8 @@ def main():
     add_words(decoder, request.get("words") or [])
     with open(request["raw"], "rb") as raw:
         for i, (start, end) in enumerate(request["spans"]):
-            first = int(round(start * FRAME_RATE)) * FRAME_BYTES
-            last = int(round(end * FRAME_RATE)) * FRAME_BYTES
-            raw.seek(first)
-            audio = raw.read(max(0, last - first))
+            raw.seek(start * FRAME_BYTES)
+            audio = raw.read(max(0, (end - start) * FRAME_BYTES + TAIL_BYTES))
             decoder.start_utt()
             decoder.process_raw(audio, False, True)
             decoder.end_utt()

@@ -3,16 +3,15 @@ import { spawnTied } from '../platform/media.js';
 import type { Word } from './types.js';
 
 /**
- * The talk's own words (its name, description, participants' names) in the transcript.
- *
- * pocketsphinx 5-prealpha's command line cannot add words to its n-gram model (an `-lmctl` class
- * of extra words loads, but with the class's fixed weight of 1.0 the decoder never chose them in
- * our tries), so the vocabulary is applied after decoding: a run of one to four recognized words
- * whose sounds are close to a vocabulary word's (phone edit distance at most 0.4 of its length, a
- * vowel for another vowel or a voiced for an unvoiced consonant costing half) becomes that
- * word ("rag nathan" -> "raghunathan"). Pronunciations come from pocketsphinx's own dictionary,
- * and for words it lacks (most names) from Festival's letter-to-sound rules; a word neither knows
- * is skipped.
+ * The talk's own words (its name, description, participants' names) in the transcript and the
+ * captions. Each gets a pronunciation (`pronounce`): pocketsphinx's own dictionary's, and for words
+ * it lacks (most names) Festival's letter-to-sound rules'; a word neither knows is skipped. Our
+ * decoders (span-decoder.py for the transcript, stream-decoder.py for captions) add them to their
+ * dictionary and language model before decoding (`ps_add_word`). On top, the words the dictionary
+ * lacks are matched after decoding (`soundMatched`, `applyVocabulary`): a run of one to four
+ * recognized words whose sounds are close to a vocabulary word's (phone edit distance at most 0.4
+ * of its length, a vowel for another vowel or a voiced for an unvoiced consonant costing half)
+ * becomes that word ("rag nathan" -> "raghunathan").
  */
 
 export const DICTIONARY = '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict';
@@ -65,6 +64,18 @@ export function talkVocabulary(texts: (string | null | undefined)[]): string[] {
   return [...words];
 }
 
+/** Festival's US phones (the "radio" set) that CMU's set, pocketsphinx's, lacks: as the CMU dictionary writes them. */
+const RADIO_TO_CMU: Record<string, string[]> = {
+  ax: ['AH'],
+  axr: ['ER'],
+  dx: ['D'],
+  hv: ['HH'],
+  nx: ['N'],
+  el: ['AH', 'L'],
+  em: ['AH', 'M'],
+  en: ['AH', 'N'],
+};
+
 /** Festival's lexicon and letter-to-sound rules, in pocketsphinx's phone set; words it cannot say are left out. */
 async function festivalPronunciations(words: string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
@@ -90,7 +101,7 @@ async function festivalPronunciations(words: string[]): Promise<Map<string, stri
       .trim()
       .split(/\s+/)
       .filter(Boolean)
-      .map((p) => (p === 'ax' ? 'AH' : p.toUpperCase()));
+      .flatMap((p) => RADIO_TO_CMU[p] ?? [p.toUpperCase()]);
     if (phones.length) found.set(m[1], phones);
   }
   return found;
@@ -102,25 +113,31 @@ export interface VocabularyWord {
 }
 
 /**
- * The vocabulary words worth matching, each with a pronunciation: only those the dictionary lacks.
+ * The pronounced words worth matching by sound (applyVocabulary): only those the dictionary lacks.
  * A word the dictionary has, the decoder can already recognize; matching it too only turned other
  * words into it (a speaker named "Host" made "first of all" come out as "host of all").
  */
-export async function prepareVocabulary(words: string[]): Promise<VocabularyWord[]> {
-  return (await pronounce(words)).filter((v) => !v.inDictionary).map(({ word, phones }) => ({ word, phones }));
+export function soundMatched(words: Pronounced[]): VocabularyWord[] {
+  return words.filter((v) => !v.inDictionary).map(({ word, phones }) => ({ word, phones }));
 }
+
+/** A vocabulary word with its pronunciation, and whether that came from pocketsphinx's dictionary. */
+export type Pronounced = VocabularyWord & { inDictionary: boolean };
+
+/** The model's phones (CMU's 39): a pronunciation with another is left out, as the decoder could not add it. */
+const PHONES = new Set('AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH'.split(' '));
 
 /**
  * Each word with a pronunciation: pocketsphinx's dictionary's, else Festival's letter-to-sound
- * rules'. Words of fewer than MIN_PHONES phones, or that neither can say, are left out. (Live
- * captions give these to the decoder, which recognizes them from then on: stream-decoder.py.)
+ * rules'. Words of fewer than MIN_PHONES phones, or that neither can say (in the model's phones),
+ * are left out. (Our decoders are given these and recognize them from then on: ps_decoder.py.)
  */
-export async function pronounce(words: string[]): Promise<(VocabularyWord & { inDictionary: boolean })[]> {
+export async function pronounce(words: string[]): Promise<Pronounced[]> {
   const dict = await loadDictionary();
   const guessed = await festivalPronunciations(words.filter((w) => !dict.has(w)));
   return words
     .map((word) => ({ word, phones: dict.phones(word) ?? guessed.get(word) ?? [], inDictionary: dict.has(word) }))
-    .filter((v) => v.phones.length >= MIN_PHONES);
+    .filter((v) => v.phones.length >= MIN_PHONES && v.phones.every((p) => PHONES.has(p)));
 }
 
 const VOWELS = new Set(['AA', 'AE', 'AH', 'AO', 'AW', 'AY', 'EH', 'ER', 'EY', 'IH', 'IY', 'OW', 'OY', 'UH', 'UW']);

@@ -89,11 +89,12 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     const stalls = monitorEventLoopDelay({ resolution: 20 });
     stalls.enable();
     await patch(talk.id, { start_time: new Date(startsAt).toISOString() });
-    await waitFor(() => live() === true, 'the room to go live at the new start time', 15_000).catch((err) => {
-      const shown = seen.messages.filter((m) => m.talk).pop()?.talk;
-      throw new Error(`${err.message}; the room last showed ${JSON.stringify(shown)}; longest event-loop stall ${Math.round(stalls.max / 1e6)} ms`);
-    });
-    stalls.disable();
+    await waitFor(() => live() === true, 'the room to go live at the new start time', 15_000)
+      .catch((err) => {
+        const shown = seen.messages.filter((m) => m.talk).pop()?.talk;
+        throw new Error(`${err.message}; the room last showed ${JSON.stringify(shown)}; longest event-loop stall ${Math.round(stalls.max / 1e6)} ms`);
+      })
+      .finally(() => stalls.disable());
     assert.ok(Date.now() >= startsAt, 'not before the new start time');
     assert.equal(await status(talk.id), 'live');
 

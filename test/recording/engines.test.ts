@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,26 @@ describe('transcription engines', () => {
     const text = result.utterances.map((u) => u.text).join(' ');
     assert.ok(wer(SENTENCE, text) < 0.3, text);
     assert.ok(result.utterances[0].start >= 0 && result.utterances[0].end > result.utterances[0].start);
+  });
+
+  test('pocketsphinx without its Python binding fails clearly: at load, and in a transcription, naming the package', async () => {
+    // A `pocketsphinx` module that is not there, first on Python's path: as on a machine without python3-pocketsphinx.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'st-no-binding-'));
+    await mkdir(path.join(dir, 'pocketsphinx'));
+    await writeFile(path.join(dir, 'pocketsphinx', '__init__.py'), 'raise ImportError("no pocketsphinx here")\n');
+    const before = process.env.PYTHONPATH;
+    process.env.PYTHONPATH = dir;
+    try {
+      const engine = new PocketsphinxEngine();
+      await assert.rejects(engine.load(), (e: Error) => e instanceof EngineError && /no pocketsphinx here.*python3-pocketsphinx/.test(e.message));
+      await assert.rejects(engine.transcribe(wav), (e: Error) => e instanceof EngineError && /no pocketsphinx here.*python3-pocketsphinx/.test(e.message));
+    } finally {
+      if (before === undefined) delete process.env.PYTHONPATH;
+      else process.env.PYTHONPATH = before;
+      await rm(dir, { recursive: true, force: true });
+    }
+    // Found again once it is there.
+    await new PocketsphinxEngine().load();
   });
 
   test('whisper: selected by TRANSCRIBE_ENGINE and loaded by the same path; a missing, unset or bad model fails clearly', async () => {
