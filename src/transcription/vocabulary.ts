@@ -76,33 +76,53 @@ const RADIO_TO_CMU: Record<string, string[]> = {
   en: ['AH', 'N'],
 };
 
+/**
+ * What Festival said of each word it was asked about (null: it could not say it), kept for the
+ * process's life: every transcription of a talk's tracks, and every live talk, asks about the same
+ * names again (one Festival run is about 0.3 s of CPU). Bounded: emptied past FESTIVAL_KEPT words.
+ */
+const festivalSaid = new Map<string, string[] | null>();
+const FESTIVAL_KEPT = 50_000;
+
 /** Festival's lexicon and letter-to-sound rules, in pocketsphinx's phone set; words it cannot say are left out. */
 async function festivalPronunciations(words: string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
-  if (!words.length) return found;
-  const output = await new Promise<string>((resolve) => {
-    // Through the spawner: live captions look words up while talks run, and a spawn from the app's
-    // own process holds its event loop (src/platform/spawner.ts).
-    const child = spawnTied('festival', ['--pipe'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
+  const ask = [...new Set(words)].filter((w) => !festivalSaid.has(w));
+  if (ask.length) {
+    const { output, ok } = await new Promise<{ output: string; ok: boolean }>((resolve) => {
+      // Through the spawner: live captions look words up while talks run, and a spawn from the app's
+      // own process holds its event loop (src/platform/spawner.ts).
+      const child = spawnTied('festival', ['--pipe'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+      });
+      child.once('error', () => resolve({ output: '', ok: false })); // Festival not installed: no pronunciations for unknown words
+      child.once('close', (code) => resolve({ output: out, ok: code === 0 }));
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(ask.map((w) => `(print (lex.lookup "${w.replace(/[^a-z']/g, '')}" nil))\n`).join(''));
     });
-    child.once('error', () => resolve('')); // Festival not installed: no pronunciations for unknown words
-    child.once('close', () => resolve(out));
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(words.map((w) => `(print (lex.lookup "${w.replace(/[^a-z']/g, '')}" nil))\n`).join(''));
-  });
-  for (const line of output.split('\n')) {
-    const m = /^\("([a-z']+)" nil (.*)\)$/.exec(line.trim());
-    if (!m) continue;
-    const phones = m[2]
-      .replace(/[()]|\b\d\b/g, ' ')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .flatMap((p) => RADIO_TO_CMU[p] ?? [p.toUpperCase()]);
-    if (phones.length) found.set(m[1], phones);
+    const said = new Map<string, string[]>();
+    for (const line of output.split('\n')) {
+      const m = /^\("([a-z']+)" nil (.*)\)$/.exec(line.trim());
+      if (!m) continue;
+      const phones = m[2]
+        .replace(/[()]|\b\d\b/g, ' ')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .flatMap((p) => RADIO_TO_CMU[p] ?? [p.toUpperCase()]);
+      if (phones.length) said.set(m[1], phones);
+    }
+    // Only what a Festival run that ended well said is kept (a missing Festival may be installed later).
+    if (ok) {
+      if (festivalSaid.size + ask.length > FESTIVAL_KEPT) festivalSaid.clear();
+      for (const w of ask) festivalSaid.set(w, said.get(w) ?? null);
+    } else for (const [w, phones] of said) found.set(w, phones);
+  }
+  for (const w of words) {
+    const phones = festivalSaid.get(w);
+    if (phones) found.set(w, phones);
   }
   return found;
 }

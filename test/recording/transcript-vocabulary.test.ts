@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
 import { toWav16k } from '../../src/transcription/audio.js';
-import { talkVocabulary } from '../../src/transcription/vocabulary.js';
+import { pronounce, talkVocabulary } from '../../src/transcription/vocabulary.js';
 import { speech } from './media.js';
 
 const LINE = 'Our guest tonight is Vikram Raghunathan.';
@@ -13,6 +13,20 @@ const VOCABULARY = talkVocabulary(['Permaculture night', 'With our guest', 'Vikr
 describe("the talk's vocabulary (real Festival speech, pocketsphinx)", () => {
   test('talkVocabulary: distinct lower-case words of three letters or more', () => {
     assert.deepEqual(talkVocabulary(['The Garden Hour', "Hana's garden", null, 'Al Bo']), ['the', 'garden', 'hour', "hana's"]);
+  });
+
+  test("Festival's pronunciation of a name is asked once: asked again, it comes without running Festival", async () => {
+    const first = await pronounce(['okonkwo']);
+    assert.equal(first[0]?.inDictionary, false, JSON.stringify(first));
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent'; // no Festival (nor setpriv) to run now
+    try {
+      assert.deepEqual(await pronounce(['okonkwo']), first);
+      assert.deepEqual(await pronounce(['siobhanne']), [], 'a word never asked about needs Festival');
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.equal((await pronounce(['siobhanne'])).length, 1, 'asked again once Festival is back');
   });
 
   test('a participant name the dictionary lacks is recognized only with the vocabulary', async () => {
