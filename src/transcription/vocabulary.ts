@@ -84,8 +84,17 @@ const RADIO_TO_CMU: Record<string, string[]> = {
 const festivalSaid = new Map<string, string[] | null>();
 const FESTIVAL_KEPT = 50_000;
 
+/** The last lookup asked of Festival: one runs at a time, so a recording's tracks, transcribed at once, ask it once. */
+let festivalTurn: Promise<unknown> = Promise.resolve();
+
 /** Festival's lexicon and letter-to-sound rules, in pocketsphinx's phone set; words it cannot say are left out. */
-async function festivalPronunciations(words: string[]): Promise<Map<string, string[]>> {
+function festivalPronunciations(words: string[]): Promise<Map<string, string[]>> {
+  const turn = festivalTurn.then(() => askFestival(words));
+  festivalTurn = turn.catch(() => undefined);
+  return turn;
+}
+
+async function askFestival(words: string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
   const ask = [...new Set(words)].filter((w) => !festivalSaid.has(w));
   if (ask.length) {
