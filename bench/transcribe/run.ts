@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/platform/config.js';
 import { OPUS_PAYLOAD_TYPE, captureArgs, exited, freeRtpPort, probeDuration, run, spawnTied, writeSdp } from '../../src/platform/media.js';
 import { createEngine } from '../../src/transcription/engine.js';
-import { POCKETSPHINX, PocketsphinxEngine, PocketsphinxParser, pocketsphinxArgs } from '../../src/transcription/pocketsphinx.js';
+import { POCKETSPHINX, PocketsphinxEngine, modelArgs, spokenWord } from '../../src/transcription/pocketsphinx.js';
 import type { EngineResult, TranscriptionEngine, Utterance } from '../../src/transcription/types.js';
 import { talkVocabulary } from '../../src/transcription/vocabulary.js';
 import { toWav16k } from '../../src/transcription/audio.js';
@@ -40,6 +40,42 @@ const TUNINGS = [
   ['-beam', '1e-60', '-wbeam', '1e-40', '-pbeam', '1e-60'],
   ['-wip', '0.2'],
 ];
+
+const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?[\d.e+-]+)$/;
+
+/**
+ * Reads `pocketsphinx_continuous -time yes` output line by line: each utterance is a hypothesis
+ * line, then one `word start end confidence` line per word from `<s>` to `</s>`.
+ */
+class PocketsphinxParser {
+  private words: { word: string; start: number; end: number }[] = [];
+
+  constructor(private readonly onUtterance: (u: Utterance) => void) {}
+
+  line(line: string): void {
+    const m = WORD_LINE.exec(line.trim());
+    if (!m) return;
+    const [, raw, s, e] = m;
+    const start = Number(s);
+    const end = Number(e);
+    if (raw === '<s>') {
+      this.words = [];
+    } else if (raw === '</s>') {
+      const text = this.words.map((w) => w.word).join(' ');
+      const first = this.words[0];
+      const last = this.words[this.words.length - 1];
+      if (first && last && text) this.onUtterance({ start: first.start, end: last.end, text });
+      this.words = [];
+    } else {
+      const word = spokenWord(raw);
+      if (word) this.words.push({ word, start, end });
+    }
+  }
+}
+
+function pocketsphinxArgs(infile: string): string[] {
+  return ['-infile', infile, '-time', 'yes', '-logfn', '/dev/null', ...modelArgs()];
+}
 
 /** The engine before issue 15: pocketsphinx_continuous's own segmentation, words from `-time yes`. */
 class ContinuousEngine implements TranscriptionEngine {

@@ -42,47 +42,12 @@ export function decoderSettings(flags: string[]): Record<string, string | boolea
   return settings;
 }
 
-const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?[\d.e+-]+)$/;
 const NOT_WORDS = new Set(['<s>', '</s>', '<sil>']);
 
 /** A word pocketsphinx found as said (`word(2)`, an alternate pronunciation, is `word`), or null for its markers and fillers (`<s>`, `<sil>`, `[NOISE]`, `++UM++`). */
 export function spokenWord(raw: string): string | null {
   if (NOT_WORDS.has(raw) || /^\[.*\]$/.test(raw) || /^\+\+.*\+\+$/.test(raw)) return null;
   return raw.replace(/\(\d+\)$/, '');
-}
-
-/**
- * Reads `pocketsphinx_continuous -time yes` output line by line: each utterance is a hypothesis
- * line, then one `word start end confidence` line per word from `<s>` to `</s>`.
- */
-export class PocketsphinxParser {
-  private words: { word: string; start: number; end: number }[] = [];
-
-  constructor(private readonly onUtterance: (u: Utterance) => void) {}
-
-  line(line: string): void {
-    const m = WORD_LINE.exec(line.trim());
-    if (!m) return;
-    const [, raw, s, e] = m;
-    const start = Number(s);
-    const end = Number(e);
-    if (raw === '<s>') {
-      this.words = [];
-    } else if (raw === '</s>') {
-      const text = this.words.map((w) => w.word).join(' ');
-      const first = this.words[0];
-      const last = this.words[this.words.length - 1];
-      if (first && last && text) this.onUtterance({ start: first.start, end: last.end, text });
-      this.words = [];
-    } else {
-      const word = spokenWord(raw);
-      if (word) this.words.push({ word, start, end });
-    }
-  }
-}
-
-export function pocketsphinxArgs(infile: string): string[] {
-  return ['-infile', infile, '-time', 'yes', '-logfn', '/dev/null', ...modelArgs()];
 }
 
 /**
