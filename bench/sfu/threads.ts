@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { childrenOf } from '../../test/support/processes.js';
 
 /** CPU time (utime + stime) of one thread from its /proc stat file, in µs (clock ticks of 10 ms). */
 export function threadCpuMicros(statPath: string): number {

@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { childrenOf } from '../../test/support/processes.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { spawnerPid, startSpawner } from '../../src/platform/spawner.js';
 import { api } from '../../test/support/api.js';

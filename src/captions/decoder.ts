@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,42 +62,6 @@ export function decoderFrame(kind: 'a' | 'w', payload: Buffer): Buffer {
 export function killDecoder(decoder: MediaChild): void {
   decoder.stdin?.destroy();
   decoder.kill('SIGKILL');
-}
-
-/**
- * The processes `pid` started (and those they started), from each process's parent in /proc
- * (`/proc/PID/task/PID/children` is documented as unreliable while the children run); none where
- * there is no /proc.
- */
-export function childrenOf(pid: number | undefined): number[] {
-  if (!pid) return [];
-  const parentOf = new Map<number, number>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
-  } catch {
-    return [];
-  }
-  for (const e of entries) {
-    try {
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      parentOf.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: number[] = [];
-  const visit = (parent: number) => {
-    for (const [child, ppid] of parentOf) {
-      if (ppid === parent) {
-        found.push(child);
-        visit(child);
-      }
-    }
-  };
-  visit(pid);
-  return found;
 }
 
 /** The line a forked decoder writes last when its input ended and it finished (stream-decoder.py). */

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BotParticipant } from '../../src/bot/participant.js';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { childrenOf } from '../support/processes.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { type TestApp, type TestPartner, createPartner, startApp } from '../support/app.js';

@@ -7,7 +7,7 @@
 // moment as the SFU's do).
 // Usage: node --import tsx crash-child.ts <dataDir> <wav> [audio|before-audio|late-listen]
 import { readFile, stat } from 'node:fs/promises';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { childrenOf } from '../support/processes.js';
 import { probeDuration } from '../../src/platform/media.js';
 import { startBackground } from '../../src/compose.js';
 import { api } from '../support/api.js';

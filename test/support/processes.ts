@@ -1,10 +1,44 @@
-import { readFileSync } from 'node:fs';
-import { childrenOf } from '../../src/captions/decoder.js';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** The parent pid of a process, from /proc. */
 export function parentOf(pid: number): number {
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/**
+ * The processes `pid` started (and those they started), from each process's parent in /proc
+ * (`/proc/PID/task/PID/children` is documented as unreliable while the children run); none where
+ * there is no /proc.
+ */
+export function childrenOf(pid: number | undefined): number[] {
+  if (!pid) return [];
+  const parents = new Map<number, number>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    try {
+      parents.set(Number(e), parentOf(Number(e)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const visit = (parent: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        found.push(child);
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
 }
 
 /** A process's command line, its arguments joined by NULs ('' once it is gone). */
