@@ -27,6 +27,9 @@ import { Participant, Room, SLOTS } from './room.js';
 import { admitToWebRtc, listeningTier, streamUrl, tierKey, tierMessage } from './tiers.js';
 import { scheduleUpdate } from './updates.js';
 
+/** How many times a room's talk is read again while this node keeps changing it (reloadTalks). */
+const RELOAD_ROUNDS = 5;
+
 /**
  * The live rooms of every talk: the signalling side of the media plane, and the `LiveTalks` seam.
  * The feature's public face: it keeps the registry of this node's rooms and their participants and
@@ -101,10 +104,12 @@ export class LiveRooms implements LiveTalks {
   /**
    * A room whose talk this node changed while the rows were being read (an edit through this node's
    * API, going live) is read again: the row read may be older than the one it took, and applying it
-   * would undo that change (a start time moved back, a live talk shown as scheduled).
+   * would undo that change (a start time moved back, a live talk shown as scheduled). At most a few
+   * rounds: an edit here returns the whole row, written after the change announced, so a room that
+   * keeps being edited here keeps up with it anyway.
    */
   private async reloadTalks(rooms: Room[]) {
-    while (rooms.length > 0) {
+    for (let round = 0; rooms.length > 0 && round < RELOAD_ROUNDS; round++) {
       const taken = new Map(rooms.map((r) => [r, r.talkTaken]));
       const talks = new Map((await this.talks.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
       const again: Room[] = [];
@@ -120,10 +125,15 @@ export class LiveRooms implements LiveTalks {
     }
   }
 
-  /** A talk was edited on this node: its open room takes the new fields at once. */
+  /**
+   * A talk was edited on this node: its open room takes the new fields at once, unless it already
+   * holds a later row (another node's edit, re-read while this one's notice was on its way).
+   */
   talkUpdated(talk: Talk) {
     const room = this.rooms.get(talk.id);
-    if (room && !room.closed && talk.status !== 'ended') this.lifecycle.applyTalk(room, talk);
+    if (!room || room.closed || talk.status === 'ended') return;
+    if (talk.updated_at.getTime() < room.talk.updated_at.getTime()) return;
+    this.lifecycle.applyTalk(room, talk);
   }
 
   // ---- LiveTalks seam

@@ -147,6 +147,27 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     await waitFor(() => seen.messages.some((m) => m.talk?.live === true), 'the room to go live at the edited start time, not the one read before', 15_000);
     assert.equal(await status(talk.id), 'live');
   });
+  test("an edit's notice that comes after a later row has reached the room does not undo it", async () => {
+    // Scaled, the room can hold a later row (another node's edit, re-read) by the time this node's own
+    // edit is announced to it. Here the earlier row is announced after the later one has been applied.
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'First title' } })).body.talk;
+    const guest = await joinRoom(talk.short_url, { name: 'Ola Order' });
+    sockets.push(guest.socket);
+    const seen = socketInbox(guest.socket);
+    const shownName = () => seen.messages.filter((m) => m.talk).pop()?.talk?.name;
+    const [earlier] = await t.services.talks.byIdsForRooms([talk.id]);
+    assert.equal(earlier.name, 'First title');
+    await new Promise((r) => setTimeout(r, 5)); // a later updated_at, whatever the clock's resolution
+    await patch(talk.id, { name: 'Second title' });
+    await waitFor(() => shownName() === 'Second title', 'the edit in the room', 3000);
+
+    (t.services.live as LiveRooms).talkUpdated(earlier);
+    // The room's update waits 50 ms (updates.ts); this timer, in the same process, fires after its.
+    await new Promise((r) => setTimeout(r, 300));
+    guest.socket.send(JSON.stringify({ type: 'ping' }));
+    await waitFor(() => seen.messages.some((m) => m.type === 'pong'), 'the pong after anything the late notice sent', 3000);
+    assert.equal(shownName(), 'Second title');
+  });
   test("a series' occurrence replaced by a new schedule, or deleted with its first talk, closes its open lobby", async () => {
     const start = new Date(Date.now() + 86_400_000);
     const series = async (name: string) => {
