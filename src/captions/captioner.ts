@@ -30,9 +30,9 @@ interface Listening {
  * as the post-talk transcript matches them (src/transcription/vocabulary.ts): "rag nathan" becomes
  * "raghunathan", so the captions and the transcript spell a guest's name alike.
  */
-class LiveVocabulary {
-  /** Words looked up already: a new speaker's name looks up only its own new words. */
-  private readonly looked = new Set<string>();
+export class LiveVocabulary {
+  /** Words found already: a new speaker's name looks up only its own new words. */
+  private readonly found = new Set<string>();
   /** The words the dictionary lacks, matched in the recognized words (as the transcript does). */
   private readonly missing: VocabularyWord[] = [];
   /** Every word with its phones, for the decoders to recognize (those they know already they skip). */
@@ -43,12 +43,16 @@ class LiveVocabulary {
 
   /** More of the talk's text (a new speaker's name); its new words are looked up in the background. */
   add(texts: (string | null | undefined)[]): void {
-    const fresh = talkVocabulary(texts).filter((w) => !this.looked.has(w));
-    if (!fresh.length) return;
-    for (const w of fresh) this.looked.add(w);
+    const wanted = talkVocabulary(texts);
+    if (wanted.every((w) => this.found.has(w))) return;
     this.ready = this.ready
       .then(async () => {
+        // A word not found (Festival missing at that moment) is asked again when it comes again: the
+        // same speaker rejoining. Festival's answer that it has none is kept by pronounce, not re-run.
+        const fresh = wanted.filter((w) => !this.found.has(w));
+        if (!fresh.length) return;
         const words = await pronounce(fresh);
+        for (const w of words) this.found.add(w.word);
         this.missing.push(...soundMatched(words));
         if (this.missing.length) this.dict ??= await loadDictionary();
         this.all.push(...words);

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { LiveVocabulary } from '../../src/captions/captioner.js';
+import type { SpeakerRecognizer } from '../../src/captions/recognizer.js';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
 import { toWav16k } from '../../src/transcription/audio.js';
 import { pronounce, talkVocabulary } from '../../src/transcription/vocabulary.js';
@@ -27,6 +30,43 @@ describe("the talk's vocabulary (real Festival speech, pocketsphinx)", () => {
       process.env.PATH = path;
     }
     assert.equal((await pronounce(['siobhanne'])).length, 1, 'asked again once Festival is back');
+  });
+
+  test('concurrent lookups of the same new words run Festival once', async () => {
+    // A wrapper first on the PATH counts Festival's runs, then runs the real one.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'festival-count-'));
+    const log = path.join(dir, 'runs');
+    await writeFile(path.join(dir, 'festival'), `#!/bin/sh\necho run >> '${log}'\nexec /usr/bin/festival "$@"\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${dir}:${saved}`;
+    try {
+      const words = ['thandiwe', 'nkosazana'];
+      const [a, b] = await Promise.all([pronounce(words), pronounce(words)]);
+      assert.equal(a.length, 2, JSON.stringify(a));
+      assert.deepEqual(b, a);
+      assert.equal((await readFile(log, 'utf8')).trim().split('\n').length, 1, 'one Festival run for both');
+    } finally {
+      process.env.PATH = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('live captions: a name not found while Festival was missing is found when it comes again', async () => {
+    const vocabulary = new LiveVocabulary();
+    const given: string[] = [];
+    vocabulary.listen({ addWords: (words: { word: string }[]) => given.push(...words.map((w) => w.word)) } as unknown as SpeakerRecognizer);
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      vocabulary.add(['Zanele Mbekwa']);
+      await vocabulary.apply([]); // after the lookup
+    } finally {
+      process.env.PATH = saved;
+    }
+    assert.deepEqual(given, [], 'nothing found without Festival');
+    vocabulary.add(['Zanele Mbekwa']); // the speaker rejoins
+    await vocabulary.apply([]);
+    assert.deepEqual(given.sort(), ['mbekwa', 'zanele']);
   });
 
   test('a participant name the dictionary lacks is recognized only with the vocabulary', async () => {
