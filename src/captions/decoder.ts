@@ -30,9 +30,8 @@ export const END_OF_PHRASE_FRAMES = 35;
  * cores whose phrases all end at the same instant got 43-60 of 60 captions within 1.5 s (60 in five
  * runs of eight), against 5-41 (docs/benchmarks.md). Narrower beams cost more accuracy (16.1% /
  * 46.5%) for less saving; -ds 2 and -pl_window 10 saved nothing measurable; 1,500 HMMs cost LibriVox
- * words (39.4%); the flat pass
- * left out (`-fwdflat no`) saves more CPU and time at a phrase's end, but captions read worse on ten
- * live talks (caption/transcript WER 1.38-1.42 against 1.25-1.27).
+ * words (39.4%); the flat pass left out (`-fwdflat no`) saves more CPU and time at a phrase's end,
+ * but captions read worse on ten live talks (caption/transcript WER 1.38-1.42 against 1.25-1.27).
  */
 export const LIVE_TUNING = { '-topn': 2, '-maxhmmpf': 2000 } as const;
 
