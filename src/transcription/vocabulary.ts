@@ -210,12 +210,18 @@ function editDistance(a: string[], b: string[]): number {
 export function applyVocabulary(words: Word[], vocabulary: VocabularyWord[], dict: Dictionary): Word[] {
   if (!vocabulary.length || !words.length) return words;
   const candidates: { at: number; length: number; word: string; distance: number }[] = [];
+  // Each word's phones, read once (a word is in up to four runs); undefined: not in the dictionary.
+  const known = words.map((w) => dict.phones(w.word));
   for (let at = 0; at < words.length; at++)
     for (let length = 1; length <= 4 && at + length <= words.length; length++) {
-      const run = words.slice(at, at + length);
-      const phones = run.flatMap((w) => dict.phones(w.word) ?? []);
-      if (!phones.length || run.some((w) => !dict.has(w.word))) continue;
-      const text = run.map((w) => w.word).join(' ');
+      const runPhones = known.slice(at, at + length);
+      if (runPhones.some((p) => p === undefined)) continue;
+      const phones = runPhones.flat() as string[];
+      if (!phones.length) continue;
+      const text = words
+        .slice(at, at + length)
+        .map((w) => w.word)
+        .join(' ');
       for (const v of vocabulary) {
         if (text === v.word) continue;
         const distance = editDistance(phones, v.phones) / Math.max(phones.length, v.phones.length);
