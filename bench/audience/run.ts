@@ -12,8 +12,8 @@
  *   - memory (RSS) of the server process.
  *   npm run bench:audience -- 500 1000       (listener counts; default 500 1000)
  *   npm run bench:audience -- 1000 --webrtc 200   (then the whole scenario at once: a second speaker,
- *       200 WebRTC listeners (10 of them decoding, for concealment) and the last count of LL-HLS
- *       listeners through the edge)
+ *       200 WebRTC listeners (10 libwebrtc bots decoding, for concealment; the rest light libdatachannel
+ *       listeners) and the last count of LL-HLS listeners through the edge)
  * nginx comes from `bash scripts/setup-system.sh --bench`; without it the edge runs are skipped.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -192,10 +192,13 @@ async function main() {
       ).body.join_token.join_url;
       const stay = RAMP_S + WINDOW_S + 2 + Math.ceil(webrtc / 40) + 8;
       const second = runSwarm(speakerUrl, 1, stay + 5, { play: speechWav() });
+      // 10 libwebrtc bots that decode (concealment is measured on them) and light libdatachannel
+      // listeners for the rest (dc-listeners.ts), as bench:two-nodes: 200 libwebrtc bots alone would
+      // keep this 2-core machine busy beside the LL-HLS clients.
       const swarm = Promise.all([
         runSwarm(talk.short_url, 10, stay, { decode: 10, spacingMs: 100 }),
-        runSwarm(talk.short_url, Math.ceil((webrtc - 10) / 2), stay, { decode: 0, spacingMs: 25 }),
-        runSwarm(talk.short_url, Math.floor((webrtc - 10) / 2), stay, { decode: 0, spacingMs: 25 }),
+        runSwarm(talk.short_url, Math.ceil((webrtc - 10) / 2), stay, { datachannel: true, spacingMs: 25 }),
+        runSwarm(talk.short_url, Math.floor((webrtc - 10) / 2), stay, { datachannel: true, spacingMs: 25 }),
       ]);
       await new Promise((r) => setTimeout(r, Math.ceil(webrtc / 40) * 1000 + 4000));
       const target = edgeUrl ?? origin;
