@@ -55,7 +55,7 @@ describe('lifecycle', () => {
     );
   });
 
-  test('going live takes only the status and start from the row; a room type edited meanwhile reseats the room through applyTalk', async () => {
+  test('going live takes only the status and start from the row; a room type edited meanwhile reseats the room through applyTalk, and the room stays live', async () => {
     const before = talkOf('default', 'start_on');
     const room = new Room(before);
     const guest = new Participant('g', 's', 'listener', 'Gus', null, null, null, null, before);
@@ -77,9 +77,13 @@ describe('lifecycle', () => {
     await going;
     assert.equal(room.talk.status, 'live');
     assert.equal(room.talk.room_type, 'default', 'the edit is not taken from the row');
-    lifecycle.applyTalk(room, { ...edited, status: 'live' } as Talk);
+    const startedAt = room.talk.started_at;
+    // The edit's own row, written before markLive's, still says scheduled.
+    lifecycle.applyTalk(room, { ...edited, status: 'scheduled', started_at: null } as Talk);
     for (const t of [room.startTimer, room.endTimer]) if (t) clearTimeout(t);
     assert.equal(room.talk.room_type, 'hosted_events');
+    assert.equal(room.talk.status, 'live', 'still live: the row from before going live does not undo it');
+    assert.equal(room.talk.started_at, startedAt);
     assert.equal(guest.onStage, false, 'reseated: a listener of a hosted event is off the stage');
   });
 

@@ -76,8 +76,8 @@ export class Lifecycle {
   applyTalk(room: Room, talk: Talk) {
     const typeChanged = talk.room_type !== room.talk.room_type;
     const limitChanged = talk.webrtc_listener_limit !== room.talk.webrtc_listener_limit;
-    room.talk = talk;
-    room.talkTaken++;
+    // An edit written before the room went live, whose notice comes after: its row still says scheduled.
+    room.talk = room.live && talk.status === 'scheduled' ? { ...talk, status: room.talk.status, started_at: room.talk.started_at } : talk;
     if (typeChanged) seatForRoomType(room, talk);
     if (limitChanged) this.events.limitChanged(room);
     this.schedule(room);
@@ -90,18 +90,15 @@ export class Lifecycle {
   async goLive(room: Room) {
     if (room.live || room.closed) return;
     room.live = true;
-    room.talkTaken++; // a re-read of the talk begun before this is stale (LiveRooms.reloadTalks)
     const at = new Date();
     room.sessionStartedAt = at;
     if (room.startTimer) clearTimeout(room.startTimer);
     const updated = await this.talks.markLive(room.talk.partner_id, room.talk.id, room.talk.started_at ?? at);
-    // Only what going live changed: an edit reaches the room through applyTalk, which reseats it for
-    // a new room type. Taking the whole row here would skip that (the row already has the edit's type
-    // when applyTalk comes), or undo it (the row has the type before an edit applied meanwhile).
-    if (updated) {
-      room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
-      room.talkTaken++; // and one begun while it was marked live
-    }
+    // Only what going live changed, and the room's row keeps its version: an edit reaches the room
+    // through applyTalk, which reseats it for a new room type. Taking the whole row here would skip
+    // that (the row already has the edit's type, and a later version, when applyTalk comes), or undo
+    // it (the row has the type before an edit applied meanwhile).
+    if (updated) room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
     this.events.started(room.talk, at);
     this.events.refresh(room);
   }

@@ -86,8 +86,6 @@ export class Room {
   readonly admitted = new Set<string>();
   slots: (string | null)[] = new Array(SLOTS).fill(null);
   live = false;
-  /** Bumped whenever the room takes a newer row of its talk (an edit, going live): a re-read begun before is stale. */
-  talkTaken = 0;
   sessionStartedAt: Date | null = null;
   emptyTimer: NodeJS.Timeout | null = null;
   startTimer: NodeJS.Timeout | null = null;

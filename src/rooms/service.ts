@@ -27,9 +27,6 @@ import { Participant, Room, SLOTS } from './room.js';
 import { admitToWebRtc, listeningTier, streamUrl, tierKey, tierMessage } from './tiers.js';
 import { scheduleUpdate } from './updates.js';
 
-/** How many times a room's talk is read again while this node keeps changing it (reloadTalks). */
-const RELOAD_ROUNDS = 5;
-
 /**
  * The live rooms of every talk: the signalling side of the media plane, and the `LiveTalks` seam.
  * The feature's public face: it keeps the registry of this node's rooms and their participants and
@@ -102,37 +99,30 @@ export class LiveRooms implements LiveTalks {
   }
 
   /**
-   * A room whose talk this node changed while the rows were being read (an edit through this node's
-   * API, going live) is read again: the row read may be older than the one it took, and applying it
-   * would undo that change (a start time moved back, a live talk shown as scheduled). At most a few
-   * rounds: an edit here returns the whole row, written after the change announced, so a room that
-   * keeps being edited here keeps up with it anyway.
+   * A room takes a re-read row only if it is later than its own (the row's `version`): one read before
+   * an edit through this node's API, or before the room went live, and returned after, is older than
+   * what the room took meanwhile, and applying it would undo that (a start time moved back, a live talk
+   * shown as scheduled).
    */
   private async reloadTalks(rooms: Room[]) {
-    for (let round = 0; rooms.length > 0 && round < RELOAD_ROUNDS; round++) {
-      const taken = new Map(rooms.map((r) => [r, r.talkTaken]));
-      const talks = new Map((await this.talks.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
-      const again: Room[] = [];
-      for (const room of rooms) {
-        const talk = talks.get(room.talk.id);
-        if (room.closed) continue;
-        if (!talk) this.closeRoom(room.talk.id, 'deleted');
-        else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
-        else if (room.talkTaken !== taken.get(room)) again.push(room);
-        else if (talk.updated_at.getTime() !== room.talk.updated_at.getTime()) this.lifecycle.applyTalk(room, talk);
-      }
-      rooms = again;
+    if (!rooms.length) return;
+    const talks = new Map((await this.talks.byIdsForRooms(rooms.map((r) => r.talk.id))).map((t) => [t.id, t]));
+    for (const room of rooms) {
+      const talk = talks.get(room.talk.id);
+      if (room.closed) continue;
+      if (!talk) this.closeRoom(room.talk.id, 'deleted');
+      else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
+      else if (talk.version > room.talk.version) this.lifecycle.applyTalk(room, talk);
     }
   }
 
   /**
-   * A talk was edited on this node: its open room takes the new fields at once, unless it already
-   * holds a later row (another node's edit, re-read while this one's notice was on its way).
+   * A talk was edited on this node: its open room takes the new fields at once, unless it holds a
+   * later row already (another node's edit, re-read while this one's notice was on its way).
    */
   talkUpdated(talk: Talk) {
     const room = this.rooms.get(talk.id);
-    if (!room || room.closed || talk.status === 'ended') return;
-    if (talk.updated_at.getTime() < room.talk.updated_at.getTime()) return;
+    if (!room || room.closed || talk.status === 'ended' || talk.version <= room.talk.version) return;
     this.lifecycle.applyTalk(room, talk);
   }
 

@@ -5,13 +5,6 @@ import { afterCursor, isUuid } from '../platform/http.js';
 import { type TalkUrls, isoSql, talkJsonSql } from './json.js';
 import type { ListTalksFilter } from './schemas.js';
 
-/**
- * A talk row's `updated_at` on the database's clock, read when the row is written: one clock for
- * every node, so a room can tell the later of two rows (LiveRooms.talkUpdated), as node clocks apart
- * could not.
- */
-const changedNow = sql<Date>`clock_timestamp()`;
-
 /** Talks, always within one partner: every method takes the partner id first. */
 export class TalksRepository {
   constructor(private readonly db: Db) {}
@@ -82,7 +75,7 @@ export class TalksRepository {
     if (!isUuid(talkId)) return Promise.resolve(undefined);
     return q
       .updateTable('talks')
-      .set({ ...changes, updated_at: changedNow })
+      .set({ ...changes, updated_at: new Date(), version: sql`version + 1` })
       .where('partner_id', '=', partnerId)
       .where('id', '=', talkId)
       .$if(onlyIfLive, (u) => u.where('status', '=', 'live'))
@@ -94,7 +87,7 @@ export class TalksRepository {
   markLive(q: Queryable, partnerId: string, talkId: string, startedAt: Date): Promise<Talk | undefined> {
     return q
       .updateTable('talks')
-      .set({ status: 'live', started_at: startedAt, updated_at: changedNow })
+      .set({ status: 'live', started_at: startedAt, updated_at: new Date(), version: sql`version + 1` })
       .where('partner_id', '=', partnerId)
       .where('id', '=', talkId)
       .where('status', '!=', 'ended')
