@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -36,7 +37,8 @@ describe("the talk's vocabulary (real Festival speech, pocketsphinx)", () => {
     // A wrapper first on the PATH counts Festival's runs, then runs the real one.
     const dir = await mkdtemp(path.join(os.tmpdir(), 'festival-count-'));
     const log = path.join(dir, 'runs');
-    await writeFile(path.join(dir, 'festival'), `#!/bin/sh\necho run >> '${log}'\nexec /usr/bin/festival "$@"\n`, { mode: 0o755 });
+    const real = execFileSync('sh', ['-c', 'command -v festival'], { encoding: 'utf8' }).trim();
+    await writeFile(path.join(dir, 'festival'), `#!/bin/sh\necho run >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
     const saved = process.env.PATH;
     process.env.PATH = `${dir}:${saved}`;
     try {
