@@ -50,7 +50,7 @@ export class LiveRooms implements LiveTalks {
   constructor(
     db: Db,
     private readonly config: Config,
-    log: Logger,
+    private readonly log: Logger,
     private readonly talks: TalksService,
     events: EventSink,
     readonly sfu: SfuPool,
@@ -238,12 +238,21 @@ export class LiveRooms implements LiveTalks {
     p.shownStage = null; // and sent the room after it
   }
 
+  /**
+   * The talk's room, opened with the join's row if there is none. A join reads the talk before it
+   * gets here: an edit in between reached no room (if it opens now) or the room before this row (if
+   * another join opened it), so a later row is applied, and a new room reads its talk once more.
+   */
   private openRoom(talk: Talk): Room {
     let room = this.rooms.get(talk.id);
-    if (room) return room;
+    if (room) {
+      if (talk.version > room.talk.version && talk.status !== 'ended') this.lifecycle.applyTalk(room, talk);
+      return room;
+    }
     room = new Room(talk);
     this.rooms.set(talk.id, room);
     this.lifecycle.schedule(room);
+    this.reloadTalks([room]).catch((err) => this.log.warn({ err, talkId: talk.id }, 'could not read the talk of a room just opened'));
     return room;
   }
 

@@ -75,7 +75,7 @@ export class TalksRepository {
     if (!isUuid(talkId)) return Promise.resolve(undefined);
     return q
       .updateTable('talks')
-      .set({ ...changes, updated_at: new Date(), version: sql`version + 1` })
+      .set({ ...changes, updated_at: new Date() })
       .where('partner_id', '=', partnerId)
       .where('id', '=', talkId)
       .$if(onlyIfLive, (u) => u.where('status', '=', 'live'))
@@ -87,7 +87,7 @@ export class TalksRepository {
   markLive(q: Queryable, partnerId: string, talkId: string, startedAt: Date): Promise<Talk | undefined> {
     return q
       .updateTable('talks')
-      .set({ status: 'live', started_at: startedAt, updated_at: new Date(), version: sql`version + 1` })
+      .set({ status: 'live', started_at: startedAt, updated_at: new Date() })
       .where('partner_id', '=', partnerId)
       .where('id', '=', talkId)
       .where('status', '!=', 'ended')

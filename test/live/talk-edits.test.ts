@@ -166,6 +166,30 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     await patch(talk.id, { name: 'Third title' });
     assert.equal(live.roomOf(talk.id)?.talk.name, 'Third title');
   });
+  test('an edit made while the first join opens the room, after that join read the talk, reaches the room', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Read by the join' } })).body.talk;
+    const talks = t.services.talks;
+    const read = talks.byShortCode;
+    talks.byShortCode = async (code) => {
+      talks.byShortCode = read;
+      const row = await read.call(talks, code);
+      await patch(talk.id, { name: 'Edited meanwhile' }); // no room yet for it to reach
+      return row;
+    };
+    const guest = await joinRoom(talk.short_url, { name: 'Opal Opening' });
+    sockets.push(guest.socket);
+    const live = t.services.live as LiveRooms;
+    await waitFor(() => live.roomOf(talk.id)?.talk.name === 'Edited meanwhile', 'the edit in the room', 3000);
+  });
+  test('a write made outside the app (an older node during a rollout, SQL by hand) is counted too: a re-read takes it', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Before the rollout' } })).body.talk;
+    const guest = await joinRoom(talk.short_url, { name: 'Rui Rollout' });
+    sockets.push(guest.socket);
+    await t.services.db.db.updateTable('talks').set({ name: 'Written by hand' }).where('id', '=', talk.id).execute();
+    const live = t.services.live as LiveRooms;
+    await live.talksChangedElsewhere(p.partnerId);
+    assert.equal(live.roomOf(talk.id)?.talk.name, 'Written by hand');
+  });
   test("a series' occurrence replaced by a new schedule, or deleted with its first talk, closes its open lobby", async () => {
     const start = new Date(Date.now() + 86_400_000);
     const series = async (name: string) => {

@@ -107,7 +107,7 @@ export interface TalksTable {
   stream_key: Generated<string>;
   /** Listeners on WebRTC before the next get the audience stream; null: AUDIENCE_WEBRTC_LISTENERS. */
   webrtc_listener_limit: number | null;
-  /** The row's writes so far (TalksRepository.update, markLive): of two rows of a talk, the later has the higher. */
+  /** The row's updates so far, counted by the database (migration 017's trigger): of two rows of a talk, the later has the higher. */
   version: Generated<number>;
   status: Generated<TalkStatus>;
   started_at: NullableTimestamp;
