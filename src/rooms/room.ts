@@ -97,6 +97,8 @@ export class Room {
   /** The last levels broadcast had someone speaking (so a silent one must follow). */
   levelsShown = false;
   closed = false;
+  /** Why it closed (LiveRooms.closeRoom): the talk is over (ended, deleted), or goes on elsewhere (moved, shutdown). */
+  closedAs: 'ended' | 'deleted' | 'moved' | 'shutdown' | null = null;
   /** The question queue (`questions` rooms) and the reactions waiting for the next broadcast. */
   readonly questions = new QuestionQueue();
   readonly reactions = new RoomReactions();

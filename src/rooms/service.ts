@@ -206,6 +206,9 @@ export class LiveRooms implements LiveTalks {
   private async admit(talk: Talk, id: string, secret: string, identity: Identity, banKeys: BanKeys, socket: WebSocket, resumed: boolean) {
     const current = this.openRoom(talk);
     await this.moderation.questions.load(current);
+    // Closed meanwhile (the talk ended or was deleted after the join read it, or the room moved).
+    if (current.closedAs === 'moved' || current.closedAs === 'shutdown') return { nodeUrl: null };
+    if (current.closed) throw new RoomError('ended', 'this talk has ended');
     // Two sockets resuming the same participant at once: the later one takes over the first's place.
     const already = current.participants.get(id);
     if (already && !already.closed) {
@@ -277,6 +280,7 @@ export class LiveRooms implements LiveTalks {
     const room = this.rooms.get(talkId);
     if (!room || room.closed) return;
     room.closed = true;
+    room.closedAs = reason;
     this.rooms.delete(talkId);
     for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer, room.stageTimer]) if (t) clearTimeout(t);
     const goesOn = reason === 'moved' || reason === 'shutdown';

@@ -21,6 +21,22 @@ describe('the lobby, and a talk edited through the API while its room is open', 
     await t.close();
   });
   const patch = (id: string, json: Record<string, unknown>) => api(t, 'PATCH', `/api/v1/partners/talks/${id}`, { token: p.token, json });
+  /** Joins the talk with `meanwhile` done after the join has read the talk, before the room opens. */
+  const joinAfter = async (talk: { short_url: string }, meanwhile: () => Promise<unknown>) => {
+    const talks = t.services.talks;
+    const read = talks.byShortCode;
+    talks.byShortCode = async (code) => {
+      talks.byShortCode = read;
+      const row = await read.call(talks, code);
+      await meanwhile();
+      return row;
+    };
+    try {
+      return await joinRoom(talk.short_url, { name: 'Jo Joining' });
+    } finally {
+      talks.byShortCode = read;
+    }
+  };
   const status = async (id: string) => (await api(t, 'GET', `/api/v1/partners/talks/${id}`, { token: p.token })).body.talk.status;
 
   test('a later end_time keeps the room open past the old one; an earlier one ends it then', async () => {
@@ -168,24 +184,37 @@ describe('the lobby, and a talk edited through the API while its room is open', 
   });
   test('an edit made while the first join opens the room, after that join read the talk, reaches the room', async () => {
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Read by the join' } })).body.talk;
-    const talks = t.services.talks;
-    const read = talks.byShortCode;
-    talks.byShortCode = async (code) => {
-      talks.byShortCode = read;
-      const row = await read.call(talks, code);
-      await patch(talk.id, { name: 'Edited meanwhile' }); // no room yet for it to reach
-      return row;
-    };
-    const guest = await joinRoom(talk.short_url, { name: 'Opal Opening' });
+    const guest = await joinAfter(talk, () => patch(talk.id, { name: 'Edited meanwhile' })); // no room yet for it to reach
     sockets.push(guest.socket);
     const live = t.services.live as LiveRooms;
     await waitFor(() => live.roomOf(talk.id)?.talk.name === 'Edited meanwhile', 'the edit in the room', 3000);
+  });
+  test('a talk ended after a join read it, as the room opens: the join is refused as ended', async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Over already' } })).body.talk;
+    const end = () => api(t, 'POST', `/api/v1/partners/talks/${talk.id}/end`, { token: p.token });
+    await assert.rejects(joinAfter(talk, end), /ended/);
+    assert.equal((t.services.live as LiveRooms).roomOf(talk.id), undefined);
+  });
+  test("a join whose row is later than the room's (another node's edit, its notice not come yet) brings it to the room", async () => {
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'As first read' } })).body.talk;
+    const first = await joinRoom(talk.short_url, { name: 'Fay First' });
+    sockets.push(first.socket);
+    const live = t.services.live as LiveRooms;
+    await waitFor(() => live.roomOf(talk.id)?.talk.status === 'live', 'the room live', 3000);
+    // Written as another node would, and no notice: only the next join's read brings it.
+    await t.services.db.db.updateTable('talks').set({ name: 'Renamed elsewhere' }).where('id', '=', talk.id).execute();
+    const second = await joinRoom(talk.short_url, { name: 'Sid Second' });
+    sockets.push(second.socket);
+    assert.equal(live.roomOf(talk.id)?.talk.name, 'Renamed elsewhere');
   });
   test('a write made outside the app (an older node during a rollout, SQL by hand) is counted too: a re-read takes it', async () => {
     const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Before the rollout' } })).body.talk;
     const guest = await joinRoom(talk.short_url, { name: 'Rui Rollout' });
     sockets.push(guest.socket);
+    const version = async () => (await t.services.talks.byIdsForRooms([talk.id]))[0].version;
+    const before = await version();
     await t.services.db.db.updateTable('talks').set({ name: 'Written by hand' }).where('id', '=', talk.id).execute();
+    assert.equal(await version(), before + 1, 'counted by the database');
     const live = t.services.live as LiveRooms;
     await live.talksChangedElsewhere(p.partnerId);
     assert.equal(live.roomOf(talk.id)?.talk.name, 'Written by hand');
