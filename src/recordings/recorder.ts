@@ -81,6 +81,7 @@ export interface RecorderDeps {
  */
 export class Recorder implements LiveTalkObserver {
   private readonly sessions = new Map<string, Session>();
+  /** Finalizations in flight (a stopped talk's, recovery's): a stopping server awaits them (stop). */
   private readonly finalizing = new Set<Promise<unknown>>();
   /** Recordings this node is finalizing now (the periodic recovery must not start them twice). */
   private readonly busy = new Set<string>();
@@ -322,22 +323,25 @@ export class Recorder implements LiveTalkObserver {
     const session = this.sessions.get(talkId);
     if (!session) return Promise.resolve();
     const endedAt = new Date();
-    // Closing the capture files and mixing take a moment: the room need not wait for them.
-    void this.enqueue(session, 'stop', async () => {
-      if (session.recordingId) this.stopping.add(session.recordingId);
-      this.sessions.delete(talkId);
-      try {
-        await Promise.all([...session.captures.values()].map((c) => this.stopCapture(session, c)));
-        session.captures.clear();
-        if (session.sdpDir) await rm(session.sdpDir, { recursive: true, force: true });
-        if (!session.recordingId) return;
-        const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
-        // Mixing takes a few seconds: the room need not wait for it.
-        if (rec) await this.finalize(rec, endedAt);
-      } finally {
-        this.stopping.delete(session.recordingId);
-      }
-    });
+    // Closing the capture files and mixing take a moment: the room need not wait for them, but a
+    // stopping server does (stop awaits what `track` holds; the session is gone from the map once this runs).
+    void this.track(
+      this.enqueue(session, 'stop', async () => {
+        if (session.recordingId) this.stopping.add(session.recordingId);
+        this.sessions.delete(talkId);
+        try {
+          await Promise.all([...session.captures.values()].map((c) => this.stopCapture(session, c)));
+          session.captures.clear();
+          if (session.sdpDir) await rm(session.sdpDir, { recursive: true, force: true });
+          if (!session.recordingId) return;
+          const rec = await this.services.recordings.repo.get(session.talk.partner_id, session.recordingId);
+          // Mixing takes a few seconds: the room need not wait for it.
+          if (rec) await this.finalize(rec, endedAt);
+        } finally {
+          this.stopping.delete(session.recordingId);
+        }
+      }),
+    );
     return Promise.resolve();
   }
 
