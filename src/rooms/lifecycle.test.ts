@@ -7,7 +7,7 @@ import { Participant, Room } from './room.js';
 import { stageUpdateDelay, updateDelay } from './updates.js';
 
 const talkOf = (room_type: Talk['room_type'], mic_behavior: Talk['mic_behavior']) =>
-  ({ id: 't1', partner_id: 'p1', room_type, mic_behavior, start_time: null, end_time: null }) as unknown as Talk;
+  ({ id: 't1', partner_id: 'p1', room_type, mic_behavior, start_time: null, end_time: null, version: 0 }) as unknown as Talk;
 
 describe('lifecycle', () => {
   test('a session is due with no start time, or once its start time has come', () => {
@@ -79,7 +79,7 @@ describe('lifecycle', () => {
     assert.equal(room.talk.room_type, 'default', 'the edit is not taken from the row');
     const startedAt = room.talk.started_at;
     // The edit's own row, written before markLive's, still says scheduled.
-    lifecycle.applyTalk(room, { ...edited, status: 'scheduled', started_at: null } as Talk);
+    lifecycle.applyTalk(room, { ...edited, status: 'scheduled', started_at: null, version: 1 } as Talk);
     for (const t of [room.startTimer, room.endTimer]) if (t) clearTimeout(t);
     assert.equal(room.talk.room_type, 'hosted_events');
     assert.equal(room.talk.status, 'live', 'still live: the row from before going live does not undo it');

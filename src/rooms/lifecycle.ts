@@ -71,9 +71,11 @@ export class Lifecycle {
    * An open room takes its talk as edited: the new times move its start and end timers; a new room
    * type reseats the room (seatForRoomType), a new WebRTC listener limit may move listeners off the
    * stream (tiers.ts, admitToWebRtc); the mic rule applies from the next join or bring-up.
-   * Everyone is told what changed (refresh).
+   * Everyone is told what changed (refresh). Rows come in any order (a local edit's notice, a re-read,
+   * a join's read): one no later than the room's own (`version`) is ignored.
    */
   applyTalk(room: Room, talk: Talk) {
+    if (talk.version <= room.talk.version) return;
     const typeChanged = talk.room_type !== room.talk.room_type;
     const limitChanged = talk.webrtc_listener_limit !== room.talk.webrtc_listener_limit;
     // An edit written before the room went live, whose notice comes after: its row still says scheduled.

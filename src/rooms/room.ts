@@ -79,6 +79,14 @@ export class Participant {
   }
 }
 
+/** Why a room closed: the talk is over (ended, deleted), or goes on elsewhere (moved: another node took it; shutdown: this node stops). */
+export type CloseReason = 'ended' | 'deleted' | 'moved' | 'shutdown';
+
+/** The talk goes on after its room here closed: its pages reconnect, to wherever it is hosted next. */
+export function goesOnElsewhere(reason: CloseReason | null): boolean {
+  return reason === 'moved' || reason === 'shutdown';
+}
+
 /** A talk's live room: participants, the hand queue and the speaker slots. */
 export class Room {
   readonly participants = new Map<string, Participant>();
@@ -96,9 +104,11 @@ export class Room {
   stageTimer: NodeJS.Timeout | null = null;
   /** The last levels broadcast had someone speaking (so a silent one must follow). */
   levelsShown = false;
-  closed = false;
-  /** Why it closed (LiveRooms.closeRoom): the talk is over (ended, deleted), or goes on elsewhere (moved, shutdown). */
-  closedAs: 'ended' | 'deleted' | 'moved' | 'shutdown' | null = null;
+  /** Why it closed (LiveRooms.closeRoom), null while open. */
+  closedAs: CloseReason | null = null;
+  get closed(): boolean {
+    return this.closedAs !== null;
+  }
   /** The question queue (`questions` rooms) and the reactions waiting for the next broadcast. */
   readonly questions = new QuestionQueue();
   readonly reactions = new RoomReactions();

@@ -23,7 +23,7 @@ import { LiveObservers, speakerInfo } from './observers.js';
 import { type RoomPlacement, localPlacement } from './placement.js';
 import { type CaptionView, CloseCode, type RoomTierMessage } from './protocol.js';
 import { RoomsRepository } from './repository.js';
-import { Participant, Room, SLOTS } from './room.js';
+import { type CloseReason, Participant, Room, SLOTS, goesOnElsewhere } from './room.js';
 import { admitToWebRtc, listeningTier, streamUrl, tierKey, tierMessage } from './tiers.js';
 import { scheduleUpdate } from './updates.js';
 
@@ -99,10 +99,9 @@ export class LiveRooms implements LiveTalks {
   }
 
   /**
-   * A room takes a re-read row only if it is later than its own (the row's `version`): one read before
-   * an edit through this node's API, or before the room went live, and returned after, is older than
-   * what the room took meanwhile, and applying it would undo that (a start time moved back, a live talk
-   * shown as scheduled).
+   * The rooms re-read their talks: deleted or ended, they close; otherwise each takes its row if it
+   * is later than its own (applyTalk): a row read before an edit through this node's API, or before
+   * the room went live, and returned after, is older than what the room took meanwhile.
    */
   private async reloadTalks(rooms: Room[]) {
     if (!rooms.length) return;
@@ -112,7 +111,7 @@ export class LiveRooms implements LiveTalks {
       if (room.closed) continue;
       if (!talk) this.closeRoom(room.talk.id, 'deleted');
       else if (talk.status === 'ended') this.closeRoom(talk.id, 'ended');
-      else if (talk.version > room.talk.version) this.lifecycle.applyTalk(room, talk);
+      else this.lifecycle.applyTalk(room, talk);
     }
   }
 
@@ -122,8 +121,7 @@ export class LiveRooms implements LiveTalks {
    */
   talkUpdated(talk: Talk) {
     const room = this.rooms.get(talk.id);
-    if (!room || room.closed || talk.status === 'ended' || talk.version <= room.talk.version) return;
-    this.lifecycle.applyTalk(room, talk);
+    if (room && !room.closed && talk.status !== 'ended') this.lifecycle.applyTalk(room, talk);
   }
 
   // ---- LiveTalks seam
@@ -207,7 +205,7 @@ export class LiveRooms implements LiveTalks {
     const current = this.openRoom(talk);
     await this.moderation.questions.load(current);
     // Closed meanwhile (the talk ended or was deleted after the join read it, or the room moved).
-    if (current.closedAs === 'moved' || current.closedAs === 'shutdown') return { nodeUrl: null };
+    if (goesOnElsewhere(current.closedAs)) return { nodeUrl: null };
     if (current.closed) throw new RoomError('ended', 'this talk has ended');
     // Two sockets resuming the same participant at once: the later one takes over the first's place.
     const already = current.participants.get(id);
@@ -249,7 +247,7 @@ export class LiveRooms implements LiveTalks {
   private openRoom(talk: Talk): Room {
     let room = this.rooms.get(talk.id);
     if (room) {
-      if (talk.version > room.talk.version && talk.status !== 'ended') this.lifecycle.applyTalk(room, talk);
+      if (talk.status !== 'ended') this.lifecycle.applyTalk(room, talk);
       return room;
     }
     room = new Room(talk);
@@ -276,14 +274,13 @@ export class LiveRooms implements LiveTalks {
    * took it over: this one missed its heartbeats) and `shutdown` (this node stops): the pages
    * reconnect, to the node that hosts the talk now or to this one once it is back.
    */
-  closeRoom(talkId: string, reason: 'ended' | 'deleted' | 'moved' | 'shutdown') {
+  closeRoom(talkId: string, reason: CloseReason) {
     const room = this.rooms.get(talkId);
     if (!room || room.closed) return;
-    room.closed = true;
     room.closedAs = reason;
     this.rooms.delete(talkId);
     for (const t of [room.emptyTimer, room.startTimer, room.endTimer, room.updateTimer, room.stageTimer]) if (t) clearTimeout(t);
-    const goesOn = reason === 'moved' || reason === 'shutdown';
+    const goesOn = goesOnElsewhere(reason);
     if (reason === 'ended' || reason === 'deleted') room.broadcast({ type: 'ended', reason });
     for (const p of room.participants.values()) {
       this.stopSpeaking(room, p);
