@@ -87,6 +87,39 @@ describe('lifecycle', () => {
     assert.equal(guest.onStage, false, 'reseated: a listener of a hosted event is off the stage');
   });
 
+  test('a start timer that fires a millisecond early, the clock ticking over as it re-arms, still opens the lobby', async () => {
+    const start = Date.now() + 40;
+    const room = new Room({ ...talkOf('default', 'start_on'), start_time: new Date(start) } as Talk);
+    let opened!: () => void;
+    const started = new Promise<void>((resolve) => (opened = resolve));
+    const talks = { markLive: async () => undefined } as unknown as TalksService;
+    const silent = { warn: () => undefined } as unknown as ConstructorParameters<typeof Lifecycle>[1];
+    const lifecycle = new Lifecycle(talks, silent, {
+      started: () => opened(),
+      refresh: () => undefined,
+      limitChanged: () => undefined,
+      closeRoom: () => undefined,
+    });
+    lifecycle.schedule(room);
+    // When the timer fires, the clock reads a millisecond before the start, and the start on its next reading.
+    const realNow = Date.now;
+    const readings = [start - 1, start];
+    const timer = room.startTimer as unknown as { _onTimeout: () => void };
+    const fire = timer._onTimeout;
+    timer._onTimeout = () => {
+      Date.now = () => readings.shift() ?? realNow();
+      try {
+        fire();
+      } finally {
+        Date.now = realNow;
+      }
+    };
+    let gaveUp: NodeJS.Timeout | undefined;
+    await Promise.race([started, new Promise((_, reject) => (gaveUp = setTimeout(() => reject(new Error('the lobby never opened')), 2000)))]);
+    clearTimeout(gaveUp);
+    assert.equal(room.live, true);
+  });
+
   test("a room's update to those who see everyone waits 50 ms, 50 ms more per 500 participants, at most 500 ms", () => {
     assert.deepEqual([0, 1, 500, 501, 1000, 2400, 4999, 100_000].map(updateDelay), [50, 50, 50, 100, 100, 250, 500, 500]);
   });

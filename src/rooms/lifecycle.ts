@@ -48,15 +48,21 @@ export class Lifecycle {
   /**
    * Arms the room's start and end timers from its talk's times (again after every edit). A timer
    * that fires reads the times again: setTimeout waits at most 24.8 days, and an edit may have
-   * moved them.
+   * moved them. The start timer's check and the timer it re-arms read one clock reading: with two,
+   * a timer firing a millisecond early (Node's loop time lags the clock) could find the start not
+   * yet come and then, the clock having ticked, arm nothing, and the lobby never opened.
    */
-  schedule(room: Room) {
+  schedule(room: Room, now = Date.now()) {
     for (const t of [room.startTimer, room.endTimer]) if (t) clearTimeout(t);
     room.startTimer = room.endTimer = null;
     const { start_time: start, end_time: end } = room.talk;
-    const wait = (at: Date) => Math.min(Math.max(0, at.getTime() - Date.now()), 2 ** 31 - 1);
-    if (!room.live && start && start.getTime() > Date.now()) {
-      room.startTimer = setTimeout(() => (shouldBeLive(room.talk) ? void this.goLive(room) : this.schedule(room)), wait(start));
+    const wait = (at: Date) => Math.min(Math.max(0, at.getTime() - now), 2 ** 31 - 1);
+    if (!room.live && start && !shouldBeLive(room.talk, now)) {
+      room.startTimer = setTimeout(() => {
+        const at = Date.now();
+        if (shouldBeLive(room.talk, at)) void this.goLive(room);
+        else this.schedule(room, at);
+      }, wait(start));
     }
     if (end) {
       room.endTimer = setTimeout(() => {
