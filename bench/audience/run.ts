@@ -14,6 +14,8 @@
  *   npm run bench:audience -- 1000 --webrtc 200   (then the whole scenario at once: a second speaker,
  *       200 WebRTC listeners (10 libwebrtc bots decoding, for concealment; the rest light libdatachannel
  *       listeners) and the last count of LL-HLS listeners through the edge)
+ *   npm run bench:audience -- 5000 10000 --edge-only --edge-workers 2   (only through the edge, with two
+ *       nginx workers: the counts this machine cannot also run at the origin alone)
  * nginx comes from `bash scripts/setup-system.sh --bench`; without it the edge runs are skipped.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -33,6 +35,10 @@ import { streamEncoders } from '../../test/support/processes.js';
 const argv = process.argv.slice(2);
 const webrtcAt = argv.indexOf('--webrtc');
 const webrtc = webrtcAt >= 0 ? Number(argv.splice(webrtcAt, 2)[1]) : 0;
+const workersAt = argv.indexOf('--edge-workers');
+const edgeWorkers = workersAt >= 0 ? Number(argv.splice(workersAt, 2)[1]) : 1;
+const edgeOnlyAt = argv.indexOf('--edge-only');
+const edgeOnly = edgeOnlyAt >= 0 && argv.splice(edgeOnlyAt, 1).length > 0;
 const counts = argv.map(Number).filter((n) => n > 0);
 if (counts.length === 0) counts.push(500, 1000);
 const CLIENT_PROCS = 2;
@@ -64,6 +70,21 @@ async function measure(url: string, n: number, pids: Record<string, () => number
   const cpu = Object.fromEntries(Object.entries(pids).map(([k, f]) => [k, (f() - before[k]) / 1e6 / seconds]));
   const report = summarizeStream(await done, n);
   return { ...report, cpu, rps: report.requests / (RAMP_S + WINDOW_S + 2) };
+}
+
+/** n listeners through the nginx edge: its hit ratio, the origin's and nginx's CPU, and the clients' own. */
+async function throughEdge(edge: Edge, url: string, n: number) {
+  edge.resetLog();
+  const e = await measure(url, n, { main: () => threadCpuMicros(mainThread), nginx: () => edge.cpuMicros() });
+  const { requests, hits, toOrigin } = edge.counts();
+  const clientCores = e.clientCpuMicros / 1e6 / (RAMP_S + WINDOW_S + 2);
+  console.log(
+    `${n} listeners through nginx: ${e.rps.toFixed(0)} req/s (${(e.rps / n).toFixed(1)} per listener), errors ${e.errors}${e.errorSamples.length ? ` (${e.errorSamples.join('; ')})` : ''}; ` +
+      `edge hit ratio ${((100 * hits) / Math.max(1, requests)).toFixed(1)}% (${requests} logged, ${toOrigin} went to the origin: ${(toOrigin / (RAMP_S + WINDOW_S + 2)).toFixed(1)}/s); ` +
+      `origin main thread ${(e.cpu.main * 100).toFixed(0)}%, nginx ${(e.cpu.nginx * 100).toFixed(0)}% (${((e.cpu.nginx * 1e6) / e.rps).toFixed(1)} µs/request); ` +
+      `clients ${(clientCores * 100).toFixed(0)}% (${((clientCores * 1e6) / e.rps).toFixed(1)} µs/request); playlist p50/p99 ${e.playlistP50}/${e.playlistP99} ms, part ${e.partP50}/${e.partP99} ms; ` +
+      `load ${os.loadavg()[0].toFixed(1)}`,
+  );
 }
 
 async function main() {
@@ -151,7 +172,7 @@ async function main() {
 
     let edgeUrl: string | null = null;
     try {
-      edge = await startEdge([t.url]);
+      edge = await startEdge([t.url], { workers: edgeWorkers });
       edgeUrl = `${edge.url}${new URL(hlsUrl).pathname}`;
     } catch (err) {
       console.log(`no nginx edge (${(err as Error).message.split('\n')[0]}): bash scripts/setup-system.sh --bench installs it`);
@@ -160,6 +181,10 @@ async function main() {
     const rssAtStart = Math.round(process.memoryUsage().rss / 1e6);
     const bareUrl = `http://127.0.0.1:${bare.spawnargs.at(-1) as string}/part`;
     for (const n of counts) {
+      if (edgeOnly && edge && edgeUrl) {
+        await throughEdge(edge, edgeUrl, n);
+        continue;
+      }
       const base = await measure(bareUrl, n, { bare: () => cpuOf(bare.pid as number) }, '--static');
       const o = await measure(origin, n, { main: () => threadCpuMicros(mainThread), encoder: () => cpuOf(Number(encoder)) });
       const rss = Math.round(process.memoryUsage().rss / 1e6);
@@ -172,17 +197,7 @@ async function main() {
           `~${Math.round(1e6 / (perReq * LL_REQUESTS_PER_S))} listeners per origin core at ${LL_REQUESTS_PER_S.toFixed(1)} req/s each (the clients here reached ${(o.rps / n).toFixed(1)}); playlist p50/p99 ${o.playlistP50}/${o.playlistP99} ms, part ${o.partP50}/${o.partP99} ms; ` +
           `clients' CPU ${((o.clientCpuMicros / 1e6 / (RAMP_S + WINDOW_S + 2) / n) * 1e6).toFixed(0)} µs/s per listener; server RSS ${rss} MB (heap ${heap} MB; ${rssAtStart} MB before any listener, with the bot and PGlite in it)`,
       );
-      if (edgeUrl && edge) {
-        const nginx = edge;
-        edge.resetLog();
-        const e = await measure(edgeUrl, n, { main: () => threadCpuMicros(mainThread), nginx: () => nginx.cpuMicros() });
-        const { requests, hits, toOrigin } = edge.counts();
-        console.log(
-          `${n} listeners through nginx: ${e.rps.toFixed(0)} req/s, errors ${e.errors}${e.errorSamples.length ? ` (${e.errorSamples.join('; ')})` : ''}; edge hit ratio ${((100 * hits) / Math.max(1, requests)).toFixed(1)}% ` +
-            `(${requests} logged, ${toOrigin} went to the origin: ${(toOrigin / (RAMP_S + WINDOW_S + 2)).toFixed(1)}/s); origin main thread ${(e.cpu.main * 100).toFixed(0)}%, nginx ${(e.cpu.nginx * 100).toFixed(0)}%; ` +
-            `playlist p50/p99 ${e.playlistP50}/${e.playlistP99} ms, part ${e.partP50}/${e.partP99} ms`,
-        );
-      }
+      if (edge && edgeUrl) await throughEdge(edge, edgeUrl, n);
     }
     if (webrtc > 0) {
       // The whole scenario at once: two speakers, WebRTC listeners and LL-HLS listeners (through the edge when there is one).
