@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../support/app.js';
 import { skipUnlessCi } from '../support/needs.js';
+import { which } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -14,14 +15,6 @@ import { waitFor } from '../support/wait.js';
  */
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const run = promisify(execFile);
-
-function which(bin: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Why these tests cannot run here, or false. Without the binaries they are skipped with this

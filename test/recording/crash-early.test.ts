@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { exited } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { startApp, testDb } from '../support/app.js';
+import { requireProgram } from '../support/processes.js';
 import { eventsOf, speech } from './media.js';
 
 // A SIGKILL before the speaker's capture had written anything (its ffmpeg not started yet, as on a
@@ -24,7 +25,7 @@ test('SIGKILL before any capture bytes: the recording is failed with a reason, n
   // the moment it listens, it wrote its first 770 bytes before the poll caught it (CI, load 3).
   const bin = path.join(dataDir, 'bin');
   mkdirSync(bin);
-  const ffmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  const ffmpeg = requireProgram('ffmpeg');
   writeFileSync(path.join(bin, 'ffmpeg'), `#!/bin/sh\ncase "$*" in *smalltalk-rtp-*) kill -STOP $$ ;; esac\nexec ${ffmpeg} "$@"\n`, { mode: 0o755 });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'crash-child.ts'), dataDir, wav, 'before-audio'], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { exited, probeDuration } from '../../src/platform/media.js';
 import { api } from '../support/api.js';
 import { startApp, testDb } from '../support/app.js';
+import { requireProgram } from '../support/processes.js';
 import { eventsOf, maxVolume, speech, withPauses } from './media.js';
 
 // A capture whose ffmpeg listens only 8 s after it was started (as a starved process on a loaded
@@ -33,7 +34,7 @@ test('SIGKILL after a capture that started listening late: its track starts at t
   // buffer, which overflows after ~4 s, and no hold on our side can help a process that never reads.
   const bin = path.join(dataDir, 'bin');
   mkdirSync(bin);
-  const ffmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  const ffmpeg = requireProgram('ffmpeg');
   writeFileSync(path.join(bin, 'ffmpeg'), `#!/bin/sh\ncase "$*" in *smalltalk-rtp-*) sleep 8 ;; esac\nexec ${ffmpeg} "$@"\n`, { mode: 0o755 });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'crash-child.ts'), dataDir, wav, 'late-listen'], {
     stdio: ['ignore', 'pipe', 'inherit'],

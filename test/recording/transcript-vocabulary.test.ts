@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,6 +8,7 @@ import type { SpeakerRecognizer } from '../../src/captions/recognizer.js';
 import { PocketsphinxEngine } from '../../src/transcription/pocketsphinx.js';
 import { toWav16k } from '../../src/transcription/audio.js';
 import { pronounce, talkVocabulary } from '../../src/transcription/vocabulary.js';
+import { requireProgram } from '../support/processes.js';
 import { speech } from './media.js';
 
 const LINE = 'Our guest tonight is Vikram Raghunathan.';
@@ -37,7 +37,7 @@ describe("the talk's vocabulary (real Festival speech, pocketsphinx)", () => {
     // A wrapper first on the PATH counts Festival's runs, then runs the real one.
     const dir = await mkdtemp(path.join(os.tmpdir(), 'festival-count-'));
     const log = path.join(dir, 'runs');
-    const real = execFileSync('sh', ['-c', 'command -v festival'], { encoding: 'utf8' }).trim();
+    const real = requireProgram('festival');
     await writeFile(path.join(dir, 'festival'), `#!/bin/sh\necho run >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
     const saved = process.env.PATH;
     process.env.PATH = `${dir}:${saved}`;

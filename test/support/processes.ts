@@ -1,4 +1,21 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+
+/** Where a program is on the PATH, or null where it is not. */
+export function which(bin: string): string | null {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where a program the test cannot do without is on the PATH; fails the test where it is not. */
+export function requireProgram(bin: string): string {
+  const found = which(bin);
+  if (!found) throw new Error(`${bin} is not on the PATH (bash scripts/setup-system.sh installs it)`);
+  return found;
+}
 
 /** The parent pid of a process, from /proc. */
 export function parentOf(pid: number): number {
