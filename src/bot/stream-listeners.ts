@@ -32,7 +32,7 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 
 /**
  * One keep-alive HTTP/1.1 connection to the target's host, one request at a time: a response is
- * read by its Content-Length or, failing that, its chunked encoding. A connection the server
+ * read by its Content-Length (a reply without one is an error). A connection the server
  * closed (nginx closes one after `keepalive_requests`, with `Connection: close`) is opened again for
  * the next request; a request on a connection that closes before any byte of the reply is sent
  * again once on a new one, as a browser does.
@@ -96,32 +96,17 @@ class Connection {
     const head = this.buffered.toString('latin1', 0, headEnd);
     const status = Number(head.slice(9, 12));
     const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    let body: Buffer;
-    let used: number;
-    if (length) {
-      used = headEnd + 4 + Number(length[1]);
-      if (this.buffered.length < used) return;
-      body = this.buffered.subarray(headEnd + 4, used);
-    } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-      const chunks: Buffer[] = [];
-      let at = headEnd + 4;
-      for (;;) {
-        const lineEnd = this.buffered.indexOf('\r\n', at);
-        if (lineEnd < 0) return;
-        const size = Number.parseInt(this.buffered.toString('latin1', at, lineEnd), 16);
-        if (this.buffered.length < lineEnd + 2 + size + 2) return;
-        if (size === 0) {
-          used = lineEnd + 4;
-          break;
-        }
-        chunks.push(this.buffered.subarray(lineEnd + 2, lineEnd + 2 + size));
-        at = lineEnd + 2 + size + 2;
-      }
-      body = Buffer.concat(chunks);
-    } else {
-      body = Buffer.alloc(0);
-      used = headEnd + 4;
+    if (!length) {
+      // The origin and nginx give every stream reply a length; anything else is not followed here.
+      const pending = this.pending;
+      this.pending = null;
+      this.close();
+      pending.reject(new Error(`a reply without Content-Length: ${head.split('\r\n')[0]}`));
+      return;
     }
+    const used = headEnd + 4 + Number(length[1]);
+    if (this.buffered.length < used) return;
+    const body = this.buffered.subarray(headEnd + 4, used);
     this.buffered = this.buffered.subarray(used);
     const pending = this.pending;
     this.pending = null;
