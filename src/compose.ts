@@ -8,6 +8,7 @@ import { GroupsService } from './groups/service.js';
 import type { Config } from './platform/config.js';
 import { type DatabaseHandle, migrate, openDatabase, waitForDatabase } from './platform/db/index.js';
 import type { BackgroundJob, Feature } from './platform/feature.js';
+import { loggerOptions } from './platform/logging.js';
 import { maintenance } from './platform/maintenance.js';
 import { Queue } from './platform/queue.js';
 import { createRecording, recordingStorage } from './recordings/feature.js';
@@ -50,14 +51,7 @@ export interface ServiceOptions {
 
 /** The server logs to stdout; a command logs to stderr (`to: 'stderr'`), keeping stdout for what it prints. */
 export function createLogger(config: Config, to: 'stdout' | 'stderr' = 'stdout'): Logger {
-  const options = {
-    level: config.LOG_LEVEL,
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.api_token', '*.secret', 'headers.authorization'],
-      censor: '[redacted]',
-    },
-    serializers: { err: safeError },
-  };
+  const options = loggerOptions(config);
   return to === 'stdout' ? pino(options) : pino(options, pino.destination({ fd: 2, sync: true }));
 }
 
@@ -68,16 +62,6 @@ export function createLogger(config: Config, to: 'stdout' | 'stderr' = 'stdout')
  */
 export function createCommandServices(config: Config): Promise<Services> {
   return createServices(config, { log: createLogger(config, 'stderr') });
-}
-
-/** Database errors carry the query's parameters (which may be secrets): log everything but those. */
-function safeError(err: unknown) {
-  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
-  if (serialized && typeof serialized === 'object') {
-    delete serialized.params;
-    delete serialized.parameters;
-  }
-  return serialized;
 }
 
 /**

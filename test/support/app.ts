@@ -10,6 +10,7 @@ import { buildApp } from '../../src/app.js';
 import { closeServices, createServices, startBackground } from '../../src/compose.js';
 import { type Config, loadConfig } from '../../src/platform/config.js';
 import { type App, LISTEN_BACKLOG } from '../../src/platform/http.js';
+import { loggerOptions } from '../../src/platform/logging.js';
 import type { Services } from '../../src/compose.js';
 import type { LiveTalks } from '../../src/rooms/live.js';
 import { postgresUrl } from './needs.js';
@@ -86,7 +87,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   const lines: Record<string, unknown>[] = [];
   const log = options.logs
     ? pino(
-        { level: config.LOG_LEVEL },
+        loggerOptions(config),
         new Writable({
           write(chunk, _enc, done) {
             for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
