@@ -18,6 +18,7 @@ import { idempotency } from './platform/idempotency.js';
 import { requirePartner } from './platform/auth.js';
 import { isDatabaseUnavailable } from './platform/db/index.js';
 import { SharedRedis } from './platform/redis.js';
+import { Sealer } from './platform/sealed.js';
 import { registerSecurityHeaders } from './platform/security-headers.js';
 import { serveAssets } from './platform/web.js';
 import type { Services } from './compose.js';
@@ -162,7 +163,7 @@ export async function buildApp(services: Services): Promise<App> {
           'retry-after': String(Math.ceil(context.ttl / 1000)),
         }),
     });
-    const idem = idempotency(services.db.db);
+    const idem = idempotency(services.db.db, new Sealer(config.SECRET_KEY, 'idempotent answers'));
     partnerApi.addHook('preHandler', idem.preHandler);
     partnerApi.addHook('onSend', idem.onSend);
     await talkRoutes(partnerApi as App, services.talks);

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from './db/index.js';
 import { AppError } from './errors.js';
+import type { Sealer } from './sealed.js';
 
 const HEADER = 'idempotency-key';
 const KEEP_HOURS = 24;
@@ -14,19 +15,24 @@ declare module 'fastify' {
 }
 
 /**
- * `Idempotency-Key` on partner POSTs: the first request's answer is stored; a retry with the
- * same key and body gets it again; the same key with another body is a 409. A key whose first
- * request is still running is a 409 too (retry later). Answers of 5xx are not kept.
+ * `Idempotency-Key` on partner POSTs: the first request's answer is stored; a retry of the same
+ * request (the same path, query and body, from the same caller: the same API token, or the same
+ * dashboard user) with the same key gets it again; the same key with any other request is a 409. A
+ * key whose first request is still running is a 409 too (retry later). Answers of 5xx are not kept.
+ * A stored answer may hold a secret (a join link, a webhook's signing secret), so it is sealed;
+ * and it is replayed only to its own caller, who was allowed to see it (the replay comes before
+ * a route's own role check).
  */
-export function idempotency(db: Db) {
+export function idempotency(db: Db, sealer: Sealer) {
   const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
     const key = request.headers[HEADER];
     if (typeof key !== 'string' || key === '') return;
     if (key.length > 255) throw new AppError('validation_failed', 'Idempotency-Key is longer than 255 characters', 'Idempotency-Key');
-    const partnerId = request.partner.partnerId;
+    const { partnerId, via, tokenId, userId } = request.partner;
+    const path = request.url.split('?')[0];
     const hash = createHash('sha256')
-      .update(`${request.method} ${request.routeOptions.url}\n${JSON.stringify(request.query ?? {})}\n${JSON.stringify(request.body ?? null)}`)
+      .update(`${via}:${tokenId ?? userId}\n${request.method} ${path}\n${JSON.stringify(request.query ?? {})}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
     const inserted = await db
       .insertInto('idempotency_keys')
@@ -40,14 +46,18 @@ export function idempotency(db: Db) {
     }
     const existing = await db.selectFrom('idempotency_keys').selectAll().where('partner_id', '=', partnerId).where('key', '=', key).executeTakeFirstOrThrow();
     if (existing.request_hash !== hash) {
-      throw new AppError('idempotency_conflict', 'this Idempotency-Key was used with another request body', 'Idempotency-Key');
+      throw new AppError(
+        'idempotency_conflict',
+        'this Idempotency-Key was used for another request (another body or path, or another caller)',
+        'Idempotency-Key',
+      );
     }
     if (existing.status_code === null || existing.response === null) {
       throw new AppError('idempotency_in_progress', 'the first request with this Idempotency-Key is still running; retry shortly', 'Idempotency-Key');
     }
     reply.header('idempotent-replayed', 'true');
     reply.code(existing.status_code).type('application/json; charset=utf-8');
-    return reply.send(existing.response);
+    return reply.send(sealer.open(existing.response));
   };
 
   const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
@@ -59,7 +69,7 @@ export function idempotency(db: Db) {
     } else {
       await db
         .updateTable('idempotency_keys')
-        .set({ status_code: reply.statusCode, response: typeof payload === 'string' ? payload : JSON.stringify(payload) })
+        .set({ status_code: reply.statusCode, response: sealer.seal(typeof payload === 'string' ? payload : JSON.stringify(payload)) })
         .where('partner_id', '=', partnerId)
         .where('key', '=', key)
         .execute();

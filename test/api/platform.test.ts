@@ -36,6 +36,40 @@ describe('idempotency, rate limits, errors, OpenAPI, health', () => {
     assert.notEqual(theirs.body.talk.id, first.body.talk.id);
   });
 
+  test('Idempotency-Key: the same key on another resource is a 409, not the first answer replayed, and that resource is left as it was', async () => {
+    const [a, b] = await Promise.all(['A', 'B'].map(async (name) => (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name } })).body.talk));
+    const headers = { 'idempotency-key': 'end-it' };
+    const endA = await api(t, 'POST', `/api/v1/partners/talks/${a.id}/end`, { token: p.token, headers });
+    assert.equal(endA.status, 200);
+    const endB = await api(t, 'POST', `/api/v1/partners/talks/${b.id}/end`, { token: p.token, headers });
+    assert.equal(endB.status, 409, JSON.stringify(endB.body));
+    assert.equal(endB.body.error.code, 'idempotency_conflict');
+    const stillB = await api(t, 'GET', `/api/v1/partners/talks?talk_id=${b.id}`, { token: p.token });
+    assert.notEqual(stillB.body.talks[0].status, endA.body.talk.status, 'B was not ended');
+    assert.equal((await api(t, 'POST', `/api/v1/partners/talks/${b.id}/end`, { token: p.token, headers: { 'idempotency-key': 'end-b' } })).status, 200);
+  });
+
+  test('Idempotency-Key: a stored answer is sealed at rest and replayed only to the caller that got it', async () => {
+    const headers = { 'idempotency-key': 'hook-1' };
+    const json = { url: 'https://hooks.example.test/smalltalk', events: ['talk_join'] };
+    const first = await api(t, 'POST', '/api/v1/partners/webhooks', { token: p.token, headers, json });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const secret: string = first.body.webhook.secret;
+    assert.ok(secret, 'the answer holds the signing secret');
+    const row = await t.services.db.db.selectFrom('idempotency_keys').selectAll().where('key', '=', 'hook-1').executeTakeFirstOrThrow();
+    assert.match(row.response ?? '', /^sealed:v1:/);
+    assert.equal((row.response ?? '').includes(secret), false, 'the secret is not stored in the clear');
+    const retry = await api(t, 'POST', '/api/v1/partners/webhooks', { token: p.token, headers, json });
+    assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(retry.body, first.body);
+    // Another token of the same partner sending the same key and body is not handed the answer.
+    const other = (await t.services.accounts.createToken(p.partnerId, 'another', p.userId)).token;
+    const theirs = await api(t, 'POST', '/api/v1/partners/webhooks', { token: other, headers, json });
+    assert.equal(theirs.status, 409);
+    assert.equal(theirs.body.error.code, 'idempotency_conflict');
+    assert.equal(JSON.stringify(theirs.body).includes(secret), false);
+  });
+
   test('Idempotency-Key also replays a 4xx answer rather than running the request again', async () => {
     const headers = { 'idempotency-key': 'bad-talk' };
     const first = await api(t, 'POST', '/api/p/talk', { token: p.token, headers, json: { name: '' } });
