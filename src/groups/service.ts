@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../platform/db/index.js';
 import type { Group } from '../platform/db/schema.js';
 import { AppError, notFound, validation } from '../platform/errors.js';
-import { iso, page, pageSize, parseIdList } from '../platform/http.js';
+import { isUuid, iso, page, pageSize, parseIdList } from '../platform/http.js';
 import { GroupsRepository } from './repository.js';
 import type { CreateGroupInput, GroupJson, UpdateGroupInput } from './schemas.js';
 import type { TalksService } from '../talks/service.js';
@@ -89,12 +89,12 @@ export class GroupsService {
     });
   }
 
-  /** Removes `talkIds` (every talk when absent) and returns what remains. */
+  /** Removes `talkIds` (every talk when absent; an id that is no UUID names no talk of the group) and returns what remains. */
   async removeTalks(partnerId: string, groupId: string | undefined, rawTalkIds: unknown) {
     const group = await this.get(partnerId, groupId);
     const talkIds = rawTalkIds === undefined ? 'all' : parseIdList(rawTalkIds);
     return this.db.transaction().execute(async (tx) => {
-      await this.repo.removeTalks(tx, partnerId, group.id, talkIds === 'all' ? 'all' : talkIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id)));
+      await this.repo.removeTalks(tx, partnerId, group.id, talkIds === 'all' ? 'all' : talkIds.filter(isUuid));
       return this.repo.memberships(partnerId, group.id, tx);
     });
   }

@@ -121,6 +121,17 @@ describe('groups', () => {
     assert.deepEqual(all.body.talk_groups, []);
   });
 
+  test('DELETE group_talks with ids that only look like UUIDs removes the real ones and names no error (they were a 500)', async () => {
+    const g = await newGroup('Look-alikes');
+    await api(t, 'PUT', '/api/v1/partners/group_talks', { token: p.token, json: { group_id: g.id, talk_ids: talks } });
+    const res = await api(t, 'DELETE', '/api/v1/partners/group_talks', {
+      token: p.token,
+      body: `group_id=${g.id}&talk_ids=[${'-'.repeat(36)}, 0-00000000000000000000000000000000000, ${talks[0]}]`,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.talk_groups.map((x: { talk_id: string }) => x.talk_id).sort(), [talks[1], talks[2]].sort());
+  });
+
   test('an unknown talk id in PUT is a 404 naming it, and changes nothing', async () => {
     const g = await newGroup('Atomic');
     await api(t, 'PUT', '/api/v1/partners/group_talks', { token: p.token, json: { group_id: g.id, talk_ids: [talks[0]] } });
