@@ -78,29 +78,33 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
       return null;
     };
 
-    app.get('/t/:code/live/:key/index.m3u8', { schema: { hide: true, params: StreamParams, querystring: PlaylistQuery } }, async (request, reply) => {
-      const { code, key } = request.params;
-      const stream = await streamFor(request, reply, code, key);
-      if (!stream) return reply;
-      const { _HLS_msn: msn, _HLS_part: part, _HLS_skip: skip } = request.query;
-      const target = stream.targetDuration;
-      if (msn !== undefined) {
-        if (stream.tooFarAhead(msn)) throw new AppError('bad_request', `segment ${msn} is too far ahead of the live edge`);
-        if (!(await stream.wait(msn, part, 3 * target * 1000))) throw unavailable();
-      } else if (!stream.edge && !stream.ended && !(await stream.wait(0, 0, 5_000))) {
-        // A stream that just started has no part yet: the first playlist waits for one.
-        throw unavailable();
-      }
-      // A delta update, when asked for: v2 also asks to skip date ranges, and this playlist has none.
-      const delta = skip === 'YES' || skip === 'v2';
-      return reply
-        .header('content-type', 'application/vnd.apple.mpegurl')
-        .header('cache-control', msn !== undefined ? `public, max-age=${target}` : 'public, max-age=1')
-        .header('access-control-allow-origin', '*')
-        .send(stream.playlist(delta));
-    });
+    app.get(
+      '/t/:code/live/:key/index.m3u8',
+      { schema: { hide: true, params: StreamParams, querystring: PlaylistQuery }, onSend: openErrors },
+      async (request, reply) => {
+        const { code, key } = request.params;
+        const stream = await streamFor(request, reply, code, key);
+        if (!stream) return reply;
+        const { _HLS_msn: msn, _HLS_part: part, _HLS_skip: skip } = request.query;
+        const target = stream.targetDuration;
+        if (msn !== undefined) {
+          if (stream.tooFarAhead(msn)) throw new AppError('bad_request', `segment ${msn} is too far ahead of the live edge`);
+          if (!(await stream.wait(msn, part, 3 * target * 1000))) throw unavailable();
+        } else if (!stream.edge && !stream.ended && !(await stream.wait(0, 0, 5_000))) {
+          // A stream that just started has no part yet: the first playlist waits for one.
+          throw unavailable();
+        }
+        // A delta update, when asked for: v2 also asks to skip date ranges, and this playlist has none.
+        const delta = skip === 'YES' || skip === 'v2';
+        return reply
+          .header('content-type', 'application/vnd.apple.mpegurl')
+          .header('cache-control', msn !== undefined ? `public, max-age=${target}` : 'public, max-age=1')
+          .header('access-control-allow-origin', '*')
+          .send(stream.playlist(delta));
+      },
+    );
 
-    app.get('/t/:code/live/:key/:epoch/:name', { schema: { hide: true, params: MediaParams } }, async (request, reply) => {
+    app.get('/t/:code/live/:key/:epoch/:name', { schema: { hide: true, params: MediaParams }, onSend: openErrors }, async (request, reply) => {
       const { code, key, epoch, name } = request.params;
       const stream = await streamFor(request, reply, code, key);
       if (!stream) return reply;
@@ -113,13 +117,32 @@ export function audienceRoutes(streams: AudienceStreams, services: { talks: Talk
         const msn = Number(m[1]);
         const part = m[2] === undefined ? undefined : Number(m[2]);
         // The part a preload hint names is held until it is made.
-        if (part !== undefined && !stream.part(msn, part) && stream.isNextPart(msn, part)) await stream.wait(msn, part, 3 * stream.targetDuration * 1000);
+        if (
+          part !== undefined &&
+          !stream.part(msn, part) &&
+          stream.isNextPart(msn, part) &&
+          !(await stream.wait(msn, part, 3 * stream.targetDuration * 1000))
+        ) {
+          // Not made in time, or this run stopped: ask again, as a held playlist request is told.
+          throw unavailable();
+        }
         body = part === undefined ? stream.segment(msn) : stream.part(msn, part);
       }
       if (!body) throw new AppError('not_found', 'no such part (it is not made yet, or no longer kept)');
       return reply.header('content-type', 'audio/mp4').header('cache-control', IMMUTABLE).header('access-control-allow-origin', '*').send(body);
     });
   };
+}
+
+/**
+ * A stream's error answers are for players on any site too, as its playlists and parts are: they carry
+ * CORS (a player on a partner's page otherwise sees a 503 "ask again" as a network failure, which
+ * hls.js does not retry) and are never kept by a cache (an edge or CDN would go on answering a 503
+ * or a 404 after the part exists).
+ */
+async function openErrors(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (reply.statusCode >= 400) reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
+  return payload;
 }
 
 function unavailable(): AppError {

@@ -96,11 +96,17 @@ export class AudienceStreams implements LiveTalkObserver {
     if (running) this.enqueue(t, () => this.untap(running, participantId));
   }
 
-  async talkStopped(talkId: string): Promise<void> {
+  /**
+   * Only a talk that ended ends its stream (ENDLIST). One that goes on elsewhere (its room moved,
+   * this node is stopping) stops its run here as a dead encoder does: held requests are told to ask
+   * again, and the next request finds the node that hosts the talk now. An ENDLIST there would stop
+   * every player for good, though the talk is still live.
+   */
+  async talkStopped(talkId: string, goesOn: boolean): Promise<void> {
     const t = this.hosted.get(talkId);
     if (!t) return;
     this.hosted.delete(talkId);
-    await this.halt(t, true);
+    await this.halt(t, !goesOn);
   }
 
   /**
@@ -175,13 +181,17 @@ export class AudienceStreams implements LiveTalkObserver {
     if (!running) return;
     t.running = null;
     t.lastMsn = Math.max(t.lastMsn, running.stream.edge?.msn ?? -1);
+    // Held requests ask again at once; no request finds this run any more. Only an ending stream
+    // waits for the encoder's last parts, for its playlist to end with them.
+    if (!ended) running.stream.abandon();
     await t.ops;
     running.mixer.close();
     await Promise.all([...running.taps.values()].map((stop) => stop().catch(() => undefined)));
     await running.encoder.close();
-    if (!ended) running.stream.abandon();
-    else {
+    if (ended) {
       running.stream.end();
+      const before = this.ended.get(t.talkId);
+      if (before) clearTimeout(before.timer);
       const timer = setTimeout(() => this.ended.delete(t.talkId), ENDED_KEPT_MS);
       timer.unref();
       this.ended.set(t.talkId, { stream: running.stream, timer });

@@ -31,8 +31,12 @@ export interface LiveTalkObserver {
   speakerStarted?(talkId: string, speaker: SpeakerInfo): void | Promise<void>;
   /** A participant stopped publishing for good (left, was brought down, or was removed). */
   speakerStopped?(talkId: string, participantId: string): void | Promise<void>;
-  /** The live session ended: ended by a host or the API, past its end time, or empty past the timeout. */
-  talkStopped?(talkId: string): void | Promise<void>;
+  /**
+   * The live session stopped on this node. `goesOn` false: it ended (by a host or the API, past its
+   * end time, or empty past the timeout). `goesOn` true: the talk goes on elsewhere (its room moved to
+   * another node, or this node is stopping), and its pages reconnect there.
+   */
+  talkStopped?(talkId: string, goesOn: boolean): void | Promise<void>;
 }
 
 export interface RtpTarget {

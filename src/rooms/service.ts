@@ -299,7 +299,7 @@ export class LiveRooms implements LiveTalks {
     this.sfu.closeTalk(talkId);
     // Moved: the claim is another node's now. Shutdown: closeAll releases every claim at once.
     if (!goesOn) this.hosting.release(talkId);
-    if (room.live) this.observers.notify((o) => o.talkStopped?.(talkId));
+    if (room.live) this.observers.notify((o) => o.talkStopped?.(talkId, goesOn));
   }
 
   async closeAll() {

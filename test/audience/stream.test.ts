@@ -144,3 +144,40 @@ describe('the audience stream: a live talk as LL-HLS', () => {
     }
   });
 });
+
+describe('the audience stream of a node that stops while its talk goes on', () => {
+  test('held requests are told to ask again (503, open to any site, never cached), not that the stream ended', async () => {
+    const t = await startApp({ env: { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false' } });
+    let closing: Promise<void> | null = null;
+    const p = await createPartner(t, 'Rolling');
+    const talk = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Goes on', recording: false } })).body.talk;
+    const joinUrl = (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name: 'Host', role: 'host', uid: 'h' } }))
+      .body.join_token.join_url;
+    const host = new BotParticipant({ pageUrl: joinUrl, audio: await botVoice(['The talk goes on elsewhere.'], 0.5, 'goes-on'), decode: false });
+    try {
+      await host.join();
+      host.send({ type: 'mute', muted: false });
+      const hlsUrl: string = await waitFor(
+        async () => (await api(t, 'GET', `/api/v1/partners/talks?talk_id=${talk.id}`, { token: p.token })).body.talks[0].hls_url,
+        'hls_url',
+      );
+      const local = (u: string) => `${t.url}${new URL(u, hlsUrl).pathname}${new URL(u, hlsUrl).search}`;
+      const [msn] = hinted(await (await fetch(local(hlsUrl))).text());
+      // The next segment's first part is up to 2 s away: the request is held while the node stops.
+      const held = fetch(local(`index.m3u8?_HLS_msn=${msn + 1}&_HLS_part=0`));
+      await new Promise((r) => setTimeout(r, 300));
+      closing = t.close();
+      const answer = await held;
+      const body = await answer.text();
+      assert.equal(answer.status, 503, body);
+      assert.equal(answer.headers.get('retry-after'), '1');
+      assert.equal(answer.headers.get('access-control-allow-origin'), '*');
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      assert.ok(!body.includes('#EXT-X-ENDLIST'), 'the stream is not said to have ended');
+      await closing;
+    } finally {
+      await host.leave().catch(() => undefined);
+      if (!closing) await t.close();
+    }
+  });
+});

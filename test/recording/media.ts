@@ -197,7 +197,7 @@ export class RtpTestRoom implements LiveTalks {
     for (const o of this.observers) await o.speakerStopped?.(talkId, participantId);
   }
   async talkStopped(talkId: string) {
-    for (const o of this.observers) await o.talkStopped?.(talkId);
+    for (const o of this.observers) await o.talkStopped?.(talkId, false);
   }
 }
 

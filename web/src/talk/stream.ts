@@ -24,6 +24,12 @@ export class StreamPlayer {
     // In the document, so tests and assistive tools can find it; there are no controls to show.
     this.audio.hidden = true;
     document.body.append(this.audio);
+    // A stream that ended (ENDLIST) while this page still plays it, as a node of an older version
+    // ends it when the talk moves to another node, starts again from the live edge. The talk's own
+    // end stops the player first (the room says so), so this does not loop after it.
+    this.audio.addEventListener('ended', () => {
+      if (this.url) this.restartSoon();
+    });
   }
 
   /** Plays `url` (a path on this server); the same URL again changes nothing. */
