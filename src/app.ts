@@ -177,11 +177,18 @@ export async function buildApp(services: Services): Promise<App> {
   return app;
 }
 
-/** Answers an error in our envelope; 5xx are logged with their details, which the client never sees. */
+/**
+ * Answers an error in our envelope; 5xx are logged with their details, which the client never sees.
+ * A 503 of ours (`service_unavailable`, with Retry-After: ask again) is a moment we expect, not a
+ * failure: one warning line without a stack (a stream's listeners ask again by the thousand while its
+ * node restarts).
+ */
 function sendError(reply: FastifyReply, error: FastifyError | AppError, requestId: string, logFailure = true) {
   const body = toErrorBody(error, requestId);
   const status = error instanceof AppError ? error.status : statusOf(error, body.code);
-  if (status >= 500 && logFailure) reply.log.error({ err: error }, 'request failed');
+  const askAgain = error instanceof AppError && error.code === 'service_unavailable';
+  if (status >= 500 && logFailure && !askAgain) reply.log.error({ err: error }, 'request failed');
+  else if (askAgain && logFailure) reply.log.warn({ code: body.code }, body.message);
   else reply.log.info({ code: body.code, field: body.field }, body.message);
   if (error instanceof AppError) reply.headers(error.headers);
   return reply.code(status).header('x-request-id', requestId).send({ error: body });
