@@ -190,7 +190,7 @@ export interface RoomJoinedMessage {
   slots: number;
   ice_servers: { urls: string[]; username?: string; credential?: string }[];
   tier: MediaTier;
-  /** The talk's stream (a path on this server, which any node answers) while the talk is live; null otherwise. */
+  /** The talk's stream (a path on this server, which any node answers) while the talk is live and the client is on the audience tier; null otherwise. */
   hls_url: string | null;
 }
 
@@ -202,6 +202,7 @@ export interface RoomJoinedMessage {
 export interface RoomTierMessage {
   type: 'tier';
   tier: MediaTier;
+  /** As in `joined`: set for the audience tier only. */
   hls_url: string | null;
 }
 

@@ -54,8 +54,12 @@ export function tierKey(rule: TierRule, room: Room, p: Participant): string {
   return p.tier === 'audience' ? `audience ${streamUrl(rule, room)}` : 'webrtc';
 }
 
-/** The participant's tier, for `joined` or a `tier` message; remembered as told. */
+/**
+ * The participant's tier, for `joined` or a `tier` message; remembered as told. Only a participant
+ * on the stream is given its URL (whose key is its only access check): a WebRTC one asks for the
+ * stream if its peer cannot connect (`listen_by_stream`) and is told it then.
+ */
 export function tierMessage(rule: TierRule, room: Room, p: Participant): RoomTierMessage {
   p.shownTier = tierKey(rule, room, p);
-  return { type: 'tier', tier: p.tier, hls_url: streamUrl(rule, room) };
+  return { type: 'tier', tier: p.tier, hls_url: p.tier === 'audience' ? streamUrl(rule, room) : null };
 }

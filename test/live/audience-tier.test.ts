@@ -53,6 +53,8 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       assert.equal(joinedOf(host).tier, 'webrtc', 'hosts are on WebRTC');
       const first = await join(talk.short_url, { name: 'Fay First' });
       assert.equal(joinedOf(first).tier, 'webrtc', 'the first listener is within the threshold');
+      assert.equal(joinedOf(host).hls_url, null, "a WebRTC participant is not given the stream's URL");
+      assert.equal(joinedOf(first).hls_url, null);
       const second = await join(talk.short_url, { name: 'Sam Second' });
       const joined = joinedOf(second);
       assert.equal(joined.tier, 'audience', 'one listener is on WebRTC already: the second is on the stream');
@@ -79,7 +81,8 @@ describe('the audience tier: listeners of a hosted_events talk past AUDIENCE_WEB
       // Brought up: to WebRTC (an offer is taken then); brought down while past the threshold: back to the stream.
       let from = second.inbox.messages.length;
       host.send({ type: 'moderate', action: 'bring_up', target: second.participantId });
-      assert.deepEqual(await nextTier(second, from), { type: 'tier', tier: 'webrtc', hls_url: joined.hls_url });
+      // On WebRTC the stream's URL is not given (its key is the stream's only access check).
+      assert.deepEqual(await nextTier(second, from), { type: 'tier', tier: 'webrtc', hls_url: null });
       from = second.inbox.messages.length;
       host.send({ type: 'moderate', action: 'bring_down', target: second.participantId });
       assert.deepEqual(await nextTier(second, from), { type: 'tier', tier: 'audience', hls_url: joined.hls_url });
