@@ -84,4 +84,11 @@ describe('admission: who a visitor joins as', () => {
     assert.equal(banKeysOf({ device: 'a'.repeat(65) }).deviceId, null);
     assert.equal(banKeysOf({ device: 'has spaces in it!!' }).deviceId, null);
   });
+
+  test("an address is a ban's key as the guest join limit counts it: an IPv6 one as its /64, an IPv4-mapped one as IPv4", () => {
+    const key = (address: string) => banKeysOf({ address }).address;
+    assert.equal(key('2001:db8:1:2:aaaa::1'), key('2001:db8:1:2:bbbb:cccc:dddd:eeee'), 'another address in the same /64');
+    assert.notEqual(key('2001:db8:1:2::1'), key('2001:db8:1:3::1'), 'another /64');
+    assert.equal(key('::ffff:198.51.100.7'), '198.51.100.7');
+  });
 });

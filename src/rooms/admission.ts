@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { newSecret, sha256 } from '../accounts/credentials.js';
 import type { Db } from '../platform/db/index.js';
 import type { ParticipantRole, Talk } from '../platform/db/schema.js';
+import { limitKey } from '../platform/address-limit.js';
 import { httpUrl } from '../platform/http.js';
 import type { EventSink } from '../webhooks/events.js';
 import { REMOVED_MESSAGE, RoomError } from './errors.js';
@@ -42,12 +43,16 @@ export function cleanName(value: string | undefined | null): string | null {
   return v.length >= 1 && v.length <= 60 ? v : null;
 }
 
-/** What a ban of this visitor would match: their join token's hash, their browser's id (if well formed), their address. */
+/**
+ * What a ban of this visitor would match: their join token's hash, their browser's id (if well
+ * formed), their address (an IPv6 one as its /64, as the guest join limit counts it: a client picks
+ * any address in its /64, and privacy addresses change on their own).
+ */
 export function banKeysOf(request: JoinRequest): BanKeys {
   return {
     tokenHash: request.token ? sha256(request.token) : null,
     deviceId: typeof request.device === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(request.device) ? request.device : null,
-    address: request.address ?? null,
+    address: request.address ? limitKey(request.address) : null,
   };
 }
 

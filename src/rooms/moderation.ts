@@ -131,19 +131,20 @@ export class Moderation implements Stage {
   }
 
   /**
-   * A host removes someone: a ban for the talk (by their identity, and for guests their browser and
-   * address), then out of the room. They are told why; a later join is refused with the same words.
+   * A host removes someone: a ban for the talk (by their identity, their browser and their address),
+   * then out of the room. They are told why; a later join is refused with the same words. Browser and
+   * address are matched only for joins as a guest: they keep a removed join-link holder from coming
+   * back without the link, as anyone may join some talks.
    */
   private async ban(room: Room, target: Participant) {
-    const guest = !target.banKeys.tokenHash && !target.userId;
     await this.repo.insertBan(room.talk.partner_id, room.talk.id, {
       participant_id: target.id,
       name: target.name,
       user_id: target.userId,
       uid: target.uid,
       token_hash: target.banKeys.tokenHash,
-      device_id: guest ? target.banKeys.deviceId : null,
-      address: guest ? target.banKeys.address : null,
+      device_id: target.banKeys.deviceId,
+      address: target.banKeys.address,
     });
     target.send({ type: 'removed', message: REMOVED_MESSAGE });
     target.socket?.close(CloseCode.refused, 'removed by a host');

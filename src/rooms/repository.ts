@@ -207,7 +207,7 @@ export class RoomsRepository {
 
   /**
    * A ban in force on the talk matching who is joining: by member, partner uid or join token, and
-   * for guests (`guest`) also by browser (device id) or address.
+   * for guests (`guest`) also by browser (device id) or address (its limitKey).
    */
   matchingBan(
     partnerId: string,

@@ -137,6 +137,26 @@ describe('join links, invites, moderation and subscriptions over the real room s
     );
   });
 
+  test('a removed join-link holder cannot come back without the link, from the same browser or the same address', async () => {
+    const talk = await createTalk({ name: 'Open talk' });
+    const token = async (name: string, role: string) =>
+      secretOf(
+        (await api(t, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role } })).body.join_token.join_url,
+        'token',
+      );
+    const host = keep(await joinRoom(talk.short_url, { token: await token('Ho Host', 'host') }));
+    const device = 'browser-of-sam-0123456789';
+    const speaker = keep(await joinRoom(talk.short_url, { token: await token('Sam Speaker', 'speaker'), device }));
+    const closed = once(speaker.socket, 'close');
+    host.socket.send(JSON.stringify({ type: 'moderate', action: 'remove', target: speaker.participantId }));
+    assert.equal((await closed)[0], 4003);
+    // Back as a guest of this open talk, under another name: the same browser, then another browser at the same address.
+    assert.equal((await refused(joinRoom(talk.short_url, { name: 'Not Sam', device }))).code, 'removed');
+    assert.equal((await refused(joinRoom(talk.short_url, { name: 'Not Sam', device: 'another-browser-0123456789' }))).code, 'removed');
+    // Someone else, at another address, is let in.
+    keep(await joinRoom(talk.short_url, { name: 'Newcomer', device: 'newcomer-browser-0123456' }, {}, { localAddress: '127.0.0.2' }));
+  });
+
   test('subscribers are stored once and listed; the calendar file is valid iCalendar; a talk without subscriptions refuses', async () => {
     const start = new Date('2031-03-04T18:30:00Z');
     const long = `${'A long description, with commas; and semicolons. '.repeat(4)}Ünïcödé at the end.`;

@@ -16,6 +16,7 @@ import * as m014 from './014_participant_resume.js';
 import * as m015 from './015_talk_stream_key.js';
 import * as m016 from './016_talk_webrtc_listener_limit.js';
 import * as m017 from './017_talk_version.js';
+import * as m018 from './018_ban_address_keys.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '015_talk_stream_key': m015,
   '016_talk_webrtc_listener_limit': m016,
   '017_talk_version': m017,
+  '018_ban_address_keys': m018,
 };
