@@ -26,6 +26,12 @@ export async function answerOffer(sfu: Pick<SfuPool, 'answer'>, rooms: MediaCont
     throw err;
   }
   p.hasMedia = true;
+  if (p.closed || room.closed) {
+    // Left or removed, or the talk closed, while the worker answered: the peer it made goes with them
+    // (else it stayed in the worker, sent the talk's packets, until the talk closed).
+    rooms.dropMedia(room, p);
+    throw room.closed ? new RoomError('ended', 'this talk has ended') : new RoomError('bad_request', 'you left this talk');
+  }
   if (p.onStream) {
     // Brought down to the stream while the worker answered.
     rooms.dropMedia(room, p);
