@@ -87,12 +87,29 @@ describe('lifecycle', () => {
     assert.equal(guest.onStage, false, 'reseated: a listener of a hosted event is off the stage');
   });
 
+  test('a room whose talk ended before it went live (a join raced the end) starts no session and closes as ended', async () => {
+    const room = new Room(talkOf('default', 'start_on'));
+    room.participants.set('g', new Participant('g', 's', 'listener', 'Gus', null, null, null, null, room.talk));
+    const talks = { markLive: async () => undefined } as unknown as TalksService;
+    const silent = { warn: () => undefined } as unknown as ConstructorParameters<typeof Lifecycle>[1];
+    const said: string[] = [];
+    const lifecycle = new Lifecycle(talks, silent, {
+      started: () => void said.push('started'),
+      refresh: () => void said.push('refresh'),
+      limitChanged: () => undefined,
+      closeRoom: (talkId, reason) => void said.push(`close ${talkId} ${reason}`),
+    });
+    await lifecycle.goLive(room);
+    assert.deepEqual(said, ['close t1 ended']);
+    assert.equal(room.live, false, 'the room never went live: nothing stopped that did not start');
+  });
+
   test('a start timer that fires a millisecond early, the clock ticking over as it re-arms, still opens the lobby', async () => {
     const start = Date.now() + 40;
     const room = new Room({ ...talkOf('default', 'start_on'), start_time: new Date(start) } as Talk);
     let opened!: () => void;
     const started = new Promise<void>((resolve) => (opened = resolve));
-    const talks = { markLive: async () => undefined } as unknown as TalksService;
+    const talks = { markLive: async () => ({ ...room.talk, status: 'live', started_at: new Date() }) } as unknown as TalksService;
     const silent = { warn: () => undefined } as unknown as ConstructorParameters<typeof Lifecycle>[1];
     const lifecycle = new Lifecycle(talks, silent, {
       started: () => opened(),

@@ -33,7 +33,7 @@ export interface LifecycleEvents {
   refresh(room: Room): void;
   /** The talk's WebRTC listener limit changed: listeners on the stream may move to WebRTC. */
   limitChanged(room: Room): void;
-  /** Ending the talk failed: the room closes anyway. */
+  /** Ending the talk failed, or it had ended before the room went live: the room closes anyway. */
   closeRoom(talkId: string, reason: 'ended'): void;
 }
 
@@ -102,11 +102,19 @@ export class Lifecycle {
     room.sessionStartedAt = at;
     if (room.startTimer) clearTimeout(room.startTimer);
     const updated = await this.talks.markLive(room.talk.partner_id, room.talk.id, room.talk.started_at ?? at);
+    if (!updated) {
+      // The talk ended, or was deleted, since this room read it (a join raced the end): no session
+      // starts (no recording, captions or stream), and the room closes as the talk did.
+      room.live = false;
+      room.sessionStartedAt = null;
+      this.events.closeRoom(room.talk.id, 'ended');
+      return;
+    }
     // Only what going live changed, and the room's row keeps its version: an edit reaches the room
     // through applyTalk, which reseats it for a new room type. Taking the whole row here would skip
     // that (the row already has the edit's type, and a later version, when applyTalk comes), or undo
     // it (the row has the type before an edit applied meanwhile).
-    if (updated) room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
+    room.talk = { ...room.talk, status: updated.status, started_at: updated.started_at };
     this.events.started(room.talk, at);
     this.events.refresh(room);
   }
