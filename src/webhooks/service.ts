@@ -90,6 +90,7 @@ export class WebhooksService {
       ...(input.enabled === true ? { disabled_reason: null, disabled_at: null, failing_since: null } : {}),
     });
     if (!row) throw notFound('webhook', 'id');
+    if (input.url !== undefined || input.enabled === true) this.worker.unblock(row.id);
     return this.toJson(row);
   }
 
@@ -183,7 +184,7 @@ export class WebhooksService {
       const reset = await this.repo.resetDelivery(partnerId, deliveryId, tx);
       if (reset) await this.outbox.queueJobs(tx, [{ d: reset.id, g: reset.generation }]);
     });
-    this.worker.nudge();
+    this.worker.unblock(existing.endpoint_id);
     return this.delivery(partnerId, deliveryId);
   }
 
@@ -200,7 +201,7 @@ export class WebhooksService {
       for (let i = 0; i < jobs.length; i += 1000) await this.outbox.queueJobs(tx, jobs.slice(i, i + 1000));
       return jobs.length;
     });
-    this.worker.nudge();
+    this.worker.unblock(endpoint.id);
     return { since: iso(since) as string, queued };
   }
 }

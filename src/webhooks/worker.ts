@@ -70,6 +70,16 @@ export class DeliveryWorker {
   /** Asks the loop to poll soon (after an emit commits). */
   nudge = () => this.wakeups.nudge();
 
+  /**
+   * The partner acted on a failing endpoint (asked for a retry or a replay, changed its URL or enabled
+   * it): its attempts go out now instead of waiting out the block its last failure set (up to the
+   * retry schedule's longest step). On this node: another node's block lasts until its next retry.
+   */
+  unblock(endpointId: string) {
+    this.blockedUntil.delete(endpointId);
+    this.nudge();
+  }
+
   async start() {
     if (this.running) return;
     // PGlite is one process (the data directory is locked): an active job at start-up belongs to

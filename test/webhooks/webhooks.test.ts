@@ -481,6 +481,41 @@ describe('webhooks: SSRF guard and disabling after continuous failure', () => {
     }
   });
 
+  test("a retry or a new URL asked for by the partner goes out now, not after the failed endpoint's next scheduled attempt (an hour here)", async () => {
+    const t = await startApp({ env: { WEBHOOK_RETRY_SCHEDULE: '0,3600,3600' } });
+    const r = await new Receiver().start();
+    const fixed = await new Receiver().start();
+    try {
+      r.respond = () => ({ status: 503 });
+      const p = await createPartner(t);
+      const hook = await addWebhook(t, p, r.url);
+      await emit(t, p.partnerId, 'talk_join', { talk_id: 'x' });
+      // Failing, it is next tried in an hour (the schedule's second step).
+      const later = (x: { status: string; next_attempt_at: string | null }) =>
+        x.status === 'pending' && Date.parse(x.next_attempt_at ?? '') > Date.now() + 600_000;
+      const [d] = await waitFor(async () => {
+        const list = await deliveriesOf(t, p, hook.id);
+        return list.length === 1 && later(list[0]) && list;
+      }, 'the delivery failing, next tried in an hour');
+      const tried = r.received.length;
+      // The partner's server is up again: a retry is sent now.
+      r.respond = () => ({ status: 200 });
+      assert.equal((await api(t, 'POST', `${base}/deliveries/${d.id}/retry`, { token: p.token })).status, 200);
+      await r.until((x) => x.length === tried + 1 && x[tried].answered === 200, 'the retry, within seconds', 10_000);
+      // It fails again; the partner moves the endpoint to a working URL: the next event goes there at once.
+      r.respond = () => ({ status: 503 });
+      await emit(t, p.partnerId, 'talk_join', { talk_id: 'y' });
+      await waitFor(async () => (await deliveriesOf(t, p, hook.id)).some(later), 'the next event failing, next tried in an hour');
+      assert.equal((await api(t, 'PATCH', `${base}/${hook.id}`, { token: p.token, json: { url: fixed.url } })).status, 200);
+      await emit(t, p.partnerId, 'talk_join', { talk_id: 'z' });
+      await fixed.until((x) => x.some((y) => y.json.body.talk_id === 'z' && y.answered === 200), 'the event at the new URL, within seconds', 10_000);
+    } finally {
+      await r.close();
+      await fixed.close();
+      await t.close();
+    }
+  });
+
   test('an endpoint failing continuously for WEBHOOK_DISABLE_AFTER_HOURS is disabled, and says why', async () => {
     const t = await startApp({ env: { WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2', WEBHOOK_DISABLE_AFTER_HOURS: '0.0002' } });
     const r = await new Receiver().start();
