@@ -133,19 +133,18 @@ export class DeliveryLog {
    * Returns the deliveries that moved.
    */
   private async recordBatch(tx: Tx, batch: PendingRecord[]): Promise<Set<string>> {
-    await tx
-      .insertInto('webhook_attempts')
-      .values(
-        batch.map(({ row, outcome: { result }, at }) => ({
-          delivery_id: row.id,
-          attempted_at: new Date(at.getTime() - result.latencyMs),
-          status_code: result.statusCode,
-          latency_ms: result.latencyMs,
-          response_body: result.responseBody,
-          error: result.error,
-        })),
-      )
-      .execute();
+    // Only for deliveries that still exist: one whose endpoint was deleted while its attempt was in
+    // flight is gone (with its attempts), and its row here failed the whole batch, whose jobs were
+    // then sent again, every partner's.
+    const attempts = sql.join(
+      batch.map(
+        ({ row, outcome: { result }, at }) =>
+          sql`(${row.id}::uuid, ${new Date(at.getTime() - result.latencyMs)}::timestamptz, ${result.statusCode}::int, ${result.latencyMs}::int, ${result.responseBody}::text, ${result.error}::text)`,
+      ),
+    );
+    await sql`insert into webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, response_body, error)
+      select v.* from (values ${attempts}) as v(delivery_id, attempted_at, status_code, latency_ms, response_body, error)
+      where exists (select 1 from webhook_deliveries d where d.id = v.delivery_id)`.execute(tx);
     const values = sql.join(
       batch.map(
         ({ row, outcome, at }) =>

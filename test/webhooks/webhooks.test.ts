@@ -516,6 +516,44 @@ describe('webhooks: SSRF guard and disabling after continuous failure', () => {
     }
   });
 
+  test("an endpoint deleted while its attempt is in flight: the attempts recorded with it are kept, and nobody's delivery is sent twice", async () => {
+    const t = await startApp({ logs: true });
+    const gone = await new Receiver().start();
+    const kept = await new Receiver().start();
+    try {
+      // Both answer after the same second, so their attempts are recorded together.
+      gone.respond = () => ({ status: 200, delayMs: 1000 });
+      kept.respond = () => ({ status: 200, delayMs: 1000 });
+      const p = await createPartner(t, 'Deletes');
+      const q = await createPartner(t, 'Keeps');
+      const doomed = await addWebhook(t, p, gone.url);
+      const hook = await addWebhook(t, q, kept.url);
+      await emit(t, p.partnerId, 'talk_join', { talk_id: 'a' });
+      await emit(t, q.partnerId, 'talk_join', { talk_id: 'b' });
+      await gone.until((x) => x.length === 1, 'the doomed endpoint reached');
+      await kept.until((x) => x.length === 1, 'the other partner reached');
+      assert.equal((await api(t, 'DELETE', `${base}/${doomed.id}`, { token: p.token })).status, 200);
+      const [delivered] = await waitFor(
+        async () => {
+          const list = await deliveriesOf(t, q, hook.id);
+          return list[0]?.status === 'succeeded' && list;
+        },
+        "the other partner's delivery recorded",
+        8_000,
+      );
+      assert.equal(delivered.attempts.length, 1);
+      assert.deepEqual(
+        t.lines.filter((l) => /could not be recorded/.test(String(l.msg))),
+        [],
+      );
+      assert.equal(kept.received.length, 1, 'sent once');
+    } finally {
+      await gone.close();
+      await kept.close();
+      await t.close();
+    }
+  });
+
   test('an endpoint failing continuously for WEBHOOK_DISABLE_AFTER_HOURS is disabled, and says why', async () => {
     const t = await startApp({ env: { WEBHOOK_RETRY_SCHEDULE: '0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2', WEBHOOK_DISABLE_AFTER_HOURS: '0.0002' } });
     const r = await new Receiver().start();
