@@ -118,6 +118,20 @@ export class Queue {
   }
 
   /**
+   * Renews the lease of these active jobs of `name`: their expiry counts from now again. For jobs a
+   * worker fetched and holds, not started yet, so that they are not taken for a dead worker's and
+   * fetched again (sent twice) while they wait their turn. Returns how many.
+   */
+  async renewActive(name: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.handle.executor.executeSql(
+      `update ${quoteIdent(this.schema)}.job set started_on = now() where name = $1 and state = 'active' and id = any($2::uuid[]) returning id`,
+      [name, ids],
+    );
+    return result.rows.length;
+  }
+
+  /**
    * Puts active jobs of `name` whose worker died back in the queue, due now: those past their
    * expiry, or every active one (`everyActive`: when no other worker can be alive). pg-boss's own
    * maintenance recovers expired jobs too, but only every 2 min. Returns how many.

@@ -89,7 +89,9 @@ export class DeliveryWorker {
     this.wakeups.start();
     this.loopDone = this.loop();
     this.reclaimTimer = setInterval(() => {
-      this.reclaim(false).catch((err) => this.log.error({ err }, 'webhook job reclaim failed'));
+      this.renewHeld()
+        .then(() => this.reclaim(false))
+        .catch((err) => this.log.error({ err }, 'webhook job reclaim failed'));
     }, RECLAIM_EVERY_MS);
     this.reclaimTimer.unref();
     const prune = () => this.prune().catch((err) => this.log.error({ err }, 'webhook log retention failed'));
@@ -114,9 +116,23 @@ export class DeliveryWorker {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
   }
 
+  /** The jobs fetched and held here, not started yet (behind an endpoint's cap, or in a talk's caption lane). */
+  private heldIds(): string[] {
+    return [...[...this.held.values()].flat(), ...[...this.lanes.values()].flatMap((l) => l.waiting)].map((h) => h.job.id);
+  }
+
+  /**
+   * Keeps the held jobs leased to this worker: one waiting its turn longer than its expiry (a slow
+   * endpoint at its cap, a long caption lane) was otherwise reclaimed and fetched again, here or on
+   * another node, and sent twice (and its copies took the held slots of every other endpoint).
+   */
+  private async renewHeld() {
+    await this.queue.renewActive(DELIVER_QUEUE, this.heldIds());
+  }
+
   /** Puts held (fetched, not started) jobs back in the queue at stop. */
   private async releaseHeld() {
-    const ids = [...[...this.held.values()].flat(), ...[...this.lanes.values()].flatMap((l) => l.waiting)].map((h) => h.job.id);
+    const ids = this.heldIds();
     this.held.clear();
     this.lanes.clear();
     this.heldCount = 0;

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
+import { type TestApp, startApp } from '../support/app.js';
+
+// The job queue alone (no delivery worker): a job fetched and held, its lease renewed, is not taken
+// for a dead worker's; one not renewed is, once past its expiry.
+let t: TestApp;
+before(async () => {
+  t = await startApp({ background: ['queue'] });
+});
+after(() => t.close());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a held job whose lease is renewed is not reclaimed past its expiry; one not renewed is', async () => {
+  const { queue, db } = t.services;
+  await db.db.transaction().execute((tx) =>
+    queue.insertInTx(tx, DELIVER_QUEUE, [
+      { data: { d: 'renewed', g: 0 }, expireInSeconds: 1 },
+      { data: { d: 'left', g: 0 }, expireInSeconds: 1 },
+    ]),
+  );
+  const jobs = await queue.fetch<{ d: string }>(DELIVER_QUEUE, 10);
+  assert.equal(jobs.length, 2);
+  const renewed = jobs.find((j) => j.data.d === 'renewed');
+  assert.ok(renewed);
+  for (let i = 0; i < 3; i++) {
+    await sleep(700);
+    assert.equal(await queue.renewActive(DELIVER_QUEUE, [renewed.id]), 1);
+  }
+  // 2.1 s after the fetch, both are past a 1-s expiry counted from it; only the renewed one's counts from 0 s ago.
+  assert.equal(await queue.reclaimActive(DELIVER_QUEUE, { everyActive: false }), 1, 'only the job left alone is reclaimed');
+  const again = await queue.fetch<{ d: string }>(DELIVER_QUEUE, 10);
+  assert.deepEqual(
+    again.map((j) => j.data.d),
+    ['left'],
+  );
+  await queue.complete(DELIVER_QUEUE, [renewed.id, ...again.map((j) => j.id)]);
+});
