@@ -9,6 +9,13 @@ const STOP_WAIT_MS = 20_000;
 export type QueueJob<T> = PgBoss.Job<T>;
 
 /** A job to insert: its data, when it may start, and pg-boss's retry and expiry options. */
+/**
+ * How long a job waiting to run is kept. pg-boss deletes waiting jobs past their queue's retention
+ * (14 days unless set): a server stopped for longer lost what it had accepted (a webhook delivery
+ * stayed pending for good). Ten years: a waiting job is work owed, not a log to prune.
+ */
+const KEEP_WAITING_MINUTES = 10 * 365 * 24 * 60;
+
 export interface JobToInsert<T> extends Pick<PgBoss.JobInsert<T>, 'retryLimit' | 'retryDelay' | 'expireInSeconds'> {
   data: T;
   startAfter?: Date;
@@ -48,7 +55,10 @@ export class Queue {
     if (this.started) return;
     await this.boss.start();
     for (const name of queues) {
-      if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name);
+      const queue = await this.boss.getQueue(name);
+      const options = { name, retentionMinutes: KEEP_WAITING_MINUTES };
+      if (!queue) await this.boss.createQueue(name, options);
+      else if (queue.retentionMinutes !== KEEP_WAITING_MINUTES) await this.boss.updateQueue(name, options);
     }
     this.started = true;
   }

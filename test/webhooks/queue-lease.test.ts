@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
 import { type TestApp, startApp } from '../support/app.js';
 
 // The job queue alone (no delivery worker): a job fetched and held, its lease renewed, is not taken
-// for a dead worker's; one not renewed is, once past its expiry.
+// for a dead worker's; one not renewed is, once past its expiry. A waiting job is kept for years.
 let t: TestApp;
 before(async () => {
   t = await startApp({ background: ['queue'] });
@@ -37,4 +38,13 @@ test('a held job whose lease is renewed is not reclaimed past its expiry; one no
     ['left'],
   );
   await queue.complete(DELIVER_QUEUE, [renewed.id, ...again.map((j) => j.id)]);
+});
+
+test('a job waiting to run is kept for years, not the 14 days after which pg-boss drops waiting jobs', async () => {
+  const { queue, db } = t.services;
+  await db.db.transaction().execute((tx) => queue.insertInTx(tx, DELIVER_QUEUE, [{ data: { d: 'waits', g: 0 }, startAfter: new Date(Date.now() + 3600_000) }]));
+  const { rows } = await sql<{ keep_until: Date }>`select keep_until from ${sql.table(`${queue.schema}.job`)} where data->>'d' = 'waits'`.execute(db.db);
+  assert.equal(rows.length, 1);
+  const years = (rows[0].keep_until.getTime() - Date.now()) / (365 * 24 * 3600_000);
+  assert.ok(years > 9, `kept ${years.toFixed(2)} years`);
 });
