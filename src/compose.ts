@@ -126,6 +126,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   // Deleting a theme clears it from its talks (on delete set null).
   const themes = new ThemesService(db.db, (partnerId) => talks.changed(partnerId));
   const recordings = new RecordingsService(db.db, recordingStorage(config), config.PUBLIC_URL, config.SECRET_KEY);
+  // A talk deleted takes its recordings (the rows by cascade, their files through this).
+  talks.listeners.push({ deletingTalks: (q, partnerId, talkIds) => recordings.deletingTalks(q, partnerId, talkIds) });
   const core = { config, log, db, queue, accounts, talks, groups, themes, recordings };
 
   // The features, each from the dependencies it names; a later one may use what an earlier one offers.

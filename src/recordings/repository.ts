@@ -53,6 +53,14 @@ export class RecordingsRepository {
     return this.db.deleteFrom('recordings').where('partner_id', '=', partnerId).where('id', '=', recordingId).returningAll().executeTakeFirst();
   }
 
+  /** The stored files of the talks' recordings (read before the talks are deleted: the recordings go with them). */
+  async filesOfTalks(q: Queryable, partnerId: string, talkIds: string[]): Promise<string[]> {
+    const ids = talkIds.filter(isUuid);
+    if (ids.length === 0) return [];
+    const rows = await q.selectFrom('recordings').select(['storage_key', 'tracks']).where('partner_id', '=', partnerId).where('talk_id', 'in', ids).execute();
+    return rows.flatMap((r) => [r.storage_key, ...r.tracks.map((t) => t.storage_key)]);
+  }
+
   /** For the public download route, after its signature was checked. */
   byIdForDownload(recordingId: string): Promise<Recording | undefined> {
     if (!isUuid(recordingId)) return Promise.resolve(undefined);

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Db } from '../platform/db/index.js';
+import type { Db, Queryable } from '../platform/db/index.js';
 import type { Recording } from '../platform/db/schema.js';
 import { notFound } from '../platform/errors.js';
 import { iso, page, pageSize } from '../platform/http.js';
@@ -81,6 +81,20 @@ export class RecordingsService {
     const rec = await this.repo.update(partnerId, recordingId, { share_permission: sharePermission });
     if (!rec) throw notFound('recording');
     return rec;
+  }
+
+  /**
+   * Talks about to be deleted (TalkLifecycleListener.deletingTalks): their recordings' rows go with
+   * them by cascade, so their files are found now and removed once the deletion has committed.
+   * Before, a deleted talk's recordings stayed on disk or in the bucket with nothing pointing at them.
+   */
+  async deletingTalks(q: Queryable, partnerId: string, talkIds: string[]): Promise<() => Promise<void>> {
+    const keys = await this.repo.filesOfTalks(q, partnerId, talkIds);
+    // The deletion has committed by then: a file that cannot be removed (the bucket unreachable) does
+    // not make it fail.
+    return async () => {
+      await Promise.allSettled(keys.map((key) => this.storage.delete(key)));
+    };
   }
 
   async delete(partnerId: string, recordingId: string): Promise<Recording> {

@@ -105,6 +105,13 @@ export class TalksRepository {
    * take them with it), or with `notStartedBy` the upcoming ones that have not started (those a
    * schedule change replaces).
    */
+  /** The ids of a series' occurrences (none for a talk that is no series). */
+  async occurrenceIds(q: Queryable, partnerId: string, seriesId: string): Promise<string[]> {
+    if (!isUuid(seriesId)) return [];
+    const rows = await q.selectFrom('talks').select('id').where('partner_id', '=', partnerId).where('schedule_talk_id', '=', seriesId).execute();
+    return rows.map((r) => r.id);
+  }
+
   deleteOccurrences(q: Queryable, partnerId: string, seriesId: string, notStartedBy?: Date): Promise<Talk[]> {
     if (!isUuid(seriesId)) return Promise.resolve([]);
     let query = q.deleteFrom('talks').where('partner_id', '=', partnerId).where('schedule_talk_id', '=', seriesId);

@@ -26,6 +26,12 @@ const SHORT_CODE_ALPHABET = 'abcdefghijkmnopqrstuvwxyz23456789';
 export interface TalkLifecycleListener {
   talkEnded?(talk: Talk): void | Promise<void>;
   talkDeleted?(talk: Talk): void | Promise<void>;
+  /**
+   * Talks about to be deleted, inside the deleting transaction (their rows, and the rows that go
+   * with them by cascade, still there): what must go outside the database with them (a recording's
+   * files), returned as work to run once the deletion has committed.
+   */
+  deletingTalks?(q: Queryable, partnerId: string, talkIds: string[]): Promise<(() => Promise<void>) | undefined>;
   /** The talk was edited on this node (its fields or times: PATCH, the dashboard). */
   talkUpdated?(talk: Talk): void | Promise<void>;
   /**
@@ -227,12 +233,19 @@ export class TalksService {
   async delete(partnerId: string, talkId: string): Promise<Talk> {
     // A series' occurrences go with its first talk (the foreign key cascades): deleted here first, to
     // close their rooms too.
-    const { talk, occurrences } = await this.db.transaction().execute(async (tx) => {
+    const { talk, occurrences, afterwards } = await this.db.transaction().execute(async (tx) => {
+      const ids = [talkId, ...(await this.repo.occurrenceIds(tx, partnerId, talkId))];
+      const afterwards: (() => Promise<void>)[] = [];
+      for (const l of this.listeners) {
+        const then = await l.deletingTalks?.(tx, partnerId, ids);
+        if (then) afterwards.push(then);
+      }
       const occurrences = await this.repo.deleteOccurrences(tx, partnerId, talkId);
-      return { talk: await this.repo.delete(tx, partnerId, talkId), occurrences };
+      return { talk: await this.repo.delete(tx, partnerId, talkId), occurrences, afterwards };
     });
     if (!talk) throw notFound('talk');
     this.changed(partnerId);
+    for (const then of afterwards) await then();
     await this.tellDeleted([talk, ...occurrences]);
     return talk;
   }

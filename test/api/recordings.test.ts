@@ -101,4 +101,23 @@ describe('recordings endpoint', () => {
     assert.equal(await t.services.recordings.storage.size(rec.storage_key), null);
     assert.equal((await fetch(url)).status, 404);
   });
+
+  test("deleting a talk deletes its recordings' files too (its rows go by cascade), not another talk's or partner's", async () => {
+    const doomed = (await api(t, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Doomed' } })).body.talk.id;
+    const rec = await insertRecording(doomed, '55556666.mp4');
+    const track = `${doomed}/track-1.m4a`;
+    await writeFile(t.services.recordings.storage.localPath(track), Buffer.from('a track'));
+    const trackRow = { participant_id: 'x', user_id: null, uid: null, name: 'Sam', username: null, storage_key: track, file_name: 'track-1.m4a', offset: 0 };
+    await t.services.recordings.repo.update(p.partnerId, rec.id, { tracks: [trackRow] as never });
+    const kept = await insertRecording(talkA, '77778888.mp4');
+    // Another partner naming this talk deletes nothing.
+    const q = await createPartner(t, 'Not theirs');
+    assert.equal((await api(t, 'DELETE', `/api/v1/partners/talks/${doomed}`, { token: q.token })).status, 404);
+    assert.notEqual(await t.services.recordings.storage.size(rec.storage_key), null);
+    assert.equal((await api(t, 'DELETE', `/api/v1/partners/talks/${doomed}`, { token: p.token })).status, 200);
+    assert.equal((await api(t, 'GET', `/api/v1/partners/recordings/${rec.id}`, { token: p.token })).status, 404);
+    assert.equal(await t.services.recordings.storage.size(rec.storage_key), null, 'the mix is gone');
+    assert.equal(await t.services.recordings.storage.size(track), null, 'the track is gone');
+    assert.notEqual(await t.services.recordings.storage.size(kept.storage_key), null, "another talk's recording stays");
+  });
 });
