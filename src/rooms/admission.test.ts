@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sha256 } from '../accounts/credentials.js';
-import { type JoinTokenRow, banKeysOf, cleanName, identityFor } from './admission.js';
+import type { Talk } from '../platform/db/schema.js';
+import { Admission, type JoinTokenRow, banKeysOf, cleanName, identityFor } from './admission.js';
+import type { RoomsRepository } from './repository.js';
 import { RoomError } from './errors.js';
 
 const anyone = { access: 'anyone' } as const;
@@ -90,5 +92,29 @@ describe('admission: who a visitor joins as', () => {
     assert.equal(key('2001:db8:1:2:aaaa::1'), key('2001:db8:1:2:bbbb:cccc:dddd:eeee'), 'another address in the same /64');
     assert.notEqual(key('2001:db8:1:2::1'), key('2001:db8:1:3::1'), 'another /64');
     assert.equal(key('::ffff:198.51.100.7'), '198.51.100.7');
+  });
+});
+
+describe('admission: coming back as oneself', () => {
+  test('a participant resuming is matched against bans as who they are, never as a guest by browser or address', async () => {
+    const asked: { guest: boolean; participantId?: string }[] = [];
+    const row = { id: 'part-1', role: 'host', name: 'Hana', username: null, photo_url: null, uid: null, user_id: null };
+    const repo = {
+      participantToResume: async () => row,
+      matchingBan: async (_p: string, _t: string, who: { guest: boolean; participantId?: string }) => {
+        asked.push(who);
+        return undefined;
+      },
+      markRejoined: async () => undefined,
+    } as unknown as RoomsRepository;
+    const admission = new Admission(null as never, repo, null as never, 0);
+    const talk = { id: 't1', partner_id: 'p1' } as Talk;
+    // A page back after a restart: its resume secret, no join token (dropped once joined), an address shared with someone removed.
+    const back = await admission.resumeEarlier(talk, 'secret', banKeysOf({ device: 'hana-browser-0123456789', address: '203.0.113.9' }), () => false);
+    assert.equal(back?.id, 'part-1');
+    assert.deepEqual(
+      asked.map((w) => [w.guest, w.participantId]),
+      [[false, 'part-1']],
+    );
   });
 });

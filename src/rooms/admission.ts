@@ -171,8 +171,11 @@ export class Admission {
   ): Promise<{ id: string; identity: Identity } | null> {
     const row = await this.repo.participantToResume(talk.partner_id, talk.id, sha256(secret));
     if (!row || admittedHere(row.id)) return null;
-    const guest = !banKeys.tokenHash && !row.user_id;
-    const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: row.user_id, uid: row.uid, guest, participantId: row.id, ...banKeys });
+    // Matched as who they are (this participant, their account, uid or link), never as a guest by
+    // browser or address: a page coming back carries no join token (it drops it once joined), so a
+    // host who had reloaded was taken for a guest and refused for sharing an office's address with
+    // someone removed.
+    const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: row.user_id, uid: row.uid, guest: false, participantId: row.id, ...banKeys });
     if (ban) throw new RoomError('removed', REMOVED_MESSAGE);
     await this.repo.markRejoined(talk.partner_id, row.id);
     return { id: row.id, identity: { role: row.role, name: row.name, username: row.username, photoUrl: row.photo_url, uid: row.uid, userId: row.user_id } };
