@@ -15,20 +15,22 @@ const SECRET_PATH_PARTS = [
   /^(\/t\/[^/?#]+\/live\/)[^/?#]+/,
 ];
 const SECRET_QUERY_VALUES = /([?&](?:token|sig|secret|key|api_token|access_token|password)=)[^&#]*/gi;
+/** An invitation's page named in a query value (sign-up and log-in pages are `?next=%2Fdashboard%2Finvite%2F<secret>`). */
+const INVITE_IN_VALUE = /((?:%2F|\/)dashboard(?:%2F|\/)invite(?:%2F|\/))[^&#/%]+/gi;
 const REDACTED = '[redacted]';
 
-/** The URL as a log line may show it: every secret part replaced by "[redacted]". */
-export function redactUrl(url: string): string {
+/** A request's URL as a log line may show it: every secret part replaced by "[redacted]". */
+export function redactRequestUrl(url: string): string {
   let shown = url;
   for (const part of SECRET_PATH_PARTS) shown = shown.replace(part, `$1${REDACTED}`);
-  return shown.replace(SECRET_QUERY_VALUES, `$1${REDACTED}`);
+  return shown.replace(SECRET_QUERY_VALUES, `$1${REDACTED}`).replace(INVITE_IN_VALUE, `$1${REDACTED}`);
 }
 
 /** A request as Fastify logs it ("incoming request"), with its URL's secrets redacted. */
 function safeRequest(request: IncomingMessage & { ip?: string; host?: string }) {
   return {
     method: request.method,
-    url: redactUrl(request.url ?? ''),
+    url: redactRequestUrl(request.url ?? ''),
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,
