@@ -142,9 +142,12 @@ export class DeliveryLog {
           sql`(${row.id}::uuid, ${new Date(at.getTime() - result.latencyMs)}::timestamptz, ${result.statusCode}::int, ${result.latencyMs}::int, ${result.responseBody}::text, ${result.error}::text)`,
       ),
     );
+    // `for key share`: a deletion under way is waited for, and its rows then skipped (a plain read
+    // would see them, and the foreign key check fail once the deletion commits).
     await sql`insert into webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, response_body, error)
       select v.* from (values ${attempts}) as v(delivery_id, attempted_at, status_code, latency_ms, response_body, error)
-      where exists (select 1 from webhook_deliveries d where d.id = v.delivery_id)`.execute(tx);
+      join webhook_deliveries d on d.id = v.delivery_id
+      for key share of d`.execute(tx);
     const values = sql.join(
       batch.map(
         ({ row, outcome, at }) =>
