@@ -58,7 +58,15 @@ export class Queue {
       const queue = await this.boss.getQueue(name);
       const options = { name, retentionMinutes: KEEP_WAITING_MINUTES };
       if (!queue) await this.boss.createQueue(name, options);
-      else if (queue.retentionMinutes !== KEEP_WAITING_MINUTES) await this.boss.updateQueue(name, options);
+      else if (queue.retentionMinutes !== KEEP_WAITING_MINUTES) {
+        await this.boss.updateQueue(name, options);
+        // The queue's retention applies to jobs inserted from now on: those already waiting keep theirs.
+        await this.handle.executor.executeSql(
+          `update ${quoteIdent(this.schema)}.job set keep_until = greatest(keep_until, start_after + make_interval(mins => $2))
+            where name = $1 and state < 'active'`,
+          [name, KEEP_WAITING_MINUTES],
+        );
+      }
     }
     this.started = true;
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
+import { Queue } from '../../src/platform/queue.js';
 import { DELIVER_QUEUE } from '../../src/webhooks/outbox.js';
 import { type TestApp, startApp } from '../support/app.js';
 
@@ -47,4 +48,24 @@ test('a job waiting to run is kept for years, not the 14 days after which pg-bos
   assert.equal(rows.length, 1);
   const years = (rows[0].keep_until.getTime() - Date.now()) / (365 * 24 * 3600_000);
   assert.ok(years > 9, `kept ${years.toFixed(2)} years`);
+});
+
+test('jobs already waiting when the retention was changed get it too (a server upgraded with deliveries pending)', async () => {
+  const { queue, db, log } = t.services;
+  const table = (name: string) => sql.table(`${queue.schema}.${name}`);
+  // As a queue made before: no retention of its own, so a job inserted now keeps pg-boss's 14 days.
+  await sql`update ${table('queue')} set retention_minutes = null where name = ${DELIVER_QUEUE}`.execute(db.db);
+  await db.db
+    .transaction()
+    .execute((tx) => queue.insertInTx(tx, DELIVER_QUEUE, [{ data: { d: 'before', g: 0 }, startAfter: new Date(Date.now() + 3600_000) }]));
+  const keptFor = async () => {
+    const { rows } = await sql<{ keep_until: Date }>`select keep_until from ${table('job')} where data->>'d' = 'before'`.execute(db.db);
+    return (rows[0].keep_until.getTime() - Date.now()) / (365 * 24 * 3600_000);
+  };
+  assert.ok((await keptFor()) < 0.1, 'inserted with the old retention');
+  // The next start (the upgraded server) gives the queue its retention, and the waiting job with it.
+  const upgraded = new Queue(db, log, { schema: queue.schema, supervise: false });
+  await upgraded.start([DELIVER_QUEUE]);
+  await upgraded.stop();
+  assert.ok((await keptFor()) > 9, `kept ${(await keptFor()).toFixed(2)} years`);
 });
