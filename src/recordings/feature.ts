@@ -53,7 +53,7 @@ export function createRecording(services: RecordingDeps): Feature {
       if (config.dbKind === 'postgres' && config.STORAGE === 'local') {
         services.log.warn(
           { component: 'recorder', node: recorder.node },
-          "recordings are on this node's local disk while the database is shared: if this node dies, its unfinished recordings wait for it to restart with the same DATA_DIR (STORAGE=s3 lets any node finish them)",
+          "recordings are on this node's local disk while the database is shared: if this node dies, its unfinished recordings wait for it to restart with the same DATA_DIR (so do they with STORAGE=s3, whose tracks reach the bucket when a recording is finished; there any node serves downloads and transcribes)",
         );
       }
       live.addObserver(recorder);

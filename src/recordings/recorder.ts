@@ -567,6 +567,8 @@ export class Recorder implements LiveTalkObserver {
         }
       });
       if (transcribe) this.onTranscriptionQueued();
+      // In the store now: the mix's local copy is not needed here, nor the tracks' unless they are to be transcribed (the transcriber releases them).
+      for (const key of [rec.storage_key, ...(transcribe ? [] : kept.map((t) => t.storage_key))]) await recordings.storage.release(key);
       this.log.info({ recordingId: rec.id, duration, size }, 'recording saved');
     } catch (err) {
       this.log.error({ err, recordingId: rec.id }, 'finalizing a recording failed');

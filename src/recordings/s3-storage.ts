@@ -65,6 +65,11 @@ export class S3Storage implements RecordingStorage {
     }
   }
 
+  /** Staging copies were kept for good: every recording's audio twice, the bucket's and this disk's. */
+  async release(key: string): Promise<void> {
+    await rm(this.localPath(key), { force: true });
+  }
+
   async size(key: string): Promise<number | null> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));

@@ -11,6 +11,11 @@ export interface RecordingStorage {
   commit(key: string): Promise<void>;
   /** A local path holding the file of `key` (downloads it first when the store is remote). */
   fetch(key: string): Promise<string>;
+  /**
+   * This node needs no local copy of `key` any more (it is committed, and was mixed or transcribed):
+   * a remote store removes its staging or fetched copy; on local disk the file is the store, kept.
+   */
+  release(key: string): Promise<void>;
   size(key: string): Promise<number | null>;
   read(key: string): Promise<Readable>;
   delete(key: string): Promise<void>;
@@ -71,6 +76,10 @@ export class LocalStorage implements RecordingStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.localPath(key), { force: true });
+  }
+
+  async release(): Promise<void> {
+    // The file is the recording.
   }
 
   async download(key: string): Promise<DownloadTarget> {

@@ -86,6 +86,7 @@ export class Transcriber {
       });
     } finally {
       await rm(work, { recursive: true, force: true });
+      for (const track of rec.tracks) await recordings.storage.release(track.storage_key).catch(() => undefined);
     }
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,8 +73,9 @@ describe('recordings on an S3-compatible bucket', () => {
     assert.equal(await storage.size(key), rec.size);
     assert.ok(rec.size > 1000, `an mp4 of ${rec.size} bytes`);
 
-    // With the staging copy gone, the signed URL still serves the file, read from the bucket.
-    await rm(storage.localPath(key), { force: true });
+    // Once in the bucket, the mix's staging copy is removed (it was kept for good, every recording's
+    // audio on this disk too); the signed URL serves the file, read from the bucket.
+    assert.equal(existsSync(storage.localPath(key)), false, 'the staging copy of the mix is gone');
     const res = await fetch(rec.url);
     assert.equal(res.status, 200);
     const file = path.join(t.dataDir, `s3-${rec.id}.mp4`);
