@@ -94,6 +94,7 @@ async function join(db: Db, partnerId: string, talkId: string, code: string) {
       photo_url: null,
       role: 'listener',
       resume_hash: id,
+      token_hash: null,
     });
     // The outbox's statement (src/webhooks/outbox.ts, emit): the event and a delivery per subscribed endpoint.
     const eventId = randomUUID();

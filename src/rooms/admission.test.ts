@@ -96,12 +96,12 @@ describe('admission: who a visitor joins as', () => {
 });
 
 describe('admission: coming back as oneself', () => {
-  test('a participant resuming is matched against bans as who they are, never as a guest by browser or address', async () => {
-    const asked: { guest: boolean; participantId?: string }[] = [];
-    const row = { id: 'part-1', role: 'host', name: 'Hana', username: null, photo_url: null, uid: null, user_id: null };
+  test('a participant resuming is matched against bans as who they are (the join link they came in with too), never as a guest by browser or address', async () => {
+    const asked: { guest: boolean; participantId?: string; tokenHash: string | null }[] = [];
+    const row = { id: 'part-1', role: 'host', name: 'Hana', username: null, photo_url: null, uid: null, user_id: null, token_hash: 'hash-of-her-link' };
     const repo = {
       participantToResume: async () => row,
-      matchingBan: async (_p: string, _t: string, who: { guest: boolean; participantId?: string }) => {
+      matchingBan: async (_p: string, _t: string, who: { guest: boolean; participantId?: string; tokenHash: string | null }) => {
         asked.push(who);
         return undefined;
       },
@@ -113,8 +113,10 @@ describe('admission: coming back as oneself', () => {
     const back = await admission.resumeEarlier(talk, 'secret', banKeysOf({ device: 'hana-browser-0123456789', address: '203.0.113.9' }), () => false);
     assert.equal(back?.id, 'part-1');
     assert.deepEqual(
-      asked.map((w) => [w.guest, w.participantId]),
-      [[false, 'part-1']],
+      asked.map((w) => [w.guest, w.participantId, w.tokenHash]),
+      [[false, 'part-1', 'hash-of-her-link']],
     );
+    // Removed later, the ban takes the link: opening it again is refused.
+    assert.equal(back?.banKeys.tokenHash, 'hash-of-her-link');
   });
 });

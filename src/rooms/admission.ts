@@ -143,6 +143,7 @@ export class Admission {
         photo_url: identity.photoUrl,
         role: identity.role,
         resume_hash: sha256(secret),
+        token_hash: banKeys.tokenHash,
       });
       await this.events.emit(tx, talk.partner_id, 'talk_join', {
         user_id: identity.userId,
@@ -168,16 +169,22 @@ export class Admission {
     secret: string,
     banKeys: BanKeys,
     admittedHere: (participantId: string) => boolean,
-  ): Promise<{ id: string; identity: Identity } | null> {
+  ): Promise<{ id: string; identity: Identity; banKeys: BanKeys } | null> {
     const row = await this.repo.participantToResume(talk.partner_id, talk.id, sha256(secret));
     if (!row || admittedHere(row.id)) return null;
     // Matched as who they are (this participant, their account, uid or link), never as a guest by
     // browser or address: a page coming back carries no join token (it drops it once joined), so a
     // host who had reloaded was taken for a guest and refused for sharing an office's address with
     // someone removed.
-    const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: row.user_id, uid: row.uid, guest: false, participantId: row.id, ...banKeys });
+    // The link they came in with is theirs still (the page no longer sends it): a ban bans it too.
+    const keys = { ...banKeys, tokenHash: banKeys.tokenHash ?? row.token_hash };
+    const ban = await this.repo.matchingBan(talk.partner_id, talk.id, { userId: row.user_id, uid: row.uid, guest: false, participantId: row.id, ...keys });
     if (ban) throw new RoomError('removed', REMOVED_MESSAGE);
     await this.repo.markRejoined(talk.partner_id, row.id);
-    return { id: row.id, identity: { role: row.role, name: row.name, username: row.username, photoUrl: row.photo_url, uid: row.uid, userId: row.user_id } };
+    return {
+      id: row.id,
+      identity: { role: row.role, name: row.name, username: row.username, photoUrl: row.photo_url, uid: row.uid, userId: row.user_id },
+      banKeys: keys,
+    };
   }
 }

@@ -90,6 +90,7 @@ export class RoomsRepository {
       photo_url: string | null;
       role: ParticipantRole;
       resume_hash: string;
+      token_hash: string | null;
     },
   ): Promise<void> {
     await q
@@ -158,7 +159,7 @@ export class RoomsRepository {
   participantToResume(partnerId: string, talkId: string, resumeHash: string) {
     return this.db
       .selectFrom('talk_participants')
-      .select(['id', 'role', 'name', 'username', 'photo_url', 'uid', 'user_id'])
+      .select(['id', 'role', 'name', 'username', 'photo_url', 'uid', 'user_id', 'token_hash'])
       .where('partner_id', '=', partnerId)
       .where('talk_id', '=', talkId)
       .where('resume_hash', '=', resumeHash)

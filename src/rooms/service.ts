@@ -194,7 +194,7 @@ export class LiveRooms implements LiveTalks {
     const banKeys = banKeysOf(request);
     if (request.resume) {
       const earlier = await this.admission.resumeEarlier(talk, request.resume, banKeys, (id) => !!this.rooms.get(talk.id)?.admitted.has(id));
-      if (earlier) return this.admit(talk, earlier.id, request.resume, earlier.identity, banKeys, socket, true);
+      if (earlier) return this.admit(talk, earlier.id, request.resume, earlier.identity, earlier.banKeys, socket, true);
     }
     const { id, secret, identity } = await this.admission.admitNew(talk, request, sessionHost, banKeys);
     return this.admit(talk, id, secret, identity, banKeys, socket, false);

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { foldLine } from '../../src/rooms/routes.js';
@@ -221,4 +224,42 @@ test('foldLine keeps short lines and folds long ones at 75 octets', () => {
   const folded = foldLine(`DESCRIPTION:${'é'.repeat(80)}`);
   assert.ok(folded.split('\r\n').every((l) => Buffer.byteLength(l) <= 75));
   assert.equal(folded.replace(/\r\n /g, ''), `DESCRIPTION:${'é'.repeat(80)}`);
+});
+
+test('a join-link holder back after a restart (their page carries no link then) and removed cannot come in again with the link', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smalltalk-ban-restart-'));
+  const env = { RTC_LISTEN_IP: '127.0.0.1', SFU_WORKERS: '1', LIVE_CAPTIONS: 'false' };
+  const first = await startApp({ env, dataDir, onDisk: true });
+  let second: TestApp | null = null;
+  const sockets: WebSocket[] = [];
+  try {
+    const p = await createPartner(first, 'Restarts');
+    const talk = (await api(first, 'POST', '/api/p/talk', { token: p.token, json: { name: 'Through a restart', recording: false } })).body.talk;
+    const link = async (name: string, role: string) =>
+      new URLSearchParams(
+        new URL(
+          (await api(first, 'POST', `/api/v1/partners/talks/${talk.id}/join_tokens`, { token: p.token, json: { name, role } })).body.join_token.join_url,
+        ).hash.slice(1),
+      ).get('token') as string;
+    const samLink = await link('Sam Speaker', 'speaker');
+    const host = await joinRoom(talk.short_url, { token: await link('Ho Host', 'host') });
+    const sam = await joinRoom(talk.short_url, { token: samLink });
+    sockets.push(host.socket, sam.socket);
+    await first.close();
+    second = await startApp({ env, dataDir, onDisk: true });
+    const url = `${second.url}/t/${new URL(talk.short_url).pathname.split('/').pop()}`;
+    // Back as the page comes back: the resume secret, no link.
+    const hostBack = await joinRoom(url, { name: '', resume: host.resume });
+    const samBack = await joinRoom(url, { name: '', resume: sam.resume });
+    sockets.push(hostBack.socket, samBack.socket);
+    assert.equal(samBack.participantId, sam.participantId, 'Sam came back as themselves');
+    const closed = once(samBack.socket, 'close');
+    hostBack.socket.send(JSON.stringify({ type: 'moderate', action: 'remove', target: samBack.participantId }));
+    assert.equal((await closed)[0], 4003);
+    assert.equal((await refused(joinRoom(url, { token: samLink }))).code, 'removed', 'the link is banned with them');
+  } finally {
+    for (const s of sockets) s.terminate();
+    await second?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

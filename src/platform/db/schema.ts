@@ -255,6 +255,8 @@ export interface TalkParticipantsTable {
   left_at: NullableTimestamp;
   /** sha256 of the participant's resume secret (rooms/admission.ts). */
   resume_hash: string | null;
+  /** sha256 of the join link they came in with, if any (a ban of them bans it too, also after a restart). */
+  token_hash: string | null;
   /** When they last came back as themselves to a room that had lost them (a restart, a takeover). */
   rejoined_at: NullableTimestamp;
 }

@@ -17,6 +17,7 @@ import * as m015 from './015_talk_stream_key.js';
 import * as m016 from './016_talk_webrtc_listener_limit.js';
 import * as m017 from './017_talk_version.js';
 import * as m018 from './018_ban_address_keys.js';
+import * as m019 from './019_participant_token_hash.js';
 
 /** Numbered migrations, applied in order at start-up and by `smalltalk migrate`. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '016_talk_webrtc_listener_limit': m016,
   '017_talk_version': m017,
   '018_ban_address_keys': m018,
+  '019_participant_token_hash': m019,
 };
