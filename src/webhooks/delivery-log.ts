@@ -133,6 +133,14 @@ export class DeliveryLog {
    * Returns the deliveries that moved.
    */
   private async recordBatch(tx: Tx, batch: PendingRecord[]): Promise<Set<string>> {
+    const { recovered, failing } = endpointHealth(
+      batch.map((p) => ({ endpointId: p.row.endpoint_id, failingSince: p.row.failing_since, result: p.outcome.result })),
+    );
+    // First, the endpoints this batch updates, locked in one order (by id), before any of their
+    // deliveries: two batches (two nodes) updating two endpoints in the opposite order deadlocked, and
+    // so did a batch holding a delivery while an endpoint's deletion held the endpoint.
+    const touched = [...new Set([...batch.filter((p) => p.outcome.disabledReason).map((p) => p.row.endpoint_id), ...recovered, ...failing])].sort();
+    if (touched.length > 0) await tx.selectFrom('webhook_endpoints').select('id').where('id', 'in', touched).orderBy('id').forUpdate().execute();
     // Only for deliveries that still exist: one whose endpoint was deleted while its attempt was in
     // flight is gone (with its attempts), and its row here failed the whole batch, whose jobs were
     // then sent again, every partner's.
@@ -176,9 +184,6 @@ export class DeliveryLog {
         .where('id', '=', p.row.endpoint_id)
         .execute();
     }
-    const { recovered, failing } = endpointHealth(
-      batch.map((p) => ({ endpointId: p.row.endpoint_id, failingSince: p.row.failing_since, result: p.outcome.result })),
-    );
     if (recovered.length > 0) await tx.updateTable('webhook_endpoints').set({ failing_since: null }).where('id', 'in', recovered).execute();
     if (failing.length > 0)
       await tx.updateTable('webhook_endpoints').set({ failing_since: now }).where('id', 'in', failing).where('failing_since', 'is', null).execute();
