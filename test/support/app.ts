@@ -97,7 +97,9 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
       )
     : undefined;
   const inMemory = kind === 'pglite' && !options.onDisk;
-  const services = await createServices(config, { inMemory, fromSnapshot: inMemory ? await pgliteSnapshot(config) : undefined, log, live: options.live });
+  const fromSnapshot = inMemory ? await pgliteSnapshot(config) : undefined;
+  const create = () => createServices(config, { inMemory, fromSnapshot, log, live: options.live });
+  const services = kind === 'postgres' ? await withSchemaLock(create) : await create();
   const app = await buildApp(services);
   await app.listen({ port, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   const background = options.background ?? true;
@@ -150,15 +152,29 @@ export async function freePort(): Promise<number> {
 }
 
 export async function dropSchema(schema: string) {
+  await withSchemaLock(async (client) => {
+    await client.query(`drop schema if exists ${schema} cascade`);
+    await client.query(`drop schema if exists ${schema}_pgboss cascade`);
+  });
+}
+
+/**
+ * Held (a Postgres advisory lock, over every test process) while an app on Postgres migrates and
+ * while a test's schemas are dropped. Kysely's migrator reads the tables of every schema in the
+ * database (pg_catalog, with has_schema_privilege per schema), and a schema another test process
+ * dropped meanwhile failed it: "Migration unknown failed: schema "t_…_pgboss" does not exist" (CI, once).
+ */
+async function withSchemaLock<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
   await client.connect();
   try {
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.query(`drop schema if exists ${schema}_pgboss cascade`);
+    await client.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
+    return await work(client);
   } finally {
-    await client.end();
+    await client.end(); // ending the session releases its lock
   }
 }
+const SCHEMA_LOCK = 74_201;
 
 export interface TestPartner {
   userId: string;
